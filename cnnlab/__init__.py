@@ -1,0 +1,7 @@
+"""cnnlab: build, analyse, train and compare convolutional networks."""
+
+from cnnlab.errors import ConfigError
+from cnnlab.spec import ArchSpec, InputSpec, ModelConfig, model_config
+from cnnlab.zoo import build
+
+__all__ = ["ArchSpec", "ConfigError", "InputSpec", "ModelConfig", "build", "model_config"]

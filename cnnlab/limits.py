@@ -1,0 +1,12 @@
+"""Sanity limits on what a user may ask for; each is named in the error that enforces it."""
+
+MAX_CHANNELS = 4096
+MAX_INPUT_CHANNELS = 16
+MIN_INPUT_SIDE = 1
+MAX_INPUT_SIDE = 1024
+MAX_BLOCKS = 16
+MAX_CONVS_PER_BLOCK = 16
+MAX_FC_WIDTH = 16384
+MAX_CLASSES = 100_000
+MAX_WIDTH_DIVISOR = 64
+MAX_PARAMS = 1_000_000_000
