@@ -1,0 +1,110 @@
+"""The analysis engine: per-layer shapes, parameters, MACs, memory and receptive fields.
+
+`analyze` accepts a preset name, a spec, a ModelConfig or any `nn.Module`, and runs on the meta
+device: no weights are allocated and nothing is computed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from cnnlab.analysis.summary import LayerRow, Summary, Totals, TrainingMemory, format_pair
+from cnnlab.analysis.tracer import Call, trace
+from cnnlab.errors import ConfigError
+from cnnlab.spec import ArchSpec, InputSpec, ModelConfig, model_config
+from cnnlab.zoo import build
+
+__all__ = ["LayerRow", "Summary", "Totals", "TrainingMemory", "analyze", "format_pair"]
+
+
+def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
+            input_shape: str | InputSpec | tuple[int, int, int] | None = None,
+            *, depth: int | None = None, **options: Any) -> Summary:
+    """Analyse `model` on one input of `input_shape` (C, H, W).
+
+    `depth=None` gives one row per leaf layer; `depth=d` one row per module at depth d (a leaf above it
+    keeps its own row). `options` (classes, width_divisor, ...) apply to a preset name or spec.
+    """
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
+        raise ConfigError(f"depth must be a whole number of at least 1, got {depth!r}")
+    if isinstance(model, nn.Module):
+        if options:
+            raise ConfigError(f"options {', '.join(options)} apply to presets and specs, not to a module")
+        if input_shape is None:
+            raise ConfigError("analysing an nn.Module needs an input shape (C, H, W)")
+        shape = _input(input_shape)
+        name, module = type(model).__name__, model
+    else:
+        if isinstance(model, ModelConfig):
+            if options or input_shape is not None:
+                raise ConfigError("a ModelConfig already fixes the options and the input")
+            config = model
+        else:
+            config = model_config(model, _input(input_shape) if input_shape is not None else None, **options)
+        shape, name, module = config.input, config.name, build(config)
+    try:
+        calls, output, macs = trace(module, shape.as_tuple())
+    except RuntimeError as exc:
+        raise ConfigError(f"{name} cannot run on a {shape} input: {str(exc).splitlines()[0]}") from exc
+    return _summarize(name, shape, module, calls, output, macs, depth)
+
+
+def _input(value: str | InputSpec | tuple) -> InputSpec:
+    if isinstance(value, InputSpec):
+        return value
+    if isinstance(value, str):
+        return InputSpec.parse(value)
+    return InputSpec.from_list(value)
+
+
+def _summarize(name: str, shape: InputSpec, model: nn.Module, calls: list[Call], output: Any,
+               macs: int, depth: int | None) -> Summary:
+    seen: set[nn.Module] = set()
+    rows = []
+    leaf_bytes = 0
+    for call in calls:
+        is_leaf = not any(True for _ in call.module.children())
+        if is_leaf and call.output is not None:
+            leaf_bytes += _bytes(call.output)
+        if call.depth == 0 and not is_leaf:
+            continue
+        if not (is_leaf and (depth is None or call.depth <= depth)) and call.depth != depth:
+            continue
+        first_call = call.module not in seen
+        seen.add(call.module)
+        params = [p for p in call.module.parameters()] if first_call else []
+        rows.append(_row(call, params))
+    params = list(model.parameters())
+    totals = Totals(
+        params=sum(p.numel() for p in params),
+        trainable_params=sum(p.numel() for p in params if p.requires_grad),
+        macs=macs,
+        param_bytes=sum(p.numel() * p.element_size() for p in params),
+        activation_bytes=leaf_bytes,
+    )
+    classes = int(output.shape[-1]) if hasattr(output, "shape") and output.dim() >= 1 else 0
+    return Summary(name, shape.as_tuple(), classes, tuple(rows), totals)
+
+
+def _row(call: Call, params: list) -> LayerRow:
+    field = call.field
+    out = call.output
+    return LayerRow(
+        name=call.name or type(call.module).__name__,
+        type=type(call.module).__name__,
+        depth=call.depth,
+        output_shape=tuple(out.shape[1:]) if out is not None else (),
+        params=sum(p.numel() for p in params),
+        trainable_params=sum(p.numel() for p in params if p.requires_grad),
+        macs=call.macs,
+        output_bytes=_bytes(out) if out is not None else 0,
+        rf=None if field is None else tuple(int(v) for v in field.rf),
+        jump=None if field is None else tuple(int(v) for v in field.jump),
+        start=None if field is None else tuple(float(v) for v in field.start),
+    )
+
+
+def _bytes(tensor: Any) -> int:
+    return tensor.numel() // max(tensor.shape[0], 1) * tensor.element_size() if tensor.dim() else 0

@@ -1,0 +1,189 @@
+"""One meta-device forward pass that records every module call: output shape, MACs and receptive field.
+
+Receptive fields ride on the tensors themselves: a `TorchFunctionMode` sees every torch operation
+(convolutions, pooling, padding, residual additions, concatenations, reshapes), so fields follow the
+real computation graph of *any* module — branches and downsampling shortcuts included — with no
+per-architecture formula and no need for the model to be symbolically traceable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from cnnlab.analysis.fields import Field, union
+
+_ATTR = "_cnnlab_field"
+_CONV = {"conv2d"}
+_MAX_POOL = {"max_pool2d", "_max_pool2d", "max_pool2d_with_indices"}
+_AVG_POOL = {"avg_pool2d"}
+_ADAPTIVE = {"adaptive_avg_pool2d", "adaptive_max_pool2d", "_adaptive_max_pool2d",
+             "adaptive_max_pool2d_with_indices"}
+_PAD = {"pad", "_pad"}
+
+
+@dataclass
+class Call:
+    """One call of one module during the traced forward pass."""
+
+    name: str
+    module: nn.Module
+    depth: int
+    order: int
+    macs: int = 0
+    output: torch.Tensor | None = None
+    field: Field | None = None
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, int):
+        return (value, value)
+    values = tuple(value)
+    return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
+
+
+def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
+    if len(args) > index:
+        return args[index]
+    return kwargs.get(name, default)
+
+
+def _tensors(value: Any) -> Iterator[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _tensors(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+
+
+def field_of(tensor: torch.Tensor) -> Field | None:
+    return getattr(tensor, _ATTR, None)
+
+
+class _Tracer(TorchFunctionMode):
+    """Propagates receptive fields through torch operations and counts conv/linear MACs per sample."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[Call] = []
+        self.total_macs = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        name = getattr(func, "__name__", "")
+        first = next(_tensors(args), None)
+        if first is None or next(_tensors(out), None) is None:
+            return out
+        if name in _CONV or name == "linear":
+            weight = _arg(args, kwargs, 1, "weight", None)
+            self._count(out.numel() // max(out.shape[0], 1) * weight[0].numel())
+        self._propagate(name, first, args, kwargs, out)
+        return out
+
+    def _count(self, macs: int) -> None:
+        self.total_macs += macs
+        if self.stack:
+            self.stack[-1].macs += macs
+
+    def _propagate(self, name: str, first: torch.Tensor, args: tuple, kwargs: dict, out: Any) -> None:
+        spatial = [t for t in _tensors(args) if t.dim() >= 3 and field_of(t) is not None]
+        if not spatial:
+            return
+        src = field_of(first) if first.dim() >= 3 else None
+        new: Field | None
+        if name in _CONV and src is not None:
+            weight = _arg(args, kwargs, 1, "weight", None)
+            kernel = tuple(weight.shape[-2:])
+            padding = _arg(args, kwargs, 4, "padding", 0)
+            dilation = _pair(_arg(args, kwargs, 5, "dilation", 1))
+            if padding == "same":
+                padding = tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation, strict=True))
+            elif padding == "valid":
+                padding = 0
+            new = src.window(kernel, _pair(_arg(args, kwargs, 3, "stride", 1)), _pair(padding), dilation)
+        elif (name in _MAX_POOL or name in _AVG_POOL) and src is not None:
+            kernel = _pair(_arg(args, kwargs, 1, "kernel_size", 1))
+            stride = _arg(args, kwargs, 2, "stride", None)
+            stride = kernel if stride is None or stride == [] or stride == () else _pair(stride)
+            dilation = _pair(_arg(args, kwargs, 4, "dilation", 1)) if name in _MAX_POOL else (1, 1)
+            new = src.window(kernel, stride, _pair(_arg(args, kwargs, 3, "padding", 0)), dilation)
+        elif name in _ADAPTIVE and src is not None:
+            new = _adaptive(src, tuple(first.shape[-2:]), tuple(next(_tensors(out)).shape[-2:]))
+        elif name in _PAD and src is not None:
+            pad = tuple(_arg(args, kwargs, 1, "pad", ()))
+            new = src.shifted((pad[2] if len(pad) >= 4 else 0, pad[0] if pad else 0))
+        else:
+            same = [t for t in spatial if t.shape[-2:] == spatial[0].shape[-2:]]
+            new = union([field_of(t) for t in same])
+            hw = spatial[0].shape[-2:]
+            for t in _tensors(out):
+                setattr(t, _ATTR, new if t.dim() >= 3 and t.shape[-2:] == hw else None)
+            return
+        for t in _tensors(out):
+            setattr(t, _ATTR, new if t.dim() >= 3 else None)
+
+
+def _adaptive(src: Field, size_in: tuple, size_out: tuple) -> Field | None:
+    """Adaptive pooling: global (1×1) ends the spatial map; otherwise the equivalent fixed window."""
+    if size_out == (1, 1):
+        return None
+    stride = tuple(max(i // o, 1) for i, o in zip(size_in, size_out, strict=True))
+    kernel = tuple(i - (o - 1) * s for i, o, s in zip(size_in, size_out, stride, strict=True))
+    return src.window(kernel, stride, (0, 0))
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in flags:
+            module.train(training)
+
+
+def trace(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[Call], torch.Tensor, int]:
+    """Run `model` on a meta tensor of shape (1, *input_shape); return its calls (in call order),
+    its output and the total MACs per sample. The model's own weights are never touched or copied."""
+    tracer = _Tracer()
+    calls: list[Call] = []
+    depth_of = {m: (name, name.count(".") + 1 if name else 0) for name, m in model.named_modules()}
+
+    def pre_hook(module: nn.Module, _args: Any) -> None:
+        name, depth = depth_of[module]
+        call = Call(name, module, depth, len(calls))
+        calls.append(call)
+        tracer.stack.append(call)
+
+    def post_hook(module: nn.Module, _args: Any, output: Any) -> None:
+        call = tracer.stack.pop()
+        tensor = next(_tensors(output), None)
+        call.output = tensor
+        call.field = field_of(tensor) if tensor is not None and tensor.dim() >= 3 else None
+        if tracer.stack:
+            tracer.stack[-1].macs += call.macs
+
+    handles = [h for m in depth_of for h in (m.register_forward_pre_hook(pre_hook),
+                                             m.register_forward_hook(post_hook))]
+    meta_state = {name: torch.empty_like(t, device="meta")
+                  for name, t in [*model.named_parameters(), *model.named_buffers()]}
+    x = torch.empty((1, *input_shape), device="meta")
+    setattr(x, _ATTR, Field.identity())
+    try:
+        with _eval_mode(model), tracer, torch.no_grad():
+            out = torch.func.functional_call(model, meta_state, (x,), strict=False)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return calls, out, tracer.total_macs

@@ -1,0 +1,19 @@
+"""Human-readable numbers, shared by the CLI and the dashboard."""
+
+
+def format_count(n: float) -> str:
+    """12345678 -> '12.35M'; small numbers stay exact."""
+    n = float(n)
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return f"{n:.0f}"
+
+
+def format_bytes(n: float) -> str:
+    """Binary units: 1536 -> '1.5 KiB'."""
+    n = float(n)
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(n) >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:.0f} B"
