@@ -176,13 +176,16 @@ def trace(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[Call], t
 
     handles = [h for m in depth_of for h in (m.register_forward_pre_hook(pre_hook),
                                              m.register_forward_hook(post_hook))]
-    meta_state = {name: torch.empty_like(t, device="meta")
-                  for name, t in [*model.named_parameters(), *model.named_buffers()]}
+    state = [*model.named_parameters(), *model.named_buffers()]
     x = torch.empty((1, *input_shape), device="meta")
     setattr(x, _ATTR, Field.identity())
     try:
         with _eval_mode(model), tracer, torch.no_grad():
-            out = torch.func.functional_call(model, meta_state, (x,), strict=False)
+            if all(t.device.type == "meta" for _, t in state):
+                out = model(x)
+            else:  # run a real model with meta stand-ins for its tensors, leaving its own untouched
+                meta_state = {name: torch.empty_like(t, device="meta") for name, t in state}
+                out = torch.func.functional_call(model, meta_state, (x,), strict=False)
     finally:
         for handle in handles:
             handle.remove()

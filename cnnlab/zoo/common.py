@@ -33,12 +33,14 @@ def feature_shape(features: nn.Sequential, inp: InputSpec, model: str, hint: str
     """
     x = torch.empty((1, *inp.as_tuple()), device="meta")
     children = list(features.named_children())
+    features.eval()  # batch-norm statistics of one sample on a 1×1 map are undefined in training mode
     for position, (name, child) in enumerate(children, 1):
         y, culprit, seen = _run(child.to("meta"), x)
         if y is None:
             raise ConfigError(f"{model} {name} ({position} of {len(children)}): {describe(culprit)} "
                               f"on a {seen[-2]}×{seen[-1]} map; {hint}")
         x = y
+    features.train()
     return x.shape[1:]
 
 

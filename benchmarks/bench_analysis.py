@@ -1,0 +1,52 @@
+"""cnnlab.analyze versus torchinfo.summary on VGG-16 at 3x224x224, in one process.
+
+Run: python benchmarks/bench_analysis.py [--repeat N]
+Prints the median time of each and the ratio. Targets: analyze <= 50 ms, >= 50x faster than torchinfo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+import torch
+import torchinfo
+
+from cnnlab import build, model_config
+from cnnlab.analysis import analyze
+
+
+def median_ms(fn, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=10)
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    config = model_config("vgg16", "3x224x224", classes=1000)
+    cpu_model = build(config, device="cpu")
+
+    ours = median_ms(lambda: analyze(config), args.repeat)
+    ours_module = median_ms(lambda: analyze(cpu_model, (3, 224, 224)), args.repeat)
+    theirs = median_ms(lambda: torchinfo.summary(cpu_model, input_size=(1, 3, 224, 224), verbose=0),
+                       args.repeat)
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}")
+    print(f"cnnlab analyze('vgg16') incl. build     : {ours:8.1f} ms  (median of {args.repeat})")
+    print(f"cnnlab analyze(nn.Module on CPU)         : {ours_module:8.1f} ms")
+    print(f"torchinfo.summary(nn.Module on CPU)      : {theirs:8.1f} ms")
+    print(f"ratio torchinfo / cnnlab                 : {theirs / ours:8.1f}x  (module form {theirs / ours_module:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()

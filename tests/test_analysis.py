@@ -1,0 +1,199 @@
+"""The analysis engine: receptive fields, MACs, memory, any nn.Module, and robustness."""
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+import torchvision
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from cnnlab import ConfigError, build, model_config
+from cnnlab.analysis import analyze
+
+
+def rows_by_name(summary):
+    return {row.name: row for row in summary.layers}
+
+
+def test_textbook_receptive_fields_of_the_last_pooling_layers():
+    alexnet = rows_by_name(analyze("alexnet"))
+    assert alexnet["pool3"].rf == (195, 195)
+    vgg16 = analyze("vgg16", "3x224x224")
+    pools = [row for row in vgg16.layers if row.type == "MaxPool2d"]
+    assert pools[-1].rf == (212, 212)
+    # Hand derivation: each 2x2/2 pool moves the first centre by half the incoming jump.
+    assert pools[-1].jump == (32, 32)
+    assert pools[-1].start == (0.5 + 1 + 2 + 4 + 8,) * 2
+
+
+def test_resnet18_fields_match_a_hand_derivation():
+    # conv1 7x7/2: 7 (jump 2); maxpool 3x3/2: 7 + 2*2 = 11 (jump 4)
+    # layer1: four 3x3 convs at jump 4: 11 + 4*2*4 = 43
+    # layer2: 3x3/2 at jump 4: 43 + 8 = 51 (jump 8); 3x3: 67; block 2: 67 + 16 + 16 = 99
+    #   (the 1x1/2 shortcut sees 43 < 67: the union is the main path's 67)
+    # layer3: 99 + 16 = 115 (jump 16); 147; 179; 211
+    # layer4: 211 + 32 = 243 (jump 32); 307; 371; 435
+    expected = {"conv1": 7, "maxpool": 11, "layer1": 43, "layer2": 99, "layer3": 211, "layer4": 435}
+    rows = rows_by_name(analyze("resnet18", "3x224x224", depth=1))
+    assert {name: rows[name].rf[0] for name in expected} == expected
+    assert rows["layer4"].jump == (32, 32)
+    assert rows["avgpool"].rf is None and rows["fc"].rf is None
+    inner = rows_by_name(analyze("resnet18", "3x224x224"))
+    assert inner["layer2.0.downsample.0"].rf == (43, 43)
+    assert inner["layer2.0.conv2"].rf == (67, 67)
+
+
+def test_resnet50_fields_match_a_hand_derivation():
+    # Bottlenecks have one 3x3 each (the stride sits on it): layer1 11 + 3*2*4 = 35;
+    # layer2 35 + 8 = 43 (jump 8), + 3*16 = 91; layer3 91 + 16 = 107 (jump 16), + 5*32 = 267;
+    # layer4 267 + 32 = 299 (jump 32), + 2*64 = 427.
+    rows = rows_by_name(analyze("resnet50", "3x224x224", depth=1))
+    assert [rows[f"layer{i}"].rf[0] for i in range(1, 5)] == [35, 91, 267, 427]
+
+
+class TwoPaths(nn.Module):
+    """A concatenation of a 5x5 path and a path that pads only top/left before a 3x3 'valid' conv."""
+
+    def __init__(self):
+        super().__init__()
+        self.wide = nn.Conv2d(1, 2, 5, padding=2)
+        self.shifted = nn.Conv2d(1, 2, 3)
+
+    def forward(self, x):
+        return torch.cat([self.wide(x), self.shifted(F.pad(x, (2, 0, 2, 0)))], dim=1)
+
+
+def test_fields_merge_as_the_union_of_branch_windows():
+    # wide: pixels [-2, 2] around 0; shifted: start 0 - 2 + 1 = -1 with rf 3, so [-2, 0].
+    rows = analyze(TwoPaths(), (1, 16, 16)).layers
+    assert rows_by_name(analyze(TwoPaths(), (1, 16, 16)))["shifted"].start == (-1.0, -1.0)
+    merged = analyze(nn.Sequential(TwoPaths(), nn.ReLU()), (1, 16, 16)).layers[-1]
+    assert merged.rf == (5, 5) and merged.start == (0.0, 0.0)
+    assert len(rows) == 2
+
+
+def test_analyzing_a_torchvision_model_matches_the_preset():
+    ours = analyze("resnet18", "3x224x224", classes=1000)
+    module = torchvision.models.resnet18()
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    theirs = analyze(module, (3, 224, 224))
+    assert theirs.layers == ours.layers
+    assert theirs.totals == ours.totals
+    assert module.training and all(torch.equal(before[k], v) for k, v in module.state_dict().items())
+    assert next(module.parameters()).device.type == "cpu"
+
+
+def flop_counter_macs(model: nn.Module, shape) -> int:
+    """An independent count: PyTorch's FlopCounterMode counts 2 FLOPs per multiply-accumulate."""
+    with torch.device("meta"):
+        x = torch.empty(1, *shape)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model.to("meta").eval()(x)
+    return counter.get_total_flops() // 2
+
+
+@pytest.mark.parametrize("name", ["vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet34", "resnet50",
+                                  "alexnet", "lenet"])
+def test_macs_equal_an_independent_count(name):
+    config = model_config(name)
+    expected = flop_counter_macs(build(config), config.input.as_tuple())
+    summary = analyze(config)
+    assert summary.totals.macs == expected
+    assert sum(row.macs for row in analyze(config, depth=1).layers) == expected
+
+
+def test_totals_and_memory_estimate_are_consistent():
+    summary = analyze("vgg11")
+    t = summary.totals
+    assert t.params == sum(row.params for row in summary.layers)
+    assert t.param_bytes == 4 * t.params
+    assert t.activation_bytes == sum(row.output_bytes for row in summary.layers)
+    sgd, adam = summary.training_memory(32, "sgd-momentum"), summary.training_memory(32, "adam")
+    assert sgd.total == 3 * t.param_bytes + 32 * t.activation_bytes
+    assert adam.total - sgd.total == t.param_bytes
+    with pytest.raises(ConfigError, match="unknown optimizer"):
+        summary.training_memory(32, "lbfgs")
+
+
+def test_json_contract():
+    data = json.loads(json.dumps(analyze("lenet").to_dict()))
+    assert set(data) == {"model", "input", "classes", "layers", "totals"}
+    assert data["input"] == [1, 28, 28] and data["classes"] == 10
+    assert set(data["totals"]) == {"params", "trainable_params", "macs", "param_bytes", "activation_bytes"}
+    assert {"name", "type", "depth", "output_shape", "params", "macs", "rf", "jump", "start"} <= set(
+        data["layers"][0])
+    assert data["layers"][-1]["rf"] is None
+
+
+def test_frame_has_one_row_per_layer():
+    summary = analyze("vgg16", depth=1)
+    frame = summary.to_frame()
+    assert len(frame) == len(summary.layers) and frame.loc[0, "output_shape"] == "64×112×112"
+
+
+def test_module_needs_an_input_shape():
+    with pytest.raises(ConfigError, match="needs an input shape"):
+        analyze(nn.Conv2d(1, 1, 3))
+    with pytest.raises(ConfigError, match="depth must be"):
+        analyze("lenet", depth=0)
+
+
+def test_a_module_that_cannot_run_on_the_input_is_a_config_error():
+    with pytest.raises(ConfigError, match="cannot run on a 3x8x8 input"):
+        analyze(nn.Conv2d(1, 4, 3), (3, 8, 8))
+
+
+def real_shapes(model: nn.Module, shape) -> list[tuple]:
+    shapes = []
+    leaves = [m for m in model.modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(lambda m, a, out: shapes.append(tuple(out.shape[1:]))) for m in leaves]
+    model.eval()(torch.zeros(1, *shape))
+    for h in hooks:
+        h.remove()
+    return shapes
+
+
+def check_or_config_error(text, inp, **options):
+    """Analyse; on success compare every row's shape with a real CPU forward. Return what happened."""
+    try:
+        config = model_config(text, inp, **options)
+        summary = analyze(config)
+    except ConfigError as err:
+        assert str(err)
+        return "rejected"
+    assert sum(row.type == "Conv2d" for row in summary.layers) == sum(
+        n for n, _ in config.arch.blocks)
+    assert summary.layers[-1].output_shape == (10,)
+    assert [row.output_shape for row in summary.layers] == real_shapes(build(config, device="cpu"),
+                                                                        config.input.as_tuple())
+    return "analysed"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    blocks=st.lists(st.tuples(st.integers(1, 3), st.integers(1, 24)), min_size=1, max_size=7),
+    side=st.integers(1, 120), channels=st.integers(1, 3), divisor=st.integers(1, 4),
+    batch_norm=st.booleans(), fc=st.integers(1, 32),
+)
+def test_random_vgg_configs_match_a_real_forward_or_raise_config_error(blocks, side, channels, divisor,
+                                                                        batch_norm, fc):
+    text = "vgg:" + ",".join(f"{n}x{c}" for n, c in blocks)
+    event(check_or_config_error(text, f"{channels}x{side}x{side}", width_divisor=divisor,
+                                batch_norm=batch_norm, fc_width=fc))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    blocks=st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 8)), min_size=0, max_size=4),
+    junk=st.text(max_size=4), side=st.integers(-5, 40), channels=st.integers(-2, 20),
+    divisor=st.integers(-2, 100), fc=st.integers(-2, 20000),
+)
+def test_arbitrary_vgg_input_never_raises_anything_but_config_error(blocks, junk, side, channels, divisor,
+                                                                    fc):
+    text = "vgg:" + ",".join(f"{n}x{c}" for n, c in blocks) + junk
+    event(check_or_config_error(text, f"{channels}x{side}x{side}", width_divisor=divisor, fc_width=fc))

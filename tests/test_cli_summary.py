@@ -1,0 +1,60 @@
+"""`python -m cnnlab summary` as a user runs it: a real subprocess."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cnnlab.analysis import analyze
+
+
+def cnnlab(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cnnlab", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_json_follows_the_contract_and_matches_the_engine():
+    result = cnnlab("summary", "vgg11", "--width-divisor", "4", "--format", "json", "--depth", "1")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    expected = analyze("vgg11", width_divisor=4, depth=1)
+    assert data["model"] == "vgg11" and data["input"] == [1, 224, 224] and data["classes"] == 10
+    assert [row["output_shape"][0] for row in data["layers"][:5]] == [16, 32, 64, 128, 128]
+    assert data["totals"]["params"] == expected.totals.params
+
+
+def test_csv_has_a_header_and_one_line_per_layer():
+    result = cnnlab("summary", "lenet", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 12 and rows[0]["name"] == "conv1" and rows[0]["output_shape"] == "6×28×28"
+
+
+def test_table_is_aligned_and_ends_with_totals():
+    result = cnnlab("summary", "alexnet", "--depth", "1")
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["Layer", "Type", "Output"]
+    assert len({len(line) for line in lines[2:5]}) == 1  # aligned rows
+    assert any(line.startswith("Total params:      46,764,746") for line in lines)
+    assert lines[-1] == "Receptive field:   195 input pixels at pool3"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["summary", "vgg:1x8,1x8,1x8,1x8,1x8,1x8", "--input", "1x28x28"],
+     "VGG block5 (5 of 6): max-pool 2×2 on a 1×1 map; input 28×28 supports at most 4 pooling blocks"),
+    (["summary", "resnet101"], "unknown model 'resnet101'"),
+    (["summary", "vgg:2x0"], "VGG block 1: output channels must be at least 1, got 0"),
+    (["summary", "lenet", "--input", "1x28"], "is not of the form CxHxW"),
+    (["summary", "lenet", "--input", "1x99999x28"], "input height is 99999; cnnlab caps it at 1024"),
+    (["summary", "lenet", "--stem", "cifar"], "'stem' does not apply to lenet"),
+    (["summary", "lenet", "--classes", "ten"], "invalid int value: 'ten'"),
+    (["summary", "lenet", "--depth", "0"], "depth must be a whole number of at least 1"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_bad_input_exits_2_with_one_clear_line(args, message):
+    result = cnnlab(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert message in result.stderr
