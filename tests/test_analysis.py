@@ -113,7 +113,9 @@ def test_totals_and_memory_estimate_are_consistent():
     assert t.params == sum(row.params for row in summary.layers)
     assert t.param_bytes == 4 * t.params
     assert t.activation_bytes == sum(row.output_bytes for row in summary.layers)
-    sgd, adam = summary.training_memory(32, "sgd-momentum"), summary.training_memory(32, "adam")
+    plain, sgd = summary.training_memory(32), summary.training_memory(32, "sgd", momentum=0.9)
+    adam = summary.training_memory(32, "adam")
+    assert plain.total == 2 * t.param_bytes + 32 * t.activation_bytes
     assert sgd.total == 3 * t.param_bytes + 32 * t.activation_bytes
     assert adam.total - sgd.total == t.param_bytes
     with pytest.raises(ConfigError, match="unknown optimizer"):

@@ -10,8 +10,8 @@ from cnnlab.errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
-# Optimiser state kept per trainable parameter, in parameter-sized tensors.
-OPTIMIZER_STATE = {"sgd": 0, "sgd-momentum": 1, "adam": 2, "adamw": 2}
+# Parameter-sized state tensors each optimiser keeps (SGD: one momentum buffer when momentum > 0).
+OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
 
 
 @dataclass(frozen=True)
@@ -79,18 +79,19 @@ class Summary:
         """The last row that still has a spatial receptive field."""
         return next((row for row in reversed(self.layers) if row.rf is not None), None)
 
-    def training_memory(self, batch_size: int, optimizer: str = "sgd-momentum") -> TrainingMemory:
+    def training_memory(self, batch_size: int, optimizer: str = "sgd", momentum: float = 0.0) -> TrainingMemory:
         """Estimate training memory: activations are kept for the backward pass, one copy per sample."""
         if optimizer not in OPTIMIZER_STATE:
             raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_STATE)}")
         if batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+        copies = 0 if optimizer == "sgd" and not momentum else OPTIMIZER_STATE[optimizer]
         per_param = self.totals.param_bytes / max(self.totals.params, 1)
         trainable_bytes = int(self.totals.trainable_params * per_param)
         return TrainingMemory(
             weights=self.totals.param_bytes,
             gradients=trainable_bytes,
-            optimizer_state=trainable_bytes * OPTIMIZER_STATE[optimizer],
+            optimizer_state=trainable_bytes * copies,
             activations=self.totals.activation_bytes * batch_size,
         )
 
