@@ -12,7 +12,8 @@ from cnnlab.analysis import analyze
 
 
 def cnnlab(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cnnlab", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "cnnlab", *args], capture_output=True, text=True,
+                          timeout=120)
 
 
 def test_json_follows_the_contract_and_matches_the_engine():

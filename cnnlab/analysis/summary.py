@@ -79,7 +79,8 @@ class Summary:
         """The last row that still has a spatial receptive field."""
         return next((row for row in reversed(self.layers) if row.rf is not None), None)
 
-    def training_memory(self, batch_size: int, optimizer: str = "sgd", momentum: float = 0.0) -> TrainingMemory:
+    def training_memory(self, batch_size: int, optimizer: str = "sgd",
+                        momentum: float = 0.0) -> TrainingMemory:
         """Estimate training memory: activations are kept for the backward pass, one copy per sample."""
         if optimizer not in OPTIMIZER_STATE:
             raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_STATE)}")
