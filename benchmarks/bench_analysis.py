@@ -45,7 +45,8 @@ def main() -> None:
     print(f"cnnlab analyze('vgg16') incl. build     : {ours:8.1f} ms  (median of {args.repeat})")
     print(f"cnnlab analyze(nn.Module on CPU)         : {ours_module:8.1f} ms")
     print(f"torchinfo.summary(nn.Module on CPU)      : {theirs:8.1f} ms")
-    print(f"ratio torchinfo / cnnlab                 : {theirs / ours:8.1f}x  (module form {theirs / ours_module:.1f}x)")
+    print(f"ratio torchinfo / cnnlab                 : {theirs / ours:8.1f}x  "
+          f"(module form {theirs / ours_module:.1f}x)")
 
 
 if __name__ == "__main__":
