@@ -1,7 +1,128 @@
-"""`cnnlab runs` (not yet available)."""
+"""`cnnlab runs`: list, show, cancel, export and delete the runs in the run store."""
+
+from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cnnlab.units import format_count
+
+if TYPE_CHECKING:
+    from cnnlab.train.store import Run
+
+COLUMNS = ("ID", "Name", "Status", "Model", "Dataset", "Epochs", "Loss", "Train acc", "Test acc",
+           "Examples/s", "Created")
+METRICS_TAIL = 10
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Registers nothing until the training engine lands."""
+    parser = sub.add_parser("runs", help="list, show, cancel, export or delete runs",
+                            description="With no action: list the runs.")
+    parser.add_argument("--home", help="run store folder (default: $CNNLAB_HOME or a per-user folder)")
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="listing format")
+    parser.set_defaults(func=list_runs)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
+    home = argparse.ArgumentParser(add_help=False)
+    home.add_argument("--home", default=argparse.SUPPRESS, help="run store folder")
+    for name, func, text in (("show", show, "config, status, final metrics and the last metrics"),
+                             ("cancel", cancel, "ask a queued or running run to stop"),
+                             ("export", export, "the run's metrics as CSV or JSON"),
+                             ("delete", delete, "remove a run, its metrics and its files")):
+        action = actions.add_parser(name, help=text, parents=[home])
+        action.add_argument("id", type=int, metavar="ID")
+        action.set_defaults(func=func)
+        if name == "export":
+            action.add_argument("--format", dest="export_format", choices=("csv", "json"), default="csv")
+            action.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+
+
+def _store(args: argparse.Namespace):
+    from cnnlab.train.store import RunStore
+
+    return RunStore(args.home)
+
+
+def list_runs(args: argparse.Namespace) -> int:
+    runs = _store(args).list_runs()
+    if args.format == "json":
+        print(json.dumps([run.to_dict() for run in runs]))
+    else:
+        print(render_table(runs) if runs else "no runs yet (start one: python -m cnnlab train lenet)")
+    return 0
+
+
+def render_table(runs: list[Run]) -> str:
+    body = [(str(r.id), r.name or "", r.status, r.model, r.dataset, _epochs(r), _num(r.final_train_loss),
+             _num(r.final_train_acc), _num(r.final_test_acc),
+             "-" if r.examples_per_sec is None else format_count(r.examples_per_sec), _time(r.created_at))
+            for r in runs]
+    widths = [max(len(c), *(len(row[i]) for row in body)) for i, c in enumerate(COLUMNS)]
+    right = {0, 5, 6, 7, 8, 9}
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    return "\n".join([line(COLUMNS), "-" * len(line(COLUMNS)), *map(line, body)])
+
+
+def show(args: argparse.Namespace) -> int:
+    store = _store(args)
+    run = store.get(args.id)
+    data = run.to_dict()
+    config = data.pop("config")
+    print(f"run {run.id}: {run.name}  [{run.status}]")
+    for key, value in data.items():
+        if value is not None and key != "id":
+            print(f"  {key:18} {value}")
+    print("config:")
+    print("  " + json.dumps(config, indent=2).replace("\n", "\n  "))
+    rows = _metric_rows(store.metrics(args.id))
+    if rows:
+        print(f"last {min(len(rows), METRICS_TAIL)} of {len(rows)} metric rows (step, epoch, name, value):")
+        for row in rows[-METRICS_TAIL:]:
+            print(f"  {row['step']:>7}  {row['epoch']:8.3f}  {row['name']:16} {row['value']:.6g}")
+    return 0
+
+
+def cancel(args: argparse.Namespace) -> int:
+    from cnnlab.train.runner import cancel as cancel_run
+
+    cancel_run(args.id, args.home)
+    print(f"run {args.id}: cancel requested")
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    text = _store(args).export(args.id, args.export_format)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def delete(args: argparse.Namespace) -> int:
+    _store(args).delete(args.id)
+    print(f"run {args.id} deleted")
+    return 0
+
+
+def _metric_rows(metrics: Any) -> list[dict[str, Any]]:
+    return metrics.to_dict("records") if hasattr(metrics, "to_dict") else [dict(m) for m in metrics]
+
+
+def _epochs(run: Run) -> str:
+    total = run.config.get("epochs") if isinstance(run.config, dict) else None
+    done = run.epochs_done or 0
+    return f"{done}/{total}" if total else str(done)
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _time(value: Any) -> str:
+    return "-" if value is None else str(value)[:19]

@@ -1,7 +1,122 @@
-"""`cnnlab train` (not yet available)."""
+"""`cnnlab train`: train a model in the foreground (recorded in the run store) or launch it detached."""
+
+from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from cnnlab.cli.options import add_model_arguments, model_config_from_args
+from cnnlab.errors import ConfigError
+from cnnlab.spec import ModelConfig, with_options
+
+if TYPE_CHECKING:
+    from cnnlab.train.config import RunConfig
+
+DATASETS_HELP = "shapes (built in, offline) shapes-rgb fashion-mnist mnist cifar10"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Registers nothing until the training engine lands."""
+    parser = sub.add_parser("train", help="train a model; every run is recorded in the run store",
+                            description="Train MODEL on a dataset. Runs in the foreground with a progress "
+                                        "bar unless --background is given.")
+    add_model_arguments(parser)
+    _make_model_optional(parser)
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", default="shapes", help=f"{DATASETS_HELP} (default shapes)")
+    data.add_argument("--data-dir", help="datasets folder (default: $CNNLAB_DATA or a per-user folder)")
+    data.add_argument("--resize", type=int, metavar="N", help="resize images to N×N (224 for AlexNet/VGG)")
+    data.add_argument("--limit-train", type=int, metavar="N", help="use the first N training examples")
+    data.add_argument("--limit-test", type=int, metavar="N", help="use the first N test examples")
+    hyper = parser.add_argument_group("training")
+    hyper.add_argument("--epochs", type=int, default=10)
+    hyper.add_argument("--batch-size", type=int, default=128)
+    hyper.add_argument("--lr", type=float, help="learning rate (default 0.05 for sgd, 0.001 for adam/adamw)")
+    hyper.add_argument("--optimizer", default="sgd", help="sgd adam adamw (default sgd)")
+    hyper.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default 0)")
+    hyper.add_argument("--weight-decay", type=float, default=0.0)
+    hyper.add_argument("--schedule", default="constant", help="constant cosine onecycle (default constant)")
+    hyper.add_argument("--init", default="xavier", help="xavier (the textbook's) or default (PyTorch's)")
+    hyper.add_argument("--seed", type=int, default=0)
+    speed = parser.add_argument_group("device and speed")
+    speed.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu) cpu cuda cuda:N mps")
+    speed.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
+                       help="bf16 autocast on CUDA (ignored elsewhere; default on)")
+    speed.add_argument("--channels-last", action="store_true", help="channels-last memory format")
+    speed.add_argument("--compile", action="store_true", help="torch.compile the model (before timing)")
+    runs = parser.add_argument_group("run")
+    runs.add_argument("--name", help="a name for the run (default: MODEL on DATASET)")
+    runs.add_argument("--home", help="run store folder (default: $CNNLAB_HOME or a per-user folder)")
+    runs.add_argument("--save-weights", action="store_true", help="save the trained state_dict with the run")
+    runs.add_argument("--background", action="store_true", help="launch detached, print the run id, return")
+    runs.add_argument("--run-id", type=int, help=argparse.SUPPRESS)  # the detached worker's form
+    parser.set_defaults(func=run)
+
+
+def _make_model_optional(parser: argparse.ArgumentParser) -> None:
+    """MODEL may be left out in the detached worker's form, `train --run-id N --home DIR`."""
+    action = next(a for a in parser._actions if a.dest == "model")
+    action.nargs, action.required, action.default = "?", False, None
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnlab.train import runner
+
+    if args.run_id is not None:
+        if args.model is not None or args.home is None:
+            raise ConfigError("the worker form is: train --run-id N --home DIR")
+        return runner.run_worker(args.run_id, args.home)
+    if args.model is None:
+        raise ConfigError("train needs a MODEL, e.g. lenet (see: cnnlab train --help)")
+    config = run_config_from_args(args)
+    if args.background:
+        run_id = runner.launch(config, name=args.name, home=args.home)
+        home = f" --home {args.home}" if args.home else ""
+        print(f"run {run_id} launched ({runner.default_name(config) if args.name is None else args.name})")
+        print(f"watch it: python -m cnnlab runs show {run_id}{home}   "
+              f"cancel it: python -m cnnlab runs cancel {run_id}{home}")
+        return 0
+    return train_foreground(config, args)
+
+
+def run_config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The RunConfig the arguments describe. Without --input, the model's input (and, without --classes,
+    its classes) are fitted to the dataset."""
+    from cnnlab.train.config import RunConfig, fit_input
+
+    model = model_config_from_args(args)
+    if args.input is None:
+        given = model.arch.classes
+        model = fit_input(model, args.dataset, args.resize)
+        if args.classes is not None:
+            model = ModelConfig(with_options(model.arch, classes=given), model.input)
+    return RunConfig(model=model, dataset=args.dataset, data_dir=args.data_dir, resize=args.resize,
+                     epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+                     momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
+                     seed=args.seed, device=args.device, amp=args.amp, channels_last=args.channels_last,
+                     compile=args.compile, init=args.init, limit_train=args.limit_train,
+                     limit_test=args.limit_test, save_weights=args.save_weights)
+
+
+def train_foreground(config: RunConfig, args: argparse.Namespace) -> int:
+    """Train in this process with a progress bar; print the textbook's closing lines."""
+    from tqdm import tqdm
+
+    from cnnlab.train import runner
+
+    run_id = runner.create_run(config, name=args.name, home=args.home)
+    print(f"run {run_id}: {runner.default_name(config) if args.name is None else args.name}", file=sys.stderr)
+    with tqdm(total=config.epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True,
+              bar_format="{l_bar}{bar}| {n:.2f}/{total} epochs [{elapsed}<{remaining}{postfix}]") as bar:
+        def progress(step: int, epoch: float, metrics: dict[str, float]) -> None:
+            bar.update(epoch - bar.n)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in metrics.items() if k != "lr"}, refresh=True)
+
+        final = runner.execute(run_id, home=args.home, progress=progress)
+    if final.status != "done":
+        print(f"run {run_id} {final.status}: {final.error or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    print(f"loss {final.final_train_loss:.3f}, train acc {final.final_train_acc:.3f}, "
+          f"test acc {final.final_test_acc:.3f}")
+    print(f"{final.examples_per_sec:.1f} examples/sec on {final.device}")
+    return 0

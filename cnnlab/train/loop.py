@@ -1,0 +1,311 @@
+"""The training loop: the textbook's semantics, without its per-step host synchronisation.
+
+Loss and correct counts stay on the device as one small tensor per epoch; the host reads them only at
+the `reports_per_epoch` report points, which is also where a non-finite loss is noticed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnlab.analysis import analyze
+from cnnlab.data import DeviceLoader, load_split
+from cnnlab.errors import ConfigError
+from cnnlab.train.config import RunConfig
+from cnnlab.units import format_bytes
+from cnnlab.zoo import build
+
+# report(step, fractional epoch, {metric name: value})
+Report = Callable[[int, float, dict[str, float]], None]
+POLL_SECONDS = 0.5  # the longest stretch of training between two `should_stop` calls
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """How a call to `fit` ended: status is done, cancelled, diverged or failed (CUDA out of memory)."""
+
+    status: str
+    device: str
+    epochs_done: int
+    steps: int
+    train_loss: float | None = None
+    train_acc: float | None = None
+    test_acc: float | None = None
+    examples_per_sec: float | None = None
+    tflops: float | None = None
+    error: str | None = None
+    model: nn.Module | None = field(default=None, repr=False)
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> cuda, then mps, then cpu; an explicit device that this machine lacks is a ConfigError."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {name} was asked for but CUDA is not available on this machine")
+        index = torch.cuda.current_device() if device.index is None else device.index
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        return torch.device("cuda", index)
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {name} was asked for but MPS is not available on this machine")
+    return device
+
+
+def fit(config: RunConfig, *, report: Report | None = None,
+        should_stop: Callable[[], bool] | None = None) -> FitResult:
+    """Train `config.model` on `config.dataset`; see the module docstring and docs/TRAINING.md.
+
+    `report` receives train loss/acc (running averages over the epoch so far) `reports_per_epoch` times
+    per epoch and test acc, examples/s (and TFLOP/s on CUDA) after each epoch. `should_stop` is polled
+    at report points and at least every `POLL_SECONDS`; when it returns True the run ends `cancelled`.
+    Bad input (unknown device, missing dataset) raises ConfigError.
+    """
+    device = resolve_device(config.device)
+    hooks = _Hooks(report, should_stop)
+    try:
+        return _Training(config, device, hooks).run()
+    except torch.cuda.OutOfMemoryError:
+        torch.cuda.empty_cache()
+        return FitResult("failed", str(device), hooks.epochs_done, hooks.steps,
+                         error=out_of_memory_message(config, device))
+
+
+def out_of_memory_message(config: RunConfig, device: torch.device) -> str:
+    """Why the run failed and the largest power-of-two batch size the memory estimate says would fit."""
+    total = torch.cuda.get_device_properties(device).total_memory
+    summary = analyze(config.model)
+
+    def need(batch: int) -> int:
+        return summary.training_memory(batch, config.optimizer, config.momentum).total
+
+    budget = 0.8 * total  # headroom for the dataset, the allocator and cuDNN workspaces
+    batch = 1 << max(config.batch_size // 2, 1).bit_length() - 1
+    while batch > 1 and need(batch) > budget:
+        batch //= 2
+    head = f"CUDA out of memory at batch size {config.batch_size} on {device} ({format_bytes(total)})"
+    if need(batch) > budget:
+        return f"{head}; {config.model.name} needs about {format_bytes(need(1))} even at batch size 1"
+    return f"{head}; try batch size {batch} (estimated {format_bytes(need(batch))} for training)"
+
+
+class _Hooks:
+    """Calls the caller's callbacks and keeps their time out of the throughput clock."""
+
+    def __init__(self, report: Report | None, should_stop: Callable[[], bool] | None) -> None:
+        self._report, self._should_stop = report, should_stop
+        self.spent = 0.0  # seconds inside callbacks
+        self.next_poll = 0.0
+        self.epochs_done = 0
+        self.steps = 0
+
+    def report(self, step: int, epoch: float, metrics: dict[str, float]) -> None:
+        if self._report is not None:
+            start = time.perf_counter()
+            self._report(step, epoch, metrics)
+            self.spent += time.perf_counter() - start
+
+    def stop_requested(self, now: bool = False) -> bool:
+        """Poll `should_stop` if `now` or if POLL_SECONDS have passed since the last poll."""
+        start = time.perf_counter()
+        if self._should_stop is None or (not now and start < self.next_poll):
+            return False
+        stop = self._should_stop()
+        end = time.perf_counter()
+        self.spent += end - start
+        self.next_poll = end + POLL_SECONDS
+        return stop
+
+
+@dataclass(frozen=True)
+class _EpochEnd:
+    status: str  # running (the epoch finished), cancelled or diverged
+    seen: int
+    loss: float | None
+    acc: float | None
+    error: str | None = None
+
+
+class _Training:
+    def __init__(self, config: RunConfig, device: torch.device, hooks: _Hooks) -> None:
+        self.config, self.device, self.hooks = config, device, hooks
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        torch.manual_seed(config.seed)
+        loader = dict(device=device, resize=config.resize, seed=config.seed,
+                      channels_last=config.channels_last)
+        self.train = DeviceLoader(load_split(config.dataset, True, config.data_dir, limit=config.limit_train),
+                                  config.batch_size, shuffle=True, **loader)
+        self.test = DeviceLoader(load_split(config.dataset, False, config.data_dir, limit=config.limit_test),
+                                 config.batch_size, shuffle=False, **loader)
+        self.model = build(config.model, device=device)
+        if config.init == "xavier":
+            for module in self.model.modules():
+                if isinstance(module, nn.Conv2d | nn.Linear):
+                    nn.init.xavier_uniform_(module.weight)
+        if config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.net = torch.compile(self.model) if config.compile else self.model
+        self.optimizer = _optimizer(config, self.model.parameters())
+        self.schedule = _schedule(config, self.optimizer, config.epochs * len(self.train))
+        self.use_amp = config.amp and device.type == "cuda"
+        macs = analyze(config.model).totals.macs if device.type == "cuda" else None
+        # Forward + backward ≈ 3 × forward; one MAC = 2 FLOPs.
+        self.flops_per_example = None if macs is None else 6 * macs
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.use_amp:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def run(self) -> FitResult:
+        config, hooks = self.config, self.hooks
+        if config.compile:
+            self.warm_up()
+        train_time, examples = 0.0, 0
+        rate = tflops = None
+        last: dict[str, float | None] = {"train_loss": None, "train_acc": None, "test_acc": None}
+        self.model.train()
+        for epoch in range(config.epochs):
+            _sync(self.device)
+            spent_before, start = hooks.spent, time.perf_counter()
+            end = self.epoch(epoch)
+            _sync(self.device)
+            train_time += time.perf_counter() - start - (hooks.spent - spent_before)
+            examples += end.seen
+            if end.loss is not None:
+                last.update(train_loss=end.loss, train_acc=end.acc)
+            rate = examples / train_time if train_time > 0 else None
+            tflops = rate * self.flops_per_example / 1e12 if rate and self.flops_per_example else None
+            if end.status != "running":
+                return self.result(end.status, last, rate, tflops, end.error)
+            test_acc = self.accuracy()
+            if test_acc is None:
+                return self.result("cancelled", last, rate, tflops, None)
+            last["test_acc"] = test_acc
+            hooks.epochs_done = epoch + 1
+            metrics = {"test_acc": test_acc, "examples_per_sec": rate}
+            if tflops is not None:
+                metrics["tflops"] = tflops
+            hooks.report(hooks.steps, float(epoch + 1), metrics)
+        return self.result("done", last, rate, tflops, None)
+
+    def result(self, status: str, last: dict[str, float | None], rate: float | None, tflops: float | None,
+               error: str | None) -> FitResult:
+        return FitResult(status, str(self.device), self.hooks.epochs_done, self.hooks.steps,
+                         last["train_loss"], last["train_acc"], last["test_acc"], rate, tflops, error,
+                         self.model if status == "done" else None)
+
+    def epoch(self, epoch: int) -> _EpochEnd:
+        """Train one epoch, reporting running averages at the report points."""
+        hooks, batches = self.hooks, len(self.train)
+        report_at = {math.ceil(k * batches / self.config.reports_per_epoch) - 1
+                     for k in range(1, self.config.reports_per_epoch + 1)}
+        # Per step: loss × batch size, correct predictions. Read by the host only at report points.
+        stats = torch.zeros((batches, 2), device=self.device)
+        loss_sum = correct = 0.0
+        seen = read = 0
+        loss = acc = None
+        for i, (x, y) in enumerate(self.train):
+            with self.autocast():
+                out = self.net(x)
+                batch_loss = F.cross_entropy(out, y)
+            self.optimizer.zero_grad(set_to_none=True)
+            batch_loss.backward()
+            self.optimizer.step()
+            if self.schedule is not None:
+                self.schedule.step()
+            stats[i, 0] = batch_loss.detach() * y.shape[0]
+            stats[i, 1] = (out.argmax(dim=1) == y).sum()
+            seen += y.shape[0]
+            hooks.steps += 1
+            at_report = i in report_at
+            if at_report:
+                rows = stats[read:i + 1].tolist()
+                bad = next((j for j, (value, _) in enumerate(rows) if not math.isfinite(value)), None)
+                if bad is not None:
+                    step = hooks.steps - (i - read) + bad
+                    return _EpochEnd("diverged", seen, loss, acc,
+                                     f"training loss became {rows[bad][0]} at step {step} "
+                                     f"(epoch {epoch + 1}); try a smaller learning rate")
+                loss_sum += sum(r[0] for r in rows)
+                correct += sum(r[1] for r in rows)
+                read = i + 1
+                loss, acc = loss_sum / seen, correct / seen
+                hooks.report(hooks.steps, epoch + (i + 1) / batches,
+                             {"train_loss": loss, "train_acc": acc,
+                              "lr": self.optimizer.param_groups[0]["lr"]})
+            if hooks.stop_requested(now=at_report):
+                return _EpochEnd("cancelled", seen, loss, acc)
+        return _EpochEnd("running", seen, loss, acc)
+
+    def accuracy(self) -> float | None:
+        """Test accuracy, or None if a stop was requested meanwhile."""
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        self.net.eval()
+        try:
+            with torch.no_grad():
+                for x, y in self.test:
+                    with self.autocast():
+                        out = self.net(x)
+                    correct += (out.argmax(dim=1) == y).sum()
+                    if self.hooks.stop_requested():
+                        return None
+        finally:
+            self.net.train()
+        return correct.item() / self.test.num_examples
+
+    def warm_up(self) -> None:
+        """Compile outside the throughput clock: forward + backward on each training batch shape.
+
+        Gradients are discarded and buffers (batch-norm statistics) restored, so the weights the first
+        real step sees are exactly the initial ones.
+        """
+        buffers = {name: b.clone() for name, b in self.model.named_buffers()}
+        x, y = next(iter(self.train))
+        sizes = {len(y), self.train.num_examples % len(y) or len(y)}
+        for size in sizes:
+            with self.autocast():
+                F.cross_entropy(self.net(x[:size]), y[:size]).backward()
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            for name, b in self.model.named_buffers():
+                b.copy_(buffers[name])
+
+
+def _optimizer(config: RunConfig, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                               weight_decay=config.weight_decay)
+    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+    return cls(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _schedule(config: RunConfig, optimizer: torch.optim.Optimizer,
+              total_steps: int) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """Stepped once per training step."""
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps,
+                                                   cycle_momentum=False)
+    return None
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()

@@ -1,0 +1,215 @@
+"""Runs recorded in the run store: create, launch detached, execute (queue, claim, train), cancel, weights.
+
+A launched run is a separate process (`python -m cnnlab train --run-id N --home H`) in its own session,
+so it outlives the browser tab or the CLI that started it. The store is all that it shares with them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import cnnlab
+from cnnlab.analysis import analyze
+from cnnlab.errors import ConfigError
+from cnnlab.train.config import RunConfig
+from cnnlab.train.loop import FitResult, Report, fit, resolve_device
+from cnnlab.train.store import TERMINAL, Run, RunStore, resolve_home
+from cnnlab.zoo import build
+
+MAX_RUNS_ENV = "CNNLAB_MAX_RUNS_PER_DEVICE"
+HEARTBEAT_SECONDS = 2.0
+QUEUE_POLL_SECONDS = 0.5
+WEIGHTS_FILE = "weights.pt"
+LOG_FILE = "worker.log"
+
+
+def create_run(config: RunConfig, *, name: str | None = None, home: str | Path | None = None) -> int:
+    """Record `config` as a queued run (with its parameter and MAC counts) and return its id."""
+    totals = analyze(config.model).totals
+    return RunStore(home).create_run(config.to_dict(), name=name or default_name(config),
+                                     model=config.model.name, dataset=config.dataset,
+                                     params=totals.params, macs=totals.macs)
+
+
+def default_name(config: RunConfig) -> str:
+    return f"{config.model.name} on {config.dataset}"
+
+
+def launch(config: RunConfig, *, name: str | None = None, home: str | Path | None = None) -> int:
+    """Create a queued run and start a detached worker process for it; return the run id at once.
+
+    The worker's stderr goes to `worker.log` in the run's folder.
+    """
+    home = Path(home) if home is not None else resolve_home()
+    run_id = create_run(config, name=name, home=home)
+    store = RunStore(home)
+    package_root = str(Path(cnnlab.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
+                                                                     os.environ.get("PYTHONPATH")]))}
+    log_path = Path(store.run_dir(run_id)) / LOG_FILE
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        subprocess.Popen([sys.executable, "-m", "cnnlab", "train", "--run-id", str(run_id),
+                          "--home", str(home)],
+                         start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=log, env=env, close_fds=True)
+    return run_id
+
+
+def cancel(run_id: int, home: str | Path | None = None) -> None:
+    """Ask run `run_id` to stop; its worker ends it as `cancelled` within a second or two."""
+    store = RunStore(home)
+    run = store.get(run_id)
+    if run.status in TERMINAL:
+        raise ConfigError(f"run {run_id} has already ended ({run.status})")
+    store.request_cancel(run_id)
+
+
+def execute(run_id: int, *, home: str | Path | None = None, progress: Report | None = None) -> Run:
+    """Wait for a free slot on the run's device, claim the run, train it and record everything.
+
+    Used by the detached worker and by the foreground CLI (which passes `progress`). Whatever happens,
+    the run does not stay `running`: an exception ends it `failed` (Ctrl-C: `cancelled`) and is re-raised.
+    """
+    home = Path(home) if home is not None else resolve_home()
+    store = RunStore(home)
+    try:
+        config = RunConfig.from_dict(store.get(run_id).config)
+        device = str(resolve_device(config.device))
+        if not _claim_when_free(store, home, run_id, device):
+            return store.get(run_id)
+        with _heartbeat(home, run_id):
+            result = fit(config, report=_recorder(store, run_id, progress),
+                         should_stop=lambda: store.cancel_requested(run_id))
+        fields = _final_fields(result)
+        if config.save_weights and result.model is not None:
+            fields["weights_path"] = str(_save_weights(store, run_id, result.model))
+        store.finish(run_id, result.status, error=result.error, **fields)
+    except KeyboardInterrupt:
+        store.finish(run_id, "cancelled", error="interrupted from the keyboard")
+        raise
+    except BaseException as exc:
+        store.finish(run_id, "failed", error=str(exc) if isinstance(exc, ConfigError)
+                     else f"{type(exc).__name__}: {exc}")
+        raise
+    return store.get(run_id)
+
+
+def run_worker(run_id: int, home: str | Path) -> int:
+    """The detached worker's body: exit status 0 whatever the run's outcome, 1 on an unexpected error."""
+    try:
+        execute(run_id, home=home)
+    except ConfigError:
+        return 0  # recorded as the run's error
+    except Exception:
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def load_weights(run_id: int, home: str | Path | None = None, device: str = "cpu") -> nn.Module:
+    """The trained model of a run saved with `save_weights`, in eval mode (loaded with weights_only=True)."""
+    run = RunStore(home).get(run_id)
+    if not run.weights_path:
+        raise ConfigError(f"run {run_id} has no saved weights (train it with save_weights)")
+    model = build(RunConfig.from_dict(run.config).model, device=device)
+    model.load_state_dict(torch.load(run.weights_path, map_location=device, weights_only=True))
+    return model.eval()
+
+
+def max_runs_per_device() -> int:
+    value = os.environ.get(MAX_RUNS_ENV, "1")
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{MAX_RUNS_ENV} must be a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def _claim_when_free(store: RunStore, home: Path, run_id: int, device: str) -> bool:
+    """Poll until fewer than the limit run on `device`, then claim; False if cancelled meanwhile.
+
+    A lock file makes "count, then claim" atomic among workers, so two runs never start at once on one slot.
+    """
+    limit = max_runs_per_device()
+    lock_path = home / f"claim-{device.replace(':', '-')}.lock"
+    while True:
+        if store.cancel_requested(run_id):
+            store.finish(run_id, "cancelled")
+            return False
+        with _locked(lock_path):
+            if store.running_count(device) < limit:
+                return store.claim(run_id, os.getpid(), device)
+        time.sleep(QUEUE_POLL_SECONDS)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _heartbeat(home: Path, run_id: int) -> Iterator[None]:
+    """Beat every HEARTBEAT_SECONDS from a thread with its own store connection."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        store = RunStore(home)
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                store.heartbeat(run_id)
+            except Exception:  # a busy database must not end the beat; the next one retries
+                traceback.print_exc()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _recorder(store: RunStore, run_id: int, progress: Report | None) -> Report:
+    """Log every report as metrics; at epoch ends also keep the run's latest results current."""
+
+    def record(step: int, epoch: float, metrics: dict[str, float]) -> None:
+        store.log_metrics(run_id, step, epoch, metrics)
+        if "test_acc" in metrics:
+            latest = {"epochs_done": int(epoch), "final_test_acc": metrics["test_acc"],
+                      "examples_per_sec": metrics["examples_per_sec"]}
+            if "tflops" in metrics:
+                latest["tflops"] = metrics["tflops"]
+            store.update(run_id, **latest)
+        if progress is not None:
+            progress(step, epoch, metrics)
+
+    return record
+
+
+def _final_fields(result: FitResult) -> dict:
+    return {"epochs_done": result.epochs_done, "final_train_loss": result.train_loss,
+            "final_train_acc": result.train_acc, "final_test_acc": result.test_acc,
+            "examples_per_sec": result.examples_per_sec, "tflops": result.tflops, "device": result.device}
+
+
+def _save_weights(store: RunStore, run_id: int, model: nn.Module) -> Path:
+    path = Path(store.run_dir(run_id)) / WEIGHTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({name: t.detach().cpu() for name, t in model.state_dict().items()}, path)
+    return path
