@@ -224,6 +224,7 @@ class _Training:
                 batch_loss = F.cross_entropy(out, y)
             self.optimizer.zero_grad(set_to_none=True)
             batch_loss.backward()
+            lr = self.optimizer.param_groups[0]["lr"]  # the rate this step uses
             self.optimizer.step()
             if self.schedule is not None:
                 self.schedule.step()
@@ -245,8 +246,7 @@ class _Training:
                 read = i + 1
                 loss, acc = loss_sum / seen, correct / seen
                 hooks.report(hooks.steps, epoch + (i + 1) / batches,
-                             {"train_loss": loss, "train_acc": acc,
-                              "lr": self.optimizer.param_groups[0]["lr"]})
+                             {"train_loss": loss, "train_acc": acc, "lr": lr})
             if hooks.stop_requested(now=at_report):
                 return _EpochEnd("cancelled", seen, loss, acc)
         return _EpochEnd("running", seen, loss, acc)
@@ -268,17 +268,21 @@ class _Training:
         return correct.item() / self.test.num_examples
 
     def warm_up(self) -> None:
-        """Compile outside the throughput clock: forward + backward on each training batch shape.
+        """Compile outside the throughput clock: forward + backward on zeros of each training batch shape.
 
-        Gradients are discarded and buffers (batch-norm statistics) restored, so the weights the first
-        real step sees are exactly the initial ones.
+        Gradients are discarded and buffers (batch-norm statistics) and random-number state restored, so
+        the first real step sees exactly what it would have seen without compilation.
         """
         buffers = {name: b.clone() for name, b in self.model.named_buffers()}
-        x, y = next(iter(self.train))
-        sizes = {len(y), self.train.num_examples % len(y) or len(y)}
-        for size in sizes:
-            with self.autocast():
-                F.cross_entropy(self.net(x[:size]), y[:size]).backward()
+        batch, rest = self.config.batch_size, self.train.num_examples % self.config.batch_size
+        fmt = torch.channels_last if self.config.channels_last else torch.contiguous_format
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            for size in {min(batch, self.train.num_examples), rest} - {0}:
+                x = torch.zeros((size, *self.config.model.input.as_tuple()), device=self.device)
+                y = torch.zeros(size, dtype=torch.int64, device=self.device)
+                with self.autocast():
+                    F.cross_entropy(self.net(x.contiguous(memory_format=fmt)), y).backward()
         self.optimizer.zero_grad(set_to_none=True)
         with torch.no_grad():
             for name, b in self.model.named_buffers():

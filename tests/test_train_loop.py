@@ -1,0 +1,118 @@
+"""The training loop in-process on the built-in dataset (CPU, tiny limits)."""
+
+import time
+
+import pytest
+import torch
+
+from cnnlab.errors import ConfigError
+from cnnlab.spec import model_config
+from cnnlab.train.config import RunConfig, fit_input
+from cnnlab.train.loop import fit, resolve_device
+
+SMALL = {"limit_train": 512, "limit_test": 256, "batch_size": 64, "device": "cpu"}
+
+
+def config(model: str = "lenet", **changes) -> RunConfig:
+    options = changes.pop("options", {})
+    return RunConfig(model=fit_input(model_config(model, **options), "shapes"),
+                     **{**SMALL, "epochs": 2, **changes})
+
+
+def collect(cfg: RunConfig, should_stop=None):
+    reports = []
+    result = fit(cfg, report=lambda step, epoch, metrics: reports.append((step, epoch, metrics)),
+                 should_stop=should_stop)
+    return result, reports
+
+
+def test_reports_five_times_per_epoch_then_test_accuracy_and_learns():
+    result, reports = collect(config(optimizer="adam", lr=0.01, epochs=3))
+    assert result.status == "done" and result.epochs_done == 3 and result.steps == 3 * 8
+    train = [r for r in reports if "train_loss" in r[2]]
+    test = [r for r in reports if "test_acc" in r[2]]
+    assert len(train) == 15 and len(test) == 3
+    assert [r[0] for r in train[:5]] == [2, 4, 5, 7, 8]  # evenly spread over 8 batches
+    assert [r[1] for r in train[:5]] == [0.25, 0.5, 0.625, 0.875, 1.0]
+    assert [r[0] for r in test] == [8, 16, 24] and [r[1] for r in test] == [1.0, 2.0, 3.0]
+    assert all(set(r[2]) == {"train_loss", "train_acc", "lr"} for r in train)
+    assert all(set(r[2]) == {"test_acc", "examples_per_sec"} for r in test)  # no TFLOP/s off CUDA
+    assert result.train_loss == train[-1][2]["train_loss"] and result.test_acc == test[-1][2]["test_acc"]
+    assert result.examples_per_sec > 0 and result.tflops is None and result.device == "cpu"
+    assert result.test_acc > 0.3, "well above chance (0.1) on the built-in dataset"
+    assert isinstance(result.model, torch.nn.Module)
+
+
+def test_same_seed_same_run_other_seed_other_run():
+    first, second = collect(config(epochs=1))[1], collect(config(epochs=1))[1]
+    other = collect(config(epochs=1, seed=1))[1]
+    losses = [[r[2]["train_loss"] for r in run if "train_loss" in r[2]] for run in (first, second, other)]
+    assert losses[0] == losses[1] and losses[0] != losses[2]
+
+
+def test_huge_learning_rate_ends_diverged_with_the_step():
+    # A ReLU network overflows; the textbook's sigmoid LeNet saturates instead and stays finite.
+    result, reports = collect(config("vgg:1x8,1x16", options={"fc_width": 32}, lr=1e6))
+    assert result.status == "diverged" and result.epochs_done == 0
+    assert "training loss became nan at step" in result.error or "became inf" in result.error
+    assert result.model is None and not any("test_acc" in r[2] for r in reports)
+
+
+def test_should_stop_cancels_at_the_next_poll():
+    calls = []
+
+    def should_stop() -> bool:
+        calls.append(time.perf_counter())
+        return len(calls) >= 3
+
+    result, reports = collect(config(epochs=50), should_stop)
+    assert result.status == "cancelled" and result.steps < 50 * 8 and len(calls) == 3
+
+
+def test_should_stop_is_polled_at_least_every_half_second_between_reports():
+    calls = []
+
+    def should_stop() -> bool:
+        calls.append(time.perf_counter())
+        return calls[-1] - calls[0] > 2.5
+
+    # One report per epoch and slow steps (LeNet at 96x96): the time-based poll must still come.
+    cfg = RunConfig(model=fit_input(model_config("lenet"), "shapes", resize=96),
+                    **{**SMALL, "resize": 96, "limit_train": 4096, "epochs": 5, "reports_per_epoch": 1})
+    result = fit(cfg, should_stop=should_stop)
+    assert result.status == "cancelled"
+    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    assert len(calls) >= 4 and max(gaps) < 1.0, gaps
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "onecycle"])
+def test_schedules_shape_the_learning_rate(schedule):
+    _, reports = collect(config(schedule=schedule, lr=0.1, reports_per_epoch=8))
+    lrs = [r[2]["lr"] for r in reports if "lr" in r[2]]
+    assert lrs[-1] < 0.02 * 0.1
+    if schedule == "cosine":
+        assert lrs == sorted(lrs, reverse=True)
+    else:
+        peak = lrs.index(max(lrs))
+        assert 0 < peak < len(lrs) - 1 and max(lrs) == pytest.approx(0.1, rel=0.05)
+
+
+def test_initialisation_choice_changes_the_start():
+    xavier = collect(config(epochs=1))[1][0][2]["train_loss"]
+    default = collect(config(epochs=1, init="default"))[1][0][2]["train_loss"]
+    assert xavier != default
+
+
+def test_compile_warm_up_leaves_the_initial_weights_alone():
+    eager = collect(config(epochs=1))[1]
+    compiled = collect(config(epochs=1, compile=True))[1]
+    first = [r[2]["train_loss"] for r in (eager[0], compiled[0])]
+    assert first[0] == pytest.approx(first[1], rel=1e-4)
+
+
+def test_unavailable_device_is_a_config_error():
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        assert resolve_device("auto").type in ("cpu", "mps")
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            fit(config(device="cuda"))
