@@ -1,0 +1,108 @@
+"""`python -m cnnlab train` and `runs` as a user runs them: real subprocesses, a real run store."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cnnlab.cli import main
+
+SMALL = ["--dataset", "shapes", "--limit-train", "256", "--limit-test", "128", "--batch-size", "64",
+         "--device", "cpu"]
+RUN_KEYS = {"id", "name", "status", "model", "dataset", "config", "params", "macs", "epochs_done",
+            "final_train_loss", "final_train_acc", "final_test_acc", "examples_per_sec", "error",
+            "created_at", "finished_at"}
+
+
+@pytest.fixture
+def cnnlab(capsys):
+    """Run the CLI in this process (as `python -m cnnlab ARGS --home HOME`); return (status, out, err)."""
+
+    def call(*args: str, home=None) -> tuple[int, str, str]:
+        status = main([*args, *(["--home", str(home)] if home is not None else [])])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return call
+
+
+def runs_json(cnnlab, home) -> list[dict]:
+    status, out, err = cnnlab("runs", "--format", "json", home=home)
+    assert status == 0, err
+    return json.loads(out)
+
+
+def test_foreground_training_prints_the_textbook_closing_lines_and_is_recorded(tmp_path, cnnlab):
+    result = subprocess.run([sys.executable, "-m", "cnnlab", "train", "lenet", *SMALL, "--epochs", "2",
+                             "--name", "cli run", "--home", str(tmp_path)],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    loss_line, speed_line = result.stdout.strip().splitlines()[-2:]
+    assert loss_line.startswith("loss ") and ", train acc " in loss_line and ", test acc " in loss_line
+    assert speed_line.endswith(" examples/sec on cpu")
+    assert "epochs" in result.stderr  # the progress bar
+    [run] = runs_json(cnnlab, tmp_path)
+    assert set(run) >= RUN_KEYS and run["status"] == "done" and run["name"] == "cli run"
+    assert run["config"]["epochs"] == 2 and run["config"]["model"]["input"] == [1, 28, 28]
+    assert f"{run['final_test_acc']:.3f}" in loss_line
+
+    run_id = str(run["id"])
+    status, out, _ = cnnlab("runs", home=tmp_path)
+    assert status == 0 and "cli run" in out and "done" in out and "2/2" in out
+    status, out, _ = cnnlab("runs", "show", run_id, home=tmp_path)
+    assert status == 0 and '"epochs": 2' in out and "test_acc" in out
+    status, out, _ = cnnlab("runs", "export", run_id, home=tmp_path)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert status == 0 and sum(r["name"] == "test_acc" for r in rows) == 2
+    path = tmp_path / "metrics.json"
+    assert cnnlab("runs", "export", run_id, "--format", "json", "--output", str(path), home=tmp_path)[0] == 0
+    assert json.loads(path.read_text())
+    assert cnnlab("runs", "delete", run_id, home=tmp_path)[0] == 0 and runs_json(cnnlab, tmp_path) == []
+
+
+def test_background_launch_prints_the_id_and_can_be_cancelled(tmp_path, cnnlab):
+    status, out, err = cnnlab("train", "lenet", *SMALL, "--epochs", "1000", "--background", home=tmp_path)
+    assert status == 0, err
+    assert out.startswith("run 1 launched") and "runs show 1" in out
+
+    def current() -> str:
+        return runs_json(cnnlab, tmp_path)[0]["status"]
+
+    deadline = time.monotonic() + 60
+    while current() != "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert cnnlab("runs", "cancel", "1", home=tmp_path)[0] == 0
+    deadline = time.monotonic() + 10
+    while current() == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert current() == "cancelled"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["train", "lenett"], "unknown model 'lenett'"),
+    (["train", "lenet", "--epochs", "0"], "epochs must be at least 1"),
+    (["train", "lenet", "--optimizer", "rmsprop"], "optimizer must be one of sgd, adam, adamw"),
+    (["train", "lenet", "--dataset", "imagenet"], "dataset must be one of"),
+    (["train", "lenet", "--input", "3x32x32"], "does not match shapes"),
+    (["train", "lenet", "--lr", "fast"], "invalid float value: 'fast'"),
+    (["train", "lenet", "--dataset", "mnist", "--data-dir", "/nonexistent/cnnlab", "--device", "cpu"],
+     "mnist"),
+    (["train"], "train needs a MODEL"),
+    (["runs", "show", "42"], "42"),
+    (["runs", "cancel", "42"], "42"),
+    (["runs", "delete", "42"], "42"),
+    (["runs", "export", "42", "--format", "xml"], "invalid choice: 'xml'"),
+])
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path, cnnlab, args, message):
+    status, out, err = cnnlab(*args, home=tmp_path)
+    assert status == 2, out + err
+    assert err.startswith("cnnlab: error: ") and err.count("\n") == 1 and message in err, err
+
+
+def test_worker_form_needs_run_id_and_home(cnnlab):
+    status, _, err = cnnlab("train", "--run-id", "1")
+    assert status == 2 and "train --run-id N --home DIR" in err

@@ -1,0 +1,134 @@
+"""Background runs as real detached processes writing to a real SQLite run store (CPU, built-in dataset)."""
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+import torch
+
+from cnnlab.data import DeviceLoader, load_split
+from cnnlab.errors import ConfigError
+from cnnlab.spec import model_config
+from cnnlab.train import runner
+from cnnlab.train.config import RunConfig, fit_input
+from cnnlab.train.store import TERMINAL, RunStore
+
+SMALL = {"limit_train": 320, "limit_test": 128, "batch_size": 64, "device": "cpu"}
+
+
+def config(**changes) -> RunConfig:
+    return RunConfig(model=fit_input(model_config("lenet"), "shapes"), **{**SMALL, "epochs": 2, **changes})
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def wait_until_ended(store: RunStore, run_id: int, timeout: float = 60.0):
+    return wait_for(lambda: (run := store.get(run_id)).status in TERMINAL and run, timeout,
+                    f"run {run_id} to end (log: {store.run_dir(run_id)})")
+
+
+def metric_names(store: RunStore, run_id: int) -> list[str]:
+    return [row["name"] for row in store.metrics(run_id)]
+
+
+def test_launched_run_completes_with_metrics_weights_and_final_fields(tmp_path):
+    cfg = config(save_weights=True)
+    run_id = runner.launch(cfg, name="short", home=tmp_path)
+    store = RunStore(tmp_path)
+    run = wait_until_ended(store, run_id)
+    assert run.status == "done", run.error
+    assert run.name == "short" and run.model == "lenet" and run.dataset == "shapes"
+    assert run.config == cfg.to_dict() and run.epochs_done == 2 and run.device == "cpu"
+    assert run.params == 61706 and run.macs > 0
+    assert 0 <= run.final_train_acc <= 1 and 0 <= run.final_test_acc <= 1 and run.examples_per_sec > 0
+    names = metric_names(store, run_id)
+    assert names.count("train_loss") == 10 and names.count("test_acc") == 2
+    model = runner.load_weights(run_id, home=tmp_path)  # the trained weights: same test accuracy
+    test = DeviceLoader(load_split("shapes", False, limit=cfg.limit_test), 64, "cpu", shuffle=False)
+    with torch.no_grad():
+        correct = sum(int((model(x).argmax(1) == y).sum()) for x, y in test)
+    assert not model.training and correct / test.num_examples == pytest.approx(run.final_test_acc)
+
+
+def test_cancel_ends_a_running_run_within_seconds(tmp_path):
+    run_id = runner.launch(config(epochs=1000), home=tmp_path)
+    store = RunStore(tmp_path)
+    wait_for(lambda: "train_loss" in metric_names(store, run_id), what="first metrics")
+    assert store.get(run_id).status == "running"
+    start = time.monotonic()
+    runner.cancel(run_id, home=tmp_path)
+    run = wait_until_ended(store, run_id, timeout=10)
+    assert run.status == "cancelled" and time.monotonic() - start < 3.0
+    with pytest.raises(ConfigError, match="already ended"):
+        runner.cancel(run_id, home=tmp_path)
+
+
+def test_killed_worker_becomes_interrupted_and_keeps_its_metrics(tmp_path):
+    run_id = runner.launch(config(epochs=1000), home=tmp_path)
+    store = RunStore(tmp_path, heartbeat_timeout=3.0)
+    wait_for(lambda: metric_names(store, run_id).count("test_acc") >= 1, what="a finished epoch")
+    before = len(store.metrics(run_id))
+    os.kill(store.get(run_id).pid, signal.SIGKILL)
+    run = wait_for(lambda: (r := store.get(run_id)).status == "interrupted" and r, timeout=15,
+                   what="interrupted")
+    assert run.epochs_done >= 1 and len(store.metrics(run_id)) >= before
+
+
+def test_two_runs_with_a_limit_of_one_run_one_after_the_other(tmp_path, monkeypatch):
+    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    ids = [runner.launch(config(epochs=3), home=tmp_path) for _ in range(2)]
+    store = RunStore(tmp_path)
+    runs = sorted((wait_until_ended(store, i, timeout=120) for i in ids), key=lambda r: r.started_at)
+    assert all(r.status == "done" for r in runs), [r.error for r in runs]
+    assert runs[1].started_at >= runs[0].finished_at
+
+
+def test_store_serves_concurrent_readers_while_a_run_writes(tmp_path):
+    run_id = runner.launch(config(epochs=3), home=tmp_path)
+    errors: list[BaseException] = []
+    reads: list[int] = []
+
+    def read() -> None:
+        store, last = RunStore(tmp_path), 0
+        try:
+            while store.get(run_id).status not in TERMINAL:
+                count = len(store.metrics(run_id))
+                assert count >= last, "metrics never disappear"
+                last = count
+                reads.append(count)
+                store.list_runs()
+        except BaseException as exc:
+            errors.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for thread in readers:
+        thread.start()
+    for thread in readers:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert RunStore(tmp_path).get(run_id).status == "done" and len(reads) > 20
+
+
+def test_worker_failure_is_recorded_not_left_running(tmp_path):
+    missing = tmp_path / "no-data"
+    cfg = RunConfig(model=fit_input(model_config("lenet"), "mnist"), dataset="mnist", data_dir=str(missing),
+                    **{**SMALL, "epochs": 1})
+    run_id = runner.launch(cfg, home=tmp_path)
+    run = wait_until_ended(RunStore(tmp_path), run_id)
+    assert run.status == "failed" and run.error
+
+
+def test_load_weights_needs_saved_weights(tmp_path):
+    run_id = runner.create_run(config(), home=tmp_path)
+    with pytest.raises(ConfigError, match="no saved weights"):
+        runner.load_weights(run_id, home=tmp_path)
