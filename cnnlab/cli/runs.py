@@ -78,7 +78,8 @@ def show(args: argparse.Namespace) -> int:
         if value is not None and key != "id":
             print(f"  {key:18} {value}")
     print("config:")
-    print("  " + json.dumps(config, indent=2).replace("\n", "\n  "))
+    for key, value in config.items():
+        print(f"  {key:18} {json.dumps(value)}")
     rows = _metric_rows(store.metrics(args.id))
     if rows:
         print(f"last {min(len(rows), METRICS_TAIL)} of {len(rows)} metric rows (step, epoch, name, value):")

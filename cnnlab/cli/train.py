@@ -13,6 +13,8 @@ from cnnlab.spec import ModelConfig, with_options
 if TYPE_CHECKING:
     from cnnlab.train.config import RunConfig
 
+PROGRESS_NAMES = {"train_loss": "loss", "train_acc": "train acc", "test_acc": "test acc",
+                  "examples_per_sec": "examples/s"}
 DATASETS_HELP = "shapes (built in, offline) shapes-rgb fashion-mnist mnist cifar10"
 
 
@@ -117,11 +119,13 @@ def train_foreground(config: RunConfig, args: argparse.Namespace) -> int:
 
     run_id = runner.create_run(config, name=args.name, home=args.home)
     print(f"run {run_id}: {runner.default_name(config) if args.name is None else args.name}", file=sys.stderr)
+    latest: dict[str, str] = {}
     with tqdm(total=config.epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True,
               bar_format="{l_bar}{bar}| {n:.2f}/{total} epochs [{elapsed}<{remaining}{postfix}]") as bar:
         def progress(step: int, epoch: float, metrics: dict[str, float]) -> None:
+            latest.update({PROGRESS_NAMES[k]: f"{v:.3g}" for k, v in metrics.items() if k in PROGRESS_NAMES})
+            bar.set_postfix(latest, refresh=False)
             bar.update(epoch - bar.n)
-            bar.set_postfix({k: f"{v:.3g}" for k, v in metrics.items() if k != "lr"}, refresh=True)
 
         final = runner.execute(run_id, home=args.home, progress=progress)
     if final.status != "done":
