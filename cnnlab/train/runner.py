@@ -61,10 +61,13 @@ def launch(config: RunConfig, *, name: str | None = None, home: str | Path | Non
     log_path = Path(store.run_dir(run_id)) / LOG_FILE
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
-        subprocess.Popen([sys.executable, "-m", "cnnlab", "train", "--run-id", str(run_id),
-                          "--home", str(home)],
-                         start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=log, env=env, close_fds=True)
+        worker = subprocess.Popen([sys.executable, "-m", "cnnlab", "train", "--run-id", str(run_id),
+                                   "--home", str(home)],
+                                  start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=log, env=env, close_fds=True)
+    store.update(run_id, pid=worker.pid)
+    # Reap the worker when it ends, so a long-lived launcher (the dashboard) collects no zombies.
+    threading.Thread(target=worker.wait, name=f"reap-run-{run_id}", daemon=True).start()
     return run_id
 
 
