@@ -1,0 +1,1 @@
+"""Training: run configs, the training loop, the runner and the run store."""
