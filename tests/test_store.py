@@ -1,0 +1,172 @@
+"""The run store, on real SQLite files in a temporary folder."""
+
+import json
+import math
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnnlab.errors import ConfigError
+from cnnlab.train.store import MIGRATIONS, SCHEMA_VERSION, RunStore
+
+CONTRACT_KEYS = {"id", "name", "status", "model", "dataset", "config", "params", "macs", "epochs_done",
+                 "final_train_loss", "final_train_acc", "final_test_acc", "examples_per_sec", "error",
+                 "created_at", "finished_at"}
+
+
+def new_run(store: RunStore, **config) -> int:
+    return store.create_run({"epochs": 2, **config}, name="lenet on shapes", model="lenet", dataset="shapes",
+                            params=61706, macs=429342)
+
+
+def test_a_run_goes_from_queued_to_done_with_its_metrics(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = new_run(store, lr=0.1)
+    assert store.get(run_id).status == "queued" and store.next_queued().id == run_id
+    assert store.claim(run_id, os.getpid(), "cpu")
+    assert not store.claim(run_id, os.getpid(), "cpu")
+    store.log_metrics(run_id, 10, 0.5, {"train_loss": 2.0, "train_acc": 0.25})
+    store.log_metrics(run_id, 20, 1.0, {"train_loss": 1.5, "train_acc": 0.5, "test_acc": 0.4})
+    store.finish(run_id, "done", final_test_acc=0.4, epochs_done=1)
+    store.finish(run_id, "failed", error="late")  # an ended run stays as it ended
+    run = RunStore(tmp_path).get(run_id)
+    assert run.status == "done" and run.error is None and run.final_test_acc == 0.4
+    assert run.config == {"epochs": 2, "lr": 0.1}
+    assert [(m["step"], m["name"], m["value"]) for m in store.metrics(run_id)] == [
+        (10, "train_loss", 2.0), (10, "train_acc", 0.25),
+        (20, "train_loss", 1.5), (20, "train_acc", 0.5), (20, "test_acc", 0.4)]
+    data = json.loads(json.dumps(run.to_dict()))
+    assert set(data) >= CONTRACT_KEYS and data["params"] == 61706
+
+
+def test_cancel_while_queued_running_and_after_the_end(tmp_path):
+    store = RunStore(tmp_path)
+    queued = new_run(store)
+    assert store.request_cancel(queued).status == "cancelled"
+    assert not store.claim(queued, os.getpid(), "cpu")
+    running = new_run(store)
+    store.claim(running, os.getpid(), "cpu")
+    assert not store.cancel_requested(running)
+    assert store.request_cancel(running).status == "running" and store.cancel_requested(running)
+    with pytest.raises(ConfigError, match=f"run {queued} has already ended"):
+        store.request_cancel(queued)
+
+
+def test_a_run_whose_process_died_becomes_interrupted_and_keeps_its_metrics(tmp_path):
+    store = RunStore(tmp_path, heartbeat_timeout=0.5)
+    run_id = new_run(store)
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    store.claim(run_id, worker.pid, "cpu")
+    store.log_metrics(run_id, 5, 0.25, {"train_loss": 2.2})
+    time.sleep(0.8)
+    assert store.get(run_id).status == "running"  # stale heartbeat, but the process lives
+    assert store.running_count("cpu") == 1
+    worker.kill()
+    worker.wait()
+    run = store.get(run_id)
+    assert run.status == "interrupted" and "stopped without finishing" in run.error
+    assert store.running_count("cpu") == 0
+    assert [m["value"] for m in store.metrics(run_id)] == [2.2]
+
+
+def test_delete_removes_rows_and_files_and_refuses_live_runs(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = new_run(store)
+    store.claim(run_id, os.getpid(), "cpu")
+    with pytest.raises(ConfigError, match="is running; cancel it before deleting it"):
+        store.delete(run_id)
+    store.log_metrics(run_id, 1, 0.1, {"train_loss": 1.0})
+    store.run_dir(run_id).mkdir(parents=True)
+    (store.run_dir(run_id) / "worker.log").write_text("log")
+    store.finish(run_id, "done")
+    store.delete(run_id)
+    assert not store.run_dir(run_id).exists()
+    with pytest.raises(ConfigError, match=f"no run with id {run_id}"):
+        store.get(run_id)
+    assert sqlite3.connect(store.path).execute("SELECT COUNT(*) FROM metrics").fetchone() == (0,)
+
+
+def test_export_parses_back_to_the_recorded_values(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = new_run(store)
+    store.log_metrics(run_id, 3, 0.5, {"train_loss": 1.25, "train_acc": 0.375})
+    lines = store.export(run_id, "csv").splitlines()
+    assert lines == ["step,epoch,name,value", "3,0.5,train_loss,1.25", "3,0.5,train_acc,0.375"]
+    data = json.loads(store.export(run_id, "json"))
+    assert data["run"]["id"] == run_id
+    assert data["metrics"] == [{"step": 3, "epoch": 0.5, "name": "train_loss", "value": 1.25},
+                               {"step": 3, "epoch": 0.5, "name": "train_acc", "value": 0.375}]
+    with pytest.raises(ConfigError, match="export format"):
+        store.export(run_id, "xml")
+
+
+def test_an_old_schema_is_migrated_and_its_runs_kept(tmp_path):
+    db = sqlite3.connect(tmp_path / "runs.sqlite")
+    db.executescript(MIGRATIONS[0])
+    db.execute("INSERT INTO runs (name, created_at, status, config) VALUES ('old', 1.0, 'done', '{}')")
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+    store = RunStore(tmp_path)
+    assert store.get(1).name == "old" and store.get(1).weights_path is None
+    assert sqlite3.connect(store.path).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    indexes = {row[0] for row in sqlite3.connect(store.path).execute(
+        "SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "metrics_by_run" in indexes
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    db = sqlite3.connect(tmp_path / "runs.sqlite")
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(ConfigError, match="newer than this cnnlab"):
+        RunStore(tmp_path)
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path):
+    (tmp_path / "runs.sqlite").write_bytes(b"my thesis, not a database" * 100)
+    with pytest.raises(ConfigError, match="is not a cnnlab run store"):
+        RunStore(tmp_path)
+    assert (tmp_path / "runs.sqlite").read_bytes() == b"my thesis, not a database" * 100
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from cnnlab.train.store import RunStore
+    store = RunStore(sys.argv[1])
+    for step in range(300):
+        store.log_metrics(int(sys.argv[2]), step, step / 100, {"train_loss": 1.0 / (step + 1)})
+""")
+
+
+def test_readers_see_a_growing_table_while_another_process_writes(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = new_run(store)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), str(run_id)])
+    reader, counts = RunStore(tmp_path), []
+    while writer.poll() is None:
+        counts.append(len(reader.metrics(run_id)))
+        reader.list_runs()
+    assert writer.returncode == 0
+    counts.append(len(reader.metrics(run_id)))
+    assert counts == sorted(counts) and counts[-1] == 300
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.dictionaries(st.text(min_size=1, max_size=20), st.floats(allow_nan=True), min_size=1,
+                              max_size=5))
+def test_metric_values_round_trip(tmp_path_factory, values):
+    store = RunStore(tmp_path_factory.mktemp("store"))
+    run_id = new_run(store)
+    store.log_metrics(run_id, 1, 0.5, values)
+    read = {m["name"]: m["value"] for m in store.metrics(run_id)}
+    assert read.keys() == values.keys()
+    for name, value in values.items():
+        assert read[name] is None if math.isnan(value) else read[name] == value
