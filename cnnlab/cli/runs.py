@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cnnlab.units import format_count
 
@@ -75,12 +76,12 @@ def show(args: argparse.Namespace) -> int:
     config = data.pop("config")
     print(f"run {run.id}: {run.name}  [{run.status}]")
     for key, value in data.items():
-        if value is not None and key != "id":
-            print(f"  {key:18} {value}")
+        if value is not None and key not in ("id", "name", "status", "cancel_requested"):
+            print(f"  {key:18} {_time(value) if key.endswith('_at') else value}")
     print("config:")
     for key, value in config.items():
         print(f"  {key:18} {json.dumps(value)}")
-    rows = _metric_rows(store.metrics(args.id))
+    rows = store.metrics(args.id)
     if rows:
         print(f"last {min(len(rows), METRICS_TAIL)} of {len(rows)} metric rows (step, epoch, name, value):")
         for row in rows[-METRICS_TAIL:]:
@@ -111,19 +112,13 @@ def delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def _metric_rows(metrics: Any) -> list[dict[str, Any]]:
-    return metrics.to_dict("records") if hasattr(metrics, "to_dict") else [dict(m) for m in metrics]
-
-
 def _epochs(run: Run) -> str:
-    total = run.config.get("epochs") if isinstance(run.config, dict) else None
-    done = run.epochs_done or 0
-    return f"{done}/{total}" if total else str(done)
+    return f"{run.epochs_done or 0:g}/{run.config.get('epochs', '?')}"
 
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _time(value: Any) -> str:
-    return "-" if value is None else str(value)[:19]
+def _time(value: float | None) -> str:
+    return "-" if value is None else datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")

@@ -25,7 +25,7 @@ from cnnlab.analysis import analyze
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
 from cnnlab.train.loop import FitResult, Report, fit, resolve_device
-from cnnlab.train.store import TERMINAL, Run, RunStore, resolve_home
+from cnnlab.train.store import Run, RunStore
 from cnnlab.zoo import build
 
 MAX_RUNS_ENV = "CNNLAB_MAX_RUNS_PER_DEVICE"
@@ -52,9 +52,8 @@ def launch(config: RunConfig, *, name: str | None = None, home: str | Path | Non
 
     The worker's stderr goes to `worker.log` in the run's folder.
     """
-    home = Path(home) if home is not None else resolve_home()
-    run_id = create_run(config, name=name, home=home)
     store = RunStore(home)
+    run_id = create_run(config, name=name, home=store.home)
     package_root = str(Path(cnnlab.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
                                                                      os.environ.get("PYTHONPATH")]))}
@@ -62,7 +61,7 @@ def launch(config: RunConfig, *, name: str | None = None, home: str | Path | Non
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         worker = subprocess.Popen([sys.executable, "-m", "cnnlab", "train", "--run-id", str(run_id),
-                                   "--home", str(home)],
+                                   "--home", str(store.home)],
                                   start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=log, env=env, close_fds=True)
     store.update(run_id, pid=worker.pid)
@@ -72,12 +71,9 @@ def launch(config: RunConfig, *, name: str | None = None, home: str | Path | Non
 
 
 def cancel(run_id: int, home: str | Path | None = None) -> None:
-    """Ask run `run_id` to stop; its worker ends it as `cancelled` within a second or two."""
-    store = RunStore(home)
-    run = store.get(run_id)
-    if run.status in TERMINAL:
-        raise ConfigError(f"run {run_id} has already ended ({run.status})")
-    store.request_cancel(run_id)
+    """Stop run `run_id`: a queued run is cancelled at once, a running one by its worker within a second
+    or two. An unknown or already ended run is a ConfigError."""
+    RunStore(home).request_cancel(run_id)
 
 
 def execute(run_id: int, *, home: str | Path | None = None, progress: Report | None = None) -> Run:
@@ -86,14 +82,13 @@ def execute(run_id: int, *, home: str | Path | None = None, progress: Report | N
     Used by the detached worker and by the foreground CLI (which passes `progress`). Whatever happens,
     the run does not stay `running`: an exception ends it `failed` (Ctrl-C: `cancelled`) and is re-raised.
     """
-    home = Path(home) if home is not None else resolve_home()
     store = RunStore(home)
     try:
         config = RunConfig.from_dict(store.get(run_id).config)
         device = str(resolve_device(config.device))
-        if not _claim_when_free(store, home, run_id, device):
+        if not _claim_when_free(store, run_id, device):
             return store.get(run_id)
-        with _heartbeat(home, run_id):
+        with _heartbeat(store.home, run_id):
             result = fit(config, report=_recorder(store, run_id, progress),
                          should_stop=lambda: store.cancel_requested(run_id))
         fields = _final_fields(result)
@@ -139,16 +134,16 @@ def max_runs_per_device() -> int:
     return int(value)
 
 
-def _claim_when_free(store: RunStore, home: Path, run_id: int, device: str) -> bool:
+def _claim_when_free(store: RunStore, run_id: int, device: str) -> bool:
     """Poll until fewer than the limit run on `device`, then claim; False if cancelled meanwhile.
 
     A lock file makes "count, then claim" atomic among workers, so two runs never start at once on one slot.
     """
     limit = max_runs_per_device()
-    lock_path = home / f"claim-{device.replace(':', '-')}.lock"
+    lock_path = store.home / f"claim-{device.replace(':', '-')}.lock"
     while True:
         if store.cancel_requested(run_id):
-            store.finish(run_id, "cancelled")
+            store.finish(run_id, "cancelled", error="cancelled before it started")
             return False
         with _locked(lock_path):
             if store.running_count(device) < limit:
