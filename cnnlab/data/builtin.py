@@ -55,8 +55,8 @@ def generate(split: str, channels: int, size: int) -> tuple[torch.Tensor, torch.
     labels = np.arange(n) % len(CLASSES)
     rng.shuffle(labels)
     grid = np.arange(size, dtype=np.float32)
-    centre = rng.uniform(0.35 * size, 0.65 * size, size=(n, 2)).astype(np.float32)
-    radius = rng.uniform(0.18 * size, 0.32 * size, size=(n, 1, 1)).astype(np.float32)
+    centre = rng.uniform(0.4 * size, 0.6 * size, size=(n, 2)).astype(np.float32)
+    radius = rng.uniform(0.24 * size, 0.34 * size, size=(n, 1, 1)).astype(np.float32)
     dx = grid[None, None, :] - centre[:, 0, None, None]
     dy = grid[None, :, None] - centre[:, 1, None, None]
     mask = np.zeros((n, size, size), dtype=bool)
@@ -65,12 +65,12 @@ def generate(split: str, channels: int, size: int) -> tuple[torch.Tensor, torch.
         mask[pick] = _masks(label, dx[pick], dy[pick], radius[pick])
     mask = mask[:, None].astype(np.float32)
     if channels == 1:
-        foreground = rng.uniform(0.55, 1.0, size=(n, 1, 1, 1))
-        background = rng.uniform(0.0, 0.25, size=(n, 1, 1, 1))
+        foreground = rng.uniform(0.7, 1.0, size=(n, 1, 1, 1))
+        background = rng.uniform(0.0, 0.15, size=(n, 1, 1, 1))
     else:
         foreground = rng.uniform(0.35, 1.0, size=(n, channels, 1, 1))
         background = rng.uniform(0.0, 0.3, size=(n, channels, 1, 1))
-    noise = rng.normal(0.0, 0.08, size=(n, channels, size, size))
+    noise = rng.normal(0.0, 0.05, size=(n, channels, size, size))
     images = background + (foreground - background) * mask + noise
     images = np.clip(images * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
