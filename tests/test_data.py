@@ -1,0 +1,187 @@
+"""Datasets through the code path users get: real files in torchvision's on-disk formats."""
+
+import os
+import pickle
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnnlab.data import (
+    DATASET_NAMES,
+    DeviceLoader,
+    TensorData,
+    available_datasets,
+    dataset_info,
+    load_split,
+    resolve_data_dir,
+)
+from cnnlab.data.builtin import CLASSES
+from cnnlab.errors import ConfigError
+
+MNIST_ROOT = os.environ.get("CNNLAB_TEST_DATA")
+needs_mnist = pytest.mark.skipif(
+    not MNIST_ROOT or not (Path(MNIST_ROOT) / "MNIST" / "raw").is_dir(),
+    reason="the MNIST subset is not here: set CNNLAB_TEST_DATA to a folder with MNIST/raw "
+           "(.ci/run points it at ../shared/datasets)")
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """IDX as LeCun defines it: zero bytes, type 0x08 (uint8), rank, big-endian sizes, then the data."""
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def make_fashion_mnist(root: Path, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    raw = root / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    arrays = {"train-images-idx3-ubyte": rng.integers(0, 256, (12, 28, 28)),
+              "train-labels-idx1-ubyte": rng.integers(0, 10, 12),
+              "t10k-images-idx3-ubyte": rng.integers(0, 256, (5, 28, 28)),
+              "t10k-labels-idx1-ubyte": rng.integers(0, 10, 5)}
+    for name, array in arrays.items():
+        write_idx(raw / name, array)
+    return arrays
+
+
+def test_fashion_mnist_loads_from_idx_files_exactly(tmp_path):
+    arrays = make_fashion_mnist(tmp_path, np.random.default_rng(1))
+    train = load_split("fashion-mnist", True, tmp_path, download=False)
+    test = load_split("fashion-mnist", False, tmp_path, download=False, limit=3)
+    assert train.shape == (1, 28, 28) and train.images.dtype == torch.uint8
+    assert np.array_equal(train.images[:, 0].numpy(), arrays["train-images-idx3-ubyte"])
+    assert train.labels.tolist() == arrays["train-labels-idx1-ubyte"].tolist()
+    assert np.array_equal(test.images[:, 0].numpy(), arrays["t10k-images-idx3-ubyte"][:3])
+    assert train.classes[0] == "T-shirt/top" and available_datasets(tmp_path)["fashion-mnist"]
+
+
+def make_cifar(root: Path, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, list[int]]]:
+    """CIFAR-10's python batches: dicts with 'data' (N x 3072 uint8: R plane, G plane, B plane) and
+    'labels', pickled; and batches.meta with 'label_names'."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    batches = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        data = rng.integers(0, 256, (4, 3072)).astype(np.uint8)
+        labels = rng.integers(0, 10, 4).tolist()
+        with open(folder / name, "wb") as f:
+            pickle.dump({"batch_label": name, "data": data, "labels": labels, "filenames": []}, f, protocol=2)
+        batches[name] = (data, labels)
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": names, "num_cases_per_batch": 4, "num_vis": 3072}, f, protocol=2)
+    return batches
+
+
+def test_cifar10_loads_from_python_batches_with_channels_in_order(tmp_path):
+    batches = make_cifar(tmp_path, np.random.default_rng(2))
+    train = load_split("cifar10", True, tmp_path, download=False)
+    test = load_split("cifar10", False, tmp_path, download=False)
+    assert len(train) == 20 and len(test) == 4 and train.shape == (3, 32, 32)
+    first, labels = batches["data_batch_1"]
+    # Image 0, channel 1 (green) is the second 1024 bytes of its row, row-major.
+    assert np.array_equal(train.images[0, 1].numpy(), first[0, 1024:2048].reshape(32, 32))
+    assert np.array_equal(test.images[3, 2].numpy(), batches["test_batch"][0][3, 2048:].reshape(32, 32))
+    assert train.labels[:4].tolist() == labels and train.classes[-1] == "truck"
+
+
+def test_missing_dataset_names_the_folder_and_files_quickly(tmp_path):
+    start = time.monotonic()
+    with pytest.raises(ConfigError) as err:
+        load_split("fashion-mnist", True, tmp_path)
+    message = str(err.value)
+    assert str(tmp_path / "FashionMNIST" / "raw") in message and "train-images-idx3-ubyte" in message
+    assert "download failed" in message and time.monotonic() - start < 60
+    with pytest.raises(ConfigError, match="downloading is off.*data_batch_1"):
+        load_split("cifar10", False, tmp_path, download=False)
+    assert not available_datasets(tmp_path)["cifar10"]
+
+
+def test_a_corrupt_idx_file_is_named(tmp_path):
+    make_fashion_mnist(tmp_path, np.random.default_rng(3))
+    (tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03garbage")
+    with pytest.raises(ConfigError, match=r"fashion-mnist: cannot read the files in .*FashionMNIST/raw"):
+        load_split("fashion-mnist", True, tmp_path, download=False)
+
+
+def test_unknown_dataset_lists_the_choices():
+    with pytest.raises(ConfigError, match="unknown dataset 'imagenet'; choose one of shapes"):
+        load_split("imagenet", True)
+    assert [dataset_info(n)["channels"] for n in DATASET_NAMES] == [1, 3, 1, 1, 3]
+
+
+def test_data_dir_comes_from_the_argument_then_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "env"))
+    assert resolve_data_dir() == tmp_path / "env"
+    assert resolve_data_dir(tmp_path / "arg") == tmp_path / "arg"
+    monkeypatch.delenv("CNNLAB_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert resolve_data_dir() == tmp_path / "cache" / "cnnlab" / "data"
+
+
+@needs_mnist
+def test_the_real_mnist_subset_loads_through_torchvision():
+    train = load_split("mnist", True, MNIST_ROOT, download=False)
+    test = load_split("mnist", False, MNIST_ROOT, download=False)
+    assert (len(train), len(test)) == (4000, 1000) and train.shape == (1, 28, 28)
+    assert sorted(train.labels.unique().tolist()) == list(range(10))
+    assert 20 < train.images.float().mean() < 60  # ink on black, as MNIST is
+
+
+def test_builtin_shapes_are_deterministic_and_balanced():
+    a, b = load_split("shapes", True), load_split("shapes", True)
+    assert a.images.data_ptr() == b.images.data_ptr()  # cached in-process
+    from cnnlab.data.builtin import generate
+    generate.cache_clear()
+    c = load_split("shapes", True)
+    assert torch.equal(a.images, c.images) and torch.equal(a.labels, c.labels)
+    assert a.labels.bincount().tolist() == [600] * 10 and a.classes == CLASSES
+    rgb = load_split("shapes-rgb", False)
+    assert rgb.shape == (3, 32, 32) and len(rgb) == 1000
+    # classes differ visibly: the mean image of each class is distinct
+    means = torch.stack([a.images[a.labels == k].float().mean(0) for k in range(10)])
+    assert torch.cdist(means.flatten(1), means.flatten(1)).fill_diagonal_(1e9).min() > 50
+
+
+def tiny(n: int) -> TensorData:
+    images = torch.arange(n, dtype=torch.int64).remainder(256).to(torch.uint8).view(n, 1, 1, 1).expand(
+        n, 1, 4, 4).contiguous()
+    return TensorData(images, torch.arange(n), tuple("ab"), "tiny")
+
+
+@settings(max_examples=50, deadline=None)
+@given(n=st.integers(1, 300), batch=st.integers(1, 64), drop_last=st.booleans(), seed=st.integers(0, 99))
+def test_device_loader_visits_every_example_once_per_epoch(n, batch, drop_last, seed):
+    loader = DeviceLoader(tiny(n), batch, "cpu", shuffle=True, seed=seed, drop_last=drop_last)
+    epochs = [torch.cat([y for _, y in loader]) for _ in range(2)]
+    expected = (n // batch) * batch if drop_last else n
+    assert len(loader) == (n // batch if drop_last else -(-n // batch))
+    for seen in epochs:
+        assert len(seen) == expected and len(seen.unique()) == expected
+    if not drop_last:
+        assert sorted(epochs[0].tolist()) == list(range(n))
+    again = DeviceLoader(tiny(n), batch, "cpu", shuffle=True, seed=seed, drop_last=drop_last)
+    assert torch.equal(torch.cat([y for _, y in again]), epochs[0])
+
+
+def test_device_loader_pairs_images_with_labels_resizes_and_normalises():
+    data = tiny(100)
+    loader = DeviceLoader(data, 32, "cpu", shuffle=True, seed=1)
+    first, second = [torch.cat([y for _, y in loader]) for _ in range(2)]
+    assert not torch.equal(first, second)  # a new order each epoch
+    for x, y in loader:
+        assert x.dtype == torch.float32 and torch.allclose(x[:, 0, 0, 0] * 255, y.float())
+    up = DeviceLoader(data, 8, "cpu", shuffle=False, resize=20, channels_last=True)
+    x, y = next(iter(up))
+    assert x.shape == (8, 1, 20, 20) and x.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(x[3], torch.full((1, 20, 20), 3 / 255))
+    norm = DeviceLoader(data, 100, "cpu", shuffle=False, normalize=True)
+    x, _ = next(iter(norm))
+    assert abs(x.mean().item()) < 1e-4 and abs(x.std().item() - 1) < 0.01
+    with pytest.raises(ConfigError, match="batch size"):
+        DeviceLoader(data, 0, "cpu", shuffle=False)
