@@ -1,0 +1,122 @@
+"""Train: launch a run of the Build page's model and watch its curves live."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from cnnlab import ConfigError
+from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info
+from cnnlab.train import runner
+from cnnlab.train.config import DEFAULT_LR, OPTIMIZERS, RunConfig, fit_input
+from cnnlab.train.store import TERMINAL, Run, RunStore
+from cnnlab.units import format_count
+from dashboard import model_state
+from dashboard.charts import curves_figure
+
+RESIZES = {"native": None, "32": 32, "64": 64, "96": 96, "224": 224}
+STATUS_ICONS = {"queued": "⏳", "running": "▶️", "done": "✅", "failed": "❌", "cancelled": "⏹️",
+                "diverged": "💥", "interrupted": "⚠️"}
+
+
+def launch_form() -> None:
+    config = model_state.current()
+    st.write(f"Model from the Build page: **{model_state.describe(config)}**")
+    ready = available_datasets()
+    names = [name for name in DATASET_NAMES if ready[name]]
+    missing = [name for name in DATASET_NAMES if not ready[name]]
+    with st.form("launch"):
+        left, middle, right = st.columns(3)
+        dataset = left.selectbox("Dataset", names, key="dataset",
+                                 format_func=lambda n: f"{n} — {dataset_info(n)['description']}")
+        resize = left.selectbox("Resize to", list(RESIZES), key="resize",
+                                help="The textbook trains AlexNet and VGG on Fashion-MNIST resized to 224.")
+        epochs = middle.number_input("Epochs", 1, 200, 10, key="epochs")
+        batch = middle.number_input("Batch size", 1, 4096, 128, key="batch_size")
+        optimizer = right.selectbox("Optimiser", OPTIMIZERS, key="optimizer")
+        lr = right.number_input("Learning rate (0: the optimiser's default)", 0.0, 10.0, 0.0, step=0.01,
+                                format="%.4f", key="lr")
+        with st.expander("More"):
+            a, b, c = st.columns(3)
+            device = a.selectbox("Device", ["auto", "cpu", "cuda"], key="device",
+                                 help="auto: a CUDA GPU when there is one, else the CPU.")
+            amp = a.checkbox("Mixed precision (bf16 on CUDA)", True, key="amp")
+            momentum = b.number_input("Momentum (SGD)", 0.0, 0.99, 0.0, key="momentum")
+            limit = b.number_input("Use only the first N training images (0: all)", 0, 10**7, 0,
+                                   key="limit_train")
+            name = c.text_input("Run name (optional)", key="run_name", max_chars=80)
+        submitted = st.form_submit_button("Launch run", type="primary")
+    if missing:
+        st.caption(f"Not found on this machine: {', '.join(missing)}. Put their files in the data folder "
+                   "(see docs/DATASETS.md) or run where the machine is online, and they appear here.")
+    if not submitted:
+        return
+    try:
+        run_config = RunConfig(
+            model=fit_input(config, dataset, RESIZES[resize]), dataset=dataset, resize=RESIZES[resize],
+            epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
+            lr=float(lr) if lr > 0 else DEFAULT_LR[optimizer], momentum=float(momentum), device=device,
+            amp=amp, limit_train=int(limit) or None,
+            limit_test=max(int(limit) // 5, 1) if limit else None)
+        run_id = runner.launch(run_config, name=name.strip() or None)
+    except ConfigError as exc:
+        st.error(str(exc))
+        return
+    st.session_state["watch"] = run_id
+    st.success(f"Run {run_id} launched: {run_config.model.name} on {dataset}, input "
+               f"{run_config.model.input}. It keeps going if you close this tab.")
+
+
+def progress(run: Run, metrics) -> tuple[float, str]:
+    """Fraction done and a status line with the ETA."""
+    epochs = run.config.get("epochs") or 1
+    done = float(metrics["epoch"].max()) if len(metrics) else 0.0
+    fraction = 1.0 if run.status == "done" else min(done / epochs, 1.0)
+    parts = [f"{STATUS_ICONS.get(run.status, '')} {run.status}", f"epoch {done:.2f} of {epochs}"]
+    if run.status == "running" and run.started_at and 0 < fraction < 1:
+        eta = (time.time() - run.started_at) * (1 - fraction) / fraction
+        parts.append(f"about {eta:.0f} s left")
+    if run.examples_per_sec:
+        parts.append(f"{format_count(run.examples_per_sec)} examples/s")
+    if run.device:
+        parts.append(f"on {run.device}")
+    return fraction, " · ".join(parts)
+
+
+@st.fragment(run_every=1.0)
+def live() -> None:
+    """The watched run, redrawn from the run store every second."""
+    store = RunStore()
+    runs = store.list_runs()
+    if not runs:
+        st.info("No runs yet: launch one above.")
+        return
+    labels = {run.id: f"#{run.id} {run.name} [{run.status}]" for run in runs}
+    active = [run.id for run in runs if run.status not in TERMINAL]
+    watched = st.session_state.get("watch")
+    default = watched if watched in labels else (active[0] if active else runs[0].id)
+    run_id = st.selectbox("Watch run", list(labels), index=list(labels).index(default),
+                          format_func=labels.get, key="watch_select")
+    st.session_state["watch"] = run_id
+    run = store.get(run_id)
+    metrics = store.metrics_frame([run_id])
+    fraction, line = progress(run, metrics)
+    st.progress(fraction, text=line)
+    if run.status in ("queued", "running") and st.button("Stop", key=f"stop_{run_id}", type="secondary"):
+        runner.cancel(run_id)
+        st.toast(f"Stopping run {run_id}…")
+    if run.error:
+        (st.warning if run.status in ("cancelled", "interrupted") else st.error)(run.error)
+    st.plotly_chart(curves_figure(metrics, {run_id: run.name}, title=f"Run {run_id}: {run.name}"),
+                    width="stretch", key="live_curves")
+    if len(active) > 1:
+        st.caption(f"{len(active)} runs queued or running: " + ", ".join(labels[i] for i in active))
+
+
+st.title("Train")
+st.caption("Train the model from the Build page. Runs go on in the background, one at a time per device; "
+           "close the tab and come back, they are still here.")
+launch_form()
+st.divider()
+live()
