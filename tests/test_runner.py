@@ -119,13 +119,19 @@ def test_store_serves_concurrent_readers_while_a_run_writes(tmp_path):
     assert RunStore(tmp_path).get(run_id).status == "done" and len(reads) > 20
 
 
-def test_worker_failure_is_recorded_not_left_running(tmp_path):
-    missing = tmp_path / "no-data"
-    cfg = RunConfig(model=fit_input(model_config("lenet"), "mnist"), dataset="mnist", data_dir=str(missing),
-                    **{**SMALL, "epochs": 1})
-    run_id = runner.launch(cfg, home=tmp_path)
+def test_worker_failure_is_recorded_not_left_running(tmp_path, monkeypatch):
+    monkeypatch.setenv(runner.MAX_RUNS_ENV, "none")  # the worker inherits it and cannot queue
+    run_id = runner.launch(config(), home=tmp_path)
     run = wait_until_ended(RunStore(tmp_path), run_id)
-    assert run.status == "failed" and run.error
+    assert run.status == "failed" and runner.MAX_RUNS_ENV in run.error
+
+
+def test_missing_dataset_is_refused_before_anything_is_recorded(tmp_path):
+    cfg = RunConfig(model=fit_input(model_config("lenet"), "mnist"), dataset="mnist",
+                    data_dir=str(tmp_path / "no-data"), **SMALL)
+    with pytest.raises(ConfigError, match="mnist"):
+        runner.launch(cfg, home=tmp_path)
+    assert RunStore(tmp_path).list_runs() == []
 
 
 def test_load_weights_needs_saved_weights(tmp_path):

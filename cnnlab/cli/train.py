@@ -71,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
     if args.model is None:
         raise ConfigError("train needs a MODEL, e.g. lenet (see: cnnlab train --help)")
     config = run_config_from_args(args)
-    check_runnable(config)
     if args.background:
         run_id = runner.launch(config, name=args.name, home=args.home)
         home = f" --home {args.home}" if args.home else ""
@@ -99,16 +98,6 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
                      seed=args.seed, device=args.device, amp=args.amp, channels_last=args.channels_last,
                      compile=args.compile, init=args.init, limit_train=args.limit_train,
                      limit_test=args.limit_test, save_weights=args.save_weights)
-
-
-def check_runnable(config: RunConfig) -> None:
-    """Fail before anything is recorded if the device is missing or the dataset cannot be loaded."""
-    from cnnlab.data import dataset_info, load_split
-    from cnnlab.train.loop import resolve_device
-
-    resolve_device(config.device)
-    if not dataset_info(config.dataset)["offline"]:
-        load_split(config.dataset, False, config.data_dir, limit=1)
 
 
 def train_foreground(config: RunConfig, args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from torch import nn
 
 import cnnlab
 from cnnlab.analysis import analyze
+from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
 from cnnlab.train.loop import FitResult, Report, fit, resolve_device
@@ -36,11 +37,23 @@ LOG_FILE = "worker.log"
 
 
 def create_run(config: RunConfig, *, name: str | None = None, home: str | Path | None = None) -> int:
-    """Record `config` as a queued run (with its parameter and MAC counts) and return its id."""
+    """Record `config` as a queued run (with its parameter and MAC counts) and return its id.
+
+    A device this machine lacks or a dataset that cannot be loaded is a ConfigError, and nothing is
+    recorded.
+    """
+    check_runnable(config)
     totals = analyze(config.model).totals
     return RunStore(home).create_run(config.to_dict(), name=name or default_name(config),
                                      model=config.model.name, dataset=config.dataset,
                                      params=totals.params, macs=totals.macs)
+
+
+def check_runnable(config: RunConfig) -> None:
+    """Raise ConfigError if `config.device` is missing here or its (non built-in) dataset cannot be loaded."""
+    resolve_device(config.device)
+    if not dataset_info(config.dataset)["offline"]:
+        load_split(config.dataset, False, config.data_dir, limit=1)
 
 
 def default_name(config: RunConfig) -> str:
