@@ -94,7 +94,7 @@ def curves_figure(metrics: pd.DataFrame, labels: dict[int, str], title: str = "T
         for metric, name, dash in CURVES:
             series = rows[rows["name"] == metric]
             if len(series):
-                fig.add_scatter(x=series["epoch"], y=series["value"], mode="lines+markers",
+                fig.add_scatter(x=series["epoch"].tolist(), y=series["value"].tolist(), mode="lines+markers",
                                 name=f"{label}: {name}" if len(labels) > 1 else name,
                                 line=dict(color=colour, dash=dash), marker=dict(size=4))
     fig.update_layout(title=title, xaxis_title="epoch", uirevision="curves", **LAYOUT)
@@ -112,7 +112,7 @@ def small_multiples(metrics: pd.DataFrame, labels: dict[int, str]) -> go.Figure:
         part = metrics[metrics["run_id"] == run_id]
         for (metric, name, dash), colour in zip(CURVES, PALETTE, strict=False):
             series = part[part["name"] == metric]
-            fig.add_scatter(x=series["epoch"], y=series["value"], mode="lines", name=name,
+            fig.add_scatter(x=series["epoch"].tolist(), y=series["value"].tolist(), mode="lines", name=name,
                             line=dict(color=colour, dash=dash), showlegend=i == 0,
                             row=i // cols + 1, col=i % cols + 1)
     fig.update_layout(**{**LAYOUT, "height": 280 * rows}, title="Side by side")
@@ -124,8 +124,9 @@ def bubble_figure(runs: pd.DataFrame, x: str) -> go.Figure:
     fig = go.Figure()
     data = runs.dropna(subset=["best test acc", x])
     speed = data["examples/s"].fillna(0)
-    size = 12 + 30 * (speed / speed.max()) if len(data) and speed.max() > 0 else [14] * len(data)
-    fig.add_scatter(x=data[x], y=data["best test acc"], mode="markers+text", text=data["name"],
+    size = (12 + 30 * speed / speed.max()).tolist() if len(data) and speed.max() > 0 else [14] * len(data)
+    fig.add_scatter(x=data[x].tolist(), y=data["best test acc"].tolist(), mode="markers+text",
+                    text=data["name"].tolist(),
                     textposition="top center", marker=dict(size=size, color="#2563eb", opacity=0.6),
                     hovertemplate="%{text}<br>%{x:,}<br>test acc %{y:.3f}<extra></extra>")
     fig.update_layout(title=f"Test accuracy against {x}", xaxis=dict(type="log", title=x),

@@ -73,9 +73,11 @@ left, middle, right = st.columns(3)
 statuses = left.multiselect("Status", sorted(table["status"].unique()), key="filter_status")
 models = middle.multiselect("Model", sorted(table["model"].dropna().unique()), key="filter_model")
 datasets = right.multiselect("Dataset", sorted(table["dataset"].dropna().unique()), key="filter_dataset")
-shown = table[(table["status"].isin(statuses) if statuses else True)
-              & (table["model"].isin(models) if models else True)
-              & (table["dataset"].isin(datasets) if datasets else True)]
+keep = pd.Series(True, index=table.index)
+for column, chosen in (("status", statuses), ("model", models), ("dataset", datasets)):
+    if chosen:
+        keep &= table[column].isin(chosen)
+shown = table[keep]
 st.dataframe(shown, hide_index=True, width="stretch", key="runs_table",
              column_config={"best test acc": st.column_config.NumberColumn(format="%.3f"),
                             "examples/s": st.column_config.NumberColumn(format="%.0f"),

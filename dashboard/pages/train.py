@@ -15,6 +15,7 @@ from cnnlab.units import format_count
 from dashboard import model_state
 from dashboard.charts import curves_figure
 
+WATCH = "watch_run"  # the run the live panel shows
 RESIZES = {"native": None, "32": 32, "64": 64, "96": 96, "224": 224}
 STATUS_ICONS = {"queued": "⏳", "running": "▶️", "done": "✅", "failed": "❌", "cancelled": "⏹️",
                 "diverged": "💥", "interrupted": "⚠️"}
@@ -63,7 +64,7 @@ def launch_form() -> None:
     except ConfigError as exc:
         st.error(str(exc))
         return
-    st.session_state["watch"] = run_id
+    st.session_state[WATCH] = run_id
     st.success(f"Run {run_id} launched: {run_config.model.name} on {dataset}, input "
                f"{run_config.model.input}. It keeps going if you close this tab.")
 
@@ -94,11 +95,9 @@ def live() -> None:
         return
     labels = {run.id: f"#{run.id} {run.name} [{run.status}]" for run in runs}
     active = [run.id for run in runs if run.status not in TERMINAL]
-    watched = st.session_state.get("watch")
-    default = watched if watched in labels else (active[0] if active else runs[0].id)
-    run_id = st.selectbox("Watch run", list(labels), index=list(labels).index(default),
-                          format_func=labels.get, key="watch_select")
-    st.session_state["watch"] = run_id
+    if st.session_state.get(WATCH) not in labels:
+        st.session_state[WATCH] = active[0] if active else runs[0].id
+    run_id = st.selectbox("Watch run", list(labels), format_func=labels.get, key=WATCH)
     run = store.get(run_id)
     metrics = store.metrics_frame([run_id])
     fraction, line = progress(run, metrics)

@@ -1,0 +1,28 @@
+"""AppTest fixtures: a fresh run store and a fresh analysis cache for each test."""
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "data"))
+    st.cache_data.clear()
+    yield
+
+
+@pytest.fixture
+def new_app():
+    """A factory of fresh sessions (each like a new browser tab)."""
+    return lambda: AppTest.from_file(APP, default_timeout=60)
+
+
+@pytest.fixture
+def app(new_app) -> AppTest:
+    return new_app()

@@ -1,0 +1,129 @@
+"""The Build page, driven headless through Streamlit's AppTest."""
+
+import json
+
+import pytest
+
+from cnnlab import model_config
+from cnnlab.analysis import analyze
+from cnnlab.units import format_count
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def chart_titles(at):
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def layer_table(at):
+    return next(df.value for df in at.dataframe if "output_shape" in df.value.columns)
+
+
+def test_default_view_is_vgg11_analysed(app):
+    app.run()
+    assert not app.exception and not app.error
+    expected = analyze("vgg11", depth=1)
+    assert metric(app, "Parameters") == format_count(expected.totals.params)
+    assert len(layer_table(app)) == len(expected.layers)
+    assert app.query_params["model"] == "vgg11"
+    titles = chart_titles(app)
+    assert titles[0] == "Feature maps shrink while channels grow"
+    assert any(t.startswith("Parameters per layer — fc1 alone holds") for t in titles)
+
+
+@pytest.mark.parametrize("family, preset_key, preset, name", [
+    ("LeNet", None, None, "lenet"), ("AlexNet", None, None, "alexnet"),
+    ("VGG", "vgg_preset", "VGG-13", "vgg13"), ("VGG", "vgg_preset", "VGG-16", "vgg16"),
+    ("VGG", "vgg_preset", "VGG-19", "vgg19"), ("ResNet", "resnet_depth", 34, "resnet34"),
+    ("ResNet", "resnet_depth", 50, "resnet50"),
+])
+def test_each_preset_renders_its_table_and_charts(app, family, preset_key, preset, name):
+    app.run()
+    if family != "VGG":
+        app.selectbox(key="family").select(family).run()
+    if preset_key:
+        app.selectbox(key=preset_key).select(preset).run()
+    assert not app.exception and not app.error
+    config = model_config(name)
+    assert metric(app, "Parameters") == format_count(analyze(config).totals.params)
+    assert len(layer_table(app)) == len(analyze(config, depth=1).layers)
+    assert len(app.get("plotly_chart")) == 4
+    assert app.query_params["model"] == name
+
+
+def test_switching_to_every_layer_shows_leaf_rows(app):
+    app.run()
+    app.selectbox(key="vgg_preset").select("VGG-16").run()
+    app.radio(key="table_view").set_value("every layer").run()
+    assert len(layer_table(app)) == len(analyze("vgg16").layers)
+
+
+def test_an_impossible_vgg_shows_the_engine_message_and_keeps_working(app):
+    app.run()
+    app.session_state["blocks"] = {"edited_rows": {}, "deleted_rows": [],
+                                   "added_rows": [{"num_convs": 1, "out_channels": 64}]}
+    app.number_input(key="in_size").set_value(28).run()
+    assert not app.exception
+    assert [e.value for e in app.error] == [
+        "VGG block5 (5 of 6): max-pool 2×2 on a 1×1 map; input 28×28 supports at most 4 pooling blocks"]
+    # The page still works: fix the size and the six-block network is analysed.
+    app.number_input(key="in_size").set_value(224).run()
+    assert not app.error
+    blocks = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512), (1, 64))
+    assert app.query_params["model"] == "vgg:" + ",".join(f"{n}x{c}" for n, c in blocks)
+
+
+def test_editing_a_block_cell_changes_the_analysis(app):
+    app.run()
+    app.session_state["blocks"] = {"edited_rows": {0: {"out_channels": 32}}, "added_rows": [],
+                                   "deleted_rows": []}
+    app.run()
+    expected = analyze("vgg:1x32,1x128,2x256,2x512,2x512", "1x224x224")
+    assert metric(app, "Parameters") == format_count(expected.totals.params)
+
+
+def test_a_link_reproduces_its_config(app):
+    app.query_params["model"] = "vgg:2x16,2x32"
+    app.query_params["input"] = "3x96x96"
+    app.query_params["batch_norm"] = "1"
+    app.run()
+    assert not app.exception and not app.error
+    expected = analyze(model_config("vgg:2x16,2x32", "3x96x96", batch_norm=True))
+    assert metric(app, "Parameters") == format_count(expected.totals.params)
+    assert app.checkbox(key="batch_norm").value is True and app.number_input(key="in_size").value == 96
+
+
+def test_a_bad_link_falls_back_to_the_default_with_an_error(app):
+    app.query_params["model"] = "vgg:2x-16"
+    app.run()
+    assert not app.exception
+    assert "The link's model could not be used: VGG block 1 '2x-16'" in app.error[0].value
+    assert app.query_params["model"] == "vgg11"
+
+
+def test_a_link_outside_the_dashboard_range_is_refused_clearly(app):
+    app.query_params["model"] = "lenet"
+    app.query_params["input"] = "1x600x600"
+    app.run()
+    assert not app.exception and "28 to 256 pixels" in app.error[0].value
+
+
+def test_resnet_controls_change_the_model(app):
+    app.run()
+    app.selectbox(key="family").select("ResNet").run()
+    app.radio(key="stem").set_value("cifar").run()
+    app.number_input(key="in_size").set_value(32).run()
+    expected = analyze(model_config("resnet18", "3x32x32", stem="cifar"))
+    assert metric(app, "MACs per image") == format_count(expected.totals.macs)
+    assert app.query_params["stem"] == "cifar"
+
+
+def test_training_memory_chart_follows_batch_size(app):
+    app.run()
+    app.number_input(key="mem_batch").set_value(256).run()
+    memory = analyze("vgg11").training_memory(256, "sgd")
+    from cnnlab.units import format_bytes
+    title = json.loads(app.get("plotly_chart")[3].proto.spec)["layout"]["title"]["text"]
+    assert title.startswith(f"Training needs {format_bytes(memory.total)}")

@@ -1,0 +1,99 @@
+"""The Train and Compare pages against a real run store and real training processes."""
+
+import json
+import time
+
+import pytest
+
+from cnnlab.train.store import TERMINAL, RunStore
+
+
+def wait_for_end(run_id: int, timeout: float = 120) -> None:
+    store = RunStore()
+    deadline = time.monotonic() + timeout
+    while store.get(run_id).status not in TERMINAL:
+        assert time.monotonic() < deadline, f"run {run_id} did not end within {timeout} s"
+        time.sleep(0.3)
+
+
+def traces(chart):
+    return json.loads(chart.proto.spec)["data"]
+
+
+def launch_tiny_run(new_app, model="lenet", name="tiny"):
+    """Open a fresh session on a link to `model`, launch a two-epoch run from the Train page."""
+    app = new_app()
+    app.query_params["model"] = model
+    app.switch_page("pages/train.py").run()
+    assert not app.exception
+    app.number_input(key="epochs").set_value(2)
+    app.number_input(key="batch_size").set_value(64)
+    app.number_input(key="limit_train").set_value(256)
+    app.text_input(key="run_name").input(name)
+    app.button[0].click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    run_id = app.session_state["watch_run"]
+    wait_for_end(run_id)
+    return app, run_id
+
+
+def test_a_launched_run_is_recorded_and_its_curve_drawn(new_app):
+    app, run_id = launch_tiny_run(new_app)
+    run = RunStore().get(run_id)
+    assert run.status == "done" and run.name == "tiny" and run.model == "lenet" and run.dataset == "shapes"
+    assert run.config["epochs"] == 2 and run.config["limit_train"] == 256
+    app.run()
+    chart = next(c for c in app.get("plotly_chart") if "Run " in json.loads(c.proto.spec)["layout"]["title"]
+                 ["text"])
+    names = [t["name"] for t in traces(chart)]
+    assert names == ["train loss", "train acc", "test acc"]
+    test_acc = next(t for t in traces(chart) if t["name"] == "test acc")
+    assert test_acc["x"] == [1.0, 2.0]
+    assert "done" in app.get("progress")[0].proto.text
+
+
+def test_a_run_on_a_missing_dataset_is_not_offered_and_the_page_explains(app):
+    app.switch_page("pages/train.py").run()
+    options = app.selectbox(key="dataset").options
+    assert options[0].startswith("shapes") and not any(o.startswith("cifar10") for o in options)
+    assert any("Not found on this machine: fashion-mnist, mnist, cifar10" in c.value for c in app.caption)
+
+
+def test_an_input_the_model_cannot_take_is_an_error_not_a_crash(app):
+    app.query_params["model"] = "alexnet"
+    app.switch_page("pages/train.py").run()
+    app.button[0].click().run()  # AlexNet on 28×28 shapes: too small
+    assert not app.exception
+    assert "AlexNet" in app.error[0].value and "needs at least 65×65" in app.error[0].value
+    assert RunStore().list_runs() == []
+
+
+def test_compare_overlays_two_runs_and_diffs_their_configs(app, new_app):
+    _, first = launch_tiny_run(new_app, "lenet", "lenet run")
+    _, second = launch_tiny_run(new_app, "vgg:1x8,1x16", "small vgg")
+    app.switch_page("pages/compare.py").run()
+    assert not app.exception
+    table = next(df.value for df in app.dataframe if "best test acc" in df.value.columns)
+    assert sorted(table["id"]) == [first, second]
+    overlay = next(c for c in app.get("plotly_chart")
+                   if json.loads(c.proto.spec)["layout"]["title"]["text"] == "Selected runs on shared axes")
+    names = [t["name"] for t in traces(overlay)]
+    assert len(names) == 6
+    assert f"#{first} lenet run: test acc" in names and f"#{second} small vgg: train loss" in names
+    diff = next(df.value for df in app.dataframe if "model.arch.family" in df.value.index)
+    assert list(diff.loc["model.arch.family"]) == ["vgg", "lenet"]
+    assert "epochs" not in diff.index  # equal fields are left out
+
+
+def test_compare_deletes_a_run_only_after_confirmation(app, new_app):
+    _, run_id = launch_tiny_run(new_app)
+    app.switch_page("pages/compare.py").run()
+    assert app.button(key="delete_button").disabled
+    app.checkbox(key="delete_confirm").check().run()
+    app.button(key="delete_button").click().run()
+    assert not app.exception
+    with pytest.raises(Exception, match=f"no run with id {run_id}"):
+        RunStore().get(run_id)
+    assert any("No runs yet" in i.value for i in app.info)
+
+
