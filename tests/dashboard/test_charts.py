@@ -1,0 +1,91 @@
+"""The pure Plotly figure builders, fed real analyses and small metric tables (no Streamlit)."""
+
+import pandas as pd
+
+from cnnlab.analysis import analyze
+from dashboard import charts
+
+
+def title(fig) -> str:
+    return fig.layout.title.text
+
+
+def metrics_table(runs: dict[int, int]) -> pd.DataFrame:
+    """Long metrics for each run id -> number of epochs: loss, acc and test acc per epoch."""
+    rows = []
+    for run_id, epochs in runs.items():
+        for epoch in range(1, epochs + 1):
+            values = (("train_loss", 1 / epoch), ("train_acc", 0.5), ("test_acc", 0.4), ("lr", 0.1))
+            for name, value in values:
+                rows.append({"run_id": run_id, "step": epoch, "epoch": float(epoch), "name": name,
+                             "value": value})
+    return pd.DataFrame(rows, columns=["run_id", "step", "epoch", "name", "value"])
+
+
+def test_shape_figure_follows_the_feature_maps():
+    summary = analyze("vgg16", depth=1)
+    fig = charts.shape_figure(summary)
+    sides, channels = fig.data
+    assert list(sides.x) == ["block1", "block2", "block3", "block4", "block5"]
+    assert list(sides.y) == [112, 56, 28, 14, 7]
+    assert list(channels.y) == [64, 128, 256, 512, 512]
+
+
+def test_params_figure_makes_vggs_fc_layers_stand_out():
+    summary = analyze("vgg16")
+    fig = charts.params_figure(summary)
+    by_kind = {trace.name: trace for trace in fig.data}
+    assert set(by_kind) == {"Conv2d", "Linear"}
+    fc = dict(zip(by_kind["Linear"].x, by_kind["Linear"].y, strict=True))
+    assert fc["fc1"] == max(row.params for row in summary.layers)
+    assert fc["fc1"] > 10 * max(by_kind["Conv2d"].y)
+    share = fc["fc1"] / summary.totals.params
+    assert title(fig) == f"Parameters per layer — fc1 alone holds {share:.0%}"
+
+
+def test_receptive_field_figure_ends_at_the_textbook_value():
+    fig = charts.receptive_field_figure(analyze("vgg16"))
+    field, input_line = fig.data
+    assert field.y[-1] == 212  # VGG-16's last pooling layer sees 212 input pixels
+    assert set(input_line.y) == {224}
+
+
+def test_memory_figure_says_whether_training_fits():
+    memory = analyze("vgg16").training_memory(64, "adam")
+    fits = charts.memory_figure(memory, available=memory.total * 2, device="test GPU")
+    assert title(fits).endswith(": fits")
+    assert [t.name for t in fits.data] == ["weights", "gradients", "optimiser state", "activations",
+                                           "test GPU memory"]
+    too_small = charts.memory_figure(memory, available=memory.total // 2, device="test GPU")
+    assert title(too_small).endswith("does NOT fit")
+
+
+def test_curves_figure_overlays_runs_and_keeps_the_view_between_updates():
+    fig = charts.curves_figure(metrics_table({1: 3, 2: 2}), {1: "a", 2: "b"})
+    assert [t.name for t in fig.data] == ["a: train loss", "a: train acc", "a: test acc",
+                                          "b: train loss", "b: train acc", "b: test acc"]
+    assert [len(t.x) for t in fig.data] == [3, 3, 3, 2, 2, 2]
+    assert fig.layout.uirevision == "curves"
+    single = charts.curves_figure(metrics_table({7: 1}), {7: "only"})
+    assert [t.name for t in single.data] == ["train loss", "train acc", "test acc"]
+
+
+def test_curves_figure_of_a_run_without_metrics_is_empty():
+    assert charts.curves_figure(metrics_table({}), {5: "new"}).data == ()
+
+
+def test_small_multiples_has_one_panel_per_run():
+    fig = charts.small_multiples(metrics_table({1: 2, 2: 2, 3: 2, 4: 2}), {1: "a", 2: "b", 3: "c", 4: "d"})
+    assert [a.text for a in fig.layout.annotations] == ["a", "b", "c", "d"]
+    assert len(fig.data) == 12 and sum(t.showlegend is not False for t in fig.data) == 3
+
+
+def test_bubble_figure_plots_accuracy_against_size():
+    runs = pd.DataFrame({"name": ["small", "big", "unfinished"], "params": [1_000, 1_000_000, 50],
+                         "macs": [10, 20, 30], "best test acc": [0.5, 0.9, None],
+                         "examples/s": [100.0, 10.0, None]})
+    fig = charts.bubble_figure(runs, "params")
+    (trace,) = fig.data
+    assert list(trace.x) == [1_000, 1_000_000] and list(trace.text) == ["small", "big"]
+    assert trace.marker.size[0] > trace.marker.size[1]  # faster runs are bigger bubbles
+    assert fig.layout.xaxis.type == "log"
