@@ -12,7 +12,8 @@ from cnnlab.units import format_bytes
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f")
 CURVES = (("train_loss", "train loss", "solid"), ("train_acc", "train acc", "dash"),
           ("test_acc", "test acc", "dot"))
-LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), height=360,
+LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=90, b=10), height=400,
+              title=dict(y=0.97, yanchor="top"),
               legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
 
 
@@ -26,7 +27,7 @@ def shape_figure(summary: Summary) -> go.Figure:
                 hovertemplate="%{x}: %{text}<extra></extra>")
     fig.add_scatter(x=names, y=[r.output_shape[0] for r in rows], name="channels", mode="lines+markers",
                     line=dict(color="#dc2626"), secondary_y=True)
-    fig.update_layout(title="Feature maps shrink while channels grow", **LAYOUT)
+    fig.update_layout(**LAYOUT, title_text="Feature maps shrink while channels grow")
     fig.update_yaxes(title_text="side (pixels)", secondary_y=False)
     fig.update_yaxes(title_text="channels", secondary_y=True)
     return fig
@@ -46,8 +47,8 @@ def params_figure(summary: Summary) -> go.Figure:
     title = "Parameters per layer"
     if top is not None:
         title += f" — {top.name} alone holds {top.params / total:.0%}"
-    fig.update_layout(title=title, xaxis=dict(categoryorder="array", categoryarray=[r.name for r in rows]),
-                      yaxis_title="parameters", **LAYOUT)
+    fig.update_layout(**LAYOUT, title_text=title, yaxis_title="parameters",
+                      xaxis=dict(categoryorder="array", categoryarray=[r.name for r in rows]))
     return fig
 
 
@@ -62,7 +63,7 @@ def receptive_field_figure(summary: Summary) -> go.Figure:
                     hovertemplate="%{x}: sees %{y} pixels, jump %{customdata}<extra></extra>")
     fig.add_scatter(x=names, y=[summary.input[1]] * len(rows), name=f"input height ({summary.input[1]})",
                     mode="lines", line=dict(color="#6b7280", dash="dash"))
-    fig.update_layout(title="Receptive field growth", yaxis_title="input pixels (height)", **LAYOUT)
+    fig.update_layout(**LAYOUT, title_text="Receptive field growth", yaxis_title="input pixels (height)")
     return fig
 
 
@@ -77,8 +78,8 @@ def memory_figure(memory: TrainingMemory, available: int, device: str) -> go.Fig
     fig.add_bar(y=[device], x=[available / 2**30], name=f"{device} memory", orientation="h",
                 marker_color="#d1d5db", hovertemplate=f"{device}: {format_bytes(available)}<extra></extra>")
     fits = "fits" if memory.total <= available else "does NOT fit"
-    fig.update_layout(barmode="stack", title=f"Training needs {format_bytes(memory.total)}: {fits}",
-                      xaxis_title="GiB", **{**LAYOUT, "height": 260})
+    fig.update_layout(**{**LAYOUT, "height": 300}, barmode="stack", xaxis_title="GiB",
+                      title_text=f"Training needs {format_bytes(memory.total)}: {fits}")
     return fig
 
 
@@ -97,7 +98,7 @@ def curves_figure(metrics: pd.DataFrame, labels: dict[int, str], title: str = "T
                 fig.add_scatter(x=series["epoch"].tolist(), y=series["value"].tolist(), mode="lines+markers",
                                 name=f"{label}: {name}" if len(labels) > 1 else name,
                                 line=dict(color=colour, dash=dash), marker=dict(size=4))
-    fig.update_layout(title=title, xaxis_title="epoch", uirevision="curves", **LAYOUT)
+    fig.update_layout(**LAYOUT, title_text=title, xaxis_title="epoch", uirevision="curves")
     return fig
 
 
@@ -115,7 +116,7 @@ def small_multiples(metrics: pd.DataFrame, labels: dict[int, str]) -> go.Figure:
             fig.add_scatter(x=series["epoch"].tolist(), y=series["value"].tolist(), mode="lines", name=name,
                             line=dict(color=colour, dash=dash), showlegend=i == 0,
                             row=i // cols + 1, col=i % cols + 1)
-    fig.update_layout(**{**LAYOUT, "height": 280 * rows}, title="Side by side")
+    fig.update_layout(**{**LAYOUT, "height": 120 + 280 * rows}, title_text="Side by side")
     return fig
 
 
@@ -129,6 +130,6 @@ def bubble_figure(runs: pd.DataFrame, x: str) -> go.Figure:
                     text=data["name"].tolist(),
                     textposition="top center", marker=dict(size=size, color="#2563eb", opacity=0.6),
                     hovertemplate="%{text}<br>%{x:,}<br>test acc %{y:.3f}<extra></extra>")
-    fig.update_layout(title=f"Test accuracy against {x}", xaxis=dict(type="log", title=x),
-                      yaxis_title="best test accuracy", **LAYOUT)
+    fig.update_layout(**LAYOUT, title_text=f"Test accuracy against {x}", xaxis=dict(type="log", title=x),
+                      yaxis_title="best test accuracy")
     return fig

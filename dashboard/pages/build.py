@@ -12,13 +12,12 @@ from cnnlab import ConfigError, ModelConfig, model_config
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.spec import (
     PRESETS,
+    SPEC_TYPES,
     VGG_BLOCKS,
     AlexNetSpec,
     InputSpec,
-    LeNetSpec,
     ResNetSpec,
     VGGSpec,
-    with_options,
 )
 from cnnlab.units import format_bytes, format_count
 from dashboard import model_state
@@ -85,57 +84,61 @@ def on_preset_change() -> None:
     st.session_state.pop("blocks", None)
 
 
-def block_editor() -> list[tuple[int, int]]:
-    """The VGG block table; returns the edited blocks (rows with empty cells are reported)."""
+def block_editor() -> pd.DataFrame:
+    """The VGG block table, as edited."""
     base = pd.DataFrame(st.session_state["vgg_base"], columns=["num_convs", "out_channels"])
-    edited = st.data_editor(
-        base, key="blocks", num_rows="dynamic", width="stretch", hide_index=False,
+    return st.data_editor(
+        base, key="blocks", num_rows="dynamic", width="stretch", hide_index=True,
         column_config={
             "num_convs": st.column_config.NumberColumn("3×3 convs", help="convolutions in the block",
-                                                       min_value=1, max_value=16, step=1),
+                                                       min_value=1, max_value=16, step=1, width="small"),
             "out_channels": st.column_config.NumberColumn("channels", help="output channels of the block",
-                                                          min_value=1, max_value=4096, step=1),
+                                                          min_value=1, max_value=4096, step=1, width="small"),
         })
+
+
+def blocks_of(table: pd.DataFrame) -> tuple[tuple[int, int], ...]:
     blocks = []
-    for i, (convs, channels) in enumerate(edited.itertuples(index=False), 1):
+    for i, (convs, channels) in enumerate(table.itertuples(index=False), 1):
         if pd.isna(convs) or pd.isna(channels):
             raise ConfigError(f"VGG block {i} has an empty cell; fill in both numbers or delete the row")
         blocks.append((int(convs), int(channels)))
-    return blocks
+    return tuple(blocks)
 
 
-def controls() -> ModelConfig:
-    """The sidebar controls, turned into a model config (ConfigError when it makes no sense)."""
-    side = st.sidebar
+def controls(side) -> ModelConfig:
+    """Draw the model controls in `side`, then turn them into a model config (ConfigError if it makes
+    no sense). Every control is drawn before anything is checked, so an error leaves them all in place."""
     family = side.selectbox("Family", list(FAMILIES), key="family", on_change=on_family_change)
+    values = {}
     if family == "VGG":
         side.selectbox("Preset", list(VGG_PRESETS), key="vgg_preset", on_change=on_preset_change,
                        help="The VGG paper's configurations A, B, D and E; edit the table for your own.")
         side.caption("Blocks: each is N 3×3 convolutions then a 2×2 max-pool. Add or delete rows.")
         with side:
-            blocks = block_editor()
-        divisor = side.number_input("Width divisor", 1, 64, key="width_divisor",
-                                    help="Divide every block's channels (the textbook's small VGG uses 4).")
-        fc = side.number_input("FC width", 1, 16384, key="fc_width", help="Hidden fully connected layers.")
-        bn = side.checkbox("Batch norm", key="batch_norm")
-        spec = VGGSpec(blocks=tuple(blocks), width_divisor=divisor, fc_width=fc, batch_norm=bn)
+            table = block_editor()
+        values["width_divisor"] = side.number_input(
+            "Width divisor", 1, 64, key="width_divisor",
+            help="Divide every block's channels (the textbook's small VGG uses 4).")
+        values["fc_width"] = side.number_input("FC width", 1, 16384, key="fc_width",
+                                               help="Width of the two hidden fully connected layers.")
+        values["batch_norm"] = side.checkbox("Batch norm", key="batch_norm")
     elif family == "ResNet":
-        depth = side.selectbox("Depth", [18, 34, 50], key="resnet_depth",
-                               help="18/34: basic blocks; 50: bottlenecks.")
-        stem = side.radio("Stem", ["imagenet", "cifar"], key="stem", horizontal=True,
-                          help="imagenet: 7×7/2 conv + max-pool; cifar: one 3×3/1 conv for small images.")
-        divisor = side.number_input("Width divisor", 1, 64, key="width_divisor")
-        spec = ResNetSpec(depth=depth, stem=stem, width_divisor=divisor)
+        values["depth"] = side.selectbox("Depth", [18, 34, 50], key="resnet_depth",
+                                         help="18/34: basic blocks; 50: bottlenecks.")
+        values["stem"] = side.radio("Stem", ["imagenet", "cifar"], key="stem", horizontal=True,
+                                    help="imagenet: 7×7/2 conv + max-pool; cifar: one 3×3/1 conv.")
+        values["width_divisor"] = side.number_input("Width divisor", 1, 64, key="width_divisor")
     elif family == "AlexNet":
-        spec = AlexNetSpec(fc_width=side.number_input("FC width", 1, 16384, key="fc_width"))
-    else:
-        spec = LeNetSpec()
+        values["fc_width"] = side.number_input("FC width", 1, 16384, key="fc_width")
     side.divider()
     left, right = side.columns(2)
     channels = left.selectbox("Input channels", [1, 3], key="in_channels", help="1: grey, 3: colour.")
     size = right.number_input("Input size", 28, 256, key="in_size", help="Height = width, in pixels.")
-    classes = side.number_input("Classes", 2, 1000, key="classes")
-    return ModelConfig(with_options(spec, classes=classes), InputSpec(channels, size, size))
+    values["classes"] = side.number_input("Classes", 2, 1000, key="classes")
+    if family == "VGG":
+        values["blocks"] = blocks_of(table)
+    return ModelConfig(SPEC_TYPES[FAMILIES[family]](**values), InputSpec(channels, size, size))
 
 
 def spec_files(config: ModelConfig) -> None:
@@ -185,8 +188,12 @@ def layer_table(config_json: str) -> None:
     rows = summarize(config_json, 1 if view.startswith("blocks") else None)
     frame = rows.to_frame()[["name", "type", "output_shape", "params", "macs", "output_bytes", "rf", "jump"]]
     frame["output_bytes"] = frame["output_bytes"].map(format_bytes)
+    frame[["rf", "jump"]] = frame[["rf", "jump"]].fillna("—")
     st.dataframe(frame, hide_index=True, width="stretch", key="layer_table",
+                 height=min(35 * len(frame) + 38, 640),
                  column_config={"output_shape": "output shape", "output_bytes": "output (1 image)",
+                                "params": st.column_config.NumberColumn("params", format="localized"),
+                                "macs": st.column_config.NumberColumn("MACs", format="localized"),
                                 "rf": st.column_config.TextColumn("RF", help="receptive field, input pixels"),
                                 "jump": st.column_config.TextColumn("jump", help="stride product")})
 
@@ -207,29 +214,33 @@ st.caption("Pick a classic or assemble a VGG block by block; every number update
            "The link in the address bar reproduces this model.")
 start = model_state.current()
 init_widgets(start)
+headline_area = st.container()
+panel, results = st.columns([1.3, 2.7], gap="large")
 try:
-    config = controls()
+    config = controls(panel)
     summary = summarize(json.dumps(config.to_dict()), None)
 except ConfigError as exc:
-    st.error(str(exc))
-    st.info(f"Still showing the last valid model: {model_state.describe(start)}.")
+    results.error(str(exc))
+    results.info(f"Still showing the last valid model: {model_state.describe(start)}.")
     config, summary = start, summarize(json.dumps(start.to_dict()), None)
 else:
     model_state.remember(config)
 spec_files(config)
 config_json = json.dumps(config.to_dict())
-st.subheader(model_state.describe(config))
-headline(summary)
-tabs = st.tabs(["Layers", "Shapes", "Parameters", "Receptive field", "Training memory"])
-with tabs[0]:
-    layer_table(config_json)
-with tabs[1]:
-    st.plotly_chart(shape_figure(summarize(config_json, 1)), width="stretch", key="shape_chart")
-with tabs[2]:
-    st.plotly_chart(params_figure(summary), width="stretch", key="params_chart")
-with tabs[3]:
-    st.plotly_chart(receptive_field_figure(summary), width="stretch", key="rf_chart")
-    st.caption("Each 3×3 convolution adds 2 × jump pixels; each stride-2 layer doubles the jump. "
-               "Where paths merge (ResNet shortcuts) a unit sees the union of its paths.")
-with tabs[4]:
-    memory_panel(summary)
+with headline_area:
+    headline(summary)
+with results:
+    st.subheader(model_state.describe(config))
+    tabs = st.tabs(["Layers", "Shapes", "Parameters", "Receptive field", "Training memory"])
+    with tabs[0]:
+        layer_table(config_json)
+    with tabs[1]:
+        st.plotly_chart(shape_figure(summarize(config_json, 1)), width="stretch", key="shape_chart")
+    with tabs[2]:
+        st.plotly_chart(params_figure(summary), width="stretch", key="params_chart")
+    with tabs[3]:
+        st.plotly_chart(receptive_field_figure(summary), width="stretch", key="rf_chart")
+        st.caption("Each 3×3 convolution adds 2 × jump pixels; each stride-2 layer doubles the jump. "
+                   "Where paths merge (ResNet shortcuts) a unit sees the union of its paths.")
+    with tabs[4]:
+        memory_panel(summary)

@@ -9,7 +9,7 @@ import streamlit as st
 from cnnlab import ConfigError
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info
 from cnnlab.train import runner
-from cnnlab.train.config import DEFAULT_LR, OPTIMIZERS, RunConfig, fit_input
+from cnnlab.train.config import OPTIMIZERS, RunConfig, fit_input
 from cnnlab.train.store import TERMINAL, Run, RunStore
 from cnnlab.units import format_count
 from dashboard import model_state
@@ -17,8 +17,6 @@ from dashboard.charts import curves_figure
 
 WATCH = "watch_run"  # the run the live panel shows
 RESIZES = {"native": None, "32": 32, "64": 64, "96": 96, "224": 224}
-STATUS_ICONS = {"queued": "⏳", "running": "▶️", "done": "✅", "failed": "❌", "cancelled": "⏹️",
-                "diverged": "💥", "interrupted": "⚠️"}
 
 
 def launch_form() -> None:
@@ -35,9 +33,10 @@ def launch_form() -> None:
                                 help="The textbook trains AlexNet and VGG on Fashion-MNIST resized to 224.")
         epochs = middle.number_input("Epochs", 1, 200, 10, key="epochs")
         batch = middle.number_input("Batch size", 1, 4096, 128, key="batch_size")
-        optimizer = right.selectbox("Optimiser", OPTIMIZERS, key="optimizer")
-        lr = right.number_input("Learning rate (0: the optimiser's default)", 0.0, 10.0, 0.0, step=0.01,
-                                format="%.4f", key="lr")
+        optimizer = right.selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index("adam"), key="optimizer",
+                                    help="Adam at 0.01 trains the textbook's sigmoid LeNet in a few epochs; "
+                                         "SGD needs a large rate (0.9) and many epochs.")
+        lr = right.number_input("Learning rate", 0.0001, 10.0, 0.01, step=0.001, format="%.4f", key="lr")
         with st.expander("More"):
             a, b, c = st.columns(3)
             device = a.selectbox("Device", ["auto", "cpu", "cuda"], key="device",
@@ -57,7 +56,7 @@ def launch_form() -> None:
         run_config = RunConfig(
             model=fit_input(config, dataset, RESIZES[resize]), dataset=dataset, resize=RESIZES[resize],
             epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
-            lr=float(lr) if lr > 0 else DEFAULT_LR[optimizer], momentum=float(momentum), device=device,
+            lr=float(lr), momentum=float(momentum), device=device,
             amp=amp, limit_train=int(limit) or None,
             limit_test=max(int(limit) // 5, 1) if limit else None)
         run_id = runner.launch(run_config, name=name.strip() or None)
@@ -74,7 +73,7 @@ def progress(run: Run, metrics) -> tuple[float, str]:
     epochs = run.config.get("epochs") or 1
     done = float(metrics["epoch"].max()) if len(metrics) else 0.0
     fraction = 1.0 if run.status == "done" else min(done / epochs, 1.0)
-    parts = [f"{STATUS_ICONS.get(run.status, '')} {run.status}", f"epoch {done:.2f} of {epochs}"]
+    parts = [run.status, f"epoch {done:.2f} of {epochs}"]
     if run.status == "running" and run.started_at and 0 < fraction < 1:
         eta = (time.time() - run.started_at) * (1 - fraction) / fraction
         parts.append(f"about {eta:.0f} s left")
