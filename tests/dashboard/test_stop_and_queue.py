@@ -1,0 +1,61 @@
+"""Train page: several runs queue up, the Stop button cancels the watched one, a new tab sees them all."""
+
+import contextlib
+import time
+
+from cnnlab import ConfigError
+from cnnlab.train import runner
+from cnnlab.train.store import TERMINAL, RunStore
+
+
+def wait_for(run_id: int, statuses: set[str], timeout: float = 120) -> str:
+    store, deadline = RunStore(), time.monotonic() + timeout
+    while (status := store.get(run_id).status) not in statuses:
+        assert time.monotonic() < deadline, f"run {run_id} stayed {status}"
+        time.sleep(0.2)
+    return status
+
+
+def launch(app, name: str) -> int:
+    app.number_input(key="epochs").set_value(200)
+    app.text_input(key="run_name").input(name)
+    app.button[0].click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    return app.session_state["watch_run"]
+
+
+def test_runs_queue_and_the_stop_button_cancels_the_watched_one(new_app):
+    app = new_app()
+    app.query_params["model"] = "lenet"
+    app.switch_page("pages/train.py").run()
+    first = launch(app, "long one")
+    second = launch(app, "long two")
+    try:
+        wait_for(first, {"running"})
+        assert RunStore().get(second).status == "queued"  # one run at a time per device
+        app.run()
+        assert any("2 runs queued or running" in c.value for c in app.caption)
+
+        # A new tab (a new session) watches the runs that are going, not a blank page.
+        other = new_app()
+        other.switch_page("pages/train.py").run()
+        assert other.selectbox(key="watch_run").value in (first, second)
+
+        app.selectbox(key="watch_run").select(second).run()
+        app.button(key=f"stop_{second}").click().run()
+        assert not app.exception
+        assert wait_for(second, TERMINAL) == "cancelled"
+
+        # Stop clicked just after the run ended elsewhere (the CLI, another tab): a note, not a crash.
+        app.selectbox(key="watch_run").select(first).run()
+        runner.cancel(first)
+        assert wait_for(first, TERMINAL) == "cancelled"
+        app.button(key=f"stop_{first}").click().run()
+        assert not app.exception
+        app.run()
+        assert "cancelled" in app.get("progress")[0].proto.text
+    finally:
+        for run_id in (first, second):
+            with contextlib.suppress(ConfigError):  # already ended
+                runner.cancel(run_id)
+            wait_for(run_id, TERMINAL)
