@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.errors import ConfigError
 from cnnlab.spec import ModelConfig, with_options
+from cnnlab.units import format_count
 
 if TYPE_CHECKING:
     from cnnlab.train.config import RunConfig
@@ -112,7 +113,8 @@ def train_foreground(config: RunConfig, args: argparse.Namespace) -> int:
     with tqdm(total=config.epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True,
               bar_format="{l_bar}{bar}| {n:.2f}/{total} epochs [{elapsed}<{remaining}{postfix}]") as bar:
         def progress(step: int, epoch: float, metrics: dict[str, float]) -> None:
-            latest.update({PROGRESS_NAMES[k]: f"{v:.3g}" for k, v in metrics.items() if k in PROGRESS_NAMES})
+            latest.update({PROGRESS_NAMES[k]: format_count(v) if k == "examples_per_sec" else f"{v:.3f}"
+                           for k, v in metrics.items() if k in PROGRESS_NAMES})
             bar.set_postfix(latest, refresh=False)
             bar.update(epoch - bar.n)
 
