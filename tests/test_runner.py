@@ -95,13 +95,13 @@ def test_killed_worker_becomes_interrupted_and_keeps_its_metrics(tmp_path):
     assert run.epochs_done >= 1 and len(store.metrics(run_id)) >= before
 
 
-def test_two_runs_with_a_limit_of_one_run_one_after_the_other(tmp_path, monkeypatch):
+def test_two_runs_with_a_limit_of_one_run_one_after_the_other_in_order(tmp_path, monkeypatch):
     monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
     ids = [runner.launch(config(epochs=3), home=tmp_path) for _ in range(2)]
     store = RunStore(tmp_path)
-    runs = sorted((wait_until_ended(store, i, timeout=120) for i in ids), key=lambda r: r.started_at)
-    assert all(r.status == "done" for r in runs), [r.error for r in runs]
-    assert runs[1].started_at >= runs[0].finished_at
+    first, second = (wait_until_ended(store, i, timeout=120) for i in ids)
+    assert first.status == second.status == "done", (first.error, second.error)
+    assert second.started_at >= first.finished_at
 
 
 def test_store_serves_concurrent_readers_while_a_run_writes(tmp_path):

@@ -29,7 +29,7 @@ def new_run(store: RunStore, **config) -> int:
 def test_a_run_goes_from_queued_to_done_with_its_metrics(tmp_path):
     store = RunStore(tmp_path)
     run_id = new_run(store, lr=0.1)
-    assert store.get(run_id).status == "queued" and store.next_queued().id == run_id
+    assert store.get(run_id).status == "queued" and [r.id for r in store.list_runs({"queued"})] == [run_id]
     assert store.claim(run_id, os.getpid(), "cpu")
     assert not store.claim(run_id, os.getpid(), "cpu")
     store.log_metrics(run_id, 10, 0.5, {"train_loss": 2.0, "train_acc": 0.25})

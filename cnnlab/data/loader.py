@@ -28,7 +28,7 @@ class DeviceLoader:
 
     def __init__(self, data: TensorData, batch_size: int, device: str | torch.device, *, shuffle: bool,
                  resize: int | None = None, normalize: bool = False, seed: int = 0,
-                 channels_last: bool = False, drop_last: bool = False) -> None:
+                 channels_last: bool = False) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch size must be a whole number of at least 1, got {batch_size!r}")
         self.device = torch.device(device)
@@ -37,7 +37,7 @@ class DeviceLoader:
         self.images = images.to(self.device, non_blocking=pin)
         self.labels = data.labels.to(self.device, non_blocking=pin)
         self.num_examples = len(self.labels)
-        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
+        self.batch_size, self.shuffle = batch_size, shuffle
         self.channels_last = channels_last
         height, width = self.images.shape[-2:]
         self.size = None if resize is None or (resize, resize) == (height, width) else (resize, resize)
@@ -50,8 +50,6 @@ class DeviceLoader:
             self.std = values.std(dim=1).clamp_min(1e-6).view(1, -1, 1, 1)
 
     def __len__(self) -> int:
-        if self.drop_last:
-            return self.num_examples // self.batch_size
         return math.ceil(self.num_examples / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

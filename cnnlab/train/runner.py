@@ -26,7 +26,7 @@ from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
 from cnnlab.train.loop import FitResult, Report, fit, resolve_device
-from cnnlab.train.store import Run, RunStore
+from cnnlab.train.store import Run, RunStore, process_alive
 from cnnlab.zoo import build
 
 MAX_RUNS_ENV = "CNNLAB_MAX_RUNS_PER_DEVICE"
@@ -148,9 +148,10 @@ def max_runs_per_device() -> int:
 
 
 def _claim_when_free(store: RunStore, run_id: int, device: str) -> bool:
-    """Poll until fewer than the limit run on `device`, then claim; False if cancelled meanwhile.
+    """Poll until fewer than the limit run on `device` and no older run waits for it, then claim;
+    False if cancelled meanwhile.
 
-    A lock file makes "count, then claim" atomic among workers, so two runs never start at once on one slot.
+    A lock file makes "check, then claim" atomic among workers, so two runs never take one slot.
     """
     limit = max_runs_per_device()
     lock_path = store.home / f"claim-{device.replace(':', '-')}.lock"
@@ -159,9 +160,21 @@ def _claim_when_free(store: RunStore, run_id: int, device: str) -> bool:
             store.finish(run_id, "cancelled", error="cancelled before it started")
             return False
         with _locked(lock_path):
-            if store.running_count(device) < limit:
+            if store.running_count(device) < limit and not _older_run_waiting(store, run_id, device):
                 return store.claim(run_id, os.getpid(), device)
         time.sleep(QUEUE_POLL_SECONDS)
+
+
+def _older_run_waiting(store: RunStore, run_id: int, device: str) -> bool:
+    """Whether a run queued before `run_id` for the same device has a live worker: it goes first."""
+    for run in store.list_runs({"queued"}):
+        if run.id < run_id and process_alive(run.pid):
+            try:
+                if str(resolve_device(run.config.get("device", "auto"))) == device:
+                    return True
+            except ConfigError:  # that run's worker will fail on its own
+                continue
+    return False
 
 
 @contextmanager

@@ -103,7 +103,7 @@ class Run:
 COLUMNS = tuple(f.name for f in fields(Run))
 
 
-def _alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
     """Whether process `pid` exists and is not a zombie."""
     if not pid:
         return False
@@ -251,11 +251,6 @@ class RunStore:
         runs = [self._reconciled(self._run(row)) for row in rows]
         return [run for run in runs if statuses is None or run.status in statuses]
 
-    def next_queued(self) -> Run | None:
-        row = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE status='queued' "
-                               "ORDER BY id LIMIT 1").fetchone()
-        return None if row is None else self._run(row)
-
     def running_count(self, device: str | None = None) -> int:
         """Runs running now (on `device`, if given), after ending those whose process died."""
         runs = self.list_runs({"running"})
@@ -310,7 +305,7 @@ class RunStore:
         if run.status != "running":
             return run
         age = time.time() - (run.heartbeat_at or run.started_at or run.created_at)
-        if age <= self.heartbeat_timeout or _alive(run.pid):
+        if age <= self.heartbeat_timeout or process_alive(run.pid):
             return run
         self.finish(run.id, "interrupted",
                     error=f"the training process stopped without finishing (last heartbeat {age:.0f}s ago)")

@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from cnnlab import ConfigError
+from cnnlab import ConfigError, ModelConfig
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info
 from cnnlab.train import runner
 from cnnlab.train.config import OPTIMIZERS, RunConfig, fit_input
@@ -19,20 +19,40 @@ WATCH = "watch_run"  # the run the live panel shows
 RESIZES = {"native": None, "32": 32, "64": 64, "96": 96, "224": 224}
 
 
-def launch_form() -> None:
-    config = model_state.current()
-    st.write(f"Model from the Build page: **{model_state.describe(config)}**")
+def data_choice(config: ModelConfig) -> tuple[str, int | None]:
+    """Dataset and resize, outside the form so the input the run will get shows before launching."""
     ready = available_datasets()
     names = [name for name in DATASET_NAMES if ready[name]]
     missing = [name for name in DATASET_NAMES if not ready[name]]
+    left, right = st.columns([2, 1])
+    dataset = left.selectbox("Dataset", names, key="dataset",
+                             format_func=lambda n: f"{n} — {dataset_info(n)['description']}")
+    resize = RESIZES[right.selectbox("Resize to", list(RESIZES), key="resize",
+                                     help="The textbook trains AlexNet and VGG on Fashion-MNIST resized "
+                                          "to 224 (slow on a CPU; 64 or 96 keeps a class waiting less).")]
+    if missing:
+        st.caption(f"Not found on this machine: {', '.join(missing)}. Put their files in the data folder "
+                   "(see docs/DATASETS.md) or run where the machine is online, and they appear here.")
+    try:
+        fitted = fit_input(config, dataset, resize)
+    except ConfigError as exc:
+        st.error(str(exc))
+    else:
+        if fitted != config:
+            st.caption(f"The run's model is fitted to {dataset}: input {fitted.input}, "
+                       f"{fitted.arch.classes} classes (the Build page has {config.input}, "
+                       f"{config.arch.classes} classes).")
+    return dataset, resize
+
+
+def launch_form() -> None:
+    config = model_state.current()
+    st.write(f"Model from the Build page: **{model_state.describe(config)}**")
+    dataset, resize = data_choice(config)
     with st.form("launch"):
-        left, middle, right = st.columns(3)
-        dataset = left.selectbox("Dataset", names, key="dataset",
-                                 format_func=lambda n: f"{n} — {dataset_info(n)['description']}")
-        resize = left.selectbox("Resize to", list(RESIZES), key="resize",
-                                help="The textbook trains AlexNet and VGG on Fashion-MNIST resized to 224.")
-        epochs = middle.number_input("Epochs", 1, 200, 10, key="epochs")
-        batch = middle.number_input("Batch size", 1, 4096, 128, key="batch_size")
+        left, right = st.columns(2)
+        epochs = left.number_input("Epochs", 1, 200, 10, key="epochs")
+        batch = left.number_input("Batch size", 1, 4096, 128, key="batch_size")
         optimizer = right.selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index("adam"), key="optimizer",
                                     help="Adam at 0.01 trains the textbook's sigmoid LeNet in a few epochs; "
                                          "SGD needs a large rate (0.9) and many epochs.")
@@ -47,14 +67,11 @@ def launch_form() -> None:
                                    key="limit_train")
             name = c.text_input("Run name (optional)", key="run_name", max_chars=80)
         submitted = st.form_submit_button("Launch run", type="primary")
-    if missing:
-        st.caption(f"Not found on this machine: {', '.join(missing)}. Put their files in the data folder "
-                   "(see docs/DATASETS.md) or run where the machine is online, and they appear here.")
     if not submitted:
         return
     try:
         run_config = RunConfig(
-            model=fit_input(config, dataset, RESIZES[resize]), dataset=dataset, resize=RESIZES[resize],
+            model=fit_input(config, dataset, resize), dataset=dataset, resize=resize,
             epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
             lr=float(lr), momentum=float(momentum), device=device,
             amp=amp, limit_train=int(limit) or None,
@@ -102,8 +119,12 @@ def live() -> None:
     fraction, line = progress(run, metrics)
     st.progress(fraction, text=line)
     if run.status in ("queued", "running") and st.button("Stop", key=f"stop_{run_id}", type="secondary"):
-        runner.cancel(run_id)
-        st.toast(f"Stopping run {run_id}…")
+        try:
+            runner.cancel(run_id)
+        except ConfigError as exc:  # it ended meanwhile
+            st.toast(str(exc))
+        else:
+            st.toast(f"Stopping run {run_id}…")
     if run.error:
         (st.warning if run.status in ("cancelled", "interrupted") else st.error)(run.error)
     st.plotly_chart(curves_figure(metrics, {run_id: run.name}, title=f"Run {run_id}: {run.name}"),
