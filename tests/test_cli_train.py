@@ -1,12 +1,9 @@
 """`python -m cnnlab train` and `runs` as a user runs them: real subprocesses, a real run store."""
 
-import contextlib
 import csv
 import io
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +11,6 @@ import time
 import pytest
 
 from cnnlab.cli import main
-from cnnlab.train.store import RunStore
 
 SMALL = ["--dataset", "shapes", "--limit-train", "256", "--limit-test", "128", "--batch-size", "64",
          "--device", "cpu"]
@@ -23,14 +19,7 @@ RUN_KEYS = {"id", "name", "status", "model", "dataset", "config", "params", "mac
             "created_at", "finished_at"}
 
 
-@pytest.fixture(autouse=True)
-def no_stray_workers(tmp_path):
-    """However a test ends, no worker it launched keeps training."""
-    yield
-    for run in RunStore(tmp_path).list_runs({"queued", "running"}):
-        if run.pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(run.pid, signal.SIGKILL)
+pytestmark = pytest.mark.usefixtures("no_stray_workers")
 
 
 @pytest.fixture

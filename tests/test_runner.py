@@ -1,6 +1,5 @@
 """Background runs as real detached processes writing to a real SQLite run store (CPU, built-in dataset)."""
 
-import contextlib
 import os
 import signal
 import threading
@@ -19,14 +18,7 @@ from cnnlab.train.store import TERMINAL, RunStore
 SMALL = {"limit_train": 320, "limit_test": 128, "batch_size": 64, "device": "cpu"}
 
 
-@pytest.fixture(autouse=True)
-def no_stray_workers(tmp_path):
-    """However a test ends, no worker it launched keeps training."""
-    yield
-    for run in RunStore(tmp_path).list_runs({"queued", "running"}):
-        if run.pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(run.pid, signal.SIGKILL)
+pytestmark = pytest.mark.usefixtures("no_stray_workers")
 
 
 def config(**changes) -> RunConfig:

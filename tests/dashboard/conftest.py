@@ -1,10 +1,12 @@
-"""AppTest fixtures: a fresh run store and a fresh analysis cache for each test."""
+"""AppTest fixtures: a fresh run store and a fresh analysis cache for each test, no workers left after it."""
 
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+
+from tests.conftest import kill_workers
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
@@ -15,6 +17,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "data"))
     st.cache_data.clear()
     yield
+    kill_workers(tmp_path / "home")
 
 
 @pytest.fixture
