@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import streamlit as st
-import torch
+from machine import describe
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -48,8 +47,7 @@ def main() -> None:
 
     cold = [rerun_ms(app, 1024 + i) for i in range(args.repeat)]
     warm = [rerun_ms(app, 4096 if i % 2 else 1024) for i in range(args.repeat)]
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"torch {torch.__version__}, streamlit {st.__version__}")
+    print(f"{describe()}, streamlit {st.__version__}")
     print(f"Build page rerun after an edit, VGG-16, cold cache: {statistics.median(cold):7.1f} ms "
           f"(median of {args.repeat}, max {max(cold):.1f})")
     print(f"Build page rerun after an edit, VGG-16, warm cache: {statistics.median(warm):7.1f} ms "

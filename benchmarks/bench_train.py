@@ -19,12 +19,12 @@ GPU (VGG-11, width divisor 4, 224x224 Fashion-MNIST, as in the textbook's chapte
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 
 import torch
 import torchvision
+from machine import cpu_name
 from torch import nn
 from torchvision import transforms
 
@@ -143,7 +143,7 @@ def main() -> None:
                        limit_test=args.limit_test)
     device = resolve_device(config.device)
     flops = 6 * analyze(model).totals.macs  # per training example: forward + backward ≈ 3 × forward
-    cpu = platform.processor() or platform.machine()
+    cpu = cpu_name()
     print(f"{model.name} on {args.dataset} {model.input}, batch {args.batch_size}, {args.epochs} epochs, "
           f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else cpu}, "
           f"{torch.get_num_threads()} threads), torch {torch.__version__}")

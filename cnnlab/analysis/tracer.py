@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
 from cnnlab.analysis.fields import Field, union
+from cnnlab.meta import MetaMode, arg
 
 _ATTR = "_cnnlab_field"
 _CONV = {"conv2d"}
@@ -48,12 +48,6 @@ def _pair(value: Any) -> tuple[int, int]:
     return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
 
 
-def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
-    if len(args) > index:
-        return args[index]
-    return kwargs.get(name, default)
-
-
 def _tensors(value: Any) -> Iterator[torch.Tensor]:
     if isinstance(value, torch.Tensor):
         yield value
@@ -69,7 +63,7 @@ def field_of(tensor: torch.Tensor) -> Field | None:
     return getattr(tensor, _ATTR, None)
 
 
-class _Tracer(TorchFunctionMode):
+class _Tracer(MetaMode):
     """Propagates receptive fields through torch operations and counts conv/linear MACs per sample."""
 
     def __init__(self) -> None:
@@ -79,13 +73,16 @@ class _Tracer(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        name = getattr(func, "__name__", "")
-        first = next(_tensors(args), None)
-        if first is None or next(_tensors(out), None) is None:
+        out = self.run(func, args, kwargs)
+        if not isinstance(out, torch.Tensor) and (isinstance(out, torch.Size)
+                                                  or next(_tensors(out), None) is None):
+            return out  # shapes, sizes, flags: nothing to propagate
+        first = args[0] if args and isinstance(args[0], torch.Tensor) else next(_tensors(args), None)
+        if first is None:
             return out
+        name = getattr(func, "__name__", "")
         if name in _CONV or name == "linear":
-            weight = _arg(args, kwargs, 1, "weight", None)
+            weight = arg(args, kwargs, 1, "weight", None)
             self._count(out.numel() // max(out.shape[0], 1) * weight[0].numel())
         self._propagate(name, first, args, kwargs, out)
         return out
@@ -102,25 +99,25 @@ class _Tracer(TorchFunctionMode):
         src = field_of(first) if first.dim() >= 3 else None
         new: Field | None
         if name in _CONV and src is not None:
-            weight = _arg(args, kwargs, 1, "weight", None)
+            weight = arg(args, kwargs, 1, "weight", None)
             kernel = tuple(weight.shape[-2:])
-            padding = _arg(args, kwargs, 4, "padding", 0)
-            dilation = _pair(_arg(args, kwargs, 5, "dilation", 1))
+            padding = arg(args, kwargs, 4, "padding", 0)
+            dilation = _pair(arg(args, kwargs, 5, "dilation", 1))
             if padding == "same":
                 padding = tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation, strict=True))
             elif padding == "valid":
                 padding = 0
-            new = src.window(kernel, _pair(_arg(args, kwargs, 3, "stride", 1)), _pair(padding), dilation)
+            new = src.window(kernel, _pair(arg(args, kwargs, 3, "stride", 1)), _pair(padding), dilation)
         elif (name in _MAX_POOL or name in _AVG_POOL) and src is not None:
-            kernel = _pair(_arg(args, kwargs, 1, "kernel_size", 1))
-            stride = _arg(args, kwargs, 2, "stride", None)
+            kernel = _pair(arg(args, kwargs, 1, "kernel_size", 1))
+            stride = arg(args, kwargs, 2, "stride", None)
             stride = kernel if stride is None or stride == [] or stride == () else _pair(stride)
-            dilation = _pair(_arg(args, kwargs, 4, "dilation", 1)) if name in _MAX_POOL else (1, 1)
-            new = src.window(kernel, stride, _pair(_arg(args, kwargs, 3, "padding", 0)), dilation)
+            dilation = _pair(arg(args, kwargs, 4, "dilation", 1)) if name in _MAX_POOL else (1, 1)
+            new = src.window(kernel, stride, _pair(arg(args, kwargs, 3, "padding", 0)), dilation)
         elif name in _ADAPTIVE and src is not None:
             new = _adaptive(src, tuple(first.shape[-2:]), tuple(next(_tensors(out)).shape[-2:]))
         elif name in _PAD and src is not None:
-            pad = tuple(_arg(args, kwargs, 1, "pad", ()))
+            pad = tuple(arg(args, kwargs, 1, "pad", ()))
             new = src.shifted((pad[2] if len(pad) >= 4 else 0, pad[0] if pad else 0))
         else:
             same = [t for t in spatial if t.shape[-2:] == spatial[0].shape[-2:]]
@@ -145,12 +142,12 @@ def _adaptive(src: Field, size_in: tuple, size_out: tuple) -> Field | None:
 @contextmanager
 def _eval_mode(model: nn.Module) -> Iterator[None]:
     flags = [(m, m.training) for m in model.modules()]
-    model.eval()
+    model.eval()  # restored below flag by flag: `train(flag)` on each module would recurse n·depth times
     try:
         yield
     finally:
         for module, training in flags:
-            module.train(training)
+            module.training = training
 
 
 def trace(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[Call], torch.Tensor, int]:

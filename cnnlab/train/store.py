@@ -258,13 +258,9 @@ class RunStore:
 
     def metrics(self, run_id: int) -> list[dict[str, Any]]:
         """The run's metric rows, in order: dicts with step, epoch, name, value."""
-        return self.metrics_since(run_id, 0)
-
-    def metrics_since(self, run_id: int, after_id: int) -> list[dict[str, Any]]:
-        """Rows written after row `after_id` (each row carries its `id`), for incremental polling."""
-        cursor = self._db.execute("SELECT rowid, step, epoch, name, value FROM metrics WHERE run_id=? "
-                                  "AND rowid>? ORDER BY rowid", (run_id, after_id))
-        return [dict(zip(("id", "step", "epoch", "name", "value"), row, strict=True)) for row in cursor]
+        cursor = self._db.execute("SELECT step, epoch, name, value FROM metrics WHERE run_id=? "
+                                  "ORDER BY rowid", (run_id,))
+        return [dict(zip(("step", "epoch", "name", "value"), row, strict=True)) for row in cursor]
 
     def metrics_frame(self, run_ids: Iterable[int]) -> pd.DataFrame:
         """Metrics of several runs as a long table: run_id, step, epoch, name, value."""
@@ -282,8 +278,7 @@ class RunStore:
             raise ConfigError(f"export format must be csv or json, got {fmt!r}")
         run = self.get(run_id)
         if fmt == "json":
-            rows = [{k: v for k, v in row.items() if k != "id"} for row in self.metrics(run_id)]
-            return json.dumps({"run": run.to_dict(), "metrics": rows}, indent=1)
+            return json.dumps({"run": run.to_dict(), "metrics": self.metrics(run_id)}, indent=1)
         return self.metrics_frame([run_id]).drop(columns="run_id").to_csv(index=False)
 
     def delete(self, run_id: int) -> None:

@@ -9,6 +9,7 @@ from torch import nn
 
 from cnnlab import limits
 from cnnlab.errors import ConfigError
+from cnnlab.meta import MetaMode
 from cnnlab.spec import AlexNetSpec, ArchSpec, InputSpec, LeNetSpec, ModelConfig, ResNetSpec, VGGSpec
 from cnnlab.zoo.alexnet import build_alexnet
 from cnnlab.zoo.lenet import build_lenet
@@ -33,7 +34,7 @@ def build(config: ModelConfig | ArchSpec, inp: InputSpec | None = None,
         if inp is None:
             raise TypeError("build(spec, inp): an InputSpec is needed with a bare ArchSpec")
         config = ModelConfig(config, inp)
-    with torch.device("meta"):
+    with torch.device("meta"), MetaMode():
         model = BUILDERS[type(config.arch)](config.arch, config.input)
     params = sum(p.numel() for p in model.parameters())
     if params > limits.MAX_PARAMS:

@@ -35,7 +35,7 @@ def feature_shape(features: nn.Sequential, inp: InputSpec, model: str, hint: str
     children = list(features.named_children())
     features.eval()  # batch-norm statistics of one sample on a 1×1 map are undefined in training mode
     for position, (name, child) in enumerate(children, 1):
-        y, culprit, seen = _run(child.to("meta"), x)
+        y, culprit, seen = _run(child, x)
         if y is None:
             raise ConfigError(f"{model} {name} ({position} of {len(children)}): {describe(culprit)} "
                               f"on a {seen[-2]}×{seen[-1]} map; {hint}")
