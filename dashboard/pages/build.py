@@ -186,14 +186,15 @@ def layer_table(config_json: str) -> None:
     view = st.radio("Rows", ["blocks (depth 1)", "every layer"], horizontal=True, key="table_view",
                     help="Depth 1 prints one row per block, as the textbook does.")
     rows = summarize(config_json, 1 if view.startswith("blocks") else None)
-    frame = rows.to_frame()[["name", "type", "output_shape", "params", "macs", "output_bytes", "rf", "jump"]]
+    frame = rows.to_frame()[["name", "type", "output_shape", "rf", "jump", "params", "macs", "output_bytes"]]
     frame["output_bytes"] = frame["output_bytes"].map(format_bytes)
     frame[["rf", "jump"]] = frame[["rf", "jump"]].fillna("—")
     st.dataframe(frame, hide_index=True, width="stretch", key="layer_table",
                  height=min(35 * len(frame) + 38, 640),
                  column_config={"output_shape": "output shape", "output_bytes": "output (1 image)",
-                                "params": st.column_config.NumberColumn("params", format="localized"),
-                                "macs": st.column_config.NumberColumn("MACs", format="localized"),
+                                "params": st.column_config.NumberColumn("params", format="localized",
+                                                                        width=105),
+                                "macs": st.column_config.NumberColumn("MACs", format="localized", width=125),
                                 "rf": st.column_config.TextColumn("RF", help="receptive field, input pixels"),
                                 "jump": st.column_config.TextColumn("jump", help="stride product")})
 

@@ -1,5 +1,6 @@
 """End to end in a real browser: build VGG-16, train a model, watch the curve grow, compare runs."""
 
+import re
 import time
 
 import pytest
@@ -31,11 +32,59 @@ def metric(page, label: str):
         '[data-testid="stMetricValue"]')
 
 
+# The block table is a canvas grid: cells are reached by position (Streamlit's row height, the row
+# marker column, and the "small" column width).
+ROW, MARKER, COLUMN = 35, 33, 120
+
+
+def block_grid(page):
+    page.wait_for_selector(".st-key-blocks [data-testid='data-grid-canvas']")
+    return page.locator(".st-key-blocks [data-testid='data-grid-canvas']").bounding_box()
+
+
+def edit_cell(page, row: int, column: int, value: int) -> None:
+    """Double-click a cell of the block table, type `value`, press Enter."""
+    box = block_grid(page)
+    page.mouse.dblclick(box["x"] + MARKER + COLUMN * (column + 0.5), box["y"] + ROW * (row + 1.5))
+    editor = page.locator("input.gdg-input")
+    editor.fill(str(value))
+    editor.press("Enter")
+    settle(page)
+
+
+def expect_blocks(page, blocks: str, inp: str) -> None:
+    """The URL and the parameter count follow the edited table."""
+    expect(page).to_have_url(re.compile("model=" + re.escape(f"vgg:{blocks}".replace(":", "%3A")
+                                                             .replace(",", "%2C")) + "&"))
+    expect(metric(page, "Parameters")).to_have_text(format_count(analyze(f"vgg:{blocks}", inp).totals.params))
+
+
 def curve_points(page) -> int:
     return page.evaluate(
         """() => { const plot = document.querySelector('.st-key-live_curves .js-plotly-plot');
                    if (!plot || !plot.data) return 0;
                    return plot.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0); }""")
+
+
+def test_edit_the_vgg_block_table_cell_by_cell(server, page, screenshots):
+    page.goto(f"{server}/?model=vgg:1x64,1x128,2x256&input=1x96x96")
+    settle(page)
+    edit_cell(page, 0, 1, 32)
+    expect_blocks(page, "1x32,1x128,2x256", "1x96x96")
+
+    page.locator(".st-key-blocks").hover()
+    page.get_by_role("button", name="Add row").click()
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_contain_text("block 4 has an empty cell")
+    edit_cell(page, 3, 0, 2)
+    edit_cell(page, 3, 1, 512)
+    expect_blocks(page, "1x32,1x128,2x256,2x512", "1x96x96")
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+
+    box = block_grid(page)
+    page.mouse.click(box["x"] + MARKER / 2, box["y"] + ROW * 2.5)  # select row 2 by its marker
+    page.keyboard.press("Delete")
+    expect_blocks(page, "1x32,2x256,2x512", "1x96x96")
+    page.screenshot(path=str(screenshots / "build-edited-blocks.png"))
 
 
 def test_build_train_watch_and_compare(server, page, screenshots):
