@@ -68,10 +68,10 @@ class InputSpec:
     @classmethod
     def parse(cls, text: str) -> InputSpec:
         """Parse 'CxHxW' (e.g. '3x224x224')."""
-        parts = str(text).lower().replace("×", "x").split("x")
-        if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        match = _INPUT.match(str(text).lower())
+        if not match:
             raise ConfigError(f"input {text!r} is not of the form CxHxW (e.g. 1x28x28)")
-        return cls(*(int(p) for p in parts))
+        return cls(*(int(p) for p in match.groups()))
 
     @classmethod
     def from_list(cls, values: Any) -> InputSpec:
@@ -165,7 +165,7 @@ class ResNetSpec:
     classes: int = 10
 
     def __post_init__(self) -> None:
-        if self.depth not in RESNET_DEPTHS or isinstance(self.depth, bool):
+        if type(self.depth) is not int or self.depth not in RESNET_DEPTHS:
             raise ConfigError(f"ResNet depth must be one of {', '.join(map(str, RESNET_DEPTHS))}, "
                               f"got {self.depth!r}")
         if self.stem not in RESNET_STEMS:
@@ -196,7 +196,9 @@ DEFAULT_INPUTS: dict[str, InputSpec] = {
     "resnet": InputSpec(3, 224, 224),
 }
 
-_VGG_BLOCK = re.compile(r"^\s*(\d+)\s*[x×]\s*(\d+)\s*$")
+# ASCII digits only, and at most nine of them: larger numbers exceed every cap anyway.
+_VGG_BLOCK = re.compile(r"^\s*([0-9]{1,9})\s*[x×]\s*([0-9]{1,9})\s*$")
+_INPUT = re.compile(r"^\s*([0-9]{1,9})\s*[x×]\s*([0-9]{1,9})\s*[x×]\s*([0-9]{1,9})\s*$")
 
 
 def parse_vgg_blocks(text: str) -> tuple[tuple[int, int], ...]:

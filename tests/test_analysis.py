@@ -150,6 +150,34 @@ def test_a_module_that_cannot_run_on_the_input_is_a_config_error():
         analyze(nn.Conv2d(1, 4, 3), (3, 8, 8))
 
 
+class RaisesValueError(nn.Module):
+    def forward(self, x):
+        raise ValueError("this model wants 5 channels")
+
+
+def test_anything_a_forward_raises_and_a_wrong_argument_are_config_errors():
+    with pytest.raises(ConfigError, match="cannot run on a 3x8x8 input: this model wants 5 channels"):
+        analyze(RaisesValueError(), (3, 8, 8))
+    with pytest.raises(ConfigError, match="not int"):
+        analyze(123)
+    with pytest.raises(ConfigError, match="batch size must be a whole number"):
+        analyze("lenet").training_memory("4")
+
+
+def test_adaptive_pooling_has_a_field_only_where_its_windows_are_fixed():
+    def pooled_field(side: int, out: int):
+        model = nn.Sequential(nn.Conv2d(1, 1, 3), nn.AdaptiveAvgPool2d(out))
+        return analyze(model, (1, side, side)).layers[-1]
+
+    fixed = analyze(nn.Sequential(nn.Conv2d(1, 1, 3), nn.AvgPool2d(2)), (1, 10, 10)).layers[-1]
+    assert (pooled_field(10, 4).rf, pooled_field(10, 4).jump) == (fixed.rf, fixed.jump) == ((4, 4), (2, 2))
+    assert pooled_field(10, 8).rf == (3, 3)  # same size: unchanged
+    assert pooled_field(10, 3).rf is None  # windows of 3 and 4 pixels: no single field
+    assert pooled_field(4, 7).rf is None  # an enlarged map
+    alexnet = analyze(torchvision.models.alexnet(), (3, 64, 64))
+    assert alexnet.final_field.rf == (195, 195)  # features end at 1×1, avgpool enlarges it to 6×6
+
+
 def real_shapes(model: nn.Module, shape) -> list[tuple]:
     shapes = []
     leaves = [m for m in model.modules() if not list(m.children())]

@@ -65,6 +65,8 @@ def test_foreground_training_prints_the_textbook_closing_lines_and_is_recorded(t
     path = tmp_path / "metrics.json"
     assert cnnlab("runs", "export", run_id, "--format", "json", "--output", str(path), home=tmp_path)[0] == 0
     assert json.loads(path.read_text())
+    status, _, err = cnnlab("runs", "export", run_id, "--output", str(tmp_path), home=tmp_path)
+    assert status == 2 and f"cannot write {tmp_path}" in err and "Traceback" not in err
     assert cnnlab("runs", "delete", run_id, home=tmp_path)[0] == 0 and runs_json(cnnlab, tmp_path) == []
 
 
@@ -100,6 +102,7 @@ def test_background_launch_prints_the_id_and_can_be_cancelled(tmp_path, cnnlab):
     (["runs", "cancel", "42"], "42"),
     (["runs", "delete", "42"], "42"),
     (["runs", "export", "42", "--format", "xml"], "invalid choice: 'xml'"),
+    (["train", "--run-id", "42"], "no run with id 42"),
 ])
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path, cnnlab, args, message):
     status, out, err = cnnlab(*args, home=tmp_path)

@@ -34,6 +34,8 @@ def test_vgg_string_form_parses_to_blocks():
     ("vgg:1x0", "block 1: output channels must be at least 1"),
     ("vgg:1x-4", "block 1 '1x-4'"),
     ("vgg:1x999999", "block 1: output channels is 999999; cnnlab caps it at 4096"),
+    ("vgg:1x²", "block 1 '1x²'"),
+    ("vgg:1x" + "9" * 5000, "block 1 '1x999"),
     ("resnet101", "unknown model 'resnet101'"),
 ])
 def test_bad_model_names_are_config_errors_naming_the_culprit(text, culprit):
@@ -54,7 +56,8 @@ def test_bad_options_name_the_option(options, message):
         model_config("vgg11", **options)
 
 
-@pytest.mark.parametrize("text", ["1x28", "3x224x-1", "axbxc", "0x28x28", "1x28x5000"])
+@pytest.mark.parametrize("text", ["1x28", "3x224x-1", "axbxc", "0x28x28", "1x28x5000", "3x²x4",
+                                  "3x4x" + "9" * 5000])
 def test_bad_inputs_are_rejected(text):
     with pytest.raises(ConfigError, match="input"):
         InputSpec.parse(text)
@@ -100,6 +103,7 @@ def test_vgg_specs_round_trip(blocks, divisor, batch_norm, fc):
     ({"family": "vgg", "blocks": [[1, 64, 3]]}, "block 1 must be a pair"),
     ({"family": "vgg", "blocks": "1x64"}, "non-empty list of blocks"),
     ({"family": "resnet", "depth": 101}, "ResNet depth must be one of 18, 34, 50"),
+    ({"family": "resnet", "depth": 18.0}, "ResNet depth must be one of 18, 34, 50, got 18.0"),
 ])
 def test_spec_from_dict_rejects_malformed_data(data, message):
     with pytest.raises(ConfigError, match=message):

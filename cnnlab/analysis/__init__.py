@@ -29,6 +29,9 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
     """
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
         raise ConfigError(f"depth must be a whole number of at least 1, got {depth!r}")
+    if not isinstance(model, str | ArchSpec | ModelConfig | nn.Module):
+        raise ConfigError(f"analyze takes a preset name, a spec, a ModelConfig or an nn.Module, "
+                          f"not {type(model).__name__}")
     if isinstance(model, nn.Module):
         if options:
             raise ConfigError(f"options {', '.join(options)} apply to presets and specs, not to a module")
@@ -46,8 +49,11 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
         shape, name, module = config.input, config.name, build(config)
     try:
         calls, output, macs = trace(module, shape.as_tuple())
-    except RuntimeError as exc:
-        raise ConfigError(f"{name} cannot run on a {shape} input: {str(exc).splitlines()[0]}") from exc
+    except ConfigError:
+        raise
+    except Exception as exc:  # whatever a model's forward raises on this input, say so in one line
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"{name} cannot run on a {shape} input: {reason}") from exc
     return _summarize(name, shape, module, calls, output, macs, depth)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cnnlab import limits
 from cnnlab.errors import ConfigError
+from cnnlab.spec import check_int
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,8 +86,7 @@ class Summary:
         """Estimate training memory: activations are kept for the backward pass, one copy per sample."""
         if optimizer not in OPTIMIZER_STATE:
             raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_STATE)}")
-        if batch_size < 1:
-            raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+        batch_size = check_int("batch size", batch_size, 1, limits.MAX_BATCH_SIZE)
         copies = 0 if optimizer == "sgd" and not momentum else OPTIMIZER_STATE[optimizer]
         per_param = self.totals.param_bytes / max(self.totals.params, 1)
         trainable_bytes = int(self.totals.trainable_params * per_param)

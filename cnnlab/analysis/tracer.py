@@ -1,9 +1,10 @@
 """One meta-device forward pass that records every module call: output shape, MACs and receptive field.
 
 Receptive fields ride on the tensors themselves: a `TorchFunctionMode` sees every torch operation
-(convolutions, pooling, padding, residual additions, concatenations, reshapes), so fields follow the
-real computation graph of *any* module — branches and downsampling shortcuts included — with no
-per-architecture formula and no need for the model to be symbolically traceable.
+(convolutions, pooling, padding, residual additions, concatenations), so fields follow the real
+computation graph of *any* module — branches and downsampling shortcuts included — with no
+per-architecture formula and no need for the model to be symbolically traceable. Fields are kept on
+tensors whose last two dimensions are spatial (N, C, H, W); docs/ANALYSIS.md lists the limits.
 """
 
 from __future__ import annotations
@@ -131,12 +132,14 @@ class _Tracer(MetaMode):
 
 
 def _adaptive(src: Field, size_in: tuple, size_out: tuple) -> Field | None:
-    """Adaptive pooling: global (1×1) ends the spatial map; otherwise the equivalent fixed window."""
-    if size_out == (1, 1):
+    """Adaptive pooling is a fixed window only where each output side divides its input side: then the
+    field follows (stride = kernel = in / out; equal sizes leave it unchanged). A global (1×1) pool ends
+    the spatial map, and other sizes (windows of unequal length, or an enlarged map) have no single field.
+    """
+    if size_out == (1, 1) or any(i % o for i, o in zip(size_in, size_out, strict=True)):
         return None
-    stride = tuple(max(i // o, 1) for i, o in zip(size_in, size_out, strict=True))
-    kernel = tuple(i - (o - 1) * s for i, o, s in zip(size_in, size_out, stride, strict=True))
-    return src.window(kernel, stride, (0, 0))
+    stride = tuple(i // o for i, o in zip(size_in, size_out, strict=True))
+    return src.window(stride, stride, (0, 0))
 
 
 @contextmanager

@@ -8,10 +8,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cnnlab.cli.table import aligned
+from cnnlab.errors import ConfigError
 from cnnlab.units import format_count
 
 if TYPE_CHECKING:
-    from cnnlab.train.store import Run
+    from cnnlab.train.store import Run, RunStore
 
 COLUMNS = ("ID", "Name", "Status", "Model", "Dataset", "Epochs", "Loss", "Train acc", "Test acc",
            "Examples/s", "Created")
@@ -39,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             action.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
-def _store(args: argparse.Namespace):
+def _store(args: argparse.Namespace) -> RunStore:
     from cnnlab.train.store import RunStore
 
     return RunStore(args.home)
@@ -59,14 +61,7 @@ def render_table(runs: list[Run]) -> str:
              _num(r.final_train_acc), _num(r.final_test_acc),
              "-" if r.examples_per_sec is None else format_count(r.examples_per_sec), _time(r.created_at))
             for r in runs]
-    widths = [max(len(c), *(len(row[i]) for row in body)) for i, c in enumerate(COLUMNS)]
-    right = {0, 5, 6, 7, 8, 9}
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
-
-    return "\n".join([line(COLUMNS), "-" * len(line(COLUMNS)), *map(line, body)])
+    return "\n".join(aligned(COLUMNS, body, right={0, 5, 6, 7, 8, 9}))
 
 
 def show(args: argparse.Namespace) -> int:
@@ -100,7 +95,10 @@ def cancel(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     text = _store(args).export(args.id, args.export_format)
     if args.output:
-        Path(args.output).write_text(text)
+        try:
+            Path(args.output).write_text(text)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
     else:
         print(text, end="" if text.endswith("\n") else "\n")
     return 0

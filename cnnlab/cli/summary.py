@@ -8,6 +8,7 @@ import sys
 
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
+from cnnlab.cli.table import aligned
 from cnnlab.units import format_bytes, format_count
 
 COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs", "Output", "RF", "Jump")
@@ -43,14 +44,7 @@ def render_table(summary: Summary) -> str:
         )
         for row in summary.layers
     ]
-    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(COLUMNS)]
-    right = {3, 4, 5, 6, 7}
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
-
-    rule = "-" * len(line(COLUMNS))
+    lines = aligned(COLUMNS, body, right={3, 4, 5, 6, 7})
     t = summary.totals
     final = summary.final_field
     c, h, w = summary.input
@@ -63,4 +57,4 @@ def render_table(summary: Summary) -> str:
     ]
     if final is not None:
         footer.append(f"Receptive field:   {format_pair(final.rf)} input pixels at {final.name}")
-    return "\n".join([line(COLUMNS), rule, *map(line, body), rule, *footer])
+    return "\n".join([*lines, lines[1], *footer])

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if args.background:
         run_id = runner.launch(config, name=args.name, home=args.home)
         home = f" --home {args.home}" if args.home else ""
-        print(f"run {run_id} launched ({runner.default_name(config) if args.name is None else args.name})")
+        print(f"run {run_id} launched ({args.name or runner.default_name(config)})")
         print(f"watch it: python -m cnnlab runs show {run_id}{home}   "
               f"cancel it: python -m cnnlab runs cancel {run_id}{home}")
         return 0
@@ -108,7 +108,7 @@ def train_foreground(config: RunConfig, args: argparse.Namespace) -> int:
     from cnnlab.train import runner
 
     run_id = runner.create_run(config, name=args.name, home=args.home)
-    print(f"run {run_id}: {runner.default_name(config) if args.name is None else args.name}", file=sys.stderr)
+    print(f"run {run_id}: {args.name or runner.default_name(config)}", file=sys.stderr)
     latest: dict[str, str] = {}
     with tqdm(total=config.epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True,
               bar_format="{l_bar}{bar}| {n:.2f}/{total} epochs [{elapsed}<{remaining}{postfix}]") as bar:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from cnnlab import limits
 from cnnlab.data import DATASET_NAMES, dataset_info
 from cnnlab.errors import ConfigError
 from cnnlab.spec import InputSpec, ModelConfig, check_int, with_options
@@ -20,7 +21,6 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
 MIN_RESIZE, MAX_RESIZE = 8, 512
 MAX_EPOCHS = 1000
-MAX_BATCH_SIZE = 65536
 MAX_REPORTS_PER_EPOCH = 1000
 
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -85,7 +85,7 @@ class RunConfig:
             set_("data_dir", os.path.abspath(os.path.expanduser(str(self.data_dir))))
         set_("resize", _check_resize(self.resize))
         set_("epochs", check_int("epochs", self.epochs, 1, MAX_EPOCHS))
-        set_("batch_size", check_int("batch_size", self.batch_size, 1, MAX_BATCH_SIZE))
+        set_("batch_size", check_int("batch_size", self.batch_size, 1, limits.MAX_BATCH_SIZE))
         set_("optimizer", _check_choice("optimizer", self.optimizer, OPTIMIZERS))
         set_("lr", _check_number("lr", DEFAULT_LR[self.optimizer] if self.lr is None else self.lr,
                                  positive=True))

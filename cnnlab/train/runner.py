@@ -119,7 +119,10 @@ def execute(run_id: int, *, home: str | Path | None = None, progress: Report | N
 
 
 def run_worker(run_id: int, home: str | Path) -> int:
-    """The detached worker's body: exit status 0 whatever the run's outcome, 1 on an unexpected error."""
+    """The detached worker's body: exit status 0 whatever the run's outcome, 1 on an unexpected error.
+
+    An unknown run id is a ConfigError (exit status 2 from the CLI)."""
+    RunStore(home).get(run_id)
     try:
         execute(run_id, home=home)
     except ConfigError:

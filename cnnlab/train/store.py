@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DB_FILE = "runs.sqlite"
-STATUSES = ("queued", "running", "done", "failed", "cancelled", "diverged", "interrupted")
+# A run is "queued", then "running", then ends in one of these.
 TERMINAL = frozenset({"done", "failed", "cancelled", "diverged", "interrupted"})
 EXPORT_FORMATS = ("csv", "json")
 

@@ -7,6 +7,7 @@ import os
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig, model_config
 from cnnlab.analysis import Summary, analyze, format_pair
@@ -106,7 +107,7 @@ def blocks_of(table: pd.DataFrame) -> tuple[tuple[int, int], ...]:
     return tuple(blocks)
 
 
-def controls(side) -> ModelConfig:
+def controls(side: DeltaGenerator) -> ModelConfig:
     """Draw the model controls in `side`, then turn them into a model config (ConfigError if it makes
     no sense). Every control is drawn before anything is checked, so an error leaves them all in place."""
     family = side.selectbox("Family", list(FAMILIES), key="family", on_change=on_family_change)

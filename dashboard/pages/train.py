@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import streamlit as st
 
 from cnnlab import ConfigError, ModelConfig
@@ -85,7 +86,7 @@ def launch_form() -> None:
                f"{run_config.model.input}. It keeps going if you close this tab.")
 
 
-def progress(run: Run, metrics) -> tuple[float, str]:
+def progress(run: Run, metrics: pd.DataFrame) -> tuple[float, str]:
     """Fraction done and a status line with the ETA."""
     epochs = run.config.get("epochs") or 1
     done = float(metrics["epoch"].max()) if len(metrics) else 0.0
