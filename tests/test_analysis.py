@@ -178,6 +178,38 @@ def test_adaptive_pooling_has_a_field_only_where_its_windows_are_fixed():
     assert alexnet.final_field.rf == (195, 195)  # features end at 1×1, avgpool enlarges it to 6×6
 
 
+class ChannelsLastBlock(nn.Module):
+    """Conv, then LayerNorm and Linear on a channels-last view (as ConvNeXt does), then conv again."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.norm, self.mix, self.conv2 = (nn.Conv2d(3, 8, 3), nn.LayerNorm(8), nn.Linear(8, 8),
+                                                       nn.Conv2d(8, 8, 3))
+
+    def forward(self, x):
+        x = self.conv1(x).permute(0, 2, 3, 1)
+        return self.conv2(self.mix(self.norm(x)).permute(0, 3, 1, 2))
+
+
+class GlobalMix(nn.Module):
+    """A residual merge with a branch that mixes every position (like attention): no single field."""
+
+    def forward(self, x):
+        return x + x.flatten(2).softmax(-1).view_as(x)
+
+
+def test_fields_follow_permuted_maps_and_end_where_a_branch_mixes_every_position():
+    rows = analyze(ChannelsLastBlock(), (3, 16, 16)).layers
+    assert [r.rf for r in rows] == [(3, 3), (3, 3), (3, 3), (5, 5)]
+    assert [r.output_shape for r in rows] == [(8, 14, 14), (14, 14, 8), (14, 14, 8), (8, 12, 12)]
+    assert analyze(nn.Sequential(nn.Conv2d(1, 1, 3), GlobalMix()), (1, 8, 8)).layers[-1].rf is None
+    # ConvNeXt-T: 4×4/4 stem; stage 1 is three 7×7 depthwise blocks at jump 4 (4 + 3·6·4 = 76); a 2×2/2
+    # downsampling conv (76 + 4 = 80, jump 8); stage 2 is three more blocks (80 + 3·6·8 = 224).
+    convnext = analyze(torchvision.models.convnext_tiny(), (3, 64, 64), depth=2).layers
+    convnext = {r.name: r.rf for r in convnext}
+    assert [convnext[f"features.{i}"] for i in range(4)] == [(4, 4), (76, 76), (80, 80), (224, 224)]
+
+
 def real_shapes(model: nn.Module, shape) -> list[tuple]:
     shapes = []
     leaves = [m for m in model.modules() if not list(m.children())]

@@ -27,6 +27,10 @@ _AVG_POOL = {"avg_pool2d"}
 _ADAPTIVE = {"adaptive_avg_pool2d", "adaptive_max_pool2d", "_adaptive_max_pool2d",
              "adaptive_max_pool2d_with_indices"}
 _PAD = {"pad", "_pad"}
+_TEMPLATE = {"view_as", "reshape_as", "expand_as", "type_as"}  # the second tensor only lends its shape
+_PERMUTE = {"permute", "transpose", "swapaxes", "swapdims", "movedim", "moveaxis"}
+_DIMS = "_cnnlab_dims"
+_NCHW = (-2, -1)  # where the spatial dimensions are, counted from the end
 
 
 @dataclass
@@ -64,6 +68,21 @@ def field_of(tensor: torch.Tensor) -> Field | None:
     return getattr(tensor, _ATTR, None)
 
 
+def _dims(tensor: torch.Tensor) -> tuple[int, int]:
+    return getattr(tensor, _DIMS, _NCHW)
+
+
+def _spatial_size(tensor: torch.Tensor, dims: tuple[int, int]) -> tuple[int, int] | None:
+    if tensor.dim() < max(3, -dims[0]):
+        return None
+    return (tensor.shape[dims[0]], tensor.shape[dims[1]])
+
+
+def _mark(tensor: torch.Tensor, field: Field | None, dims: tuple[int, int] = _NCHW) -> None:
+    setattr(tensor, _ATTR, field)
+    setattr(tensor, _DIMS, dims)
+
+
 class _Tracer(MetaMode):
     """Propagates receptive fields through torch operations and counts conv/linear MACs per sample."""
 
@@ -85,7 +104,7 @@ class _Tracer(MetaMode):
         if name in _CONV or name == "linear":
             weight = arg(args, kwargs, 1, "weight", None)
             self._count(out.numel() // max(out.shape[0], 1) * weight[0].numel())
-        self._propagate(name, first, args, kwargs, out)
+        self._propagate(func, name, first, args, kwargs, out)
         return out
 
     def _count(self, macs: int) -> None:
@@ -93,13 +112,21 @@ class _Tracer(MetaMode):
         if self.stack:
             self.stack[-1].macs += macs
 
-    def _propagate(self, name: str, first: torch.Tensor, args: tuple, kwargs: dict, out: Any) -> None:
-        spatial = [t for t in _tensors(args) if t.dim() >= 3 and field_of(t) is not None]
+    def _propagate(self, func: Any, name: str, first: torch.Tensor, args: tuple, kwargs: dict,
+                   out: Any) -> None:
+        inputs = (first,) if name in _TEMPLATE else args
+        derived = [t for t in _tensors(inputs) if hasattr(t, _DIMS)]  # the rest: weights and constants
+        if not derived:
+            return
+        spatial = [t for t in derived if t.dim() >= 3 and field_of(t) is not None]
         if not spatial:
+            for t in _tensors(out):
+                _mark(t, None)
             return
         src = field_of(first) if first.dim() >= 3 else None
+        nchw = src if _dims(first) == _NCHW else None  # windows slide over the last two dimensions
         new: Field | None
-        if name in _CONV and src is not None:
+        if name in _CONV and nchw is not None:
             weight = arg(args, kwargs, 1, "weight", None)
             kernel = tuple(weight.shape[-2:])
             padding = arg(args, kwargs, 4, "padding", 0)
@@ -108,27 +135,42 @@ class _Tracer(MetaMode):
                 padding = tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation, strict=True))
             elif padding == "valid":
                 padding = 0
-            new = src.window(kernel, _pair(arg(args, kwargs, 3, "stride", 1)), _pair(padding), dilation)
-        elif (name in _MAX_POOL or name in _AVG_POOL) and src is not None:
+            new = nchw.window(kernel, _pair(arg(args, kwargs, 3, "stride", 1)), _pair(padding), dilation)
+        elif (name in _MAX_POOL or name in _AVG_POOL) and nchw is not None:
             kernel = _pair(arg(args, kwargs, 1, "kernel_size", 1))
             stride = arg(args, kwargs, 2, "stride", None)
             stride = kernel if stride is None or stride == [] or stride == () else _pair(stride)
             dilation = _pair(arg(args, kwargs, 4, "dilation", 1)) if name in _MAX_POOL else (1, 1)
-            new = src.window(kernel, stride, _pair(arg(args, kwargs, 3, "padding", 0)), dilation)
-        elif name in _ADAPTIVE and src is not None:
-            new = _adaptive(src, tuple(first.shape[-2:]), tuple(next(_tensors(out)).shape[-2:]))
-        elif name in _PAD and src is not None:
+            new = nchw.window(kernel, stride, _pair(arg(args, kwargs, 3, "padding", 0)), dilation)
+        elif name in _ADAPTIVE and nchw is not None:
+            new = _adaptive(nchw, tuple(first.shape[-2:]), tuple(next(_tensors(out)).shape[-2:]))
+        elif name in _PAD and nchw is not None:
             pad = tuple(arg(args, kwargs, 1, "pad", ()))
-            new = src.shifted((pad[2] if len(pad) >= 4 else 0, pad[0] if pad else 0))
-        else:
-            same = [t for t in spatial if t.shape[-2:] == spatial[0].shape[-2:]]
-            new = union([field_of(t) for t in same])
-            hw = spatial[0].shape[-2:]
+            new = nchw.shifted((pad[2] if len(pad) >= 4 else 0, pad[0] if pad else 0))
+        elif name in _PERMUTE and src is not None and isinstance(out, torch.Tensor):
+            _mark(out, src, _moved_dims(func, first, args, kwargs))
+            return
+        else:  # elementwise, normalisation, linear, merges: the union of the inputs that share the map;
+            # none if one of them has lost its field (e.g. after attention), as the merge then has none
+            dims = _dims(spatial[0])
+            size = _spatial_size(spatial[0], dims)
+            same = [field_of(t) for t in derived if _spatial_size(t, dims) == size
+                    and (field_of(t) is None or _dims(t) == dims)]
+            new = None if None in same else union(same)
             for t in _tensors(out):
-                setattr(t, _ATTR, new if t.dim() >= 3 and t.shape[-2:] == hw else None)
+                _mark(t, new if _spatial_size(t, dims) == size else None, dims)
             return
         for t in _tensors(out):
-            setattr(t, _ATTR, new if t.dim() >= 3 else None)
+            _mark(t, new if t.dim() >= 3 else None)
+
+
+def _moved_dims(func: Any, first: torch.Tensor, args: tuple, kwargs: dict) -> tuple[int, int]:
+    """Where a permute/transpose/movedim puts the spatial dimensions: found by applying it to a probe
+    whose dimensions all have different sizes."""
+    probe = torch.empty(tuple(range(2, 2 + first.dim())), device="meta")
+    moved = func(probe, *args[1:], **kwargs).shape
+    position = {size: index - len(moved) for index, size in enumerate(moved)}
+    return tuple(position[probe.shape[d]] for d in _dims(first))
 
 
 def _adaptive(src: Field, size_in: tuple, size_out: tuple) -> Field | None:
@@ -178,7 +220,7 @@ def trace(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[Call], t
                                              m.register_forward_hook(post_hook))]
     state = [*model.named_parameters(), *model.named_buffers()]
     x = torch.empty((1, *input_shape), device="meta")
-    setattr(x, _ATTR, Field.identity())
+    _mark(x, Field.identity())
     try:
         with _eval_mode(model), tracer, torch.no_grad():
             if all(t.device.type == "meta" for _, t in state):
