@@ -107,6 +107,39 @@ def test_macs_equal_an_independent_count(name):
     assert sum(row.macs for row in analyze(config, depth=1).layers) == expected
 
 
+class SelfAttention(nn.Module):
+    """Attention over the positions of a feature map; with `kdim`, keys and values have fewer features."""
+
+    def __init__(self, kdim: int | None = None):
+        super().__init__()
+        self.kdim = kdim
+        self.attention = nn.MultiheadAttention(16, 4, batch_first=True, kdim=kdim, vdim=kdim)
+
+    def forward(self, x):
+        tokens = x.flatten(2).transpose(1, 2)
+        context = tokens[..., : self.kdim] if self.kdim else tokens
+        return self.attention(tokens, context, context)[0]
+
+
+def projection_macs(model: nn.Module, shape) -> int:
+    """FlopCounterMode's count of convolutions and matrix products with a weight (mm, addmm), halved:
+    the attention products (bmm, scaled dot product) are left out, as cnnlab's convention does."""
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model.to("meta").eval()(torch.empty(1, *shape, device="meta"))
+    flops = counter.get_flop_counts()["Global"]
+    return sum(n for op, n in flops.items() if str(op) in ("aten.convolution", "aten.mm", "aten.addmm")) // 2
+
+
+@pytest.mark.parametrize("make, shape", [
+    (SelfAttention, (16, 4, 5)), (lambda: SelfAttention(kdim=8), (16, 4, 5)),
+    (torchvision.models.vit_b_16, (3, 224, 224)),
+])
+def test_attention_projections_count_like_linear_layers(make, shape):
+    model = make()
+    assert analyze(model, shape).totals.macs == projection_macs(model, shape) > 0
+
+
 def test_totals_and_memory_estimate_are_consistent():
     summary = analyze("vgg11")
     t = summary.totals

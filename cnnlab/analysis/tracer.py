@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from cnnlab.analysis.fields import Field, union
 from cnnlab.meta import MetaMode, arg
@@ -104,6 +105,8 @@ class _Tracer(MetaMode):
         if name in _CONV or name == "linear":
             weight = arg(args, kwargs, 1, "weight", None)
             self._count(out.numel() // max(out.shape[0], 1) * weight[0].numel())
+        elif func is F.multi_head_attention_forward:
+            self._count(_attention_projection_macs(args, kwargs))
         self._propagate(func, name, first, args, kwargs, out)
         return out
 
@@ -162,6 +165,20 @@ class _Tracer(MetaMode):
             return
         for t in _tensors(out):
             _mark(t, new if t.dim() >= 3 else None)
+
+
+def _attention_projection_macs(args: tuple, kwargs: dict) -> int:
+    """MACs per sample of multi-head attention's input and output projections (its linear layers, run
+    inside one composite call the engine does not see into); the attention products count 0."""
+    query, key = args[0], args[1]
+    targets, sources = query.shape[0], key.shape[0]  # sequence lengths: (L, N, E) or unbatched (L, E)
+    if arg(args, kwargs, 17, "use_separate_proj_weight", False):
+        q, k, v = (arg(args, kwargs, i, f"{n}_proj_weight", None).numel()
+                   for i, n in ((18, "q"), (19, "k"), (20, "v")))
+    else:
+        q = k = v = arg(args, kwargs, 5, "in_proj_weight", None).numel() // 3
+    out = arg(args, kwargs, 11, "out_proj_weight", None).numel()
+    return targets * (q + out) + sources * (k + v)
 
 
 def _moved_dims(func: Any, first: torch.Tensor, args: tuple, kwargs: dict) -> tuple[int, int]:
