@@ -79,13 +79,14 @@ def fit(config: RunConfig, *, report: Report | None = None,
         return _Training(config, device, hooks).run()
     except torch.cuda.OutOfMemoryError:
         torch.cuda.empty_cache()
+        total = torch.cuda.get_device_properties(device).total_memory
         return FitResult("failed", str(device), hooks.epochs_done, hooks.steps,
-                         error=out_of_memory_message(config, device))
+                         error=out_of_memory_message(config, str(device), total))
 
 
-def out_of_memory_message(config: RunConfig, device: torch.device) -> str:
-    """Why the run failed and the largest power-of-two batch size the memory estimate says would fit."""
-    total = torch.cuda.get_device_properties(device).total_memory
+def out_of_memory_message(config: RunConfig, device: str, total: int) -> str:
+    """Why the run failed on a device of `total` bytes, and the largest power-of-two batch size below the
+    failed one that the memory estimate says would fit."""
     summary = analyze(config.model)
 
     def need(batch: int) -> int:
