@@ -269,7 +269,7 @@ def spec_from_dict(data: Any) -> ArchSpec:
     if not isinstance(data, dict):
         raise ConfigError(f"an architecture spec must be a JSON object, got {type(data).__name__}")
     family = data.get("family")
-    if family not in SPEC_TYPES:
+    if not isinstance(family, str) or family not in SPEC_TYPES:
         raise ConfigError(f"unknown architecture family {family!r}; expected one of {', '.join(SPEC_TYPES)}")
     cls = SPEC_TYPES[family]
     known = {f.name for f in fields(cls)}

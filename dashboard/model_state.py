@@ -5,11 +5,13 @@ The URL carries the same words as the CLI: `?model=vgg:1x64,1x128&input=1x96x96&
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import streamlit as st
 
 from cnnlab import ConfigError, ModelConfig, model_config
+from cnnlab.analysis import analyze
 from cnnlab.spec import PRESETS, AlexNetSpec, ResNetSpec, VGGSpec, format_vgg_blocks
 
 DEFAULT = model_config("vgg11")
@@ -42,7 +44,7 @@ def from_params(params: Mapping[str, str]) -> ModelConfig:
             if kind is bool:
                 options[name] = text in ("1", "true", "True")
             elif kind is int:
-                if not text.lstrip("-").isdigit():
+                if not re.fullmatch(r"-?[0-9]{1,9}", text):
                     raise ConfigError(f"URL parameter {name}={text!r} is not a whole number")
                 options[name] = int(text)
             else:
@@ -52,13 +54,14 @@ def from_params(params: Mapping[str, str]) -> ModelConfig:
 
 def checked(config: ModelConfig) -> ModelConfig:
     """`config` if the dashboard's controls can show it (square 1- or 3-channel input of 28 to 256
-    pixels, at most 1000 classes); else a ConfigError saying what is out of range."""
+    pixels, at most 1000 classes) and the engine can analyse it; else a ConfigError saying why."""
     c, h, w = config.input.as_tuple()
     if c not in CHANNELS or h != w or not SIDES[0] <= h <= SIDES[1]:
         raise ConfigError(f"the dashboard takes square 1- or 3-channel inputs of {SIDES[0]} to {SIDES[1]} "
                           f"pixels, not {config.input} (the CLI takes any size)")
     if config.arch.classes > MAX_CLASSES:
         raise ConfigError(f"the dashboard takes at most {MAX_CLASSES} classes, not {config.arch.classes}")
+    analyze(config)
     return config
 
 

@@ -53,9 +53,13 @@ def init_widgets(config: ModelConfig) -> None:
     if isinstance(arch, VGGSpec):
         preset = next((label for label, name in VGG_PRESETS.items()
                        if name and VGG_BLOCKS[name] == arch.blocks), "custom")
-        defaults |= {"vgg_preset": preset, "vgg_base": [list(b) for b in arch.blocks],
-                     "width_divisor": arch.width_divisor, "fc_width": arch.fc_width,
+        defaults |= {"vgg_preset": preset, "width_divisor": arch.width_divisor, "fc_width": arch.fc_width,
                      "batch_norm": arch.batch_norm}
+        # The table's edits are kept relative to `vgg_base`. Without them (a first visit, a return from
+        # another page, "custom" chosen) the table starts from the model itself; after a preset choice,
+        # from that preset.
+        if "blocks" not in st.session_state and not st.session_state.pop("preset_chosen", False):
+            st.session_state["vgg_base"] = [list(b) for b in arch.blocks]
     if isinstance(arch, AlexNetSpec):
         defaults |= {"fc_width": arch.fc_width}
     if isinstance(arch, ResNetSpec):
@@ -66,7 +70,7 @@ def init_widgets(config: ModelConfig) -> None:
 
 def reset_controls() -> None:
     """Forget every control's value (after a family switch or an upload) so they follow the model."""
-    for key in ("vgg_preset", "vgg_base", "blocks", "width_divisor", "fc_width", "batch_norm",
+    for key in ("family", "vgg_preset", "vgg_base", "blocks", "width_divisor", "fc_width", "batch_norm",
                 "resnet_depth", "stem", "in_channels", "in_size", "classes"):
         st.session_state.pop(key, None)
 
@@ -82,6 +86,7 @@ def on_preset_change() -> None:
     name = VGG_PRESETS[st.session_state["vgg_preset"]]
     if name:
         st.session_state["vgg_base"] = [list(b) for b in VGG_BLOCKS[name]]
+        st.session_state["preset_chosen"] = True
     st.session_state.pop("blocks", None)
 
 
@@ -158,10 +163,9 @@ def spec_files(config: ModelConfig) -> None:
             raise ConfigError(f"{upload.name} is {format_bytes(upload.size)}; a spec is at most 64 KB")
         try:
             data = json.loads(upload.getvalue().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd numbers or nesting
             raise ConfigError(f"{upload.name} is not valid JSON ({exc})") from exc
         loaded = model_state.checked(ModelConfig.from_dict(data))
-        analyze(loaded)
     except ConfigError as exc:
         st.sidebar.error(f"Could not load {upload.name}: {exc}")
         return

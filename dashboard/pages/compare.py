@@ -50,14 +50,15 @@ def manage(store: RunStore, runs: list[Run]) -> None:
                            mime="text/csv", key="export_csv")
     with right:
         doomed = st.selectbox("Delete", list(labels), format_func=labels.get, key="delete_run")
-        sure = st.checkbox("Yes, delete this run and its metrics", key="delete_confirm")
+        # One confirmation per run: a ticked box never carries over to another run.
+        sure = st.checkbox("Yes, delete this run and its metrics", key=f"delete_confirm_{doomed}")
         if st.button("Delete run", key="delete_button", disabled=not sure):
             try:
                 store.delete(doomed)
             except ConfigError as exc:
                 st.error(str(exc))
             else:
-                st.session_state.pop("delete_confirm", None)
+                st.session_state.pop(f"delete_confirm_{doomed}", None)
                 st.rerun()
 
 

@@ -103,6 +103,39 @@ def test_a_bad_link_falls_back_to_the_default_with_an_error(app):
     assert app.query_params["model"] == "vgg11"
 
 
+@pytest.mark.parametrize("params, message", [
+    ({"model": "vgg11", "input": "1x28x28"}, "block5 (5 of 5): max-pool 2×2 on a 1×1 map"),
+    ({"model": "alexnet", "input": "3x64x64"}, "AlexNet needs at least 65×65"),
+    ({"model": "vgg:16x4096,16x4096,16x4096", "input": "3x256x256"}, "cnnlab caps models at"),
+    ({"model": "vgg11", "classes": "--5"}, "classes='--5' is not a whole number"),
+    ({"model": "vgg11", "fc_width": "²"}, "fc_width='²' is not a whole number"),
+])
+def test_a_link_to_a_model_that_cannot_be_analysed_falls_back_with_its_reason(app, params, message):
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception
+    assert "The link's model could not be used" in app.error[0].value and message in app.error[0].value
+    assert metric(app, "Parameters") == format_count(analyze("vgg11").totals.params)
+
+
+def test_block_edits_survive_another_page_and_choosing_custom(app):
+    app.run()
+    app.session_state["blocks"] = {"edited_rows": {0: {"out_channels": 16}}, "added_rows": [],
+                                   "deleted_rows": [4]}
+    app.run()
+    edited = "vgg:1x16,1x128,2x256,2x512"
+    assert app.query_params["model"] == edited
+    app.switch_page("pages/train.py").run()
+    app.switch_page("pages/build.py").run()
+    assert not app.exception and app.query_params["model"] == edited
+    assert layer_table(app)["output_shape"].iloc[0] == "16×112×112"
+    app.selectbox(key="vgg_preset").select("custom").run()
+    assert app.query_params["model"] == edited
+    app.selectbox(key="vgg_preset").select("VGG-13").run()
+    assert app.query_params["model"] == "vgg13"
+
+
 def test_a_link_outside_the_dashboard_range_is_refused_clearly(app):
     app.query_params["model"] = "lenet"
     app.query_params["input"] = "1x600x600"

@@ -38,6 +38,10 @@ def test_a_spec_loads_back_and_rebuilds_its_model(app):
      "inputs of 28 to 256 pixels, not 1x900x900"),
     (json.dumps([1, 2, 3]).encode(), "exactly the keys 'arch' and 'input'"),
     (b" " * (65 * 1024), "a spec is at most 64 KB"),
+    (json.dumps({"arch": {"family": ["vgg"]}, "input": [1, 28, 28]}).encode(), "unknown architecture family"),
+    (b'{"arch": {"family": "lenet", "classes": ' + b"9" * 5000 + b'}, "input": [1, 28, 28]}',
+     "is not valid JSON"),
+    (b"[" * 30000 + b"]" * 30000, "is not valid JSON"),
 ])
 def test_a_bad_file_is_refused_and_the_model_kept(app, content, message):
     app.query_params["model"] = "alexnet"
@@ -47,3 +51,12 @@ def test_a_bad_file_is_refused_and_the_model_kept(app, content, message):
     assert parameters(app) == format_count(analyze("alexnet").totals.params)
     assert app.query_params["model"] == "alexnet"
 
+
+def test_a_spec_of_another_family_switches_the_controls(app):
+    app.run()  # VGG
+    upload(app, json.dumps(model_config("lenet").to_dict()).encode())
+    assert not app.error and app.selectbox(key="family").value == "LeNet"
+    assert parameters(app) == format_count(analyze("lenet").totals.params)
+    upload(app, json.dumps(model_config("resnet34").to_dict()).encode(), "resnet.json")
+    assert not app.error and app.selectbox(key="family").value == "ResNet"
+    assert parameters(app) == format_count(analyze("resnet34").totals.params)

@@ -5,6 +5,9 @@ import time
 
 import pytest
 
+from cnnlab.spec import model_config
+from cnnlab.train import runner
+from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL, RunStore
 
 
@@ -89,7 +92,7 @@ def test_compare_deletes_a_run_only_after_confirmation(app, new_app):
     _, run_id = launch_tiny_run(new_app)
     app.switch_page("pages/compare.py").run()
     assert app.button(key="delete_button").disabled
-    app.checkbox(key="delete_confirm").check().run()
+    app.checkbox(key=f"delete_confirm_{run_id}").check().run()
     app.button(key="delete_button").click().run()
     assert not app.exception
     with pytest.raises(Exception, match=f"no run with id {run_id}"):
@@ -97,3 +100,18 @@ def test_compare_deletes_a_run_only_after_confirmation(app, new_app):
     assert any("No runs yet" in i.value for i in app.info)
 
 
+
+
+def test_a_confirmation_never_carries_over_to_another_run(app):
+    config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1)
+    store = RunStore()
+    keep, doomed = (runner.create_run(config, name=name) for name in ("keep me", "delete me"))
+    for run_id in (keep, doomed):
+        store.finish(run_id, "done")
+    app.switch_page("pages/compare.py").run()
+    app.selectbox(key="delete_run").set_value(doomed).run()
+    app.checkbox(key=f"delete_confirm_{doomed}").check().run()
+    store.delete(doomed)  # meanwhile, from another tab or the CLI
+    app.run()
+    assert app.button(key="delete_button").disabled  # the run now offered has no confirmation
+    assert [run.name for run in store.list_runs()] == ["keep me"]
