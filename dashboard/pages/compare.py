@@ -64,8 +64,12 @@ def manage(store: RunStore, runs: list[Run]) -> None:
 
 st.title("Compare runs")
 st.caption("Every run recorded on this machine. Pick a few to put their curves on shared axes.")
-store = RunStore()
-all_runs = store.list_runs()
+try:
+    store = RunStore()
+    all_runs = store.list_runs()
+except ConfigError as exc:
+    st.error(f"The run store cannot be read: {exc}")
+    st.stop()
 if not all_runs:
     st.info("No runs yet: launch one on the Train page.")
     st.stop()

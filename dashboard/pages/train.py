@@ -105,8 +105,12 @@ def progress(run: Run, metrics: pd.DataFrame) -> tuple[float, str]:
 @st.fragment(run_every=1.0)
 def live() -> None:
     """The watched run, redrawn from the run store every second."""
-    store = RunStore()
-    runs = store.list_runs()
+    try:
+        store = RunStore()
+        runs = store.list_runs()
+    except ConfigError as exc:
+        st.error(f"The run store cannot be read: {exc}")
+        return
     if not runs:
         st.info("No runs yet: launch one above.")
         return

@@ -115,3 +115,14 @@ def test_a_confirmation_never_carries_over_to_another_run(app):
     app.run()
     assert app.button(key="delete_button").disabled  # the run now offered has no confirmation
     assert [run.name for run in store.list_runs()] == ["keep me"]
+
+
+def test_a_corrupt_run_store_is_reported_not_raised_and_left_alone(app, tmp_path):
+    store_file = tmp_path / "home" / "runs.sqlite"
+    store_file.parent.mkdir(parents=True)
+    store_file.write_bytes(b"not a database" * 100)
+    for page in ("pages/train.py", "pages/compare.py"):
+        app.switch_page(page).run()
+        assert not app.exception
+        assert any("The run store cannot be read" in e.value and "runs.sqlite" in e.value for e in app.error)
+    assert store_file.read_bytes() == b"not a database" * 100
