@@ -70,10 +70,14 @@ def _summarize(name: str, shape: InputSpec, model: nn.Module, calls: list[Call],
     seen: set[nn.Module] = set()
     rows = []
     leaf_bytes = 0
+    stored: set[int] = set()  # layer outputs that share memory (in-place ReLUs, views) count once
     for call in calls:
         is_leaf = not any(True for _ in call.module.children())
         if is_leaf and call.output is not None:
-            leaf_bytes += _bytes(call.output)
+            memory = id(call.output if call.output._base is None else call.output._base)
+            if memory not in stored:
+                stored.add(memory)
+                leaf_bytes += _bytes(call.output)
         if call.depth == 0 and not is_leaf:
             continue
         if not (is_leaf and (depth is None or call.depth <= depth)) and call.depth != depth:

@@ -53,7 +53,7 @@ def render_table(summary: Summary) -> str:
         f"Total params:      {t.params:,} ({format_count(t.params)}), trainable {t.trainable_params:,}",
         f"MACs per image:    {t.macs:,} ({format_count(t.macs)})",
         f"Parameter memory:  {format_bytes(t.param_bytes)}",
-        f"Activation memory: {format_bytes(t.activation_bytes)} per image (float32, all layer outputs)",
+        f"Activation memory: {format_bytes(t.activation_bytes)} per image (float32, distinct layer outputs)",
     ]
     if final is not None:
         footer.append(f"Receptive field:   {format_pair(final.rf)} input pixels at {final.name}")

@@ -182,7 +182,8 @@ def headline(summary: Summary) -> None:
                    help="Multiply-accumulates of one forward pass (convolutions and linear layers).")
     cols[2].metric("Weight memory", format_bytes(t.param_bytes), help="float32 parameters")
     cols[3].metric("Activation memory", format_bytes(t.activation_bytes),
-                   help="All layer outputs of one image (float32), kept for the backward pass.")
+                   help="The distinct layer outputs of one image (float32; in-place layers and views "
+                        "share memory), kept for the backward pass.")
     cols[4].metric("Receptive field", "-" if final is None else f"{format_pair(final.rf)} px",
                    help="How many input pixels one unit of the last feature map sees (padding included).")
 
@@ -211,8 +212,8 @@ def memory_panel(summary: Summary) -> None:
     memory = summary.training_memory(batch, optimizer.split()[0], 0.9 if "momentum" in optimizer else 0.0)
     available, device = available_memory()
     st.plotly_chart(memory_figure(memory, available, device), width="stretch", key="memory_chart")
-    st.caption("A lower bound: weights + gradients + optimiser state + one copy of every layer output per "
-               "image; the framework's workspaces come on top.")
+    st.caption("An estimate: weights + gradients + optimiser state + one copy of every distinct layer "
+               "output per image; the framework's workspaces come on top.")
 
 
 st.title("Build a network")
