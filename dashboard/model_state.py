@@ -42,7 +42,9 @@ def from_params(params: Mapping[str, str]) -> ModelConfig:
         if name in params:
             text = params[name]
             if kind is bool:
-                options[name] = text in ("1", "true", "True")
+                if text.lower() not in ("1", "true", "0", "false"):
+                    raise ConfigError(f"URL parameter {name}={text!r} is not 1/true or 0/false")
+                options[name] = text.lower() in ("1", "true")
             elif kind is int:
                 if not re.fullmatch(r"-?[0-9]{1,9}", text):
                     raise ConfigError(f"URL parameter {name}={text!r} is not a whole number")
@@ -69,7 +71,7 @@ def current() -> ModelConfig:
     """The session's model; on a first visit, the one in the URL (or VGG-11 with an error)."""
     if KEY not in st.session_state:
         config = DEFAULT
-        if "model" in st.query_params:
+        if any(key in st.query_params for key in ("model", "input", *OPTIONS)):
             try:
                 config = checked(from_params(st.query_params.to_dict()))
             except ConfigError as exc:

@@ -109,6 +109,8 @@ def test_a_bad_link_falls_back_to_the_default_with_an_error(app):
     ({"model": "vgg:16x4096,16x4096,16x4096", "input": "3x256x256"}, "cnnlab caps models at"),
     ({"model": "vgg11", "classes": "--5"}, "classes='--5' is not a whole number"),
     ({"model": "vgg11", "fc_width": "²"}, "fc_width='²' is not a whole number"),
+    ({"model": "vgg11", "batch_norm": "yes"}, "batch_norm='yes' is not 1/true or 0/false"),
+    ({"input": "1x28x28"}, "block5 (5 of 5)"),  # no model: VGG-11 at that input
 ])
 def test_a_link_to_a_model_that_cannot_be_analysed_falls_back_with_its_reason(app, params, message):
     for key, value in params.items():
