@@ -51,10 +51,10 @@ def init_widgets(config: ModelConfig) -> None:
     defaults = {"family": family, "in_channels": config.input.channels, "in_size": config.input.height,
                 "classes": arch.classes}
     if isinstance(arch, VGGSpec):
-        preset = next((label for label, name in VGG_PRESETS.items()
-                       if name and VGG_BLOCKS[name] == arch.blocks), "custom")
-        defaults |= {"vgg_preset": preset, "width_divisor": arch.width_divisor, "fc_width": arch.fc_width,
-                     "batch_norm": arch.batch_norm}
+        if "preset_shown" in st.session_state:  # the table's blocks changed the preset (see sync_preset)
+            st.session_state["vgg_preset"] = st.session_state.pop("preset_shown")
+        defaults |= {"vgg_preset": preset_label(arch.blocks), "width_divisor": arch.width_divisor,
+                     "fc_width": arch.fc_width, "batch_norm": arch.batch_norm}
         # The table's edits are kept relative to `vgg_base`. Without them (a first visit, a return from
         # another page, "custom" chosen) the table starts from the model itself; after a preset choice,
         # from that preset.
@@ -66,6 +66,21 @@ def init_widgets(config: ModelConfig) -> None:
         defaults |= {"resnet_depth": arch.depth, "stem": arch.stem, "width_divisor": arch.width_divisor}
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
+
+
+def preset_label(blocks: tuple[tuple[int, int], ...]) -> str:
+    """The preset with these blocks, or "custom"."""
+    return next((label for label, name in VGG_PRESETS.items() if name and VGG_BLOCKS[name] == blocks),
+                "custom")
+
+
+def sync_preset(config: ModelConfig) -> None:
+    """After a table edit, show the preset the blocks now match, or "custom" (one more rerun)."""
+    if isinstance(config.arch, VGGSpec):
+        label = preset_label(config.arch.blocks)
+        if st.session_state.get("vgg_preset") != label:
+            st.session_state["preset_shown"] = label
+            st.rerun()
 
 
 def reset_controls() -> None:
@@ -232,6 +247,7 @@ except ConfigError as exc:
     config, summary = start, summarize(json.dumps(start.to_dict()), None)
 else:
     model_state.remember(config)
+    sync_preset(config)
 spec_files(config)
 config_json = json.dumps(config.to_dict())
 with headline_area:

@@ -127,7 +127,7 @@ def test_block_edits_survive_another_page_and_choosing_custom(app):
                                    "deleted_rows": [4]}
     app.run()
     edited = "vgg:1x16,1x128,2x256,2x512"
-    assert app.query_params["model"] == edited
+    assert app.query_params["model"] == edited and app.selectbox(key="vgg_preset").value == "custom"
     app.switch_page("pages/train.py").run()
     app.switch_page("pages/build.py").run()
     assert not app.exception and app.query_params["model"] == edited
@@ -136,6 +136,10 @@ def test_block_edits_survive_another_page_and_choosing_custom(app):
     assert app.query_params["model"] == edited
     app.selectbox(key="vgg_preset").select("VGG-13").run()
     assert app.query_params["model"] == "vgg13"
+    app.session_state["blocks"] = {"edited_rows": {0: {"num_convs": 1}, 1: {"num_convs": 1}},
+                                   "added_rows": [], "deleted_rows": []}
+    app.run()  # VGG-13 with one convolution in each of its first two blocks is VGG-11
+    assert app.query_params["model"] == "vgg11" and app.selectbox(key="vgg_preset").value == "VGG-11"
 
 
 def test_a_link_outside_the_dashboard_range_is_refused_clearly(app):
