@@ -89,6 +89,8 @@ st.dataframe(shown, hide_index=True, width="stretch", key="runs_table",
                             "params": st.column_config.NumberColumn(format="localized"),
                             "macs": st.column_config.NumberColumn("MACs", format="localized"),
                             "duration (s)": st.column_config.NumberColumn(format="%.1f")})
+if shown.empty:
+    st.info("No run matches the filters: clear one to see the runs again.")
 by_id = {run.id: run for run in all_runs}
 options = [int(i) for i in shown["id"]]
 selected = st.multiselect("Runs to compare", options, default=options[:4], key="compare_runs",

@@ -126,3 +126,17 @@ def test_a_corrupt_run_store_is_reported_not_raised_and_left_alone(app, tmp_path
         assert not app.exception
         assert any("The run store cannot be read" in e.value and "runs.sqlite" in e.value for e in app.error)
     assert store_file.read_bytes() == b"not a database" * 100
+
+
+def test_filters_narrow_the_table_and_say_when_nothing_matches(app):
+    store = RunStore()
+    for model, status in (("lenet", "done"), ("vgg:1x8,1x16", "failed")):
+        config = RunConfig(model=fit_input(model_config(model), "shapes"), epochs=1)
+        store.finish(runner.create_run(config), status)
+    app.switch_page("pages/compare.py").run()
+    runs_table = lambda: next(df.value for df in app.dataframe if "best test acc" in df.value.columns)  # noqa: E731
+    app.multiselect(key="filter_status").select("failed").run()
+    assert list(runs_table()["model"]) == ["vgg:1x8,1x16"]
+    app.multiselect(key="filter_model").select("lenet").run()
+    assert not app.exception and runs_table().empty
+    assert any("No run matches the filters" in i.value for i in app.info)
