@@ -141,3 +141,19 @@ def test_load_weights_needs_saved_weights(tmp_path):
     run_id = runner.create_run(config(), home=tmp_path)
     with pytest.raises(ConfigError, match="no saved weights"):
         runner.load_weights(run_id, home=tmp_path)
+
+
+def test_a_waiting_run_records_its_process_so_later_runs_queue_behind_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_MAX_RUNS_PER_DEVICE", "1")
+    store = RunStore(tmp_path)
+    holder = runner.create_run(config(), home=tmp_path)
+    assert store.claim(holder, os.getpid(), "cpu")  # the slot is taken
+    waiting = runner.create_run(config(), home=tmp_path)
+    thread = threading.Thread(target=runner.execute, args=(waiting,), kwargs={"home": tmp_path})
+    thread.start()
+    wait_for(lambda: store.get(waiting).pid == os.getpid(), what="the waiting run to record its process")
+    assert store.get(waiting).status == "queued"
+    runner.cancel(waiting, tmp_path)
+    thread.join(timeout=10)
+    assert not thread.is_alive() and store.get(waiting).status == "cancelled"
+    store.finish(holder, "done")

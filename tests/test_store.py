@@ -170,3 +170,33 @@ def test_metric_values_round_trip(tmp_path_factory, values):
     assert read.keys() == values.keys()
     for name, value in values.items():
         assert read[name] is None if math.isnan(value) else read[name] == value
+
+
+def test_cancel_racing_a_claim_leaves_the_run_to_its_worker(tmp_path, monkeypatch):
+    store, worker = RunStore(tmp_path), RunStore(tmp_path)
+    run_id = new_run(store)
+    read, claims = store.get, []
+
+    def read_then_claim(rid):  # the worker claims right after the cancel has first read the status
+        run = read(rid)
+        if not claims:
+            claims.append(worker.claim(rid, os.getpid(), "cpu"))
+        return run
+
+    monkeypatch.setattr(store, "get", read_then_claim)
+    store.request_cancel(run_id)
+    run = worker.get(run_id)
+    assert claims == [True] and run.status == "running" and worker.cancel_requested(run_id)
+    assert worker.running_count("cpu") == 1
+
+
+def test_a_queued_run_whose_waiting_process_died_becomes_interrupted(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = new_run(store)
+    assert store.get(run_id).status == "queued"  # no process recorded yet: just launched
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    store.update(run_id, pid=dead.pid)
+    run = store.get(run_id)
+    assert run.status == "interrupted" and "stopped before the run started" in run.error
+    store.delete(run_id)

@@ -136,3 +136,9 @@ def test_out_of_memory_message_suggests_the_largest_batch_that_fits():
     assert message.startswith("CUDA out of memory at batch size 1024 on cuda:0 (8.0 GiB)")
     assert suggested < 1024 and need(suggested) <= 0.8 * total < need(2 * suggested)
     assert "even at batch size 1" in out_of_memory_message(vgg, "cuda:0", 2**20)
+
+
+@pytest.mark.parametrize("compile_", [False, True])
+def test_a_run_cancelled_before_its_first_step_trains_nothing(compile_):
+    result = fit(config(compile=compile_), should_stop=lambda: True)
+    assert result.status == "cancelled" and result.steps == 0 and result.epochs_done == 0

@@ -173,11 +173,13 @@ class _Training:
 
     def run(self) -> FitResult:
         config, hooks = self.config, self.hooks
-        if config.compile:
+        last: dict[str, float | None] = {"train_loss": None, "train_acc": None, "test_acc": None}
+        if config.compile and not hooks.stop_requested(now=True):
             self.warm_up()
+        if hooks.stop_requested(now=True):  # cancelled while the data, the model or compilation loaded
+            return self.result("cancelled", last, None, None, None)
         train_time, examples = 0.0, 0
         rate = tflops = None
-        last: dict[str, float | None] = {"train_loss": None, "train_acc": None, "test_acc": None}
         self.model.train()
         for epoch in range(config.epochs):
             _sync(self.device)

@@ -72,11 +72,15 @@ def launch(config: RunConfig, *, name: str | None = None, home: str | Path | Non
                                                                      os.environ.get("PYTHONPATH")]))}
     log_path = Path(store.run_dir(run_id)) / LOG_FILE
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "cnnlab", "train", "--run-id", str(run_id),
-                                   "--home", str(store.home)],
-                                  start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=log, env=env, close_fds=True)
+    try:
+        with open(log_path, "ab") as log:
+            worker = subprocess.Popen([sys.executable, "-m", "cnnlab", "train", "--run-id", str(run_id),
+                                       "--home", str(store.home)], start_new_session=True,
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                      env=env, close_fds=True)
+    except OSError as exc:
+        store.finish(run_id, "failed", error=f"the training process could not be started: {exc}")
+        raise ConfigError(f"run {run_id}: the training process could not be started: {exc}") from exc
     store.update(run_id, pid=worker.pid)
     # Reap the worker when it ends, so a long-lived launcher (the dashboard) collects no zombies.
     threading.Thread(target=worker.wait, name=f"reap-run-{run_id}", daemon=True).start()
@@ -99,6 +103,7 @@ def execute(run_id: int, *, home: str | Path | None = None, progress: Report | N
     try:
         config = RunConfig.from_dict(store.get(run_id).config)
         device = str(resolve_device(config.device))
+        store.update(run_id, pid=os.getpid())  # older than later runs in the queue, and alive
         if not _claim_when_free(store, run_id, device):
             return store.get(run_id)
         with _heartbeat(store.home, run_id):

@@ -229,8 +229,9 @@ class RunStore:
         if run.status in TERMINAL:
             raise ConfigError(f"run {run_id} has already ended ({run.status})")
         self._write("UPDATE runs SET cancel_requested=1 WHERE id=?", (run_id,))
-        if run.status == "queued":
-            self.finish(run_id, "cancelled", error="cancelled before it started")
+        # Only if still queued: a worker that claimed the run meanwhile stops it at its next poll.
+        self._write("UPDATE runs SET status='cancelled', error='cancelled before it started', finished_at=? "
+                    "WHERE id=? AND status='queued'", (time.time(), run_id))
         return self.get(run_id)
 
     def cancel_requested(self, run_id: int) -> bool:
@@ -296,14 +297,18 @@ class RunStore:
         return Run(**data)
 
     def _reconciled(self, run: Run) -> Run:
-        """A running run whose heartbeat is stale and whose process is gone is recorded as interrupted."""
-        if run.status != "running":
+        """A run whose process is gone is recorded as interrupted: a running one once its heartbeat is
+        stale, a queued one as soon as the process that was waiting to train it has died."""
+        if run.status == "running":
+            age = time.time() - (run.heartbeat_at or run.started_at or run.created_at)
+            if age <= self.heartbeat_timeout or process_alive(run.pid):
+                return run
+            error = f"the training process stopped without finishing (last heartbeat {age:.0f}s ago)"
+        elif run.status == "queued" and run.pid is not None and not process_alive(run.pid):
+            error = "the process waiting to train it stopped before the run started"
+        else:
             return run
-        age = time.time() - (run.heartbeat_at or run.started_at or run.created_at)
-        if age <= self.heartbeat_timeout or process_alive(run.pid):
-            return run
-        self.finish(run.id, "interrupted",
-                    error=f"the training process stopped without finishing (last heartbeat {age:.0f}s ago)")
+        self.finish(run.id, "interrupted", error=error)
         row = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE id=?", (run.id,)).fetchone()
         return self._run(row)
 
