@@ -17,6 +17,7 @@ from cnnlab.data import (
     DeviceLoader,
     TensorData,
     available_datasets,
+    channel_stats,
     dataset_info,
     load_split,
     resolve_data_dir,
@@ -178,8 +179,12 @@ def test_device_loader_pairs_images_with_labels_resizes_and_normalises():
     x, y = next(iter(up))
     assert x.shape == (8, 1, 20, 20) and x.is_contiguous(memory_format=torch.channels_last)
     assert torch.allclose(x[3], torch.full((1, 20, 20), 3 / 255))
-    norm = DeviceLoader(data, 100, "cpu", shuffle=False, normalize=True)
-    x, _ = next(iter(norm))
+    stats = channel_stats(data)
+    x, _ = next(iter(DeviceLoader(data, 100, "cpu", shuffle=False, normalize=stats)))
     assert abs(x.mean().item()) < 1e-4 and abs(x.std().item() - 1) < 0.01
+    other = tiny(50)  # another split is scaled with the given statistics, not its own
+    x, _ = next(iter(DeviceLoader(other, 50, "cpu", shuffle=False, normalize=stats)))
+    expected = (other.images.float() / 255 - stats[0].view(1, -1, 1, 1)) / stats[1].view(1, -1, 1, 1)
+    assert torch.allclose(x, expected)
     with pytest.raises(ConfigError, match="batch size"):
         DeviceLoader(data, 0, "cpu", shuffle=False)

@@ -142,3 +142,9 @@ def test_out_of_memory_message_suggests_the_largest_batch_that_fits():
 def test_a_run_cancelled_before_its_first_step_trains_nothing(compile_):
     result = fit(config(compile=compile_), should_stop=lambda: True)
     assert result.status == "cancelled" and result.steps == 0 and result.epochs_done == 0
+
+
+def test_normalised_training_uses_the_training_split_statistics_for_both_splits():
+    plain, _ = collect(config(epochs=1))
+    normalised, _ = collect(config(epochs=1, normalize=True))
+    assert normalised.status == "done" and normalised.train_loss != plain.train_loss

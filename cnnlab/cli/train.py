@@ -32,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     data.add_argument("--limit-train", type=int, metavar="N", help="use the first N training examples")
     data.add_argument("--limit-test", type=int, metavar="N", help="use the first N test examples")
     hyper = parser.add_argument_group("training")
+    hyper.add_argument("--normalize", action="store_true",
+                       help="zero mean, unit variance per channel (the training split's statistics)")
     hyper.add_argument("--epochs", type=int, default=10)
     hyper.add_argument("--batch-size", type=int, default=128)
     hyper.add_argument("--lr", type=float, help="learning rate (default 0.05 for sgd, 0.001 for adam/adamw)")
@@ -94,7 +96,8 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
         if args.classes is not None:
             model = ModelConfig(with_options(model.arch, classes=given), model.input)
     return RunConfig(model=model, dataset=args.dataset, data_dir=args.data_dir, resize=args.resize,
-                     epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+                     normalize=args.normalize, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                     optimizer=args.optimizer,
                      momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
                      seed=args.seed, device=args.device, amp=args.amp, channels_last=args.channels_last,
                      compile=args.compile, init=args.init, limit_train=args.limit_train,

@@ -10,11 +10,11 @@ from typing import Any
 import torch
 
 from cnnlab.data import builtin, torchvision_sets
-from cnnlab.data.loader import DeviceLoader
+from cnnlab.data.loader import DeviceLoader, channel_stats
 from cnnlab.errors import ConfigError
 
-__all__ = ["DATASET_NAMES", "DeviceLoader", "TensorData", "available_datasets", "dataset_info",
-           "load_split", "resolve_data_dir"]
+__all__ = ["DATASET_NAMES", "DeviceLoader", "TensorData", "available_datasets", "channel_stats",
+           "dataset_info", "load_split", "resolve_data_dir"]
 
 # name -> (channels, side, number of classes, description)
 _CATALOG: dict[str, tuple[int, int, int, str]] = {

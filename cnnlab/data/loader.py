@@ -24,11 +24,12 @@ class DeviceLoader:
 
     With `shuffle`, each epoch has a new order drawn from a generator seeded with `seed`, so a run is
     reproducible. `resize` scales images to resize × resize (bilinear; antialiased when shrinking).
+    `normalize` is per-channel (mean, std), e.g. `channel_stats` of the training split, for every split.
     """
 
     def __init__(self, data: TensorData, batch_size: int, device: str | torch.device, *, shuffle: bool,
-                 resize: int | None = None, normalize: bool = False, seed: int = 0,
-                 channels_last: bool = False) -> None:
+                 resize: int | None = None, normalize: tuple[torch.Tensor, torch.Tensor] | None = None,
+                 seed: int = 0, channels_last: bool = False) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch size must be a whole number of at least 1, got {batch_size!r}")
         self.device = torch.device(device)
@@ -44,10 +45,8 @@ class DeviceLoader:
         self.antialias = self.size is not None and resize < min(height, width)
         self.generator = torch.Generator().manual_seed(seed)
         self.mean = self.std = None
-        if normalize:
-            values = self.images.float().div_(255).transpose(0, 1).reshape(self.images.shape[1], -1)
-            self.mean = values.mean(dim=1).view(1, -1, 1, 1)
-            self.std = values.std(dim=1).clamp_min(1e-6).view(1, -1, 1, 1)
+        if normalize is not None:
+            self.mean, self.std = (t.to(self.device).view(1, -1, 1, 1) for t in normalize)
 
     def __len__(self) -> int:
         return math.ceil(self.num_examples / self.batch_size)
@@ -76,3 +75,9 @@ class DeviceLoader:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
+
+
+def channel_stats(data: TensorData) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and standard deviation of a split's pixels in [0, 1], for `normalize`."""
+    values = data.images.float().div_(255).transpose(0, 1).reshape(data.images.shape[1], -1)
+    return values.mean(dim=1), values.std(dim=1).clamp_min(1e-6)

@@ -54,6 +54,7 @@ class RunConfig:
     dataset: str = "shapes"
     data_dir: str | None = None
     resize: int | None = None
+    normalize: bool = False
     epochs: int = 10
     batch_size: int = 128
     lr: float | None = None
@@ -97,7 +98,7 @@ class RunConfig:
         set_("seed", check_int("seed", self.seed, 0, 2**63 - 1))
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             raise ConfigError(f"device must be one of {', '.join(DEVICES)} (or cuda:N), got {self.device!r}")
-        for flag in ("amp", "channels_last", "compile", "save_weights"):
+        for flag in ("normalize", "amp", "channels_last", "compile", "save_weights"):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
         set_("init", _check_choice("init", self.init, INITS))

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.analysis import analyze
-from cnnlab.data import DeviceLoader, load_split
+from cnnlab.data import DeviceLoader, channel_stats, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
 from cnnlab.units import format_bytes
@@ -145,12 +145,13 @@ class _Training:
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         torch.manual_seed(config.seed)
+        train = load_split(config.dataset, True, config.data_dir, limit=config.limit_train)
+        test = load_split(config.dataset, False, config.data_dir, limit=config.limit_test)
         loader = dict(device=device, resize=config.resize, seed=config.seed,
-                      channels_last=config.channels_last)
-        self.train = DeviceLoader(load_split(config.dataset, True, config.data_dir, limit=config.limit_train),
-                                  config.batch_size, shuffle=True, **loader)
-        self.test = DeviceLoader(load_split(config.dataset, False, config.data_dir, limit=config.limit_test),
-                                 config.batch_size, shuffle=False, **loader)
+                      channels_last=config.channels_last,
+                      normalize=channel_stats(train) if config.normalize else None)  # train's, for both
+        self.train = DeviceLoader(train, config.batch_size, shuffle=True, **loader)
+        self.test = DeviceLoader(test, config.batch_size, shuffle=False, **loader)
         self.model = build(config.model, device=device)
         if config.init == "xavier":
             for module in self.model.modules():
