@@ -47,5 +47,6 @@ def main() -> None:
     print(f"ratio torchinfo / cnnlab, same nn.Module: {theirs / ours_module:8.1f}x  (target >= 50x)")
     print(f"ratio torchinfo / cnnlab incl. build    : {theirs / ours:8.1f}x")
 
+
 if __name__ == "__main__":
     main()

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.background:
         run_id = runner.launch(config, name=args.name, home=args.home)
         home = f" --home {args.home}" if args.home else ""
-        print(f"run {run_id} launched ({args.name or runner.default_name(config)})")
+        print(f"run {run_id} launched ({runner.run_name(config, args.name)})")
         print(f"watch it: python -m cnnlab runs show {run_id}{home}   "
               f"cancel it: python -m cnnlab runs cancel {run_id}{home}")
         return 0
@@ -97,11 +97,10 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
             model = ModelConfig(with_options(model.arch, classes=given), model.input)
     return RunConfig(model=model, dataset=args.dataset, data_dir=args.data_dir, resize=args.resize,
                      normalize=args.normalize, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                     optimizer=args.optimizer,
-                     momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
-                     seed=args.seed, device=args.device, amp=args.amp, channels_last=args.channels_last,
-                     compile=args.compile, init=args.init, limit_train=args.limit_train,
-                     limit_test=args.limit_test, save_weights=args.save_weights)
+                     optimizer=args.optimizer, momentum=args.momentum, weight_decay=args.weight_decay,
+                     schedule=args.schedule, seed=args.seed, device=args.device, amp=args.amp,
+                     channels_last=args.channels_last, compile=args.compile, init=args.init,
+                     limit_train=args.limit_train, limit_test=args.limit_test, save_weights=args.save_weights)
 
 
 def train_foreground(config: RunConfig, args: argparse.Namespace) -> int:
@@ -111,7 +110,7 @@ def train_foreground(config: RunConfig, args: argparse.Namespace) -> int:
     from cnnlab.train import runner
 
     run_id = runner.create_run(config, name=args.name, home=args.home)
-    print(f"run {run_id}: {args.name or runner.default_name(config)}", file=sys.stderr)
+    print(f"run {run_id}: {runner.run_name(config, args.name)}", file=sys.stderr)
     latest: dict[str, str] = {}
     with tqdm(total=config.epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True,
               bar_format="{l_bar}{bar}| {n:.2f}/{total} epochs [{elapsed}<{remaining}{postfix}]") as bar:

@@ -175,9 +175,11 @@ class _Training:
     def run(self) -> FitResult:
         config, hooks = self.config, self.hooks
         last: dict[str, float | None] = {"train_loss": None, "train_acc": None, "test_acc": None}
-        if config.compile and not hooks.stop_requested(now=True):
+        stopped = hooks.stop_requested(now=True)  # cancelled while the data and the model loaded
+        if config.compile and not stopped:
             self.warm_up()
-        if hooks.stop_requested(now=True):  # cancelled while the data, the model or compilation loaded
+            stopped = hooks.stop_requested(now=True)  # or while it compiled
+        if stopped:
             return self.result("cancelled", last, None, None, None)
         train_time, examples = 0.0, 0
         rate = tflops = None

@@ -44,7 +44,7 @@ def create_run(config: RunConfig, *, name: str | None = None, home: str | Path |
     """
     check_runnable(config)
     totals = analyze(config.model).totals
-    return RunStore(home).create_run(config.to_dict(), name=name or default_name(config),
+    return RunStore(home).create_run(config.to_dict(), name=run_name(config, name),
                                      model=config.model.name, dataset=config.dataset,
                                      params=totals.params, macs=totals.macs)
 
@@ -56,8 +56,9 @@ def check_runnable(config: RunConfig) -> None:
         load_split(config.dataset, False, config.data_dir, limit=1)
 
 
-def default_name(config: RunConfig) -> str:
-    return f"{config.model.name} on {config.dataset}"
+def run_name(config: RunConfig, name: str | None = None) -> str:
+    """`name`, or by default 'MODEL on DATASET'."""
+    return name or f"{config.model.name} on {config.dataset}"
 
 
 def launch(config: RunConfig, *, name: str | None = None, home: str | Path | None = None) -> int:

@@ -212,16 +212,19 @@ class RunStore:
             self._write(f"UPDATE runs SET {assignments} WHERE id=?",
                         (*(_finite(v) if isinstance(v, float) else v for v in values.values()), run_id))
 
-    def finish(self, run_id: int, status: str, error: str | None = None, **values: Any) -> None:
-        """End a queued or running run with a terminal `status`; an already ended run is left as it is."""
+    def finish(self, run_id: int, status: str, error: str | None = None,
+               when: tuple[str, ...] = ("queued", "running"), **values: Any) -> None:
+        """End the run with a terminal `status` if it is still in one of the `when` states; a run in
+        any other state (an ended one, or one a worker claimed meanwhile) is left as it is."""
         if status not in TERMINAL:
             raise ValueError(f"run store: {status!r} is not a terminal status")
         with self._lock:
-            if self._db.execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone() in (
-                    ("queued",), ("running",)):
+            row = self._db.execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone()
+            if row is not None and row[0] in when:
                 self.update(run_id, **values)
-                self._write("UPDATE runs SET status=?, error=?, finished_at=? WHERE id=? "
-                            "AND status IN ('queued', 'running')", (status, error, time.time(), run_id))
+                self._write(f"UPDATE runs SET status=?, error=?, finished_at=? WHERE id=? "
+                            f"AND status IN ({', '.join('?' * len(when))})",
+                            (status, error, time.time(), run_id, *when))
 
     def request_cancel(self, run_id: int) -> Run:
         """A queued run is cancelled at once; a running one is flagged and its trainer stops it."""
@@ -230,8 +233,7 @@ class RunStore:
             raise ConfigError(f"run {run_id} has already ended ({run.status})")
         self._write("UPDATE runs SET cancel_requested=1 WHERE id=?", (run_id,))
         # Only if still queued: a worker that claimed the run meanwhile stops it at its next poll.
-        self._write("UPDATE runs SET status='cancelled', error='cancelled before it started', finished_at=? "
-                    "WHERE id=? AND status='queued'", (time.time(), run_id))
+        self.finish(run_id, "cancelled", error="cancelled before it started", when=("queued",))
         return self.get(run_id)
 
     def cancel_requested(self, run_id: int) -> bool:
