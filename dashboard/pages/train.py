@@ -20,8 +20,9 @@ WATCH = "watch_run"  # the run the live panel shows
 RESIZES = {"native": None, "32": 32, "64": 64, "96": 96, "224": 224}
 
 
-def data_choice(config: ModelConfig) -> tuple[str, int | None]:
-    """Dataset and resize, outside the form so the input the run will get shows before launching."""
+def data_choice(config: ModelConfig) -> tuple[str, int | None, ModelConfig | None]:
+    """Dataset, resize and the model fitted to them (None, with an error, if it cannot take them);
+    outside the form so the input the run will get shows before launching."""
     ready = available_datasets()
     names = [name for name in DATASET_NAMES if ready[name]]
     missing = [name for name in DATASET_NAMES if not ready[name]]
@@ -38,18 +39,18 @@ def data_choice(config: ModelConfig) -> tuple[str, int | None]:
         fitted = fit_input(config, dataset, resize)
     except ConfigError as exc:
         st.error(str(exc))
-    else:
-        if fitted != config:
-            st.caption(f"The run's model is fitted to {dataset}: input {fitted.input}, "
-                       f"{fitted.arch.classes} classes (the Build page has {config.input}, "
-                       f"{config.arch.classes} classes).")
-    return dataset, resize
+        return dataset, resize, None
+    if fitted != config:
+        st.caption(f"The run's model is fitted to {dataset}: input {fitted.input}, "
+                   f"{fitted.arch.classes} classes (the Build page has {config.input}, "
+                   f"{config.arch.classes} classes).")
+    return dataset, resize, fitted
 
 
 def launch_form() -> None:
     config = model_state.current()
     st.write(f"Model from the Build page: **{model_state.describe(config)}**")
-    dataset, resize = data_choice(config)
+    dataset, resize, fitted = data_choice(config)
     with st.form("launch"):
         left, right = st.columns(2)
         epochs = left.number_input("Epochs", 1, 200, 10, key="epochs")
@@ -67,12 +68,12 @@ def launch_form() -> None:
             limit = b.number_input("Use only the first N training images (0: all)", 0, 10**7, 0,
                                    key="limit_train")
             name = c.text_input("Run name (optional)", key="run_name", max_chars=80)
-        submitted = st.form_submit_button("Launch run", type="primary")
-    if not submitted:
+        submitted = st.form_submit_button("Launch run", type="primary", disabled=fitted is None)
+    if not submitted or fitted is None:
         return
     try:
         run_config = RunConfig(
-            model=fit_input(config, dataset, resize), dataset=dataset, resize=resize,
+            model=fitted, dataset=dataset, resize=resize,
             epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
             lr=float(lr), momentum=float(momentum), device=device,
             amp=amp, limit_train=int(limit) or None,
