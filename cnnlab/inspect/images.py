@@ -16,7 +16,7 @@ def default_dataset(inp: InputSpec) -> str:
     return "shapes-rgb" if inp.channels == 3 else "shapes"
 
 
-def test_images(dataset: str, count: int, inp: InputSpec, data_dir: str | None = None,
+def dataset_images(dataset: str, count: int, inp: InputSpec, data_dir: str | None = None,
                 first: int = 0, cap: int = limits.MAX_INSPECT_IMAGES) -> torch.Tensor:
     """Test-split images `first` .. `first + count - 1` of `dataset` as float32 N×C×H×W in [0, 1] at the
     input's size (bilinear, antialiased when shrinking), grey repeated to 3 channels or colour averaged
