@@ -77,7 +77,7 @@ def launch_form() -> None:
             epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
             lr=float(lr), momentum=float(momentum), device=device,
             amp=amp, limit_train=int(limit) or None,
-            limit_test=max(int(limit) // 5, 1) if limit else None)
+            limit_test=max(int(limit) // 5, 1) if limit else None, save_weights=True)
         run_id = runner.launch(run_config, name=name.strip() or None)
     except ConfigError as exc:
         st.error(str(exc))
