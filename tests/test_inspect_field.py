@@ -141,3 +141,10 @@ def test_resnet18_layer4_box_is_435_pixels_and_exceeds_the_image():
     assert (layer.shape[1:], layer.rf, layer.jump, layer.start) == ((7, 7), (435, 435), (32, 32), (0.0, 0.0))
     assert layer.box((3, 3)) == (-121, -121, 313, 313)
     assert layer.box((0, 6)) == (-217, -25, 217, 409)
+
+
+def test_the_callers_images_are_left_alone():
+    model = conv_stack(1)
+    images = torch.rand(2, 1, 8, 8)
+    effective_field(model, images, last_layer(model, 8), dtype=torch.float32)
+    assert not images.requires_grad and images.grad is None

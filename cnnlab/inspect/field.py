@@ -58,7 +58,7 @@ def effective_field(model: nn.Module, images: torch.Tensor, layer: Layer, unit: 
     unit = layer.check_unit(unit)
     net = prepared(model, dtype)
     device = next(net.parameters(), torch.empty(0)).device
-    x = images.to(device=device, dtype=dtype).requires_grad_(True)
+    x = images.to(device=device, dtype=dtype, copy=True).requires_grad_(True)  # never the caller's tensor
     with torch.enable_grad():
         out = capture(net, x, [layer], keep_graph=True)[layer.name]
         (grad,) = torch.autograd.grad(out[:, :, unit[0], unit[1]].sum(), x)
