@@ -29,7 +29,15 @@ def _image_axes(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
-def field_figure(image: np.ndarray, field: EffectiveField, title: str, height: int = 460) -> go.Figure:
+def _mosaic_axes(fig: go.Figure, height: int) -> go.Figure:
+    """Image axes without ticks: a mosaic's coordinates mean nothing to the reader."""
+    fig = _image_axes(fig, height)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    return fig
+
+
+def field_figure(image: np.ndarray, field: EffectiveField, title: str, height: int = 420) -> go.Figure:
     """The image, the unit's effective field as a heatmap over it and its theoretical field as a box;
     the part of the box outside the image is drawn over grey padding. Heat shown as the square root of
     the share of the peak, so the tails stay visible."""
@@ -54,7 +62,7 @@ def field_figure(image: np.ndarray, field: EffectiveField, title: str, height: i
     return _image_axes(fig, height)
 
 
-def unit_grid_figure(layer: Layer, unit: tuple[int, int], height: int = 360) -> go.Figure:
+def unit_grid_figure(layer: Layer, unit: tuple[int, int], height: int = 280) -> go.Figure:
     """One clickable marker per position of the layer's map; the chosen unit in red."""
     _, rows, cols = layer.shape
     r, c = np.divmod(np.arange(rows * cols), cols)
@@ -64,11 +72,12 @@ def unit_grid_figure(layer: Layer, unit: tuple[int, int], height: int = 360) -> 
         x=c, y=r, mode="markers", marker=dict(symbol="square", size=size,
                                               color=np.where(chosen, UNIT_COLOUR, "#93c5fd")),
         hovertemplate="unit (%{y}, %{x})<extra></extra>", name="units"))
-    fig.update_layout(title_text=f"{layer.name}: {rows}×{cols} map — click a unit", dragmode=False,
-                      showlegend=False, clickmode="event+select")
+    fig.update_layout(dragmode=False, showlegend=False, clickmode="event+select")
     fig.update_xaxes(range=[-0.5, cols - 0.5])
     fig.update_yaxes(range=[rows - 0.5, -0.5])
-    return _image_axes(fig, height)
+    fig = _image_axes(fig, height)
+    fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
+    return fig
 
 
 def _mosaic(tiles: np.ndarray, columns: int) -> np.ndarray:
@@ -101,7 +110,7 @@ def feature_maps_figure(maps: FeatureMaps, columns: int = 8) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=picture, colorscale="Viridis", showscale=False, hoverinfo="skip"))
     fig.update_layout(title_text=f"{maps.layer}: {c}×{h}×{w} (first {len(maps.maps)} channels)")
     rows = -(-len(maps.maps) // max(1, min(columns, len(maps.maps))))
-    return _image_axes(fig, 60 + 90 * rows)
+    return _mosaic_axes(fig, 60 + 90 * rows)
 
 
 def kernels_figure(weights: np.ndarray, name: str, columns: int = 16) -> go.Figure:
@@ -118,7 +127,7 @@ def kernels_figure(weights: np.ndarray, name: str, columns: int = 16) -> go.Figu
     n, kh, kw = weights.shape[0], weights.shape[-2], weights.shape[-1]
     fig.update_layout(title_text=f"{name}: {n} {what}, {kh}×{kw}")
     rows = -(-n // max(1, min(columns, n)))
-    return _image_axes(fig, 80 + max(200, rows * 40))
+    return _mosaic_axes(fig, 80 + max(200, rows * 40))
 
 
 def top_images_figure(images: np.ndarray, tops: list[TopImage], layer: str, channel: int,
@@ -140,4 +149,4 @@ def top_images_figure(images: np.ndarray, tops: list[TopImage], layer: str, chan
                            bgcolor="rgba(0,0,0,0.5)")
     fig.update_layout(title_text=f"Top {len(tops)} images for {layer}, channel {channel}")
     rows = -(-len(tops) // columns)
-    return _image_axes(fig, 60 + 220 * rows)
+    return _mosaic_axes(fig, 60 + 220 * rows)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 import torch
+from streamlit.delta_generator import DeltaGenerator
 from torch import nn
 
 from cnnlab import ConfigError, ModelConfig, build
@@ -112,12 +113,13 @@ def tops_of(source: Source, dataset: str, sample: int, layer: Layer, channel: in
 
 def choose_sources() -> tuple[list[Source], str | None]:
     """The model(s) to look at and the dataset they were trained on (if a run)."""
-    kind = st.radio("Model", SOURCES, horizontal=True, key="see_source")
+    left, right = st.columns([2, 3])
+    kind = left.radio("Model", SOURCES, horizontal=True, key="see_source")
     if kind == SOURCES[0]:
         config = model_state.current()
-        left, right = st.columns([3, 1])
-        left.write(f"Model from the Build page: **{model_state.describe(config)}**, untrained.")
-        seed = right.number_input("Initialisation seed", 0, 2**31 - 1, 0, key="see_seed")
+        seed = right.number_input("Initialisation seed", 0, 2**31 - 1, 0, key="see_seed",
+                                  help="The untrained weights a run with this seed starts from")
+        left.caption(f"{model_state.describe(config)}, untrained")
         return [Source(json.dumps(config.to_dict()), seed=int(seed))], None
     store = RunStore()
     runs = [run for run in store.list_runs() if run.weights_path]
@@ -126,7 +128,7 @@ def choose_sources() -> tuple[list[Source], str | None]:
                 "(from the CLI: `--save-weights`).")
         st.stop()
     labels = {run.id: f"#{run.id} {run.name} [{run.status}]" for run in runs}
-    run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="see_run")
+    run_id = right.selectbox("Run", list(labels), format_func=labels.get, key="see_run")
     run = store.get(run_id)
     check_weights(run)
     config_json = json.dumps(run.config["model"])
@@ -135,14 +137,14 @@ def choose_sources() -> tuple[list[Source], str | None]:
             Source(config_json, run_id=run_id, trained=True, home=home)], run.dataset
 
 
-def choose_data(config: ModelConfig, run_dataset: str | None) -> tuple[str, int]:
+def choose_data(config: ModelConfig, run_dataset: str | None, left: DeltaGenerator,
+                right: DeltaGenerator) -> tuple[str, int]:
     ready = [name for name in DATASET_NAMES if available_datasets()[name]]
     preferred = run_dataset if run_dataset in ready else default_dataset(config.input)
     if st.session_state.get("see_dataset") not in ready:
         st.session_state["see_dataset"] = preferred
-    left, right = st.columns([3, 1])
     dataset = left.selectbox("Images from", ready, key="see_dataset",
-                             format_func=lambda n: f"{n} — {dataset_info(n)['description']}")
+                             help="; ".join(f"{n}: {dataset_info(n)['description']}" for n in ready))
     index = right.number_input("Image", 0, 999, 0, key="see_image", help="Index in the test split")
     return dataset, int(index)
 
@@ -179,8 +181,9 @@ def choose_unit(layer: Layer) -> tuple[int, int]:
     row = a.number_input("Row", 0, rows - 1, key="see_row")
     col = b.number_input("Column", 0, cols - 1, key="see_col")
     unit = (int(row), int(col))
+    st.caption(f"{layer.name}: a {rows}×{cols} map. Click a unit.")
     st.plotly_chart(unit_grid_figure(layer, unit), key="see_grid", on_select="rerun",
-                    selection_mode="points", width="stretch")
+                    selection_mode="points", width="stretch", config={"displayModeBar": False})
     return unit
 
 
@@ -192,18 +195,18 @@ def show_fields(sources: list[Source], dataset: str, index: int, layer: Layer, u
         field = field_of(source, dataset, count, layer, unit)
         image = images_of(dataset, 1, str(subject.config.input), first=index)[0]
         with column:
+            if field.dead:
+                st.warning(f"The unit's gradient is zero on all {count} images: it never responds to them.")
+            else:
+                a, b, c, d = st.columns(4)
+                a.metric("Theoretical field", f"{format_pair(layer.rf)} px", help="From the analysis engine")
+                b.metric("50% within", f"{field.side50} px",
+                         help="Side of the smallest square, centred on the field, holding half the gradient")
+                c.metric("95% within", f"{field.side95} px")
+                d.metric("95% area / theoretical", f"{field.area_ratio95:.2f}")
             title = f"{layer.name} unit {unit} — {source.label}"
             st.plotly_chart(field_figure(image, field, title), key=f"see_field_{source.trained}",
                             width="stretch")
-            if field.dead:
-                st.warning(f"The unit's gradient is zero on all {count} images: it never responds to them.")
-                continue
-            a, b = st.columns(2)
-            a.metric("Theoretical field", f"{format_pair(layer.rf)} px", help="From the analysis engine")
-            b.metric("95% area / theoretical", f"{field.area_ratio95:.2f}")
-            a.metric("50% of the gradient within", f"{field.side50} px",
-                     help="Side of the smallest square, centred on the field, holding half the gradient")
-            b.metric("95% within", f"{field.side95} px")
     st.caption(f"Box: the theoretical field (rows {field.box[0]}..{field.box[2]}, columns "
                f"{field.box[1]}..{field.box[3]}; grey: padding outside the image). Heat: the mean absolute "
                f"gradient of the unit over {count} {dataset} test images (Luo et al., 2016), float64.")
@@ -264,15 +267,15 @@ try:
     sources, run_dataset = choose_sources()
     config = ModelConfig.from_dict(json.loads(sources[0].config_json))
     layers = layers_of(sources[0].config_json)
-    dataset, index = choose_data(config, run_dataset)
-    top, side = st.columns([2, 1])
-    with top:
+    data, image_at, layer_at, count_at = st.columns([3, 1, 3, 1])
+    dataset, index = choose_data(config, run_dataset, data, image_at)
+    with layer_at:
         layer = choose_layer(layers)
-    count = side.number_input("Images for the effective field", 1, MAX_INSPECT_IMAGES,
-                              default_count(config), key="see_images")
+    count = count_at.number_input("Images", 1, MAX_INSPECT_IMAGES, default_count(config), key="see_images",
+                                  help="Test images the effective field is averaged over")
     view = st.radio("View", VIEWS, horizontal=True, key="see_view", label_visibility="collapsed")
     if view == VIEWS[0]:
-        left, right = st.columns([1, 2 * len(sources)])
+        left, right = st.columns([1, 1.6 * len(sources)])
         with left:
             unit = choose_unit(layer)
         with right:

@@ -115,7 +115,7 @@ def test_a_run_shows_its_field_before_and_after_training_side_by_side(app):
     heat = [heat_of(f[0]) for f in (before, after)]
     assert box_of(before[0]) == box_of(after[0])
     assert np.abs(heat[0] - heat[1]).max() > 1e-4  # training moved the effective field
-    assert len(metric(app, "95% within")) == 2
+    assert len(metric(app, "95% within")) == 2 and len(metric(app, "50% within")) == 2
 
 
 def test_a_run_whose_weights_file_is_gone_is_an_error_and_the_page_keeps_working(app):
