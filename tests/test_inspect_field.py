@@ -7,6 +7,7 @@ from torch import nn
 
 from cnnlab import build, model_config
 from cnnlab.inspect import effective_field, find_layer, initial, spatial_layers
+from cnnlab.inspect.field import crop_window
 from cnnlab.spec import PRESETS
 
 
@@ -98,15 +99,18 @@ def test_no_gradient_outside_the_theoretical_box_for_every_preset(preset):
     channels, height, width = subject.config.input.as_tuple()
     layers = spatial_layers(model, (channels, height, width))
     x = torch.rand(1, channels, height, width, generator=torch.Generator().manual_seed(0)) + 0.1
-    for layer in (layers[len(layers) // 2], layers[-1]):
-        for unit in (None, (0, 0)):
-            field = effective_field(model, x, layer, unit)
-            top, left, bottom, right = field.box
-            inside = np.zeros((height, width), dtype=bool)
-            inside[max(top, 0):bottom + 1, max(left, 0):right + 1] = True
-            assert field.heatmap.sum() == pytest.approx(1.0)
-            assert (field.heatmap[~inside] == 0).all(), f"{preset} {layer.name} {field.unit}"
-            assert (bottom - top + 1, right - left + 1) == layer.rf
+    for layer, unit in ((layers[len(layers) // 2], (0, 0)), (layers[-1], None), (layers[-1], (0, 0))):
+        field = effective_field(model, x, layer, unit, crop=False)  # the whole image, every pixel
+        if unit == (0, 0):  # the corner: the smallest crop
+            cropped = effective_field(model, x, layer, unit)  # only the part the unit needs
+            np.testing.assert_allclose(cropped.heatmap, field.heatmap, rtol=1e-9, atol=1e-15)
+            assert (cropped.side50, cropped.side95) == (field.side50, field.side95)
+        top, left, bottom, right = field.box
+        inside = np.zeros((height, width), dtype=bool)
+        inside[max(top, 0):bottom + 1, max(left, 0):right + 1] = True
+        assert field.heatmap.sum() == pytest.approx(1.0)
+        assert (field.heatmap[~inside] == 0).all(), f"{preset} {layer.name} {field.unit}"
+        assert (bottom - top + 1, right - left + 1) == layer.rf
 
 
 def test_lenet_sigmoids_spread_the_gradient_over_the_whole_box():
@@ -141,6 +145,16 @@ def test_resnet18_layer4_box_is_435_pixels_and_exceeds_the_image():
     assert (layer.shape[1:], layer.rf, layer.jump, layer.start) == ((7, 7), (435, 435), (32, 32), (0.0, 0.0))
     assert layer.box((3, 3)) == (-121, -121, 313, 313)
     assert layer.box((0, 6)) == (-217, -25, 217, 409)
+
+
+def test_the_crop_starts_on_the_jump_and_keeps_the_padding_at_the_edges():
+    model = build(model_config("alexnet"))
+    layer = find_layer(model, spatial_layers(model, (1, 224, 224)), "pool3")  # jump 32
+    assert crop_window(layer, (2, 2), (224, 224)) == ((0, 194), (0, 194))  # box [-1, 193]: from the edge
+    assert crop_window(layer, (4, 3), (224, 224)) == ((32, 224), (0, 224))  # box [63, 257] x [31, 225]
+    conv = find_layer(model, spatial_layers(model, (1, 224, 224)), "conv2")  # rf 51, jump 8, start 8
+    assert conv.box((10, 12)) == (63, 79, 113, 129)
+    assert crop_window(conv, (10, 12), (224, 224)) == ((56, 114), (72, 130))
 
 
 def test_the_callers_images_are_left_alone():

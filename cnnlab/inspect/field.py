@@ -53,22 +53,53 @@ def prepared(model: nn.Module, dtype: torch.dtype = DTYPE) -> nn.Module:
 
 
 def effective_field(model: nn.Module, images: torch.Tensor, layer: Layer, unit: tuple[int, int] | None = None,
-                    dtype: torch.dtype = DTYPE) -> EffectiveField:
-    """The effective field of `unit` (default: the centre) of `layer` over `images` (N×C×H×W, as fed)."""
+                    dtype: torch.dtype = DTYPE, crop: bool = True) -> EffectiveField:
+    """The effective field of `unit` (default: the centre) of `layer` over `images` (N×C×H×W, as fed).
+
+    With `crop`, the network runs only on the part of the images that the unit's box covers (see
+    `crop_window`); the result is the same, the work smaller. `crop=False` runs on the whole images.
+    """
     unit = layer.check_unit(unit)
     net = prepared(model, dtype)
     device = next(net.parameters(), torch.empty(0)).device
-    x = images.to(device=device, dtype=dtype, copy=True).requires_grad_(True)  # never the caller's tensor
+    height, width = images.shape[-2:]
+    window = crop_window(layer, unit, (height, width)) if crop and _local(net) else ((0, height), (0, width))
+    (top, bottom), (left, right) = window
+    x = images[..., top:bottom, left:right].to(device=device, dtype=dtype, copy=True).requires_grad_(True)
+    row, col = unit[0] - top // layer.jump[0], unit[1] - left // layer.jump[1]
     with torch.enable_grad():
         out = capture(net, x, [layer], keep_graph=True)[layer.name]
-        (grad,) = torch.autograd.grad(out[:, :, unit[0], unit[1]].sum(), x)
-    magnitude = grad.abs().sum(dim=1).mean(dim=0).cpu().numpy()
+        (grad,) = torch.autograd.grad(out[:, :, row, col].sum(), x)
+    magnitude = np.zeros((height, width), dtype=np.float64)
+    magnitude[top:bottom, left:right] = grad.abs().sum(dim=1).mean(dim=0).double().cpu().numpy()
     total = magnitude.sum()
     heatmap = magnitude / total if total > 0 else magnitude
     centre = layer.centre(unit)
     sides = [centred_side(heatmap, centre, f) if total > 0 else None for f in FRACTIONS]
     ratio = None if sides[1] is None else sides[1] ** 2 / (layer.rf[0] * layer.rf[1])
     return EffectiveField(layer.name, unit, layer.box(unit), heatmap, sides[0], sides[1], ratio, len(images))
+
+
+def crop_window(layer: Layer, unit: tuple[int, int], size: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    """Per axis, the rows (columns) [start, end) of the input that `unit` needs: its box, widened to
+    start on a multiple of the layer's jump (so every layer's grid of units stays aligned), and running
+    to the image's edge where the box reaches it (so the padding there is the same). Every unit the
+    chosen one depends on has its field inside the box, so it sees the same pixels in the crop as in
+    the whole image."""
+    box = layer.box(unit)
+    window = []
+    for axis in range(2):
+        first, last, jump, side = box[axis], box[axis + 2], layer.jump[axis], size[axis]
+        start = 0 if first <= 0 else first // jump * jump
+        window.append((start, side if last >= side - 1 else last + 1))
+    return tuple(window)
+
+
+def _local(model: nn.Module) -> bool:
+    """Whether cropping is exact: no adaptive pooling that keeps a map (its windows depend on the map's
+    size; a global pool ends the map and is harmless)."""
+    adaptive = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+    return all(not isinstance(m, adaptive) or m.output_size in (1, (1, 1)) for m in model.modules())
 
 
 def centred_side(heatmap: np.ndarray, centre: tuple[float, float], fraction: float) -> int:
