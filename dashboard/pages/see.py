@@ -141,6 +141,9 @@ def choose_data(config: ModelConfig, run_dataset: str | None, left: DeltaGenerat
                 right: DeltaGenerator) -> tuple[str, int]:
     ready = [name for name in DATASET_NAMES if available_datasets()[name]]
     preferred = run_dataset if run_dataset in ready else default_dataset(config.input)
+    if run_dataset is not None and run_dataset not in ready:
+        st.warning(f"The run's dataset {run_dataset} is not on this machine (see docs/DATASETS.md); "
+                   f"its images cannot be shown, so {preferred} is offered instead.")
     if st.session_state.get("see_dataset") not in ready:
         st.session_state["see_dataset"] = preferred
     dataset = left.selectbox("Images from", ready, key="see_dataset",

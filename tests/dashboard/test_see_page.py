@@ -130,6 +130,21 @@ def test_a_run_whose_weights_file_is_gone_is_an_error_and_the_page_keeps_working
     assert not app.exception and not app.error and figures(app, "pool2 unit")
 
 
+def test_a_run_whose_dataset_is_missing_says_so_and_shows_built_in_images(app):
+    store = RunStore()
+    trained = store.get(tiny_run())
+    config = {**trained.config, "dataset": "mnist"}  # as if trained where MNIST was present
+    run_id = store.create_run(config, name="mnist run", model="lenet", dataset="mnist")
+    store.finish(run_id, "done", weights_path=trained.weights_path)
+    open_see(app, "lenet")
+    app.radio(key="see_source").set_value("A trained run").run()
+    app.selectbox(key="see_run").set_value(run_id).run()
+    assert not app.exception and not app.error
+    assert app.warning[0].value.startswith("The run's dataset mnist is not on this machine")
+    assert app.selectbox(key="see_dataset").value == "shapes"
+    assert figures(app, f"pool2 unit (2, 2) — run {run_id}, trained")
+
+
 def test_no_run_with_weights_says_how_to_get_one(app):
     open_see(app, "lenet")
     app.radio(key="see_source").set_value("A trained run").run()
