@@ -76,3 +76,18 @@ def test_top_images_rank_by_the_channels_peak_and_give_its_unit():
         top_images(model, images, layer, channel=2)
     with pytest.raises(ConfigError, match="number of top images is 9; cnnlab caps it at 5"):
         top_images(model, images, layer, channel=0, k=9)
+
+
+def test_a_runs_untrained_weights_are_the_ones_its_training_starts_from():
+    from cnnlab.inspect.subject import initial_model
+    from cnnlab.train.config import RunConfig, fit_input
+    from cnnlab.train.loop import _Hooks, _Training
+
+    config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), seed=7, device="cpu",
+                       limit_train=64, limit_test=64)
+    started = _Training(config, torch.device("cpu"), _Hooks(None, None)).model  # as a run sets it up
+    fresh = initial_model(config.model, config.seed, config.init)
+    for (name, a), (_, b) in zip(started.state_dict().items(), fresh.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    other = initial_model(config.model, 8, config.init)
+    assert not torch.equal(other.conv1.weight, fresh.conv1.weight)
