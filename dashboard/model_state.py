@@ -12,7 +12,10 @@ import streamlit as st
 
 from cnnlab import ConfigError, ModelConfig, model_config
 from cnnlab.analysis import analyze
-from cnnlab.spec import PRESETS, AlexNetSpec, ResNetSpec, VGGSpec, format_vgg_blocks
+from cnnlab.families import PRESETS
+from cnnlab.families.alexnet import AlexNetSpec
+from cnnlab.families.resnet import ResNetSpec
+from cnnlab.families.vgg import VGGSpec, format_vgg_blocks
 
 DEFAULT = model_config("vgg11")
 KEY = "model_config"

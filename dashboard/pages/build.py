@@ -11,28 +11,24 @@ from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig, model_config
 from cnnlab.analysis import Summary, analyze, format_pair
-from cnnlab.spec import (
-    PRESETS,
-    SPEC_TYPES,
-    VGG_BLOCKS,
-    AlexNetSpec,
-    InputSpec,
-    ResNetSpec,
-    VGGSpec,
-)
+from cnnlab.families import FAMILIES, PRESETS
+from cnnlab.families.alexnet import AlexNetSpec
+from cnnlab.families.resnet import ResNetSpec
+from cnnlab.families.vgg import VGG_BLOCKS, VGGSpec
+from cnnlab.inputs import InputSpec
 from cnnlab.units import format_bytes, format_count
 from dashboard import model_state
 from dashboard.charts import memory_figure, params_figure, receptive_field_figure, shape_figure
 
-FAMILIES = {"LeNet": "lenet", "AlexNet": "alexnet", "VGG": "vgg", "ResNet": "resnet"}
+FAMILY_LABELS = {"LeNet": "lenet", "AlexNet": "alexnet", "VGG": "vgg", "ResNet": "resnet"}
 VGG_PRESETS = {"VGG-11": "vgg11", "VGG-13": "vgg13", "VGG-16": "vgg16", "VGG-19": "vgg19", "custom": None}
 UPLOAD_LIMIT = 64 * 1024
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def summarize(config_json: str, depth: int | None) -> Summary:
+def summarize(config_json: str, levels: int | None) -> Summary:
     """The analysis of one config (cached: a rerun with the same config costs nothing)."""
-    return analyze(ModelConfig.from_dict(json.loads(config_json)), depth=depth)
+    return analyze(ModelConfig.from_dict(json.loads(config_json)), levels=levels)
 
 
 def available_memory() -> tuple[int, str]:
@@ -47,7 +43,7 @@ def available_memory() -> tuple[int, str]:
 def init_widgets(config: ModelConfig) -> None:
     """Give every control its value from `config` unless the user has set it already."""
     arch = config.arch
-    family = next(label for label, name in FAMILIES.items() if name == arch.family)
+    family = next(label for label, name in FAMILY_LABELS.items() if name == arch.family)
     defaults = {"family": family, "in_channels": config.input.channels, "in_size": config.input.height,
                 "classes": arch.classes}
     if isinstance(arch, VGGSpec):
@@ -91,7 +87,7 @@ def reset_controls() -> None:
 
 
 def on_family_change() -> None:
-    family = FAMILIES[st.session_state["family"]]
+    family = FAMILY_LABELS[st.session_state["family"]]
     preset = {"vgg": "vgg11", "resnet": "resnet18"}.get(family, family)
     reset_controls()
     st.session_state[model_state.KEY] = model_config(PRESETS[preset])
@@ -130,7 +126,7 @@ def blocks_of(table: pd.DataFrame) -> tuple[tuple[int, int], ...]:
 def controls(side: DeltaGenerator) -> ModelConfig:
     """Draw the model controls in `side`, then turn them into a model config (ConfigError if it makes
     no sense). Every control is drawn before anything is checked, so an error leaves them all in place."""
-    family = side.selectbox("Family", list(FAMILIES), key="family", on_change=on_family_change)
+    family = side.selectbox("Family", list(FAMILY_LABELS), key="family", on_change=on_family_change)
     values = {}
     if family == "VGG":
         side.selectbox("Preset", list(VGG_PRESETS), key="vgg_preset", on_change=on_preset_change,
@@ -159,7 +155,7 @@ def controls(side: DeltaGenerator) -> ModelConfig:
     values["classes"] = side.number_input("Classes", 2, 1000, key="classes")
     if family == "VGG":
         values["blocks"] = blocks_of(table)
-    return ModelConfig(SPEC_TYPES[FAMILIES[family]](**values), InputSpec(channels, size, size))
+    return ModelConfig(FAMILIES[FAMILY_LABELS[family]].spec(**values), InputSpec(channels, size, size))
 
 
 def spec_files(config: ModelConfig) -> None:
