@@ -12,18 +12,15 @@ from typing import Any
 from cnnlab.checks import check_int
 from cnnlab.errors import ConfigError
 from cnnlab.families import FAMILIES, PRESETS, family_of, parse_model
-from cnnlab.families.alexnet import AlexNetSpec
-from cnnlab.families.lenet import LeNetSpec
-from cnnlab.families.resnet import ResNetSpec
+from cnnlab.families.family import SpecData
 from cnnlab.families.seq import SeqSpec
-from cnnlab.families.tv import TVSpec
-from cnnlab.families.vgg import VGGSpec
 from cnnlab.inputs import InputSpec
 
 # The version of cnnlab's JSON forms (spec files, summaries, run exports); raised on incompatible change.
 SCHEMA_VERSION = 1
 
-ArchSpec = LeNetSpec | AlexNetSpec | VGGSpec | ResNetSpec | SeqSpec | TVSpec
+# Every family's spec is a frozen dataclass deriving from SpecData.
+ArchSpec = SpecData
 
 __all__ = ["PRESETS", "SCHEMA_VERSION", "ArchSpec", "InputSpec", "ModelConfig", "check_int", "model_config",
            "model_name", "parse_model", "spec_from_dict", "spec_to_dict", "to_seq", "with_options"]

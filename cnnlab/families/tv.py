@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
+import torch
 from torch import nn
 
 from cnnlab import limits
@@ -51,7 +52,12 @@ def build_tv(spec: TVSpec, inp: InputSpec) -> nn.Module:
     import torchvision
 
     extra = {"aux_logits": False, "init_weights": True} if spec.name in _NO_AUX else {}
-    return torchvision.models.get_model(spec.name, weights=None, num_classes=spec.classes, **extra)
+    try:
+        return torchvision.models.get_model(spec.name, weights=None, num_classes=spec.classes, **extra)
+    except NotImplementedError:  # a constructor that computes with tensors (RegNet's widths) needs real ones
+        with torch.device("cpu"):
+            model = torchvision.models.get_model(spec.name, weights=None, num_classes=spec.classes, **extra)
+        return model.to("meta")
 
 
 def to_seq(spec: TVSpec) -> None:
