@@ -16,6 +16,7 @@ from cnnlab.families.family import Family, SpecData
 from cnnlab.families.options import CLASSES, FC_WIDTH
 from cnnlab.families.seq import SeqSpec, build_seq, decimal
 from cnnlab.inputs import InputSpec
+from cnnlab.pycode import sequential_code
 
 FEATURES = "c11-96s4p1,relu,m3s2,c5-256p2,relu,m3s2,c3-384p1,relu,c3-384p1,relu,c3-256p1,relu,m3s2"
 
@@ -52,4 +53,6 @@ FAMILY = Family(
     name="alexnet", label="AlexNet", spec=AlexNetSpec, build=build_alexnet,
     default_input=InputSpec(1, 224, 224), presets={"alexnet": AlexNetSpec()}, options=(FC_WIDTH, CLASSES),
     name_of=lambda spec: "alexnet", model_help="alexnet", to_seq=to_seq,
+    code=sequential_code("AlexNet", "AlexNet as in the textbook: one tower, 11×11/4 stem, overlapping "
+                                    "max-pools, dropout FC layers."),
 )

@@ -43,7 +43,9 @@ class Family:
     `parse` reads the text after `name:` in a model string and `format` writes it back (None: the
     family has presets only); `name_of` gives a spec's model string (a preset's name where it is one).
     `build` makes the module (called on the meta device). `to_seq` gives the same network as a `seq`
-    spec, or raises a ConfigError saying why it cannot.
+    spec, or raises a ConfigError saying why it cannot. `code` writes the network as PyTorch source:
+    (definitions, the expression that builds it), given the spec, the input and the built module; None
+    where the family's networks are not cnnlab's own.
     """
 
     name: str
@@ -57,6 +59,7 @@ class Family:
     model_help: str
     parse: Callable[[str], Any] | None = None
     to_seq: Callable[[Any], Any] | None = None
+    code: Callable[[Any, InputSpec, nn.Module], tuple[str, str]] | None = None
 
 
 class SpecData:

@@ -16,6 +16,7 @@ from cnnlab.families.family import Family, SpecData
 from cnnlab.families.options import CLASSES
 from cnnlab.families.seq import SeqSpec, build_seq
 from cnnlab.inputs import InputSpec
+from cnnlab.pycode import sequential_code
 
 LAYERS = "c5-6p2,sig,a2,c5-16,sig,a2,fc120,sig,fc84,sig"
 
@@ -43,4 +44,6 @@ FAMILY = Family(
     name="lenet", label="LeNet", spec=LeNetSpec, build=build_lenet, default_input=InputSpec(1, 28, 28),
     presets={"lenet": LeNetSpec()}, options=(CLASSES,), name_of=lambda spec: "lenet",
     model_help="lenet", to_seq=to_seq,
+    code=sequential_code("LeNet", "LeNet-5: 5×5 convolutions, sigmoid, 2×2 average pooling, three FC "
+                                  "layers."),
 )

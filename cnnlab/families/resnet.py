@@ -8,6 +8,7 @@ so code export copies them as they are.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -148,6 +149,14 @@ def build_resnet(spec: ResNetSpec, inp: InputSpec) -> ResNet:
     return ResNet(**resnet_args(spec, inp))  # type: ignore[arg-type]
 
 
+def resnet_code(spec: ResNetSpec, inp: InputSpec, model: nn.Module) -> tuple[str, str]:
+    """The blocks and the network class as cnnlab builds them, and the call for `spec`."""
+    args = resnet_args(spec, inp)
+    call = f"ResNet({args.pop('block').__name__}, " + ", ".join(f"{k}={v!r}" for k, v in args.items()) + ")"
+    parts = (conv3x3, conv1x1, BasicBlock, Bottleneck, ResNet)
+    return "\n\n".join(inspect.getsource(part) for part in parts), call
+
+
 def to_seq(spec: ResNetSpec) -> None:
     raise ConfigError(f"resnet{spec.depth} has no seq form: its residual blocks add a shortcut to a "
                       "branch, and seq is a plain chain of layers")
@@ -165,5 +174,5 @@ FAMILY = Family(
         CLASSES,
     ),
     name_of=lambda spec: f"resnet{spec.depth}", model_help="resnet18 resnet34 resnet50",
-    to_seq=to_seq,
+    to_seq=to_seq, code=resnet_code,
 )

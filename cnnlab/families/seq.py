@@ -25,6 +25,7 @@ from cnnlab.errors import ConfigError
 from cnnlab.families.family import Family, SpecData
 from cnnlab.families.options import CLASSES
 from cnnlab.inputs import InputSpec
+from cnnlab.pycode import sequential_code
 
 # The arguments each kind of layer takes (the others keep their defaults).
 ARGS: dict[str, tuple[str, ...]] = {
@@ -350,4 +351,5 @@ FAMILY = Family(
     model_help="seq:LAYERS, e.g. seq:c5-6p2,sig,a2,c5-16,sig,a2,fc120,sig,fc84,sig,fc10 "
                f"(layers: {GRAMMAR})",
     parse=SeqSpec.parse, to_seq=lambda spec: spec,
+    code=sequential_code("Net", "A plain chain of layers."),
 )

@@ -5,9 +5,9 @@ Model strings: a preset (`vgg11` ... `vgg19`) or blocks as `vgg:1x64,1x128,2x256
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -121,25 +121,46 @@ def vgg_block(num_convs: int, in_channels: int, out_channels: int, batch_norm: b
     return nn.Sequential(*layers)
 
 
-def build_vgg(spec: VGGSpec, inp: InputSpec) -> nn.Sequential:
-    """Blocks, then flatten and the three FC layers, all as top-level children (the textbook's rows)."""
-    blocks = []
-    in_channels = inp.channels
-    for i, (num_convs, out_channels) in enumerate(spec.scaled_blocks(), 1):
-        blocks.append((f"block{i}", vgg_block(num_convs, in_channels, out_channels, spec.batch_norm)))
-        in_channels = out_channels
+class VGG(nn.Sequential):
+    """Blocks, then flatten and the three FC layers, all as top-level children (the textbook's rows).
+
+    `features` is the flattened size of the last block's output (it depends on the input size).
+    """
+
+    def __init__(self, blocks: tuple[tuple[int, int], ...], in_channels: int, features: int,
+                 batch_norm: bool = False, fc_width: int = 4096, dropout: float = 0.5, classes: int = 10):
+        super().__init__()
+        for i, (num_convs, out_channels) in enumerate(blocks, 1):
+            self.add_module(f"block{i}", vgg_block(num_convs, in_channels, out_channels, batch_norm))
+            in_channels = out_channels
+        self.flatten = nn.Flatten()
+        self.fc1 = nn.Linear(features, fc_width)
+        self.relu1 = nn.ReLU(inplace=True)
+        self.dropout1 = nn.Dropout(dropout)
+        self.fc2 = nn.Linear(fc_width, fc_width)
+        self.relu2 = nn.ReLU(inplace=True)
+        self.dropout2 = nn.Dropout(dropout)
+        self.fc3 = nn.Linear(fc_width, classes)
+
+
+def vgg_args(spec: VGGSpec, inp: InputSpec) -> dict[str, Any]:
+    """The arguments of `VGG` for `spec` at `inp` (code export writes them out)."""
     c, h, w = _feature_shape(spec, inp)
-    return nn.Sequential(OrderedDict([
-        *blocks,
-        ("flatten", nn.Flatten()),
-        ("fc1", nn.Linear(c * h * w, spec.fc_width)),
-        ("relu1", nn.ReLU(inplace=True)),
-        ("dropout1", nn.Dropout(spec.dropout)),
-        ("fc2", nn.Linear(spec.fc_width, spec.fc_width)),
-        ("relu2", nn.ReLU(inplace=True)),
-        ("dropout2", nn.Dropout(spec.dropout)),
-        ("fc3", nn.Linear(spec.fc_width, spec.classes)),
-    ]))
+    return {"blocks": spec.scaled_blocks(), "in_channels": inp.channels, "features": c * h * w,
+            "batch_norm": spec.batch_norm, "fc_width": spec.fc_width, "dropout": spec.dropout,
+            "classes": spec.classes}
+
+
+def build_vgg(spec: VGGSpec, inp: InputSpec) -> VGG:
+    return VGG(**vgg_args(spec, inp))
+
+
+def vgg_code(spec: VGGSpec, inp: InputSpec, model: nn.Module) -> tuple[str, str]:
+    """torchvision's style: the block table, the block builder and the network class."""
+    args = vgg_args(spec, inp)
+    table = f"BLOCKS = {args.pop('blocks')!r}  # (3×3 convolutions, output channels) per block\n"
+    call = "VGG(BLOCKS, " + ", ".join(f"{k}={v!r}" for k, v in args.items()) + ")"
+    return "\n\n".join([table, inspect.getsource(vgg_block), inspect.getsource(VGG)]), call
 
 
 def _feature_shape(spec: VGGSpec, inp: InputSpec) -> tuple[int, int, int]:
@@ -179,5 +200,5 @@ FAMILY = Family(
     ),
     name_of=name_of, model_help="vgg11 vgg13 vgg16 vgg19, or blocks as vgg:1x64,1x128,2x256 "
                                 "(num_convs x out_channels)",
-    parse=parse, to_seq=to_seq,
+    parse=parse, to_seq=to_seq, code=vgg_code,
 )
