@@ -16,3 +16,8 @@ MAX_KERNEL = 64
 MAX_STRIDE = 64
 MAX_PADDING = 64
 MAX_DILATION = 64
+# What the dashboard's controls offer (the CLI takes any size within the limits above).
+DASHBOARD_CHANNELS = (1, 3)
+DASHBOARD_MIN_SIDE = 28
+DASHBOARD_MAX_SIDE = 256
+DASHBOARD_MAX_CLASSES = 1000
