@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -10,9 +11,10 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from cnnlab import ConfigError, limits
+from cnnlab import ConfigError, ModelConfig, limits
 from cnnlab.families import PRESETS, family_of
 from cnnlab.families.seq import ARGS, Layer, SeqSpec
+from dashboard import model_state
 
 COLUMNS = ("#", "type", "kernel", "out", "stride", "padding", "dilation", "groups", "bias", "ceil", "p")
 KEYS = ("seq_base", "seq_layers", "seq_start", "seq_renumber")
@@ -36,6 +38,16 @@ def rows_of(layers: tuple[Layer, ...]) -> list[dict[str, Any]]:
             for i, layer in enumerate(layers, 1)]
 
 
+def table_of(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The rows as the editor's frame: numbers as floats, padding as text, flags as nullable booleans."""
+    padded = [{**row, "padding": str(row["padding"]) if "padding" in row else None} for row in rows]
+    frame = pd.DataFrame(padded, columns=COLUMNS).astype({"padding": object})
+    frame[["bias", "ceil"]] = frame[["bias", "ceil"]].astype("boolean")
+    numbers = ["#", "kernel", "out", "stride", "dilation", "groups", "p"]
+    frame[numbers] = frame[numbers].astype(float)
+    return frame
+
+
 def init(arch: SeqSpec) -> dict[str, Any]:
     if "seq_layers" not in st.session_state:
         st.session_state["seq_base"] = rows_of(arch.layers)
@@ -43,16 +55,15 @@ def init(arch: SeqSpec) -> dict[str, Any]:
 
 
 def on_start_change() -> None:
-    """Replace the table with a preset's layers, and take the preset's input and classes."""
+    """Make the model a preset's layers at the preset's input; the table and inputs follow it."""
     name = st.session_state["seq_start"]
     if name == "—":
         return
     preset = PRESETS[name]
     family = family_of(preset)
-    st.session_state["seq_base"] = rows_of(family.to_seq(preset).layers)
-    st.session_state.pop("seq_layers", None)
-    inp = family.default_input
-    st.session_state.update(in_channels=inp.channels, in_size=inp.height, classes=preset.classes)
+    st.session_state[model_state.KEY] = ModelConfig(family.to_seq(preset), family.default_input)
+    for key in ("seq_layers", "in_channels", "in_size", "classes"):
+        st.session_state.pop(key, None)
 
 
 def draw(side: DeltaGenerator) -> Callable[[], dict[str, Any]]:
@@ -61,7 +72,7 @@ def draw(side: DeltaGenerator) -> Callable[[], dict[str, Any]]:
                    help="Fill the table with a preset's layers (ResNet has none: its blocks branch).")
     side.caption("One row per layer; the classifier (classes) comes last. Edit **#** to move a row "
                  "(2.5 goes between rows 2 and 3); add or delete rows at the table's edge.")
-    base = pd.DataFrame(st.session_state["seq_base"], columns=COLUMNS)
+    base = table_of(st.session_state["seq_base"])
     number = st.column_config.NumberColumn
     with side:
         table = st.data_editor(
@@ -118,9 +129,9 @@ def _layer(row: dict[str, Any]) -> Layer:
             continue
         if name == "padding":
             text = str(value).strip().lower()
-            value = "same" if text == "same" else int(text) if text.isascii() and text.isdigit() else text
-            if isinstance(value, str) and value != "same":
-                raise ConfigError(f"padding {text!r} is not a number or 'same'")
+            if text != "same" and not re.fullmatch(r"[0-9]{1,9}(\.0*)?", text):
+                raise ConfigError(f"padding {text!r} is not a whole number or 'same'")
+            value = text if text == "same" else int(float(text))
         elif name in ("bias", "ceil"):
             value = bool(value)
         elif name != "p":
@@ -134,7 +145,7 @@ def _layer(row: dict[str, Any]) -> Layer:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _number(value: Any) -> float:
