@@ -11,6 +11,7 @@ from pathlib import Path
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.cli.train import _make_model_optional
 from cnnlab.errors import ConfigError
+from cnnlab.families import all_options
 from cnnlab.inspect import (
     Subject,
     dataset_images,
@@ -25,7 +26,6 @@ from cnnlab.inspect import (
 from cnnlab.inspect.render import field_png
 
 _UNIT = re.compile(r"^\s*([0-9]{1,6})\s*,\s*([0-9]{1,6})\s*$")
-MODEL_OPTIONS = ("input", "classes", "width_divisor", "fc_width", "stem", "batch_norm")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -66,7 +66,8 @@ def subject_from_args(args: argparse.Namespace) -> Subject:
         if args.model is None:
             raise ConfigError("field needs a MODEL or --run ID (see: cnnlab field --help)")
         return initial(model_config_from_args(args), seed=args.seed)
-    given = [f"--{o.replace('_', '-')}" for o in ("model", *MODEL_OPTIONS) if getattr(args, o) is not None]
+    named = ("model", "input", *all_options())
+    given = [f"--{o.replace('_', '-')}" for o in named if getattr(args, o) is not None]
     if given:
         raise ConfigError(f"--run takes the model from the run; drop {', '.join(given)}")
     return from_run(args.run, args.home)
