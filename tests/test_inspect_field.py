@@ -47,6 +47,21 @@ def test_stacked_3x3_convs_have_the_trinomial_marginal(k):
     np.testing.assert_allclose(field.heatmap, np.outer(expected, expected), rtol=1e-12, atol=1e-300)
 
 
+@pytest.mark.parametrize(("k", "kernel"), [(4, 3), (1, 5)])
+def test_stacks_built_from_a_seq_string_have_the_closed_form_fields(k, kernel):
+    """The same stacks through cnnlab's own model strings and builder (a classifier follows them)."""
+    string = ",".join([f"c{kernel}-1p{kernel // 2}nb"] * k)
+    model = build(model_config(f"seq:{string}", "1x21x21"), device="cpu")
+    for conv in (m for m in model.modules() if isinstance(m, nn.Conv2d)):
+        nn.init.constant_(conv.weight, 1 / kernel**2)
+    layer = find_layer(model, spatial_layers(model, (1, 21, 21)), f"conv{k}")
+    field = effective_field(model, torch.rand(2, 1, 21, 21), layer)
+    reach = k * (kernel // 2)
+    expected = np.zeros(21)
+    expected[10 - reach:11 + reach] = trinomial(k) if kernel == 3 else 1 / kernel
+    np.testing.assert_allclose(field.heatmap, np.outer(expected, expected), rtol=1e-12, atol=1e-300)
+
+
 def test_a_5x5_conv_sees_a_flat_window():
     model = conv_stack(1, kernel=5)
     field = effective_field(model, torch.rand(2, 1, 16, 16), last_layer(model, 16), (7, 9))
