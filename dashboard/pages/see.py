@@ -200,13 +200,14 @@ def show_fields(sources: list[Source], dataset: str, index: int, layer: Layer, u
         with column:
             if field.dead:
                 st.warning(f"The unit's gradient is zero on all {count} images: it never responds to them.")
-            else:
-                a, b, c, d = st.columns(4)
-                a.metric("Theoretical field", f"{format_pair(layer.rf)} px", help="From the analysis engine")
-                b.metric("50% within", f"{field.side50} px",
-                         help="Side of the smallest square, centred on the field, holding half the gradient")
-                c.metric("95% within", f"{field.side95} px")
-                d.metric("95% area / theoretical", f"{field.area_ratio95:.2f}")
+            else:  # one row of four; two rows of two when two models share the width
+                slots = st.columns(4 if len(sources) == 1 else 2) * 2
+                slots[0].metric("Theoretical field", f"{format_pair(layer.rf)} px",
+                                help="From the analysis engine")
+                slots[1].metric("50% within", f"{field.side50} px", help="Side of the smallest square, "
+                                "centred on the field, holding half the gradient")
+                slots[2].metric("95% within", f"{field.side95} px")
+                slots[3].metric("95% area / theoretical", f"{field.area_ratio95:.2f}")
             title = f"{layer.name} unit {unit} — {source.label}"
             st.plotly_chart(field_figure(image, field, title), key=f"see_field_{source.trained}",
                             width="stretch")
