@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 # Parameter-sized state tensors each optimiser keeps (SGD: one momentum buffer when momentum > 0).
 OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
+# Layer type -> the kind its parameters count as in `Summary.params_by_kind`.
+KINDS = {"Conv2d": "convolution", "Linear": "fully connected"}
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,14 @@ class Summary:
     def final_field(self) -> LayerRow | None:
         """The last row that still has a spatial receptive field."""
         return next((row for row in reversed(self.layers) if row.rf is not None), None)
+
+    def params_by_kind(self) -> dict[str, int]:
+        """Parameters of the convolution, fully connected and other rows (batch norm, ...); from a
+        summary of leaf layers, these add up to the total."""
+        kinds = {"convolution": 0, "fully connected": 0, "other": 0}
+        for row in self.layers:
+            kinds[KINDS.get(row.type, "other")] += row.params
+        return kinds
 
     def training_memory(self, batch_size: int, optimizer: str = "sgd",
                         momentum: float = 0.0) -> TrainingMemory:
