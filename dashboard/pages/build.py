@@ -107,15 +107,19 @@ def on_preset_change() -> None:
 
 
 def block_editor() -> pd.DataFrame:
-    """The VGG block table, as edited."""
+    """The VGG block table, as edited. A new row starts filled in (one convolution, as wide as the last
+    block), never as empty "None" cells."""
     base = pd.DataFrame(st.session_state["vgg_base"], columns=["num_convs", "out_channels"])
+    last = int(base["out_channels"].iloc[-1]) if len(base) else 64
     return st.data_editor(
         base, key="blocks", num_rows="dynamic", width="stretch", hide_index=True,
         column_config={
             "num_convs": st.column_config.NumberColumn("3×3 convs", help="convolutions in the block",
-                                                       min_value=1, max_value=16, step=1, width="small"),
+                                                       min_value=1, max_value=16, step=1, width="small",
+                                                       default=1),
             "out_channels": st.column_config.NumberColumn("channels", help="output channels of the block",
-                                                          min_value=1, max_value=4096, step=1, width="small"),
+                                                          min_value=1, max_value=4096, step=1, width="small",
+                                                          default=last),
         })
 
 
@@ -163,13 +167,13 @@ def controls(side: DeltaGenerator) -> ModelConfig:
     return ModelConfig(SPEC_TYPES[FAMILIES[family]](**values), InputSpec(channels, size, size))
 
 
-def spec_files(config: ModelConfig) -> None:
-    """Download the spec as JSON; upload one back (validated, size-capped)."""
-    st.sidebar.divider()
-    st.sidebar.download_button("Download spec (JSON)", json.dumps(config.to_dict(), indent=2),
+def spec_files(config: ModelConfig, side: DeltaGenerator) -> None:
+    """Download the spec as JSON; upload one back (validated, size-capped); under the controls."""
+    side.divider()
+    side.download_button("Download spec (JSON)", json.dumps(config.to_dict(), indent=2),
                                file_name=f"{config.name.replace(':', '_')}.json", mime="application/json",
                                key="download_spec")
-    upload = st.sidebar.file_uploader("Load a spec", type=["json"], key="upload_spec",
+    upload = side.file_uploader("Load a spec", type=["json"], key="upload_spec",
                                       help="A JSON file saved with the button above (64 KB at most).")
     if upload is None or st.session_state.get("loaded_upload") == upload.file_id:
         return
@@ -183,7 +187,7 @@ def spec_files(config: ModelConfig) -> None:
             raise ConfigError(f"{upload.name} is not valid JSON ({exc})") from exc
         loaded = model_state.checked(ModelConfig.from_dict(data))
     except ConfigError as exc:
-        st.sidebar.error(f"Could not load {upload.name}: {exc}")
+        side.error(f"Could not load {upload.name}: {exc}")
         return
     reset_controls()
     model_state.remember(loaded)
@@ -237,12 +241,14 @@ def layer_table(config_json: str) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", key="layer_table", height=table_height(len(frame)),
                  column_config={
                      "name": st.column_config.TextColumn("layer", width=max(7 * longest + 24, 70)),
-                     "output_shape": "output shape", "output_bytes": "output (1 image)",
-                     **{c: st.column_config.TextColumn(WINDOW_COLUMNS[c], width=58) for c in shown},
-                     "params": st.column_config.NumberColumn("params", format="localized", width=100),
-                     "macs": st.column_config.NumberColumn("MACs", format="localized", width=115),
-                     "rf": st.column_config.TextColumn("RF", help="receptive field, input pixels", width=50),
-                     "jump": st.column_config.TextColumn("jump", help="stride product", width=50)})
+                     "type": st.column_config.TextColumn("type", width=95),
+                     "output_shape": st.column_config.TextColumn("output shape", width=90),
+                     "output_bytes": st.column_config.TextColumn("output", help="float32, 1 image", width=78),
+                     **{c: st.column_config.TextColumn(WINDOW_COLUMNS[c], width=48) for c in shown},
+                     "params": st.column_config.NumberColumn("params", format="localized", width=92),
+                     "macs": st.column_config.NumberColumn("MACs", format="localized", width=105),
+                     "rf": st.column_config.TextColumn("RF", help="receptive field, input pixels", width=45),
+                     "jump": st.column_config.TextColumn("jump", help="stride product", width=45)})
     formulas = [(row.name, row.size_formula()) for row in rows.layers if row.window is not None]
     with st.expander("Why this size? The output-size formula of each convolution and pooling row"):
         st.caption("side out = ⌊(side in + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1; "
@@ -284,7 +290,7 @@ st.caption("Pick a classic or assemble a VGG block by block; every number update
 start = model_state.current()
 init_widgets(start)
 headline_area = st.container()
-panel, results = st.columns([1.3, 2.7], gap="large")
+panel, results = st.columns([1, 3], gap="medium")
 try:
     config = controls(panel)
     summary = summarize(json.dumps(config.to_dict()), None)
@@ -297,7 +303,7 @@ except ConfigError as exc:
 else:
     model_state.remember(config)
     sync_preset(config)
-spec_files(config)
+spec_files(config, panel)
 config_json = json.dumps(config.to_dict())
 with headline_area:
     headline(summary, stale)
