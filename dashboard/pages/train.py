@@ -140,10 +140,8 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> None:
                                    key="limit_train")
             name = c.text_input("Run name (optional)", key="run_name", max_chars=80)
         advanced = advanced_options()
-        button, why = st.columns([1, 3], vertical_alignment="center")
-        submitted = button.form_submit_button("Launch run", type="primary", disabled=problem is not None)
-        if problem:
-            why.caption("Launch is off until the check above passes.")
+        submitted = st.form_submit_button("Launch run", type="primary", disabled=problem is not None,
+                                          help=problem and f"Cannot launch: {problem}")
     if not submitted or problem is not None:
         return
     try:
@@ -228,8 +226,9 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
     run = next(r for r in runs if r.id == run_id)
     metrics = store.metrics_frame([run_id])
     fraction, line = progress(run, metrics, runs, time.time())
-    st.progress(fraction, text=line)
-    if run.status in ("queued", "running") and st.button("Stop", key=f"stop_{run_id}", type="secondary"):
+    bar, stop = st.columns([6, 1], vertical_alignment="bottom")
+    bar.progress(fraction, text=line)
+    if run.status in ("queued", "running") and stop.button("Stop", key=f"stop_{run_id}", type="secondary"):
         try:
             runner.cancel(run_id)
         except ConfigError as exc:  # it ended meanwhile

@@ -184,3 +184,49 @@ def test_filters_narrow_the_table_and_say_when_nothing_matches(app):
     app.multiselect(key="filter_model").select("lenet").run()
     assert not app.exception and runs_table().empty
     assert any("No run matches the filters" in i.value for i in app.info)
+
+
+def test_the_runs_table_says_what_each_run_trained_and_rebuilds_its_model(app):
+    store = RunStore()
+    small_vgg = RunConfig(model=fit_input(model_config("vgg11", width_divisor=4), "shapes", 32),
+                          dataset="shapes", resize=32, optimizer="sgd", lr=0.05, batch_size=64, epochs=1)
+    lenet = RunConfig(model=fit_input(model_config("lenet"), "shapes"), optimizer="adam", lr=0.01, epochs=1)
+    vgg_id, lenet_id = runner.create_run(small_vgg, name="small vgg"), runner.create_run(lenet, name="lenet")
+    store.log_metrics(lenet_id, 1, 1.0, {"train_loss": 0.9, "train_acc": 0.6, "test_acc": 0.625})
+    store.finish(lenet_id, "done")
+    store.finish(vgg_id, "cancelled")
+    app.switch_page("pages/compare.py").run()
+    assert not app.exception
+    table = next(df.value for df in app.dataframe if "best test acc" in df.value.columns).set_index("id")
+    columns = ["model", "optimizer", "lr", "batch size", "width ÷", "best test acc"]
+    assert table.loc[vgg_id, columns].tolist() == ["vgg11 --width-divisor 4", "sgd", 0.05, 64, "4", "—"]
+    assert table.loc[lenet_id, columns].tolist() == ["lenet", "adam", 0.01, 128, "—", "0.625"]
+    # the words rebuild the run's model through the CLI's own parsing and fitting
+    from cnnlab.cli import train as train_cli
+    parser = __import__("argparse").ArgumentParser()
+    train_cli.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["train", *table.loc[vgg_id, "model"].split(), "--dataset", "shapes",
+                              "--resize", "32"])
+    assert train_cli.run_config_from_args(args).model == small_vgg.model
+
+
+def test_the_selected_runs_export_as_one_csv_and_one_json(tmp_path):
+    import csv
+    import io
+
+    from dashboard.run_exports import selected_configs_json, selected_metrics_csv
+
+    store = RunStore()
+    config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1)
+    first, second, other = (runner.create_run(config, name=name) for name in ("one", "two", "left out"))
+    store.log_metrics(first, 5, 0.5, {"train_loss": 2.0})
+    store.log_metrics(second, 5, 0.5, {"train_loss": 1.5})
+    store.log_metrics(other, 5, 0.5, {"train_loss": 9.0})
+    runs = [store.get(first), store.get(second)]
+    rows = list(csv.DictReader(io.StringIO(selected_metrics_csv(store, runs))))
+    assert [(r["run_id"], r["run_name"], r["step"], r["name"], float(r["value"])) for r in rows] == [
+        (str(first), "one", "5", "train_loss", 2.0), (str(second), "two", "5", "train_loss", 1.5)]
+    configs = json.loads(selected_configs_json(runs))
+    assert [(c["id"], c["name"], c["model"]) for c in configs] == [(first, "one", "lenet"),
+                                                                   (second, "two", "lenet")]
+    assert RunConfig.from_dict(configs[0]["config"]) == config
