@@ -130,7 +130,8 @@ def _add_curves(fig: go.Figure, series_of: pd.DataFrame, colour: str, label: str
                             row=row + (metric != "train_loss"), col=col)
 
 
-def curves_figure(metrics: pd.DataFrame, labels: dict[int, str], title: str = "Training curves") -> go.Figure:
+def curves_figure(metrics: pd.DataFrame, labels: dict[int, str], title: str = "Training curves",
+                  height: int = 460) -> go.Figure:
     """Train loss (upper panel) and train and test accuracy (lower panel, 0 to 1) against epoch for each
     run: the textbook's animator, with each quantity on its own axis.
 
@@ -140,7 +141,7 @@ def curves_figure(metrics: pd.DataFrame, labels: dict[int, str], title: str = "T
     for i, (run_id, label) in enumerate(labels.items()):
         _add_curves(fig, metrics[metrics["run_id"] == run_id], PALETTE[i % len(PALETTE)],
                     label if len(labels) > 1 else None, row=1)
-    fig.update_layout(**{**LAYOUT, "height": 460}, title_text=title, uirevision="curves")
+    fig.update_layout(**{**LAYOUT, "height": height}, title_text=title, uirevision="curves")
     fig.update_yaxes(title_text="loss", row=1, col=1)
     fig.update_yaxes(title_text="accuracy", range=[0, 1.02], row=2, col=1)
     fig.update_xaxes(title_text="epoch", row=2, col=1)

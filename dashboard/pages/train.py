@@ -84,15 +84,19 @@ def data_choice(config: ModelConfig) -> tuple[str, int | None, ModelConfig | Non
     resize = RESIZES[right.selectbox("Resize to", list(RESIZES), key="resize",
                                      help="The textbook trains AlexNet and VGG on Fashion-MNIST resized "
                                           "to 224 (slow on a CPU; 64 or 96 keeps a class waiting less).")]
+    # One container for whatever is said here, so the form below keeps its place in the page between
+    # reruns (a moved form can linger as a stale copy while the live panel refreshes).
+    notes = st.container()
     if missing:
-        st.caption(f"Not found on this machine: {', '.join(missing)}. Put their files in the data folder "
-                   "(see docs/DATASETS.md) or run where the machine is online, and they appear here.")
+        notes.caption(f"Not found on this machine: {', '.join(missing)}. Put their files in the data folder "
+                      "(see docs/DATASETS.md) or run where the machine is online, and they appear here.")
     fitted, problem = check(config, dataset, resize)
     if problem:
-        st.error(f"Cannot launch: {problem}")
-        offer_fix(config, dataset, resize)
+        notes.error(f"Cannot launch: {problem}")
+        with notes:
+            offer_fix(config, dataset, resize)
     elif fitted != config:
-        st.caption(f"The run's model is fitted to {dataset}: input {fitted.input}, "
+        notes.caption(f"The run's model is fitted to {dataset}: input {fitted.input}, "
                    f"{fitted.arch.classes} classes (the Build page has {config.input}, "
                    f"{config.arch.classes} classes).")
     return dataset, resize, fitted, problem
@@ -237,7 +241,7 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
             st.toast(f"Stopping run {run_id}…")
     if run.error:
         (st.warning if run.status in ("cancelled", "interrupted") else st.error)(run.error)
-    st.plotly_chart(curves_figure(metrics, {run_id: run.name}, title=f"Run {run_id}: {run.name}"),
+    st.plotly_chart(curves_figure(metrics, {run_id: run.name}, title=f"Run {run_id}: {run.name}", height=400),
                     width="stretch", key="live_curves")
     going = [r for r in runs if r.status not in TERMINAL]
     if len(going) > 1:
