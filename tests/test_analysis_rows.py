@@ -18,7 +18,7 @@ TORCHVISION = {"resnet18": (3, 64, 64), "googlenet": (3, 64, 64), "mobilenet_v2"
 @pytest.mark.parametrize("name", list(PRESETS))
 @pytest.mark.parametrize("depth", [None, 1])
 def test_every_preset_has_unique_row_names(name, depth):
-    names = [row.name for row in analyze(name, depth=depth).layers]
+    names = [row.name for row in analyze(name, levels=depth).layers]
     assert len(names) == len(set(names))
 
 

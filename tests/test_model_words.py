@@ -26,4 +26,6 @@ def test_the_words_rebuild_the_model(model, options, words):
 
 
 def test_a_field_without_an_option_is_named_after_a_plus():
-    assert model_words(model_config("alexnet", dropout=0.25).arch) == "alexnet + dropout=0.25"
+    from cnnlab.families.alexnet import AlexNetSpec
+
+    assert model_words(AlexNetSpec(dropout=0.25)) == "alexnet + dropout=0.25"  # a spec file can set it
