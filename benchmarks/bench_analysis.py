@@ -53,7 +53,8 @@ def main() -> None:
     print(f"ratio torchinfo / cnnlab incl. build    : {theirs / ours:8.1f}x")
     start = time.perf_counter()
     tv_models()
-    print(f"torchvision's model list, first call (imports torchvision): {(time.perf_counter() - start) * 1e3:8.1f} ms")
+    listed = (time.perf_counter() - start) * 1e3
+    print(f"torchvision's model list, first call (imports torchvision): {listed:8.1f} ms")
     for name in TV_MODELS:
         start = time.perf_counter()
         analyze(f"tv:{name}", "3x224x224")
