@@ -54,6 +54,11 @@ def init(arch: SeqSpec) -> dict[str, Any]:
     return {"seq_start": "—"}
 
 
+def start() -> SeqSpec:
+    """Picking the family starts from LeNet's layers (the textbook's first network)."""
+    return family_of(PRESETS["lenet"]).to_seq(PRESETS["lenet"])
+
+
 def on_start_change() -> None:
     """Make the model a preset's layers at the preset's input; the table and inputs follow it."""
     name = st.session_state["seq_start"]
