@@ -67,7 +67,7 @@ def test_an_input_the_model_cannot_take_is_an_error_not_a_crash(app):
     app.switch_page("pages/train.py").run()
     app.button[0].click().run()  # AlexNet on 28×28 shapes: too small
     assert not app.exception
-    assert "AlexNet" in app.error[0].value and "needs at least 65×65" in app.error[0].value
+    assert "(max-pool 3×3)" in app.error[0].value and "needs at least 65×65" in app.error[0].value
     assert RunStore().list_runs() == []
 
 
