@@ -10,7 +10,7 @@ from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.cli.table import aligned
 from cnnlab.errors import ConfigError
-from cnnlab.spec import SCHEMA_VERSION, ModelConfig, model_name, to_seq
+from cnnlab.spec import JSON_SCHEMA_VERSION, ModelConfig, model_name, to_seq
 from cnnlab.units import format_bytes, format_count
 
 COLUMNS = ("Layer", "Type", "Output shape", "Kernel", "Stride", "Pad", "Params", "MACs", "Output", "RF",
@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     config = model_config_from_args(args)
     summary = analyze(config, levels=args.levels)
     if args.format == "json":
-        print(json.dumps({"schema_version": SCHEMA_VERSION, **summary.to_dict(), "seq": seq_text(config)}))
+        data = {"schema_version": JSON_SCHEMA_VERSION, **summary.to_dict(), "seq": seq_text(config)}
+        print(json.dumps(data))
     elif args.format == "csv":
         summary.to_frame().to_csv(sys.stdout, index=False)
     else:
