@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from cnnlab.analysis import Summary, analyze, format_pair
+from cnnlab.analysis import Summary, format_pair
+from cnnlab.cli.fc_as_conv import add_fc_as_conv_argument, analyze_fc_as_conv
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.cli.table import aligned
 from cnnlab.units import format_bytes, format_count
@@ -19,11 +20,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(parser)
     parser.add_argument("--depth", type=int, help="rows at this module depth (1: blocks); default: leaves")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    add_fc_as_conv_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = analyze(model_config_from_args(args), depth=args.depth)
+    summary = analyze_fc_as_conv(model_config_from_args(args), args)
     if args.format == "json":
         print(json.dumps(summary.to_dict()))
     elif args.format == "csv":
