@@ -21,7 +21,7 @@ from cnnlab.spec import (
     VGGSpec,
 )
 from cnnlab.units import format_bytes, format_count
-from dashboard import model_state
+from dashboard import fc_conv_view, model_state, pin_compare
 from dashboard.charts import memory_figure, params_figure, receptive_field_figure, shape_figure
 
 FAMILIES = {"LeNet": "lenet", "AlexNet": "alexnet", "VGG": "vgg", "ResNet": "resnet"}
@@ -254,6 +254,8 @@ with headline_area:
     headline(summary)
 with results:
     st.subheader(model_state.describe(config))
+    pin_compare.panel(config)
+    fc_conv_view.panel(config)
     tabs = st.tabs(["Layers", "Shapes", "Parameters", "Receptive field", "Training memory"])
     with tabs[0]:
         layer_table(config_json)
