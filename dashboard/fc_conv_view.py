@@ -49,6 +49,6 @@ def panel(config: ModelConfig) -> None:
     columns = ["name", "type", "output_shape", "rf", "jump", "params", "macs", "output_bytes"]
     frame = summary.to_frame()[columns]
     frame["output_bytes"] = frame["output_bytes"].map(format_bytes)
-    st.dataframe(frame, hide_index=True, width="stretch", key="fc_conv_table",
-                 column_config={"output_shape": "output shape", "rf": "RF", "jump": "jump",
-                                "output_bytes": "output (1 image)"})
+    frame = frame.rename(columns={"output_shape": "output shape", "rf": "RF", "macs": "MACs",
+                                  "output_bytes": "output (1 image)"})
+    st.dataframe(frame, hide_index=True, width="stretch", key="fc_conv_table")

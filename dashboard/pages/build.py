@@ -235,6 +235,7 @@ st.title("Build a network")
 st.caption("Pick a classic or assemble a VGG block by block; every number updates as you edit. "
            "The link in the address bar reproduces this model.")
 start = model_state.current()
+pin_compare.pinned()  # read the link's model A before the URL is rewritten for B
 init_widgets(start)
 headline_area = st.container()
 panel, results = st.columns([1.3, 2.7], gap="large")
