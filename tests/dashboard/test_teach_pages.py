@@ -8,7 +8,6 @@ import torchvision
 from cnnlab.analysis import analyze
 from cnnlab.units import format_count
 
-
 STAGE_COLUMNS = ["stage", "layers", "output", "params", "MACs", "RF"]
 LESSONS = ["stack2", "stack3", "fc_share", "costs", "evolution", "residual", "fc_conv"]
 
@@ -66,7 +65,8 @@ def test_a_bad_pinned_model_in_the_link_is_reported_and_the_page_works(app):
     app.query_params.update({"model": "vgg16", "pin_model": "vgg99"})
     app.run()
     assert not app.exception
-    assert [e.value for e in app.error][0].startswith("The link's pinned model A could not be used: unknown model")
+    message = "The link's pinned model A could not be used: unknown model 'vgg99'"
+    assert app.error[0].value.startswith(message)
     assert "pin_model" not in app.query_params and app.query_params["model"] == "vgg16"
 
 
@@ -76,7 +76,7 @@ def test_fc_as_conv_switch_shows_the_class_score_map(app):
     assert not app.exception and not app.error
     last = fc_conv_table(app).iloc[-1]
     # 320 / 32 = 10, minus fc1's 7×7 kernel plus one: a 4×4 map; field 150 + 6 · 32.
-    assert (last["name"], last["type"], last["output shape"], last["RF"]) == ("fc3", "Conv2d", "10×4×4", "342")
+    assert list(last[["name", "type", "output shape", "RF"]]) == ["fc3", "Conv2d", "10×4×4", "342"]
     app.number_input(key="fc_conv_side").set_value(416).run()
     assert fc_conv_table(app).iloc[-1]["output shape"] == "10×7×7"  # 416 / 32 - 6
     app.selectbox(key="family").select("ResNet").run()
