@@ -99,7 +99,7 @@ def vgg_costs(sizes: tuple[int, int] = (224, 96), channels: int = 1) -> Lesson:
             t = analyze(config).totals
             configs.append(config)
             rows.append({"model": name + (f"/{divisor}" if divisor > 1 else ""), "input": str(config.input),
-                         "params": t.params, "MACs": t.macs, "activation bytes": t.activation_bytes})
+                         "params": t.params, "MACs": t.macs, "activation memory": t.activation_bytes})
     base = rows[0]
     for row in rows:
         row["MACs vs first"] = row["MACs"] / base["MACs"]
@@ -127,7 +127,7 @@ def evolution(size: int = 224, channels: int = 1, store: RunStore | None = None)
         t, final = summary.totals, summary.final_field
         configs.append(config)
         rows.append({"model": name, "input": str(config.input), "params": t.params, "MACs": t.macs,
-                     "weight bytes": t.param_bytes, "activation bytes": t.activation_bytes,
+                     "weight memory": t.param_bytes, "activation memory": t.activation_bytes,
                      "receptive field": final.rf[0], "best test acc": best.get(name)})
     return Lesson(
         "LeNet → AlexNet → VGG → ResNet",

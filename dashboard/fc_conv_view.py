@@ -51,4 +51,5 @@ def panel(config: ModelConfig) -> None:
     frame["output_bytes"] = frame["output_bytes"].map(format_bytes)
     frame = frame.rename(columns={"output_shape": "output shape", "rf": "RF", "macs": "MACs",
                                   "output_bytes": "output (1 image)"})
-    st.dataframe(frame, hide_index=True, width="stretch", key="fc_conv_table")
+    st.container(key="fc_conv_table").dataframe(frame, hide_index=True, width="stretch", column_config={
+        name: st.column_config.NumberColumn(name, format="localized") for name in ("params", "MACs")})

@@ -23,6 +23,12 @@ LABELS = {"params": ("Parameters", format_count), "macs": ("MACs per image", for
           "activation_bytes": ("Activation memory", format_bytes),
           "rf": ("Receptive field", lambda v: f"{v} px")}
 
+# Pixel widths that fit a third of the page each (the stages' MACs are in the CLI's `compare`).
+HEADLINE_WIDTHS = {name: st.column_config.TextColumn(name, width=width)
+                   for name, width in (("", 120), ("A", 72), ("B", 72), ("B/A", 55))}
+STAGE_WIDTHS = {name: st.column_config.TextColumn(name, width=width)
+                for name, width in (("layers", 95), ("output", 85), ("params", 62), ("RF", 40))}
+
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def stage_summary(config_json: str) -> Summary:
@@ -78,15 +84,16 @@ def panel(config: ModelConfig) -> None:
     if a is None:
         return
     sa, sb = (stage_summary(json.dumps(c.to_dict())) for c in (a, config))
-    st.markdown("**A beside B** — B is the model of the controls; the ratios are B/A.")
-    st.dataframe(headline_frame(sa, sb), hide_index=True, key="pin_headline")
     pairs = aligned_stages(sa, sb)
-    left, right = st.columns(2)
-    for column, side, model, stages in ((left, "A", a, [p[0] for p in pairs]),
-                                        (right, "B", config, [p[1] for p in pairs])):
-        column.caption(f"{side}: {model_state.describe(model)}")
-        column.dataframe(stage_frame(stages), hide_index=True, width="stretch",
-                         key=f"pin_stages_{side.lower()}")
+    first, *sides = st.columns([1.1, 1, 1])
+    with first.container(key="pin_headline"):
+        st.caption("A beside B: B is the model of the controls; the ratios are B/A.")
+        st.dataframe(headline_frame(sa, sb), hide_index=True, width="stretch", column_config=HEADLINE_WIDTHS)
+    for column, side, model, stages in zip(sides, "AB", (a, config), zip(*pairs, strict=True), strict=True):
+        with column.container(key=f"pin_stages_{side.lower()}"):
+            st.caption(f"{side}: {model_state.describe(model)}")
+            st.dataframe(stage_frame(list(stages)), hide_index=True, width="stretch",
+                         column_config=STAGE_WIDTHS)
 
 
 def headline_frame(a: Summary, b: Summary) -> pd.DataFrame:
@@ -100,8 +107,7 @@ def headline_frame(a: Summary, b: Summary) -> pd.DataFrame:
 
 def stage_frame(stages: list[Stage | None]) -> pd.DataFrame:
     """The stages of one side, row k beside the other side's row k (blank where it has fewer)."""
-    blank = dict.fromkeys(("layers", "output", "params", "MACs", "RF"), "")
-    return pd.DataFrame([{"stage": i, **(blank if s is None else {
+    blank = dict.fromkeys(STAGE_WIDTHS, "")
+    return pd.DataFrame([blank if s is None else {
         "layers": s.name, "output": "×".join(map(str, s.output_shape)), "params": format_count(s.params),
-        "MACs": format_count(s.macs), "RF": "—" if s.rf is None else format_pair(s.rf)})}
-        for i, s in enumerate(stages, 1)])
+        "RF": "—" if s.rf is None else format_pair(s.rf)} for s in stages])

@@ -253,9 +253,9 @@ spec_files(config)
 config_json = json.dumps(config.to_dict())
 with headline_area:
     headline(summary)
+    pin_compare.panel(config)
 with results:
     st.subheader(model_state.describe(config))
-    pin_compare.panel(config)
     fc_conv_view.panel(config)
     tabs = st.tabs(["Layers", "Shapes", "Parameters", "Receptive field", "Training memory"])
     with tabs[0]:

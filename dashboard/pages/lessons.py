@@ -11,11 +11,21 @@ import streamlit as st
 from cnnlab import ConfigError, lessons
 from cnnlab.spec import VGG_BLOCKS
 from cnnlab.train.store import RunStore
+from cnnlab.units import format_bytes
 from dashboard import model_state
 from dashboard.pin_compare import link_params
 
-FORMATS = {"params": "{:,}", "MACs": "{:,}", "FC params": "{:,}", "FC share": "{:.1%}",
-           "MACs vs first": "{:.2%}", "best test acc": "{:.3f}"}
+FORMATS = {"params": "{:,}".format, "MACs": "{:,}".format, "FC params": "{:,}".format,
+           "FC share": "{:.1%}".format, "MACs vs first": "{:.2%}".format, "best test acc": "{:.3f}".format,
+           "weight memory": format_bytes, "activation memory": format_bytes}
+
+
+def display(rows: list[dict]) -> pd.DataFrame:
+    """The lesson's rows with counts, shares and bytes written out; a missing value as "—"."""
+    def text(key: str, value: object) -> object:
+        return "—" if value is None else FORMATS[key](value) if key in FORMATS else value
+
+    return pd.DataFrame([{k: text(k, v) for k, v in row.items()} for row in rows])
 
 
 def build_link(models: tuple) -> str:
@@ -38,9 +48,7 @@ def show(key: str, inputs: Callable[[], dict], compute: Callable[..., lessons.Le
         head.subheader(lesson.title)
         head.markdown(lesson.claim)
         st.info(lesson.finding)
-        frame = pd.DataFrame(lesson.rows)
-        st.dataframe(frame.style.format({k: v for k, v in FORMATS.items() if k in frame}, na_rep="—"),
-                     hide_index=True, width="stretch", key=f"lesson_{key}_table")
+        st.dataframe(display(lesson.rows), hide_index=True, width="stretch", key=f"lesson_{key}_table")
         if models:
             label = "Open A and B on the Build page" if len(models) > 1 else "Open on the Build page"
             st.link_button(label, build_link(models), key=f"lesson_{key}_link")
