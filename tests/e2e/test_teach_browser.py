@@ -45,3 +45,5 @@ def test_the_lessons_page(server, page, screenshots):
     page.screenshot(path=str(screenshots / "teach-lessons.png"))
     page.locator(".st-key-lesson_evolution").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "teach-lessons-evolution.png"))
+    page.locator(".st-key-lesson_fc_conv").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "teach-lessons-fc-conv.png"))
