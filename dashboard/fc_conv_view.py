@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, format_pair
@@ -23,26 +24,27 @@ def converted_summary(config_json: str, side: int) -> Summary:
     return fc_as_conv_summary(config, InputSpec(config.input.channels, side, side), depth=1)
 
 
-def panel(config: ModelConfig) -> None:
-    """The switch and the larger image's size in the sidebar; when on, the class-score map's table."""
-    st.sidebar.divider()
-    if not st.sidebar.toggle("FC layers as convolutions", key="fc_as_conv",
+def panel(config: ModelConfig, side: DeltaGenerator) -> None:
+    """The switch and the larger image's size in `side` (under the controls); when on, the class-score
+    map's table here."""
+    side.divider()
+    if not side.toggle("FC layers as convolutions", key="fc_as_conv",
                              help="Rewrite the classifier as convolutions (weights copied) and run the "
                                   "network on a larger image: the output becomes a map of class scores."):
         return
     size = config.input.height
     if st.session_state.get("fc_conv_side", 0) < size:  # first use, or the input grew past it
         st.session_state["fc_conv_side"] = max(size, DEFAULT_SIDE)
-    side = st.sidebar.number_input("Larger image (side)", size, MAX_INPUT_SIDE, key="fc_conv_side",
-                                   help="Height = width, at least the model's input size.")
+    larger = side.number_input("Larger image (side)", size, MAX_INPUT_SIDE, key="fc_conv_side",
+                               help="Height = width, at least the model's input size.")
     try:
-        summary = converted_summary(json.dumps(config.to_dict()), side)
+        summary = converted_summary(json.dumps(config.to_dict()), larger)
     except ConfigError as exc:
         st.error(f"FC as convolutions: {exc}")
         return
     scores = summary.layers[-1]
     c, h, w = scores.output_shape
-    st.markdown(f"**FC layers as convolutions, on a {summary.input[0]}×{side}×{side} image**")
+    st.markdown(f"**FC layers as convolutions, on a {summary.input[0]}×{larger}×{larger} image**")
     st.caption(f"The output is a {c}×{h}×{w} map of class scores: {h * w} windows of the training input's "
                f"{size}×{size}, {format_pair(scores.jump)} pixels apart, each unit seeing "
                f"{format_pair(scores.rf)} pixels.")

@@ -9,6 +9,7 @@ import json
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, analyze, format_pair
@@ -71,15 +72,15 @@ def _sync_url(a: ModelConfig | None) -> None:
         st.query_params.update(wanted)
 
 
-def panel(config: ModelConfig) -> None:
-    """The pin buttons in the sidebar and, with A pinned, A beside B (`config`)."""
+def panel(config: ModelConfig, side: DeltaGenerator) -> None:
+    """The pin buttons in `side` (under the controls) and, with A pinned, A beside B (`config`) here."""
     a = pinned()
-    st.sidebar.divider()
-    st.sidebar.button("Pin this model as A", key="pin_a", on_click=_pin, args=(config,),
-                      help="Keep this model as A, then change the controls: B is compared with it.")
+    side.divider()
+    side.button("Pin this model as A", key="pin_a", on_click=_pin, args=(config,),
+                help="Keep this model as A, then change the controls: B is compared with it.")
     if a is not None:
-        st.sidebar.caption(f"A: {model_state.describe(a)}")
-        st.sidebar.button("Unpin A", key="unpin_a", on_click=_pin, args=(None,))
+        side.caption(f"A: {model_state.describe(a)}")
+        side.button("Unpin A", key="unpin_a", on_click=_pin, args=(None,))
     _sync_url(a)
     if a is None:
         return

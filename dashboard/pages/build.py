@@ -253,10 +253,10 @@ spec_files(config)
 config_json = json.dumps(config.to_dict())
 with headline_area:
     headline(summary)
-    pin_compare.panel(config)
+    pin_compare.panel(config, panel)
 with results:
     st.subheader(model_state.describe(config))
-    fc_conv_view.panel(config)
+    fc_conv_view.panel(config, panel)
     tabs = st.tabs(["Layers", "Shapes", "Parameters", "Receptive field", "Training memory"])
     with tabs[0]:
         layer_table(config_json)
