@@ -16,7 +16,7 @@ from dashboard import model_state
 from dashboard.pin_compare import link_params
 
 FORMATS = {"params": "{:,}".format, "MACs": "{:,}".format, "FC params": "{:,}".format,
-           "FC share": "{:.1%}".format, "MACs vs first": "{:.2%}".format, "best test acc": "{:.3f}".format,
+           "FC share": "{:.2%}".format, "MACs vs first": "{:.2%}".format, "best test acc": "{:.3f}".format,
            "weight memory": format_bytes, "activation memory": format_bytes}
 
 

@@ -123,7 +123,7 @@ def test_fc_share_panel_matches_torchvision(lessons_page):
     reference = torchvision.models.vgg11(num_classes=10)
     total = sum(p.numel() for p in reference.parameters())
     fc = sum(p.numel() for p in reference.classifier.parameters())
-    assert lesson_table(lessons_page, "fc_share")["FC share"].iloc[0] == f"{fc / total:.1%}"
+    assert lesson_table(lessons_page, "fc_share")["FC share"].iloc[0] == f"{fc / total:.2%}"
 
 
 def test_costs_panel_follows_the_smaller_input(lessons_page):
