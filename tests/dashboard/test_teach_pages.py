@@ -110,48 +110,43 @@ def test_every_lesson_panel_is_shown_with_its_claim(lessons_page):
     assert "./?model=vgg16&input=3x224x224" in links
 
 
-@pytest.mark.parametrize("key, depth", [("stack2", 2), ("stack3", 3)])
-def test_stack_panels_follow_the_channels(lessons_page, key, depth):
-    lessons_page.number_input(key=f"{key}_c").set_value(32).run()
-    table, c, k = lesson_table(lessons_page, key), 32, 2 * depth + 1
-    assert list(table["params"]) == [f"{depth * (9 * c * c + c):,}", f"{k * k * c * c + c:,}"]
-    assert list(table["receptive field"]) == [k, k]
+def test_each_lesson_panel_follows_its_inputs(lessons_page):
+    """One session, one input changed per panel, each table against a calculation written here."""
+    at = lessons_page
+    for key, depth in (("stack2", 2), ("stack3", 3)):
+        at.number_input(key=f"{key}_c").set_value(32).run()
+        table, c, k = lesson_table(at, key), 32, 2 * depth + 1
+        assert list(table["params"]) == [f"{depth * (9 * c * c + c):,}", f"{k * k * c * c + c:,}"]
+        assert list(table["receptive field"]) == [k, k]
 
-
-def test_fc_share_panel_matches_torchvision(lessons_page):
-    lessons_page.selectbox(key="fc_share_name").select("vgg11").run()
+    at.selectbox(key="fc_share_name").select("vgg11").run()
     reference = torchvision.models.vgg11(num_classes=10)
     total = sum(p.numel() for p in reference.parameters())
     fc = sum(p.numel() for p in reference.classifier.parameters())
-    assert lesson_table(lessons_page, "fc_share")["FC share"].iloc[0] == f"{fc / total:.2%}"
+    assert lesson_table(at, "fc_share")["FC share"].iloc[0] == f"{fc / total:.2%}"
 
-
-def test_costs_panel_follows_the_smaller_input(lessons_page):
-    lessons_page.number_input(key="costs_b").set_value(64).run()
-    table = lesson_table(lessons_page, "costs")
+    at.number_input(key="costs_b").set_value(64).run()
+    table = lesson_table(at, "costs")
     assert list(table["input"]) == ["1x224x224"] * 3 + ["1x64x64"] * 3
     # VGG-11/4 at 64: conv MACs scale with the area, (64/224)² of those at 224, plus FC 128·2·2 → 4096.
     conv_224 = analyze("vgg11", width_divisor=4).totals.macs - (128 * 7 * 7 * 4096 + 4096 * 4096 + 4096 * 10)
     expected = conv_224 * 64**2 // 224**2 + 128 * 2 * 2 * 4096 + 4096 * 4096 + 4096 * 10
     assert table["MACs"].iloc[5] == f"{expected:,}"
 
-
-def test_evolution_panel_shows_the_store_best_accuracy(lessons_page):
     from cnnlab.train.store import RunStore
 
     store = RunStore()  # the isolated CNNLAB_HOME of this test
     run = store.create_run({}, name="lenet", model="lenet", dataset="shapes")
     store.log_metrics(run, 1, 1.0, {"test_acc": 0.5})
     store.log_metrics(run, 2, 2.0, {"test_acc": 0.75})
-    lessons_page.number_input(key="evolution_size").set_value(96).run()
-    table = lesson_table(lessons_page, "evolution")
+    at.number_input(key="evolution_size").set_value(96).run()
+    table = lesson_table(at, "evolution")
     assert list(table["best test acc"]) == ["0.750", "—", "—", "—"] and table["input"].iloc[3] == "1x96x96"
 
-
-def test_residual_panel_follows_the_blocks(lessons_page):
-    lessons_page.number_input(key="residual_blocks").set_value(5).run()
-    table = lesson_table(lessons_page, "residual")
+    at.number_input(key="residual_blocks").set_value(5).run()
+    table = lesson_table(at, "residual")
     assert list(table["residual field"]) == list(table["plain stack field"]) == [5, 9, 13, 17, 21]
+    assert not at.exception and not at.error
 
 
 def test_fc_conv_panel_and_its_link_opens_the_build_page(lessons_page, new_app):
