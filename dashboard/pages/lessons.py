@@ -41,7 +41,6 @@ def show(key: str, inputs: Callable[[], dict], compute: Callable[..., lessons.Le
         values = inputs()
         try:
             lesson = compute(**values)
-            models = tuple(model_state.checked(m) for m in lesson.models)
         except ConfigError as exc:
             st.error(str(exc))
             return
@@ -49,9 +48,19 @@ def show(key: str, inputs: Callable[[], dict], compute: Callable[..., lessons.Le
         head.markdown(lesson.claim)
         st.info(lesson.finding)
         st.dataframe(display(lesson.rows), hide_index=True, width="stretch", key=f"lesson_{key}_table")
-        if models:
-            label = "Open A and B on the Build page" if len(models) > 1 else "Open on the Build page"
-            st.link_button(label, build_link(models), key=f"lesson_{key}_link")
+        if lesson.models:
+            build_button(key, lesson.models)
+
+
+def build_button(key: str, models: tuple) -> None:
+    """The link to the Build page, or why the Build page cannot show these models."""
+    try:
+        checked = tuple(model_state.checked(m) for m in models)
+    except ConfigError as exc:
+        st.caption(f"The Build page cannot show this: {exc}")
+        return
+    label = "Open A and B on the Build page" if len(checked) > 1 else "Open on the Build page"
+    st.link_button(label, build_link(checked), key=f"lesson_{key}_link")
 
 
 def number(label: str, key: str, low: int, high: int, value: int, column) -> int:

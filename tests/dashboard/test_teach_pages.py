@@ -154,6 +154,11 @@ def test_fc_conv_panel_and_its_link_opens_the_build_page(lessons_page, new_app):
     table = lesson_table(lessons_page, "fc_conv")
     assert table["output"].iloc[1] == "10×3×3"  # 288 / 32 - 7 + 1
     url = next(b.proto.url for b in lessons_page.get("link_button") if "pin_model" in b.proto.url)
+    lessons_page.number_input(key="fc_conv_size").set_value(200).run()  # smaller than the training 224
+    assert [e.value for e in lessons_page.error] == [
+        "the larger input 1x200x200 is smaller than the training input 1x224x224; a class-score map needs "
+        "at least one window of the training size"]
+    assert len(lessons_page.subheader) == len(LESSONS) - 1 and not lessons_page.exception
     build = new_app()
     build.query_params.update(dict(parse_qsl(urlsplit(url).query)))
     build.run()
