@@ -7,11 +7,9 @@ after the last feature map forms the "head"); stage k of A is shown beside stage
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from cnnlab.analysis import Summary
 
-SCHEMA_VERSION = 1
 # Headline figure -> how to read it from a Summary (the receptive field per side: the height's).
 FIGURES = {
     "params": lambda s: s.totals.params,
@@ -33,11 +31,6 @@ def ratios(a: Summary, b: Summary) -> dict[str, float | None]:
     return {name: (fb[name] / fa[name] if fa[name] and fb[name] is not None else None) for name in FIGURES}
 
 
-def compare_dict(a: Summary, b: Summary) -> dict[str, Any]:
-    """The JSON contract of `python -m cnnlab compare --format json`."""
-    return {"schema_version": SCHEMA_VERSION, "a": a.to_dict(), "b": b.to_dict(), "ratio": ratios(a, b)}
-
-
 @dataclass(frozen=True)
 class Stage:
     """Consecutive layers at one output resolution: their totals and the last layer's map and field."""
@@ -56,7 +49,7 @@ class Stage:
 
 
 def stages(summary: Summary) -> list[Stage]:
-    """Group `summary`'s rows into stages; give it a depth-1 summary (VGG: one stage per block)."""
+    """Group `summary`'s rows into stages; give it a level-1 summary (VGG: one stage per block)."""
     groups: list[list] = []
     for row in summary.layers:
         key = row.output_shape[1:] if len(row.output_shape) == 3 else None

@@ -45,7 +45,7 @@ def fc_as_conv(model: nn.Module, input_shape: InputSpec | tuple[int, int, int]) 
 
 
 def fc_as_conv_summary(config: ModelConfig, run_input: InputSpec | None = None,
-                       depth: int | None = None) -> Summary:
+                       levels: int | None = None) -> Summary:
     """The analysis of `config`'s network with FC→conv applied, run on `run_input` (default: the input it
     was built for). `classes` stays the class count; the output shape is the class-score map."""
     run_input = run_input or config.input
@@ -56,7 +56,7 @@ def fc_as_conv_summary(config: ModelConfig, run_input: InputSpec | None = None,
         raise ConfigError(f"the larger input {run_input} is smaller than the training input {config.input}; "
                           "a class-score map needs at least one window of the training size")
     converted = fc_as_conv(build(config), config.input)
-    summary = analyze(converted, run_input, depth=depth)
+    summary = analyze(converted, run_input, levels=levels)
     return replace(summary, model=f"{config.name} (FC as conv)", classes=config.arch.classes)
 
 

@@ -7,18 +7,16 @@ Nothing here is typed in: change C, the input size or the depth and every figure
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
 
 from cnnlab.analysis import Summary, analyze
+from cnnlab.families.resnet import BasicBlock
 from cnnlab.fc_as_conv import fc_as_conv_summary
 from cnnlab.spec import InputSpec, ModelConfig, model_config
 from cnnlab.train.store import RunStore
-from cnnlab.zoo import build
-from cnnlab.zoo.resnet import BasicBlock, conv3x3
 
 
 @dataclass(frozen=True)
@@ -30,10 +28,15 @@ class Lesson:
     models: tuple[ModelConfig, ...] = field(default=())
 
 
-def _stack(channels: int, layers: list[nn.Module]) -> nn.Sequential:
-    """`layers` after a 1×1 "stem" that makes C channels of a grey image (inputs have at most 16)."""
-    return nn.Sequential(OrderedDict([("stem", nn.Conv2d(1, channels, 1)),
-                                      *((f"layer{i}", m) for i, m in enumerate(layers, 1))]))
+def _stack(channels: int, layers: list[str]) -> str:
+    """A `seq` model: a 1×1 "stem" that makes C channels of a grey image (inputs have at most 16),
+    `layers`, then global average pooling (the classes option adds the last linear layer)."""
+    return f"seq:c1-{channels},{','.join(layers)},gap"
+
+
+def _conv_rows(summary: Summary) -> list:
+    """The convolutions after the stem."""
+    return [row for row in summary.layers if row.type == "Conv2d"][1:]
 
 
 def _conv_figures(summary: Summary) -> dict[str, Any]:
@@ -43,18 +46,13 @@ def _conv_figures(summary: Summary) -> dict[str, Any]:
             "MACs": sum(r.macs for r in convs)}
 
 
-def _conv_rows(summary: Summary) -> list:
-    return [row for row in summary.layers if row.type == "Conv2d" and row.name != "stem"]
-
-
 def stacked_3x3(channels: int = 64, size: int = 56, depth: int = 2) -> Lesson:
     """`depth` stacked 3×3 convolutions against one (2·depth+1)×(2·depth+1), C channels in and out."""
     k = 2 * depth + 1
-    stack = _stack(channels, [layer for _ in range(depth)
-                              for layer in (nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU())])
-    single = _stack(channels, [nn.Conv2d(channels, channels, k, padding=depth), nn.ReLU()])
     inp = InputSpec(1, size, size)
-    many, one = _conv_figures(analyze(stack, inp)), _conv_figures(analyze(single, inp))
+    stack = model_config(_stack(channels, [f"c3-{channels}p1,relu"] * depth), inp)
+    single = model_config(_stack(channels, [f"c{k}-{channels}p{depth},relu"]), inp)
+    many, one = _conv_figures(analyze(stack)), _conv_figures(analyze(single))
     saving = 1 - many["params"] / one["params"]
     return Lesson(
         f"{depth} × 3×3 against one {k}×{k}",
@@ -62,20 +60,18 @@ def stacked_3x3(channels: int = 64, size: int = 56, depth: int = 2) -> Lesson:
         f"({depth}·(9C²+C) against {k * k}C²+C) and {depth} non-linearities instead of one.",
         f"Field {many['receptive field']} against {one['receptive field']}; at C = {channels} the stack "
         f"has {saving:.0%} fewer parameters and MACs.",
-        [{"layers": f"{depth} × conv 3×3", **many}, {"layers": f"1 × conv {k}×{k}", **one}])
+        [{"layers": f"{depth} × conv 3×3", **many}, {"layers": f"1 × conv {k}×{k}", **one}],
+        (stack, single))
 
 
 def vgg_fc_share(name: str = "vgg16", size: int = 224, channels: int = 3, classes: int = 10) -> Lesson:
     """The share of VGG's parameters in its three FC layers, and a global-average-pooling head instead."""
     config = model_config(name, InputSpec(channels, size, size), classes=classes)
-    vgg = build(config)
-    blocks = [(n, m) for n, m in vgg.named_children() if n.startswith("block")]
-    width = [m for m in blocks[-1][1].children() if isinstance(m, nn.Conv2d)][-1].out_channels
-    gap = nn.Sequential(*(m for _, m in blocks), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                        nn.Linear(width, classes))
+    features = ",".join(",".join([f"c3-{c}p1,relu"] * n) + ",m2" for n, c in config.arch.scaled_blocks())
+    gap = model_config(f"seq:{features},gap", config.input, classes=classes)
     rows = []
-    for label, summary in ((f"{name}: flatten + 3 FC", analyze(config)),
-                           (f"{name}: GAP + 1 FC", analyze(gap, config.input))):
+    for label, model in ((f"{name}: flatten + 3 FC", config), (f"{name}: GAP + 1 FC", gap)):
+        summary = analyze(model)
         fc = sum(row.params for row in summary.layers if row.type == "Linear")
         rows.append({"head": label, "params": summary.totals.params, "FC params": fc,
                      "FC share": fc / summary.totals.params, "MACs": summary.totals.macs})
@@ -86,7 +82,7 @@ def vgg_fc_share(name: str = "vgg16", size: int = 224, channels: int = 3, classe
         "average pooling head keeps the convolutions and drops almost all of them.",
         f"{name} at {config.input}: the FC layers hold {rows[0]['FC share']:.1%} of "
         f"{rows[0]['params']:,} parameters; a GAP head saves {saved:,} ({saved / rows[0]['params']:.1%}).",
-        rows, (config,))
+        rows, (config, gap))
 
 
 def vgg_costs(sizes: tuple[int, int] = (224, 96), channels: int = 1) -> Lesson:
@@ -153,11 +149,12 @@ def _best_accuracy(store: RunStore) -> dict[str, float]:
 def residual_field(channels: int = 16, size: int = 32, blocks: int = 3) -> Lesson:
     """`blocks` residual blocks (two 3×3 convolutions each) against the plain stack of those convolutions."""
     inp = InputSpec(1, size, size)
-    c = channels
-    plain = _stack(c, [m for _ in range(2 * blocks) for m in (conv3x3(c, c), nn.BatchNorm2d(c), nn.ReLU())])
-    residual = _stack(channels, [BasicBlock(channels, channels) for _ in range(blocks)])
-    plain_rows = _conv_rows(analyze(plain, inp, depth=1))[1::2]
-    residual_rows = [r for r in analyze(residual, inp, depth=1).layers if r.type == "BasicBlock"]
+    plain = model_config(_stack(channels, [f"c3-{channels}p1nb,bn,relu"] * (2 * blocks)), inp)
+    # The seq grammar has no shortcut: the residual stack is ResNet's own BasicBlock, as a module.
+    residual = nn.Sequential(nn.Conv2d(1, channels, 1), *(BasicBlock(channels, channels)
+                                                          for _ in range(blocks)))
+    plain_rows = _conv_rows(analyze(plain))[1::2]
+    residual_rows = [r for r in analyze(residual, inp, levels=1).layers if r.type == "BasicBlock"]
     # Each block is crossed through its convolutions or its shortcut: 2^k paths, k convolutions on average.
     rows = [{"after block": k, "plain stack field": p.rf[0], "residual field": r.rf[0], "paths": 2 ** k,
              "convolutions on the plain path": 2 * k, "on a residual path, on average": k}
@@ -168,7 +165,7 @@ def residual_field(channels: int = 16, size: int = 32, blocks: int = 3) -> Lesso
         "stack, reached through 2ⁿ paths of which only one crosses every convolution.",
         f"After {blocks} blocks: field {rows[-1]['residual field']} with shortcuts, "
         f"{rows[-1]['plain stack field']} without, through {rows[-1]['paths']} paths.",
-        rows)
+        rows, (plain, model_config("resnet18", inp, stem="cifar")))
 
 
 def fc_conv_larger_image(name: str = "vgg11", train_size: int = 224, size: int = 320,

@@ -21,7 +21,7 @@ DEFAULT_SIDE = 320
 def converted_summary(config_json: str, side: int) -> Summary:
     """The FC→conv analysis of one config on a side×side image (cached)."""
     config = ModelConfig.from_dict(json.loads(config_json))
-    return fc_as_conv_summary(config, InputSpec(config.input.channels, side, side), depth=1)
+    return fc_as_conv_summary(config, InputSpec(config.input.channels, side, side), levels=1)
 
 
 def panel(config: ModelConfig, side: DeltaGenerator) -> None:

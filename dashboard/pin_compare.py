@@ -34,7 +34,7 @@ STAGE_WIDTHS = {name: st.column_config.TextColumn(name, width=width)
 @st.cache_data(max_entries=64, show_spinner=False)
 def stage_summary(config_json: str) -> Summary:
     """The depth-1 analysis of one config (cached); stages group its rows."""
-    return analyze(ModelConfig.from_dict(json.loads(config_json)), depth=1)
+    return analyze(ModelConfig.from_dict(json.loads(config_json)), levels=1)
 
 
 def link_params(a: ModelConfig | None, b: ModelConfig) -> dict[str, str]:

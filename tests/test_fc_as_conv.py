@@ -75,3 +75,21 @@ def test_a_layer_that_is_not_element_wise_between_fc_layers_is_named():
 def test_a_network_without_fc_layers_is_refused():
     with pytest.raises(ConfigError, match="has no fully connected layer to rewrite"):
         fc_as_conv(nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU()), (1, 8, 8))
+
+
+def test_a_seq_network_is_rewritten_with_its_weights():
+    torch.manual_seed(2)
+    config = model_config("seq:c3-8p1,relu,m2,c3-16,relu,fc32,relu,drop0.5,fc10", "1x16x16")
+    model = cnnlab.build(config, device="cpu").eval()
+    converted = fc_as_conv(model, config.input).eval()
+    x = torch.randn(2, 1, 16, 16)
+    with torch.no_grad():
+        assert (converted(x).flatten(1) - model(x)).abs().max().item() <= 1e-5
+    # 16 → conv 3 pad 1 → pool 2: 8 → conv 3: 6, so fc32 becomes a 6×6 convolution; at 40: 40/2 - 2 - 5 = 13.
+    last = fc_as_conv_summary(config, InputSpec(1, 40, 40)).layers[-1]
+    assert last.output_shape == (10, 13, 13)
+
+
+def test_a_seq_batch_norm_between_fc_layers_is_named():
+    with pytest.raises(ConfigError, match=r"layer 'bn1' \(BatchNorm1d\) between fully connected layers"):
+        fc_as_conv_summary(model_config("seq:c3-4,fc8,bn,relu,fc10", "1x8x8"))

@@ -12,9 +12,11 @@ import json
 
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
+from cnnlab.cli.summary import summary_json
 from cnnlab.cli.table import aligned
-from cnnlab.compare import aligned_stages, compare_dict, figures, ratios
+from cnnlab.compare import aligned_stages, figures, ratios
 from cnnlab.errors import ConfigError
+from cnnlab.spec import SCHEMA_VERSION, ModelConfig
 from cnnlab.units import format_bytes, format_count
 
 SIDES = ("a", "b")
@@ -48,8 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             if action.nargs != 0 and not action.choices:
                 one.metavar = action.metavar or action.dest.upper()
             parser._add_action(one)
-    parser.add_argument("--depth", type=int,
-                        help="JSON rows at this module depth (default: leaves, as summary)")
+    parser.add_argument("--levels", type=int, metavar="L",
+                        help="JSON rows at this module nesting level (default: every leaf layer, as summary)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(func=run)
 
@@ -64,22 +66,27 @@ def side_args(args: argparse.Namespace, side: str) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    depth = args.depth if args.format == "json" else 1
-    a, b = (side_summary(args, side, depth) for side in SIDES)
-    print(json.dumps(compare_dict(a, b)) if args.format == "json" else render(a, b))
+    levels = args.levels if args.format == "json" else 1
+    (ca, a), (cb, b) = (side_summary(args, side, levels) for side in SIDES)
+    if args.format == "json":
+        print(json.dumps({"schema_version": SCHEMA_VERSION, "a": summary_json(ca, a),
+                          "b": summary_json(cb, b), "ratio": ratios(a, b)}))
+    else:
+        print(render(a, b))
     return 0
 
 
-def side_summary(args: argparse.Namespace, side: str, depth: int | None) -> Summary:
-    """The analysis of model A or B; a ConfigError says which of the two is wrong."""
+def side_summary(args: argparse.Namespace, side: str, levels: int | None) -> tuple[ModelConfig, Summary]:
+    """The config and analysis of model A or B; a ConfigError says which of the two is wrong."""
     try:
-        return analyze(model_config_from_args(side_args(args, side)), depth=depth)
+        config = model_config_from_args(side_args(args, side))
+        return config, analyze(config, levels=levels)
     except ConfigError as exc:
         raise ConfigError(f"model {side.upper()} ({getattr(args, f'model_{side}')}): {exc}") from exc
 
 
 def render(a: Summary, b: Summary) -> str:
-    """The headline figures with B/A, then the stages of A and B row by row (give depth-1 summaries)."""
+    """The headline figures with B/A, then the stages of A and B row by row (give level-1 summaries)."""
     fa, fb, ratio = figures(a), figures(b), ratios(a, b)
     rows = [(label, "-" if fa[k] is None else show(fa[k]), "-" if fb[k] is None else show(fb[k]),
              "-" if ratio[k] is None else f"{ratio[k]:.3g}×")

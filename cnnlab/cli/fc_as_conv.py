@@ -19,6 +19,6 @@ def add_fc_as_conv_argument(parser: argparse.ArgumentParser) -> None:
 def analyze_fc_as_conv(config: ModelConfig, args: argparse.Namespace) -> Summary:
     """The plain summary, or with `--fc-as-conv` the converted network's on the larger input."""
     if args.fc_as_conv is None:
-        return analyze(config, depth=args.depth)
+        return analyze(config, levels=args.levels)
     run_input = InputSpec.parse(args.fc_as_conv) if args.fc_as_conv else None
-    return fc_as_conv_summary(config, run_input, depth=args.depth)
+    return fc_as_conv_summary(config, run_input, levels=args.levels)

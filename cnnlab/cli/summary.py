@@ -10,6 +10,8 @@ from cnnlab.analysis import Summary, format_pair
 from cnnlab.cli.fc_as_conv import add_fc_as_conv_argument, analyze_fc_as_conv
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.cli.table import aligned
+from cnnlab.errors import ConfigError
+from cnnlab.spec import SCHEMA_VERSION, ModelConfig, model_name, to_seq
 from cnnlab.units import format_bytes, format_count
 
 COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs", "Output", "RF", "Jump")
@@ -18,21 +20,36 @@ COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs", "Output", "RF", "J
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("summary", help="per-layer shapes, parameters, MACs, memory, receptive fields")
     add_model_arguments(parser)
-    parser.add_argument("--depth", type=int, help="rows at this module depth (1: blocks); default: leaves")
+    parser.add_argument("--levels", type=int, metavar="L",
+                        help="rows at this module nesting level (1: blocks); default: every leaf layer")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
     add_fc_as_conv_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = analyze_fc_as_conv(model_config_from_args(args), args)
+    config = model_config_from_args(args)
+    summary = analyze_fc_as_conv(config, args)
     if args.format == "json":
-        print(json.dumps(summary.to_dict()))
+        print(json.dumps(summary_json(config, summary)))
     elif args.format == "csv":
         summary.to_frame().to_csv(sys.stdout, index=False)
     else:
         print(render_table(summary))
     return 0
+
+
+def summary_json(config: ModelConfig, summary: Summary) -> dict:
+    """The JSON contract of `summary --format json`: the summary, its schema version and the seq form."""
+    return {"schema_version": SCHEMA_VERSION, **summary.to_dict(), "seq": seq_text(config)}
+
+
+def seq_text(config: ModelConfig) -> str | None:
+    """The model as a `seq:` string, or None where it has no seq form (ResNet, torchvision)."""
+    try:
+        return model_name(to_seq(config.arch))
+    except ConfigError:
+        return None
 
 
 def render_table(summary: Summary) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from cnnlab import ConfigError, lessons
-from cnnlab.spec import VGG_BLOCKS
+from cnnlab.families.vgg import VGG_BLOCKS
 from cnnlab.train.store import RunStore
 from cnnlab.units import format_bytes
 from dashboard import model_state
@@ -22,8 +22,8 @@ FORMATS = {"params": "{:,}".format, "MACs": "{:,}".format, "FC params": "{:,}".f
 
 def display(rows: list[dict]) -> pd.DataFrame:
     """The lesson's rows with counts, shares and bytes written out; a missing value as "—"."""
-    def text(key: str, value: object) -> object:
-        return "—" if value is None else FORMATS[key](value) if key in FORMATS else value
+    def text(key: str, value: object) -> str:
+        return "—" if value is None else FORMATS[key](value) if key in FORMATS else str(value)
 
     return pd.DataFrame([{k: text(k, v) for k, v in row.items()} for row in rows])
 

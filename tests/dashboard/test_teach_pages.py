@@ -101,13 +101,27 @@ def lesson_table(at, key):
     return frames[LESSONS.index(key)]
 
 
-def test_every_lesson_panel_is_shown_with_its_claim(lessons_page):
+def test_every_lesson_panel_is_shown_with_its_claim(lessons_page, new_app):
     assert [s.value for s in lessons_page.subheader] == [
         "2 × 3×3 against one 5×5", "3 × 3×3 against one 7×7", "VGG's parameters sit in its FC layers",
         "What VGG costs, and what a smaller input saves", "LeNet → AlexNet → VGG → ResNet",
         "A residual block sees the union of its paths", "FC layers as convolutions slide over a larger image"]
-    links = {b.proto.url for b in lessons_page.get("link_button")}
-    assert "./?model=vgg16&input=3x224x224" in links
+    links = [dict(parse_qsl(urlsplit(b.proto.url).query)) for b in lessons_page.get("link_button")]
+    # Every panel links to Build with its models; the FC-share panel pins VGG-16 beside its GAP head.
+    assert len(links) == len(LESSONS)
+    gap = next(link for link in links if link.get("pin_model") == "vgg16")
+    assert gap["model"].startswith("seq:c3-64p1,relu,c3-64p1,relu,m2,")
+    assert gap["model"].endswith(",c3-512p1,relu,m2,gap,fc10")
+    # The 3×3-stack panel's link opens the two seq stacks on Build, A beside B.
+    stack = links[0]
+    assert (stack["pin_model"], stack["model"]) == ("seq:c1-64,c3-64p1,relu,c3-64p1,relu,gap,fc10",
+                                                    "seq:c1-64,c5-64p2,relu,gap,fc10")
+    build = new_app()
+    build.query_params.update(stack)
+    build.run()
+    assert not build.exception and not build.error
+    a, b = (analyze(stack[key], "1x56x56") for key in ("pin_model", "model"))
+    assert headline(build).loc["Parameters", "B/A"] == f"{b.totals.params / a.totals.params:.3g}×"
 
 
 def test_each_lesson_panel_follows_its_inputs(lessons_page):
@@ -117,7 +131,7 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
         at.number_input(key=f"{key}_c").set_value(32).run()
         table, c, k = lesson_table(at, key), 32, 2 * depth + 1
         assert list(table["params"]) == [f"{depth * (9 * c * c + c):,}", f"{k * k * c * c + c:,}"]
-        assert list(table["receptive field"]) == [k, k]
+        assert list(table["receptive field"]) == [str(k), str(k)]
 
     at.selectbox(key="fc_share_name").select("vgg11").run()
     reference = torchvision.models.vgg11(num_classes=10)
@@ -145,7 +159,7 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
 
     at.number_input(key="residual_blocks").set_value(5).run()
     table = lesson_table(at, "residual")
-    assert list(table["residual field"]) == list(table["plain stack field"]) == [5, 9, 13, 17, 21]
+    assert list(table["residual field"]) == list(table["plain stack field"]) == ["5", "9", "13", "17", "21"]
     assert not at.exception and not at.error
 
 
@@ -153,7 +167,7 @@ def test_fc_conv_panel_and_its_link_opens_the_build_page(lessons_page, new_app):
     lessons_page.number_input(key="fc_conv_size").set_value(288).run()
     table = lesson_table(lessons_page, "fc_conv")
     assert table["output"].iloc[1] == "10×3×3"  # 288 / 32 - 7 + 1
-    url = next(b.proto.url for b in lessons_page.get("link_button") if "pin_model" in b.proto.url)
+    url = next(b.proto.url for b in lessons_page.get("link_button") if "width_divisor=4" in b.proto.url)
     lessons_page.number_input(key="fc_conv_size").set_value(200).run()  # smaller than the training 224
     assert [e.value for e in lessons_page.error] == [
         "the larger input 1x200x200 is smaller than the training input 1x224x224; a class-score map needs "
