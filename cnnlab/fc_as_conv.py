@@ -33,10 +33,11 @@ def fc_as_conv(model: nn.Module, input_shape: InputSpec | tuple[int, int, int]) 
     """
     shape = input_shape.as_tuple() if isinstance(input_shape, InputSpec) else tuple(input_shape)
     if not isinstance(model, nn.Sequential):
-        raise ConfigError(
-            f"FC→conv rewrites networks that flatten a feature map into fully connected layers (LeNet, "
-            f"AlexNet, VGG, seq); {type(model).__name__} is not one: a ResNet already ends in global "
-            "average pooling and a single linear layer")
+        name = type(model).__name__
+        why = (": a ResNet already ends in global average pooling and a single linear layer"
+               if name == "ResNet" else " (it is not one chain of layers)")
+        raise ConfigError(f"FC→conv rewrites networks that flatten a feature map into fully connected layers "
+                          f"(LeNet, AlexNet, VGG, seq); {name} is not one{why}")
     feature_map = _map_before_first_linear(model, shape)
     converted, found = _convert(model, feature_map, head=[False])
     if not found:
