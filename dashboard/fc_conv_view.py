@@ -53,5 +53,6 @@ def panel(config: ModelConfig, side: DeltaGenerator) -> None:
     frame["output_bytes"] = frame["output_bytes"].map(format_bytes)
     frame = frame.rename(columns={"output_shape": "output shape", "rf": "RF", "macs": "MACs",
                                   "output_bytes": "output (1 image)"})
-    st.container(key="fc_conv_table").dataframe(frame, hide_index=True, width="stretch", column_config={
+    st.container(key="fc_conv_table").dataframe(
+        frame, hide_index=True, width="stretch", height=min(35 * len(frame) + 38, 640), column_config={
         name: st.column_config.NumberColumn(name, format="localized") for name in ("params", "MACs")})
