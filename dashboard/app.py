@@ -16,4 +16,4 @@ pages = [
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
     st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
 ]
-st.navigation(pages).run()
+st.navigation(pages, position="top").run()  # the pages get the whole width

@@ -82,7 +82,8 @@ def test_a_tv_model_is_picked_and_analysed(app):
     assert app.query_params["model"] == "tv:mobilenet_v3_small" and app.query_params["input"] == "3x224x224"
     expected = analyze("tv:mobilenet_v3_small", "3x224x224")
     assert metric(app, "Parameters") == format_count(expected.totals.params)
-    assert "tv:mobilenet_v3_small is torchvision's own model" in app.sidebar.caption[-1].value
+    no_code = next(c.value for c in app.caption if "No PyTorch code" in c.value)
+    assert "tv:mobilenet_v3_small is torchvision's own model" in no_code
 
 
 def test_the_code_download_offers_a_python_file_for_cnnlab_models_only(app):
