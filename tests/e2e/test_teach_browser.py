@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from cnnlab.analysis import analyze
 from cnnlab.units import format_count
-from tests.e2e.test_browser import choose, settle
+from tests.e2e.test_browser import settle
 
 pytestmark = pytest.mark.browser
 VIEW = {"width": 1400, "height": 900}  # the screenshots'; the page is driven in the fixture's taller one
@@ -15,7 +15,8 @@ TALL = {"width": 1400, "height": 1500}
 
 
 def shot(page, path, target=None) -> None:
-    """A 1400×900 screenshot (with `target` scrolled into view), then back to the taller viewport."""
+    """A 1400×900 screenshot (with `target` scrolled into view), then back to the taller viewport (a
+    select box low in a 900-pixel window does not open its list)."""
     page.set_viewport_size(VIEW)
     if target is not None:
         target.scroll_into_view_if_needed()
@@ -23,7 +24,19 @@ def shot(page, path, target=None) -> None:
     page.set_viewport_size(TALL)
 
 
+def choose(page, key: str, option: str) -> None:
+    """Pick `option` in a select box; right after a button press the first click only focuses the box,
+    so the arrow key opens its list when the click did not."""
+    box = page.locator(f".st-key-{key} input[role='combobox']")
+    box.click()
+    if not page.get_by_role("option", name=option, exact=True).is_visible():
+        box.press("ArrowDown")
+    page.get_by_role("option", name=option, exact=True).click()
+    settle(page)
+
+
 def test_pin_a_change_b_and_switch_fc_as_conv(server, page, screenshots):
+    page.set_viewport_size(TALL)
     page.goto(server)
     settle(page)
     page.get_by_role("button", name="Pin this model as A").click()
@@ -46,6 +59,7 @@ def test_pin_a_change_b_and_switch_fc_as_conv(server, page, screenshots):
 
 
 def test_the_lessons_page(server, page, screenshots):
+    page.set_viewport_size(TALL)
     page.goto(server)
     settle(page)
     page.get_by_role("link", name="Lessons").click()
