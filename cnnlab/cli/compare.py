@@ -16,7 +16,7 @@ from cnnlab.cli.summary import summary_json
 from cnnlab.cli.table import aligned
 from cnnlab.compare import aligned_stages, figures, ratios
 from cnnlab.errors import ConfigError
-from cnnlab.spec import SCHEMA_VERSION, ModelConfig
+from cnnlab.spec import JSON_SCHEMA_VERSION, ModelConfig
 from cnnlab.units import format_bytes, format_count
 
 SIDES = ("a", "b")
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     levels = args.levels if args.format == "json" else 1
     (ca, a), (cb, b) = (side_summary(args, side, levels) for side in SIDES)
     if args.format == "json":
-        print(json.dumps({"schema_version": SCHEMA_VERSION, "a": summary_json(ca, a),
+        print(json.dumps({"schema_version": JSON_SCHEMA_VERSION, "a": summary_json(ca, a),
                           "b": summary_json(cb, b), "ratio": ratios(a, b)}))
     else:
         print(render(a, b))

@@ -11,7 +11,7 @@ from cnnlab.cli.fc_as_conv import add_fc_as_conv_argument, analyze_fc_as_conv
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.cli.table import aligned
 from cnnlab.errors import ConfigError
-from cnnlab.spec import SCHEMA_VERSION, ModelConfig, model_name, to_seq
+from cnnlab.spec import JSON_SCHEMA_VERSION, ModelConfig, model_name, to_seq
 from cnnlab.units import format_bytes, format_count
 
 COLUMNS = ("Layer", "Type", "Output shape", "Kernel", "Stride", "Pad", "Params", "MACs", "Output", "RF",
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
 def summary_json(config: ModelConfig, summary: Summary) -> dict:
     """The JSON contract of `summary --format json`: the summary, its schema version and the seq form."""
-    return {"schema_version": SCHEMA_VERSION, **summary.to_dict(), "seq": seq_text(config)}
+    return {"schema_version": JSON_SCHEMA_VERSION, **summary.to_dict(), "seq": seq_text(config)}
 
 
 def seq_text(config: ModelConfig) -> str | None:
