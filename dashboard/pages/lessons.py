@@ -111,6 +111,13 @@ def fc_conv_inputs() -> dict:
             "size": number("Larger image", "fc_conv_size", 28, 1024, 320, right)}
 
 
+def erf_inputs() -> dict:
+    left, middle, right = st.columns(3)
+    return {"channels": number("Channels C", "erf_c", 1, 64, 16, left),
+            "size": number("Input size", "erf_size", 16, 128, 64, middle),
+            "depth": number("3×3 layers", "erf_depth", 1, 16, 8, right)}
+
+
 st.title("Lessons")
 st.caption("Each claim of the chapter, proved by the analysis engine: change the numbers it depends on and "
            "every figure follows. Nothing on this page is typed in.")
@@ -121,5 +128,4 @@ show("costs", cost_inputs, lessons.vgg_costs)
 show("evolution", evolution_inputs, lessons.evolution)
 show("residual", residual_inputs, lessons.residual_field)
 show("fc_conv", fc_conv_inputs, lessons.fc_conv_larger_image)
-st.caption("The effective receptive field (how much of its theoretical field a unit really uses) needs the "
-           "See page, which this build of cnnlab does not have yet.")
+show("erf", erf_inputs, lessons.effective_field)

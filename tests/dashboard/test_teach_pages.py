@@ -9,7 +9,7 @@ from cnnlab.analysis import analyze
 from cnnlab.units import format_count
 
 STAGE_COLUMNS = ["layers", "output", "params", "RF"]
-LESSONS = ["stack2", "stack3", "fc_share", "costs", "evolution", "residual", "fc_conv"]
+LESSONS = ["stack2", "stack3", "fc_share", "costs", "evolution", "residual", "fc_conv", "erf"]
 
 
 def tables(at, columns):
@@ -105,7 +105,8 @@ def test_every_lesson_panel_is_shown_with_its_claim(lessons_page, new_app):
     assert [s.value for s in lessons_page.subheader] == [
         "2 × 3×3 against one 5×5", "3 × 3×3 against one 7×7", "VGG's parameters sit in its FC layers",
         "What VGG costs, and what a smaller input saves", "LeNet → AlexNet → VGG → ResNet",
-        "A residual block sees the union of its paths", "FC layers as convolutions slide over a larger image"]
+        "A residual block sees the union of its paths", "FC layers as convolutions slide over a larger image",
+        "The effective field is much smaller than the theoretical one"]
     links = [dict(parse_qsl(urlsplit(b.proto.url).query)) for b in lessons_page.get("link_button")]
     # Every panel links to Build with its models; the FC-share panel pins VGG-16 beside its GAP head.
     assert len(links) == len(LESSONS)
@@ -160,6 +161,10 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
     at.number_input(key="residual_blocks").set_value(5).run()
     table = lesson_table(at, "residual")
     assert list(table["residual field"]) == list(table["plain stack field"]) == ["5", "9", "13", "17", "21"]
+
+    at.number_input(key="erf_depth").set_value(3).run()
+    table = lesson_table(at, "erf")
+    assert list(table["theoretical field"]) == ["3", "5", "7"]
     assert not at.exception and not at.error
 
 
