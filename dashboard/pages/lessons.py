@@ -111,6 +111,12 @@ def fc_conv_inputs() -> dict:
             "size": number("Larger image", "fc_conv_size", 28, 1024, 320, right)}
 
 
+@st.cache_data(max_entries=32, show_spinner="Measuring the effective field…")
+def measured_field(channels: int, size: int, depth: int) -> lessons.Lesson:
+    """The effective-field lesson (autograd on a CPU: seconds, so kept per input)."""
+    return lessons.effective_field(channels, size, depth)
+
+
 def erf_inputs() -> dict:
     left, middle, right = st.columns(3)
     return {"channels": number("Channels C", "erf_c", 1, 64, 16, left),
@@ -128,4 +134,4 @@ show("costs", cost_inputs, lessons.vgg_costs)
 show("evolution", evolution_inputs, lessons.evolution)
 show("residual", residual_inputs, lessons.residual_field)
 show("fc_conv", fc_conv_inputs, lessons.fc_conv_larger_image)
-show("erf", erf_inputs, lessons.effective_field)
+show("erf", erf_inputs, measured_field)
