@@ -7,6 +7,7 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.train.store import Run, RunStore
+from dashboard import group_views
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
 
 
@@ -111,5 +112,6 @@ if selected:
         b.plotly_chart(bubble_figure(chosen, "macs"), width="stretch", key="bubble_macs")
     with tabs[3]:
         st.dataframe(config_diff([by_id[i] for i in selected]), width="stretch", key="config_diff")
+group_views.render(store, all_runs)
 st.divider()
 manage(store, all_runs)

@@ -13,7 +13,7 @@ from cnnlab.train import runner
 from cnnlab.train.config import OPTIMIZERS, RunConfig, fit_input
 from cnnlab.train.store import TERMINAL, Run, RunStore
 from cnnlab.units import format_count
-from dashboard import model_state
+from dashboard import model_state, sweep_panel
 from dashboard.charts import curves_figure
 
 WATCH = "watch_run"  # the run the live panel shows
@@ -145,3 +145,4 @@ st.caption("Train the model from the Build page. Runs go on in the background, o
 launch_form()
 st.divider()
 live()
+sweep_panel.render()
