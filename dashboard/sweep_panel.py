@@ -93,11 +93,12 @@ def live() -> None:
     for run in runs:
         counts[run.status] = counts.get(run.status, 0) + 1
     st.text(f"{what}: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    # Always drawn (disabled once everything ended), so the fragment's elements keep their places.
     active = any(run.status not in TERMINAL for run in runs)
-    if active and st.button("Cancel all", key="cancel_sweep"):
+    if st.button("Cancel all", key="cancel_sweep", disabled=not active):
         _cancel(store, sweep_id, runs)
     metrics = store.metrics_frame(watched["runs"])
-    labels = {run.id: f"#{run.id} {run.name}" for run in runs}
+    labels = {run.id: f"#{run.id} {run.name} (seed {run.config['seed']})" for run in runs}
     left, right = st.columns(2)
     left.plotly_chart(band_charts.trial_curves(metrics, labels, metric="train_loss"), width="stretch",
                       key="sweep_live_curves")

@@ -98,7 +98,7 @@ def test_repeats_launch_one_group_and_the_live_view_draws_its_band(new_app):
     assert any("launched as one group" in s.value for s in app.success)
     wait_until(lambda: all(r.status in TERMINAL for r in SweepStore().list_runs()))
     app.run()
-    (band,) = charts(app, "groups as mean ± std")
+    (band,) = charts(app, "Train loss: groups as mean ± std")
     fill, mean = band["data"]
     metrics = SweepStore().metrics_frame([r.id for r in runs])
     loss = metrics[metrics["name"] == "train_loss"].groupby("epoch")["value"].mean()
@@ -143,7 +143,7 @@ def test_compare_draws_groups_as_bands_and_reports_mean_and_std(app):
     app.switch_page("pages/compare.py").run()
     assert not app.exception
     app.multiselect(key="band_singles").select(single).run()
-    (band,) = charts(app, "test accuracy: groups as mean ± std")
+    (band,) = charts(app, "Test accuracy: groups as mean ± std")
     fill, mean, alone = band["data"]
     assert mean["y"] == pytest.approx([0.5, 0.8]) and alone["y"] == [0.3, 0.4]
     std = statistics.stdev([0.8, 0.9, 0.7])

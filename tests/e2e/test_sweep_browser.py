@@ -28,13 +28,15 @@ def traces(page, key: str) -> list[dict]:
 
 
 def test_launch_a_sweep_watch_both_curves_and_the_band(server, page, screenshots):
+    """LeNet, two seeds, three epochs of the whole built-in dataset (enough to learn it)."""
     page.set_viewport_size(SIZE)
-    page.goto(f"{server}/train?model=lenet")
+    page.goto(f"{server}/?model=lenet")
+    settle(page)
+    page.get_by_role("link", name="Train").click()
     settle(page)
     page.locator(".st-key-sweep_grid textarea").fill("lr=0.01")
     page.locator(".st-key-sweep_repeats input").fill("2")
     page.locator(".st-key-sweep_epochs input").fill("3")
-    page.locator(".st-key-sweep_limit_train input").fill("1024")
     page.get_by_role("button", name="Launch", exact=True).click()
     settle(page)
     assert "2 trials on this machine" in page.locator('[data-testid="stAlertContentSuccess"]').inner_text()
@@ -51,7 +53,7 @@ def test_launch_a_sweep_watch_both_curves_and_the_band(server, page, screenshots
     band = traces(page, "sweep_live_bands")
     assert [t["fill"] for t in band] == ["toself", None] and band[1]["points"] == 15
     assert band[1]["name"].endswith("(mean of 2)")
-    page.locator(".st-key-sweep_live_bands").scroll_into_view_if_needed()
+    page.locator(".st-key-sweep_live_bands:not([data-stale=\"true\"])").first.scroll_into_view_if_needed()
     time.sleep(1)
     page.screenshot(path=str(screenshots / "sweep-train.png"))
 
@@ -60,12 +62,12 @@ def test_launch_a_sweep_watch_both_curves_and_the_band(server, page, screenshots
     page.get_by_role("tab", name="Sweeps").click()
     page.wait_for_selector(".st-key-sweep_curves .js-plotly-plot")
     assert len(traces(page, "sweep_curves")) == 2
-    page.locator(".st-key-sweep_curves").scroll_into_view_if_needed()
+    page.locator(".st-key-sweep_curves:not([data-stale=\"true\"])").first.scroll_into_view_if_needed()
     time.sleep(1)
     page.screenshot(path=str(screenshots / "sweep-compare.png"))
     page.get_by_role("tab", name="Groups (repeats)").click()
     page.wait_for_selector(".st-key-band_chart .js-plotly-plot")
     assert [t["fill"] for t in traces(page, "band_chart")] == ["toself", None]
-    page.locator(".st-key-band_chart").scroll_into_view_if_needed()
+    page.locator(".st-key-band_chart:not([data-stale=\"true\"])").first.scroll_into_view_if_needed()
     time.sleep(1)
     page.screenshot(path=str(screenshots / "group-band.png"))
