@@ -53,7 +53,7 @@ def create_sweep(base: dict[str, Any], space: Space, *, early_stop: str | None =
     for members in groups.values():
         label = describe({k: v for k, v in members[0].params.items() if k != "seed" or len(members) == 1})
         store.create_group([t.config for t in members], sweep_id=sweep_id,
-                           name=f"{name} {sweep_id}: {label}".strip())
+                           name=f"{name} {sweep_id}" + (f": {label}" if label else ""))
     return sweep_id
 
 
