@@ -43,14 +43,19 @@ def test_random_rates_are_log_uniform():
     assert 0.25 < below < 0.42
 
 
-def test_random_choices_and_vgg_blocks_and_default_rates_per_optimiser():
+def test_models_as_values_random_choices_and_default_rates_per_optimiser():
     trials = plan({**base(), "lr": None},
-                  parse_space(["blocks=1x8,1x16;1x8,1x16,1x32", "optimizer=sgd,adam"], []))
-    assert [t.config.model.arch.blocks for t in trials[::2]] == [((1, 8), (1, 16)),
+                  parse_space(["model=vgg:1x8,1x16;vgg:1x8,1x16,1x32", "optimizer=sgd,adam",
+                               "batch-norm=true,false"], []))
+    assert [t.config.model.arch.blocks for t in trials[::4]] == [((1, 8), (1, 16)),
                                                                  ((1, 8), (1, 16), (1, 32))]
-    assert [t.config.lr for t in trials[:2]] == [DEFAULT_LR["sgd"], DEFAULT_LR["adam"]]
-    assert param_value(trials[2].config.to_dict(), "blocks") == "1x8,1x16,1x32"
-    assert param_value(trials[1].config.to_dict(), "optimizer") == "adam"
+    assert [t.config.model.arch.batch_norm for t in trials[:2]] == [True, False]
+    assert trials[0].config.model.input.as_tuple() == (1, 28, 28), "fitted to the dataset"
+    assert [t.config.lr for t in trials[:4:2]] == [DEFAULT_LR["sgd"], DEFAULT_LR["adam"]]
+    assert param_value(trials[4].config.to_dict(), "model") == "vgg:1x8,1x16,1x32"
+    assert param_value(trials[2].config.to_dict(), "optimizer") == "adam"
+    depth = plan(base("resnet18"), parse_space(["depth=18,34"], []))
+    assert [t.config.model.arch.depth for t in depth] == [18, 34]
 
 
 def test_repeats_of_one_run_take_consecutive_seeds():
@@ -68,6 +73,9 @@ def test_repeats_of_one_run_take_consecutive_seeds():
     (["colour=red"], [], "unknown option 'colour'; a sweep can vary lr, "),
     (["epochs=1.5"], [], "--grid epochs: '1.5' is not a whole number"),
     (["optimizer=sgd,rmsprop"], [], "'rmsprop' is not one of sgd, adam, adamw"),
+    (["depth=20"], [], "--grid depth: '20' is not one of 18, 34, 50"),
+    (["model=vgg:1x8;nonet"], [], "--grid model: unknown model 'nonet'"),
+    (["classes=5"], [], "unknown option 'classes'"),
     (["lr=0.1,0.1"], [], "a value is repeated"),
     (["lr=0.1"], ["lr=1e-3..1e-1"], "lr is already varied"),
     ([], ["lr=0..0.1"], "drawn log-uniformly; its range must be above 0"),

@@ -21,14 +21,14 @@ __all__ = ["LayerRow", "Summary", "Totals", "TrainingMemory", "analyze", "format
 
 def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
             input_shape: str | InputSpec | tuple[int, int, int] | None = None,
-            *, depth: int | None = None, **options: Any) -> Summary:
+            *, levels: int | None = None, **options: Any) -> Summary:
     """Analyse `model` on one input of `input_shape` (C, H, W).
 
-    `depth=None` gives one row per leaf layer; `depth=d` one row per module at depth d (a leaf above it
-    keeps its own row). `options` (classes, width_divisor, ...) apply to a preset name or spec.
+    `levels=None` gives one row per leaf layer; `levels=d` one row per module at depth d (a leaf above
+    it keeps its own row). `options` (classes, width_divisor, ...) apply to a preset name or spec.
     """
-    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
-        raise ConfigError(f"depth must be a whole number of at least 1, got {depth!r}")
+    if levels is not None and (isinstance(levels, bool) or not isinstance(levels, int) or levels < 1):
+        raise ConfigError(f"levels must be a whole number of at least 1, got {levels!r}")
     if not isinstance(model, str | ArchSpec | ModelConfig | nn.Module):
         raise ConfigError(f"analyze takes a preset name, a spec, a ModelConfig or an nn.Module, "
                           f"not {type(model).__name__}")
@@ -54,7 +54,7 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
     except Exception as exc:  # whatever a model's forward raises on this input, say so in one line
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ConfigError(f"{name} cannot run on a {shape} input: {reason}") from exc
-    return _summarize(name, shape, module, calls, output, macs, depth)
+    return _summarize(name, shape, module, calls, output, macs, levels)
 
 
 def _input(value: str | InputSpec | tuple) -> InputSpec:

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from cnnlab.errors import ConfigError
 
 # Each module registers itself with `add_parser(subparsers)` and sets `func` on its parser.
-COMMAND_MODULES = ("cnnlab.cli.summary", "cnnlab.cli.train", "cnnlab.cli.runs", "cnnlab.cli.sweep")
+COMMAND_MODULES = ("cnnlab.cli.summary", "cnnlab.cli.code", "cnnlab.cli.train", "cnnlab.cli.runs",
+                   "cnnlab.cli.sweep")
 
 
 class _Parser(argparse.ArgumentParser):

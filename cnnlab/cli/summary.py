@@ -9,6 +9,8 @@ import sys
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.cli.table import aligned
+from cnnlab.errors import ConfigError
+from cnnlab.spec import SCHEMA_VERSION, ModelConfig, model_name, to_seq
 from cnnlab.units import format_bytes, format_count
 
 COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs", "Output", "RF", "Jump")
@@ -17,20 +19,30 @@ COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs", "Output", "RF", "J
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("summary", help="per-layer shapes, parameters, MACs, memory, receptive fields")
     add_model_arguments(parser)
-    parser.add_argument("--depth", type=int, help="rows at this module depth (1: blocks); default: leaves")
+    parser.add_argument("--levels", type=int, metavar="L",
+                        help="rows at this module nesting level (1: blocks); default: every leaf layer")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = analyze(model_config_from_args(args), depth=args.depth)
+    config = model_config_from_args(args)
+    summary = analyze(config, levels=args.levels)
     if args.format == "json":
-        print(json.dumps(summary.to_dict()))
+        print(json.dumps({"schema_version": SCHEMA_VERSION, **summary.to_dict(), "seq": seq_text(config)}))
     elif args.format == "csv":
         summary.to_frame().to_csv(sys.stdout, index=False)
     else:
         print(render_table(summary))
     return 0
+
+
+def seq_text(config: ModelConfig) -> str | None:
+    """The model as a `seq:` string, or None where it has no seq form (ResNet, torchvision)."""
+    try:
+        return model_name(to_seq(config.arch))
+    except ConfigError:
+        return None
 
 
 def render_table(summary: Summary) -> str:

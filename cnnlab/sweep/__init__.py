@@ -15,7 +15,7 @@ from typing import Any
 
 import cnnlab
 from cnnlab.errors import ConfigError
-from cnnlab.spec import format_vgg_blocks
+from cnnlab.spec import ModelConfig
 from cnnlab.sweep.engine import check_cluster
 from cnnlab.sweep.records import Sweep, SweepStore
 from cnnlab.sweep.space import Space, TrialPlan, check_size, describe, expand, parse_space, repeat_configs
@@ -84,8 +84,9 @@ def cancel_sweep(sweep_id: int, home: str | Path | None = None) -> Sweep:
 
 
 def param_value(config: dict[str, Any], name: str) -> Any:
-    """The value of sweep parameter `name` in a recorded run config (architecture options included)."""
+    """The value of sweep parameter `name` in a recorded run config (the model string, model options)."""
+    if name == "model":
+        return ModelConfig.from_dict(config["model"]).name
     if name in config:
         return config[name]
-    value = config.get("model", {}).get("arch", {}).get(name)
-    return format_vgg_blocks(value) if name == "blocks" and value is not None else value
+    return config.get("model", {}).get("arch", {}).get(name)

@@ -1,10 +1,12 @@
 """What a sweep varies: `--grid NAME=V1,V2` and `--random NAME=LOW..HIGH` parsed into a space, and the
 space expanded into one validated run config per trial (grid × random samples × repeats).
 
-Values are split on commas, or on semicolons when the value itself has commas (VGG blocks:
-`blocks=1x16,1x32;1x16,1x32,1x64`). Random rates (`lr`, `weight_decay`) are drawn log-uniformly, other
-numbers uniformly, and a list of values is a random choice among them. Draws use the base seed, so a
-sweep's trials are reproducible.
+A sweep varies run options (`lr`, `optimizer`, `batch_size`, `epochs`, `seed`, ...), the model's options
+from the family registry (`width_divisor`, `depth`, `batch_norm`, ...) and the model itself
+(`model=vgg:1x16,1x32;vgg:1x16,1x32,1x64`: model strings, so any family and any VGG block table).
+Values are split on commas, or on semicolons for models and whenever a semicolon is present. Random
+rates (`lr`, `weight_decay`) are drawn log-uniformly, other numbers uniformly, and a list of values is
+a random choice among them. Draws use the base seed, so a sweep's trials are reproducible.
 """
 
 from __future__ import annotations
@@ -17,21 +19,24 @@ from typing import Any
 import numpy as np
 
 from cnnlab import limits
+from cnnlab.checks import check_int
 from cnnlab.errors import ConfigError
-from cnnlab.spec import RESNET_STEMS, ModelConfig, check_int, parse_vgg_blocks, with_options
-from cnnlab.train.config import INITS, OPTIMIZERS, SCHEDULES, RunConfig
+from cnnlab.families import all_options
+from cnnlab.spec import ModelConfig, model_config, with_options
+from cnnlab.train.config import INITS, OPTIMIZERS, SCHEDULES, RunConfig, fit_input
 
 
 @dataclass(frozen=True)
 class Param:
-    """A sweepable option: a run config field (`model=False`) or an architecture option."""
+    """A sweepable option: a run config field (`model=False`), the model string or a model option."""
 
-    kind: str  # float, int, choice, bool or blocks
+    kind: str  # float, int, str, choice, bool or model
     model: bool = False
-    choices: tuple[str, ...] = ()
+    choices: tuple[Any, ...] = ()
     log: bool = False  # random ranges are log-uniform
 
 
+KINDS = {int: "int", str: "str", bool: "bool", float: "float"}
 PARAMS: dict[str, Param] = {
     "lr": Param("float", log=True),
     "weight_decay": Param("float", log=True),
@@ -42,13 +47,10 @@ PARAMS: dict[str, Param] = {
     "batch_size": Param("int"),
     "epochs": Param("int"),
     "seed": Param("int"),
-    "width_divisor": Param("int", model=True),
-    "fc_width": Param("int", model=True),
-    "depth": Param("int", model=True),
-    "stem": Param("choice", model=True, choices=RESNET_STEMS),
-    "batch_norm": Param("bool", model=True),
-    "dropout": Param("float", model=True),
-    "blocks": Param("blocks", model=True),
+    "model": Param("model", model=True),
+    # Every family option but the classes (the dataset sets those).
+    **{name: Param("choice" if option.choices else KINDS[option.kind], model=True, choices=option.choices)
+       for name, (option, _) in all_options().items() if name != "classes"},
 }
 BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
@@ -163,13 +165,9 @@ def repeat_configs(config: RunConfig, repeats: int) -> list[RunConfig]:
 
 
 def describe(params: dict[str, Any]) -> str:
-    """'lr=0.01 width_divisor=2' (VGG blocks as 1x16,1x32)."""
-    def text(value: Any) -> str:
-        if isinstance(value, tuple):
-            return ",".join(f"{n}x{c}" for n, c in value)
-        return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-    return " ".join(f"{name}={text(value)}" for name, value in params.items())
+    """'lr=0.01 width_divisor=2'."""
+    return " ".join(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
+                    for name, value in params.items())
 
 
 def _split(flag: str, item: str) -> tuple[str, str]:
@@ -184,7 +182,7 @@ def _split(flag: str, item: str) -> tuple[str, str]:
 
 
 def _values(flag: str, name: str, text: str) -> list[str]:
-    values = [v.strip() for v in text.split(";" if ";" in text or PARAMS[name].kind == "blocks" else ",")]
+    values = [v.strip() for v in text.split(";" if ";" in text or PARAMS[name].kind == "model" else ",")]
     if not text or any(not v for v in values):
         raise ConfigError(f"{flag} {name}: empty value in {text!r}; give a list such as {name}=A,B")
     return values
@@ -192,11 +190,17 @@ def _values(flag: str, name: str, text: str) -> list[str]:
 
 def _value(flag: str, name: str, text: str) -> Any:
     param = PARAMS[name]
-    if param.kind == "blocks":
-        return parse_vgg_blocks(text)
-    if param.kind == "choice":
-        if text not in param.choices:
-            raise ConfigError(f"{flag} {name}: {text!r} is not one of {', '.join(param.choices)}")
+    if param.kind == "model":  # checked here; the trial's input is fitted to the dataset later
+        try:
+            return model_config(text).name
+        except ConfigError as exc:
+            raise ConfigError(f"{flag} model: {exc}") from None
+    if param.kind in ("choice", "str") and param.choices:
+        by_text = {str(choice): choice for choice in param.choices}
+        if text not in by_text:
+            raise ConfigError(f"{flag} {name}: {text!r} is not one of {', '.join(by_text)}")
+        return by_text[text]
+    if param.kind == "str":
         return text
     if param.kind == "bool":
         if text.lower() not in BOOLS:
@@ -238,12 +242,15 @@ def _draw(rng: np.random.Generator, name: str, domain: Range | tuple[Any, ...]) 
 
 
 def _apply(base: dict[str, Any], params: dict[str, Any]) -> RunConfig:
+    """`base` with `params` applied; a new model string is fitted to the dataset like the CLI does."""
     run = {k: v for k, v in params.items() if not PARAMS[k].model}
-    arch = {k: v for k, v in params.items() if PARAMS[k].model}
+    options = {k: v for k, v in params.items() if PARAMS[k].model and k != "model"}
     try:
         model = ModelConfig.from_dict(base["model"])
-        if arch:
-            model = ModelConfig(with_options(model.arch, **arch), model.input)
+        if "model" in params:
+            model = fit_input(model_config(params["model"]), base["dataset"], base.get("resize"))
+        if options:
+            model = ModelConfig(with_options(model.arch, **options), model.input)
         return RunConfig.from_dict({**base, **run, "model": model.to_dict()})
     except ConfigError as exc:
         raise ConfigError(f"trial {describe(params)}: {exc}") from None

@@ -24,7 +24,7 @@ def layer_table(at):
 def test_default_view_is_vgg11_analysed(app):
     app.run()
     assert not app.exception and not app.error
-    expected = analyze("vgg11", depth=1)
+    expected = analyze("vgg11", levels=1)
     assert metric(app, "Parameters") == format_count(expected.totals.params)
     assert len(layer_table(app)) == len(expected.layers)
     assert app.query_params["model"] == "vgg11"
@@ -36,8 +36,8 @@ def test_default_view_is_vgg11_analysed(app):
 @pytest.mark.parametrize("family, preset_key, preset, name", [
     ("LeNet", None, None, "lenet"), ("AlexNet", None, None, "alexnet"),
     ("VGG", "vgg_preset", "VGG-13", "vgg13"), ("VGG", "vgg_preset", "VGG-16", "vgg16"),
-    ("VGG", "vgg_preset", "VGG-19", "vgg19"), ("ResNet", "resnet_depth", 34, "resnet34"),
-    ("ResNet", "resnet_depth", 50, "resnet50"),
+    ("VGG", "vgg_preset", "VGG-19", "vgg19"), ("ResNet", "depth", 34, "resnet34"),
+    ("ResNet", "depth", 50, "resnet50"),
 ])
 def test_each_preset_renders_its_table_and_charts(app, family, preset_key, preset, name):
     app.run()
@@ -48,7 +48,7 @@ def test_each_preset_renders_its_table_and_charts(app, family, preset_key, prese
     assert not app.exception and not app.error
     config = model_config(name)
     assert metric(app, "Parameters") == format_count(analyze(config).totals.params)
-    assert len(layer_table(app)) == len(analyze(config, depth=1).layers)
+    assert len(layer_table(app)) == len(analyze(config, levels=1).layers)
     assert len(app.get("plotly_chart")) == 4
     assert app.query_params["model"] == name
 
@@ -105,7 +105,7 @@ def test_a_bad_link_falls_back_to_the_default_with_an_error(app):
 
 @pytest.mark.parametrize("params, message", [
     ({"model": "vgg11", "input": "1x28x28"}, "block5 (5 of 5): max-pool 2×2 on a 1×1 map"),
-    ({"model": "alexnet", "input": "3x64x64"}, "AlexNet needs at least 65×65"),
+    ({"model": "alexnet", "input": "3x64x64"}, "layer 13 of 20 (max-pool 3×3): input map 2×2 is smaller"),
     ({"model": "vgg:16x4096,16x4096,16x4096", "input": "3x256x256"}, "cnnlab caps models at"),
     ({"model": "vgg11", "classes": "--5"}, "classes='--5' is not a whole number"),
     ({"model": "vgg11", "fc_width": "²"}, "fc_width='²' is not a whole number"),

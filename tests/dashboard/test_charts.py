@@ -23,7 +23,7 @@ def metrics_table(runs: dict[int, int]) -> pd.DataFrame:
 
 
 def test_shape_figure_follows_the_feature_maps():
-    summary = analyze("vgg16", depth=1)
+    summary = analyze("vgg16", levels=1)
     fig = charts.shape_figure(summary)
     sides, channels = fig.data
     assert list(sides.x) == ["block1", "block2", "block3", "block4", "block5"]
