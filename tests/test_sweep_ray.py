@@ -191,13 +191,4 @@ def test_without_ray_a_sweep_says_how_to_install_it(tmp_path):
                            "'ray'); install it with pip install 'ray[tune]==2.60.0' (it is pinned in "
                            "requirements.txt)\n")
     assert not (home / DB_FILE).exists() or SweepStore(home).list_runs() == []
-    # Repeats need no Ray: they are ordinary runs.
-    done = subprocess.run([sys.executable, "-m", "cnnlab", "train", "lenet", *TINY, "--limit-train", "64",
-                           "--epochs", "1", "--repeats", "2", "--home", str(home)],
-                          capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
-    runs = SweepStore(home).list_runs()
-    assert [(r.status, r.config["seed"], r.group_id) for r in runs] == [("done", 1, runs[1].id),
-                                                                       ("done", 0, runs[1].id)]
-    assert done.stdout.splitlines()[-1].startswith(f"group {runs[1].id}: test acc ")
 

@@ -1,6 +1,7 @@
-"""Sweep spaces and `cnnlab sweep`'s bad input: parsed, expanded and refused without starting Ray."""
+"""Sweep spaces, `cnnlab sweep`'s bad input (refused without starting Ray) and `train --repeats`."""
 
 import math
+import statistics
 
 import pytest
 
@@ -113,3 +114,15 @@ def test_cli_refuses_bad_sweeps_with_one_line_and_records_nothing(tmp_path, caps
         err = capsys.readouterr().err
         assert status == 2 and err.count("\n") == 1 and message in err, (args, err)
     assert not (tmp_path / DB_FILE).exists() or SweepStore(tmp_path).list_runs() == []
+
+
+def test_train_repeats_trains_one_group_and_prints_mean_and_std(tmp_path, capsys):
+    assert main(["train", "lenet", "--limit-train", "64", "--limit-test", "32", "--epochs", "1",
+                 "--device", "cpu", "--seed", "4", "--repeats", "2", "--home", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    runs = sorted(SweepStore(tmp_path).list_runs(), key=lambda r: r.id)
+    assert [(r.status, r.config["seed"], r.group_id) for r in runs] == [("done", 4, runs[0].id),
+                                                                       ("done", 5, runs[0].id)]
+    accs = [r.final_test_acc for r in runs]
+    assert out[-1] == (f"group {runs[0].id}: test acc {statistics.mean(accs):.3f} ± "
+                       f"{statistics.stdev(accs):.3f} (mean ± std over 2 seeds)")
