@@ -30,7 +30,7 @@ def launch() -> None:
     with st.form("sweep_form"):
         a, b, c = st.columns(3)
         grid = a.text_area("Grid: one option per line", key="sweep_grid", placeholder=EXAMPLE_GRID,
-                           help="NAME=V1,V2: every combination is a trial. VGG blocks: separate with ;")
+                           help="NAME=V1,V2: every combination is a trial. Models: model=vgg:1x8,1x16;lenet")
         random = b.text_area("Random: one option per line", key="sweep_random",
                              placeholder="lr=1e-4..1e-1\noptimizer=sgd,adam",
                              help="NAME=LOW..HIGH (log-uniform for lr and weight_decay) or choices A,B")

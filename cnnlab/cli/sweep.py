@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_run_arguments(parser)
     space = parser.add_argument_group("sweep")
     space.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
-                       help="values to try (VGG blocks: separate values with ;)")
+                       help="values to try (models: separate them with ;, e.g. model=vgg:1x8,1x16;lenet)")
     space.add_argument("--random", action="append", default=[], metavar="NAME=LOW..HIGH",
                        help="a range to draw from (log-uniform for lr and weight_decay) or choices A,B")
     space.add_argument("--samples", type=int, default=1, metavar="N", help="random draws (default 1)")
