@@ -4,7 +4,7 @@ A group's curve at x (an epoch, or a report point within one) is the mean over t
 reported x; the band is ± one standard deviation (sample std, ddof 1) or min–max over the same runs. Runs
 of different lengths (one stopped early or cancelled) therefore shape the curve only where they
 reported: past the shortest run, fewer runs make the mean, and the hover says how many. A point that a
-single run reported has no band.
+single run reported has no band. An accuracy's ± std band is drawn clipped to [0, 1].
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ def band_figure(metrics: pd.DataFrame, groups: dict[str, list[int]], singles: di
         stats = group_bands(metrics, run_ids, metric)
         if spread == "std":
             low, high = stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0)
+            if metric.endswith("_acc"):  # an accuracy lies in [0, 1]; so does its drawn band
+                low, high = low.clip(lower=0.0), high.clip(upper=1.0)
         else:
             low, high = stats["min"], stats["max"]
         x = stats["epoch"].tolist()

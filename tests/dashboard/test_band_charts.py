@@ -77,3 +77,15 @@ def test_parallel_coordinates_and_scatter_axes():
     scatter = param_scatter(trials, "lr")
     assert scatter.layout.xaxis.type == "log" and list(scatter.data[0].x) == [0.001, 0.01]
     assert param_scatter(trials, "optimizer").data[0].x == ("sgd", "adam")
+
+
+def test_an_accuracy_band_stays_within_zero_and_one():
+    frame = pd.DataFrame([(1, 1, 1.0, "test_acc", 0.95), (2, 1, 1.0, "test_acc", 0.10),
+                          (1, 1, 1.0, "train_loss", 3.0), (2, 1, 1.0, "train_loss", 0.1)],
+                         columns=["run_id", "step", "epoch", "name", "value"])
+    std = statistics.stdev([0.95, 0.10])
+    band = band_figure(frame, {"pair": [1, 2]}, {}, "test_acc", "std").data[0]
+    assert list(band.y) == pytest.approx([1.0, 0.0]) and 0.525 + std > 1 and 0.525 - std < 0
+    loss = band_figure(frame, {"pair": [1, 2]}, {}, "train_loss", "std").data[0]
+    spread = statistics.stdev([3.0, 0.1])
+    assert list(loss.y) == pytest.approx([1.55 + spread, 1.55 - spread]), "a loss is not clipped"
