@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 import cnnlab
-from cnnlab.analysis import analyze
+from cnnlab.analysis import Totals, analyze
 from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
@@ -42,18 +42,20 @@ def create_run(config: RunConfig, *, name: str | None = None, home: str | Path |
     A device this machine lacks or a dataset that cannot be loaded is a ConfigError, and nothing is
     recorded.
     """
-    check_runnable(config)
-    totals = analyze(config.model).totals
+    totals = check_runnable(config)
     return RunStore(home).create_run(config.to_dict(), name=run_name(config, name),
                                      model=config.model.name, dataset=config.dataset,
                                      params=totals.params, macs=totals.macs)
 
 
-def check_runnable(config: RunConfig) -> None:
-    """Raise ConfigError if `config.device` is missing here or its (non built-in) dataset cannot be loaded."""
+def check_runnable(config: RunConfig) -> Totals:
+    """The model's totals; ConfigError if the model cannot run on its input, `config.device` is missing
+    here or its (non built-in) dataset cannot be loaded. The launch and the Train page's check share it."""
+    totals = analyze(config.model).totals
     resolve_device(config.device)
     if not dataset_info(config.dataset)["offline"]:
         load_split(config.dataset, False, config.data_dir, limit=1)
+    return totals
 
 
 def run_name(config: RunConfig, name: str | None = None) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnlab.errors import ConfigError
+from cnnlab.spec import JSON_SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -296,7 +297,8 @@ class RunStore:
             raise ConfigError(f"export format must be csv or json, got {fmt!r}")
         run = self.get(run_id)
         if fmt == "json":
-            return json.dumps({"run": run.to_dict(), "metrics": self.metrics(run_id)}, indent=1)
+            return json.dumps({"schema_version": JSON_SCHEMA_VERSION, "run": run.to_dict(),
+                               "metrics": self.metrics(run_id)}, indent=1)
         return self.metrics_frame([run_id]).drop(columns="run_id").to_csv(index=False)
 
     def delete(self, run_id: int) -> None:

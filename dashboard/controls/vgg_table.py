@@ -48,16 +48,17 @@ def draw(side: DeltaGenerator) -> Callable[[], dict[str, Any]]:
                    help="The VGG paper's configurations A, B, D and E; edit the table for your own.")
     side.caption("Blocks: each is N 3×3 convolutions then a 2×2 max-pool. Add or delete rows.")
     base = pd.DataFrame(st.session_state["vgg_base"], columns=["num_convs", "out_channels"])
+    last = int(base["out_channels"].iloc[-1]) if len(base) else 64  # a new row starts filled in, no "None"
     with side:
         table = st.data_editor(
             base, key="blocks", num_rows="dynamic", width="stretch", hide_index=True,
             column_config={
                 "num_convs": st.column_config.NumberColumn(
                     "3×3 convs", help="convolutions in the block", min_value=1,
-                    max_value=limits.MAX_CONVS_PER_BLOCK, step=1, width="small"),
+                    max_value=limits.MAX_CONVS_PER_BLOCK, step=1, width="small", default=1),
                 "out_channels": st.column_config.NumberColumn(
                     "channels", help="output channels of the block", min_value=1,
-                    max_value=limits.MAX_CHANNELS, step=1, width="small"),
+                    max_value=limits.MAX_CHANNELS, step=1, width="small", default=last),
             })
     return lambda: {"blocks": blocks_of(table)}
 

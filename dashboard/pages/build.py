@@ -6,7 +6,9 @@ import json
 import os
 import re
 
+import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, analyze, format_pair
@@ -16,6 +18,7 @@ from dashboard import controls, model_state
 from dashboard.charts import memory_figure, params_figure, receptive_field_figure, shape_figure
 
 UPLOAD_LIMIT = 64 * 1024
+ROW_PX, TABLE_ROWS = 35, 60  # Streamlit's table row height; rows shown before a table scrolls
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -39,22 +42,23 @@ def available_memory() -> tuple[int, str]:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "CPU RAM"
 
 
-def spec_files(config: ModelConfig) -> None:
-    """Download the spec as JSON or the model as PyTorch code; upload a spec back (validated, size-capped)."""
-    st.sidebar.divider()
+def spec_files(config: ModelConfig, side: DeltaGenerator) -> None:
+    """Download the spec as JSON or the model as PyTorch code; upload a spec back (validated,
+    size-capped); under the controls."""
+    side.divider()
     stem = re.sub(r"[^A-Za-z0-9_]+", "_", config.name)[:60]
-    st.sidebar.download_button("Download spec (JSON)", json.dumps(config.to_dict(), indent=2),
+    side.download_button("Download spec (JSON)", json.dumps(config.to_dict(), indent=2),
                                file_name=f"{stem}.json", mime="application/json", key="download_spec")
     try:
         code = exported_code(json.dumps(config.to_dict()))
     except ConfigError as exc:
-        st.sidebar.caption(f"No PyTorch code: {exc}.")
+        side.caption(f"No PyTorch code: {exc}.")
     else:
-        st.sidebar.download_button("Download PyTorch code", code, file_name=f"{stem}.py",
+        side.download_button("Download PyTorch code", code, file_name=f"{stem}.py",
                                    mime="text/x-python", key="download_code",
                                    help="A .py file that needs only torch: the network as cnnlab builds it "
                                         "and build_model().")
-    upload = st.sidebar.file_uploader("Load a spec", type=["json"], key="upload_spec",
+    upload = side.file_uploader("Load a spec", type=["json"], key="upload_spec",
                                       help="A JSON file saved with the button above (64 KB at most).")
     if upload is None or st.session_state.get("loaded_upload") == upload.file_id:
         return
@@ -68,16 +72,21 @@ def spec_files(config: ModelConfig) -> None:
             raise ConfigError(f"{upload.name} is not valid JSON ({exc})") from exc
         loaded = model_state.checked(ModelConfig.from_dict(data))
     except ConfigError as exc:
-        st.sidebar.error(f"Could not load {upload.name}: {exc}")
+        side.error(f"Could not load {upload.name}: {exc}")
         return
     controls.reset_controls()
     model_state.remember(loaded)
     st.rerun()
 
 
-def headline(summary: Summary) -> None:
+def headline(summary: Summary, stale: str | None = None) -> None:
+    """The model's totals; after an error (`stale` names the model shown), greyed and captioned as the
+    last valid model."""
     t, final = summary.totals, summary.final_field
-    cols = st.columns(5)
+    if stale:
+        st.html("<style>.st-key-headline_stale [data-testid='stMetric'] {opacity: 0.4}</style>")
+        st.caption(f"⚠ Last valid model, not the controls' current values: {stale}")
+    cols = st.container(key="headline_stale" if stale else "headline").columns(5)
     cols[0].metric("Parameters", format_count(t.params), help=f"{t.params:,} weights and biases")
     cols[1].metric("MACs per image", format_count(t.macs),
                    help="Multiply-accumulates of one forward pass (convolutions and linear layers).")
@@ -89,21 +98,64 @@ def headline(summary: Summary) -> None:
                    help="How many input pixels one unit of the last feature map sees (padding included).")
 
 
+def table_height(rows: int) -> int:
+    """Pixels that show every row of a table up to TABLE_ROWS rows (then it scrolls)."""
+    return ROW_PX * (min(rows, TABLE_ROWS) + 1) + 3
+
+
+WINDOW_COLUMNS = {"kernel": "kernel", "stride": "stride", "padding": "pad", "dilation": "dilation",
+                  "groups": "groups"}
+
+
 def layer_table(config_json: str) -> None:
+    """Every row (or block) with its window, shape, field, parameters and MACs; the whole table shows
+    up to TABLE_ROWS rows, and names are never cut. Under it, the output-size formula of each
+    convolution and pooling row."""
     view = st.radio("Rows", ["blocks (depth 1)", "every layer"], horizontal=True, key="table_view",
                     help="Depth 1 prints one row per block, as the textbook does.")
     rows = summarize(config_json, 1 if view.startswith("blocks") else None)
-    frame = rows.to_frame()[["name", "type", "output_shape", "rf", "jump", "params", "macs", "output_bytes"]]
+    frame = rows.to_frame()
+    windows = [row.window for row in rows.layers if row.window is not None]
+    shown = [c for c in ("kernel", "stride", "padding") if windows]
+    shown += [c for c in ("dilation", "groups") if any(frame[c].dropna().astype(str) != "1")]
+    frame = frame[["name", "type", "output_shape", *shown, "rf", "jump", "params", "macs", "output_bytes"]]
     frame["output_bytes"] = frame["output_bytes"].map(format_bytes)
-    frame[["rf", "jump"]] = frame[["rf", "jump"]].fillna("—")
-    st.dataframe(frame, hide_index=True, width="stretch", key="layer_table",
-                 height=min(35 * len(frame) + 38, 640),
-                 column_config={"output_shape": "output shape", "output_bytes": "output (1 image)",
-                                "params": st.column_config.NumberColumn("params", format="localized",
-                                                                        width=105),
-                                "macs": st.column_config.NumberColumn("MACs", format="localized", width=125),
-                                "rf": st.column_config.TextColumn("RF", help="receptive field, input pixels"),
-                                "jump": st.column_config.TextColumn("jump", help="stride product")})
+    text = [c for c in frame.columns if c in WINDOW_COLUMNS or c in ("rf", "jump")]
+    frame[text] = frame[text].astype(object).where(frame[text].notna(), "—")
+    longest = max((len(name) for name in frame["name"]), default=4)
+    st.dataframe(frame, hide_index=True, width="stretch", key="layer_table", height=table_height(len(frame)),
+                 column_config={
+                     "name": st.column_config.TextColumn("layer", width=max(7 * longest + 24, 70)),
+                     "type": st.column_config.TextColumn("type", width=95),
+                     "output_shape": st.column_config.TextColumn("output shape", width=90),
+                     "output_bytes": st.column_config.TextColumn("output", help="float32, 1 image", width=78),
+                     **{c: st.column_config.TextColumn(WINDOW_COLUMNS[c], width=48) for c in shown},
+                     "params": st.column_config.NumberColumn("params", format="localized", width=92),
+                     "macs": st.column_config.NumberColumn("MACs", format="localized", width=105),
+                     "rf": st.column_config.TextColumn("RF", help="receptive field, input pixels", width=45),
+                     "jump": st.column_config.TextColumn("jump", help="stride product", width=45)})
+    formulas = [(row.name, row.size_formula()) for row in rows.layers if row.window is not None]
+    with st.expander("Why this size? The output-size formula of each convolution and pooling row"):
+        st.caption("side out = ⌊(side in + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1; "
+                   "with dilation 1 that is ⌊(side in + 2·padding − kernel) / stride⌋ + 1 "
+                   "(⌈ ⌉ for pooling in ceil mode).")
+        if formulas:
+            st.dataframe(pd.DataFrame(formulas, columns=["layer", "output side"]), hide_index=True,
+                         width="stretch", key="size_formulas", height=table_height(len(formulas)))
+        else:
+            st.write("A block has several windows: choose “every layer” to see each one.")
+
+
+def params_panel(summary: Summary) -> None:
+    """Parameters per layer, and beside it the totals by kind (convolution, fully connected, other)."""
+    chart, shares = st.columns([3, 1])
+    chart.plotly_chart(params_figure(summary), width="stretch", key="params_chart")
+    total = summary.totals.params or 1
+    for kind, count in summary.params_by_kind().items():
+        if count:
+            shares.metric(f"{kind.capitalize()} layers", f"{count / total:.1%}",
+                          help=f"{count:,} of the {summary.totals.params:,} parameters")
+    shares.caption(f"of {format_count(summary.totals.params)} parameters")
 
 
 def memory_panel(summary: Summary) -> None:
@@ -124,21 +176,23 @@ st.caption("Pick a classic, assemble a VGG block by block or any network layer b
 start = model_state.current()
 controls.init_widgets(start)
 headline_area = st.container()
-panel, results = st.columns([1.3, 2.7], gap="large")
+panel, results = st.columns([1, 3], gap="medium")
 try:
     config = controls.controls(panel)
     summary = summarize(json.dumps(config.to_dict()), None)
+    stale = None
 except ConfigError as exc:
     results.error(str(exc))
     results.info(f"Still showing the last valid model: {model_state.describe(start)}.")
     config, summary = start, summarize(json.dumps(start.to_dict()), None)
+    stale = model_state.describe(start)
 else:
     model_state.remember(config)
     controls.sync(config)
-spec_files(config)
+spec_files(config, panel)
 config_json = json.dumps(config.to_dict())
 with headline_area:
-    headline(summary)
+    headline(summary, stale)
 with results:
     st.subheader(model_state.describe(config))
     tabs = st.tabs(["Layers", "Shapes", "Parameters", "Receptive field", "Training memory"])
@@ -147,10 +201,11 @@ with results:
     with tabs[1]:
         st.plotly_chart(shape_figure(summarize(config_json, 1)), width="stretch", key="shape_chart")
     with tabs[2]:
-        st.plotly_chart(params_figure(summary), width="stretch", key="params_chart")
+        params_panel(summary)
     with tabs[3]:
         st.plotly_chart(receptive_field_figure(summary), width="stretch", key="rf_chart")
-        st.caption("Each 3×3 convolution adds 2 × jump pixels; each stride-2 layer doubles the jump. "
-                   "Where paths merge (ResNet shortcuts) a unit sees the union of its paths.")
+        st.caption("Layers in the order they run. Each 3×3 convolution adds 2 × jump pixels; each "
+                   "stride-2 layer doubles the jump. Diamonds are side branches (ResNet's downsampling "
+                   "shortcuts, run from the block's input); where paths merge a unit sees their union.")
     with tabs[4]:
         memory_panel(summary)

@@ -58,7 +58,8 @@ def test_a_bad_row_names_the_layer_and_the_page_keeps_working(app):
     seq_app(app)
     edit(app, edited_rows={3: {"kernel": 30}})  # conv2 30×30 on a 14×14 map
     assert [e.value for e in app.error] == [
-        "layer 4 of 11 (conv 30×30): input map 14×14 is smaller than the kernel"]
+        "layer 4 of 11 (conv 30×30): input map 14×14 is smaller than the kernel; "
+        "this network needs at least 62×62"]
     assert app.query_params["model"] == LENET  # still the last valid model
     edit(app, edited_rows={3: {"kernel": 3}})
     assert not app.error and app.query_params["model"].startswith("seq:c5-6p2,sig,a2,c3-16,")
@@ -82,7 +83,8 @@ def test_a_tv_model_is_picked_and_analysed(app):
     assert app.query_params["model"] == "tv:mobilenet_v3_small" and app.query_params["input"] == "3x224x224"
     expected = analyze("tv:mobilenet_v3_small", "3x224x224")
     assert metric(app, "Parameters") == format_count(expected.totals.params)
-    assert "tv:mobilenet_v3_small is torchvision's own model" in app.sidebar.caption[-1].value
+    no_code = next(c.value for c in app.caption if "No PyTorch code" in c.value)
+    assert "tv:mobilenet_v3_small is torchvision's own model" in no_code
 
 
 def test_the_code_download_offers_a_python_file_for_cnnlab_models_only(app):
