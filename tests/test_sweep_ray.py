@@ -24,9 +24,6 @@ TINY = ["--dataset", "shapes", "--device", "cpu", "--limit-test", "100", "--batc
 # clearly bad (chance level), so ASHA's decision does not depend on noise.
 VGG = ["vgg:1x8,1x16", "--fc-width", "32", "--normalize", "--optimizer", "adam", "--limit-train", "4096"]
 
-pytestmark = pytest.mark.usefixtures("no_stray_workers")
-
-
 def sweep(*args: str, home: Path) -> int:
     return main(["sweep", *args, *TINY, "--home", str(home)])
 
@@ -81,6 +78,7 @@ def test_local_grid_with_repeats_and_asha_stops_the_bad_rate(tmp_path, capsys):
     assert out.splitlines()[2].split()[:3] == ["*", str(best.id), best.status.split()[0]]
 
 
+@pytest.mark.usefixtures("no_stray_workers")  # the detached driver, should the test fail mid-way
 def test_cancelling_a_sweep_ends_every_trial_and_keeps_what_was_recorded(tmp_path, capsys):
     assert sweep("lenet", "--grid", "lr=0.01,0.02,0.03", "--epochs", "200", "--limit-train", "512",
                  "--background", home=tmp_path) == 0
