@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from cnnlab import limits
 from cnnlab.cli.table import aligned
 from cnnlab.cli.train import add_run_arguments, run_config_from_args
 from cnnlab.errors import ConfigError
@@ -36,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     space.add_argument("--cluster", metavar="ADDRESS",
                        help="an existing Ray cluster: HOST:PORT, ray://HOST:PORT or auto (default: start "
                             "Ray on this machine)")
-    space.add_argument("--yes", action="store_true", help="launch a sweep of more than 256 trials")
+    space.add_argument("--yes", action="store_true",
+                       help=f"launch a sweep of more than {limits.SWEEP_CONFIRM_TRIALS} trials")
     runs = parser.add_argument_group("run")
     runs.add_argument("--name", help="a name for the sweep (default: MODEL sweep)")
     runs.add_argument("--home", help="run store folder (default: $CNNLAB_HOME or a per-user folder)")
