@@ -134,7 +134,7 @@ def test_two_node_cluster_runs_the_trials_on_both_nodes_and_only_the_driver_writ
         cluster.wait_for_nodes()
         address = cluster.address  # HOST:PORT, as `ray start --head` prints it
         status = sweep("lenet", "--grid", "lr=0.01,0.02", "--repeats", "2", "--epochs", "1",
-                       "--limit-train", "256", "--cluster", address, home=home)
+                       "--limit-train", "256", "--save-weights", "--cluster", address, home=home)
     finally:
         cluster.shutdown()
     assert status == 0
@@ -147,6 +147,11 @@ def test_two_node_cluster_runs_the_trials_on_both_nodes_and_only_the_driver_writ
         assert names.count("train_loss") == 5 and names.count("test_acc") == 1
         assert run.final_test_acc is not None and run.epochs_done == 1
     assert len({r.node for r in runs}) == 2, "one CPU per node: the first two trials take one node each"
+    # The weights came back with the outcome and were saved by the driver, in the run's folder.
+    for run in runs:
+        assert run.weights_path == str(store.run_dir(run.id) / runner.WEIGHTS_FILE)
+    model = runner.load_weights(runs[0].id, home)
+    assert sum(p.numel() for p in model.parameters()) == runs[0].params
     logs = {path.stem: path.read_text().split("\n") for path in audit.glob("*.log")}
     assert sum("trial" in lines for lines in logs.values()) >= 2, "the trials ran in audited processes"
     assert not [line for lines in logs.values() for line in lines if line.startswith("store")]
