@@ -102,6 +102,15 @@ def out_of_memory_message(config: RunConfig, device: str, total: int) -> str:
     return f"{head}; try batch size {batch} (estimated {format_bytes(need(batch))} for training)"
 
 
+def initialise(model: nn.Module, init: str) -> nn.Module:
+    """Apply the run's weight initialisation: `xavier` (the textbook's) or PyTorch's `default`."""
+    if init == "xavier":
+        for module in model.modules():
+            if isinstance(module, nn.Conv2d | nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+    return model
+
+
 class _Hooks:
     """Calls the caller's callbacks and keeps their time out of the throughput clock."""
 
@@ -152,11 +161,7 @@ class _Training:
                       normalize=channel_stats(train) if config.normalize else None)  # train's, for both
         self.train = DeviceLoader(train, config.batch_size, shuffle=True, **loader)
         self.test = DeviceLoader(test, config.batch_size, shuffle=False, **loader)
-        self.model = build(config.model, device=device)
-        if config.init == "xavier":
-            for module in self.model.modules():
-                if isinstance(module, nn.Conv2d | nn.Linear):
-                    nn.init.xavier_uniform_(module.weight)
+        self.model = initialise(build(config.model, device=device), config.init)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.net = torch.compile(self.model) if config.compile else self.model

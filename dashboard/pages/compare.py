@@ -29,6 +29,7 @@ def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
         "params": run.params, "macs": run.macs, "best test acc": best.get(run.id),
         "examples/s": run.examples_per_sec, "epochs": run.epochs_done,
         "duration (s)": (run.finished_at - run.started_at) if run.started_at and run.finished_at else None,
+        "weights": bool(run.weights_path),
     } for run in runs])
 
 

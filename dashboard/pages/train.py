@@ -154,7 +154,7 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> None:
             epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
             lr=float(lr), momentum=float(momentum), device=device,
             amp=amp, limit_train=int(limit) or None,
-            limit_test=max(int(limit) // 5, 1) if limit else None, **advanced)
+            limit_test=max(int(limit) // 5, 1) if limit else None, save_weights=True, **advanced)
         run_id = runner.launch(run_config, name=name.strip() or None)
     except ConfigError as exc:
         result.error(str(exc))
