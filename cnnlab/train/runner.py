@@ -110,7 +110,7 @@ def execute(run_id: int, *, home: str | Path | None = None, progress: Report | N
         if not _claim_when_free(store, run_id, device):
             return store.get(run_id)
         with _heartbeat(store.home, run_id):
-            result = fit(config, report=_recorder(store, run_id, progress),
+            result = fit(config, report=recorder(store, run_id, progress),
                          should_stop=lambda: store.cancel_requested(run_id))
         fields = _final_fields(result)
         if config.save_weights and result.model is not None:
@@ -220,7 +220,7 @@ def _heartbeat(home: Path, run_id: int) -> Iterator[None]:
         thread.join()
 
 
-def _recorder(store: RunStore, run_id: int, progress: Report | None) -> Report:
+def recorder(store: RunStore, run_id: int, progress: Report | None) -> Report:
     """Log every report as metrics; at epoch ends also keep the run's latest results current."""
 
     def record(step: int, epoch: float, metrics: dict[str, float]) -> None:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 DB_FILE = "runs.sqlite"
 # A run is "queued", then "running", then ends in one of these.
-TERMINAL = frozenset({"done", "failed", "cancelled", "diverged", "interrupted"})
+TERMINAL = frozenset({"done", "failed", "cancelled", "diverged", "interrupted", "stopped early"})
 EXPORT_FORMATS = ("csv", "json")
 
 # Each step upgrades the schema by one version; index i brings user_version i to i + 1.
@@ -49,11 +49,23 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX metrics_by_run ON metrics(run_id, step);
     CREATE INDEX runs_by_status ON runs(status);
     """,
+    # Sweeps (cnnlab/sweep): a sweep's trials and a group's repeats are runs tagged with their ids;
+    # `node` is the Ray node a trial ran on.
+    """
+    CREATE TABLE sweeps (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, finished_at REAL,
+        status TEXT NOT NULL DEFAULT 'queued', spec TEXT NOT NULL, cluster TEXT, pid INTEGER,
+        cancel_requested INTEGER DEFAULT 0, error TEXT);
+    ALTER TABLE runs ADD COLUMN sweep_id INTEGER;
+    ALTER TABLE runs ADD COLUMN group_id INTEGER;
+    ALTER TABLE runs ADD COLUMN node TEXT;
+    CREATE INDEX runs_by_sweep ON runs(sweep_id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 UPDATABLE = frozenset({"name", "device", "params", "macs", "epochs_done", "final_train_loss",
                        "final_train_acc", "final_test_acc", "examples_per_sec", "tflops", "pid",
-                       "weights_path", "error"})
+                       "weights_path", "error", "sweep_id", "group_id", "node"})
 
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
@@ -96,6 +108,9 @@ class Run:
     heartbeat_at: float | None
     cancel_requested: bool
     weights_path: str | None
+    sweep_id: int | None = None
+    group_id: int | None = None
+    node: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

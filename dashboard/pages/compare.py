@@ -7,6 +7,7 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.train.store import Run, RunStore
+from dashboard import group_views
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
 from dashboard.run_exports import MISSING, model_of, selected_configs_json, selected_metrics_csv
 
@@ -152,5 +153,6 @@ selected = st.multiselect("Runs to compare", options, default=options[:4], key="
                           format_func=lambda i: f"#{i} {by_id[i].name}")
 if selected:
     comparison(store, shown, [by_id[i] for i in selected])
+group_views.render(store, all_runs)
 st.divider()
 delete_panel(store, all_runs)

@@ -15,7 +15,7 @@ from cnnlab.train import runner
 from cnnlab.train.config import INITS, OPTIMIZERS, SCHEDULES, RunConfig, fit_input
 from cnnlab.train.store import TERMINAL, Run, RunStore
 from cnnlab.units import format_count
-from dashboard import model_state
+from dashboard import model_state, sweep_panel
 from dashboard.charts import curves_figure
 from dashboard.eta import Countdown
 
@@ -274,3 +274,4 @@ with controls:
     launch_form(model, launch_result)
 with watching:
     watch_panel()
+sweep_panel.render()
