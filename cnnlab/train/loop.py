@@ -20,6 +20,7 @@ from cnnlab.analysis import analyze
 from cnnlab.data import DeviceLoader, channel_stats, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
+from cnnlab.train.status import Status
 from cnnlab.units import format_bytes
 from cnnlab.zoo import build
 
@@ -32,7 +33,7 @@ POLL_SECONDS = 0.5  # the longest stretch of training between two `should_stop` 
 class FitResult:
     """How a call to `fit` ended: status is done, cancelled, diverged or failed (CUDA out of memory)."""
 
-    status: str
+    status: Status
     device: str
     epochs_done: int
     steps: int
@@ -80,7 +81,7 @@ def fit(config: RunConfig, *, report: Report | None = None,
     except torch.cuda.OutOfMemoryError:
         torch.cuda.empty_cache()
         total = torch.cuda.get_device_properties(device).total_memory
-        return FitResult("failed", str(device), hooks.epochs_done, hooks.steps,
+        return FitResult(Status.FAILED, str(device), hooks.epochs_done, hooks.steps,
                          error=out_of_memory_message(config, str(device), total))
 
 
@@ -132,7 +133,7 @@ class _Hooks:
 
 @dataclass(frozen=True)
 class _EpochEnd:
-    status: str  # running (the epoch finished), cancelled or diverged
+    status: Status  # RUNNING (the epoch finished), CANCELLED or DIVERGED
     seen: int
     loss: float | None
     acc: float | None
@@ -180,7 +181,7 @@ class _Training:
             self.warm_up()
             stopped = hooks.stop_requested(now=True)  # or while it compiled
         if stopped:
-            return self.result("cancelled", last, None, None, None)
+            return self.result(Status.CANCELLED, last, None, None, None)
         train_time, examples = 0.0, 0
         rate = tflops = None
         self.model.train()
@@ -195,24 +196,24 @@ class _Training:
                 last.update(train_loss=end.loss, train_acc=end.acc)
             rate = examples / train_time if train_time > 0 else None
             tflops = rate * self.flops_per_example / 1e12 if rate and self.flops_per_example else None
-            if end.status != "running":
+            if end.status != Status.RUNNING:
                 return self.result(end.status, last, rate, tflops, end.error)
             test_acc = self.accuracy()
             if test_acc is None:
-                return self.result("cancelled", last, rate, tflops, None)
+                return self.result(Status.CANCELLED, last, rate, tflops, None)
             last["test_acc"] = test_acc
             hooks.epochs_done = epoch + 1
             metrics = {"test_acc": test_acc, "examples_per_sec": rate}
             if tflops is not None:
                 metrics["tflops"] = tflops
             hooks.report(hooks.steps, float(epoch + 1), metrics)
-        return self.result("done", last, rate, tflops, None)
+        return self.result(Status.DONE, last, rate, tflops, None)
 
-    def result(self, status: str, last: dict[str, float | None], rate: float | None, tflops: float | None,
+    def result(self, status: Status, last: dict[str, float | None], rate: float | None, tflops: float | None,
                error: str | None) -> FitResult:
         return FitResult(status, str(self.device), self.hooks.epochs_done, self.hooks.steps,
                          last["train_loss"], last["train_acc"], last["test_acc"], rate, tflops, error,
-                         self.model if status == "done" else None)
+                         self.model if status == Status.DONE else None)
 
     def epoch(self, epoch: int) -> _EpochEnd:
         """Train one epoch, reporting running averages at the report points."""
@@ -244,7 +245,7 @@ class _Training:
                 bad = next((j for j, (value, _) in enumerate(rows) if not math.isfinite(value)), None)
                 if bad is not None:
                     step = hooks.steps - (i - read) + bad
-                    return _EpochEnd("diverged", seen, loss, acc,
+                    return _EpochEnd(Status.DIVERGED, seen, loss, acc,
                                      f"training loss became {rows[bad][0]} at step {step} "
                                      f"(epoch {epoch + 1}); try a smaller learning rate")
                 loss_sum += sum(r[0] for r in rows)
@@ -254,8 +255,8 @@ class _Training:
                 hooks.report(hooks.steps, epoch + (i + 1) / batches,
                              {"train_loss": loss, "train_acc": acc, "lr": lr})
             if hooks.stop_requested(now=at_report):
-                return _EpochEnd("cancelled", seen, loss, acc)
-        return _EpochEnd("running", seen, loss, acc)
+                return _EpochEnd(Status.CANCELLED, seen, loss, acc)
+        return _EpochEnd(Status.RUNNING, seen, loss, acc)
 
     def accuracy(self) -> float | None:
         """Test accuracy, or None if a stop was requested meanwhile."""
