@@ -85,6 +85,18 @@ def fit(config: RunConfig, *, report: Report | None = None,
                          error=out_of_memory_message(config, str(device), total))
 
 
+def initial_model(config: RunConfig, device: torch.device) -> nn.Module:
+    """The model a run starts from: built after seeding torch with `config.seed`; with init "xavier"
+    (the textbook's), every convolution's and linear layer's weight redrawn Xavier-uniform."""
+    torch.manual_seed(config.seed)
+    model = build(config.model, device=device)
+    if config.init == "xavier":
+        for module in model.modules():
+            if isinstance(module, nn.Conv2d | nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+    return model
+
+
 def out_of_memory_message(config: RunConfig, device: str, total: int) -> str:
     """Why the run failed on a device of `total` bytes, and the largest power-of-two batch size below the
     failed one that the memory estimate says would fit."""
@@ -153,11 +165,7 @@ class _Training:
                       normalize=channel_stats(train) if config.normalize else None)  # train's, for both
         self.train = DeviceLoader(train, config.batch_size, shuffle=True, **loader)
         self.test = DeviceLoader(test, config.batch_size, shuffle=False, **loader)
-        self.model = build(config.model, device=device)
-        if config.init == "xavier":
-            for module in self.model.modules():
-                if isinstance(module, nn.Conv2d | nn.Linear):
-                    nn.init.xavier_uniform_(module.weight)
+        self.model = initial_model(config, device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.net = torch.compile(self.model) if config.compile else self.model
