@@ -23,6 +23,7 @@ from cnnlab.spec import (
 from cnnlab.units import format_bytes, format_count
 from dashboard import model_state
 from dashboard.charts import memory_figure, params_figure, receptive_field_figure, shape_figure
+from dashboard.text import literal
 
 FAMILIES = {"LeNet": "lenet", "AlexNet": "alexnet", "VGG": "vgg", "ResNet": "resnet"}
 VGG_PRESETS = {"VGG-11": "vgg11", "VGG-13": "vgg13", "VGG-16": "vgg16", "VGG-19": "vgg19", "custom": None}
@@ -182,7 +183,7 @@ def spec_files(config: ModelConfig) -> None:
             raise ConfigError(f"{upload.name} is not valid JSON ({exc})") from exc
         loaded = model_state.checked(ModelConfig.from_dict(data))
     except ConfigError as exc:
-        st.sidebar.error(f"Could not load {upload.name}: {exc}")
+        st.sidebar.error(literal(f"Could not load {upload.name}: {exc}"))
         return
     reset_controls()
     model_state.remember(loaded)
@@ -242,8 +243,8 @@ try:
     config = controls(panel)
     summary = summarize(json.dumps(config.to_dict()), None)
 except ConfigError as exc:
-    results.error(str(exc))
-    results.info(f"Still showing the last valid model: {model_state.describe(start)}.")
+    results.error(literal(exc))
+    results.info(literal(f"Still showing the last valid model: {model_state.describe(start)}."))
     config, summary = start, summarize(json.dumps(start.to_dict()), None)
 else:
     model_state.remember(config)
@@ -253,7 +254,7 @@ config_json = json.dumps(config.to_dict())
 with headline_area:
     headline(summary)
 with results:
-    st.subheader(model_state.describe(config))
+    st.subheader(literal(model_state.describe(config)))
     tabs = st.tabs(["Layers", "Shapes", "Parameters", "Receptive field", "Training memory"])
     with tabs[0]:
         layer_table(config_json)

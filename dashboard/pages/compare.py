@@ -8,6 +8,8 @@ import streamlit as st
 from cnnlab import ConfigError
 from cnnlab.train.store import Run, RunStore
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
+from dashboard.run_store import open_store
+from dashboard.text import literal, plot_text
 
 
 def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
@@ -34,9 +36,10 @@ def flatten(config: dict, prefix: str = "") -> dict[str, str]:
 
 
 def config_diff(runs: list[Run]) -> pd.DataFrame:
-    """The config fields on which the runs differ: one row per field, one column per run."""
-    flat = {f"#{run.id} {run.name}": flatten(run.config) for run in runs}
-    table = pd.DataFrame(flat).fillna("—")
+    """The config and provenance fields on which the runs differ: one row per field, one column per run."""
+    flat = {f"#{run.id} {run.name}": flatten(run.config) | flatten(run.provenance or {}, "provenance.")
+            for run in runs}
+    table = pd.DataFrame(flat, dtype=object).fillna("—")
     return table[table.nunique(axis=1) > 1] if len(runs) > 1 else table
 
 
@@ -56,7 +59,7 @@ def manage(store: RunStore, runs: list[Run]) -> None:
             try:
                 store.delete(doomed)
             except ConfigError as exc:
-                st.error(str(exc))
+                st.error(literal(exc))
             else:
                 st.session_state.pop(f"delete_confirm_{doomed}", None)
                 st.rerun()
@@ -64,16 +67,18 @@ def manage(store: RunStore, runs: list[Run]) -> None:
 
 st.title("Compare runs")
 st.caption("Every run recorded on this machine. Pick a few to put their curves on shared axes.")
+store = open_store()
+if store is None:
+    st.stop()
 try:
-    store = RunStore()
     all_runs = store.list_runs()
-except ConfigError as exc:
-    st.error(f"The run store cannot be read: {exc}")
+    table = runs_frame(store, all_runs)
+except ConfigError as exc:  # a store damaged beyond its first page
+    st.error(literal(exc))
     st.stop()
 if not all_runs:
     st.info("No runs yet: launch one on the Train page.")
     st.stop()
-table = runs_frame(store, all_runs)
 left, middle, right = st.columns(3)
 statuses = left.multiselect("Status", sorted(table["status"].unique()), key="filter_status")
 models = middle.multiselect("Model", sorted(table["model"].dropna().unique()), key="filter_model")
@@ -96,7 +101,7 @@ options = [int(i) for i in shown["id"]]
 selected = st.multiselect("Runs to compare", options, default=options[:4], key="compare_runs",
                           format_func=lambda i: f"#{i} {by_id[i].name}")
 if selected:
-    labels = {i: f"#{i} {by_id[i].name}" for i in selected}
+    labels = {i: plot_text(f"#{i} {by_id[i].name}") for i in selected}
     metrics = store.metrics_frame(selected)
     tabs = st.tabs(["Overlay", "Side by side", "Accuracy vs size", "Config diff"])
     with tabs[0]:

@@ -11,10 +11,13 @@ from cnnlab import ConfigError, ModelConfig
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info
 from cnnlab.train import runner
 from cnnlab.train.config import OPTIMIZERS, RunConfig, fit_input
-from cnnlab.train.store import TERMINAL, Run, RunStore
+from cnnlab.train.status import TERMINAL
+from cnnlab.train.store import Run
 from cnnlab.units import format_count
 from dashboard import model_state
 from dashboard.charts import curves_figure
+from dashboard.run_store import open_store
+from dashboard.text import literal, plot_text
 
 WATCH = "watch_run"  # the run the live panel shows
 RESIZES = {"native": None, "32": 32, "64": 64, "96": 96, "224": 224}
@@ -38,7 +41,7 @@ def data_choice(config: ModelConfig) -> tuple[str, int | None, ModelConfig | Non
     try:
         fitted = fit_input(config, dataset, resize)
     except ConfigError as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return dataset, resize, None
     if fitted != config:
         st.caption(f"The run's model is fitted to {dataset}: input {fitted.input}, "
@@ -49,7 +52,7 @@ def data_choice(config: ModelConfig) -> tuple[str, int | None, ModelConfig | Non
 
 def launch_form() -> None:
     config = model_state.current()
-    st.write(f"Model from the Build page: **{model_state.describe(config)}**")
+    st.write(f"Model from the Build page: **{literal(model_state.describe(config))}**")
     dataset, resize, fitted = data_choice(config)
     with st.form("launch"):
         left, right = st.columns(2)
@@ -80,11 +83,11 @@ def launch_form() -> None:
             limit_test=max(int(limit) // 5, 1) if limit else None)
         run_id = runner.launch(run_config, name=name.strip() or None)
     except ConfigError as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return
     st.session_state[WATCH] = run_id
-    st.success(f"Run {run_id} launched: {run_config.model.name} on {dataset}, input "
-               f"{run_config.model.input}. It keeps going if you close this tab.")
+    st.success(literal(f"Run {run_id} launched: {run_config.model.name} on {dataset}, input "
+                       f"{run_config.model.input}. It keeps going if you close this tab."))
 
 
 def progress(run: Run, metrics: pd.DataFrame) -> tuple[float, str]:
@@ -106,12 +109,10 @@ def progress(run: Run, metrics: pd.DataFrame) -> tuple[float, str]:
 @st.fragment(run_every=1.0)
 def live() -> None:
     """The watched run, redrawn from the run store every second."""
-    try:
-        store = RunStore()
-        runs = store.list_runs()
-    except ConfigError as exc:
-        st.error(f"The run store cannot be read: {exc}")
+    store = open_store()
+    if store is None:
         return
+    runs = store.list_runs()
     if not runs:
         st.info("No runs yet: launch one above.")
         return
@@ -123,20 +124,21 @@ def live() -> None:
     run = store.get(run_id)
     metrics = store.metrics_frame([run_id])
     fraction, line = progress(run, metrics)
-    st.progress(fraction, text=line)
+    st.progress(fraction, text=literal(line))
     if run.status in ("queued", "running") and st.button("Stop", key=f"stop_{run_id}", type="secondary"):
         try:
             runner.cancel(run_id)
         except ConfigError as exc:  # it ended meanwhile
-            st.toast(str(exc))
+            st.toast(literal(exc))
         else:
             st.toast(f"Stopping run {run_id}…")
     if run.error:
-        (st.warning if run.status in ("cancelled", "interrupted") else st.error)(run.error)
-    st.plotly_chart(curves_figure(metrics, {run_id: run.name}, title=f"Run {run_id}: {run.name}"),
+        (st.warning if run.status in ("cancelled", "interrupted") else st.error)(literal(run.error))
+    st.plotly_chart(curves_figure(metrics, {run_id: plot_text(run.name)},
+                                  title=plot_text(f"Run {run_id}: {run.name}")),
                     width="stretch", key="live_curves")
     if len(active) > 1:
-        st.caption(f"{len(active)} runs queued or running: " + ", ".join(labels[i] for i in active))
+        st.caption(literal(f"{len(active)} runs queued or running: " + ", ".join(labels[i] for i in active)))
 
 
 st.title("Train")

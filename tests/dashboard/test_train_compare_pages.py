@@ -9,6 +9,7 @@ from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL, RunStore
+from tests.dashboard.conftest import shown
 
 
 def wait_for_end(run_id: int, timeout: float = 120) -> None:
@@ -67,7 +68,7 @@ def test_an_input_the_model_cannot_take_is_an_error_not_a_crash(app):
     app.switch_page("pages/train.py").run()
     app.button[0].click().run()  # AlexNet on 28×28 shapes: too small
     assert not app.exception
-    assert "AlexNet" in app.error[0].value and "needs at least 65×65" in app.error[0].value
+    assert "AlexNet" in shown(app.error[0]) and "needs at least 65×65" in shown(app.error[0])
     assert RunStore().list_runs() == []
 
 
@@ -124,7 +125,8 @@ def test_a_corrupt_run_store_is_reported_not_raised_and_left_alone(app, tmp_path
     for page in ("pages/train.py", "pages/compare.py"):
         app.switch_page(page).run()
         assert not app.exception
-        assert any("The run store cannot be read" in e.value and "runs.sqlite" in e.value for e in app.error)
+        assert any("The run store cannot be read" in shown(e) and "runs.sqlite" in shown(e)
+                   for e in app.error)
     assert store_file.read_bytes() == b"not a database" * 100
 
 
