@@ -16,6 +16,7 @@ import pytest
 import torch
 import torchvision
 
+from cnnlab.cli import main
 from cnnlab.data import DeviceLoader, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.spec import model_config
@@ -178,7 +179,7 @@ def test_concurrent_cpu_runs_share_the_cores(runs, cpus, threads):
     assert runner.cpu_threads(runs, cpus) == threads
 
 
-def test_a_run_records_its_provenance_and_its_share_of_the_cores(tmp_path, monkeypatch):
+def test_a_run_records_its_provenance_and_its_share_of_the_cores(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(runner.MAX_RUNS_ENV, "2")
     run_id = runner.launch(config(epochs=1), home=tmp_path)
     run = wait_until_ended(RunStore(tmp_path), run_id)
@@ -191,6 +192,12 @@ def test_a_run_records_its_provenance_and_its_share_of_the_cores(tmp_path, monke
         "threads": max(1, cpus // 2), "cpus": cpus}
     head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     assert run.provenance["git_commit"].startswith(head)
+    assert main(["runs", "show", str(run_id), "--home", str(tmp_path)]) == 0
+    shown = capsys.readouterr().out
+    assert f"provenance:\n  cnnlab             {run.provenance['cnnlab']}\n" in shown
+    assert f"  device_name        {cpu_name()}\n" in shown
+    assert main(["runs", "export", str(run_id), "--format", "json", "--home", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["run"]["provenance"] == run.provenance
 
 
 def test_missing_dataset_is_refused_before_anything_is_recorded(tmp_path):
