@@ -27,7 +27,8 @@ from cnnlab.train.store import RunStore, process_alive
 
 
 def config(**changes) -> RunConfig:
-    base = {"limit_train": 320, "limit_test": 128, "batch_size": 64, "device": "cpu", "epochs": 1000}
+    base = {"limit_train": 320, "limit_test": 128, "batch_size": 64, "device": "cpu", "epochs": 1000,
+            "speed": "fixed"}
     return RunConfig(model=fit_input(model_config("lenet"), "shapes"), **{**base, **changes})
 
 

@@ -75,7 +75,7 @@ def test_launched_run_completes_with_metrics_weights_and_final_fields(tmp_path):
 
 
 def test_cancel_ends_a_running_run_within_seconds(tmp_path):
-    run_id = runner.launch(config(epochs=1000), home=tmp_path)
+    run_id = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
     store = RunStore(tmp_path)
     wait_for(lambda: "train_loss" in metric_names(store, run_id), what="first metrics")
     assert store.get(run_id).status == "running"
@@ -91,7 +91,7 @@ def test_cancel_ends_a_running_run_within_seconds(tmp_path):
 
 
 def test_killed_worker_is_interrupted_as_soon_as_its_process_is_gone_and_keeps_its_metrics(tmp_path):
-    run_id = runner.launch(config(epochs=1000), home=tmp_path)
+    run_id = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
     store = RunStore(tmp_path, heartbeat_timeout=3600)  # the heartbeat alone would wait an hour
     wait_for(lambda: metric_names(store, run_id).count("test_acc") >= 1, what="a finished epoch")
     before = len(store.metrics(run_id))
@@ -106,7 +106,7 @@ def test_killed_worker_is_interrupted_as_soon_as_its_process_is_gone_and_keeps_i
 
 
 def test_sigterm_ends_a_run_cancelled_with_its_metrics_and_results(tmp_path):
-    run_id = runner.launch(config(epochs=1000), home=tmp_path)
+    run_id = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
     store = RunStore(tmp_path)
     wait_for(lambda: metric_names(store, run_id).count("test_acc") >= 1, what="a finished epoch")
     os.kill(store.get(run_id).pid, signal.SIGTERM)
@@ -185,6 +185,7 @@ def test_a_run_records_its_provenance_and_its_share_of_the_cores(tmp_path, monke
     run = wait_until_ended(RunStore(tmp_path), run_id)
     cpus = len(os.sched_getaffinity(0))
     assert run.status == "done", run.error
+    assert run.provenance.pop("speed")["path"] == "eager"  # a short run: see tests/test_speed.py
     assert run.provenance == {
         "cnnlab": metadata.version("cnnlab"), "git_commit": run.provenance["git_commit"],
         "torch": torch.__version__, "torchvision": torchvision.__version__,
@@ -197,7 +198,8 @@ def test_a_run_records_its_provenance_and_its_share_of_the_cores(tmp_path, monke
     assert f"provenance:\n  cnnlab             {run.provenance['cnnlab']}\n" in shown
     assert f"  device_name        {cpu_name()}\n" in shown
     assert main(["runs", "export", str(run_id), "--format", "json", "--home", str(tmp_path)]) == 0
-    assert json.loads(capsys.readouterr().out)["run"]["provenance"] == run.provenance
+    exported = json.loads(capsys.readouterr().out)["run"]["provenance"]
+    assert exported == RunStore(tmp_path).get(run_id).provenance
 
 
 def test_missing_dataset_is_refused_before_anything_is_recorded(tmp_path):

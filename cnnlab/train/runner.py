@@ -38,6 +38,7 @@ QUEUE_POLL_SECONDS = 0.5
 WEIGHTS_FILE = "weights.pt"
 LOG_FILE = "worker.log"
 TERMINATED = "stopped by SIGTERM"
+SPEED_CACHE = "speed-cache.json"  # speed="auto"'s measurements, per machine and model
 
 
 def create_run(config: RunConfig, *, name: str | None = None, home: str | Path | None = None) -> int:
@@ -120,11 +121,13 @@ def execute(run_id: int, *, home: str | Path | None = None, progress: Report | N
             threads = cpu_threads(limit) if device.type == "cpu" else None
             if threads is not None:
                 torch.set_num_threads(threads)
-            store.update(run_id, provenance=provenance(device))
+            origin = provenance(device)
+            store.update(run_id, provenance=origin)
             with _heartbeat(store.home, run_id):
                 result = fit(config, report=_recorder(store, run_id, progress),
-                             should_stop=lambda: terminated.is_set() or store.cancel_requested(run_id))
-            fields = _final_fields(result)
+                             should_stop=lambda: terminated.is_set() or store.cancel_requested(run_id),
+                             speed_cache=store.home / SPEED_CACHE)
+            fields = {**_final_fields(result), "provenance": {**origin, "speed": result.speed}}
             if config.save_weights and result.model is not None:
                 fields["weights_path"] = str(_save_weights(store, run_id, result.model))
             error = result.error or (TERMINATED if terminated.is_set() else None)
