@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -34,6 +36,23 @@ UPLOAD_LIMIT = 64 * 1024
 def summarize(config_json: str, depth: int | None) -> Summary:
     """The analysis of one config (cached: a rerun with the same config costs nothing)."""
     return analyze(ModelConfig.from_dict(json.loads(config_json)), depth=depth)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def chart(kind: str, config_json: str, *options: Any) -> go.Figure:
+    """One chart of one config ("shape", "params", "rf", or "memory" with batch size and optimiser), built
+    once per server and shared by every session: a Plotly figure costs 20-30 ms to build (validation),
+    while st.plotly_chart only copies it, and no page changes it."""
+    if kind == "shape":
+        return shape_figure(summarize(config_json, 1))
+    summary = summarize(config_json, None)
+    if kind == "params":
+        return params_figure(summary)
+    if kind == "rf":
+        return receptive_field_figure(summary)
+    batch, optimizer = options
+    memory = summary.training_memory(batch, optimizer.split()[0], 0.9 if "momentum" in optimizer else 0.0)
+    return memory_figure(memory, *available_memory())
 
 
 def available_memory() -> tuple[int, str]:
@@ -221,13 +240,11 @@ def layer_table(config_json: str) -> None:
                                 "jump": st.column_config.TextColumn("jump", help="stride product")})
 
 
-def memory_panel(summary: Summary) -> None:
+def memory_panel(config_json: str) -> None:
     left, right = st.columns(2)
     batch = left.number_input("Batch size", 1, 4096, 128, key="mem_batch")
     optimizer = right.selectbox("Optimiser", ["sgd", "sgd + momentum", "adam", "adamw"], key="mem_opt")
-    memory = summary.training_memory(batch, optimizer.split()[0], 0.9 if "momentum" in optimizer else 0.0)
-    available, device = available_memory()
-    st.plotly_chart(memory_figure(memory, available, device), width="stretch", key="memory_chart")
+    st.plotly_chart(chart("memory", config_json, int(batch), optimizer), width="stretch", key="memory_chart")
     st.caption("An estimate: weights + gradients + optimiser state + one copy of every distinct layer "
                "output per image; the framework's workspaces come on top.")
 
@@ -259,12 +276,12 @@ with results:
     with tabs[0]:
         layer_table(config_json)
     with tabs[1]:
-        st.plotly_chart(shape_figure(summarize(config_json, 1)), width="stretch", key="shape_chart")
+        st.plotly_chart(chart("shape", config_json), width="stretch", key="shape_chart")
     with tabs[2]:
-        st.plotly_chart(params_figure(summary), width="stretch", key="params_chart")
+        st.plotly_chart(chart("params", config_json), width="stretch", key="params_chart")
     with tabs[3]:
-        st.plotly_chart(receptive_field_figure(summary), width="stretch", key="rf_chart")
+        st.plotly_chart(chart("rf", config_json), width="stretch", key="rf_chart")
         st.caption("Each 3×3 convolution adds 2 × jump pixels; each stride-2 layer doubles the jump. "
                    "Where paths merge (ResNet shortcuts) a unit sees the union of its paths.")
     with tabs[4]:
-        memory_panel(summary)
+        memory_panel(config_json)
