@@ -15,4 +15,4 @@ pages = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
 ]
-st.navigation(pages).run()
+st.navigation(pages, position="top").run()  # the pages get the whole width

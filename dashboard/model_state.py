@@ -10,43 +10,40 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from cnnlab import ConfigError, ModelConfig, model_config
+from cnnlab import ConfigError, ModelConfig, limits, model_config
 from cnnlab.analysis import analyze
-from cnnlab.spec import PRESETS, AlexNetSpec, ResNetSpec, VGGSpec, format_vgg_blocks
+from cnnlab.families import all_options, family_of
 from dashboard.text import literal
 
 DEFAULT = model_config("vgg11")
 KEY = "model_config"
-SIDES = (28, 256)
-CHANNELS = (1, 3)
-MAX_CLASSES = 1000
-# URL parameter -> (spec field, parser)
-OPTIONS = {"classes": int, "width_divisor": int, "fc_width": int, "stem": str, "batch_norm": bool}
+OPTIONS = all_options()  # URL parameter -> (its option, the families that take it)
 
 
 def to_params(config: ModelConfig) -> dict[str, str]:
-    """The shortest URL parameters that rebuild `config`."""
+    """The shortest URL parameters that rebuild `config`: the model string, the input and the options
+    that differ from the family's defaults."""
     arch = config.arch
-    model = "vgg:" + format_vgg_blocks(arch.blocks) if isinstance(arch, VGGSpec) else config.name
-    params = {"model": config.name if config.name in PRESETS else model, "input": str(config.input)}
+    params = {"model": config.name, "input": str(config.input)}
     defaults = type(arch)()
-    for name in OPTIONS:
-        if hasattr(arch, name) and getattr(arch, name) != getattr(defaults, name):
-            params[name] = "1" if getattr(arch, name) is True else str(getattr(arch, name))
+    for option in family_of(arch).options:
+        value = getattr(arch, option.name)
+        if value != getattr(defaults, option.name):
+            params[option.name] = "1" if value is True else str(value)
     return params
 
 
 def from_params(params: Mapping[str, str]) -> ModelConfig:
     """Parse URL parameters; ConfigError names what is wrong."""
-    options = {}
-    for name, kind in OPTIONS.items():
+    options: dict[str, object] = {}
+    for name, (option, _) in OPTIONS.items():
         if name in params:
             text = params[name]
-            if kind is bool:
+            if option.kind is bool:
                 if text.lower() not in ("1", "true", "0", "false"):
                     raise ConfigError(f"URL parameter {name}={text!r} is not 1/true or 0/false")
                 options[name] = text.lower() in ("1", "true")
-            elif kind is int:
+            elif option.kind is int:
                 if not re.fullmatch(r"-?[0-9]{1,9}", text):
                     raise ConfigError(f"URL parameter {name}={text!r} is not a whole number")
                 options[name] = int(text)
@@ -59,11 +56,13 @@ def checked(config: ModelConfig) -> ModelConfig:
     """`config` if the dashboard's controls can show it (square 1- or 3-channel input of 28 to 256
     pixels, at most 1000 classes) and the engine can analyse it; else a ConfigError saying why."""
     c, h, w = config.input.as_tuple()
-    if c not in CHANNELS or h != w or not SIDES[0] <= h <= SIDES[1]:
-        raise ConfigError(f"the dashboard takes square 1- or 3-channel inputs of {SIDES[0]} to {SIDES[1]} "
-                          f"pixels, not {config.input} (the CLI takes any size)")
-    if config.arch.classes > MAX_CLASSES:
-        raise ConfigError(f"the dashboard takes at most {MAX_CLASSES} classes, not {config.arch.classes}")
+    low, high = limits.DASHBOARD_MIN_SIDE, limits.DASHBOARD_MAX_SIDE
+    if c not in limits.DASHBOARD_CHANNELS or h != w or not low <= h <= high:
+        raise ConfigError(f"the dashboard takes square 1- or 3-channel inputs of {low} to {high} pixels, "
+                          f"not {config.input} (the CLI takes any size)")
+    if config.arch.classes > limits.DASHBOARD_MAX_CLASSES:
+        raise ConfigError(f"the dashboard takes at most {limits.DASHBOARD_MAX_CLASSES} classes, "
+                          f"not {config.arch.classes}")
     analyze(config)
     return config
 
@@ -90,15 +89,11 @@ def remember(config: ModelConfig) -> None:
 
 
 def describe(config: ModelConfig) -> str:
-    """One line for the model: 'vgg11 (width ÷4) · input 1x224x224 · 10 classes'."""
-    arch, extras = config.arch, []
-    if isinstance(arch, VGGSpec | ResNetSpec) and arch.width_divisor != 1:
-        extras.append(f"width ÷{arch.width_divisor}")
-    if isinstance(arch, VGGSpec) and arch.batch_norm:
-        extras.append("batch norm")
-    if isinstance(arch, ResNetSpec) and arch.stem != "imagenet":
-        extras.append(f"{arch.stem} stem")
-    if isinstance(arch, AlexNetSpec | VGGSpec) and arch.fc_width != 4096:
-        extras.append(f"FC {arch.fc_width}")
+    """One line for the model: 'vgg11 (width divisor 4, batch norm) · input 1x224x224 · 10 classes'."""
+    arch = config.arch
+    defaults = type(arch)()
+    extras = [option.label.lower() if value is True else f"{option.label.lower()} {value}"
+              for option in family_of(arch).options if option.name not in ("classes", "depth")
+              and (value := getattr(arch, option.name)) != getattr(defaults, option.name)]
     name = config.name + (f" ({', '.join(extras)})" if extras else "")
     return f"{name} · input {config.input} · {arch.classes} classes"

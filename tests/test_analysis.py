@@ -39,7 +39,7 @@ def test_resnet18_fields_match_a_hand_derivation():
     # layer3: 99 + 16 = 115 (jump 16); 147; 179; 211
     # layer4: 211 + 32 = 243 (jump 32); 307; 371; 435
     expected = {"conv1": 7, "maxpool": 11, "layer1": 43, "layer2": 99, "layer3": 211, "layer4": 435}
-    rows = rows_by_name(analyze("resnet18", "3x224x224", depth=1))
+    rows = rows_by_name(analyze("resnet18", "3x224x224", levels=1))
     assert {name: rows[name].rf[0] for name in expected} == expected
     assert rows["layer4"].jump == (32, 32)
     assert rows["avgpool"].rf is None and rows["fc"].rf is None
@@ -52,7 +52,7 @@ def test_resnet50_fields_match_a_hand_derivation():
     # Bottlenecks have one 3x3 each (the stride sits on it): layer1 11 + 3*2*4 = 35;
     # layer2 35 + 8 = 43 (jump 8), + 3*16 = 91; layer3 91 + 16 = 107 (jump 16), + 5*32 = 267;
     # layer4 267 + 32 = 299 (jump 32), + 2*64 = 427.
-    rows = rows_by_name(analyze("resnet50", "3x224x224", depth=1))
+    rows = rows_by_name(analyze("resnet50", "3x224x224", levels=1))
     assert [rows[f"layer{i}"].rf[0] for i in range(1, 5)] == [35, 91, 267, 427]
 
 
@@ -105,7 +105,7 @@ def test_macs_equal_an_independent_count(name):
     expected = flop_counter_macs(build(config), config.input.as_tuple())
     summary = analyze(config)
     assert summary.totals.macs == expected
-    assert sum(row.macs for row in analyze(config, depth=1).layers) == expected
+    assert sum(row.macs for row in analyze(config, levels=1).layers) == expected
 
 
 class SelfAttention(nn.Module):
@@ -176,7 +176,7 @@ def test_json_contract():
 
 
 def test_frame_has_one_row_per_layer():
-    summary = analyze("vgg16", depth=1)
+    summary = analyze("vgg16", levels=1)
     frame = summary.to_frame()
     assert len(frame) == len(summary.layers) and frame.loc[0, "output_shape"] == "64×112×112"
 
@@ -184,8 +184,8 @@ def test_frame_has_one_row_per_layer():
 def test_module_needs_an_input_shape():
     with pytest.raises(ConfigError, match="needs an input shape"):
         analyze(nn.Conv2d(1, 1, 3))
-    with pytest.raises(ConfigError, match="depth must be"):
-        analyze("lenet", depth=0)
+    with pytest.raises(ConfigError, match="levels must be"):
+        analyze("lenet", levels=0)
 
 
 def test_a_module_that_cannot_run_on_the_input_is_a_config_error():
@@ -248,7 +248,7 @@ def test_fields_follow_permuted_maps_and_end_where_a_branch_mixes_every_position
     assert analyze(nn.Sequential(nn.Conv2d(1, 1, 3), GlobalMix()), (1, 8, 8)).layers[-1].rf is None
     # ConvNeXt-T: 4×4/4 stem; stage 1 is three 7×7 depthwise blocks at jump 4 (4 + 3·6·4 = 76); a 2×2/2
     # downsampling conv (76 + 4 = 80, jump 8); stage 2 is three more blocks (80 + 3·6·8 = 224).
-    convnext = analyze(torchvision.models.convnext_tiny(), (3, 64, 64), depth=2).layers
+    convnext = analyze(torchvision.models.convnext_tiny(), (3, 64, 64), levels=2).layers
     convnext = {r.name: r.rf for r in convnext}
     assert [convnext[f"features.{i}"] for i in range(4)] == [(4, 4), (76, 76), (80, 80), (224, 224)]
 

@@ -17,11 +17,15 @@ def cnnlab(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_json_follows_the_contract_and_matches_the_engine():
-    result = cnnlab("summary", "vgg11", "--width-divisor", "4", "--format", "json", "--depth", "1")
+    result = cnnlab("summary", "vgg11", "--width-divisor", "4", "--format", "json", "--levels", "1")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    expected = analyze("vgg11", width_divisor=4, depth=1)
+    expected = analyze("vgg11", width_divisor=4, levels=1)
     assert data["model"] == "vgg11" and data["input"] == [1, 224, 224] and data["classes"] == 10
+    assert data["schema_version"] == 1
+    assert data["seq"] == ("seq:c3-16p1,relu,m2,c3-32p1,relu,m2,c3-64p1,relu,c3-64p1,relu,m2,c3-128p1,relu,"
+                           "c3-128p1,relu,m2,c3-128p1,relu,c3-128p1,relu,m2,fc4096,relu,drop0.5,fc4096,relu,"
+                           "drop0.5,fc10")
     assert [row["output_shape"][0] for row in data["layers"][:5]] == [16, 32, 64, 128, 128]
     assert data["totals"]["params"] == expected.totals.params
 
@@ -33,7 +37,7 @@ def test_csv_has_a_header_and_one_line_per_layer():
 
 
 def test_table_is_aligned_and_ends_with_totals():
-    result = cnnlab("summary", "alexnet", "--depth", "1")
+    result = cnnlab("summary", "alexnet", "--levels", "1")
     lines = result.stdout.splitlines()
     assert lines[0].split()[:3] == ["Layer", "Type", "Output"]
     assert len({len(line) for line in lines[2:5]}) == 1  # aligned rows
@@ -50,7 +54,13 @@ def test_table_is_aligned_and_ends_with_totals():
     (["summary", "lenet", "--input", "1x99999x28"], "input height is 99999; cnnlab caps it at 1024"),
     (["summary", "lenet", "--stem", "cifar"], "'stem' does not apply to lenet"),
     (["summary", "lenet", "--classes", "ten"], "invalid int value: 'ten'"),
-    (["summary", "lenet", "--depth", "0"], "depth must be a whole number of at least 1"),
+    (["summary", "lenet", "--levels", "0"], "levels must be a whole number of at least 1"),
+    (["summary", "resnet18", "--depth", "7"], "ResNet depth must be one of 18, 34, 50, got 7"),
+    (["summary", "lenet", "--depth", "18"], "option 'depth' does not apply to lenet"),
+    (["summary", "seq:c5-6,sig,a2,c5-16,c5-16,fc10", "--input", "1x16x16"],
+     "layer 5 of 6 (conv 5×5): input map 2×2 is smaller than the kernel"),
+    (["summary", "seq:c3-8,fc10,c3-8"],
+     "layer 3 of 4 (conv 3×3): needs a spatial map, but layer 2 (linear 10) flattened it to 10 features"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
 def test_bad_input_exits_2_with_one_clear_line(args, message):

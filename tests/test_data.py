@@ -22,6 +22,7 @@ from cnnlab.data import (
     dataset_info,
     load_split,
     resolve_data_dir,
+    split_sizes,
 )
 from cnnlab.data.builtin import CLASSES
 from cnnlab.errors import ConfigError
@@ -244,3 +245,23 @@ def test_device_loader_pairs_images_with_labels_resizes_and_normalises():
     assert torch.allclose(x, expected)
     with pytest.raises(ConfigError, match="batch size"):
         DeviceLoader(data, 0, "cpu", shuffle=False)
+
+
+def test_split_sizes_count_what_the_files_hold(tmp_path):
+    arrays = make_fashion_mnist(tmp_path, np.random.default_rng(4))
+    expected = (len(arrays["train-labels-idx1-ubyte"]), len(arrays["t10k-labels-idx1-ubyte"]))
+    assert split_sizes("fashion-mnist", tmp_path) == expected
+    assert split_sizes("mnist", tmp_path) is None  # its files are missing
+    assert split_sizes("shapes") == (6000, 1000)
+
+
+@needs_mnist
+def test_split_sizes_of_the_real_mnist_subset_match_what_loads():
+    sizes = split_sizes("mnist", MNIST_ROOT)
+    assert sizes == (len(load_split("mnist", True, MNIST_ROOT, download=False)),
+                     len(load_split("mnist", False, MNIST_ROOT, download=False)))
+
+
+def test_split_sizes_of_cifar_count_its_batches(tmp_path):
+    make_cifar(tmp_path, np.random.default_rng(5))
+    assert split_sizes("cifar10", tmp_path) == (20, 4)

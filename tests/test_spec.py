@@ -7,16 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cnnlab import ConfigError, InputSpec, ModelConfig, model_config
-from cnnlab.spec import (
-    PRESETS,
-    ResNetSpec,
-    VGGSpec,
-    model_name,
-    parse_model,
-    parse_vgg_blocks,
-    spec_from_dict,
-    spec_to_dict,
-)
+from cnnlab.families.resnet import ResNetSpec
+from cnnlab.families.vgg import VGGSpec, parse_vgg_blocks
+from cnnlab.spec import PRESETS, model_name, parse_model, spec_from_dict, spec_to_dict
 
 
 def test_vgg_string_form_parses_to_blocks():
@@ -80,7 +73,17 @@ def test_defaults_follow_the_textbook():
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_presets_round_trip_through_json(name):
     config = model_config(name)
-    assert ModelConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    data = json.loads(json.dumps(config.to_dict()))
+    assert data["schema_version"] == 1
+    assert ModelConfig.from_dict(data) == config
+
+
+def test_a_config_without_schema_version_reads_as_version_1_and_a_newer_one_is_refused():
+    data = model_config("lenet").to_dict()
+    unversioned = {k: v for k, v in data.items() if k != "schema_version"}
+    assert ModelConfig.from_dict(unversioned) == model_config("lenet")
+    with pytest.raises(ConfigError, match="schema_version 2 is not one this cnnlab reads"):
+        ModelConfig.from_dict({**data, "schema_version": 2})
 
 
 @given(
@@ -104,6 +107,9 @@ def test_vgg_specs_round_trip(blocks, divisor, batch_norm, fc):
     ({"family": "vgg", "blocks": "1x64"}, "non-empty list of blocks"),
     ({"family": "resnet", "depth": 101}, "ResNet depth must be one of 18, 34, 50"),
     ({"family": "resnet", "depth": 18.0}, "ResNet depth must be one of 18, 34, 50, got 18.0"),
+    ({"family": "seq", "layers": "c3-8"}, "seq layers must be a list of layer strings"),
+    ({"family": "seq", "layers": ["c3-8", "x"]}, "layer 2 of 3 \\('x'\\): 'x' is not a layer"),
+    ({"family": "tv", "name": "resnet5000"}, "'resnet5000' is not a torchvision classification model"),
 ])
 def test_spec_from_dict_rejects_malformed_data(data, message):
     with pytest.raises(ConfigError, match=message):

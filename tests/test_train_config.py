@@ -18,7 +18,8 @@ def test_defaults_and_json_round_trip():
     assert config.lr == DEFAULT_LR["adam"] and config.epochs == 10 and config.batch_size == 128
     assert config.reports_per_epoch == 5 and config.init == "xavier" and config.device == "auto"
     data = json.loads(json.dumps(config.to_dict()))
-    assert data["model"] == {"arch": {"family": "lenet", "classes": 10}, "input": [1, 28, 28]}
+    assert data["model"] == {"schema_version": 1, "arch": {"family": "lenet", "classes": 10},
+                             "input": [1, 28, 28]}
     assert RunConfig.from_dict(data) == config
 
 

@@ -12,23 +12,24 @@ from torch import nn
 
 from cnnlab.analysis.summary import LayerRow, Summary, Totals, TrainingMemory, format_pair
 from cnnlab.analysis.tracer import Call, trace
+from cnnlab.analysis.windows import Window, window_of
 from cnnlab.errors import ConfigError
 from cnnlab.spec import ArchSpec, InputSpec, ModelConfig, model_config
 from cnnlab.zoo import build
 
-__all__ = ["LayerRow", "Summary", "Totals", "TrainingMemory", "analyze", "format_pair"]
+__all__ = ["LayerRow", "Summary", "Totals", "TrainingMemory", "Window", "analyze", "format_pair"]
 
 
 def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
             input_shape: str | InputSpec | tuple[int, int, int] | None = None,
-            *, depth: int | None = None, **options: Any) -> Summary:
+            *, levels: int | None = None, **options: Any) -> Summary:
     """Analyse `model` on one input of `input_shape` (C, H, W).
 
-    `depth=None` gives one row per leaf layer; `depth=d` one row per module at depth d (a leaf above it
-    keeps its own row). `options` (classes, width_divisor, ...) apply to a preset name or spec.
+    `levels=None` gives one row per leaf layer; `levels=d` one row per module at depth d (a leaf above
+    it keeps its own row). `options` (classes, width_divisor, ...) apply to a preset name or spec.
     """
-    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
-        raise ConfigError(f"depth must be a whole number of at least 1, got {depth!r}")
+    if levels is not None and (isinstance(levels, bool) or not isinstance(levels, int) or levels < 1):
+        raise ConfigError(f"levels must be a whole number of at least 1, got {levels!r}")
     if not isinstance(model, str | ArchSpec | ModelConfig | nn.Module):
         raise ConfigError(f"analyze takes a preset name, a spec, a ModelConfig or an nn.Module, "
                           f"not {type(model).__name__}")
@@ -54,7 +55,7 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
     except Exception as exc:  # whatever a model's forward raises on this input, say so in one line
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ConfigError(f"{name} cannot run on a {shape} input: {reason}") from exc
-    return _summarize(name, shape, module, calls, output, macs, depth)
+    return _summarize(name, shape, module, calls, output, macs, levels)
 
 
 def _input(value: str | InputSpec | tuple) -> InputSpec:
@@ -68,6 +69,7 @@ def _input(value: str | InputSpec | tuple) -> InputSpec:
 def _summarize(name: str, shape: InputSpec, model: nn.Module, calls: list[Call], output: Any,
                macs: int, depth: int | None) -> Summary:
     seen: set[nn.Module] = set()
+    calls_of: dict[str, int] = {}  # how often each name has had a row: the second call is 'name (2)'
     rows = []
     leaf_bytes = 0
     stored: set[int] = set()  # layer outputs that share memory (in-place ReLUs, views) count once
@@ -85,7 +87,9 @@ def _summarize(name: str, shape: InputSpec, model: nn.Module, calls: list[Call],
         first_call = call.module not in seen
         seen.add(call.module)
         params = [p for p in call.module.parameters()] if first_call else []
-        rows.append(_row(call, params))
+        label = call.name or type(call.module).__name__
+        calls_of[label] = calls_of.get(label, 0) + 1
+        rows.append(_row(call, params, label if calls_of[label] == 1 else f"{label} ({calls_of[label]})"))
     params = list(model.parameters())
     totals = Totals(
         params=sum(p.numel() for p in params),
@@ -98,11 +102,11 @@ def _summarize(name: str, shape: InputSpec, model: nn.Module, calls: list[Call],
     return Summary(name, shape.as_tuple(), classes, tuple(rows), totals)
 
 
-def _row(call: Call, params: list) -> LayerRow:
+def _row(call: Call, params: list, name: str) -> LayerRow:
     field = call.field
     out = call.output
     return LayerRow(
-        name=call.name or type(call.module).__name__,
+        name=name,
         type=type(call.module).__name__,
         depth=call.depth,
         output_shape=tuple(out.shape[1:]) if out is not None else (),
@@ -113,6 +117,8 @@ def _row(call: Call, params: list) -> LayerRow:
         rf=None if field is None else tuple(int(v) for v in field.rf),
         jump=None if field is None else tuple(int(v) for v in field.jump),
         start=None if field is None else tuple(float(v) for v in field.start),
+        input_shape=call.input_shape,
+        window=window_of(call.module),
     )
 
 

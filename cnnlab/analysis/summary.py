@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnlab import limits
+from cnnlab.analysis.windows import Window
 from cnnlab.errors import ConfigError
 from cnnlab.spec import check_int
 
@@ -15,10 +16,15 @@ if TYPE_CHECKING:
 
 # Parameter-sized state tensors each optimiser keeps (SGD: one momentum buffer when momentum > 0).
 OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
+# Layer type -> the kind its parameters count as in `Summary.params_by_kind`.
+KINDS = {"Conv2d": "convolution", "Linear": "fully connected"}
 
 
 @dataclass(frozen=True)
 class LayerRow:
+    """One module call. `name` is unique in a summary: a module called again (ResNet's `relu`)
+    gets ' (2)', ' (3)', ... after its name. Convolution and pooling rows carry their `window`."""
+
     name: str
     type: str
     depth: int
@@ -30,14 +36,28 @@ class LayerRow:
     rf: tuple[int, int] | None
     jump: tuple[int, int] | None
     start: tuple[float, float] | None
+    input_shape: tuple[int, ...] = ()
+    window: Window | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        w = self.window
         return {
             "name": self.name, "type": self.type, "depth": self.depth,
-            "output_shape": list(self.output_shape), "params": self.params,
+            "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
+            "kernel": _list(w and w.kernel), "stride": _list(w and w.stride),
+            "padding": _list(w and w.padding), "dilation": _list(w and w.dilation),
+            "groups": w and w.groups, "params": self.params,
             "trainable_params": self.trainable_params, "macs": self.macs, "output_bytes": self.output_bytes,
             "rf": _list(self.rf), "jump": _list(self.jump), "start": _list(self.start),
         }
+
+    def size_formula(self) -> str | None:
+        """Why the output has its size: '⌊(28 + 2·0 − 5)/1⌋ + 1 = 24' (height, then width where it
+        differs); None for a row without a window or without a spatial input."""
+        if self.window is None or len(self.input_shape) < 2:
+            return None
+        height, width = (self.window.formula(self.input_shape[-2 + a], a) for a in range(2))
+        return height if height == width else f"height {height}; width {width}"
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,14 @@ class Summary:
         """The last row that still has a spatial receptive field."""
         return next((row for row in reversed(self.layers) if row.rf is not None), None)
 
+    def params_by_kind(self) -> dict[str, int]:
+        """Parameters of the convolution, fully connected and other rows (batch norm, ...); from a
+        summary of leaf layers, these add up to the total."""
+        kinds = {"convolution": 0, "fully connected": 0, "other": 0}
+        for row in self.layers:
+            kinds[KINDS.get(row.type, "other")] += row.params
+        return kinds
+
     def training_memory(self, batch_size: int, optimizer: str = "sgd",
                         momentum: float = 0.0) -> TrainingMemory:
         """Estimate training memory: activations are kept for the backward pass, one copy per sample."""
@@ -113,10 +141,14 @@ class Summary:
 
         rows = [row.to_dict() for row in self.layers]
         for row in rows:
-            row["output_shape"] = "×".join(map(str, row["output_shape"]))
-            for key in ("rf", "jump", "start"):
+            for key in ("input_shape", "output_shape"):
+                row[key] = "×".join(map(str, row[key]))
+            for key in ("kernel", "stride", "padding", "dilation", "rf", "jump", "start"):
                 row[key] = None if row[key] is None else format_pair(row[key])
-        return pd.DataFrame(rows, columns=list(LayerRow.__dataclass_fields__))
+        frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
+        if rows:
+            frame["groups"] = frame["groups"].astype("Int64")
+        return frame
 
 
 def _list(pair: tuple | None) -> list | None:

@@ -43,6 +43,7 @@ class Call:
     depth: int
     order: int
     macs: int = 0
+    input_shape: tuple[int, ...] = ()
     output: torch.Tensor | None = None
     field: Field | None = None
 
@@ -219,9 +220,11 @@ def trace(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[Call], t
     calls: list[Call] = []
     depth_of = {m: (name, name.count(".") + 1 if name else 0) for name, m in model.named_modules()}
 
-    def pre_hook(module: nn.Module, _args: Any) -> None:
+    def pre_hook(module: nn.Module, args: Any) -> None:
         name, depth = depth_of[module]
-        call = Call(name, module, depth, len(calls))
+        first = next(_tensors(args), None)
+        shape = () if first is None else tuple(first.shape[1:])
+        call = Call(name, module, depth, len(calls), input_shape=shape)
         calls.append(call)
         tracer.stack.append(call)
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from cnnlab.errors import ConfigError, StoreWarning
 
 # Each module registers itself with `add_parser(subparsers)` and sets `func` on its parser.
-COMMAND_MODULES = ("cnnlab.cli.summary", "cnnlab.cli.train", "cnnlab.cli.runs")
+COMMAND_MODULES = ("cnnlab.cli.summary", "cnnlab.cli.code", "cnnlab.cli.train", "cnnlab.cli.runs")
 
 
 class _Parser(argparse.ArgumentParser):

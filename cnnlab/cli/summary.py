@@ -9,23 +9,30 @@ import sys
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.cli.table import aligned
+from cnnlab.errors import ConfigError
+from cnnlab.spec import SCHEMA_VERSION, ModelConfig, model_name, to_seq
 from cnnlab.units import format_bytes, format_count
 
-COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs", "Output", "RF", "Jump")
+COLUMNS = ("Layer", "Type", "Output shape", "Kernel", "Stride", "Pad", "Params", "MACs", "Output", "RF",
+           "Jump")
+# Shown only when some row has a value other than 1: column -> the row's value
+RARE_COLUMNS = {"Dilation": lambda w: format_pair(w.dilation), "Groups": lambda w: str(w.groups)}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("summary", help="per-layer shapes, parameters, MACs, memory, receptive fields")
     add_model_arguments(parser)
-    parser.add_argument("--depth", type=int, help="rows at this module depth (1: blocks); default: leaves")
+    parser.add_argument("--levels", type=int, metavar="L",
+                        help="rows at this module nesting level (1: blocks); default: every leaf layer")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = analyze(model_config_from_args(args), depth=args.depth)
+    config = model_config_from_args(args)
+    summary = analyze(config, levels=args.levels)
     if args.format == "json":
-        print(json.dumps(summary.to_dict()))
+        print(json.dumps({"schema_version": SCHEMA_VERSION, **summary.to_dict(), "seq": seq_text(config)}))
     elif args.format == "csv":
         summary.to_frame().to_csv(sys.stdout, index=False)
     else:
@@ -33,18 +40,34 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def seq_text(config: ModelConfig) -> str | None:
+    """The model as a `seq:` string, or None where it has no seq form (ResNet, torchvision)."""
+    try:
+        return model_name(to_seq(config.arch))
+    except ConfigError:
+        return None
+
+
 def render_table(summary: Summary) -> str:
-    """An aligned text table with the totals underneath."""
-    body = [
-        (
+    """An aligned text table with the totals underneath; kernel, stride and padding on convolution and
+    pooling rows (dilation and groups too where one is not 1; none of them in a table of blocks)."""
+    windows = [row.window for row in summary.layers if row.window is not None]
+    rare = {name: cell for name, cell in RARE_COLUMNS.items() if any(cell(w) != "1" for w in windows)}
+    shown = 3 if windows else 0
+    body = []
+    for row in summary.layers:
+        w = row.window
+        window = (format_pair(w.kernel), format_pair(w.stride), format_pair(w.padding)) if w else ("",) * 3
+        body.append((
             "  " * (row.depth - 1) + row.name, row.type, "×".join(map(str, row.output_shape)),
+            *window[:shown],
+            *(cell(w) if w else "" for cell in rare.values()),
             f"{row.params:,}", format_count(row.macs), format_bytes(row.output_bytes),
             "-" if row.rf is None else format_pair(row.rf),
             "-" if row.jump is None else format_pair(row.jump),
-        )
-        for row in summary.layers
-    ]
-    lines = aligned(COLUMNS, body, right={3, 4, 5, 6, 7})
+        ))
+    header = (*COLUMNS[:3 + shown], *rare, *COLUMNS[6:])
+    lines = aligned(header, body, right=set(range(3, len(header))))
     t = summary.totals
     final = summary.final_field
     c, h, w = summary.input

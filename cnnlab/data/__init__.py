@@ -14,15 +14,15 @@ from cnnlab.data.loader import DeviceLoader, channel_stats
 from cnnlab.errors import ConfigError
 
 __all__ = ["DATASET_NAMES", "DeviceLoader", "TensorData", "available_datasets", "channel_stats",
-           "dataset_info", "load_split", "resolve_data_dir"]
+           "dataset_info", "load_split", "resolve_data_dir", "split_sizes"]
 
 # name -> (channels, side, number of classes, description)
 _CATALOG: dict[str, tuple[int, int, int, str]] = {
-    "shapes": (1, 28, 10, "built-in: ten classes of shapes and textures, 28×28 grey, 6,000 + 1,000"),
-    "shapes-rgb": (3, 32, 10, "built-in: ten classes of shapes and textures, 32×32 colour, 6,000 + 1,000"),
-    "fashion-mnist": (1, 28, 10, "Fashion-MNIST: 28×28 grey clothing images, 60,000 + 10,000"),
-    "mnist": (1, 28, 10, "MNIST: 28×28 grey handwritten digits, 60,000 + 10,000"),
-    "cifar10": (3, 32, 10, "CIFAR-10: 32×32 colour photos of ten object classes, 50,000 + 10,000"),
+    "shapes": (1, 28, 10, "built-in: ten classes of shapes and textures, 28×28 grey"),
+    "shapes-rgb": (3, 32, 10, "built-in: ten classes of shapes and textures, 32×32 colour"),
+    "fashion-mnist": (1, 28, 10, "Fashion-MNIST: 28×28 grey clothing images"),
+    "mnist": (1, 28, 10, "MNIST: 28×28 grey handwritten digits"),
+    "cifar10": (3, 32, 10, "CIFAR-10: 32×32 colour photos of ten object classes"),
 }
 DATASET_NAMES: tuple[str, ...] = tuple(_CATALOG)
 BUILTIN = ("shapes", "shapes-rgb")
@@ -70,6 +70,14 @@ def available_datasets(data_dir: str | os.PathLike | None = None) -> dict[str, b
     """Which datasets load now without a network: the built-in ones, and those whose files are present."""
     root = resolve_data_dir(data_dir)
     return {name: name in BUILTIN or torchvision_sets.files_present(name, root) for name in DATASET_NAMES}
+
+
+def split_sizes(name: str, data_dir: str | os.PathLike | None = None) -> tuple[int, int] | None:
+    """(training, test) examples that `name` has here: the built-in sets' fixed sizes, or what the files
+    on disk hold (a subset holds fewer than the full set); None when its files are missing."""
+    if _check_name(name) in BUILTIN:
+        return builtin.SIZES["train"], builtin.SIZES["test"]
+    return torchvision_sets.split_sizes(name, resolve_data_dir(data_dir))
 
 
 def load_split(name: str, train: bool, data_dir: str | os.PathLike | None = None, download: bool = True,

@@ -41,6 +41,26 @@ def files_present(name: str, root: Path) -> bool:
     return all((root / folder / file).is_file() for file in files)
 
 
+def split_sizes(name: str, root: Path) -> tuple[int, int] | None:
+    """(training, test) examples in the files under `root`, None if some are missing. MNIST-like sets:
+    the count in each images file's IDX header; CIFAR-10: the labels of its batch files."""
+    if not files_present(name, root):
+        return None
+    _, folder, files = SOURCES[name]
+    if files == IDX_FILES:
+        return tuple(_idx_count(root / folder / f) for f in IDX_FILES[::2])  # the two images files
+    return tuple(len(cifar.load(root / folder, train)[1]) for train in (True, False))  # read safely
+
+
+def _idx_count(path: Path) -> int:
+    """Items in an IDX file: the big-endian 32-bit count after its 4-byte magic number."""
+    with open(path, "rb") as handle:
+        header = handle.read(8)
+    if len(header) < 8:
+        raise ConfigError(f"{path} is not an IDX file (too short); replace it with an intact copy")
+    return int.from_bytes(header[4:8], "big")
+
+
 def load(name: str, train: bool, root: Path, download: bool) -> tuple[torch.Tensor, torch.Tensor, tuple]:
     """(uint8 images N x C x H x W, int64 labels, class names) of one split."""
     cls, folder, files = SOURCES[name]

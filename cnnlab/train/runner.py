@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 import cnnlab
-from cnnlab.analysis import analyze
+from cnnlab.analysis import Totals, analyze
 from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
@@ -47,20 +47,22 @@ def create_run(config: RunConfig, *, name: str | None = None, home: str | Path |
     A device this machine lacks or a dataset that cannot be loaded is a ConfigError, and nothing is
     recorded.
     """
-    check_runnable(config)
-    totals = analyze(config.model).totals
+    totals = check_runnable(config)
     return RunStore(home).create_run(config.to_dict(), name=run_name(config, name),
                                      model=config.model.name, dataset=config.dataset,
                                      params=totals.params, macs=totals.macs)
 
 
-def check_runnable(config: RunConfig) -> None:
-    """Raise ConfigError if `config.device` is missing here, its (non built-in) dataset cannot be loaded or
-    CNNLAB_MAX_RUNS_PER_DEVICE is malformed."""
+def check_runnable(config: RunConfig) -> Totals:
+    """The model's totals; ConfigError if the model cannot run on its input, `config.device` is missing
+    here, its (non built-in) dataset cannot be loaded or CNNLAB_MAX_RUNS_PER_DEVICE is malformed. The
+    launch and the Train page's check share it."""
     max_runs_per_device()
+    totals = analyze(config.model).totals
     resolve_device(config.device)
     if not dataset_info(config.dataset)["offline"]:
         load_split(config.dataset, False, config.data_dir, limit=1)
+    return totals
 
 
 def run_name(config: RunConfig, name: str | None = None) -> str:

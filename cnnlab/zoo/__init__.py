@@ -1,27 +1,15 @@
-"""Model builders: spec + input -> `nn.Module`, on any device (`meta` included)."""
+"""Building: spec + input -> `nn.Module`, on any device (`meta` included), by the spec's family."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from cnnlab import limits
 from cnnlab.errors import ConfigError
+from cnnlab.families import family_of
 from cnnlab.meta import MetaMode
-from cnnlab.spec import AlexNetSpec, ArchSpec, InputSpec, LeNetSpec, ModelConfig, ResNetSpec, VGGSpec
-from cnnlab.zoo.alexnet import build_alexnet
-from cnnlab.zoo.lenet import build_lenet
-from cnnlab.zoo.resnet import build_resnet
-from cnnlab.zoo.vgg import build_vgg
-
-BUILDERS: dict[type, Callable[..., nn.Module]] = {
-    LeNetSpec: build_lenet,
-    AlexNetSpec: build_alexnet,
-    VGGSpec: build_vgg,
-    ResNetSpec: build_resnet,
-}
+from cnnlab.spec import ArchSpec, InputSpec, ModelConfig
 
 
 def build(config: ModelConfig | ArchSpec, inp: InputSpec | None = None,
@@ -35,7 +23,7 @@ def build(config: ModelConfig | ArchSpec, inp: InputSpec | None = None,
             raise TypeError("build(spec, inp): an InputSpec is needed with a bare ArchSpec")
         config = ModelConfig(config, inp)
     with torch.device("meta"), MetaMode():
-        model = BUILDERS[type(config.arch)](config.arch, config.input)
+        model = family_of(config.arch).build(config.arch, config.input)
     params = sum(p.numel() for p in model.parameters())
     if params > limits.MAX_PARAMS:
         raise ConfigError(f"{config.name} at input {config.input} has {params:,} parameters; "

@@ -8,20 +8,61 @@ import streamlit as st
 from cnnlab import ConfigError
 from cnnlab.train.store import Run, RunStore
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
+from dashboard.run_exports import MISSING, model_of, selected_configs_json, selected_metrics_csv
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
 
+# Table columns shown as text so a missing value reads "—": column -> how a value is written
+TEXT_COLUMNS = {"best test acc": "{:.3f}", "examples/s": "{:,.0f}", "epochs": "{:g}",
+                "duration (s)": "{:.1f}"}
+
 
 def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
-    """One row per run with its best test accuracy (from the metrics) and duration."""
+    """One row per run: what it trained (model words, dataset, optimiser, learning rate, batch size,
+    width divisor), its best test accuracy (from the metrics), speed and duration."""
     metrics = store.metrics_frame([run.id for run in runs])
     best = metrics[metrics["name"] == "test_acc"].groupby("run_id")["value"].max()
     return pd.DataFrame([{
-        "id": run.id, "name": run.name, "model": run.model, "dataset": run.dataset, "status": run.status,
+        "id": run.id, "name": run.name, "model": model_of(run), "dataset": run.dataset, "status": run.status,
+        "optimizer": run.config.get("optimizer"), "lr": run.config.get("lr"),
+        "batch size": run.config.get("batch_size"),
+        "width ÷": run.config.get("model", {}).get("arch", {}).get("width_divisor"),
         "params": run.params, "macs": run.macs, "best test acc": best.get(run.id),
         "examples/s": run.examples_per_sec, "epochs": run.epochs_done,
         "duration (s)": (run.finished_at - run.started_at) if run.started_at and run.finished_at else None,
     } for run in runs])
+
+
+def table_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The runs table as shown: missing results (a cancelled run's accuracy) read "—", not None."""
+    view = table.copy()
+    for column, text in TEXT_COLUMNS.items():
+        view[column] = [MISSING if pd.isna(v) else text.format(v) for v in table[column]]
+    view["width ÷"] = [MISSING if pd.isna(v) else str(int(v)) for v in table["width ÷"]]
+    return view
+
+
+def runs_table(table: pd.DataFrame) -> None:
+    st.dataframe(table_view(table), hide_index=True, width="stretch", key="runs_table",
+                 height=35 * (min(len(table), 20) + 1) + 3,
+                 column_config={"lr": st.column_config.NumberColumn(format="%g"),
+                                "params": st.column_config.NumberColumn(format="localized"),
+                                "macs": st.column_config.NumberColumn("MACs", format="localized"),
+                                "model": st.column_config.TextColumn(
+                                    help="the words that rebuild it: python -m cnnlab train MODEL ...")})
+
+
+def filtered(table: pd.DataFrame) -> pd.DataFrame:
+    """The runs that match the status, model and dataset filters."""
+    left, middle, right = st.columns(3)
+    statuses = left.multiselect("Status", sorted(table["status"].unique()), key="filter_status")
+    models = middle.multiselect("Model", sorted(table["model"].dropna().unique()), key="filter_model")
+    datasets = right.multiselect("Dataset", sorted(table["dataset"].dropna().unique()), key="filter_dataset")
+    keep = pd.Series(True, index=table.index)
+    for column, chosen in (("status", statuses), ("model", models), ("dataset", datasets)):
+        if chosen:
+            keep &= table[column].isin(chosen)
+    return table[keep]
 
 
 def flatten(config: dict, prefix: str = "") -> dict[str, str]:
@@ -39,19 +80,45 @@ def config_diff(runs: list[Run]) -> pd.DataFrame:
     """The config and provenance fields on which the runs differ: one row per field, one column per run."""
     flat = {f"#{run.id} {run.name}": flatten(run.config) | flatten(run.provenance or {}, "provenance.")
             for run in runs}
-    table = pd.DataFrame(flat, dtype=object).fillna("—")
+    table = pd.DataFrame(flat, dtype=object).fillna(MISSING)
     return table[table.nunique(axis=1) > 1] if len(runs) > 1 else table
 
 
-def manage(store: RunStore, runs: list[Run]) -> None:
-    """Export a run's metrics; delete a run after a confirmation."""
+def export(store: RunStore, runs: list[Run]) -> None:
+    """Download the selected runs' metrics (one CSV) and configs (one JSON)."""
+    ids = "-".join(str(run.id) for run in runs)
     left, right = st.columns(2)
+    left.download_button(f"Metrics of the {len(runs)} selected runs (CSV)", selected_metrics_csv(store, runs),
+                         file_name=f"cnnlab-runs-{ids}.csv", mime="text/csv", key="export_csv")
+    right.download_button(f"Configs of the {len(runs)} selected runs (JSON)", selected_configs_json(runs),
+                          file_name=f"cnnlab-runs-{ids}.json", mime="application/json", key="export_json")
+
+
+def comparison(store: RunStore, shown: pd.DataFrame, runs: list[Run]) -> None:
+    """The chosen runs' curves (overlaid and side by side), accuracy against size, config diff, export."""
+    labels = {run.id: plot_text(f"#{run.id} {run.name}") for run in runs}
+    metrics = store.metrics_frame(list(labels))
+    tabs = st.tabs(["Overlay", "Side by side", "Accuracy vs size", "Config diff"])
+    with tabs[0]:
+        st.plotly_chart(curves_figure(metrics, labels, "Selected runs on shared axes"), width="stretch",
+                        key="overlay_chart")
+    with tabs[1]:
+        st.plotly_chart(small_multiples(metrics, labels), width="stretch", key="multiples_chart")
+    with tabs[2]:
+        chosen = shown[shown["id"].isin(list(labels))]
+        a, b = st.columns(2)
+        a.plotly_chart(bubble_figure(chosen, "params"), width="stretch", key="bubble_params")
+        b.plotly_chart(bubble_figure(chosen, "macs"), width="stretch", key="bubble_macs")
+    with tabs[3]:
+        st.dataframe(config_diff(runs), width="stretch", key="config_diff")
+    export(store, runs)
+
+
+def delete_panel(store: RunStore, runs: list[Run]) -> None:
+    """Delete a run after a confirmation."""
     labels = {run.id: f"#{run.id} {run.name} [{run.status}]" for run in runs}
+    left, _ = st.columns(2)
     with left:
-        chosen = st.selectbox("Export the metrics of", list(labels), format_func=labels.get, key="export_run")
-        st.download_button("Download CSV", store.export(chosen, "csv"), file_name=f"cnnlab-run-{chosen}.csv",
-                           mime="text/csv", key="export_csv")
-    with right:
         doomed = st.selectbox("Delete", list(labels), format_func=labels.get, key="delete_run")
         # One confirmation per run: a ticked box never carries over to another run.
         sure = st.checkbox("Yes, delete this run and its metrics", key=f"delete_confirm_{doomed}")
@@ -79,21 +146,8 @@ except ConfigError as exc:  # a store damaged beyond its first page
 if not all_runs:
     st.info("No runs yet: launch one on the Train page.")
     st.stop()
-left, middle, right = st.columns(3)
-statuses = left.multiselect("Status", sorted(table["status"].unique()), key="filter_status")
-models = middle.multiselect("Model", sorted(table["model"].dropna().unique()), key="filter_model")
-datasets = right.multiselect("Dataset", sorted(table["dataset"].dropna().unique()), key="filter_dataset")
-keep = pd.Series(True, index=table.index)
-for column, chosen in (("status", statuses), ("model", models), ("dataset", datasets)):
-    if chosen:
-        keep &= table[column].isin(chosen)
-shown = table[keep]
-st.dataframe(shown, hide_index=True, width="stretch", key="runs_table",
-             column_config={"best test acc": st.column_config.NumberColumn(format="%.3f"),
-                            "examples/s": st.column_config.NumberColumn(format="%.0f"),
-                            "params": st.column_config.NumberColumn(format="localized"),
-                            "macs": st.column_config.NumberColumn("MACs", format="localized"),
-                            "duration (s)": st.column_config.NumberColumn(format="%.1f")})
+shown = filtered(table)
+runs_table(shown)
 if shown.empty:
     st.info("No run matches the filters: clear one to see the runs again.")
 by_id = {run.id: run for run in all_runs}
@@ -101,20 +155,6 @@ options = [int(i) for i in shown["id"]]
 selected = st.multiselect("Runs to compare", options, default=options[:4], key="compare_runs",
                           format_func=lambda i: f"#{i} {by_id[i].name}")
 if selected:
-    labels = {i: plot_text(f"#{i} {by_id[i].name}") for i in selected}
-    metrics = store.metrics_frame(selected)
-    tabs = st.tabs(["Overlay", "Side by side", "Accuracy vs size", "Config diff"])
-    with tabs[0]:
-        st.plotly_chart(curves_figure(metrics, labels, "Selected runs on shared axes"), width="stretch",
-                        key="overlay_chart")
-    with tabs[1]:
-        st.plotly_chart(small_multiples(metrics, labels), width="stretch", key="multiples_chart")
-    with tabs[2]:
-        chosen = shown[shown["id"].isin(selected)]
-        a, b = st.columns(2)
-        a.plotly_chart(bubble_figure(chosen, "params"), width="stretch", key="bubble_params")
-        b.plotly_chart(bubble_figure(chosen, "macs"), width="stretch", key="bubble_macs")
-    with tabs[3]:
-        st.dataframe(config_diff([by_id[i] for i in selected]), width="stretch", key="config_diff")
+    comparison(store, shown, [by_id[i] for i in selected])
 st.divider()
-manage(store, all_runs)
+delete_panel(store, all_runs)

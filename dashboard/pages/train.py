@@ -2,58 +2,133 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
-from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info
+from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
 from cnnlab.train import runner
-from cnnlab.train.config import OPTIMIZERS, RunConfig, fit_input
+from cnnlab.train.config import INITS, OPTIMIZERS, SCHEDULES, RunConfig, fit_input
 from cnnlab.train.status import TERMINAL
-from cnnlab.train.store import Run
+from cnnlab.train.store import Run, RunStore
 from cnnlab.units import format_count
 from dashboard import model_state
 from dashboard.charts import curves_figure
+from dashboard.eta import Countdown
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
 
 WATCH = "watch_run"  # the run the live panel shows
+COUNTDOWNS = "eta_countdowns"  # run id -> Countdown: the ETA shown, which only goes down
 RESIZES = {"native": None, "32": 32, "64": 64, "96": 96, "224": 224}
 
 
-def data_choice(config: ModelConfig) -> tuple[str, int | None, ModelConfig | None]:
-    """Dataset, resize and the model fitted to them (None, with an error, if it cannot take them);
-    outside the form so the input the run will get shows before launching."""
+@st.cache_data(ttl=60, show_spinner=False)
+def sizes_on_disk(name: str) -> tuple[int, int] | None:
+    """(training, test) examples the data folder holds for `name` (checked once a minute)."""
+    return split_sizes(name)
+
+
+@st.cache_data(ttl=30, max_entries=64, show_spinner=False)
+def launch_problem(run_config_json: str) -> str | None:
+    """What the launch's own check (runner.check_runnable) says about this run config, None if it would
+    start. Cached briefly: the check may read the dataset's files."""
+    try:
+        runner.check_runnable(RunConfig.from_dict(json.loads(run_config_json)))
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def check(config: ModelConfig, dataset: str, resize: int | None) -> tuple[ModelConfig | None, str | None]:
+    """The model fitted to the data and the launch check's message (None: it can be launched)."""
+    try:
+        fitted = fit_input(config, dataset, resize)
+        run_config = RunConfig(model=fitted, dataset=dataset, resize=resize)
+    except ConfigError as exc:
+        return None, str(exc)
+    return fitted, launch_problem(json.dumps(run_config.to_dict()))
+
+
+def dataset_label(name: str) -> str:
+    """'mnist — MNIST: 28×28 grey handwritten digits, 4,000 + 1,000 here'."""
+    sizes = sizes_on_disk(name)
+    found = f", {sizes[0]:,} + {sizes[1]:,} images" if sizes else ""
+    return f"{name} — {dataset_info(name)['description']}{found}"
+
+
+def set_resize(label: str) -> None:
+    st.session_state["resize"] = label
+
+
+def offer_fix(config: ModelConfig, dataset: str, resize: int | None) -> None:
+    """Offer the smallest resize at which the same check passes, as a button."""
+    larger = [label for label, size in RESIZES.items() if size and size > (resize or 0)]
+    fix = next((label for label in larger if check(config, dataset, RESIZES[label])[1] is None), None)
+    if fix:
+        st.button(f"Resize to {fix}×{fix}", key="fix_resize", on_click=set_resize, args=(fix,),
+                  help=f"The same check passes with the images resized to {fix}×{fix}.")
+    else:
+        st.caption("No offered resize fits this model: change it on the Build page.")
+
+
+def data_choice(config: ModelConfig) -> tuple[str, int | None, ModelConfig | None, str | None]:
+    """Dataset, resize, the model fitted to them and the launch check's message (None: launchable);
+    outside the form so the input the run will get, and whether it can run, show before launching."""
     ready = available_datasets()
     names = [name for name in DATASET_NAMES if ready[name]]
     missing = [name for name in DATASET_NAMES if not ready[name]]
     left, right = st.columns([2, 1])
-    dataset = left.selectbox("Dataset", names, key="dataset",
-                             format_func=lambda n: f"{n} — {dataset_info(n)['description']}")
+    dataset = left.selectbox("Dataset", names, key="dataset", format_func=dataset_label)
     resize = RESIZES[right.selectbox("Resize to", list(RESIZES), key="resize",
                                      help="The textbook trains AlexNet and VGG on Fashion-MNIST resized "
                                           "to 224 (slow on a CPU; 64 or 96 keeps a class waiting less).")]
+    # One container for whatever is said here, so the form below keeps its place in the page between
+    # reruns (a moved form can linger as a stale copy while the live panel refreshes).
+    notes = st.container()
     if missing:
-        st.caption(f"Not found on this machine: {', '.join(missing)}. Put their files in the data folder "
-                   "(see docs/DATASETS.md) or run where the machine is online, and they appear here.")
-    try:
-        fitted = fit_input(config, dataset, resize)
-    except ConfigError as exc:
-        st.error(literal(exc))
-        return dataset, resize, None
-    if fitted != config:
-        st.caption(f"The run's model is fitted to {dataset}: input {fitted.input}, "
+        notes.caption(f"Not found on this machine: {', '.join(missing)}. Put their files in the data folder "
+                      "(see docs/DATASETS.md) or run where the machine is online, and they appear here.")
+    fitted, problem = check(config, dataset, resize)
+    if problem:
+        notes.error(literal(f"Cannot launch: {problem}"))
+        with notes:
+            offer_fix(config, dataset, resize)
+    elif fitted != config:
+        notes.caption(f"The run's model is fitted to {dataset}: input {fitted.input}, "
                    f"{fitted.arch.classes} classes (the Build page has {config.input}, "
                    f"{config.arch.classes} classes).")
-    return dataset, resize, fitted
+    return dataset, resize, fitted, problem
 
 
-def launch_form() -> None:
-    config = model_state.current()
+def advanced_options() -> dict:
+    """The run options a first run leaves alone, as RunConfig fields."""
+    with st.expander("Advanced"):
+        a, b, c = st.columns(3)
+        options = {
+            "seed": int(a.number_input("Seed", 0, 2**31 - 1, 0, key="seed",
+                                       help="Same seed, same data order and initial weights.")),
+            "weight_decay": float(a.number_input("Weight decay", 0.0, 1.0, 0.0, step=0.0001, format="%.4f",
+                                                 key="weight_decay")),
+            "schedule": b.selectbox("Learning-rate schedule", SCHEDULES, key="schedule",
+                                    help="constant; cosine decay to 0; one-cycle warm-up then decay."),
+            "init": b.selectbox("Initialisation", INITS, key="init",
+                                help="xavier: the textbook's; default: PyTorch's own."),
+            "normalize": c.checkbox("Normalise inputs", key="normalize",
+                                    help="Zero mean, unit variance per channel (the training split's "
+                                         "statistics)."),
+        }
+    return options
+
+
+def launch_form(config: ModelConfig, result: DeltaGenerator) -> None:
+    """Dataset, hyper-parameters and the Launch button; the launch's outcome is written in `result`."""
     st.write(f"Model from the Build page: **{literal(model_state.describe(config))}**")
-    dataset, resize, fitted = data_choice(config)
+    dataset, resize, fitted, problem = data_choice(config)
     with st.form("launch"):
         left, right = st.columns(2)
         epochs = left.number_input("Epochs", 1, 200, 10, key="epochs")
@@ -71,8 +146,10 @@ def launch_form() -> None:
             limit = b.number_input("Use only the first N training images (0: all)", 0, 10**7, 0,
                                    key="limit_train")
             name = c.text_input("Run name (optional)", key="run_name", max_chars=80)
-        submitted = st.form_submit_button("Launch run", type="primary", disabled=fitted is None)
-    if not submitted or fitted is None:
+        advanced = advanced_options()
+        submitted = st.form_submit_button("Launch run", type="primary", disabled=problem is not None,
+                                          help=problem and f"Cannot launch: {problem}")
+    if not submitted or problem is not None:
         return
     try:
         run_config = RunConfig(
@@ -80,25 +157,46 @@ def launch_form() -> None:
             epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
             lr=float(lr), momentum=float(momentum), device=device,
             amp=amp, limit_train=int(limit) or None,
-            limit_test=max(int(limit) // 5, 1) if limit else None)
+            limit_test=max(int(limit) // 5, 1) if limit else None, **advanced)
         run_id = runner.launch(run_config, name=name.strip() or None)
     except ConfigError as exc:
-        st.error(literal(exc))
+        result.error(literal(exc))
         return
-    st.session_state[WATCH] = run_id
-    st.success(literal(f"Run {run_id} launched: {run_config.model.name} on {dataset}, input "
-                       f"{run_config.model.input}. It keeps going if you close this tab."))
+    ahead = [run for run in RunStore().list_runs({"queued", "running"}) if run.id < run_id]
+    if ahead:
+        watched = st.session_state.get(WATCH)
+        if watched not in {run.id for run in ahead}:
+            st.session_state[WATCH] = min(ahead, key=lambda run: (run.status != "running", run.id)).id
+        result.info(literal(f"Run #{run_id} queued ({run_config.model.name} on {dataset}): waiting behind "
+                            f"{', '.join(f'#{run.id}' for run in ahead)}. It starts by itself when they "
+                            "end."))
+    else:
+        st.session_state[WATCH] = run_id
+        result.success(literal(f"Run #{run_id} launched: {run_config.model.name} on {dataset}, input "
+                               f"{run_config.model.input}. It keeps going if you close this tab."))
 
 
-def progress(run: Run, metrics: pd.DataFrame) -> tuple[float, str]:
-    """Fraction done and a status line with the ETA."""
+def waiting_behind(run: Run, runs: list[Run]) -> list[int]:
+    """The runs still going that were launched before the queued `run` (it starts after them)."""
+    return sorted(r.id for r in runs if r.id < run.id and r.status not in TERMINAL)
+
+
+def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tuple[float, str]:
+    """Fraction done and a status line with an ETA that only counts down."""
     epochs = run.config.get("epochs") or 1
     done = float(metrics["epoch"].max()) if len(metrics) else 0.0
     fraction = 1.0 if run.status == "done" else min(done / epochs, 1.0)
-    parts = [run.status, f"epoch {done:.2f} of {epochs}"]
-    if run.status == "running" and run.started_at and 0 < fraction < 1:
-        eta = (time.time() - run.started_at) * (1 - fraction) / fraction
-        parts.append(f"about {eta:.0f} s left")
+    parts = [run.status]
+    if run.status == "queued":
+        ahead = waiting_behind(run, runs)
+        if ahead:
+            parts.append("waiting behind " + ", ".join(f"#{i}" for i in ahead))
+    parts.append(f"epoch {done:.2f} of {epochs}")
+    if run.status == "running" and run.started_at:
+        countdown = st.session_state.setdefault(COUNTDOWNS, {}).setdefault(run.id, Countdown())
+        eta = countdown.update(run.started_at, fraction, now)
+        if eta is not None:
+            parts.append(f"about {eta:.0f} s left" if eta >= 1 else "finishing")
     if run.examples_per_sec:
         parts.append(f"{format_count(run.examples_per_sec)} examples/s")
     if run.device:
@@ -106,26 +204,37 @@ def progress(run: Run, metrics: pd.DataFrame) -> tuple[float, str]:
     return fraction, " · ".join(parts)
 
 
+def run_label(run: Run) -> str:
+    return f"#{run.id} {run.name}"
+
+
+def watch_select(runs: list[Run]) -> int:
+    """Which run to watch; drawn outside the refreshing panel so an open list stays open. By default
+    the running run, else the next queued one, else the latest."""
+    if st.session_state.get(WATCH) not in {run.id for run in runs}:
+        going = sorted((run for run in runs if run.status not in TERMINAL),
+                       key=lambda run: (run.status != "running", run.id))
+        st.session_state[WATCH] = (going[0] if going else runs[0]).id
+    labels = {run.id: run_label(run) for run in runs}
+    return st.selectbox("Watch run", list(labels), format_func=labels.get, key=WATCH)
+
+
 @st.fragment(run_every=1.0)
-def live() -> None:
-    """The watched run, redrawn from the run store every second."""
+def live(run_id: int, known: tuple[int, ...]) -> None:
+    """The watched run, redrawn from the run store every second; a run launched elsewhere (another tab,
+    the CLI) reruns the page so the list offers it."""
     store = open_store()
     if store is None:
         return
     runs = store.list_runs()
-    if not runs:
-        st.info("No runs yet: launch one above.")
-        return
-    labels = {run.id: f"#{run.id} {run.name} [{run.status}]" for run in runs}
-    active = [run.id for run in runs if run.status not in TERMINAL]
-    if st.session_state.get(WATCH) not in labels:
-        st.session_state[WATCH] = active[0] if active else runs[0].id
-    run_id = st.selectbox("Watch run", list(labels), format_func=labels.get, key=WATCH)
-    run = store.get(run_id)
+    if tuple(run.id for run in runs) != known:
+        st.rerun()
+    run = next(r for r in runs if r.id == run_id)
     metrics = store.metrics_frame([run_id])
-    fraction, line = progress(run, metrics)
-    st.progress(fraction, text=literal(line))
-    if run.status in ("queued", "running") and st.button("Stop", key=f"stop_{run_id}", type="secondary"):
+    fraction, line = progress(run, metrics, runs, time.time())
+    bar, stop = st.columns([6, 1], vertical_alignment="bottom")
+    bar.progress(fraction, text=literal(line))
+    if run.status in ("queued", "running") and stop.button("Stop", key=f"stop_{run_id}", type="secondary"):
         try:
             runner.cancel(run_id)
         except ConfigError as exc:  # it ended meanwhile
@@ -135,15 +244,35 @@ def live() -> None:
     if run.error:
         (st.warning if run.status in ("cancelled", "interrupted") else st.error)(literal(run.error))
     st.plotly_chart(curves_figure(metrics, {run_id: plot_text(run.name)},
-                                  title=plot_text(f"Run {run_id}: {run.name}")),
+                                  title=plot_text(f"Run {run_id}: {run.name}"), height=400),
                     width="stretch", key="live_curves")
-    if len(active) > 1:
-        st.caption(literal(f"{len(active)} runs queued or running: " + ", ".join(labels[i] for i in active)))
+    going = [r for r in runs if r.status not in TERMINAL]
+    if len(going) > 1:
+        st.caption(literal(f"{len(going)} runs queued or running: "
+                           + ", ".join(f"{run_label(r)} [{r.status}]" for r in going)))
+
+
+def watch_panel() -> None:
+    """Pick a run and watch it live."""
+    store = open_store()
+    if store is None:
+        return
+    runs = store.list_runs()
+    if not runs:
+        st.info("No runs yet: launch one.")
+        return
+    live(watch_select(runs), tuple(run.id for run in runs))
 
 
 st.title("Train")
 st.caption("Train the model from the Build page. Runs go on in the background, one at a time per device; "
            "close the tab and come back, they are still here.")
-launch_form()
-st.divider()
-live()
+model = model_state.current()
+model_state.remember(model)  # the model is in this page's link too
+controls, watching = st.columns([5, 6], gap="large")
+with watching:
+    launch_result = st.container()
+with controls:
+    launch_form(model, launch_result)
+with watching:
+    watch_panel()

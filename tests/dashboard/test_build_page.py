@@ -25,7 +25,7 @@ def layer_table(at):
 def test_default_view_is_vgg11_analysed(app):
     app.run()
     assert not app.exception and not app.error
-    expected = analyze("vgg11", depth=1)
+    expected = analyze("vgg11", levels=1)
     assert metric(app, "Parameters") == format_count(expected.totals.params)
     assert len(layer_table(app)) == len(expected.layers)
     assert app.query_params["model"] == "vgg11"
@@ -37,8 +37,8 @@ def test_default_view_is_vgg11_analysed(app):
 @pytest.mark.parametrize("family, preset_key, preset, name", [
     ("LeNet", None, None, "lenet"), ("AlexNet", None, None, "alexnet"),
     ("VGG", "vgg_preset", "VGG-13", "vgg13"), ("VGG", "vgg_preset", "VGG-16", "vgg16"),
-    ("VGG", "vgg_preset", "VGG-19", "vgg19"), ("ResNet", "resnet_depth", 34, "resnet34"),
-    ("ResNet", "resnet_depth", 50, "resnet50"),
+    ("VGG", "vgg_preset", "VGG-19", "vgg19"), ("ResNet", "depth", 34, "resnet34"),
+    ("ResNet", "depth", 50, "resnet50"),
 ])
 def test_each_preset_renders_its_table_and_charts(app, family, preset_key, preset, name):
     app.run()
@@ -49,7 +49,7 @@ def test_each_preset_renders_its_table_and_charts(app, family, preset_key, prese
     assert not app.exception and not app.error
     config = model_config(name)
     assert metric(app, "Parameters") == format_count(analyze(config).totals.params)
-    assert len(layer_table(app)) == len(analyze(config, depth=1).layers)
+    assert len(layer_table(app)) == len(analyze(config, levels=1).layers)
     assert len(app.get("plotly_chart")) == 4
     assert app.query_params["model"] == name
 
@@ -106,7 +106,7 @@ def test_a_bad_link_falls_back_to_the_default_with_an_error(app):
 
 @pytest.mark.parametrize("params, message", [
     ({"model": "vgg11", "input": "1x28x28"}, "block5 (5 of 5): max-pool 2×2 on a 1×1 map"),
-    ({"model": "alexnet", "input": "3x64x64"}, "AlexNet needs at least 65×65"),
+    ({"model": "alexnet", "input": "3x64x64"}, "layer 13 of 20 (max-pool 3×3): input map 2×2 is smaller"),
     ({"model": "vgg:16x4096,16x4096,16x4096", "input": "3x256x256"}, "cnnlab caps models at"),
     ({"model": "vgg11", "classes": "--5"}, "classes='--5' is not a whole number"),
     ({"model": "vgg11", "fc_width": "²"}, "fc_width='²' is not a whole number"),
@@ -167,3 +167,58 @@ def test_training_memory_chart_follows_batch_size(app):
     from cnnlab.units import format_bytes
     title = json.loads(app.get("plotly_chart")[3].proto.spec)["layout"]["title"]["text"]
     assert title.startswith(f"Training needs {format_bytes(memory.total)}")
+
+
+def choose_resnet18(app):
+    app.run()
+    app.selectbox(key="family").select("ResNet").run()
+    app.radio(key="table_view").set_value("every layer").run()
+    assert not app.exception and not app.error
+
+
+def test_resnet18_rows_are_unique_and_its_rf_chart_never_goes_back(app):
+    choose_resnet18(app)
+    names = list(layer_table(app)["name"])
+    assert len(names) == 60 and len(set(names)) == 60 and "layer4.1.relu (2)" in names
+    assert list(layer_table(app).columns[:6]) == ["name", "type", "output_shape", "kernel", "stride",
+                                                  "padding"]
+    chart = next(c for c in app.get("plotly_chart") if "Receptive field" in json.loads(c.proto.spec)
+                 ["layout"]["title"]["text"])
+    main, side, _ = json.loads(chart.proto.spec)["data"]
+    assert all(a < b for a, b in zip(main["x"], main["x"][1:], strict=False))
+    assert all(a <= b for a, b in zip(main["y"], main["y"][1:], strict=False))
+    # the three downsampling shortcuts (a 1×1 convolution and its batch norm each) are the side markers
+    assert [c[0] for c in side["customdata"]] == [f"layer{i}.0.downsample.{j}"
+                                                  for i in (2, 3, 4) for j in (0, 1)]
+    assert main["y"][-1] == analyze("resnet18").final_field.rf[0] == 435
+
+
+def test_the_formula_expander_explains_lenets_sizes(app):
+    app.query_params["model"] = "lenet"
+    app.run()
+    formulas = next(df.value for df in app.dataframe if "output side" in df.value.columns)
+    assert dict(zip(formulas["layer"], formulas["output side"], strict=True)) == {
+        "conv1": "⌊(28 + 2·2 − 5)/1⌋ + 1 = 28", "pool1": "⌊(28 + 2·0 − 2)/2⌋ + 1 = 14",
+        "conv2": "⌊(14 + 2·0 − 5)/1⌋ + 1 = 10", "pool2": "⌊(10 + 2·0 − 2)/2⌋ + 1 = 5"}
+    table = layer_table(app)
+    conv2 = table.loc[table["name"] == "conv2", ["kernel", "stride", "padding"]].iloc[0]
+    assert list(conv2) == ["5", "1", "0"]
+    assert table.loc[table["name"] == "fc1", "kernel"].iloc[0] == "—"
+
+
+def test_parameters_tab_shows_the_share_of_each_kind(app):
+    app.run()  # VGG-11: 9,219,328 conv and 119,586,826 FC parameters of 128,806,154 (hand-summed per layer)
+    shares = {m.label: m.value for m in app.metric if m.label.endswith("layers")}
+    assert shares == {"Convolution layers": f"{9_219_328 / 128_806_154:.1%}",
+                      "Fully connected layers": f"{119_586_826 / 128_806_154:.1%}"}
+
+
+def test_after_an_error_the_headline_is_marked_as_the_last_valid_model(app):
+    app.run()
+    assert not any("Last valid model" in c.value for c in app.caption)
+    app.number_input(key="in_size").set_value(28).run()  # VGG-11's five pools need 32 pixels
+    assert app.error
+    assert any(c.value.startswith("⚠ Last valid model") and "vgg11" in c.value for c in app.caption)
+    assert metric(app, "Parameters") == format_count(analyze("vgg11").totals.params)
+    app.number_input(key="in_size").set_value(64).run()
+    assert not app.error and not any("Last valid model" in c.value for c in app.caption)

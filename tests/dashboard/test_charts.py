@@ -23,7 +23,7 @@ def metrics_table(runs: dict[int, int]) -> pd.DataFrame:
 
 
 def test_shape_figure_follows_the_feature_maps():
-    summary = analyze("vgg16", depth=1)
+    summary = analyze("vgg16", levels=1)
     fig = charts.shape_figure(summary)
     sides, channels = fig.data
     assert list(sides.x) == ["block1", "block2", "block3", "block4", "block5"]
@@ -89,3 +89,47 @@ def test_bubble_figure_plots_accuracy_against_size():
     assert list(trace.x) == [1_000, 1_000_000] and list(trace.text) == ["small", "big"]
     assert trace.marker.size[0] > trace.marker.size[1]  # faster runs are bigger bubbles
     assert fig.layout.xaxis.type == "log"
+
+
+def test_params_title_names_every_layer_that_ties():
+    from torch import nn
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 2))
+    fig = charts.params_figure(analyze(model, (1, 4, 4)))
+    # 16·16 + 16 = 272 each for layers 1 and 2, 16·2 + 2 = 34 for layer 3: 272 / 578 = 47%
+    assert title(fig) == "Parameters per layer — 1 and 2 hold 47% each"
+
+
+def test_rf_figure_of_resnet50_runs_forward_with_the_shortcuts_apart():
+    summary = analyze("resnet50")
+    main, side, input_line = charts.receptive_field_figure(summary).data
+    xs = list(main.x) + list(side.x)
+    assert sorted(xs) == [i for i, r in enumerate(summary.layers, 1) if r.rf is not None]
+    assert all(a < b for a, b in zip(main.x, main.x[1:], strict=False))
+    assert all(a <= b for a, b in zip(main.y, main.y[1:], strict=False))
+    assert [c[0] for c in side.customdata] == [f"layer{i}.0.downsample.{j}"
+                                               for i in (1, 2, 3, 4) for j in (0, 1)]
+    assert main.y[-1] == summary.final_field.rf[0]
+    assert set(input_line.y) == {224}
+
+
+def test_curves_put_loss_and_accuracy_on_separate_axes():
+    fig = charts.curves_figure(metrics_table({1: 3}), {1: "a"})
+    axes = {t.name: t.yaxis for t in fig.data}
+    assert axes == {"train loss": "y", "train acc": "y2", "test acc": "y2"}
+    assert list(fig.layout.yaxis2.range) == [0, 1.02] and fig.layout.yaxis.title.text == "loss"
+    assert fig.layout.xaxis.matches == "x2" or fig.layout.xaxis2.matches == "x"  # one epoch axis
+
+
+def test_small_multiples_keep_the_legend_below_the_panels():
+    fig = charts.small_multiples(metrics_table({1: 2, 2: 2}), {1: "a", 2: "b"})
+    assert fig.layout.legend.y < 0 and fig.layout.legend.yanchor == "top"
+    assert {t.yaxis for t in fig.data if t.name == "train loss"} == {"y", "y2"}
+    assert {t.yaxis for t in fig.data if t.name == "test acc"} == {"y3", "y4"}
+
+
+def test_bubble_labels_are_not_clipped():
+    runs = pd.DataFrame({"name": ["a"], "params": [10], "macs": [1], "best test acc": [0.9],
+                         "examples/s": [1.0]})
+    fig = charts.bubble_figure(runs, "params")
+    assert fig.data[0].cliponaxis is False and fig.layout.yaxis.range[1] > 1

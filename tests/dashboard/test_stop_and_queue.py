@@ -19,9 +19,9 @@ def wait_for(run_id: int, statuses: set[str], timeout: float = 120) -> str:
 def launch(app, name: str) -> int:
     app.number_input(key="epochs").set_value(200)
     app.text_input(key="run_name").input(name)
-    app.button[0].click().run()
+    next(b for b in app.button if b.label == "Launch run").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
-    return app.session_state["watch_run"]
+    return max(run.id for run in RunStore().list_runs())
 
 
 def test_runs_queue_and_the_stop_button_cancels_the_watched_one(new_app):
@@ -31,17 +31,29 @@ def test_runs_queue_and_the_stop_button_cancels_the_watched_one(new_app):
     first = launch(app, "long one")
     second = launch(app, "long two")
     try:
+        # The second launch leaves the watcher on the first run and says the second waits behind it.
+        assert app.session_state["watch_run"] == first
+        assert any(f"Run #{second} queued" in i.value and f"waiting behind #{first}" in i.value
+                   for i in app.info)
         wait_for(first, {"running"})
         assert RunStore().get(second).status == "queued"  # one run at a time per device
         app.run()
         assert any("2 runs queued or running" in c.value for c in app.caption)
+        assert app.get("progress")[0].proto.text.startswith("running · epoch")
+
+        # The choice of run survives the periodic refresh; a queued run says what it waits for.
+        app.selectbox(key="watch_run").select(second).run()
+        app.run()
+        assert app.selectbox(key="watch_run").value == second
+        assert app.get("progress")[0].proto.text.startswith(f"queued · waiting behind #{first} · epoch 0.00")
+        # The labels carry no status that could lag behind the progress line.
+        assert app.selectbox(key="watch_run").options == [f"#{second} long two", f"#{first} long one"]
 
         # A new tab (a new session) watches the runs that are going, not a blank page.
         other = new_app()
         other.switch_page("pages/train.py").run()
         assert other.selectbox(key="watch_run").value in (first, second)
 
-        app.selectbox(key="watch_run").select(second).run()
         app.button(key=f"stop_{second}").click().run()
         assert not app.exception
         assert wait_for(second, TERMINAL) == "cancelled"

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from cnnlab import ConfigError
 from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
@@ -34,7 +35,7 @@ def launch_tiny_run(new_app, model="lenet", name="tiny"):
     app.number_input(key="batch_size").set_value(64)
     app.number_input(key="limit_train").set_value(256)
     app.text_input(key="run_name").input(name)
-    app.button[0].click().run()
+    launch_button(app).click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
     run_id = app.session_state["watch_run"]
     wait_for_end(run_id)
@@ -63,13 +64,56 @@ def test_a_run_on_a_missing_dataset_is_not_offered_and_the_page_explains(app):
     assert any("Not found on this machine: fashion-mnist, mnist, cifar10" in c.value for c in app.caption)
 
 
-def test_an_input_the_model_cannot_take_is_an_error_not_a_crash(app):
-    app.query_params["model"] = "alexnet"
+def launch_button(app):
+    return next(b for b in app.button if b.label == "Launch run")
+
+
+@pytest.mark.parametrize("model, fix", [("vgg11", "32"), ("alexnet", "96")])
+def test_the_launch_check_runs_before_launch_and_offers_the_fix(app, model, fix):
+    app.query_params["model"] = model
     app.switch_page("pages/train.py").run()
-    app.button[0].click().run()  # AlexNet on 28×28 shapes: too small
     assert not app.exception
-    assert "AlexNet" in shown(app.error[0]) and "needs at least 65×65" in shown(app.error[0])
+    # the message is the launch's own check, word for word
+    with pytest.raises(ConfigError) as raised:
+        runner.check_runnable(RunConfig(model=fit_input(model_config(model), "shapes"), dataset="shapes"))
+    assert [shown(e) for e in app.error] == [f"Cannot launch: {raised.value}"]
+    assert launch_button(app).disabled
+    app.button(key="fix_resize").click().run()
+    assert app.selectbox(key="resize").value == fix and not app.error
+    assert not launch_button(app).disabled
     assert RunStore().list_runs() == []
+
+
+def test_the_dataset_list_shows_the_sizes_found_on_disk(app, tmp_path):
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name, count in (("train-images-idx3-ubyte", 4000), ("t10k-images-idx3-ubyte", 1000),
+                        ("train-labels-idx1-ubyte", 4000), ("t10k-labels-idx1-ubyte", 1000)):
+        (raw / name).write_bytes(bytes([0, 0, 8, 3]) + count.to_bytes(4, "big"))  # an IDX header
+    app.switch_page("pages/train.py").run()
+    labels = {o.split(" — ")[0]: o for o in app.selectbox(key="dataset").options}
+    assert labels["mnist"] == "mnist — MNIST: 28×28 grey handwritten digits, 4,000 + 1,000 images"
+    assert labels["shapes"].endswith("6,000 + 1,000 images")
+
+
+def test_the_advanced_options_reach_the_run_and_the_model_is_in_the_link(new_app):
+    app = new_app()
+    app.query_params["model"] = "vgg:1x8,1x16"
+    app.switch_page("pages/train.py").run()
+    assert app.query_params["model"] == "vgg:1x8,1x16"
+    app.number_input(key="seed").set_value(7)
+    app.number_input(key="weight_decay").set_value(0.0005)
+    app.selectbox(key="schedule").select("cosine")
+    app.selectbox(key="init").select("default")
+    app.checkbox(key="normalize").check()
+    app.number_input(key="epochs").set_value(1)
+    app.number_input(key="limit_train").set_value(64)
+    launch_button(app).click().run()
+    assert not app.exception and not app.error
+    config = RunStore().get(app.session_state["watch_run"]).config
+    assert (config["seed"], config["weight_decay"], config["schedule"], config["init"], config["normalize"]) \
+        == (7, 0.0005, "cosine", "default", True)
+    wait_for_end(app.session_state["watch_run"])
 
 
 def test_compare_overlays_two_runs_and_diffs_their_configs(app, new_app):
@@ -142,3 +186,49 @@ def test_filters_narrow_the_table_and_say_when_nothing_matches(app):
     app.multiselect(key="filter_model").select("lenet").run()
     assert not app.exception and runs_table().empty
     assert any("No run matches the filters" in i.value for i in app.info)
+
+
+def test_the_runs_table_says_what_each_run_trained_and_rebuilds_its_model(app):
+    store = RunStore()
+    small_vgg = RunConfig(model=fit_input(model_config("vgg11", width_divisor=4), "shapes", 32),
+                          dataset="shapes", resize=32, optimizer="sgd", lr=0.05, batch_size=64, epochs=1)
+    lenet = RunConfig(model=fit_input(model_config("lenet"), "shapes"), optimizer="adam", lr=0.01, epochs=1)
+    vgg_id, lenet_id = runner.create_run(small_vgg, name="small vgg"), runner.create_run(lenet, name="lenet")
+    store.log_metrics(lenet_id, 1, 1.0, {"train_loss": 0.9, "train_acc": 0.6, "test_acc": 0.625})
+    store.finish(lenet_id, "done")
+    store.finish(vgg_id, "cancelled")
+    app.switch_page("pages/compare.py").run()
+    assert not app.exception
+    table = next(df.value for df in app.dataframe if "best test acc" in df.value.columns).set_index("id")
+    columns = ["model", "optimizer", "lr", "batch size", "width ÷", "best test acc"]
+    assert table.loc[vgg_id, columns].tolist() == ["vgg11 --width-divisor 4", "sgd", 0.05, 64, "4", "—"]
+    assert table.loc[lenet_id, columns].tolist() == ["lenet", "adam", 0.01, 128, "—", "0.625"]
+    # the words rebuild the run's model through the CLI's own parsing and fitting
+    from cnnlab.cli import train as train_cli
+    parser = __import__("argparse").ArgumentParser()
+    train_cli.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["train", *table.loc[vgg_id, "model"].split(), "--dataset", "shapes",
+                              "--resize", "32"])
+    assert train_cli.run_config_from_args(args).model == small_vgg.model
+
+
+def test_the_selected_runs_export_as_one_csv_and_one_json(tmp_path):
+    import csv
+    import io
+
+    from dashboard.run_exports import selected_configs_json, selected_metrics_csv
+
+    store = RunStore()
+    config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1)
+    first, second, other = (runner.create_run(config, name=name) for name in ("one", "two", "left out"))
+    store.log_metrics(first, 5, 0.5, {"train_loss": 2.0})
+    store.log_metrics(second, 5, 0.5, {"train_loss": 1.5})
+    store.log_metrics(other, 5, 0.5, {"train_loss": 9.0})
+    runs = [store.get(first), store.get(second)]
+    rows = list(csv.DictReader(io.StringIO(selected_metrics_csv(store, runs))))
+    assert [(r["run_id"], r["run_name"], r["step"], r["name"], float(r["value"])) for r in rows] == [
+        (str(first), "one", "5", "train_loss", 2.0), (str(second), "two", "5", "train_loss", 1.5)]
+    configs = json.loads(selected_configs_json(runs))
+    assert [(c["id"], c["name"], c["model"]) for c in configs] == [(first, "one", "lenet"),
+                                                                   (second, "two", "lenet")]
+    assert RunConfig.from_dict(configs[0]["config"]) == config

@@ -73,8 +73,10 @@ def test_edit_the_vgg_block_table_cell_by_cell(server, page, screenshots):
     expect_blocks(page, "1x32,1x128,2x256", "1x96x96")
 
     page.locator(".st-key-blocks").hover()
-    page.get_by_role("button", name="Add row").click()
-    expect(page.locator('[data-testid="stAlertContentError"]')).to_contain_text("block 4 has an empty cell")
+    page.get_by_role("button", name="Add row").click()  # a new row starts filled in: 1 conv, 256 channels
+    settle(page)
+    expect_blocks(page, "1x32,1x128,2x256,1x256", "1x96x96")
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
     edit_cell(page, 3, 0, 2)
     edit_cell(page, 3, 1, 512)
     expect_blocks(page, "1x32,1x128,2x256,2x512", "1x96x96")
@@ -85,6 +87,35 @@ def test_edit_the_vgg_block_table_cell_by_cell(server, page, screenshots):
     page.keyboard.press("Delete")
     expect_blocks(page, "1x32,2x256,2x512", "1x96x96")
     page.screenshot(path=str(screenshots / "build-edited-blocks.png"))
+
+
+def plot_data(page, key: str) -> list[dict]:
+    """The traces of the Plotly chart with this key, as the browser holds them."""
+    page.wait_for_selector(f".st-key-{key} .js-plotly-plot")
+    return page.evaluate(f"""() => document.querySelector('.st-key-{key} .js-plotly-plot').data
+                              .map(t => ({{name: t.name, x: Array.from(t.x || [])}}))""")
+
+
+def test_resnet18_receptive_fields_run_forward(server, page, screenshots):
+    page.goto(f"{server}/?model=resnet18")
+    settle(page)
+    page.get_by_role("tab", name="Receptive field").click()
+    main, side, _ = plot_data(page, "rf_chart")
+    assert main["name"] == "receptive field (pixels)" and side["name"] == "side branch (shortcut)"
+    assert all(a < b for a, b in zip(main["x"], main["x"][1:], strict=False))
+    assert len(main["x"]) + len(side["x"]) == 58  # 60 rows; avgpool and fc have no field
+    page.screenshot(path=str(screenshots / "build.png"))
+
+
+def watch_list_stays_open(page) -> None:
+    """The run picker, opened during a live run, is still open after several refreshes."""
+    page.locator(".st-key-watch_run input[role='combobox']").click()
+    expect(page.get_by_role("option").first).to_be_visible()
+    before = page.locator('.st-key-live_curves').count()
+    time.sleep(3)  # the live panel refreshes every second
+    assert page.get_by_role("option").count() >= 1, "the list closed during a refresh"
+    assert page.locator('.st-key-live_curves').count() == before
+    page.keyboard.press("Escape")
 
 
 def test_build_train_watch_and_compare(server, page, screenshots):
@@ -109,6 +140,11 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     page.get_by_role("button", name="Launch run").click()
     settle(page)
     assert "launched" in page.locator('[data-testid="stAlertContentSuccess"]').inner_text()
+    page.wait_for_selector(".st-key-live_curves .js-plotly-plot")
+    top = page.locator(".st-key-live_curves").bounding_box()["y"]
+    assert 0 <= top < 900 - 200, f"the live chart starts at {top} px, below the first screen"
+    watch_list_stays_open(page)
+    page.locator("h1").first.scroll_into_view_if_needed()
 
     counts, deadline = [], time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -117,14 +153,39 @@ def test_build_train_watch_and_compare(server, page, screenshots):
             time.sleep(1.5)
             counts.append(curve_points(page))
             break
+        if len(set(counts)) == 3:  # training, with a few reports drawn
+            page.screenshot(path=str(screenshots / "train.png"))
         time.sleep(0.5)
     growing = sorted(set(counts))
     assert len(growing) >= 3, f"the curve should gain points while the run goes, saw {counts}"
     assert counts[-1] == 4 * 5 * 2 + 4  # loss and acc at 5 report points per epoch, test acc per epoch
-    page.screenshot(path=str(screenshots / "train-live.png"))
+
+    # VGG-11 (width ÷4) cannot take 28×28 shapes: the page says so before Launch and offers the fix.
+    page.goto(f"{server}/?model=vgg11&width_divisor=4")
+    settle(page)
+    page.get_by_role("link", name="Train").click()
+    settle(page)
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_contain_text("at most 4 pooling blocks")
+    expect(page.get_by_role("button", name="Launch run")).to_be_disabled()
+    page.get_by_role("button", name="Resize to 32×32").click()
+    settle(page)
+    expect(page.get_by_role("button", name="Launch run")).to_be_enabled()
+    page.get_by_text("More").click()
+    page.locator(".st-key-epochs input").fill("2")
+    page.locator(".st-key-limit_train input").fill("512")
+    page.locator(".st-key-lr input").fill("0.001")
+    page.locator(".st-key-run_name input").fill("small VGG-11")
+    page.get_by_role("button", name="Launch run").click()
+    settle(page)
+    expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("Run #2 launched")
+    expect(page.locator('[data-testid="stProgress"]')).to_contain_text("done · epoch 2.00 of 2",
+                                                                       timeout=180_000)
 
     page.get_by_role("link", name="Compare").click()
     settle(page)
     page.wait_for_selector(".st-key-overlay_chart .js-plotly-plot")
     assert page.locator('[data-testid="stDataFrame"]').count() >= 1
+    assert sorted(t["name"] for t in plot_data(page, "overlay_chart")) == sorted(
+        f"#{i} {name}: {curve}" for i, name in ((1, "browser run"), (2, "small VGG-11"))
+        for curve in ("train loss", "train acc", "test acc"))
     page.screenshot(path=str(screenshots / "compare.png"))

@@ -1,0 +1,31 @@
+"""`cnnlab code`: the model as a self-contained PyTorch file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cnnlab.cli.options import add_model_arguments, model_config_from_args
+from cnnlab.code_export import python_code
+from cnnlab.errors import ConfigError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("code", help="the model as a PyTorch file that needs only torch",
+                            description="Write MODEL as a self-contained .py file: the nn.Module as cnnlab "
+                                        "builds it and build_model(). Not for tv: models.")
+    add_model_arguments(parser)
+    parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    text = python_code(model_config_from_args(args))
+    if args.output:
+        try:
+            Path(args.output).write_text(text)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+    else:
+        print(text, end="")
+    return 0

@@ -1,0 +1,72 @@
+"""`tv:NAME`: any torchvision classification model, with random weights (never downloaded).
+
+The list of names is torchvision's own (`list_models(module=torchvision.models)`), so detection,
+segmentation, video and quantized models are not in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from cnnlab import limits
+from cnnlab.checks import check_int
+from cnnlab.errors import ConfigError
+from cnnlab.families.family import Family, SpecData
+from cnnlab.families.options import CLASSES
+from cnnlab.inputs import InputSpec
+
+# Models whose auxiliary classifiers would make the output a tuple during training: left out.
+_NO_AUX = {"googlenet", "inception_v3"}
+
+
+@cache
+def tv_models() -> tuple[str, ...]:
+    """torchvision's classification models, by name."""
+    import torchvision
+
+    return tuple(torchvision.models.list_models(module=torchvision.models))
+
+
+@dataclass(frozen=True)
+class TVSpec(SpecData):
+    """A torchvision classifier by name, with `classes` outputs."""
+
+    family: ClassVar[str] = "tv"
+    name: str = "resnet50"
+    classes: int = 10
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or self.name not in tv_models():
+            raise ConfigError(f"{self.name!r} is not a torchvision classification model; choose one of "
+                              f"{', '.join(tv_models())}")
+        object.__setattr__(self, "classes", check_int("classes", self.classes, 2, limits.MAX_CLASSES))
+
+
+def build_tv(spec: TVSpec, inp: InputSpec) -> nn.Module:
+    """torchvision's architecture with random weights; the input is checked when it is analysed."""
+    import torchvision
+
+    extra = {"aux_logits": False, "init_weights": True} if spec.name in _NO_AUX else {}
+    try:
+        return torchvision.models.get_model(spec.name, weights=None, num_classes=spec.classes, **extra)
+    except NotImplementedError:  # a constructor that computes with tensors (RegNet's widths) needs real ones
+        with torch.device("cpu"):
+            model = torchvision.models.get_model(spec.name, weights=None, num_classes=spec.classes, **extra)
+        return model.to("meta")
+
+
+def to_seq(spec: TVSpec) -> None:
+    raise ConfigError(f"tv:{spec.name} has no seq form: seq describes cnnlab's plain chains of layers")
+
+
+FAMILY = Family(
+    name="tv", label="torchvision", spec=TVSpec, build=build_tv, default_input=InputSpec(3, 224, 224),
+    presets={}, options=(CLASSES,), name_of=lambda spec: f"tv:{spec.name}",
+    model_help="tv:NAME, any torchvision classification model with random weights, e.g. tv:convnext_tiny",
+    parse=lambda text: TVSpec(name=text.strip().lower()), to_seq=to_seq,
+)

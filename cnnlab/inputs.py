@@ -1,0 +1,50 @@
+"""The input a network sees: one image of channels x height x width."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from cnnlab import limits
+from cnnlab.checks import check_int
+from cnnlab.errors import ConfigError
+
+# ASCII digits only, and at most nine of them: larger numbers exceed every cap anyway.
+_INPUT = re.compile(r"^\s*([0-9]{1,9})\s*[x×]\s*([0-9]{1,9})\s*[x×]\s*([0-9]{1,9})\s*$")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input image: channels x height x width."""
+
+    channels: int
+    height: int
+    width: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", check_int("input channels", self.channels, 1,
+                                                       limits.MAX_INPUT_CHANNELS))
+        for side in ("height", "width"):
+            object.__setattr__(self, side, check_int(f"input {side}", getattr(self, side),
+                                                     limits.MIN_INPUT_SIDE, limits.MAX_INPUT_SIDE))
+
+    @classmethod
+    def parse(cls, text: str) -> InputSpec:
+        """Parse 'CxHxW' (e.g. '3x224x224')."""
+        match = _INPUT.match(str(text).lower())
+        if not match:
+            raise ConfigError(f"input {text!r} is not of the form CxHxW (e.g. 1x28x28)")
+        return cls(*(int(p) for p in match.groups()))
+
+    @classmethod
+    def from_list(cls, values: Any) -> InputSpec:
+        if not isinstance(values, list | tuple) or len(values) != 3:
+            raise ConfigError(f"input must be a list [C, H, W], got {values!r}")
+        return cls(*values)
+
+    def as_tuple(self) -> tuple[int, int, int]:
+        return (self.channels, self.height, self.width)
+
+    def __str__(self) -> str:
+        return f"{self.channels}x{self.height}x{self.width}"

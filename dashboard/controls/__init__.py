@@ -1,0 +1,91 @@
+"""The Build page's model controls, drawn from the family registry.
+
+Every family gets its options as widgets (bounds from the registry); a family with a control of its
+own (VGG's block table, seq's layer table, tv's model picker) has a module here with `init`, `draw`
+and `KEYS` (and optionally `sync`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from cnnlab import ModelConfig, limits, model_config
+from cnnlab.families import FAMILIES, PRESETS, Family, Option, family_of
+from cnnlab.inputs import InputSpec
+from dashboard import model_state
+from dashboard.controls import seq_table, tv_picker, vgg_table
+
+OWN_CONTROLS: dict[str, ModuleType] = {"vgg": vgg_table, "seq": seq_table, "tv": tv_picker}
+LABELS = {family.label: name for name, family in FAMILIES.items()}
+INPUT_KEYS = ("family", "in_channels", "in_size")
+# The model a family starts from when it is picked: its first preset; seq starts from LeNet's layers.
+STARTS: dict[str, Callable[[], Any]] = {"seq": lambda: FAMILIES["lenet"].to_seq(PRESETS["lenet"])}
+
+
+def init_widgets(config: ModelConfig) -> None:
+    """Give every control its value from `config` unless the user has set it already."""
+    arch = config.arch
+    family = family_of(arch)
+    defaults = {"family": family.label, "in_channels": config.input.channels, "in_size": config.input.height}
+    defaults |= {option.name: getattr(arch, option.name) for option in family.options}
+    if family.name in OWN_CONTROLS:
+        defaults |= OWN_CONTROLS[family.name].init(arch)
+    for key, value in defaults.items():
+        st.session_state.setdefault(key, value)
+
+
+def reset_controls() -> None:
+    """Forget every control's value (after a family switch or an upload) so they follow the model."""
+    keys = [*INPUT_KEYS, *model_state.OPTIONS, *(k for module in OWN_CONTROLS.values() for k in module.KEYS)]
+    for key in keys:
+        st.session_state.pop(key, None)
+
+
+def on_family_change() -> None:
+    family = FAMILIES[LABELS[st.session_state["family"]]]
+    start = STARTS[family.name]() if family.name in STARTS else next(iter(family.presets.values()), None)
+    reset_controls()
+    st.session_state[model_state.KEY] = model_config(start or family.spec())
+
+
+def option_widget(side: DeltaGenerator, option: Option) -> Any:
+    """One option as a widget: a choice as a selectbox (radio for words), a flag as a checkbox, a
+    number as a number input within the registry's bounds (the dashboard's for classes)."""
+    if option.kind is bool:
+        return side.checkbox(option.label, key=option.name, help=option.help)
+    if option.choices and option.kind is str:
+        return side.radio(option.label, option.choices, key=option.name, horizontal=True, help=option.help)
+    if option.choices:
+        return side.selectbox(option.label, option.choices, key=option.name, help=option.help)
+    high = limits.DASHBOARD_MAX_CLASSES if option.name == "classes" else option.high
+    return side.number_input(option.label, option.low, high, key=option.name, help=option.help)
+
+
+def controls(side: DeltaGenerator) -> ModelConfig:
+    """Draw the model controls in `side`, then turn them into a model config (ConfigError if it makes
+    no sense). Every control is drawn before anything is checked, so an error leaves them all in place."""
+    label = side.selectbox("Family", list(LABELS), key="family", on_change=on_family_change)
+    family: Family = FAMILIES[LABELS[label]]
+    read = OWN_CONTROLS[family.name].draw(side) if family.name in OWN_CONTROLS else dict
+    values = {o.name: option_widget(side, o) for o in family.options if o.name != "classes"}
+    side.divider()
+    left, right = side.columns(2)
+    channels = left.selectbox("Input channels", limits.DASHBOARD_CHANNELS, key="in_channels",
+                              help="1: grey, 3: colour.")
+    size = right.number_input("Input size", limits.DASHBOARD_MIN_SIDE, limits.DASHBOARD_MAX_SIDE,
+                              key="in_size", help="Height = width, in pixels.")
+    values |= {o.name: option_widget(side, o) for o in family.options if o.name == "classes"}
+    spec = family.spec(**values, **read())
+    return ModelConfig(spec, InputSpec(channels, size, size))
+
+
+def sync(config: ModelConfig) -> None:
+    """After a valid edit, let the family's own control catch up (e.g. show the matching preset)."""
+    own = OWN_CONTROLS.get(config.arch.family)
+    if own is not None and hasattr(own, "sync"):
+        own.sync(config)

@@ -1,0 +1,152 @@
+"""`seq`'s controls: the layer table (one row per layer: its type and arguments) and "start from"."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from cnnlab import ConfigError, ModelConfig, limits
+from cnnlab.families import PRESETS, family_of
+from cnnlab.families.seq import ARGS, Layer, SeqSpec
+from dashboard import model_state
+
+COLUMNS = ("#", "type", "kernel", "out", "stride", "padding", "dilation", "groups", "bias", "ceil", "p")
+KEYS = ("seq_base", "seq_layers", "seq_start", "seq_renumber")
+
+
+def _has_seq(spec: Any) -> bool:
+    try:
+        family_of(spec).to_seq(spec)
+    except ConfigError:
+        return False
+    return True
+
+
+# Presets with a seq form: the plain chains (ResNet's residual blocks have none).
+STARTS = ["—", *(name for name, spec in PRESETS.items() if _has_seq(spec))]
+
+
+def rows_of(layers: tuple[Layer, ...]) -> list[dict[str, Any]]:
+    """One table row per layer; arguments the layer's type does not take are left empty."""
+    return [{"#": i, "type": layer.kind, **{name: getattr(layer, name) for name in ARGS[layer.kind]}}
+            for i, layer in enumerate(layers, 1)]
+
+
+def table_of(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The rows as the editor's frame: numbers as floats, padding as text, flags as nullable booleans."""
+    padded = [{**row, "padding": str(row["padding"]) if "padding" in row else None} for row in rows]
+    frame = pd.DataFrame(padded, columns=COLUMNS).astype({"padding": object})
+    frame[["bias", "ceil"]] = frame[["bias", "ceil"]].astype("boolean")
+    numbers = ["#", "kernel", "out", "stride", "dilation", "groups", "p"]
+    frame[numbers] = frame[numbers].astype(float)
+    return frame
+
+
+def init(arch: SeqSpec) -> dict[str, Any]:
+    if "seq_layers" not in st.session_state:
+        st.session_state["seq_base"] = rows_of(arch.layers)
+    return {"seq_start": "—"}
+
+
+def on_start_change() -> None:
+    """Make the model a preset's layers at the preset's input; the table and inputs follow it."""
+    name = st.session_state["seq_start"]
+    if name == "—":
+        return
+    preset = PRESETS[name]
+    family = family_of(preset)
+    st.session_state[model_state.KEY] = ModelConfig(family.to_seq(preset), family.default_input)
+    for key in ("seq_layers", "in_channels", "in_size", "classes"):
+        st.session_state.pop(key, None)
+
+
+def draw(side: DeltaGenerator) -> Callable[[], dict[str, Any]]:
+    """"Start from" and the layer table; returns the reader of the layers."""
+    side.selectbox("Start from", STARTS, key="seq_start", on_change=on_start_change,
+                   help="Fill the table with a preset's layers (ResNet has none: its blocks branch).")
+    side.caption("One row per layer; the classifier (classes) comes last. Edit **#** to move a row "
+                 "(2.5 goes between rows 2 and 3); add or delete rows at the table's edge.")
+    base = table_of(st.session_state["seq_base"])
+    number = st.column_config.NumberColumn
+    with side:
+        table = st.data_editor(
+            base, key="seq_layers", num_rows="dynamic", width="stretch", hide_index=True,
+            column_config={
+                "#": number("#", help="position; edit it to move the row", width="small"),
+                "type": st.column_config.SelectboxColumn("type", options=list(ARGS), required=True,
+                                                         help=", ".join(ARGS)),
+                "kernel": number("kernel", min_value=1, max_value=limits.MAX_KERNEL, step=1),
+                "out": number("out", help="conv: channels; fc: features", min_value=1,
+                              max_value=max(limits.MAX_CHANNELS, limits.MAX_FC_WIDTH), step=1),
+                "stride": number("stride", min_value=1, max_value=limits.MAX_STRIDE, step=1),
+                "padding": st.column_config.TextColumn("padding", help="a number, or same (conv)"),
+                "dilation": number("dilation", min_value=1, max_value=limits.MAX_DILATION, step=1),
+                "groups": number("groups", min_value=1, max_value=limits.MAX_CHANNELS, step=1),
+                "bias": st.column_config.CheckboxColumn("bias"),
+                "ceil": st.column_config.CheckboxColumn("ceil", help="pooling: ceil mode"),
+                "p": number("p", help="dropout probability", min_value=0.0, max_value=0.99, step=0.05),
+            })
+    return lambda: {"layers": layers_of(table)}
+
+
+def layers_of(table: pd.DataFrame) -> tuple[Layer, ...]:
+    """The table's layers in the order of their # (a row without one goes last); ConfigError names the row."""
+    rows = table.to_dict("records")
+    order = sorted(range(len(rows)), key=lambda i: (_empty(rows[i]["#"]), _number(rows[i]["#"]), i))
+    layers = []
+    for position, i in enumerate(order, 1):
+        row = rows[i]
+        try:
+            layers.append(_layer(row))
+        except ConfigError as exc:
+            raise ConfigError(f"layer {position} of {len(rows) + 1} (row {i + 1}): {exc}") from None
+    if any(_number(rows[i]["#"]) != p for p, i in enumerate(order, 1)):
+        st.session_state["seq_renumber"] = True  # a row moved, or was added: renumber (see `sync`)
+    return tuple(layers)
+
+
+def sync(config: Any) -> None:
+    """After a row moved or was added, show the table in its new order, numbered 1, 2, 3, ..."""
+    if st.session_state.pop("seq_renumber", False):
+        st.session_state.pop("seq_layers", None)  # the table restarts from the model (see `init`)
+        st.rerun()
+
+
+def _layer(row: dict[str, Any]) -> Layer:
+    kind = row["type"]
+    if _empty(kind):
+        raise ConfigError("choose a type")
+    args = {}
+    for name in ARGS[kind]:
+        value = row[name]
+        if _empty(value) or value == "":
+            continue
+        if name == "padding":
+            text = str(value).strip().lower()
+            if text != "same" and not re.fullmatch(r"[0-9]{1,9}(\.0*)?", text):
+                raise ConfigError(f"padding {text!r} is not a whole number or 'same'")
+            value = text if text == "same" else int(float(text))
+        elif name in ("bias", "ceil"):
+            value = bool(value)
+        elif name != "p":
+            value = int(value)
+        args[name] = value
+    if kind in ("conv", "max", "avg") and "kernel" not in args:
+        raise ConfigError(f"a {kind} layer needs a kernel")
+    if kind in ("conv", "fc") and "out" not in args:
+        raise ConfigError(f"a {kind} layer needs its out size")
+    return Layer(kind, **args)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(value: Any) -> float:
+    return math.inf if _empty(value) else float(value)
