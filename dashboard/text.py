@@ -15,11 +15,16 @@ import string
 # CommonMark lets a backslash escape any ASCII punctuation character: escaped, none of them starts a
 # link, an image, emphasis, code, a heading, an HTML tag or entity, math ($) or a directive (:red[..]).
 _PUNCTUATION = re.compile(f"([{re.escape(string.punctuation)}])")
+# GFM also turns bare URLs and e-mail addresses into links, looking at the text after escapes are
+# resolved: an invisible zero-width space after "http", "www" and "@" keeps them plain text.
+ZERO_WIDTH_SPACE = "\u200b"
+_AUTOLINK = re.compile(r"(?i)((?:https?|ftp|www)(?=\\[:.])|\\@(?=\w))")
 
 
 def literal(text: object) -> str:
-    """`text` for a Markdown element (st.error, st.caption, st.write, titles, labels): shown as typed."""
-    return _PUNCTUATION.sub(r"\\\1", str(text))
+    """`text` for a Markdown element (st.error, st.caption, st.write, titles, labels): shown as typed
+    (with a zero-width space where a bare URL or e-mail address would have become a link)."""
+    return _AUTOLINK.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, _PUNCTUATION.sub(r"\\\1", str(text)))
 
 
 def plot_text(text: object) -> str:

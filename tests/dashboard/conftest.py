@@ -11,10 +11,16 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import kill_workers
 
 
-def unescape(markdown: str) -> str:
-    """The text CommonMark shows for `markdown` without other markup: a backslash before an ASCII
-    punctuation character shows that character (the pages escape user text that way, dashboard/text.py)."""
+def text_node(markdown: str) -> str:
+    """The text CommonMark makes of `markdown` without other markup: a backslash before an ASCII
+    punctuation character stands for that character (the pages escape user text that way,
+    dashboard/text.py)."""
     return re.sub(f"\\\\([{re.escape(string.punctuation)}])", r"\1", markdown)
+
+
+def unescape(markdown: str) -> str:
+    """What a reader sees of `markdown`: its text, without the invisible zero-width spaces."""
+    return text_node(markdown).replace("\u200b", "")
 
 
 def shown(element) -> str:

@@ -9,11 +9,14 @@ from cnnlab import ConfigError
 from cnnlab.train.store import RunStore
 from dashboard.model_state import checked, from_params
 from dashboard.text import literal, plot_text
-from tests.dashboard.conftest import shown, unescape
+from tests.dashboard.conftest import shown, text_node, unescape
 
 # A character that Markdown would act on, not preceded by the backslash that makes it literal.
 UNESCAPED = re.compile(r"(?<!\\)[\[\]()!<>*_`#|~:$&]")
+# What GFM turns into a link in a text node: bare URLs and e-mail addresses.
+GFM_AUTOLINK = re.compile(r"(?i)(https?://|ftp://|www\.|[-.+\w]+@[-\w]+(?:\.[-\w]+)+)")
 HOSTILE = ["![x](http://host/px.png)", "[click](http://host)", "<img src=x onerror=alert(1)>",
+           "bare https://host/x and www.host.org and me@host.org",
            "**bold** _it_ `code` # head", ":red[alert] $x^2$ &amp; ~~gone~~", "\\[not a link\\](x)"]
 
 
@@ -22,6 +25,7 @@ def test_literal_shows_exactly_the_text_and_leaves_nothing_for_markdown_to_act_o
     shown = literal(text)
     assert unescape(shown) == text
     assert UNESCAPED.search(shown.replace("\\\\", "")) is None
+    assert GFM_AUTOLINK.search(text_node(shown)) is None
 
 
 def test_plot_text_shows_tags_instead_of_making_links():
@@ -43,6 +47,7 @@ def test_a_hostile_link_value_is_shown_literally_in_the_error(app, param, value)
                                                 "Showing VGG-11 instead.")
     assert value in str(err.value)
     assert UNESCAPED.search(error.value.replace("\\\\", "")) is None  # no link, image or tag to render
+    assert GFM_AUTOLINK.search(text_node(error.value)) is None
 
 
 def test_run_names_and_errors_are_shown_literally_on_the_train_page(app, tmp_path):
