@@ -13,7 +13,7 @@ import pytest
 
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError, StoreWarning
-from cnnlab.train.store import SCHEMA_VERSION, RunStore
+from cnnlab.train.store import SCHEMA_VERSION, RunStore, _ids_never_reused
 
 # The schema as cnnlab wrote it before run ids were made unique for ever (user_version 2): the exact
 # CREATE statements of migrations 1 and 2, copied here so that this test keeps describing real old files.
@@ -221,3 +221,25 @@ def test_runs_piped_into_head_ends_quietly(tmp_path):
         pipe = subprocess.run(["bash", "-c", command + "; echo; echo ${PIPESTATUS[0]}"],
                               capture_output=True, text=True, env=env, timeout=120)
         assert pipe.stderr == "" and pipe.stdout.splitlines()[-1] == "0", (fmt, pipe.stderr)
+
+
+def test_the_id_migration_keeps_columns_and_indexes_added_before_it(tmp_path):
+    """Whatever an earlier step added to `runs` (another branch's columns, an index) survives the rebuild."""
+    db = sqlite3.connect(tmp_path / "runs.sqlite", isolation_level=None)
+    db.executescript(SCHEMA_V2.replace("PRAGMA user_version=2;", ""))
+    db.executescript("ALTER TABLE runs ADD COLUMN sweep_id INTEGER; "
+                     "CREATE INDEX runs_by_sweep ON runs(sweep_id);")
+    db.execute("INSERT INTO runs (id, name, created_at, status, config, sweep_id) "
+               "VALUES (4, 'trial', 1.0, 'done', '{}', 12)")
+    db.execute("INSERT INTO metrics VALUES (4, 1, 0.5, 'train_loss', 1.5)")
+    db.execute("BEGIN")
+    _ids_never_reused(db)
+    db.execute("COMMIT")
+    rows = db.execute("SELECT id, name, sweep_id, provenance FROM runs").fetchall()
+    assert rows == [(4, "trial", 12, None)]
+    assert db.execute("SELECT * FROM metrics").fetchall() == [(4, 1, 0.5, "train_loss", 1.5)]
+    assert {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")} >= {
+        "runs_by_sweep", "runs_by_status", "metrics_by_run"}
+    db.execute("DELETE FROM runs WHERE id=4")
+    db.execute("INSERT INTO runs (name, created_at, status, config) VALUES ('next', 2.0, 'done', '{}')")
+    assert db.execute("SELECT id FROM runs").fetchall() == [(5,)]  # AUTOINCREMENT: 4 is not reused

@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -37,8 +38,32 @@ if TYPE_CHECKING:
 DB_FILE = "runs.sqlite"
 EXPORT_FORMATS = ("csv", "json")
 
-# Each step upgrades the schema by one version; index i brings user_version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (
+def _ids_never_reused(db: sqlite3.Connection) -> None:
+    """Migration: rebuild `runs` with AUTOINCREMENT, so an id is never reused after a delete, and add
+    `provenance`. Every column and index the table has by then is kept, whatever earlier steps added;
+    metrics are untouched (foreign keys are off while migrating, so dropping the old table deletes
+    nothing)."""
+    create = db.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()[0]
+    indexes = [row[0] for row in db.execute(
+        "SELECT sql FROM sqlite_master WHERE type='index' AND tbl_name='runs' AND sql IS NOT NULL")]
+    columns = ", ".join(f'"{row[1]}"' for row in db.execute("PRAGMA table_info(runs)"))
+    rebuilt, found = re.subn(r"^CREATE TABLE \"?runs\"?\s*\((\s*)id INTEGER PRIMARY KEY\b",
+                             r"CREATE TABLE runs_rebuilt (\1id INTEGER PRIMARY KEY AUTOINCREMENT", create)
+    if not found:
+        raise sqlite3.DatabaseError(f"unexpected definition of table runs: {create[:80]}")
+    db.execute(rebuilt)
+    db.execute(f"INSERT INTO runs_rebuilt ({columns}) SELECT {columns} FROM runs")
+    db.execute("DROP TABLE runs")
+    db.execute("ALTER TABLE runs_rebuilt RENAME TO runs")
+    for index in indexes:
+        db.execute(index)
+    if "provenance" not in columns:
+        db.execute("ALTER TABLE runs ADD COLUMN provenance TEXT")
+
+
+# Each step upgrades the schema by one version; index i brings user_version i to i + 1. A step is SQL
+# statements, or a function that takes the connection.
+MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     """
     CREATE TABLE runs (
         id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL,
@@ -55,26 +80,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX metrics_by_run ON metrics(run_id, step);
     CREATE INDEX runs_by_status ON runs(status);
     """,
-    # Run ids are never reused after a delete (AUTOINCREMENT needs a rebuilt table; every row and
-    # column is copied, metrics are untouched because foreign keys are off while migrating); provenance.
-    """
-    CREATE TABLE runs_v3 (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, created_at REAL NOT NULL,
-        started_at REAL, finished_at REAL, status TEXT NOT NULL DEFAULT 'queued', config TEXT NOT NULL,
-        model TEXT, dataset TEXT, device TEXT, params INTEGER, macs INTEGER, epochs_done REAL DEFAULT 0,
-        final_train_loss REAL, final_train_acc REAL, final_test_acc REAL, examples_per_sec REAL,
-        tflops REAL, error TEXT, pid INTEGER, heartbeat_at REAL, cancel_requested INTEGER DEFAULT 0,
-        weights_path TEXT, provenance TEXT);
-    INSERT INTO runs_v3 (id, name, created_at, started_at, finished_at, status, config, model, dataset,
-        device, params, macs, epochs_done, final_train_loss, final_train_acc, final_test_acc,
-        examples_per_sec, tflops, error, pid, heartbeat_at, cancel_requested, weights_path)
-    SELECT id, name, created_at, started_at, finished_at, status, config, model, dataset, device, params,
-        macs, epochs_done, final_train_loss, final_train_acc, final_test_acc, examples_per_sec, tflops,
-        error, pid, heartbeat_at, cancel_requested, weights_path FROM runs;
-    DROP TABLE runs;
-    ALTER TABLE runs_v3 RENAME TO runs;
-    CREATE INDEX runs_by_status ON runs(status);
-    """,
+    _ids_never_reused,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = frozenset({"runs", "metrics"})
@@ -205,9 +211,13 @@ class RunStore:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self._transaction() as db:
                 if db.execute("PRAGMA user_version").fetchone()[0] == target - 1:  # not done meanwhile
-                    for statement in MIGRATIONS[target - 1].split(";"):
-                        if statement.strip():
-                            db.execute(statement)
+                    step = MIGRATIONS[target - 1]
+                    if callable(step):
+                        step(db)
+                    else:
+                        for statement in step.split(";"):
+                            if statement.strip():
+                                db.execute(statement)
                     db.execute(f"PRAGMA user_version={target}")
 
     def close(self) -> None:
