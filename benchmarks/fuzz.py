@@ -160,6 +160,7 @@ def main() -> None:
     counts = {"accepted": 0, "rejected": 0, "other": 0}
     times: list[float] = []
     slowest = (0.0, [])
+    slowest_by_kind: dict[str, float] = {}
     start = time.perf_counter()
     for _ in range(args.cases):
         model = model_text(rng, tv_names)
@@ -168,6 +169,8 @@ def main() -> None:
         counts[outcome] += 1
         times.append(seconds)
         slowest = max(slowest, (seconds, argv))
+        kind = family(model) if ":" in model or model in PRESETS else "junk"
+        slowest_by_kind[kind] = max(slowest_by_kind.get(kind, 0.0), seconds)
         if outcome == "other":
             print(f"OTHER: {argv!r}\n{detail}", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -175,6 +178,7 @@ def main() -> None:
     print(f"{args.cases} calls in {time.perf_counter() - start:.0f} s (seed {args.seed}): "
           f"accepted {counts['accepted']}, ConfigError {counts['rejected']}, other {counts['other']}")
     print(f"slowest call {slowest[0]:.3f} s: cnnlab {' '.join(slowest[1])}")
+    print("slowest by kind: " + ", ".join(f"{kind} {t:.2f} s" for kind, t in sorted(slowest_by_kind.items())))
     print(f"median call {statistics.median(times) * 1e3:.1f} ms; peak RSS {peak:.0f} MiB")
     if counts["other"] or slowest[0] >= 2.0:
         raise SystemExit("FAILED: an unexpected outcome, or a call of 2 s or more")
