@@ -2,6 +2,8 @@
 
 Run: python benchmarks/bench_analysis.py [--repeat N]
 Prints the median time of each and the ratio. Targets: analyze <= 50 ms, >= 50x faster than torchinfo.
+Then the first analysis of three torchvision models (tv:NAME, built with random weights on the meta
+device), and the median of repeated ones.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from machine import describe
 
 from cnnlab import build, model_config
 from cnnlab.analysis import analyze
+from cnnlab.families.tv import tv_models
+
+TV_MODELS = ("resnet50", "convnext_tiny", "efficientnet_b0")
 
 
 def median_ms(fn, repeat: int) -> float:
@@ -46,6 +51,16 @@ def main() -> None:
     print(f"torchinfo.summary(nn.Module on CPU)      : {theirs:8.1f} ms")
     print(f"ratio torchinfo / cnnlab, same nn.Module: {theirs / ours_module:8.1f}x  (target >= 50x)")
     print(f"ratio torchinfo / cnnlab incl. build    : {theirs / ours:8.1f}x")
+    start = time.perf_counter()
+    tv_models()
+    listed = (time.perf_counter() - start) * 1e3
+    print(f"torchvision's model list, first call (imports torchvision): {listed:8.1f} ms")
+    for name in TV_MODELS:
+        start = time.perf_counter()
+        analyze(f"tv:{name}", "3x224x224")
+        first = (time.perf_counter() - start) * 1e3
+        again = median_ms(lambda name=name: analyze(f"tv:{name}", "3x224x224"), args.repeat)
+        print(f"cnnlab analyze('tv:{name}') at 3x224x224: first {first:8.1f} ms, then {again:8.1f} ms")
 
 
 if __name__ == "__main__":

@@ -17,13 +17,14 @@ from cnnlab.families.seq import SeqSpec
 from cnnlab.inputs import InputSpec
 
 # The version of cnnlab's JSON forms (spec files, summaries, run exports); raised on incompatible change.
-SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = 1
 
 # Every family's spec is a frozen dataclass deriving from SpecData.
 ArchSpec = SpecData
 
-__all__ = ["PRESETS", "SCHEMA_VERSION", "ArchSpec", "InputSpec", "ModelConfig", "check_int", "model_config",
-           "model_name", "parse_model", "spec_from_dict", "spec_to_dict", "to_seq", "with_options"]
+__all__ = ["JSON_SCHEMA_VERSION", "PRESETS", "ArchSpec", "InputSpec", "ModelConfig", "check_int",
+           "model_config", "model_name", "parse_model", "spec_from_dict", "spec_to_dict", "to_seq",
+           "with_options"]
 
 
 def model_name(spec: ArchSpec) -> str:
@@ -80,7 +81,7 @@ class ModelConfig:
         return model_name(self.arch)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": SCHEMA_VERSION, "arch": spec_to_dict(self.arch),
+        return {"schema_version": JSON_SCHEMA_VERSION, "arch": spec_to_dict(self.arch),
                 "input": list(self.input.as_tuple())}
 
     @classmethod
@@ -91,9 +92,9 @@ class ModelConfig:
             raise ConfigError("a model config must be a JSON object with the keys 'arch' and 'input' "
                               "(and optionally 'schema_version')")
         version = data.get("schema_version", 1)
-        if type(version) is not int or not 1 <= version <= SCHEMA_VERSION:
+        if type(version) is not int or not 1 <= version <= JSON_SCHEMA_VERSION:
             raise ConfigError(f"model config schema_version {version!r} is not one this cnnlab reads "
-                              f"(1 to {SCHEMA_VERSION})")
+                              f"(1 to {JSON_SCHEMA_VERSION})")
         return cls(spec_from_dict(data["arch"]), InputSpec.from_list(data["input"]))
 
 

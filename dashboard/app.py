@@ -14,5 +14,7 @@ pages = [
     st.Page("pages/build.py", title="Build", icon=":material/architecture:", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("pages/see.py", title="See", icon=":material/visibility:"),
+    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
 ]
 st.navigation(pages, position="top").run()  # the pages get the whole width

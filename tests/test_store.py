@@ -119,7 +119,7 @@ def test_export_parses_back_to_the_recorded_values(tmp_path):
     lines = store.export(run_id, "csv").splitlines()
     assert lines == ["step,epoch,name,value", "3,0.5,train_loss,1.25", "3,0.5,train_acc,0.375"]
     data = json.loads(store.export(run_id, "json"))
-    assert data["run"]["id"] == run_id
+    assert data["schema_version"] == 1 and data["run"]["id"] == run_id
     assert data["metrics"] == [{"step": 3, "epoch": 0.5, "name": "train_loss", "value": 1.25},
                                {"step": 3, "epoch": 0.5, "name": "train_acc", "value": 0.375}]
     with pytest.raises(ConfigError, match="export format"):

@@ -10,10 +10,11 @@ import torch
 from cnnlab.analysis import analyze
 from cnnlab.data import load_split
 from cnnlab.errors import ConfigError
+from cnnlab.inspect.subject import initial_model
 from cnnlab.spec import model_config
 from cnnlab.train import loop
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.loop import fit, initial_model, out_of_memory_message, resolve_device
+from cnnlab.train.loop import fit, out_of_memory_message, resolve_device
 
 SMALL = {"limit_train": 512, "limit_test": 256, "batch_size": 64, "device": "cpu"}
 
@@ -110,11 +111,12 @@ def test_initial_weights_are_xavier_uniform_or_pytorchs_default(init):
     """LeNet's fc1 (400 -> 120): Xavier-uniform draws from ±sqrt(6 / (400 + 120)) = ±0.1074; PyTorch's
     default (Kaiming-uniform with a = sqrt(5)) from ±1 / sqrt(400) = ±0.05. Of 48,000 draws the largest
     comes within 0.1% of the bound."""
-    model = initial_model(config(init=init), torch.device("cpu"))
+    run = config(init=init)
+    model = initial_model(run.model, run.seed, run.init)  # what a run starts from
     bound = math.sqrt(6 / (400 + 120)) if init == "xavier" else 1 / math.sqrt(400)
     weights = model.fc1.weight.detach().abs()
     assert model.fc1.weight.shape == (120, 400) and bound * 0.999 < weights.max() <= bound
-    again = initial_model(config(init=init), torch.device("cpu"))
+    again = initial_model(run.model, run.seed, run.init)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(),
                                                    strict=True))  # seeded: the same start every time
 

@@ -73,13 +73,17 @@ def test_too_many_pooling_blocks_names_the_block_and_the_limit():
 
 
 @pytest.mark.parametrize("name, inp, message", [
-    ("lenet", "1x11x11", "layer 6 of 11 (average-pool 2×2): input map 1×1 is smaller than the kernel"),
-    ("alexnet", "1x64x64", "layer 13 of 20 (max-pool 3×3): input map 2×2 is smaller than the kernel"),
+    ("lenet", "1x11x11", "layer 6 of 11 (average-pool 2×2): input map 1×1 is smaller than the kernel; "
+                         "this network needs at least 12×12"),
+    ("alexnet", "1x64x64", "layer 13 of 20 (max-pool 3×3): input map 2×2 is smaller than the kernel; "
+                           "this network needs at least 65×65"),
 ])
 def test_inputs_too_small_for_fixed_networks_name_the_layer(name, inp, message):
     with pytest.raises(ConfigError) as err:
         build(model_config(name, inp))
     assert str(err.value) == message
+    side = message.rsplit(" ", 1)[1].split("×")[0]
+    build(model_config(name, f"1x{side}x{side}"))  # the size the message names does fit
 
 
 def test_absurd_models_are_capped():

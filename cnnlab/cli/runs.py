@@ -34,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              ("export", export, "the run's metrics as CSV or JSON"),
                              ("delete", delete, "remove a run, its metrics and its files")):
         action = actions.add_parser(name, help=text, parents=[home])
-        action.add_argument("id", type=int, metavar="ID")
+        action.add_argument("id", type=_cancel_target if name == "cancel" else int,
+                            metavar="ID" if name != "cancel" else "ID|sweep:ID")
         action.set_defaults(func=func)
         if name == "export":
             action.add_argument("--format", dest="export_format", choices=("csv", "json"), default="csv")
@@ -92,11 +93,21 @@ def show(args: argparse.Namespace) -> int:
 
 
 def cancel(args: argparse.Namespace) -> int:
+    from cnnlab.sweep import cancel_sweep
     from cnnlab.train.runner import cancel as cancel_run
 
-    cancel_run(args.id, args.home)
-    print(f"run {args.id}: cancel requested")
+    kind, target = args.id
+    (cancel_sweep if kind == "sweep" else cancel_run)(target, args.home)
+    print(f"{kind} {target}: cancel requested")
     return 0
+
+
+def _cancel_target(text: str) -> tuple[str, int]:
+    """'12' is run 12, 'sweep:3' is sweep 3 (all its trials)."""
+    kind, _, number = text.rpartition(":")
+    if kind not in ("", "sweep") or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a run id (12) or a sweep id (sweep:3)")
+    return kind or "run", int(number)
 
 
 def export(args: argparse.Namespace) -> int:

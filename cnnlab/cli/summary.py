@@ -6,11 +6,12 @@ import argparse
 import json
 import sys
 
-from cnnlab.analysis import Summary, analyze, format_pair
+from cnnlab.analysis import Summary, format_pair
+from cnnlab.cli.fc_as_conv import add_fc_as_conv_argument, analyze_fc_as_conv
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.cli.table import aligned
 from cnnlab.errors import ConfigError
-from cnnlab.spec import SCHEMA_VERSION, ModelConfig, model_name, to_seq
+from cnnlab.spec import JSON_SCHEMA_VERSION, ModelConfig, model_name, to_seq
 from cnnlab.units import format_bytes, format_count
 
 COLUMNS = ("Layer", "Type", "Output shape", "Kernel", "Stride", "Pad", "Params", "MACs", "Output", "RF",
@@ -25,19 +26,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--levels", type=int, metavar="L",
                         help="rows at this module nesting level (1: blocks); default: every leaf layer")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    add_fc_as_conv_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     config = model_config_from_args(args)
-    summary = analyze(config, levels=args.levels)
+    summary = analyze_fc_as_conv(config, args)
     if args.format == "json":
-        print(json.dumps({"schema_version": SCHEMA_VERSION, **summary.to_dict(), "seq": seq_text(config)}))
+        print(json.dumps(summary_json(config, summary)))
     elif args.format == "csv":
         summary.to_frame().to_csv(sys.stdout, index=False)
     else:
         print(render_table(summary))
     return 0
+
+
+def summary_json(config: ModelConfig, summary: Summary) -> dict:
+    """The JSON contract of `summary --format json`: the summary, its schema version and the seq form."""
+    return {"schema_version": JSON_SCHEMA_VERSION, **summary.to_dict(), "seq": seq_text(config)}
 
 
 def seq_text(config: ModelConfig) -> str | None:

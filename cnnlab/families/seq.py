@@ -247,16 +247,40 @@ class SeqSpec(SpecData):
         return cls(tuple(layers), **{k: v for k, v in values.items() if k != "layers"})
 
 
+class _TooSmall(ConfigError):
+    """A map smaller than a layer's kernel: a larger input may fix it."""
+
+
 def output_shapes(spec: SeqSpec, inp: InputSpec) -> list[tuple[int, ...]]:
     """Each layer's output shape (C, H, W) or (features,), classifier included, by the layers'
-    arithmetic; a layer that cannot take its input raises a ConfigError naming it."""
-    shape: tuple[int, ...] = inp.as_tuple()
+    arithmetic; a layer that cannot take its input raises a ConfigError naming it (and, for a map too
+    small, the smallest square input the network takes)."""
+    try:
+        return _shapes(spec, inp.as_tuple())
+    except _TooSmall as exc:
+        side = next((n for n in range(max(inp.height, inp.width) + 1, limits.MAX_INPUT_SIDE + 1)
+                     if _fits(spec, (inp.channels, n, n))), None)
+        hint = f"; this network needs at least {side}×{side}" if side else ""
+        raise ConfigError(f"{exc}{hint}") from None
+
+
+def _fits(spec: SeqSpec, shape: tuple[int, int, int]) -> bool:
+    try:
+        _shapes(spec, shape)
+    except ConfigError:
+        return False
+    return True
+
+
+def _shapes(spec: SeqSpec, shape: tuple[int, ...]) -> list[tuple[int, ...]]:
     flattened_by = ""
     layers = [*spec.layers, Layer("fc", out=spec.classes)]
     shapes = []
     for i, layer in enumerate(layers, 1):
         try:
             shape = _next_shape(layer, shape, flattened_by)
+        except _TooSmall as exc:
+            raise _TooSmall(_at(i, len(layers), layer.describe(), exc)) from None
         except ConfigError as exc:
             raise _at(i, len(layers), layer.describe(), exc) from None
         if len(shape) == 1 and not flattened_by:
@@ -290,7 +314,7 @@ def _next_shape(layer: Layer, shape: tuple[int, ...], flattened_by: str) -> tupl
     pad = layer.padding
     if min(h, w) + 2 * pad < reach:
         padded = f" (padded by {pad})" if pad else ""
-        raise ConfigError(f"input map {h}×{w}{padded} is smaller than the kernel"
+        raise _TooSmall(f"input map {h}×{w}{padded} is smaller than the kernel"
                           + (f" (dilated to {reach}×{reach})" if reach != layer.kernel else ""))
     return (out, *(_side(n, reach, layer) for n in (h, w)))
 

@@ -89,18 +89,6 @@ def fit(config: RunConfig, *, report: Report | None = None, should_stop: Callabl
                          error=out_of_memory_message(config, str(device), total))
 
 
-def initial_model(config: RunConfig, device: torch.device) -> nn.Module:
-    """The model a run starts from: built after seeding torch with `config.seed`; with init "xavier"
-    (the textbook's), every convolution's and linear layer's weight redrawn Xavier-uniform."""
-    torch.manual_seed(config.seed)
-    model = build(config.model, device=device)
-    if config.init == "xavier":
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d | nn.Linear):
-                nn.init.xavier_uniform_(module.weight)
-    return model
-
-
 def out_of_memory_message(config: RunConfig, device: str, total: int) -> str:
     """Why the run failed on a device of `total` bytes, and the largest power-of-two batch size below the
     failed one that the memory estimate says would fit."""
@@ -117,6 +105,15 @@ def out_of_memory_message(config: RunConfig, device: str, total: int) -> str:
     if need(batch) > budget:
         return f"{head}; {config.model.name} needs about {format_bytes(need(1))} even at batch size 1"
     return f"{head}; try batch size {batch} (estimated {format_bytes(need(batch))} for training)"
+
+
+def initialise(model: nn.Module, init: str) -> nn.Module:
+    """Apply the run's weight initialisation: `xavier` (the textbook's) or PyTorch's `default`."""
+    if init == "xavier":
+        for module in model.modules():
+            if isinstance(module, nn.Conv2d | nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+    return model
 
 
 class _Hooks:
@@ -180,7 +177,7 @@ class _Training:
                       normalize=channel_stats(train) if config.normalize else None)  # train's, for both
         self.train = DeviceLoader(train, config.batch_size, shuffle=True, **loader)
         self.test = DeviceLoader(test, config.batch_size, shuffle=False, **loader)
-        self.model = initial_model(config, device)
+        self.model = initialise(build(config.model, device=device), config.init)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.net = torch.compile(self.model) if self.compile else self.model

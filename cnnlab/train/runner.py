@@ -126,7 +126,7 @@ def execute(run_id: int, *, home: str | Path | None = None, progress: Report | N
             origin = provenance(device)
             store.update(run_id, provenance=origin)
             with _heartbeat(store.home, run_id):
-                result = fit(config, report=_recorder(store, run_id, progress),
+                result = fit(config, report=recorder(store, run_id, progress),
                              should_stop=lambda: terminated.is_set() or store.cancel_requested(run_id),
                              speed_cache=store.home / SPEED_CACHE)
             fields = {**_final_fields(result), "provenance": {**origin, "speed": result.speed}}
@@ -265,7 +265,7 @@ def _heartbeat(home: Path, run_id: int) -> Iterator[None]:
         thread.join()
 
 
-def _recorder(store: RunStore, run_id: int, progress: Report | None) -> Report:
+def recorder(store: RunStore, run_id: int, progress: Report | None) -> Report:
     """Log every report as metrics; at epoch ends also keep the run's latest results current."""
 
     def record(step: int, epoch: float, metrics: dict[str, float]) -> None:

@@ -16,6 +16,7 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     DIVERGED = "diverged"
     INTERRUPTED = "interrupted"
+    STOPPED_EARLY = "stopped early"  # a sweep ended the trial early (its scheduler)
     DAMAGED = "damaged"  # never stored: what the store reports for a row it cannot read
 
 

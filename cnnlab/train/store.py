@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnlab.errors import ConfigError, StoreWarning
+from cnnlab.spec import JSON_SCHEMA_VERSION
 from cnnlab.train.status import ACTIVE, TERMINAL, Status
 
 if TYPE_CHECKING:
@@ -80,13 +81,26 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     CREATE INDEX metrics_by_run ON metrics(run_id, step);
     CREATE INDEX runs_by_status ON runs(status);
     """,
+    # Sweeps (cnnlab/sweep): a sweep's trials and a group's repeats are runs tagged with their ids;
+    # `node` is the Ray node a trial ran on.
+    """
+    CREATE TABLE sweeps (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, finished_at REAL,
+        status TEXT NOT NULL DEFAULT 'queued', spec TEXT NOT NULL, cluster TEXT, pid INTEGER,
+        cancel_requested INTEGER DEFAULT 0, error TEXT);
+    ALTER TABLE runs ADD COLUMN sweep_id INTEGER;
+    ALTER TABLE runs ADD COLUMN group_id INTEGER;
+    ALTER TABLE runs ADD COLUMN node TEXT;
+    CREATE INDEX runs_by_sweep ON runs(sweep_id);
+    """,
     _ids_never_reused,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = frozenset({"runs", "metrics"})
 UPDATABLE = frozenset({"name", "device", "params", "macs", "epochs_done", "final_train_loss",
                        "final_train_acc", "final_test_acc", "examples_per_sec", "tflops", "pid",
-                       "weights_path", "error", "provenance"})
+                       "weights_path", "error", "provenance", "sweep_id", "group_id",
+                       "node"})
 # Columns that hold numbers (or NULL); a row with anything else there reads as damaged.
 NUMBER_COLUMNS = ("created_at", "started_at", "finished_at", "params", "macs", "epochs_done",
                   "final_train_loss", "final_train_acc", "final_test_acc", "examples_per_sec", "tflops",
@@ -141,6 +155,9 @@ class Run:
     cancel_requested: bool
     weights_path: str | None
     provenance: dict | None  # cnnlab/torch versions, git commit, device name, threads, speed path
+    sweep_id: int | None = None
+    group_id: int | None = None
+    node: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -406,7 +423,8 @@ class RunStore:
             raise ConfigError(f"export format must be csv or json, got {fmt!r}")
         run = self.get(run_id)
         if fmt == "json":
-            return json.dumps({"run": run.to_dict(), "metrics": self.metrics(run_id)}, indent=1)
+            return json.dumps({"schema_version": JSON_SCHEMA_VERSION, "run": run.to_dict(),
+                               "metrics": self.metrics(run_id)}, indent=1)
         return self.metrics_frame([run_id]).drop(columns="run_id").to_csv(index=False)
 
     def delete(self, run_id: int) -> None:

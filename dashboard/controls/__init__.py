@@ -2,12 +2,11 @@
 
 Every family gets its options as widgets (bounds from the registry); a family with a control of its
 own (VGG's block table, seq's layer table, tv's model picker) has a module here with `init`, `draw`
-and `KEYS` (and optionally `sync`).
+and `KEYS` (and optionally `sync`, and `start`: the spec the family starts from when picked).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -15,7 +14,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ModelConfig, limits, model_config
-from cnnlab.families import FAMILIES, PRESETS, Family, Option, family_of
+from cnnlab.families import FAMILIES, Family, Option, family_of
 from cnnlab.inputs import InputSpec
 from dashboard import model_state
 from dashboard.controls import seq_table, tv_picker, vgg_table
@@ -23,8 +22,6 @@ from dashboard.controls import seq_table, tv_picker, vgg_table
 OWN_CONTROLS: dict[str, ModuleType] = {"vgg": vgg_table, "seq": seq_table, "tv": tv_picker}
 LABELS = {family.label: name for name, family in FAMILIES.items()}
 INPUT_KEYS = ("family", "in_channels", "in_size")
-# The model a family starts from when it is picked: its first preset; seq starts from LeNet's layers.
-STARTS: dict[str, Callable[[], Any]] = {"seq": lambda: FAMILIES["lenet"].to_seq(PRESETS["lenet"])}
 
 
 def init_widgets(config: ModelConfig) -> None:
@@ -47,10 +44,15 @@ def reset_controls() -> None:
 
 
 def on_family_change() -> None:
+    """Start the new family from its own control's `start()`, else its first preset, else its defaults."""
     family = FAMILIES[LABELS[st.session_state["family"]]]
-    start = STARTS[family.name]() if family.name in STARTS else next(iter(family.presets.values()), None)
+    own = OWN_CONTROLS.get(family.name)
+    if own is not None and hasattr(own, "start"):
+        start = own.start()
+    else:
+        start = next(iter(family.presets.values()), family.spec())
     reset_controls()
-    st.session_state[model_state.KEY] = model_config(start or family.spec())
+    st.session_state[model_state.KEY] = model_config(start)
 
 
 def option_widget(side: DeltaGenerator, option: Option) -> Any:

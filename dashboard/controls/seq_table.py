@@ -54,6 +54,11 @@ def init(arch: SeqSpec) -> dict[str, Any]:
     return {"seq_start": "—"}
 
 
+def start() -> SeqSpec:
+    """Picking the family starts from LeNet's layers (the textbook's first network)."""
+    return family_of(PRESETS["lenet"]).to_seq(PRESETS["lenet"])
+
+
 def on_start_change() -> None:
     """Make the model a preset's layers at the preset's input; the table and inputs follow it."""
     name = st.session_state["seq_start"]
@@ -73,19 +78,22 @@ def draw(side: DeltaGenerator) -> Callable[[], dict[str, Any]]:
     side.caption("One row per layer; the classifier (classes) comes last. Edit **#** to move a row "
                  "(2.5 goes between rows 2 and 3); add or delete rows at the table's edge.")
     base = table_of(st.session_state["seq_base"])
-    number = st.column_config.NumberColumn
+    def number(label: str, **args: Any) -> Any:  # narrow, so that more of the arguments show
+        return st.column_config.NumberColumn(label, width="small", **args)
+
     with side:
         table = st.data_editor(
             base, key="seq_layers", num_rows="dynamic", width="stretch", hide_index=True,
             column_config={
-                "#": number("#", help="position; edit it to move the row", width="small"),
+                "#": number("#", help="position; edit it to move the row"),
                 "type": st.column_config.SelectboxColumn("type", options=list(ARGS), required=True,
                                                          help=", ".join(ARGS)),
                 "kernel": number("kernel", min_value=1, max_value=limits.MAX_KERNEL, step=1),
                 "out": number("out", help="conv: channels; fc: features", min_value=1,
                               max_value=max(limits.MAX_CHANNELS, limits.MAX_FC_WIDTH), step=1),
                 "stride": number("stride", min_value=1, max_value=limits.MAX_STRIDE, step=1),
-                "padding": st.column_config.TextColumn("padding", help="a number, or same (conv)"),
+                "padding": st.column_config.TextColumn("padding", help="a number, or same (conv)",
+                                                       width="small"),
                 "dilation": number("dilation", min_value=1, max_value=limits.MAX_DILATION, step=1),
                 "groups": number("groups", min_value=1, max_value=limits.MAX_CHANNELS, step=1),
                 "bias": st.column_config.CheckboxColumn("bias"),

@@ -16,7 +16,7 @@ from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.code_export import python_code
 from cnnlab.units import format_bytes, format_count
-from dashboard import controls, model_state
+from dashboard import controls, fc_conv_view, model_state, pin_compare
 from dashboard.charts import memory_figure, params_figure, receptive_field_figure, shape_figure
 from dashboard.text import literal
 
@@ -193,6 +193,7 @@ st.caption("Pick a classic, assemble a VGG block by block or any network layer b
            "torchvision model; every number updates as you edit. "
            "The link in the address bar reproduces this model.")
 start = model_state.current()
+pin_compare.pinned()  # read the link's model A before the URL is rewritten for B
 controls.init_widgets(start)
 headline_area = st.container()
 panel, results = st.columns([1, 3], gap="medium")
@@ -212,8 +213,10 @@ spec_files(config, panel)
 config_json = json.dumps(config.to_dict())
 with headline_area:
     headline(summary, stale)
+    pin_compare.panel(config, panel)
 with results:
     st.subheader(literal(model_state.describe(config)))
+    fc_conv_view.panel(config, panel)
     tabs = st.tabs(["Layers", "Shapes", "Parameters", "Receptive field", "Training memory"])
     with tabs[0]:
         layer_table(config_json)

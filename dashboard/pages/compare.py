@@ -7,6 +7,7 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.train.store import Run, RunStore
+from dashboard import group_views
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
 from dashboard.run_exports import MISSING, model_of, selected_configs_json, selected_metrics_csv
 from dashboard.run_store import open_store
@@ -30,6 +31,7 @@ def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
         "params": run.params, "macs": run.macs, "best test acc": best.get(run.id),
         "examples/s": run.examples_per_sec, "epochs": run.epochs_done,
         "duration (s)": (run.finished_at - run.started_at) if run.started_at and run.finished_at else None,
+        "weights": bool(run.weights_path),
     } for run in runs])
 
 
@@ -156,5 +158,6 @@ selected = st.multiselect("Runs to compare", options, default=options[:4], key="
                           format_func=lambda i: f"#{i} {by_id[i].name}")
 if selected:
     comparison(store, shown, [by_id[i] for i in selected])
+group_views.render(store, all_runs)
 st.divider()
 delete_panel(store, all_runs)

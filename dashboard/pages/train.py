@@ -16,7 +16,7 @@ from cnnlab.train.config import INITS, OPTIMIZERS, SCHEDULES, RunConfig, fit_inp
 from cnnlab.train.status import TERMINAL
 from cnnlab.train.store import Run, RunStore
 from cnnlab.units import format_count
-from dashboard import model_state
+from dashboard import model_state, sweep_panel
 from dashboard.charts import curves_figure
 from dashboard.eta import Countdown
 from dashboard.run_store import open_store
@@ -157,7 +157,7 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> None:
             epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
             lr=float(lr), momentum=float(momentum), device=device,
             amp=amp, limit_train=int(limit) or None,
-            limit_test=max(int(limit) // 5, 1) if limit else None, **advanced)
+            limit_test=max(int(limit) // 5, 1) if limit else None, save_weights=True, **advanced)
         run_id = runner.launch(run_config, name=name.strip() or None)
     except ConfigError as exc:
         result.error(literal(exc))
@@ -276,3 +276,4 @@ with controls:
     launch_form(model, launch_result)
 with watching:
     watch_panel()
+sweep_panel.render()

@@ -59,7 +59,8 @@ def test_a_bad_row_names_the_layer_and_the_page_keeps_working(app):
     seq_app(app)
     edit(app, edited_rows={3: {"kernel": 30}})  # conv2 30×30 on a 14×14 map
     assert [shown(e) for e in app.error] == [
-        "layer 4 of 11 (conv 30×30): input map 14×14 is smaller than the kernel"]
+        "layer 4 of 11 (conv 30×30): input map 14×14 is smaller than the kernel; "
+        "this network needs at least 62×62"]
     assert app.query_params["model"] == LENET  # still the last valid model
     edit(app, edited_rows={3: {"kernel": 3}})
     assert not app.error and app.query_params["model"].startswith("seq:c5-6p2,sig,a2,c3-16,")

@@ -189,3 +189,27 @@ def test_build_train_watch_and_compare(server, page, screenshots):
         f"#{i} {name}: {curve}" for i, name in ((1, "browser run"), (2, "small VGG-11"))
         for curve in ("train loss", "train acc", "test acc"))
     page.screenshot(path=str(screenshots / "compare.png"))
+
+
+def test_edit_a_seq_layer_row(server, page, screenshots):
+    """Start from a seq link, change the first convolution's channels in the layer table."""
+    page.goto(f"{server}/?model=seq:c3-8p1,relu,m2,c3-16p1,relu,m2,fc10&input=1x28x28")
+    settle(page)
+    grid = ".st-key-seq_layers [data-testid='data-grid-canvas']"
+    page.wait_for_selector(grid)  # the first load imports and analyses: longer than expect's 5 s
+    expect(metric(page, "Parameters")).to_have_text(
+        format_count(analyze("seq:c3-8p1,relu,m2,c3-16p1,relu,m2,fc10", "1x28x28").totals.params))
+    box = page.locator(grid).bounding_box()
+    page.mouse.click(box["x"] + MARKER + 12, box["y"] + ROW * 1.5)  # row 1, column "#"
+    for _ in range(3):  # "#" -> type -> kernel -> out
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    editor = page.locator("input.gdg-input")
+    editor.fill("32")
+    editor.press("Enter")
+    settle(page)
+    edited = "seq:c3-32p1,relu,m2,c3-16p1,relu,m2,fc10"
+    expect(page).to_have_url(re.compile("model=" + re.escape(edited.replace(":", "%3A").replace(",", "%2C"))))
+    expect(metric(page, "Parameters")).to_have_text(format_count(analyze(edited, "1x28x28").totals.params))
+    page.get_by_role("tab", name="Layers").click()
+    page.screenshot(path=str(screenshots / "build-seq-edited.png"))

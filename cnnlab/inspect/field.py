@@ -1,0 +1,122 @@
+"""The effective receptive field (Luo et al., NeurIPS 2016): where a unit's gradient really lands.
+
+For one unit (row, column) of a layer, the sum over its channels is differentiated with respect to the
+input by real autograd; the absolute gradient, summed over input channels and averaged over the images,
+normalised to sum to 1, is the heatmap. The model runs in eval mode (batch norm's batch statistics
+would couple every position) and, by default, in float64: in float32 the products of many small
+weights along long paths underflow and the field's tails vanish (docs/SEE.md, tests/test_inspect_field.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from cnnlab.inspect.layers import Layer, capture
+
+DTYPE = torch.float64
+FRACTIONS = (0.5, 0.95)
+
+
+@dataclass(frozen=True)
+class EffectiveField:
+    """A unit's effective field: `heatmap` H×W (sums to 1, or all zeros if no image moves the unit)."""
+
+    layer: str
+    unit: tuple[int, int]
+    box: tuple[int, int, int, int]
+    heatmap: np.ndarray
+    side50: int | None
+    side95: int | None
+    area_ratio95: float | None
+    images: int
+
+    @property
+    def dead(self) -> bool:
+        """True when the unit's gradient is zero on every image (e.g. a ReLU that never fires)."""
+        return self.side50 is None
+
+
+def prepared(model: nn.Module, dtype: torch.dtype = DTYPE) -> nn.Module:
+    """An eval-mode copy of `model` in `dtype` with frozen parameters (only the input needs a gradient);
+    `model` itself when it already is one."""
+    if getattr(model, "_cnnlab_prepared", None) == dtype:
+        return model
+    net = copy.deepcopy(model).to(dtype).eval().requires_grad_(False)
+    net._cnnlab_prepared = dtype
+    return net
+
+
+def effective_field(model: nn.Module, images: torch.Tensor, layer: Layer, unit: tuple[int, int] | None = None,
+                    dtype: torch.dtype = DTYPE, crop: bool = True) -> EffectiveField:
+    """The effective field of `unit` (default: the centre) of `layer` over `images` (N×C×H×W, as fed).
+
+    With `crop`, the network runs only on the part of the images that the unit's box covers (see
+    `crop_window`); the result is the same, the work smaller. `crop=False` runs on the whole images.
+    """
+    unit = layer.check_unit(unit)
+    net = prepared(model, dtype)
+    device = next(net.parameters(), torch.empty(0)).device
+    height, width = images.shape[-2:]
+    window = crop_window(layer, unit, (height, width)) if crop and _local(net) else ((0, height), (0, width))
+    (top, bottom), (left, right) = window
+    x = images[..., top:bottom, left:right].to(device=device, dtype=dtype, copy=True).requires_grad_(True)
+    row, col = unit[0] - top // layer.jump[0], unit[1] - left // layer.jump[1]
+    with torch.enable_grad():
+        out = capture(net, x, [layer], keep_graph=True)[layer.name]
+        (grad,) = torch.autograd.grad(out[:, :, row, col].sum(), x)
+    magnitude = np.zeros((height, width), dtype=np.float64)
+    magnitude[top:bottom, left:right] = grad.abs().sum(dim=1).mean(dim=0).double().cpu().numpy()
+    total = magnitude.sum()
+    heatmap = magnitude / total if total > 0 else magnitude
+    centre = layer.centre(unit)
+    sides = [centred_side(heatmap, centre, f) if total > 0 else None for f in FRACTIONS]
+    ratio = None if sides[1] is None else sides[1] ** 2 / (layer.rf[0] * layer.rf[1])
+    return EffectiveField(layer.name, unit, layer.box(unit), heatmap, sides[0], sides[1], ratio, len(images))
+
+
+def crop_window(layer: Layer, unit: tuple[int, int], size: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    """Per axis, the rows (columns) [start, end) of the input that `unit` needs: its box, widened to
+    start on a multiple of the layer's jump (so every layer's grid of units stays aligned), and running
+    to the image's edge where the box reaches it (so the padding there is the same). Every unit the
+    chosen one depends on has its field inside the box, so it sees the same pixels in the crop as in
+    the whole image."""
+    box = layer.box(unit)
+    window = []
+    for axis in range(2):
+        first, last, jump, side = box[axis], box[axis + 2], layer.jump[axis], size[axis]
+        start = 0 if first <= 0 else first // jump * jump
+        window.append((start, side if last >= side - 1 else last + 1))
+    return tuple(window)
+
+
+def _local(model: nn.Module) -> bool:
+    """Whether cropping is exact: no adaptive pooling that keeps a map (its windows depend on the map's
+    size; a global pool ends the map and is harmless)."""
+    adaptive = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+    return all(not isinstance(m, adaptive) or m.output_size in (1, (1, 1)) for m in model.modules())
+
+
+def centred_side(heatmap: np.ndarray, centre: tuple[float, float], fraction: float) -> int:
+    """The side of the smallest square centred at `centre` (input coordinates) that holds `fraction` of
+    the heatmap's mass. A square of side s covers the pixels lying wholly inside [c - s/2, c + s/2]
+    on each axis (so around a whole-pixel centre only odd sides gain pixels)."""
+    height, width = heatmap.shape
+    table = np.zeros((height + 1, width + 1))
+    table[1:, 1:] = heatmap.cumsum(0).cumsum(1)
+    reach = max(abs(centre[0]) + height, abs(centre[1]) + width)
+    sides = np.arange(1, 2 * math.ceil(reach) + 3)
+
+    def span(c: float, size: int) -> tuple[np.ndarray, np.ndarray]:
+        low = np.clip(np.ceil(c - sides / 2 + 0.5), 0, size)
+        high = np.clip(np.floor(c + sides / 2 - 0.5) + 1, 0, size)
+        return low.astype(int), np.maximum(high.astype(int), low.astype(int))
+
+    (top, bottom), (left, right) = span(centre[0], height), span(centre[1], width)
+    mass = table[bottom, right] - table[top, right] - table[bottom, left] + table[top, left]
+    return int(sides[np.argmax(mass >= fraction * heatmap.sum() - 1e-12)])

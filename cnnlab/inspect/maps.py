@@ -1,0 +1,51 @@
+"""Feature maps of one image and the kernels of convolutions, as plain arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from cnnlab import limits
+from cnnlab.errors import ConfigError
+from cnnlab.inspect.layers import Layer, capture
+from cnnlab.spec import check_int
+
+
+@dataclass(frozen=True)
+class FeatureMaps:
+    """The first channels of one layer's output for one image: `maps` n×H×W of a C×H×W output."""
+
+    layer: str
+    shape: tuple[int, int, int]
+    maps: np.ndarray
+
+
+def feature_maps(model: nn.Module, image: torch.Tensor, layers: list[Layer],
+                 channels: int = 8) -> list[FeatureMaps]:
+    """Each layer's output on `image` (C×H×W, as fed), its first `channels` channels, in one forward."""
+    channels = check_int("channels shown", channels, 1, limits.MAX_FEATURE_CHANNELS)
+    with torch.no_grad():
+        outputs = capture(model.eval(), image.unsqueeze(0), layers)
+    return [FeatureMaps(layer.name, tuple(outputs[layer.name].shape[1:]),
+                        outputs[layer.name][0, :channels].float().cpu().numpy()) for layer in layers]
+
+
+def conv_layers(model: nn.Module) -> list[str]:
+    """Qualified names of the model's 2-D convolutions, in definition order."""
+    return [name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
+
+
+def kernels(model: nn.Module, name: str) -> np.ndarray:
+    """A convolution's kernels: Cout×3×kh×kw for an RGB input layer (one colour image per output
+    channel), else Cout×kh×kw averaged over its input channels."""
+    module = dict(model.named_modules()).get(name)
+    if not isinstance(module, nn.Conv2d):
+        raise ConfigError(f"{name!r} is not a convolution of this model; convolutions: "
+                          f"{', '.join(conv_layers(model)) or 'none'}")
+    weight = module.weight.detach().float().cpu()
+    if weight.shape[1] == 3 and module.groups == 1:
+        return weight.numpy()
+    return weight.mean(dim=1).numpy()

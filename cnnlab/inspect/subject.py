@@ -1,0 +1,71 @@
+"""What is inspected: a model with its weights, the data it expects, and a line saying which weights.
+
+Either a freshly initialised model (the one a run with that seed starts from) or a finished run's
+saved weights, loaded with `weights_only=True` (`runner.load_weights`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cnnlab.data import channel_stats, load_split
+from cnnlab.errors import ConfigError
+from cnnlab.spec import ModelConfig
+from cnnlab.train.config import RunConfig
+from cnnlab.train.loop import initialise
+from cnnlab.train.store import Run, RunStore
+from cnnlab.zoo import build
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A CPU model in eval mode and how its inputs are prepared."""
+
+    model: nn.Module
+    config: ModelConfig
+    weights: str  # "init seed S" or "run ID"
+    dataset: str | None = None  # the run's dataset, if any
+    data_dir: str | None = None
+    normalize: tuple[torch.Tensor, torch.Tensor] | None = None  # the run's per-channel statistics
+
+
+def initial(config: ModelConfig, seed: int = 0, init: str = "xavier") -> Subject:
+    """`config` with the weights a run seeded with `seed` starts from (on the CPU)."""
+    return Subject(initial_model(config, seed, init), config, f"init seed {seed}")
+
+
+def initial_model(config: ModelConfig, seed: int, init: str = "xavier") -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build(config, device="cpu")
+        initialise(model, init)
+    return model.eval()
+
+
+def from_run(run_id: int, home: str | Path | None = None, *, trained: bool = True) -> Subject:
+    """Run `run_id`'s trained weights (or, with `trained=False`, the weights it started from)."""
+    from cnnlab.train import runner
+
+    run = RunStore(home).get(run_id)
+    config = RunConfig.from_dict(run.config)
+    if trained:
+        check_weights(run)
+        model, weights = runner.load_weights(run_id, home=home), f"run {run_id}"
+    else:
+        model = initial_model(config.model, config.seed, config.init)
+        weights = f"run {run_id} before training"
+    stats = channel_stats(load_split(config.dataset, True, config.data_dir)) if config.normalize else None
+    return Subject(model, config.model, weights, config.dataset, config.data_dir, stats)
+
+
+def check_weights(run: Run) -> None:
+    """A ConfigError unless `run` has a weights file on disk."""
+    if not run.weights_path:
+        raise ConfigError(f"run {run.id} has no saved weights (train it with --save-weights, or from the "
+                          "dashboard, which saves them)")
+    if not Path(run.weights_path).is_file():
+        raise ConfigError(f"run {run.id}'s weights file {run.weights_path} is missing")

@@ -1,0 +1,137 @@
+"""Lessons: each claim of the chapter in one sentence, proved by the engine's numbers for the inputs given."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from cnnlab import ConfigError, lessons
+from cnnlab.families.vgg import VGG_BLOCKS
+from cnnlab.train.store import RunStore
+from cnnlab.units import format_bytes
+from dashboard import model_state
+from dashboard.pin_compare import link_params
+
+FORMATS = {"params": "{:,}".format, "MACs": "{:,}".format, "FC params": "{:,}".format,
+           "FC share": "{:.2%}".format, "MACs vs first": "{:.2%}".format, "best test acc": "{:.3f}".format,
+           "weight memory": format_bytes, "activation memory": format_bytes}
+
+
+def display(rows: list[dict]) -> pd.DataFrame:
+    """The lesson's rows with counts, shares and bytes written out; a missing value as "—"."""
+    def text(key: str, value: object) -> str:
+        return "—" if value is None else FORMATS[key](value) if key in FORMATS else str(value)
+
+    return pd.DataFrame([{k: text(k, v) for k, v in row.items()} for row in rows])
+
+
+def build_link(models: tuple) -> str:
+    """A link to the Build page with the lesson's models: the last as B, the first pinned as A."""
+    a = models[0] if len(models) > 1 else None
+    return "./?" + urlencode(link_params(a, models[-1]))
+
+
+def show(key: str, inputs: Callable[[], dict], compute: Callable[..., lessons.Lesson]) -> None:
+    """One panel: inputs, the claim, what the engine found, its table and a link to the Build page."""
+    with st.container(border=True, key=f"lesson_{key}"):
+        head = st.container()  # the title and the claim go above the inputs
+        values = inputs()
+        try:
+            lesson = compute(**values)
+        except ConfigError as exc:
+            st.error(str(exc))
+            return
+        head.subheader(lesson.title)
+        head.markdown(lesson.claim)
+        st.info(lesson.finding)
+        st.dataframe(display(lesson.rows), hide_index=True, width="stretch", key=f"lesson_{key}_table")
+        if lesson.models:
+            build_button(key, lesson.models)
+
+
+def build_button(key: str, models: tuple) -> None:
+    """The link to the Build page, or why the Build page cannot show these models."""
+    try:
+        checked = tuple(model_state.checked(m) for m in models)
+    except ConfigError as exc:
+        st.caption(f"The Build page cannot show this: {exc}")
+        return
+    label = "Open A and B on the Build page" if len(checked) > 1 else "Open on the Build page"
+    st.link_button(label, build_link(checked), key=f"lesson_{key}_link")
+
+
+def number(label: str, key: str, low: int, high: int, value: int, column) -> int:
+    return int(column.number_input(label, low, high, value, key=key))
+
+
+def stack_inputs(key: str, depth: int) -> Callable[[], dict]:
+    def inputs() -> dict:
+        left, middle, right = st.columns(3)
+        return {"channels": number("Channels C", f"{key}_c", 1, 1024, 64, left),
+                "size": number("Input size", f"{key}_size", 8, 256, 56, middle),
+                "depth": number("3×3 layers", f"{key}_depth", 1, 8, depth, right)}
+    return inputs
+
+
+def fc_share_inputs() -> dict:
+    left, middle, right = st.columns(3)
+    return {"name": left.selectbox("VGG", list(VGG_BLOCKS), index=2, key="fc_share_name"),
+            "size": number("Input size", "fc_share_size", 32, 256, 224, middle),
+            "channels": right.selectbox("Input channels", [1, 3], index=1, key="fc_share_channels")}
+
+
+def cost_inputs() -> dict:
+    left, middle, right = st.columns(3)
+    return {"sizes": (number("Input size", "costs_a", 32, 256, 224, left),
+                      number("Smaller input", "costs_b", 32, 256, 96, middle)),
+            "channels": right.selectbox("Input channels", [1, 3], key="costs_channels")}
+
+
+def evolution_inputs() -> dict:
+    left, right = st.columns(2)
+    return {"size": number("Input size (AlexNet, VGG, ResNet)", "evolution_size", 65, 256, 224, left),
+            "channels": right.selectbox("Input channels", [1, 3], key="evolution_channels"),
+            "store": RunStore()}
+
+
+def residual_inputs() -> dict:
+    left, middle, right = st.columns(3)
+    return {"channels": number("Channels C", "residual_c", 1, 512, 16, left),
+            "size": number("Input size", "residual_size", 8, 256, 32, middle),
+            "blocks": number("Residual blocks", "residual_blocks", 1, 16, 3, right)}
+
+
+def fc_conv_inputs() -> dict:
+    left, middle, right = st.columns(3)
+    return {"name": left.selectbox("Network", ["vgg11", "vgg16", "alexnet", "lenet"], key="fc_conv_name"),
+            "train_size": number("Training input", "fc_conv_train", 28, 256, 224, middle),
+            "size": number("Larger image", "fc_conv_size", 28, 1024, 320, right)}
+
+
+@st.cache_data(max_entries=32, show_spinner="Measuring the effective field…")
+def measured_field(channels: int, size: int, depth: int) -> lessons.Lesson:
+    """The effective-field lesson (autograd on a CPU: seconds, so kept per input)."""
+    return lessons.effective_field(channels, size, depth)
+
+
+def erf_inputs() -> dict:
+    left, middle, right = st.columns(3)
+    return {"channels": number("Channels C", "erf_c", 1, 64, 16, left),
+            "size": number("Input size", "erf_size", 16, 128, 64, middle),
+            "depth": number("3×3 layers", "erf_depth", 1, 16, 8, right)}
+
+
+st.title("Lessons")
+st.caption("Each claim of the chapter, proved by the analysis engine: change the numbers it depends on and "
+           "every figure follows. Nothing on this page is typed in.")
+show("stack2", stack_inputs("stack2", 2), lessons.stacked_3x3)
+show("stack3", stack_inputs("stack3", 3), lessons.stacked_3x3)
+show("fc_share", fc_share_inputs, lessons.vgg_fc_share)
+show("costs", cost_inputs, lessons.vgg_costs)
+show("evolution", evolution_inputs, lessons.evolution)
+show("residual", residual_inputs, lessons.residual_field)
+show("fc_conv", fc_conv_inputs, lessons.fc_conv_larger_image)
+show("erf", erf_inputs, measured_field)

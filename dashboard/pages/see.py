@@ -1,0 +1,294 @@
+"""See: a unit's theoretical and effective receptive field on real images, feature maps, kernels and the
+images that excite a channel most, for the Build page's model or a trained run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+from streamlit.delta_generator import DeltaGenerator
+from torch import nn
+
+from cnnlab import ConfigError, ModelConfig, build
+from cnnlab.analysis import analyze, format_pair
+from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info
+from cnnlab.inspect import (
+    EffectiveField,
+    Layer,
+    Subject,
+    conv_layers,
+    dataset_images,
+    default_dataset,
+    effective_field,
+    feature_maps,
+    from_run,
+    initial,
+    kernels,
+    model_input,
+    prepared,
+    spatial_layers,
+    top_images,
+)
+from cnnlab.inspect.subject import check_weights
+from cnnlab.limits import MAX_FEATURE_CHANNELS, MAX_INSPECT_IMAGES, MAX_TOP_SAMPLE
+from cnnlab.train.store import RunStore
+from dashboard import model_state
+from dashboard.see_charts import (
+    feature_maps_figure,
+    field_figure,
+    kernels_figure,
+    top_images_figure,
+    unit_grid_figure,
+)
+
+VIEWS = ("Receptive field", "Feature maps", "Filters", "Top images")
+SOURCES = ("The Build page's model", "A trained run")
+BUDGET_MACS = 8e9  # default number of images: about this many MACs per effective field
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the cached loaders need to rebuild a subject: hashable."""
+
+    config_json: str
+    seed: int | None = None  # a fresh model with this seed, or
+    run_id: int | None = None  # this run's weights (trained, or those it started from)
+    trained: bool = True
+    home: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.run_id is None:
+            return f"initialised with seed {self.seed}"
+        return f"run {self.run_id}, trained" if self.trained else f"run {self.run_id}, before training"
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading the model…")
+def load(source: Source) -> tuple[Subject, nn.Module]:
+    """The subject and its float64 copy for the effective field (kept: they do not change)."""
+    if source.run_id is None:
+        subject = initial(ModelConfig.from_dict(json.loads(source.config_json)), seed=source.seed)
+    else:
+        subject = from_run(source.run_id, source.home, trained=source.trained)
+    return subject, prepared(subject.model)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def images_of(dataset: str, count: int, input_text: str, first: int = 0) -> np.ndarray:
+    from cnnlab.spec import InputSpec
+
+    return dataset_images(dataset, count, InputSpec.parse(input_text), first=first,
+                          cap=MAX_TOP_SAMPLE).numpy()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def layers_of(config_json: str) -> list[Layer]:
+    config = ModelConfig.from_dict(json.loads(config_json))
+    return spatial_layers(build(config), config.input.as_tuple())
+
+
+@st.cache_data(max_entries=256, show_spinner="Computing the effective field…")
+def field_of(source: Source, dataset: str, count: int, layer: Layer, unit: tuple[int, int]) -> EffectiveField:
+    subject, net = load(source)
+    x = torch.from_numpy(images_of(dataset, count, str(subject.config.input)))
+    return effective_field(net, model_input(x, subject.normalize), layer, unit)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def maps_of(source: Source, dataset: str, index: int, layers: tuple[Layer, ...], channels: int) -> list:
+    subject, _ = load(source)
+    x = torch.from_numpy(images_of(dataset, 1, str(subject.config.input), first=index))
+    return feature_maps(subject.model, model_input(x, subject.normalize)[0], list(layers), channels)
+
+
+@st.cache_data(max_entries=32, show_spinner="Ranking images…")
+def tops_of(source: Source, dataset: str, sample: int, layer: Layer, channel: int, k: int) -> list:
+    subject, _ = load(source)
+    x = torch.from_numpy(images_of(dataset, sample, str(subject.config.input)))
+    return top_images(subject.model, model_input(x, subject.normalize), layer, channel, k)
+
+
+def choose_sources() -> tuple[list[Source], str | None]:
+    """The model(s) to look at and the dataset they were trained on (if a run)."""
+    left, right = st.columns([2, 3])
+    kind = left.radio("Model", SOURCES, horizontal=True, key="see_source")
+    if kind == SOURCES[0]:
+        config = model_state.current()
+        seed = right.number_input("Initialisation seed", 0, 2**31 - 1, 0, key="see_seed",
+                                  help="The untrained weights a run with this seed starts from")
+        left.caption(f"{model_state.describe(config)}, untrained")
+        return [Source(json.dumps(config.to_dict()), seed=int(seed))], None
+    store = RunStore()
+    runs = [run for run in store.list_runs() if run.weights_path]
+    if not runs:
+        st.info("No run has saved weights yet: runs launched from the Train page save them "
+                "(from the CLI: `--save-weights`).")
+        st.stop()
+    labels = {run.id: f"#{run.id} {run.name} [{run.status}]" for run in runs}
+    run_id = right.selectbox("Run", list(labels), format_func=labels.get, key="see_run")
+    run = store.get(run_id)
+    check_weights(run)
+    config_json = json.dumps(run.config["model"])
+    home = str(store.home)
+    return [Source(config_json, run_id=run_id, trained=False, home=home),
+            Source(config_json, run_id=run_id, trained=True, home=home)], run.dataset
+
+
+def choose_data(config: ModelConfig, run_dataset: str | None, left: DeltaGenerator,
+                right: DeltaGenerator) -> tuple[str, int]:
+    ready = [name for name in DATASET_NAMES if available_datasets()[name]]
+    preferred = run_dataset if run_dataset in ready else default_dataset(config.input)
+    if run_dataset is not None and run_dataset not in ready:
+        st.warning(f"The run's dataset {run_dataset} is not on this machine (see docs/DATASETS.md); "
+                   f"its images cannot be shown, so {preferred} is offered instead.")
+    if st.session_state.get("see_dataset") not in ready:
+        st.session_state["see_dataset"] = preferred
+    dataset = left.selectbox("Images from", ready, key="see_dataset",
+                             help="; ".join(f"{n}: {dataset_info(n)['description']}" for n in ready))
+    index = right.number_input("Image", 0, 999, 0, key="see_image", help="Index in the test split")
+    return dataset, int(index)
+
+
+def choose_layer(layers: list[Layer]) -> Layer:
+    names = [layer.name for layer in layers]
+    if st.session_state.get("see_layer") not in names:
+        st.session_state["see_layer"] = names[-1]
+    name = st.selectbox("Layer", names, key="see_layer",
+                        format_func=lambda n: f"{n} — {'×'.join(map(str, layers[names.index(n)].shape))}, "
+                                              f"field {format_pair(layers[names.index(n)].rf)}")
+    return layers[names.index(name)]
+
+
+def choose_unit(layer: Layer) -> tuple[int, int]:
+    """Row and column inputs, and a click on the map's grid, set the unit; a new layer starts at its
+    centre."""
+    _, rows, cols = layer.shape
+    state = st.session_state
+    if state.get("see_unit_layer") != layer.name:
+        state["see_unit_layer"] = layer.name
+        state["see_row"], state["see_col"] = layer.centre_unit
+        state["see_clicked"] = None
+    event = state.get("see_grid")
+    points = (event or {}).get("selection", {}).get("points", [])
+    if points:
+        clicked = (int(points[0]["y"]), int(points[0]["x"]))
+        if clicked != state.get("see_clicked"):
+            state["see_clicked"] = clicked
+            state["see_row"], state["see_col"] = clicked
+    state["see_row"] = min(max(int(state.get("see_row", 0)), 0), rows - 1)
+    state["see_col"] = min(max(int(state.get("see_col", 0)), 0), cols - 1)
+    a, b = st.columns(2)
+    row = a.number_input("Row", 0, rows - 1, key="see_row")
+    col = b.number_input("Column", 0, cols - 1, key="see_col")
+    unit = (int(row), int(col))
+    st.caption(f"{layer.name}: a {rows}×{cols} map. Click a unit.")
+    st.plotly_chart(unit_grid_figure(layer, unit), key="see_grid", on_select="rerun",
+                    selection_mode="points", width="stretch", config={"displayModeBar": False})
+    return unit
+
+
+def show_fields(sources: list[Source], dataset: str, index: int, layer: Layer, unit: tuple[int, int],
+                count: int) -> None:
+    columns = st.columns(len(sources))
+    for source, column in zip(sources, columns, strict=True):
+        subject, _ = load(source)
+        field = field_of(source, dataset, count, layer, unit)
+        image = images_of(dataset, 1, str(subject.config.input), first=index)[0]
+        with column:
+            if field.dead:
+                st.warning(f"The unit's gradient is zero on all {count} images: it never responds to them.")
+            else:  # one row of four; two rows of two when two models share the width
+                slots = st.columns(4 if len(sources) == 1 else 2) * 2
+                slots[0].metric("Theoretical field", f"{format_pair(layer.rf)} px",
+                                help="From the analysis engine")
+                slots[1].metric("50% within", f"{field.side50} px", help="Side of the smallest square, "
+                                "centred on the field, holding half the gradient")
+                slots[2].metric("95% within", f"{field.side95} px")
+                slots[3].metric("95% area / theoretical", f"{field.area_ratio95:.2f}")
+            title = f"{layer.name} unit {unit} — {source.label}"
+            st.plotly_chart(field_figure(image, field, title), key=f"see_field_{source.trained}",
+                            width="stretch")
+    st.caption(f"Box: the theoretical field (rows {field.box[0]}..{field.box[2]}, columns "
+               f"{field.box[1]}..{field.box[3]}; grey: padding outside the image). Heat: the mean absolute "
+               f"gradient of the unit over {count} {dataset} test images (Luo et al., 2016), float64.")
+
+
+def show_feature_maps(source: Source, dataset: str, index: int, layers: list[Layer]) -> None:
+    left, right = st.columns([1, 3])
+    channels = left.number_input("Channels per layer", 1, MAX_FEATURE_CHANNELS, 8, key="see_channels")
+    every = left.checkbox("Every layer", False, key="see_every_layer",
+                          help="Off: the top-level layers (blocks) only")
+    chosen = tuple(layer for layer in layers if every or ("." not in layer.module and layer.call == 1))
+    subject, _ = load(source)
+    image = images_of(dataset, 1, str(subject.config.input), first=index)[0]
+    left.image(np.repeat(image, 3, 0).transpose(1, 2, 0) if image.shape[0] == 1 else image.transpose(1, 2, 0),
+               caption=f"{dataset} test image {index}", clamp=True, width="stretch")
+    with right:
+        for maps in maps_of(source, dataset, index, chosen or tuple(layers), int(channels)):
+            st.plotly_chart(feature_maps_figure(maps), key=f"see_maps_{maps.layer}", width="stretch")
+
+
+def show_kernels(sources: list[Source]) -> None:
+    subject, _ = load(sources[-1])
+    names = conv_layers(subject.model)
+    if not names:
+        st.info("This model has no convolution.")
+        return
+    name = st.selectbox("Convolution", names, key="see_conv")
+    for source, column in zip(sources, st.columns(len(sources)), strict=True):
+        with column:
+            st.caption(source.label)
+            st.plotly_chart(kernels_figure(kernels(load(source)[0].model, name), name),
+                            key=f"see_kernels_{source.trained}", width="stretch")
+
+
+def show_top_images(source: Source, dataset: str, layer: Layer) -> None:
+    a, b, c = st.columns(3)
+    channel = a.number_input("Channel", 0, layer.shape[0] - 1, 0, key="see_channel")
+    k = b.number_input("Images", 1, 16, 8, key="see_top_k")
+    sample = c.number_input("Out of the first N test images", 1, MAX_TOP_SAMPLE, 256, key="see_sample")
+    tops = tops_of(source, dataset, int(sample), layer, int(channel), min(int(k), int(sample)))
+    subject, _ = load(source)
+    images = images_of(dataset, int(sample), str(subject.config.input))
+    st.plotly_chart(top_images_figure(images, tops, layer.name, int(channel)), key="see_tops",
+                    width="stretch")
+    st.caption(f"{source.label}. Box: the field of the unit where the channel peaks in each image.")
+
+
+def default_count(config: ModelConfig) -> int:
+    """16 images, fewer for a model so large that 16 would keep the page waiting."""
+    macs = analyze(config).totals.macs
+    return int(min(16, max(1, BUDGET_MACS // max(macs, 1))))
+
+
+st.title("See what the network sees")
+st.caption("Pick a layer and a unit: the box is what the unit can see (its theoretical receptive field), "
+           "the heat is where it really looks (its effective receptive field).")
+try:
+    sources, run_dataset = choose_sources()
+    config = ModelConfig.from_dict(json.loads(sources[0].config_json))
+    layers = layers_of(sources[0].config_json)
+    data, image_at, layer_at, count_at = st.columns([3, 1, 3, 1])
+    dataset, index = choose_data(config, run_dataset, data, image_at)
+    with layer_at:
+        layer = choose_layer(layers)
+    count = count_at.number_input("Images", 1, MAX_INSPECT_IMAGES, default_count(config), key="see_images",
+                                  help="Test images the effective field is averaged over")
+    view = st.radio("View", VIEWS, horizontal=True, key="see_view", label_visibility="collapsed")
+    if view == VIEWS[0]:
+        left, right = st.columns([1, 1.6 * len(sources)])
+        with left:
+            unit = choose_unit(layer)
+        with right:
+            show_fields(sources, dataset, index, layer, unit, int(count))
+    elif view == VIEWS[1]:
+        show_feature_maps(sources[-1], dataset, index, layers)
+    elif view == VIEWS[2]:
+        show_kernels(sources)
+    else:
+        show_top_images(sources[-1], dataset, layer)
+except ConfigError as exc:
+    st.error(str(exc))

@@ -1,0 +1,152 @@
+"""The See page against real models, a real run store and a run trained in this process."""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab.spec import model_config
+from cnnlab.train import runner
+from cnnlab.train.config import RunConfig, fit_input
+from cnnlab.train.store import RunStore
+
+
+def figures(app, prefix: str) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in app.get("plotly_chart")
+            if json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "").startswith(prefix)]
+
+
+def array(value) -> np.ndarray:
+    """A Plotly array as JSON: a list, or a typed array {dtype, bdata, shape}."""
+    if isinstance(value, dict):
+        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        return data.reshape([int(n) for n in str(value.get("shape", data.size)).split(",")])
+    return np.array(value, dtype=float)
+
+
+def heat_of(figure: dict) -> np.ndarray:
+    return array(next(t for t in figure["data"] if t["type"] == "heatmap")["customdata"])
+
+
+def metric(app, label: str) -> list[str]:
+    return [m.value for m in app.metric if m.label == label]
+
+
+def box_of(figure: dict) -> tuple[float, float, float, float]:
+    shape = next(s for s in figure["layout"]["shapes"] if s.get("name") == "theoretical field")
+    return (shape["y0"], shape["x0"], shape["y1"], shape["x1"])
+
+
+def open_see(app, model: str):
+    app.query_params["model"] = model
+    app.switch_page("pages/see.py").run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    return app
+
+
+def test_the_build_models_unit_field_is_drawn_where_the_engine_says(app):
+    open_see(app, "lenet")
+    assert app.selectbox(key="see_layer").value == "pool2"  # the last layer with a map
+    assert (app.number_input(key="see_row").value, app.number_input(key="see_col").value) == (2, 2)
+    [figure] = figures(app, "pool2 unit (2, 2)")
+    # pool2: rf 16, jump 4, start 5.5 (by hand): unit (2, 2) sees rows and columns 6..21.
+    assert box_of(figure) == (5.5, 5.5, 21.5, 21.5)
+    heat = heat_of(figure)
+    assert heat.shape == (28, 28) and abs(heat.sum() - 1) < 1e-9
+    assert (heat[:6] == 0).all() and (heat[22:] == 0).all() and (heat[6:22, 6:22] > 0).all()
+    assert metric(app, "Theoretical field") == ["16 px"]
+    app.number_input(key="see_row").set_value(0).run()
+    app.number_input(key="see_col").set_value(4).run()
+    [figure] = figures(app, "pool2 unit (0, 4)")
+    assert box_of(figure) == (-2.5, 13.5, 13.5, 29.5)  # beyond the image: drawn over the padding
+    padding = next(s for s in figure["layout"]["shapes"] if s.get("name") == "padding")
+    assert (padding["y0"], padding["x1"]) == (-2.5, 29.5)
+
+
+def test_a_new_layer_starts_at_its_centre_and_a_unit_outside_a_smaller_map_is_brought_back(app):
+    open_see(app, "vgg:1x8,1x8")
+    app.selectbox(key="see_layer").set_value("block1").run()
+    assert (app.number_input(key="see_row").value, app.number_input(key="see_col").value) == (56, 56)
+    app.number_input(key="see_row").set_value(111).run()
+    assert figures(app, "block1 unit (111, 56)")
+    app.session_state["model_config"] = model_config("vgg:1x8,1x8", "1x64x64")  # changed on Build
+    app.run()
+    assert not app.exception and not app.error
+    assert (app.number_input(key="see_row").value, app.number_input(key="see_col").value) == (31, 31)
+    assert figures(app, "block1 unit (31, 31)")
+
+
+def test_feature_maps_kernels_and_top_images_views(app):
+    open_see(app, "lenet")
+    app.radio(key="see_view").set_value("Feature maps").run()
+    assert not app.exception
+    titles = [f["layout"]["title"]["text"] for f in figures(app, "")]
+    assert "conv1: 6×28×28 (first 6 channels)" in titles and "pool2: 16×5×5 (first 8 channels)" in titles
+    app.radio(key="see_view").set_value("Filters").run()
+    assert [f["layout"]["title"]["text"] for f in figures(app, "conv1")] == [
+        "conv1: 6 kernels averaged over input channels, 5×5"]
+    app.radio(key="see_view").set_value("Top images").run()
+    app.number_input(key="see_top_k").set_value(4).run()
+    assert not app.exception
+    [top] = figures(app, "Top 4 images for pool2, channel 0")
+    assert len(top["layout"]["shapes"]) == 4
+
+
+def tiny_run(save_weights: bool = True) -> int:
+    config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1, batch_size=64,
+                       limit_train=256, limit_test=64, device="cpu", optimizer="adam", lr=0.01,
+                       save_weights=save_weights)
+    run_id = runner.create_run(config, name="seen")
+    assert runner.execute(run_id).status == "done"
+    return run_id
+
+
+def test_a_run_shows_its_field_before_and_after_training_side_by_side(app):
+    run_id = tiny_run()
+    tiny_run(save_weights=False)  # not offered
+    open_see(app, "lenet")
+    app.radio(key="see_source").set_value("A trained run").run()
+    assert not app.exception and not app.error
+    assert app.selectbox(key="see_run").options == [f"#{run_id} seen [done]"]
+    before = figures(app, f"pool2 unit (2, 2) — run {run_id}, before training")
+    after = figures(app, f"pool2 unit (2, 2) — run {run_id}, trained")
+    assert len(before) == len(after) == 1
+    heat = [heat_of(f[0]) for f in (before, after)]
+    assert box_of(before[0]) == box_of(after[0])
+    assert np.abs(heat[0] - heat[1]).max() > 1e-4  # training moved the effective field
+    assert len(metric(app, "95% within")) == 2 and len(metric(app, "50% within")) == 2
+
+
+def test_a_run_whose_weights_file_is_gone_is_an_error_and_the_page_keeps_working(app):
+    run_id = tiny_run()
+    Path(RunStore().get(run_id).weights_path).unlink()
+    open_see(app, "lenet")
+    app.radio(key="see_source").set_value("A trained run").run()
+    assert not app.exception
+    message = app.error[0].value
+    assert message.startswith(f"run {run_id}'s weights file") and message.endswith("is missing")
+    app.radio(key="see_source").set_value("The Build page's model").run()
+    assert not app.exception and not app.error and figures(app, "pool2 unit")
+
+
+def test_a_run_whose_dataset_is_missing_says_so_and_shows_built_in_images(app):
+    store = RunStore()
+    trained = store.get(tiny_run())
+    config = {**trained.config, "dataset": "mnist"}  # as if trained where MNIST was present
+    run_id = store.create_run(config, name="mnist run", model="lenet", dataset="mnist")
+    store.finish(run_id, "done", weights_path=trained.weights_path)
+    open_see(app, "lenet")
+    app.radio(key="see_source").set_value("A trained run").run()
+    app.selectbox(key="see_run").set_value(run_id).run()
+    assert not app.exception and not app.error
+    assert app.warning[0].value.startswith("The run's dataset mnist is not on this machine")
+    assert app.selectbox(key="see_dataset").value == "shapes"
+    assert figures(app, f"pool2 unit (2, 2) — run {run_id}, trained")
+
+
+def test_no_run_with_weights_says_how_to_get_one(app):
+    open_see(app, "lenet")
+    app.radio(key="see_source").set_value("A trained run").run()
+    assert not app.exception
+    assert "No run has saved weights yet" in app.info[0].value

@@ -1,0 +1,57 @@
+"""End to end in a real browser: open See, click a unit on the map's grid, the fields are drawn for it."""
+
+import pytest
+
+from tests.e2e.test_browser import settle
+
+pytestmark = pytest.mark.browser
+
+
+def field_title(page) -> str:
+    return page.evaluate(
+        """() => { const plot = document.querySelector('.st-key-see_field_True .js-plotly-plot');
+                   return plot && plot.layout && plot.layout.title ? plot.layout.title.text : ''; }""")
+
+
+def test_click_a_unit_and_see_its_fields(server, page, screenshots):
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{server}/?model=lenet")
+    settle(page)
+    page.get_by_role("link", name="See").click()
+    settle(page)
+    page.wait_for_selector(".st-key-see_grid .js-plotly-plot")
+    assert "pool2 unit (2, 2)" in field_title(page)
+    # Click the marker of unit (row 1, column 3) on the 5×5 grid: its position in the plot's own axes.
+    point = page.evaluate(
+        """() => { const plot = document.querySelector('.st-key-see_grid .js-plotly-plot');
+                   const box = plot.querySelector('.nsewdrag').getBoundingClientRect();
+                   const x = plot._fullLayout.xaxis, y = plot._fullLayout.yaxis;
+                   return [box.left + x.l2p(3), box.top + y.l2p(1)]; }""")
+    page.mouse.click(point[0], point[1])
+    settle(page)
+    page.wait_for_function(
+        """() => { const plot = document.querySelector('.st-key-see_field_True .js-plotly-plot');
+                   return plot && plot.layout.title.text.includes('pool2 unit (1, 3)'); }""")
+    assert page.locator(".st-key-see_row input").input_value() == "1"
+    assert page.locator(".st-key-see_col input").input_value() == "3"
+    # The overlay is drawn: the heatmap trace and the theoretical box (rows 2..17, columns 10..25).
+    drawn = page.evaluate(
+        """() => { const plot = document.querySelector('.st-key-see_field_True .js-plotly-plot');
+                   const box = plot.layout.shapes.find(s => s.name === 'theoretical field');
+                   return [plot.data.map(t => t.type), [box.y0, box.x0, box.y1, box.x1]]; }""")
+    assert drawn == [["image", "heatmap"], [1.5, 9.5, 17.5, 25.5]]
+    page.screenshot(path=str(screenshots / "see-unit.png"))
+
+
+@pytest.mark.parametrize(("view", "chart"), [("Feature maps", "see_maps_conv1"),
+                                             ("Filters", "see_kernels_True"), ("Top images", "see_tops")])
+def test_the_other_views_draw(server, page, screenshots, view, chart):
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{server}/?model=lenet")
+    settle(page)
+    page.get_by_role("link", name="See").click()
+    settle(page)
+    page.get_by_text(view, exact=True).click()
+    settle(page)
+    page.wait_for_selector(f".st-key-{chart} .js-plotly-plot")
+    page.screenshot(path=str(screenshots / f"see-{view.lower().replace(' ', '-')}.png"))
