@@ -11,6 +11,7 @@ from cnnlab.train import runner
 from cnnlab.train.config import OPTIMIZERS, RunConfig, fit_input
 from cnnlab.train.store import TERMINAL, RunStore
 from dashboard import band_charts, model_state
+from dashboard.text import literal
 
 WATCH = "watch_sweep"  # {"sweep": id or None, "runs": [run ids]}
 EXAMPLE_GRID = "lr=0.001,0.01\nwidth_divisor=2,4"
@@ -68,7 +69,7 @@ def launch() -> None:
                                 cluster=cluster.strip() or None)
         launch_sweep(sweep_id)
     except ConfigError as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return
     runs = SweepStore().sweep_runs(sweep_id)
     st.session_state[WATCH] = {"sweep": sweep_id, "runs": [r.id for r in runs]}
@@ -85,7 +86,7 @@ def live() -> None:
         store = SweepStore()
         runs = [store.get(i) for i in watched["runs"]]
     except ConfigError as exc:
-        st.error(f"The run store cannot be read: {exc}")
+        st.error(literal(f"The run store cannot be read: {exc}"))
         return
     sweep_id = watched["sweep"]
     what = f"Sweep {sweep_id}" if sweep_id is not None else f"Group {runs[0].group_id}"

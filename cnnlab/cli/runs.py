@@ -43,9 +43,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace) -> RunStore:
+    """The run store, with runs whose process is gone already ended (`reconcile`)."""
     from cnnlab.train.store import RunStore
 
-    return RunStore(args.home)
+    store = RunStore(args.home)
+    store.reconcile()
+    return store
 
 
 def list_runs(args: argparse.Namespace) -> int:
@@ -58,8 +61,8 @@ def list_runs(args: argparse.Namespace) -> int:
 
 
 def render_table(runs: list[Run]) -> str:
-    body = [(str(r.id), r.name or "", r.status, r.model, r.dataset, _epochs(r), _num(r.final_train_loss),
-             _num(r.final_train_acc), _num(r.final_test_acc),
+    body = [(str(r.id), r.name or "", r.status, r.model or "-", r.dataset or "-", _epochs(r),
+             _num(r.final_train_loss), _num(r.final_train_acc), _num(r.final_test_acc),
              "-" if r.examples_per_sec is None else format_count(r.examples_per_sec), _time(r.created_at))
             for r in runs]
     return "\n".join(aligned(COLUMNS, body, right={0, 5, 6, 7, 8, 9}))
@@ -69,7 +72,7 @@ def show(args: argparse.Namespace) -> int:
     store = _store(args)
     run = store.get(args.id)
     data = run.to_dict()
-    config = data.pop("config")
+    config, provenance = data.pop("config"), data.pop("provenance")
     print(f"run {run.id}: {run.name}  [{run.status}]")
     for key, value in data.items():
         if value is not None and key not in ("id", "name", "status", "cancel_requested"):
@@ -77,6 +80,10 @@ def show(args: argparse.Namespace) -> int:
     print("config:")
     for key, value in config.items():
         print(f"  {key:18} {json.dumps(value)}")
+    if provenance:
+        print("provenance:")
+        for key, value in provenance.items():
+            print(f"  {key:18} {value}")
     rows = store.metrics(args.id)
     if rows:
         print(f"last {min(len(rows), METRICS_TAIL)} of {len(rows)} metric rows (step, epoch, name, value):")

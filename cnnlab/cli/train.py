@@ -61,8 +61,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     speed.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu) cpu cuda cuda:N mps")
     speed.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
                        help="bf16 autocast on CUDA (ignored elsewhere; default on)")
-    speed.add_argument("--channels-last", action="store_true", help="channels-last memory format")
-    speed.add_argument("--compile", action="store_true", help="torch.compile the model (before timing)")
+    speed.add_argument("--speed", choices=("auto", "fixed"), default="auto",
+                       help="auto (default): time a few steps of eager, channels-last and compiled training "
+                            "once per machine and model and take the fastest for this run, compile time "
+                            "included; fixed: eager unless --channels-last or --compile")
+    speed.add_argument("--channels-last", action="store_true",
+                       help="channels-last memory format (implies --speed fixed)")
+    speed.add_argument("--compile", action="store_true",
+                       help="torch.compile the model, before timing (implies --speed fixed)")
 
 
 def _make_model_optional(parser: argparse.ArgumentParser) -> None:
@@ -132,7 +138,7 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
                      normalize=args.normalize, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                      optimizer=args.optimizer, momentum=args.momentum, weight_decay=args.weight_decay,
                      schedule=args.schedule, seed=args.seed, device=args.device, amp=args.amp,
-                     channels_last=args.channels_last, compile=args.compile, init=args.init,
+                     channels_last=args.channels_last, compile=args.compile, speed=args.speed, init=args.init,
                      limit_train=args.limit_train, limit_test=args.limit_test, save_weights=args.save_weights)
 
 

@@ -14,6 +14,7 @@ from cnnlab.train.store import RunStore
 from cnnlab.units import format_bytes
 from dashboard import model_state
 from dashboard.pin_compare import link_params
+from dashboard.text import literal
 
 FORMATS = {"params": "{:,}".format, "MACs": "{:,}".format, "FC params": "{:,}".format,
            "FC share": "{:.2%}".format, "MACs vs first": "{:.2%}".format, "best test acc": "{:.3f}".format,
@@ -42,7 +43,7 @@ def show(key: str, inputs: Callable[[], dict], compute: Callable[..., lessons.Le
         try:
             lesson = compute(**values)
         except ConfigError as exc:
-            st.error(str(exc))
+            st.error(literal(exc))
             return
         head.subheader(lesson.title)
         head.markdown(lesson.claim)
@@ -57,7 +58,7 @@ def build_button(key: str, models: tuple) -> None:
     try:
         checked = tuple(model_state.checked(m) for m in models)
     except ConfigError as exc:
-        st.caption(f"The Build page cannot show this: {exc}")
+        st.caption(literal(f"The Build page cannot show this: {exc}"))
         return
     label = "Open A and B on the Build page" if len(checked) > 1 else "Open on the Build page"
     st.link_button(label, build_link(checked), key=f"lesson_{key}_link")

@@ -11,6 +11,7 @@ from cnnlab.spec import model_config
 from cnnlab.sweep import SweepStore, create_sweep, parse_space
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL
+from tests.dashboard.conftest import shown
 
 
 def charts(app, key_part: str) -> list[dict]:
@@ -50,7 +51,7 @@ def test_bad_sweep_input_is_an_error_and_records_nothing(new_app, grid, message)
     app = open_sweep_section(new_app)
     app.text_area(key="sweep_grid").input(grid)
     launch(app)
-    assert [e.value for e in app.error] == [message] or message in app.error[0].value
+    assert [shown(e) for e in app.error] == [message] or message in shown(app.error[0])
     assert SweepStore().list_runs() == [] and SweepStore().list_sweeps() == []
 
 
@@ -59,7 +60,7 @@ def test_an_unreachable_cluster_is_an_error_and_the_page_keeps_working(new_app):
     app.text_area(key="sweep_grid").input("lr=0.01,0.1")
     app.text_input(key="sweep_cluster").input("127.0.0.1:1")
     launch(app)
-    assert "cannot reach the Ray cluster at 127.0.0.1:1" in app.error[0].value
+    assert "cannot reach the Ray cluster at 127.0.0.1:1" in shown(app.error[0])
     assert SweepStore().list_runs() == []
     app.text_input(key="sweep_cluster").input("")
     app.text_area(key="sweep_grid").input("")
@@ -80,8 +81,8 @@ def test_without_ray_a_sweep_is_an_error_and_repeats_still_work(new_app, monkeyp
     app = open_sweep_section(new_app)
     app.text_area(key="sweep_grid").input("lr=0.01,0.1")
     launch(app)
-    assert app.error[0].value.startswith("sweeps run on Ray, which is not installed here")
-    assert "pip install 'ray[tune]==2.60.0'" in app.error[0].value
+    assert shown(app.error[0]).startswith("sweeps run on Ray, which is not installed here")
+    assert "pip install 'ray[tune]==2.60.0'" in shown(app.error[0])
     assert SweepStore().list_runs() == []
     app.text_area(key="sweep_grid").input("")
     app.number_input(key="sweep_repeats").set_value(2)
