@@ -9,8 +9,9 @@ excluded) and run alternately `--repeats` times. On a shared machine a neighbour
 slows a run down, so the best of the repeats is the headline figure; each repeat's ratio (the two loops
 run back to back) and their median are printed too.
 
-CPU (the figure in docs/BENCHMARKS.md; LeNet, SGD lr 0.9, batch 256 on the MNIST subset):
-    python benchmarks/bench_train.py --data-dir ../shared/datasets --compile
+CPU (the figure in docs/BENCHMARKS.md; LeNet, SGD lr 0.9, batch 256 on the MNIST subset); without
+--compile / --channels-last cnnlab runs with speed="auto" (its choice is printed each repeat):
+    python benchmarks/bench_train.py --data-dir ../shared/datasets
 GPU (VGG-11, width divisor 4, 224x224 Fashion-MNIST, as in the textbook's chapter 8):
     python benchmarks/bench_train.py --model vgg11 --width-divisor 4 --dataset fashion-mnist --resize 224 \
         --batch-size 128 --lr 0.05 --epochs 2 --device cuda --channels-last --compile
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 import torchvision
@@ -102,10 +105,11 @@ def _evaluate(net: nn.Module, data_iter: torch.utils.data.DataLoader, device: to
     return correct / total
 
 
-def cnnlab_loop(config: RunConfig) -> tuple[float, float]:
-    result = fit(config)
+def cnnlab_loop(config: RunConfig, speed_cache: Path) -> tuple[float, float]:
+    result = fit(config, speed_cache=speed_cache)
     if result.status != "done":
         raise SystemExit(f"cnnlab's run ended {result.status}: {result.error}")
+    print(f"    cnnlab's path: {result.speed['path']} ({result.speed['reason']})")
     return result.examples_per_sec, result.test_acc
 
 
@@ -148,12 +152,14 @@ def main() -> None:
           f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else cpu}, "
           f"{torch.get_num_threads()} threads), torch {torch.__version__}")
     flags = [f for f, on in (("bf16 autocast", config.amp and device.type == "cuda"),
-                             ("channels_last", config.channels_last), ("compile", config.compile)) if on]
+                             ("channels_last", config.channels_last), ("compile", config.compile),
+                             ("speed auto (measured once, then cached)", config.speed == "auto")) if on]
     print(f"textbook: DataLoader with {args.workers} workers; cnnlab: {', '.join(flags) or 'fp32 eager'}")
     rates: dict[str, list[float]] = {"textbook": [], "cnnlab": []}
+    speed_cache = Path(tempfile.mkdtemp()) / "speed-cache.json"
     for repeat in range(1, args.repeats + 1):
         for name, loop in (("textbook", lambda: textbook(config, args.workers)),
-                           ("cnnlab", lambda: cnnlab_loop(config))):
+                           ("cnnlab", lambda: cnnlab_loop(config, speed_cache))):
             start = time.perf_counter()
             rate, acc = loop()
             wall = time.perf_counter() - start

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import os
-import platform
-from pathlib import Path
 
 import torch
 
+from cnnlab.train.provenance import cpu_name
 
-def cpu_name() -> str:
-    """The CPU's model name from /proc/cpuinfo where there is one, else the architecture."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({platform.machine()})"
-    return platform.processor() or platform.machine()
+__all__ = ["cpu_name", "describe"]
 
 
 def describe() -> str:

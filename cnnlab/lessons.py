@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
+from cnnlab import inspect
 from cnnlab.analysis import Summary, analyze
 from cnnlab.families.resnet import BasicBlock
 from cnnlab.fc_as_conv import fc_as_conv_summary
@@ -196,3 +198,28 @@ def fc_conv_larger_image(name: str = "vgg11", train_size: int = 224, size: int =
 
 def _shape(row: Any) -> str:
     return "×".join(map(str, row.output_shape))
+
+
+def effective_field(channels: int = 16, size: int = 64, depth: int = 8, images: int = 8) -> Lesson:
+    """A stack of `depth` 3×3 convolutions at initialisation: each layer's theoretical field against the
+    effective one of its centre unit (the See page's measurement, on random images)."""
+    config = model_config(_stack(channels, [f"c3-{channels}p1,relu"] * depth), InputSpec(1, size, size))
+    model = inspect.initial(config, seed=0).model
+    layers = inspect.spatial_layers(model, config.input.as_tuple())
+    net = inspect.prepared(model)  # once, not per layer
+    x = torch.randn(images, 1, size, size, generator=torch.Generator().manual_seed(0))
+    rows = []
+    for k in range(1, depth + 1):
+        layer = inspect.find_layer(model, layers, f"relu{k}")
+        field = inspect.effective_field(net, x, layer)
+        rows.append({"3×3 layers": k, "theoretical field": layer.rf[0], "effective field (50%)": field.side50,
+                     "effective field (95%)": field.side95})
+    last = rows[-1]
+    return Lesson(
+        "The effective field is much smaller than the theoretical one",
+        "A unit's theoretical field is every pixel that can reach it; the pixels that really move it (the "
+        "effective field, where its gradient lands) crowd around the centre, in a region much smaller.",
+        f"After {depth} layers the theoretical field is {last['theoretical field']} pixels; half of the "
+        f"centre unit's gradient falls within {last['effective field (50%)']} and 95% within "
+        f"{last['effective field (95%)']}.",
+        rows, (config,))

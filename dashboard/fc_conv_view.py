@@ -13,6 +13,7 @@ from cnnlab.fc_as_conv import fc_as_conv_summary
 from cnnlab.limits import MAX_INPUT_SIDE
 from cnnlab.spec import InputSpec
 from cnnlab.units import format_bytes
+from dashboard.text import literal
 
 DEFAULT_SIDE = 320
 
@@ -40,7 +41,7 @@ def panel(config: ModelConfig, side: DeltaGenerator) -> None:
     try:
         summary = converted_summary(json.dumps(config.to_dict()), larger)
     except ConfigError as exc:
-        st.error(f"FC as convolutions: {exc}")
+        st.error(literal(f"FC as convolutions: {exc}"))
         return
     scores = summary.layers[-1]
     c, h, w = scores.output_shape

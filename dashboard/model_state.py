@@ -13,6 +13,7 @@ import streamlit as st
 from cnnlab import ConfigError, ModelConfig, limits, model_config
 from cnnlab.analysis import analyze
 from cnnlab.families import all_options, family_of
+from dashboard.text import literal
 
 DEFAULT = model_config("vgg11")
 KEY = "model_config"
@@ -74,7 +75,7 @@ def current() -> ModelConfig:
             try:
                 config = checked(from_params(st.query_params.to_dict()))
             except ConfigError as exc:
-                st.error(f"The link's model could not be used: {exc}. Showing VGG-11 instead.")
+                st.error(literal(f"The link's model could not be used: {exc}. Showing VGG-11 instead."))
         st.session_state[KEY] = config
     return st.session_state[KEY]
 

@@ -16,6 +16,7 @@ from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.compare import Stage, aligned_stages, figures, ratios
 from cnnlab.units import format_bytes, format_count
 from dashboard import model_state
+from dashboard.text import literal
 
 KEY = "pinned_model"
 PREFIX = "pin_"
@@ -55,7 +56,7 @@ def pinned() -> ModelConfig | None:
             try:
                 st.session_state[KEY] = model_state.checked(model_state.from_params(params))
             except ConfigError as exc:
-                st.error(f"The link's pinned model A could not be used: {exc}")
+                st.error(literal(f"The link's pinned model A could not be used: {exc}"))
     return st.session_state[KEY]
 
 
@@ -92,7 +93,7 @@ def panel(config: ModelConfig, side: DeltaGenerator) -> None:
         st.dataframe(headline_frame(sa, sb), hide_index=True, width="stretch", column_config=HEADLINE_WIDTHS)
     for column, side, model, stages in zip(sides, "AB", (a, config), zip(*pairs, strict=True), strict=True):
         with column.container(key=f"pin_stages_{side.lower()}"):
-            st.caption(f"{side}: {model_state.describe(model)}")
+            st.caption(literal(f"{side}: {model_state.describe(model)}"))
             st.dataframe(stage_frame(list(stages)), hide_index=True, width="stretch",
                          column_config=STAGE_WIDTHS)
 

@@ -1,6 +1,7 @@
 """The analysis engine: receptive fields, MACs, memory, any nn.Module, and robustness."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -157,6 +158,13 @@ def test_totals_and_memory_estimate_are_consistent():
         summary.training_memory(32, "lbfgs")
 
 
+@pytest.mark.parametrize("momentum", [float("nan"), -0.1, 1.0, float("inf"), "0.9", True])
+def test_training_memory_refuses_a_momentum_outside_0_to_1(momentum):
+    with pytest.raises(ConfigError) as err:
+        analyze("lenet").training_memory(8, "sgd", momentum)
+    assert str(err.value) == f"momentum must be a number from 0 up to (not including) 1, got {momentum!r}"
+
+
 def test_json_contract():
     data = json.loads(json.dumps(analyze("lenet").to_dict()))
     assert set(data) == {"model", "input", "classes", "layers", "totals"}
@@ -255,14 +263,32 @@ def real_shapes(model: nn.Module, shape) -> list[tuple]:
     return shapes
 
 
-def check_or_config_error(text, inp, **options):
-    """Analyse; on success compare every row's shape with a real CPU forward. Return what happened."""
+def expected_vgg_error(blocks, side, divisor) -> str | None:
+    """What cnnlab must say about VGG `blocks` on a side×side input, derived by hand: a block whose
+    channels the divisor takes to 0 is named first; else the first 2×2 max-pool that would meet a 1×1
+    map (block k pools a map of side // 2**(k-1), so the input supports floor(log2(side)) blocks)."""
+    for i, (_, channels) in enumerate(blocks, 1):
+        if channels // divisor < 1:
+            return f"VGG block {i}: {channels} channels divided by width divisor {divisor} leaves no channel"
+    most = int(math.log2(side))
+    if most < len(blocks):
+        k = most + 1
+        return (f"VGG block{k} ({k} of {len(blocks)}): max-pool 2×2 on a 1×1 map; input {side}×{side} "
+                f"supports at most {most} pooling blocks")
+    return None
+
+
+def check_or_config_error(text, inp, expected=..., **options):
+    """Analyse; on success compare every row's shape with a real CPU forward. A rejection is one line and,
+    where `expected` is given, exactly that message (None: it must be accepted). Return what happened."""
     try:
         config = model_config(text, inp, **options)
         summary = analyze(config)
     except ConfigError as err:
-        assert str(err)
+        assert "\n" not in str(err) and expected is not None
+        assert expected is ... or str(err) == expected
         return "rejected"
+    assert expected in (None, ...), f"accepted, but expected: {expected}"
     assert sum(row.type == "Conv2d" for row in summary.layers) == sum(
         n for n, _ in config.arch.blocks)
     assert summary.layers[-1].output_shape == (10,)
@@ -280,8 +306,8 @@ def check_or_config_error(text, inp, **options):
 def test_random_vgg_configs_match_a_real_forward_or_raise_config_error(blocks, side, channels, divisor,
                                                                         batch_norm, fc):
     text = "vgg:" + ",".join(f"{n}x{c}" for n, c in blocks)
-    event(check_or_config_error(text, f"{channels}x{side}x{side}", width_divisor=divisor,
-                                batch_norm=batch_norm, fc_width=fc))
+    event(check_or_config_error(text, f"{channels}x{side}x{side}", expected_vgg_error(blocks, side, divisor),
+                                width_divisor=divisor, batch_norm=batch_norm, fc_width=fc))
 
 
 @settings(max_examples=60, deadline=None)
@@ -293,4 +319,8 @@ def test_random_vgg_configs_match_a_real_forward_or_raise_config_error(blocks, s
 def test_arbitrary_vgg_input_never_raises_anything_but_config_error(blocks, junk, side, channels, divisor,
                                                                     fc):
     text = "vgg:" + ",".join(f"{n}x{c}" for n, c in blocks) + junk
-    event(check_or_config_error(text, f"{channels}x{side}x{side}", width_divisor=divisor, fc_width=fc))
+    in_range = (not junk and blocks and all(n >= 1 and c >= 1 for n, c in blocks) and side >= 1
+                and 1 <= channels <= 16 and 1 <= divisor <= 64 and fc >= 1)
+    expected = expected_vgg_error(blocks, side, divisor) if in_range else ...
+    event(check_or_config_error(text, f"{channels}x{side}x{side}", expected, width_divisor=divisor,
+                                fc_width=fc))

@@ -71,7 +71,8 @@ def test_foreground_training_prints_the_textbook_closing_lines_and_is_recorded(t
 
 
 def test_background_launch_prints_the_id_and_can_be_cancelled(tmp_path, cnnlab):
-    status, out, err = cnnlab("train", "lenet", *SMALL, "--epochs", "1000", "--background", home=tmp_path)
+    status, out, err = cnnlab("train", "lenet", *SMALL, "--epochs", "1000", "--speed", "fixed",
+                              "--background", home=tmp_path)
     assert status == 0, err
     assert out.startswith("run 1 launched") and "runs show 1" in out
 
@@ -82,7 +83,7 @@ def test_background_launch_prints_the_id_and_can_be_cancelled(tmp_path, cnnlab):
     while current() != "running" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert cnnlab("runs", "cancel", "1", home=tmp_path)[0] == 0
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120  # a liveness bound; how soon: benchmarks/bench_runner.py
     while current() == "running" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert current() == "cancelled"

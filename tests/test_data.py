@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import re
 import struct
 import time
 from pathlib import Path
@@ -104,11 +105,66 @@ def test_missing_dataset_names_the_folder_and_files_quickly(tmp_path):
     assert not available_datasets(tmp_path)["cifar10"]
 
 
-def test_a_corrupt_idx_file_is_named(tmp_path):
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"\x00\x00\x08\x03garbage", "is 11 bytes, shorter than an IDX header"),
+    (b"junk" * 100, r"does not start with the IDX magic number 0x00000803 \(found 0x6a756e6b\)"),
+    # a right header on too few pixels (torchvision's own check says only "AssertionError")
+    (b"\x00\x00\x08\x03" + (2).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + b"\x00" * 100,
+     r"is 116 bytes but its header \(2 x 28 x 28\) says 1584"),
+])
+def test_a_junk_idx_file_is_named_with_what_is_wrong(tmp_path, content, problem):
     make_fashion_mnist(tmp_path, np.random.default_rng(3))
-    (tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03garbage")
-    with pytest.raises(ConfigError, match=r"fashion-mnist: cannot read the files in .*FashionMNIST/raw"):
+    path = tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=f"fashion-mnist: {re.escape(str(path))} {problem}: it is not an "
+                                          "intact train-images-idx3-ubyte"):
         load_split("fashion-mnist", True, tmp_path, download=False)
+    assert path.read_bytes() == content
+
+
+class _Planted:
+    """A pickle that, loaded by plain `pickle`, creates the file `marker`."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_planted_cifar_pickle_is_refused_without_running(tmp_path):
+    make_cifar(tmp_path, np.random.default_rng(4))
+    marker = tmp_path / "ran.txt"
+    batch = tmp_path / "cifar-10-batches-py" / "data_batch_1"
+    batch.write_bytes(pickle.dumps({"data": _Planted(marker), "labels": [1]}, protocol=2))
+    with pytest.raises(ConfigError, match=r"data_batch_1 is not a CIFAR-10 batch file: it refers to "
+                                          r"__builtin__.getattr, which a CIFAR-10 batch never holds"):
+        load_split("cifar10", True, tmp_path, download=False)
+    assert not marker.exists()
+    pickle.loads(batch.read_bytes())  # the same file does run code through plain pickle
+    assert marker.exists()
+
+
+@pytest.mark.parametrize(("entry", "problem"), [
+    ({"data": np.zeros((2, 100), np.uint8), "labels": [0, 1]}, "has no 'data' array of N x 3072 bytes"),
+    ({"data": np.zeros((2, 3072), np.float32), "labels": [0, 1]}, "has no 'data' array of N x 3072 bytes"),
+    ({"data": np.zeros((2, 3072), np.uint8), "labels": [0, 10]}, "has no list of 2 labels from 0 to 9"),
+    ({"data": np.zeros((2, 3072), np.uint8), "labels": [0]}, "has no list of 2 labels from 0 to 9"),
+    ([1, 2, 3], "has no 'data' array"),
+])
+def test_a_cifar_batch_of_the_wrong_shape_is_named(tmp_path, entry, problem):
+    make_cifar(tmp_path, np.random.default_rng(5))
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(pickle.dumps(entry, protocol=2))
+    with pytest.raises(ConfigError, match=f"cifar10: .*test_batch {re.escape(problem)}"):
+        load_split("cifar10", False, tmp_path, download=False)
+
+
+def test_a_truncated_cifar_batch_is_named(tmp_path):
+    make_cifar(tmp_path, np.random.default_rng(6))
+    path = tmp_path / "cifar-10-batches-py" / "data_batch_3"
+    path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(ConfigError, match="data_batch_3 is not a CIFAR-10 batch file"):
+        load_split("cifar10", True, tmp_path, download=False)
 
 
 def test_unknown_dataset_lists_the_choices():

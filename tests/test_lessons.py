@@ -1,9 +1,10 @@
 """Each lesson's numbers against an independent calculation written here (closed forms, torchvision)."""
 
 import pytest
+import torch
 import torchvision
 
-from cnnlab import lessons
+from cnnlab import inspect, lessons
 from cnnlab.train.store import RunStore
 
 VGG11 = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
@@ -109,3 +110,30 @@ def test_fc_as_conv_on_a_larger_image():
     conv_320 = vgg_cost(VGG11, 1, 320)[1] - (512 * 10 * 10 * 4096 + 4096 * 4096 + 4096 * 10)
     assert plain["MACs"] == macs_224 and crops["MACs"] == side * side * macs_224
     assert converted["MACs"] == conv_320 + side * side * (512 * 7 * 7 * 4096 + 4096 * 4096 + 4096 * 10)
+
+
+def test_the_effective_field_against_autograd_by_hand():
+    depth, size = 6, 32
+    lesson = lessons.effective_field(channels=4, size=size, depth=depth, images=4)
+    rows = lesson.rows
+    assert [r["theoretical field"] for r in rows] == [2 * k + 1 for k in range(1, depth + 1)]
+    # The same initial weights and images; the gradient of the centre unit of the last ReLU, by hand.
+    model = inspect.initial(lesson.models[0], seed=0).model.double()
+    x = torch.randn(4, 1, size, size, generator=torch.Generator().manual_seed(0)).double()
+    x.requires_grad_(True)
+    names = [name for name, _ in model.named_children()]
+    y = x
+    for module in list(model.children())[:names.index(f"relu{depth}") + 1]:
+        y = module(y)
+    y[:, :, size // 2, size // 2].sum().backward()
+    heat = x.grad.abs().sum(1).mean(0)
+    heat = heat / heat.sum()
+    centre = size // 2  # "same" 3×3 convolutions: unit (16, 16) is centred on pixel (16, 16)
+
+    def side(fraction: float) -> int:
+        return next(s for s in range(1, size, 2)
+                    if heat[centre - s // 2:centre + s // 2 + 1, centre - s // 2:centre + s // 2 + 1].sum()
+                    >= fraction - 1e-12)
+
+    assert rows[-1]["effective field (50%)"] == side(0.5) < rows[-1]["theoretical field"]
+    assert rows[-1]["effective field (95%)"] == side(0.95)

@@ -59,21 +59,40 @@ def test_cancel_while_queued_running_and_after_the_end(tmp_path):
         store.request_cancel(queued)
 
 
-def test_a_run_whose_process_died_becomes_interrupted_and_keeps_its_metrics(tmp_path):
+def raw_rows(store: RunStore) -> list[tuple]:
+    return sqlite3.connect(store.path).execute("SELECT * FROM runs ORDER BY id").fetchall()
+
+
+def test_a_run_whose_process_died_is_interrupted_at_once_by_reconcile_and_keeps_its_metrics(tmp_path):
     store = RunStore(tmp_path, heartbeat_timeout=0.5)
     run_id = new_run(store)
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     store.claim(run_id, worker.pid, "cpu")
     store.log_metrics(run_id, 5, 0.25, {"train_loss": 2.2})
     time.sleep(0.8)
-    assert store.get(run_id).status == "running"  # stale heartbeat, but the process lives
-    assert store.running_count("cpu") == 1
+    assert store.reconcile() == [] and store.get(run_id).status == "running"  # stale beat, live process
     worker.kill()
     worker.wait()
+    before = raw_rows(store)
+    assert store.get(run_id).status == "running" and store.running_count("cpu") == 1  # reads never write
+    store.list_runs()
+    assert raw_rows(store) == before
+    assert store.reconcile() == [run_id]
     run = store.get(run_id)
-    assert run.status == "interrupted" and "stopped without finishing" in run.error
+    assert run.status == "interrupted" and run.error == f"the training process (pid {worker.pid}) stopped " \
+        "without finishing"
     assert store.running_count("cpu") == 0
     assert [m["value"] for m in store.metrics(run_id)] == [2.2]
+
+
+def test_a_running_run_with_no_process_recorded_is_interrupted_once_its_heartbeat_is_stale(tmp_path):
+    store = RunStore(tmp_path, heartbeat_timeout=0.3)
+    run_id = new_run(store)
+    store.claim(run_id, os.getpid(), "cpu")
+    sqlite3.connect(store.path, isolation_level=None).execute("UPDATE runs SET pid=NULL")
+    assert store.reconcile() == []
+    time.sleep(0.5)
+    assert store.reconcile() == [run_id] and "last heartbeat" in store.get(run_id).error
 
 
 def test_delete_removes_rows_and_files_and_refuses_live_runs(tmp_path):
@@ -197,6 +216,7 @@ def test_a_queued_run_whose_waiting_process_died_becomes_interrupted(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     store.update(run_id, pid=dead.pid)
+    assert store.get(run_id).status == "queued" and store.reconcile() == [run_id]
     run = store.get(run_id)
     assert run.status == "interrupted" and "stopped before the run started" in run.error
     store.delete(run_id)

@@ -1,5 +1,6 @@
 """The training loop in-process on the built-in dataset (CPU, tiny limits)."""
 
+import math
 import re
 import time
 
@@ -7,8 +8,11 @@ import pytest
 import torch
 
 from cnnlab.analysis import analyze
+from cnnlab.data import load_split
 from cnnlab.errors import ConfigError
+from cnnlab.inspect.subject import initial_model
 from cnnlab.spec import model_config
+from cnnlab.train import loop
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.loop import fit, out_of_memory_message, resolve_device
 
@@ -76,20 +80,18 @@ def test_should_stop_cancels_at_the_next_poll():
     assert result.status == "cancelled" and result.steps < 50 * 8 and len(calls) == 3
 
 
-def test_should_stop_is_polled_at_least_every_half_second_between_reports():
+def test_should_stop_is_polled_between_report_points_once_the_poll_interval_has_passed(monkeypatch):
+    # With a zero interval every training step and every test batch polls, not only the report points
+    # (one per epoch here): 1 before training + 8 steps + 4 test batches per epoch. How often it polls
+    # at the real interval: benchmarks/bench_runner.py.
+    monkeypatch.setattr(loop, "POLL_SECONDS", 0.0)
     calls = []
-
-    def should_stop() -> bool:
-        calls.append(time.perf_counter())
-        return calls[-1] - calls[0] > 2.5
-
-    # One report per epoch and slow steps (LeNet at 96x96): the time-based poll must still come.
-    cfg = RunConfig(model=fit_input(model_config("lenet"), "shapes", resize=96),
-                    **{**SMALL, "resize": 96, "limit_train": 4096, "epochs": 5, "reports_per_epoch": 1})
-    result = fit(cfg, should_stop=should_stop)
-    assert result.status == "cancelled"
-    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
-    assert len(calls) >= 4 and max(gaps) < 1.0, gaps
+    result = fit(config(reports_per_epoch=1), should_stop=lambda: calls.append(1) and False)
+    assert result.status == "done" and len(calls) == 1 + 2 * (8 + 4)
+    monkeypatch.setattr(loop, "POLL_SECONDS", 3600.0)
+    calls.clear()
+    fit(config(reports_per_epoch=1), should_stop=lambda: calls.append(1) and False)
+    assert len(calls) == 1 + 2  # before training, then only at the one report point per epoch
 
 
 @pytest.mark.parametrize("schedule", ["cosine", "onecycle"])
@@ -104,10 +106,19 @@ def test_schedules_shape_the_learning_rate(schedule):
         assert 0 < peak < len(lrs) - 1 and max(lrs) == pytest.approx(0.1, rel=0.05)
 
 
-def test_initialisation_choice_changes_the_start():
-    xavier = collect(config(epochs=1))[1][0][2]["train_loss"]
-    default = collect(config(epochs=1, init="default"))[1][0][2]["train_loss"]
-    assert xavier != default
+@pytest.mark.parametrize("init", ["xavier", "default"])
+def test_initial_weights_are_xavier_uniform_or_pytorchs_default(init):
+    """LeNet's fc1 (400 -> 120): Xavier-uniform draws from ±sqrt(6 / (400 + 120)) = ±0.1074; PyTorch's
+    default (Kaiming-uniform with a = sqrt(5)) from ±1 / sqrt(400) = ±0.05. Of 48,000 draws the largest
+    comes within 0.1% of the bound."""
+    run = config(init=init)
+    model = initial_model(run.model, run.seed, run.init)  # what a run starts from
+    bound = math.sqrt(6 / (400 + 120)) if init == "xavier" else 1 / math.sqrt(400)
+    weights = model.fc1.weight.detach().abs()
+    assert model.fc1.weight.shape == (120, 400) and bound * 0.999 < weights.max() <= bound
+    again = initial_model(run.model, run.seed, run.init)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(),
+                                                   strict=True))  # seeded: the same start every time
 
 
 def test_compile_warm_up_leaves_the_initial_weights_alone():
@@ -145,6 +156,13 @@ def test_a_run_cancelled_before_its_first_step_trains_nothing(compile_):
 
 
 def test_normalised_training_uses_the_training_split_statistics_for_both_splits():
-    plain, _ = collect(config(epochs=1))
-    normalised, _ = collect(config(epochs=1, normalize=True))
-    assert normalised.status == "done" and normalised.train_loss != plain.train_loss
+    cfg = config(epochs=1, normalize=True, limit_test=40)
+    result = fit(cfg)
+    train = load_split("shapes", True, limit=cfg.limit_train).images.double() / 255
+    test = load_split("shapes", False, limit=cfg.limit_test)
+    mean, std = train.mean(dim=(0, 2, 3)), train.std(dim=(0, 2, 3))  # the training split's, by hand
+    x = ((test.images.double() / 255 - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)).float()
+    with torch.no_grad():
+        predicted = result.model.eval()(x).argmax(dim=1)
+    assert result.status == "done"
+    assert result.test_acc == (predicted == test.labels).sum().item() / 40

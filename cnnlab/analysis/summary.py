@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +116,9 @@ class Summary:
         if optimizer not in OPTIMIZER_STATE:
             raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_STATE)}")
         batch_size = check_int("batch size", batch_size, 1, limits.MAX_BATCH_SIZE)
+        if (isinstance(momentum, bool) or not isinstance(momentum, int | float) or not math.isfinite(momentum)
+                or not 0 <= momentum < 1):
+            raise ConfigError(f"momentum must be a number from 0 up to (not including) 1, got {momentum!r}")
         copies = 0 if optimizer == "sgd" and not momentum else OPTIMIZER_STATE[optimizer]
         per_param = self.totals.param_bytes / max(self.totals.params, 1)
         trainable_bytes = int(self.totals.trainable_params * per_param)

@@ -34,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              ("export", export, "the run's metrics as CSV or JSON"),
                              ("delete", delete, "remove a run, its metrics and its files")):
         action = actions.add_parser(name, help=text, parents=[home])
-        action.add_argument("id", type=int, metavar="ID")
+        action.add_argument("id", type=_cancel_target if name == "cancel" else int,
+                            metavar="ID" if name != "cancel" else "ID|sweep:ID")
         action.set_defaults(func=func)
         if name == "export":
             action.add_argument("--format", dest="export_format", choices=("csv", "json"), default="csv")
@@ -42,9 +43,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace) -> RunStore:
+    """The run store, with runs whose process is gone already ended (`reconcile`)."""
     from cnnlab.train.store import RunStore
 
-    return RunStore(args.home)
+    store = RunStore(args.home)
+    store.reconcile()
+    return store
 
 
 def list_runs(args: argparse.Namespace) -> int:
@@ -57,8 +61,8 @@ def list_runs(args: argparse.Namespace) -> int:
 
 
 def render_table(runs: list[Run]) -> str:
-    body = [(str(r.id), r.name or "", r.status, r.model, r.dataset, _epochs(r), _num(r.final_train_loss),
-             _num(r.final_train_acc), _num(r.final_test_acc),
+    body = [(str(r.id), r.name or "", r.status, r.model or "-", r.dataset or "-", _epochs(r),
+             _num(r.final_train_loss), _num(r.final_train_acc), _num(r.final_test_acc),
              "-" if r.examples_per_sec is None else format_count(r.examples_per_sec), _time(r.created_at))
             for r in runs]
     return "\n".join(aligned(COLUMNS, body, right={0, 5, 6, 7, 8, 9}))
@@ -68,7 +72,7 @@ def show(args: argparse.Namespace) -> int:
     store = _store(args)
     run = store.get(args.id)
     data = run.to_dict()
-    config = data.pop("config")
+    config, provenance = data.pop("config"), data.pop("provenance")
     print(f"run {run.id}: {run.name}  [{run.status}]")
     for key, value in data.items():
         if value is not None and key not in ("id", "name", "status", "cancel_requested"):
@@ -76,6 +80,10 @@ def show(args: argparse.Namespace) -> int:
     print("config:")
     for key, value in config.items():
         print(f"  {key:18} {json.dumps(value)}")
+    if provenance:
+        print("provenance:")
+        for key, value in provenance.items():
+            print(f"  {key:18} {value}")
     rows = store.metrics(args.id)
     if rows:
         print(f"last {min(len(rows), METRICS_TAIL)} of {len(rows)} metric rows (step, epoch, name, value):")
@@ -85,11 +93,21 @@ def show(args: argparse.Namespace) -> int:
 
 
 def cancel(args: argparse.Namespace) -> int:
+    from cnnlab.sweep import cancel_sweep
     from cnnlab.train.runner import cancel as cancel_run
 
-    cancel_run(args.id, args.home)
-    print(f"run {args.id}: cancel requested")
+    kind, target = args.id
+    (cancel_sweep if kind == "sweep" else cancel_run)(target, args.home)
+    print(f"{kind} {target}: cancel requested")
     return 0
+
+
+def _cancel_target(text: str) -> tuple[str, int]:
+    """'12' is run 12, 'sweep:3' is sweep 3 (all its trials)."""
+    kind, _, number = text.rpartition(":")
+    if kind not in ("", "sweep") or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a run id (12) or a sweep id (sweep:3)")
+    return kind or "run", int(number)
 
 
 def export(args: argparse.Namespace) -> int:

@@ -23,6 +23,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("train", help="train a model; every run is recorded in the run store",
                             description="Train MODEL on a dataset. Runs in the foreground with a progress "
                                         "bar unless --background is given.")
+    add_run_arguments(parser)
+    runs = parser.add_argument_group("run")
+    runs.add_argument("--name", help="a name for the run (default: MODEL on DATASET)")
+    runs.add_argument("--repeats", type=int, default=1, metavar="N",
+                      help="N runs with seeds SEED..SEED+N-1, one group (Compare draws its mean and band)")
+    runs.add_argument("--home", help="run store folder (default: $CNNLAB_HOME or a per-user folder)")
+    runs.add_argument("--save-weights", action="store_true", help="save the trained state_dict with the run")
+    runs.add_argument("--background", action="store_true", help="launch detached, print the run id, return")
+    runs.add_argument("--run-id", type=int, help=argparse.SUPPRESS)  # the detached worker's form
+    parser.set_defaults(func=run)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """MODEL (optional: the detached worker's form has none), its options, data, training and device."""
     add_model_arguments(parser)
     _make_model_optional(parser)
     data = parser.add_argument_group("data")
@@ -47,15 +61,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     speed.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu) cpu cuda cuda:N mps")
     speed.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
                        help="bf16 autocast on CUDA (ignored elsewhere; default on)")
-    speed.add_argument("--channels-last", action="store_true", help="channels-last memory format")
-    speed.add_argument("--compile", action="store_true", help="torch.compile the model (before timing)")
-    runs = parser.add_argument_group("run")
-    runs.add_argument("--name", help="a name for the run (default: MODEL on DATASET)")
-    runs.add_argument("--home", help="run store folder (default: $CNNLAB_HOME or a per-user folder)")
-    runs.add_argument("--save-weights", action="store_true", help="save the trained state_dict with the run")
-    runs.add_argument("--background", action="store_true", help="launch detached, print the run id, return")
-    runs.add_argument("--run-id", type=int, help=argparse.SUPPRESS)  # the detached worker's form
-    parser.set_defaults(func=run)
+    speed.add_argument("--speed", choices=("auto", "fixed"), default="auto",
+                       help="auto (default): time a few steps of eager, channels-last and compiled training "
+                            "once per machine and model and take the fastest for this run, compile time "
+                            "included; fixed: eager unless --channels-last or --compile")
+    speed.add_argument("--channels-last", action="store_true",
+                       help="channels-last memory format (implies --speed fixed)")
+    speed.add_argument("--compile", action="store_true",
+                       help="torch.compile the model, before timing (implies --speed fixed)")
 
 
 def _make_model_optional(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     if args.model is None:
         raise ConfigError("train needs a MODEL, e.g. lenet (see: cnnlab train --help)")
     config = run_config_from_args(args)
+    if args.repeats != 1:
+        return train_repeats(config, args)
     if args.background:
         run_id = runner.launch(config, name=args.name, home=args.home)
         home = f" --home {args.home}" if args.home else ""
@@ -82,6 +97,30 @@ def run(args: argparse.Namespace) -> int:
               f"cancel it: python -m cnnlab runs cancel {run_id}{home}")
         return 0
     return train_foreground(config, args)
+
+
+def train_repeats(config: RunConfig, args: argparse.Namespace) -> int:
+    """--repeats N: N runs of `config` with consecutive seeds, recorded as one group; launched detached
+    (--background) or trained one after another here. Exit status 1 if any run did not finish."""
+    from cnnlab.sweep import SweepStore, repeat_configs
+    from cnnlab.train import runner
+
+    configs = repeat_configs(config, args.repeats)
+    store = SweepStore(args.home)
+    if args.background:
+        ids = [runner.launch(c, name=args.name, home=store.home) for c in configs]
+        store.tag_group(ids)
+        print(f"runs {ids[0]}-{ids[-1]} launched as group {ids[0]} (seeds {config.seed}-{configs[-1].seed})")
+        return 0
+    ids = [runner.create_run(c, name=args.name, home=store.home) for c in configs]
+    store.tag_group(ids)
+    finals = [train_foreground(c, args, run_id) for c, run_id in zip(configs, ids, strict=True)]
+    accuracies = [store.get(i).final_test_acc for i in ids]
+    if all(a is not None for a in accuracies):
+        mean = sum(accuracies) / len(accuracies)
+        std = (sum((a - mean) ** 2 for a in accuracies) / (len(accuracies) - 1)) ** 0.5
+        print(f"group {ids[0]}: test acc {mean:.3f} ± {std:.3f} (mean ± std over {len(ids)} seeds)")
+    return max(finals)
 
 
 def run_config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -99,17 +138,19 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
                      normalize=args.normalize, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                      optimizer=args.optimizer, momentum=args.momentum, weight_decay=args.weight_decay,
                      schedule=args.schedule, seed=args.seed, device=args.device, amp=args.amp,
-                     channels_last=args.channels_last, compile=args.compile, init=args.init,
+                     channels_last=args.channels_last, compile=args.compile, speed=args.speed, init=args.init,
                      limit_train=args.limit_train, limit_test=args.limit_test, save_weights=args.save_weights)
 
 
-def train_foreground(config: RunConfig, args: argparse.Namespace) -> int:
-    """Train in this process with a progress bar; print the textbook's closing lines."""
+def train_foreground(config: RunConfig, args: argparse.Namespace, run_id: int | None = None) -> int:
+    """Train in this process (run `run_id` if already recorded) with a progress bar; print the textbook's
+    closing lines."""
     from tqdm import tqdm
 
     from cnnlab.train import runner
 
-    run_id = runner.create_run(config, name=args.name, home=args.home)
+    if run_id is None:
+        run_id = runner.create_run(config, name=args.name, home=args.home)
     print(f"run {run_id}: {runner.run_name(config, args.name)}", file=sys.stderr)
     latest: dict[str, str] = {}
     with tqdm(total=config.epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True,

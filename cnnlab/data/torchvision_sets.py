@@ -2,43 +2,37 @@
 
 Files are read from `<data dir>/FashionMNIST/raw`, `<data dir>/MNIST/raw` and
 `<data dir>/cifar-10-batches-py`, exactly where torchvision puts them; when they are missing and
-downloading is allowed, torchvision downloads (and md5-checks) them.
+downloading is allowed, torchvision downloads them, checking the archive's and every file's md5.
 
-CIFAR-10: torchvision also checks the md5 of every local batch file. cnnlab loads local batch files
-that are present without that check (torchvision still parses them), so a subset or a re-packed copy
-can be used; downloads are still verified by torchvision against the archive's md5.
+The IDX files' headers are checked before torchvision parses them, so a junk file is named with what
+is wrong. CIFAR-10's local batch files are read by `cnnlab.data.cifar` (a pickle reader that runs no
+code), without md5, so a subset or a re-packed copy can be used.
 """
 
 from __future__ import annotations
 
+import math
 import socket
 from pathlib import Path
 
 import torch
 import torchvision
 
+from cnnlab.data import cifar
 from cnnlab.errors import ConfigError
 
 DOWNLOAD_TIMEOUT = 10.0
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
              "t10k-labels-idx1-ubyte")
-_CIFAR = torchvision.datasets.CIFAR10
-CIFAR_FILES = (*(name for name, _ in _CIFAR.train_list + _CIFAR.test_list), _CIFAR.meta["filename"])
+# IDX magic numbers: unsigned bytes (0x08) with 3 dimensions (images) or 1 (labels).
+IDX_MAGIC = {3: 0x00000803, 1: 0x00000801}
 
 
-class LocalCIFAR10(_CIFAR):
-    """torchvision's CIFAR-10, checking that local batch files exist rather than their md5."""
-
-    train_list = [[name, None] for name, _ in _CIFAR.train_list]
-    test_list = [[name, None] for name, _ in _CIFAR.test_list]
-    meta = {**_CIFAR.meta, "md5": None}
-
-
-# name -> (torchvision class, folder under the data dir, files expected there)
+# name -> (torchvision class (downloads), folder under the data dir, files expected there)
 SOURCES: dict[str, tuple[type, str, tuple[str, ...]]] = {
     "fashion-mnist": (torchvision.datasets.FashionMNIST, "FashionMNIST/raw", IDX_FILES),
     "mnist": (torchvision.datasets.MNIST, "MNIST/raw", IDX_FILES),
-    "cifar10": (LocalCIFAR10, LocalCIFAR10.base_folder, CIFAR_FILES),
+    "cifar10": (torchvision.datasets.CIFAR10, cifar.FOLDER, cifar.FILES),
 }
 
 
@@ -55,7 +49,7 @@ def split_sizes(name: str, root: Path) -> tuple[int, int] | None:
     _, folder, files = SOURCES[name]
     if files == IDX_FILES:
         return tuple(_idx_count(root / folder / f) for f in IDX_FILES[::2])  # the two images files
-    return tuple(len(LocalCIFAR10(str(root), train=train, download=False).targets) for train in (True, False))
+    return tuple(len(cifar.load(root / folder, train)[1]) for train in (True, False))  # read safely
 
 
 def _idx_count(path: Path) -> int:
@@ -75,18 +69,40 @@ def load(name: str, train: bool, root: Path, download: bool) -> tuple[torch.Tens
         if not download:
             raise ConfigError(_missing(name, where, files, "downloading is off"))
         _download(cls, name, root, where, files)
+    if name == "cifar10":
+        return cifar.load(where, train)
+    for file in files[:2] if train else files[2:]:
+        check_idx(name, where / file)
     try:
         dataset = cls(str(root), train=train, download=False)
     except Exception as exc:  # torchvision reports a bad file in several ways (ValueError, RuntimeError, ...)
         raise ConfigError(f"{name}: cannot read the files in {where}: {type(exc).__name__}: {exc}; "
                           "replace them with intact copies") from exc
-    data = dataset.data
-    if isinstance(data, torch.Tensor):  # MNIST-like: N x H x W
-        images = data.unsqueeze(1).contiguous()
-    else:  # CIFAR: numpy N x H x W x C
-        images = torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
+    images = dataset.data.unsqueeze(1).contiguous()  # N x H x W -> N x 1 x H x W
     labels = torch.as_tensor(dataset.targets, dtype=torch.int64)
     return images, labels, tuple(str(c) for c in dataset.classes)
+
+
+def check_idx(name: str, path: Path) -> None:
+    """ConfigError unless `path` is an IDX file of unsigned bytes whose size matches its header."""
+    ndim = 3 if "images" in path.name else 1
+    with open(path, "rb") as f:
+        header = f.read(4 + 4 * ndim)
+    problem = None
+    if len(header) < 4 + 4 * ndim:
+        problem = f"is {path.stat().st_size} bytes, shorter than an IDX header"
+    elif int.from_bytes(header[:4], "big") != IDX_MAGIC[ndim]:
+        problem = (f"does not start with the IDX magic number 0x{IDX_MAGIC[ndim]:08x} "
+                   f"(found 0x{header[:4].hex()})")
+    else:
+        dims = [int.from_bytes(header[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+        expected = 4 + 4 * ndim + math.prod(dims)
+        if path.stat().st_size != expected:
+            problem = (f"is {path.stat().st_size} bytes but its header ({' x '.join(map(str, dims))}) "
+                       f"says {expected}")
+    if problem:
+        raise ConfigError(f"{name}: {path} {problem}: it is not an intact {path.name}; replace it with an "
+                          "intact copy")
 
 
 def _download(cls: type, name: str, root: Path, where: Path, files: tuple[str, ...]) -> None:

@@ -17,6 +17,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "onecycle")
 INITS = ("xavier", "default")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+SPEEDS = ("auto", "fixed")
 # Learning rate used when none is given: the textbook's SGD range, Adam's usual default.
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
 MIN_RESIZE, MAX_RESIZE = 8, 512
@@ -47,6 +48,8 @@ class RunConfig:
     """Everything a run needs; validation names the offending field.
 
     `lr=None` means the optimiser's default (`DEFAULT_LR`). `amp` (bf16 autocast) only applies on CUDA.
+    `speed="auto"` chooses eager, channels-last or compiled training by measurement (cnnlab.train.speed);
+    asking for `channels_last` or `compile` makes it "fixed": those flags, as given.
     `limit_train`/`limit_test` keep the first N examples of each split.
     """
 
@@ -67,6 +70,7 @@ class RunConfig:
     amp: bool = True
     channels_last: bool = False
     compile: bool = False
+    speed: str = "auto"
     init: str = "xavier"
     limit_train: int | None = None
     limit_test: int | None = None
@@ -101,6 +105,8 @@ class RunConfig:
         for flag in ("normalize", "amp", "channels_last", "compile", "save_weights"):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
+        set_("speed", "fixed" if self.channels_last or self.compile else _check_choice("speed", self.speed,
+                                                                                        SPEEDS))
         set_("init", _check_choice("init", self.init, INITS))
         for limit in ("limit_train", "limit_test"):
             if getattr(self, limit) is not None:

@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +21,8 @@ from cnnlab.analysis import analyze
 from cnnlab.data import DeviceLoader, channel_stats, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
+from cnnlab.train.speed import choose, fixed, synchronize
+from cnnlab.train.status import Status
 from cnnlab.units import format_bytes
 from cnnlab.zoo import build
 
@@ -32,7 +35,7 @@ POLL_SECONDS = 0.5  # the longest stretch of training between two `should_stop` 
 class FitResult:
     """How a call to `fit` ended: status is done, cancelled, diverged or failed (CUDA out of memory)."""
 
-    status: str
+    status: Status
     device: str
     epochs_done: int
     steps: int
@@ -43,6 +46,7 @@ class FitResult:
     tflops: float | None = None
     error: str | None = None
     model: nn.Module | None = field(default=None, repr=False)
+    speed: dict | None = None  # the path taken (eager, channels_last, compile) and why
 
 
 def resolve_device(name: str) -> torch.device:
@@ -64,23 +68,24 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def fit(config: RunConfig, *, report: Report | None = None,
-        should_stop: Callable[[], bool] | None = None) -> FitResult:
+def fit(config: RunConfig, *, report: Report | None = None, should_stop: Callable[[], bool] | None = None,
+        speed_cache: Path | None = None) -> FitResult:
     """Train `config.model` on `config.dataset`; see the module docstring and docs/TRAINING.md.
 
     `report` receives train loss/acc (running averages over the epoch so far) `reports_per_epoch` times
     per epoch and test acc, examples/s (and TFLOP/s on CUDA) after each epoch. `should_stop` is polled
     at report points and at least every `POLL_SECONDS`; when it returns True the run ends `cancelled`.
-    Bad input (unknown device, missing dataset) raises ConfigError.
+    With `config.speed == "auto"` the training path is chosen by measurement (cnnlab.train.speed; its
+    measurements cached in `speed_cache`). Bad input (unknown device, missing dataset) raises ConfigError.
     """
     device = resolve_device(config.device)
     hooks = _Hooks(report, should_stop)
     try:
-        return _Training(config, device, hooks).run()
+        return _Training(config, device, hooks, speed_cache).run()
     except torch.cuda.OutOfMemoryError:
         torch.cuda.empty_cache()
         total = torch.cuda.get_device_properties(device).total_memory
-        return FitResult("failed", str(device), hooks.epochs_done, hooks.steps,
+        return FitResult(Status.FAILED, str(device), hooks.epochs_done, hooks.steps,
                          error=out_of_memory_message(config, str(device), total))
 
 
@@ -141,7 +146,7 @@ class _Hooks:
 
 @dataclass(frozen=True)
 class _EpochEnd:
-    status: str  # running (the epoch finished), cancelled or diverged
+    status: Status  # RUNNING (the epoch finished), CANCELLED or DIVERGED
     seen: int
     loss: float | None
     acc: float | None
@@ -149,22 +154,33 @@ class _EpochEnd:
 
 
 class _Training:
-    def __init__(self, config: RunConfig, device: torch.device, hooks: _Hooks) -> None:
+    def __init__(self, config: RunConfig, device: torch.device, hooks: _Hooks,
+                 speed_cache: Path | None) -> None:
         self.config, self.device, self.hooks = config, device, hooks
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         torch.manual_seed(config.seed)
         train = load_split(config.dataset, True, config.data_dir, limit=config.limit_train)
         test = load_split(config.dataset, False, config.data_dir, limit=config.limit_test)
+        if config.speed == "auto":
+            steps = config.epochs * math.ceil(len(train) / config.batch_size)
+            choice = choose(config.model, device, config.batch_size, config.model.input.as_tuple(),
+                            config.amp, steps, speed_cache,
+                            should_stop=lambda: hooks.stop_requested(now=True))
+            self.channels_last, self.compile = choice.channels_last, choice.compile
+            self.speed = choice.to_dict()
+        else:
+            self.channels_last, self.compile = config.channels_last, config.compile
+            self.speed = fixed(config.channels_last, config.compile)
         loader = dict(device=device, resize=config.resize, seed=config.seed,
-                      channels_last=config.channels_last,
+                      channels_last=self.channels_last,
                       normalize=channel_stats(train) if config.normalize else None)  # train's, for both
         self.train = DeviceLoader(train, config.batch_size, shuffle=True, **loader)
         self.test = DeviceLoader(test, config.batch_size, shuffle=False, **loader)
         self.model = initialise(build(config.model, device=device), config.init)
-        if config.channels_last:
+        if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.net = torch.compile(self.model) if config.compile else self.model
+        self.net = torch.compile(self.model) if self.compile else self.model
         self.optimizer = _optimizer(config, self.model.parameters())
         self.schedule = _schedule(config, self.optimizer, config.epochs * len(self.train))
         self.use_amp = config.amp and device.type == "cuda"
@@ -181,43 +197,43 @@ class _Training:
         config, hooks = self.config, self.hooks
         last: dict[str, float | None] = {"train_loss": None, "train_acc": None, "test_acc": None}
         stopped = hooks.stop_requested(now=True)  # cancelled while the data and the model loaded
-        if config.compile and not stopped:
+        if self.compile and not stopped:
             self.warm_up()
             stopped = hooks.stop_requested(now=True)  # or while it compiled
         if stopped:
-            return self.result("cancelled", last, None, None, None)
+            return self.result(Status.CANCELLED, last, None, None, None)
         train_time, examples = 0.0, 0
         rate = tflops = None
         self.model.train()
         for epoch in range(config.epochs):
-            _sync(self.device)
+            synchronize(self.device)
             spent_before, start = hooks.spent, time.perf_counter()
             end = self.epoch(epoch)
-            _sync(self.device)
+            synchronize(self.device)
             train_time += time.perf_counter() - start - (hooks.spent - spent_before)
             examples += end.seen
             if end.loss is not None:
                 last.update(train_loss=end.loss, train_acc=end.acc)
             rate = examples / train_time if train_time > 0 else None
             tflops = rate * self.flops_per_example / 1e12 if rate and self.flops_per_example else None
-            if end.status != "running":
+            if end.status != Status.RUNNING:
                 return self.result(end.status, last, rate, tflops, end.error)
             test_acc = self.accuracy()
             if test_acc is None:
-                return self.result("cancelled", last, rate, tflops, None)
+                return self.result(Status.CANCELLED, last, rate, tflops, None)
             last["test_acc"] = test_acc
             hooks.epochs_done = epoch + 1
             metrics = {"test_acc": test_acc, "examples_per_sec": rate}
             if tflops is not None:
                 metrics["tflops"] = tflops
             hooks.report(hooks.steps, float(epoch + 1), metrics)
-        return self.result("done", last, rate, tflops, None)
+        return self.result(Status.DONE, last, rate, tflops, None)
 
-    def result(self, status: str, last: dict[str, float | None], rate: float | None, tflops: float | None,
+    def result(self, status: Status, last: dict[str, float | None], rate: float | None, tflops: float | None,
                error: str | None) -> FitResult:
         return FitResult(status, str(self.device), self.hooks.epochs_done, self.hooks.steps,
                          last["train_loss"], last["train_acc"], last["test_acc"], rate, tflops, error,
-                         self.model if status == "done" else None)
+                         self.model if status == Status.DONE else None, self.speed)
 
     def epoch(self, epoch: int) -> _EpochEnd:
         """Train one epoch, reporting running averages at the report points."""
@@ -249,7 +265,7 @@ class _Training:
                 bad = next((j for j, (value, _) in enumerate(rows) if not math.isfinite(value)), None)
                 if bad is not None:
                     step = hooks.steps - (i - read) + bad
-                    return _EpochEnd("diverged", seen, loss, acc,
+                    return _EpochEnd(Status.DIVERGED, seen, loss, acc,
                                      f"training loss became {rows[bad][0]} at step {step} "
                                      f"(epoch {epoch + 1}); try a smaller learning rate")
                 loss_sum += sum(r[0] for r in rows)
@@ -259,8 +275,8 @@ class _Training:
                 hooks.report(hooks.steps, epoch + (i + 1) / batches,
                              {"train_loss": loss, "train_acc": acc, "lr": lr})
             if hooks.stop_requested(now=at_report):
-                return _EpochEnd("cancelled", seen, loss, acc)
-        return _EpochEnd("running", seen, loss, acc)
+                return _EpochEnd(Status.CANCELLED, seen, loss, acc)
+        return _EpochEnd(Status.RUNNING, seen, loss, acc)
 
     def accuracy(self) -> float | None:
         """Test accuracy, or None if a stop was requested meanwhile."""
@@ -286,7 +302,7 @@ class _Training:
         """
         buffers = {name: b.clone() for name, b in self.model.named_buffers()}
         batch, rest = self.config.batch_size, self.train.num_examples % self.config.batch_size
-        fmt = torch.channels_last if self.config.channels_last else torch.contiguous_format
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             for size in {min(batch, self.train.num_examples), rest} - {0}:
@@ -317,10 +333,3 @@ def _schedule(config: RunConfig, optimizer: torch.optim.Optimizer,
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps,
                                                    cycle_momentum=False)
     return None
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -26,6 +27,8 @@ from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
 from cnnlab.train.loop import FitResult, Report, fit, resolve_device
+from cnnlab.train.provenance import provenance
+from cnnlab.train.status import Status
 from cnnlab.train.store import Run, RunStore, process_alive
 from cnnlab.zoo import build
 
@@ -34,6 +37,8 @@ HEARTBEAT_SECONDS = 2.0
 QUEUE_POLL_SECONDS = 0.5
 WEIGHTS_FILE = "weights.pt"
 LOG_FILE = "worker.log"
+TERMINATED = "stopped by SIGTERM"
+SPEED_CACHE = "speed-cache.json"  # speed="auto"'s measurements, per machine and model
 
 
 def create_run(config: RunConfig, *, name: str | None = None, home: str | Path | None = None) -> int:
@@ -50,7 +55,9 @@ def create_run(config: RunConfig, *, name: str | None = None, home: str | Path |
 
 def check_runnable(config: RunConfig) -> Totals:
     """The model's totals; ConfigError if the model cannot run on its input, `config.device` is missing
-    here or its (non built-in) dataset cannot be loaded. The launch and the Train page's check share it."""
+    here, its (non built-in) dataset cannot be loaded or CNNLAB_MAX_RUNS_PER_DEVICE is malformed. The
+    launch and the Train page's check share it."""
+    max_runs_per_device()
     totals = analyze(config.model).totals
     resolve_device(config.device)
     if not dataset_info(config.dataset)["offline"]:
@@ -82,7 +89,7 @@ def launch(config: RunConfig, *, name: str | None = None, home: str | Path | Non
                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
                                       env=env, close_fds=True)
     except OSError as exc:
-        store.finish(run_id, "failed", error=f"the training process could not be started: {exc}")
+        store.finish(run_id, Status.FAILED, error=f"the training process could not be started: {exc}")
         raise ConfigError(f"run {run_id}: the training process could not be started: {exc}") from exc
     store.update(run_id, pid=worker.pid)
     # Reap the worker when it ends, so a long-lived launcher (the dashboard) collects no zombies.
@@ -100,30 +107,64 @@ def execute(run_id: int, *, home: str | Path | None = None, progress: Report | N
     """Wait for a free slot on the run's device, claim the run, train it and record everything.
 
     Used by the detached worker and by the foreground CLI (which passes `progress`). Whatever happens,
-    the run does not stay `running`: an exception ends it `failed` (Ctrl-C: `cancelled`) and is re-raised.
+    the run does not stay `running`: an exception ends it `failed` (Ctrl-C: `cancelled`) and is re-raised;
+    SIGTERM stops it at the next poll, `cancelled`, with the metrics and results so far. Concurrent CPU
+    runs share the cores (`cpu_threads`). The run's provenance is recorded when it is claimed.
     """
     store = RunStore(home)
-    try:
-        config = RunConfig.from_dict(store.get(run_id).config)
-        device = str(resolve_device(config.device))
-        store.update(run_id, pid=os.getpid())  # older than later runs in the queue, and alive
-        if not _claim_when_free(store, run_id, device):
-            return store.get(run_id)
-        with _heartbeat(store.home, run_id):
-            result = fit(config, report=_recorder(store, run_id, progress),
-                         should_stop=lambda: store.cancel_requested(run_id))
-        fields = _final_fields(result)
-        if config.save_weights and result.model is not None:
-            fields["weights_path"] = str(_save_weights(store, run_id, result.model))
-        store.finish(run_id, result.status, error=result.error, **fields)
-    except KeyboardInterrupt:
-        store.finish(run_id, "cancelled", error="interrupted from the keyboard")
-        raise
-    except BaseException as exc:
-        store.finish(run_id, "failed", error=str(exc) if isinstance(exc, ConfigError)
-                     else f"{type(exc).__name__}: {exc}")
-        raise
+    with _terminated() as terminated:
+        try:
+            config = RunConfig.from_dict(store.get(run_id).config)
+            device = resolve_device(config.device)
+            limit = max_runs_per_device()
+            store.update(run_id, pid=os.getpid())  # older than later runs in the queue, and alive
+            if not _claim_when_free(store, run_id, str(device), limit, terminated):
+                return store.get(run_id)
+            threads = cpu_threads(limit) if device.type == "cpu" else None
+            if threads is not None:
+                torch.set_num_threads(threads)
+            origin = provenance(device)
+            store.update(run_id, provenance=origin)
+            with _heartbeat(store.home, run_id):
+                result = fit(config, report=recorder(store, run_id, progress),
+                             should_stop=lambda: terminated.is_set() or store.cancel_requested(run_id),
+                             speed_cache=store.home / SPEED_CACHE)
+            fields = {**_final_fields(result), "provenance": {**origin, "speed": result.speed}}
+            if config.save_weights and result.model is not None:
+                fields["weights_path"] = str(_save_weights(store, run_id, result.model))
+            error = result.error or (TERMINATED if terminated.is_set() else None)
+            store.finish(run_id, result.status, error=error, **fields)
+        except KeyboardInterrupt:
+            store.finish(run_id, Status.CANCELLED, error="interrupted from the keyboard")
+            raise
+        except BaseException as exc:
+            store.finish(run_id, Status.FAILED, error=str(exc) if isinstance(exc, ConfigError)
+                         else f"{type(exc).__name__}: {exc}")
+            raise
     return store.get(run_id)
+
+
+def cpu_threads(runs: int, cpus: int | None = None) -> int | None:
+    """Torch threads for each of `runs` concurrent CPU runs on `cpus` cores (default: those this process
+    may use): an equal share, at least 1; None (torch's own default) when one run has the machine."""
+    if runs <= 1:
+        return None
+    cpus = cpus or len(os.sched_getaffinity(0))
+    return max(1, cpus // runs)
+
+
+@contextmanager
+def _terminated() -> Iterator[threading.Event]:
+    """An event set by SIGTERM while the block runs (in the main thread only; elsewhere it never is)."""
+    event = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield event
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: event.set())
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_worker(run_id: int, home: str | Path) -> int:
@@ -152,25 +193,29 @@ def load_weights(run_id: int, home: str | Path | None = None, device: str = "cpu
 
 
 def max_runs_per_device() -> int:
-    value = os.environ.get(MAX_RUNS_ENV, "1")
-    if not value.isdigit() or int(value) < 1:
+    """CNNLAB_MAX_RUNS_PER_DEVICE (default 1); a malformed value is a ConfigError."""
+    value = os.environ.get(MAX_RUNS_ENV, "1").strip()
+    if not value.isascii() or not value.isdigit() or int(value) < 1:
         raise ConfigError(f"{MAX_RUNS_ENV} must be a whole number of at least 1, got {value!r}")
     return int(value)
 
 
-def _claim_when_free(store: RunStore, run_id: int, device: str) -> bool:
-    """Poll until fewer than the limit run on `device` and no older run waits for it, then claim;
-    False if cancelled meanwhile.
+def _claim_when_free(store: RunStore, run_id: int, device: str, limit: int,
+                     terminated: threading.Event) -> bool:
+    """Poll until fewer than `limit` run on `device` and no older run waits for it, then claim;
+    False if cancelled (or terminated) meanwhile.
 
     A lock file makes "check, then claim" atomic among workers, so two runs never take one slot.
+    Runs whose process died are ended first (`reconcile`), so they free their slot at once.
     """
-    limit = max_runs_per_device()
     lock_path = store.home / f"claim-{device.replace(':', '-')}.lock"
     while True:
-        if store.cancel_requested(run_id):
-            store.finish(run_id, "cancelled", error="cancelled before it started")
+        if store.cancel_requested(run_id) or terminated.is_set():
+            store.finish(run_id, Status.CANCELLED, error=TERMINATED if terminated.is_set()
+                         else "cancelled before it started")
             return False
         with _locked(lock_path):
+            store.reconcile()
             if store.running_count(device) < limit and not _older_run_waiting(store, run_id, device):
                 return store.claim(run_id, os.getpid(), device)
         time.sleep(QUEUE_POLL_SECONDS)
@@ -178,7 +223,7 @@ def _claim_when_free(store: RunStore, run_id: int, device: str) -> bool:
 
 def _older_run_waiting(store: RunStore, run_id: int, device: str) -> bool:
     """Whether a run queued before `run_id` for the same device has a live worker: it goes first."""
-    for run in store.list_runs({"queued"}):
+    for run in store.list_runs({Status.QUEUED}):
         if run.id < run_id and process_alive(run.pid):
             try:
                 if str(resolve_device(run.config.get("device", "auto"))) == device:
@@ -220,7 +265,7 @@ def _heartbeat(home: Path, run_id: int) -> Iterator[None]:
         thread.join()
 
 
-def _recorder(store: RunStore, run_id: int, progress: Report | None) -> Report:
+def recorder(store: RunStore, run_id: int, progress: Report | None) -> Report:
     """Log every report as metrics; at epoch ends also keep the run's latest results current."""
 
     def record(step: int, epoch: float, metrics: dict[str, float]) -> None:

@@ -1,9 +1,15 @@
 """The run store: every run's config, status and metrics in one SQLite file (WAL mode).
 
-It is the only thing the trainer processes, the CLI and the dashboard share. Every write is committed
-at once, so a crash loses at most the report being written. The schema is versioned with
-`PRAGMA user_version`; an older file is migrated in place, and user data is never dropped.
-Non-finite metric values (NaN) are stored as NULL and read back as None.
+It is the only thing the trainer processes, the CLI and the dashboard share. Every write is one
+transaction (`_transaction`), committed at once, so a crash loses at most the report being written.
+Reads never write: ending the runs whose process is gone is `reconcile()`, which the entry points (CLI,
+dashboard pages, the runner's queue) call. The schema is versioned with `PRAGMA user_version`; an older
+file is migrated in place, and user data is never dropped. Non-finite metric values (NaN) are stored as
+NULL and read back as None.
+
+Damage is reported, never repaired: a row that cannot be decoded reads as a `damaged` run with its id
+(the others stay usable); a damaged file, a missing table or a database of another program is one
+ConfigError naming the file, which is left as it is.
 """
 
 from __future__ import annotations
@@ -11,28 +17,54 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, StoreWarning
 from cnnlab.spec import JSON_SCHEMA_VERSION
+from cnnlab.train.status import ACTIVE, TERMINAL, Status
 
 if TYPE_CHECKING:
     import pandas as pd
 
 DB_FILE = "runs.sqlite"
-# A run is "queued", then "running", then ends in one of these.
-TERMINAL = frozenset({"done", "failed", "cancelled", "diverged", "interrupted"})
 EXPORT_FORMATS = ("csv", "json")
 
-# Each step upgrades the schema by one version; index i brings user_version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (
+def _ids_never_reused(db: sqlite3.Connection) -> None:
+    """Migration: rebuild `runs` with AUTOINCREMENT, so an id is never reused after a delete, and add
+    `provenance`. Every column and index the table has by then is kept, whatever earlier steps added;
+    metrics are untouched (foreign keys are off while migrating, so dropping the old table deletes
+    nothing)."""
+    create = db.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()[0]
+    indexes = [row[0] for row in db.execute(
+        "SELECT sql FROM sqlite_master WHERE type='index' AND tbl_name='runs' AND sql IS NOT NULL")]
+    columns = ", ".join(f'"{row[1]}"' for row in db.execute("PRAGMA table_info(runs)"))
+    rebuilt, found = re.subn(r"^CREATE TABLE \"?runs\"?\s*\((\s*)id INTEGER PRIMARY KEY\b",
+                             r"CREATE TABLE runs_rebuilt (\1id INTEGER PRIMARY KEY AUTOINCREMENT", create)
+    if not found:
+        raise sqlite3.DatabaseError(f"unexpected definition of table runs: {create[:80]}")
+    db.execute(rebuilt)
+    db.execute(f"INSERT INTO runs_rebuilt ({columns}) SELECT {columns} FROM runs")
+    db.execute("DROP TABLE runs")
+    db.execute("ALTER TABLE runs_rebuilt RENAME TO runs")
+    for index in indexes:
+        db.execute(index)
+    if "provenance" not in columns:
+        db.execute("ALTER TABLE runs ADD COLUMN provenance TEXT")
+
+
+# Each step upgrades the schema by one version; index i brings user_version i to i + 1. A step is SQL
+# statements, or a function that takes the connection.
+MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     """
     CREATE TABLE runs (
         id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL,
@@ -49,11 +81,30 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX metrics_by_run ON metrics(run_id, step);
     CREATE INDEX runs_by_status ON runs(status);
     """,
+    # Sweeps (cnnlab/sweep): a sweep's trials and a group's repeats are runs tagged with their ids;
+    # `node` is the Ray node a trial ran on.
+    """
+    CREATE TABLE sweeps (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, finished_at REAL,
+        status TEXT NOT NULL DEFAULT 'queued', spec TEXT NOT NULL, cluster TEXT, pid INTEGER,
+        cancel_requested INTEGER DEFAULT 0, error TEXT);
+    ALTER TABLE runs ADD COLUMN sweep_id INTEGER;
+    ALTER TABLE runs ADD COLUMN group_id INTEGER;
+    ALTER TABLE runs ADD COLUMN node TEXT;
+    CREATE INDEX runs_by_sweep ON runs(sweep_id);
+    """,
+    _ids_never_reused,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+TABLES = frozenset({"runs", "metrics"})
 UPDATABLE = frozenset({"name", "device", "params", "macs", "epochs_done", "final_train_loss",
                        "final_train_acc", "final_test_acc", "examples_per_sec", "tflops", "pid",
-                       "weights_path", "error"})
+                       "weights_path", "error", "provenance", "sweep_id", "group_id",
+                       "node"})
+# Columns that hold numbers (or NULL); a row with anything else there reads as damaged.
+NUMBER_COLUMNS = ("created_at", "started_at", "finished_at", "params", "macs", "epochs_done",
+                  "final_train_loss", "final_train_acc", "final_test_acc", "examples_per_sec", "tflops",
+                  "pid", "heartbeat_at")
 
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
@@ -62,10 +113,17 @@ def resolve_home(home: str | os.PathLike | None = None) -> Path:
         home = os.environ.get("CNNLAB_HOME") or Path(
             os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "cnnlab"
     path = Path(home).expanduser()
+    hint = "; give --home (or CNNLAB_HOME) a folder that can be created and written to"
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"cannot use {path} as the run store folder: it is a file, not a folder{hint}")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot use {path} as the run store folder: {exc.strerror}") from exc
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        why = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc)).lower()
+        raise ConfigError(f"cannot use {path} as the run store folder: {why}{hint}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot use {path} as the run store folder: permission denied{hint}")
     return path
 
 
@@ -78,7 +136,7 @@ class Run:
     created_at: float
     started_at: float | None
     finished_at: float | None
-    status: str
+    status: Status
     config: dict
     model: str | None
     dataset: str | None
@@ -96,6 +154,10 @@ class Run:
     heartbeat_at: float | None
     cancel_requested: bool
     weights_path: str | None
+    provenance: dict | None  # cnnlab/torch versions, git commit, device name, threads, speed path
+    sweep_id: int | None = None
+    group_id: int | None = None
+    node: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -128,33 +190,52 @@ class RunStore:
         self.path = self.home / DB_FILE
         self.heartbeat_timeout = heartbeat_timeout
         self._lock = threading.RLock()
+        if self.path.is_file() and self.path.stat().st_size == 0:
+            warnings.warn(f"{self.path} was an empty file (0 bytes): whatever it held was lost before "
+                          "cnnlab opened it; a new, empty run store was started in it", StoreWarning,
+                          stacklevel=2)
         try:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            version = self._check_ownership()
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._migrate(version)
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            missing = TABLES - {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
         except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"{self.path} is not a cnnlab run store ({exc}); move it away or use another "
-                              "--home / CNNLAB_HOME") from exc
+            raise ConfigError(f"{self.path} is not a cnnlab run store ({exc}); it was left as it is: move it "
+                              "away or use another --home / CNNLAB_HOME") from exc
+        if missing:
+            raise self._damaged(sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}"))
 
-    def _migrate(self) -> None:
+    def _check_ownership(self) -> int:
+        """The file's schema version, after refusing (before writing anything) a newer schema or a
+        database of another program."""
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise ConfigError(f"{self.path} has schema version {version}, newer than this cnnlab "
                               f"({SCHEMA_VERSION}); upgrade cnnlab to read it")
-        with self._lock:
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                statements = [s for s in MIGRATIONS[target - 1].split(";") if s.strip()]
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    if self._db.execute("PRAGMA user_version").fetchone()[0] == target - 1:
-                        for statement in statements:
-                            self._db.execute(statement)
-                        self._db.execute(f"PRAGMA user_version={target}")
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
+        if version == 0:
+            tables = [row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            if tables:
+                raise ConfigError(f"{self.path} is an SQLite database of another program (tables: "
+                                  f"{', '.join(tables[:5])}), not a cnnlab run store; it was left as it is")
+        return version
+
+    def _migrate(self, version: int) -> None:
+        """Bring the schema from `version` to SCHEMA_VERSION, one transaction per step (foreign keys off
+        meanwhile, so a rebuilt table keeps its metrics)."""
+        self._db.execute("PRAGMA foreign_keys=OFF")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._transaction() as db:
+                if db.execute("PRAGMA user_version").fetchone()[0] == target - 1:  # not done meanwhile
+                    step = MIGRATIONS[target - 1]
+                    if callable(step):
+                        step(db)
+                    else:
+                        for statement in step.split(";"):
+                            if statement.strip():
+                                db.execute(statement)
+                    db.execute(f"PRAGMA user_version={target}")
 
     def close(self) -> None:
         self._db.close()
@@ -163,27 +244,62 @@ class RunStore:
         """The run's folder for files (worker log, weights)."""
         return self.home / "runs" / str(int(run_id))
 
-    def _write(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+    # -- the two ways to touch the database ------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE; a busy database is waited for up to the
+        connection's timeout), committed on success and rolled back on any exception. Nested calls join
+        the transaction already open."""
         with self._lock:
-            return self._db.execute(sql, tuple(params))
+            if self._db.in_transaction:
+                yield self._db
+                return
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError as exc:
+                raise self._damaged(exc) from exc
+
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        try:
+            return self._db.execute(sql, tuple(params)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
+
+    def _write(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        with self._transaction() as db:
+            return db.execute(sql, tuple(params))
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> ConfigError:
+        return ConfigError(f"the run store {self.path} is damaged or unreadable ({exc}); it was left as it "
+                           "is: copy it away to repair it (sqlite3 .recover) and use another --home / "
+                           "CNNLAB_HOME meanwhile")
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def create_run(self, config: dict, *, name: str, model: str, dataset: str,
                    params: int | None = None, macs: int | None = None) -> int:
-        """Record a new run as `queued` and return its id."""
+        """Record a new run as `queued` and return its id (ids are never reused, even after a delete)."""
         cursor = self._write(
             "INSERT INTO runs (name, created_at, status, config, model, dataset, params, macs) "
-            "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
-            (name, time.time(), json.dumps(config), model, dataset, params, macs))
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, time.time(), Status.QUEUED, json.dumps(config), model, dataset, params, macs))
         return int(cursor.lastrowid)
 
     def claim(self, run_id: int, pid: int, device: str) -> bool:
         """queued -> running, atomically; False if the run is no longer queued (cancelled meanwhile)."""
         now = time.time()
         cursor = self._write(
-            "UPDATE runs SET status='running', pid=?, device=?, started_at=?, heartbeat_at=? "
-            "WHERE id=? AND status='queued' AND cancel_requested=0", (pid, device, now, now, run_id))
+            "UPDATE runs SET status=?, pid=?, device=?, started_at=?, heartbeat_at=? "
+            "WHERE id=? AND status=? AND cancel_requested=0",
+            (Status.RUNNING, pid, device, now, now, run_id, Status.QUEUED))
         return cursor.rowcount == 1
 
     def heartbeat(self, run_id: int) -> None:
@@ -193,39 +309,36 @@ class RunStore:
         """One row per metric name, in one transaction."""
         rows = [(run_id, int(step), float(epoch), str(name), _finite(value))
                 for name, value in values.items()]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany("INSERT INTO metrics (run_id, step, epoch, name, value) "
-                                     "VALUES (?, ?, ?, ?, ?)", rows)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            db.executemany("INSERT INTO metrics (run_id, step, epoch, name, value) VALUES (?, ?, ?, ?, ?)",
+                           rows)
 
     def update(self, run_id: int, **values: Any) -> None:
-        """Set result columns of a run (only the UPDATABLE ones)."""
+        """Set result columns of a run (only the UPDATABLE ones; `provenance` is a dict)."""
         unknown = sorted(set(values) - UPDATABLE)
         if unknown:
             raise ValueError(f"run store: cannot update {', '.join(unknown)}")
+        if "provenance" in values:
+            values["provenance"] = json.dumps(values["provenance"])
         if values:
             assignments = ", ".join(f"{key}=?" for key in values)
             self._write(f"UPDATE runs SET {assignments} WHERE id=?",
                         (*(_finite(v) if isinstance(v, float) else v for v in values.values()), run_id))
 
-    def finish(self, run_id: int, status: str, error: str | None = None,
-               when: tuple[str, ...] = ("queued", "running"), **values: Any) -> None:
-        """End the run with a terminal `status` if it is still in one of the `when` states; a run in
-        any other state (an ended one, or one a worker claimed meanwhile) is left as it is."""
-        if status not in TERMINAL:
+    def finish(self, run_id: int, status: Status, error: str | None = None,
+               when: frozenset[Status] = ACTIVE, **values: Any) -> bool:
+        """End the run with a terminal `status` if it is still in one of the `when` states; say whether it
+        did. A run in any other state (an ended one, or one a worker claimed meanwhile) is left as it is."""
+        if status not in TERMINAL or status == Status.DAMAGED:
             raise ValueError(f"run store: {status!r} is not a terminal status")
-        with self._lock:
-            row = self._db.execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone()
-            if row is not None and row[0] in when:
-                self.update(run_id, **values)
-                self._write(f"UPDATE runs SET status=?, error=?, finished_at=? WHERE id=? "
-                            f"AND status IN ({', '.join('?' * len(when))})",
-                            (status, error, time.time(), run_id, *when))
+        with self._transaction() as db:
+            row = db.execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone()
+            if row is None or row[0] not in when:
+                return False
+            self.update(run_id, **values)
+            db.execute("UPDATE runs SET status=?, error=?, finished_at=? WHERE id=?",
+                       (Status(status), error, time.time(), run_id))
+            return True
 
     def request_cancel(self, run_id: int) -> Run:
         """A queued run is cancelled at once; a running one is flagged and its trainer stops it."""
@@ -234,37 +347,65 @@ class RunStore:
             raise ConfigError(f"run {run_id} has already ended ({run.status})")
         self._write("UPDATE runs SET cancel_requested=1 WHERE id=?", (run_id,))
         # Only if still queued: a worker that claimed the run meanwhile stops it at its next poll.
-        self.finish(run_id, "cancelled", error="cancelled before it started", when=("queued",))
+        self.finish(run_id, Status.CANCELLED, error="cancelled before it started",
+                    when=frozenset({Status.QUEUED}))
         return self.get(run_id)
 
     def cancel_requested(self, run_id: int) -> bool:
-        row = self._db.execute("SELECT cancel_requested FROM runs WHERE id=?", (run_id,)).fetchone()
-        return bool(row and row[0])
+        rows = self._read("SELECT cancel_requested FROM runs WHERE id=?", (run_id,))
+        return bool(rows and rows[0][0])
 
-    # -- reading -----------------------------------------------------------------------------------
+    def reconcile(self) -> list[int]:
+        """End as `interrupted` every queued or running run whose process is gone; return their ids.
+
+        The one place where reading the store leads to a write; the CLI, the dashboard pages and the
+        runner's queue call it before they read. A running run is interrupted as soon as its recorded
+        process has died (or, with no process recorded, once its heartbeat is older than
+        `heartbeat_timeout`); a queued one as soon as the process waiting to train it has died.
+        """
+        ended = []
+        for run in self.list_runs(set(ACTIVE)):
+            error = self._why_gone(run)
+            if error and self.finish(run.id, Status.INTERRUPTED, error=error):
+                ended.append(run.id)
+        return ended
+
+    def _why_gone(self, run: Run) -> str | None:
+        if run.status == Status.RUNNING:
+            if run.pid is not None:
+                return None if process_alive(run.pid) else (
+                    f"the training process (pid {run.pid}) stopped without finishing")
+            age = time.time() - (run.heartbeat_at or run.started_at or run.created_at)
+            return (f"the training process stopped without finishing (last heartbeat {age:.0f}s ago)"
+                    if age > self.heartbeat_timeout else None)
+        if run.pid is not None and not process_alive(run.pid):
+            return "the process waiting to train it stopped before the run started"
+        return None
+
+    # -- reading (never writes) ------------------------------------------------------------------------
 
     def get(self, run_id: int) -> Run:
-        row = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE id=?", (run_id,)).fetchone()
-        if row is None:
+        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE id=?", (run_id,))
+        if not rows:
             raise ConfigError(f"no run with id {run_id} in {self.home}")
-        return self._reconciled(self._run(row))
+        return _decode(rows[0])
 
     def list_runs(self, statuses: set[str] | None = None) -> list[Run]:
-        """All runs, newest first (optionally only those with the given statuses)."""
-        rows = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY id DESC").fetchall()
-        runs = [self._reconciled(self._run(row)) for row in rows]
+        """All runs, newest first (optionally only those with the given statuses); unreadable rows are
+        `damaged` runs."""
+        runs = [_decode(row) for row in self._read(f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY id DESC")]
         return [run for run in runs if statuses is None or run.status in statuses]
 
     def running_count(self, device: str | None = None) -> int:
-        """Runs running now (on `device`, if given), after ending those whose process died."""
-        runs = self.list_runs({"running"})
-        return sum(1 for run in runs if device is None or run.device == device)
+        """Runs recorded as running (on `device`, if given)."""
+        return sum(1 for run in self.list_runs({Status.RUNNING}) if device is None or run.device == device)
 
     def metrics(self, run_id: int) -> list[dict[str, Any]]:
-        """The run's metric rows, in order: dicts with step, epoch, name, value."""
-        cursor = self._db.execute("SELECT step, epoch, name, value FROM metrics WHERE run_id=? "
-                                  "ORDER BY rowid", (run_id,))
-        return [dict(zip(("step", "epoch", "name", "value"), row, strict=True)) for row in cursor]
+        """The run's metric rows, in order: dicts with step, epoch, name, value (rows whose step, epoch or
+        value are not numbers are left out)."""
+        rows = self._read("SELECT step, epoch, name, value FROM metrics "
+                          f"WHERE run_id=? AND {_NUMERIC_METRIC} ORDER BY rowid", (run_id,))
+        return [dict(zip(("step", "epoch", "name", "value"), row, strict=True)) for row in rows]
 
     def metrics_frame(self, run_ids: Iterable[int]) -> pd.DataFrame:
         """Metrics of several runs as a long table: run_id, step, epoch, name, value."""
@@ -272,12 +413,12 @@ class RunStore:
 
         ids = [int(i) for i in run_ids]
         query = (f"SELECT run_id, step, epoch, name, value FROM metrics WHERE run_id IN "
-                 f"({', '.join('?' * len(ids))}) ORDER BY run_id, rowid")
-        return pd.DataFrame(self._db.execute(query, ids).fetchall() if ids else [],
+                 f"({', '.join('?' * len(ids))}) AND {_NUMERIC_METRIC} ORDER BY run_id, rowid")
+        return pd.DataFrame(self._read(query, ids) if ids else [],
                             columns=["run_id", "step", "epoch", "name", "value"])
 
     def export(self, run_id: int, fmt: str = "csv") -> str:
-        """The run's metrics as CSV (long table), or the run and its metrics as JSON."""
+        """The run's metrics as CSV (long table), or the run (provenance included) and its metrics as JSON."""
         if fmt not in EXPORT_FORMATS:
             raise ConfigError(f"export format must be csv or json, got {fmt!r}")
         run = self.get(run_id)
@@ -294,27 +435,35 @@ class RunStore:
         self._write("DELETE FROM runs WHERE id=?", (run_id,))
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
-    def _run(self, row: tuple) -> Run:
-        data = dict(zip(COLUMNS, row, strict=True))
-        data["config"] = json.loads(data["config"])
-        data["cancel_requested"] = bool(data["cancel_requested"])
-        return Run(**data)
 
-    def _reconciled(self, run: Run) -> Run:
-        """A run whose process is gone is recorded as interrupted: a running one once its heartbeat is
-        stale, a queued one as soon as the process that was waiting to train it has died."""
-        if run.status == "running":
-            age = time.time() - (run.heartbeat_at or run.started_at or run.created_at)
-            if age <= self.heartbeat_timeout or process_alive(run.pid):
-                return run
-            error = f"the training process stopped without finishing (last heartbeat {age:.0f}s ago)"
-        elif run.status == "queued" and run.pid is not None and not process_alive(run.pid):
-            error = "the process waiting to train it stopped before the run started"
-        else:
-            return run
-        self.finish(run.id, "interrupted", error=error)
-        row = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE id=?", (run.id,)).fetchone()
-        return self._run(row)
+_NUMERIC_METRIC = ("typeof(step) = 'integer' AND typeof(epoch) IN ('integer', 'real') "
+                   "AND typeof(value) IN ('integer', 'real', 'null')")
+
+
+def _decode(row: tuple) -> Run:
+    """A row as a Run; a row that cannot be read (bad JSON, an unknown status, text where a number
+    belongs) as a `damaged` Run with the same id and the reason as its error."""
+    data = dict(zip(COLUMNS, row, strict=True))
+    try:
+        data["status"] = Status(data["status"])
+        config = json.loads(data["config"])
+        if not isinstance(config, dict):
+            raise ValueError(f"config is a JSON {type(config).__name__}, not an object")
+        data["config"] = config
+        if data["provenance"] is not None:
+            data["provenance"] = json.loads(data["provenance"])
+        bad = next((c for c in NUMBER_COLUMNS if isinstance(data[c], str | bytes)), None)
+        if bad is not None:
+            raise ValueError(f"{bad} holds text, not a number")
+        if not isinstance(data["name"], str):
+            raise ValueError("name is not text")
+    except (ValueError, TypeError) as exc:
+        reason = f"row {data['id']} of the run store cannot be read: {exc}"
+        return Run(**{**dict.fromkeys(COLUMNS), "id": data["id"], "name": f"damaged run {data['id']}",
+                      "created_at": 0.0, "status": Status.DAMAGED, "config": {}, "error": reason,
+                      "cancel_requested": False})
+    data["cancel_requested"] = bool(data["cancel_requested"])
+    return Run(**data)
 
 
 def _finite(value: Any) -> float | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -16,6 +18,7 @@ from cnnlab.code_export import python_code
 from cnnlab.units import format_bytes, format_count
 from dashboard import controls, fc_conv_view, model_state, pin_compare
 from dashboard.charts import memory_figure, params_figure, receptive_field_figure, shape_figure
+from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024
 ROW_PX, TABLE_ROWS = 35, 60  # Streamlit's table row height; rows shown before a table scrolls
@@ -31,6 +34,23 @@ def summarize(config_json: str, levels: int | None) -> Summary:
 def exported_code(config_json: str) -> str:
     """The config as a PyTorch file (cached like the analysis)."""
     return python_code(ModelConfig.from_dict(json.loads(config_json)))
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def shared_chart(kind: str, config_json: str, *options: Any) -> go.Figure:
+    """One chart of one config ("shape", "params", "rf", or "memory" with batch size and optimiser), built
+    once per server and shared by every session: a Plotly figure costs 20-30 ms to build (validation),
+    while st.plotly_chart only copies it, and no page changes it."""
+    if kind == "shape":
+        return shape_figure(summarize(config_json, 1))
+    summary = summarize(config_json, None)
+    if kind == "params":
+        return params_figure(summary)
+    if kind == "rf":
+        return receptive_field_figure(summary)
+    batch, optimizer = options
+    memory = summary.training_memory(batch, optimizer.split()[0], 0.9 if "momentum" in optimizer else 0.0)
+    return memory_figure(memory, *available_memory())
 
 
 def available_memory() -> tuple[int, str]:
@@ -52,7 +72,7 @@ def spec_files(config: ModelConfig, side: DeltaGenerator) -> None:
     try:
         code = exported_code(json.dumps(config.to_dict()))
     except ConfigError as exc:
-        side.caption(f"No PyTorch code: {exc}.")
+        side.caption(literal(f"No PyTorch code: {exc}."))
     else:
         side.download_button("Download PyTorch code", code, file_name=f"{stem}.py",
                                    mime="text/x-python", key="download_code",
@@ -72,7 +92,7 @@ def spec_files(config: ModelConfig, side: DeltaGenerator) -> None:
             raise ConfigError(f"{upload.name} is not valid JSON ({exc})") from exc
         loaded = model_state.checked(ModelConfig.from_dict(data))
     except ConfigError as exc:
-        side.error(f"Could not load {upload.name}: {exc}")
+        side.error(literal(f"Could not load {upload.name}: {exc}"))
         return
     controls.reset_controls()
     model_state.remember(loaded)
@@ -85,7 +105,7 @@ def headline(summary: Summary, stale: str | None = None) -> None:
     t, final = summary.totals, summary.final_field
     if stale:
         st.html("<style>.st-key-headline_stale [data-testid='stMetric'] {opacity: 0.4}</style>")
-        st.caption(f"⚠ Last valid model, not the controls' current values: {stale}")
+        st.caption(literal(f"⚠ Last valid model, not the controls' current values: {stale}"))
     cols = st.container(key="headline_stale" if stale else "headline").columns(5)
     cols[0].metric("Parameters", format_count(t.params), help=f"{t.params:,} weights and biases")
     cols[1].metric("MACs per image", format_count(t.macs),
@@ -146,10 +166,10 @@ def layer_table(config_json: str) -> None:
             st.write("A block has several windows: choose “every layer” to see each one.")
 
 
-def params_panel(summary: Summary) -> None:
+def params_panel(summary: Summary, summary_json: str) -> None:
     """Parameters per layer, and beside it the totals by kind (convolution, fully connected, other)."""
     chart, shares = st.columns([3, 1])
-    chart.plotly_chart(params_figure(summary), width="stretch", key="params_chart")
+    chart.plotly_chart(shared_chart("params", summary_json), width="stretch", key="params_chart")
     total = summary.totals.params or 1
     for kind, count in summary.params_by_kind().items():
         if count:
@@ -158,13 +178,12 @@ def params_panel(summary: Summary) -> None:
     shares.caption(f"of {format_count(summary.totals.params)} parameters")
 
 
-def memory_panel(summary: Summary) -> None:
+def memory_panel(config_json: str) -> None:
     left, right = st.columns(2)
     batch = left.number_input("Batch size", 1, 4096, 128, key="mem_batch")
     optimizer = right.selectbox("Optimiser", ["sgd", "sgd + momentum", "adam", "adamw"], key="mem_opt")
-    memory = summary.training_memory(batch, optimizer.split()[0], 0.9 if "momentum" in optimizer else 0.0)
-    available, device = available_memory()
-    st.plotly_chart(memory_figure(memory, available, device), width="stretch", key="memory_chart")
+    st.plotly_chart(shared_chart("memory", config_json, int(batch), optimizer), width="stretch",
+                    key="memory_chart")
     st.caption("An estimate: weights + gradients + optimiser state + one copy of every distinct layer "
                "output per image; the framework's workspaces come on top.")
 
@@ -183,8 +202,8 @@ try:
     summary = summarize(json.dumps(config.to_dict()), None)
     stale = None
 except ConfigError as exc:
-    results.error(str(exc))
-    results.info(f"Still showing the last valid model: {model_state.describe(start)}.")
+    results.error(literal(exc))
+    results.info(literal(f"Still showing the last valid model: {model_state.describe(start)}."))
     config, summary = start, summarize(json.dumps(start.to_dict()), None)
     stale = model_state.describe(start)
 else:
@@ -196,19 +215,19 @@ with headline_area:
     headline(summary, stale)
     pin_compare.panel(config, panel)
 with results:
-    st.subheader(model_state.describe(config))
+    st.subheader(literal(model_state.describe(config)))
     fc_conv_view.panel(config, panel)
     tabs = st.tabs(["Layers", "Shapes", "Parameters", "Receptive field", "Training memory"])
     with tabs[0]:
         layer_table(config_json)
     with tabs[1]:
-        st.plotly_chart(shape_figure(summarize(config_json, 1)), width="stretch", key="shape_chart")
+        st.plotly_chart(shared_chart("shape", config_json), width="stretch", key="shape_chart")
     with tabs[2]:
-        params_panel(summary)
+        params_panel(summary, config_json)
     with tabs[3]:
-        st.plotly_chart(receptive_field_figure(summary), width="stretch", key="rf_chart")
+        st.plotly_chart(shared_chart("rf", config_json), width="stretch", key="rf_chart")
         st.caption("Layers in the order they run. Each 3×3 convolution adds 2 × jump pixels; each "
                    "stride-2 layer doubles the jump. Diamonds are side branches (ResNet's downsampling "
                    "shortcuts, run from the block's input); where paths merge a unit sees their union.")
     with tabs[4]:
-        memory_panel(summary)
+        memory_panel(config_json)

@@ -7,8 +7,11 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.train.store import Run, RunStore
+from dashboard import group_views
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
 from dashboard.run_exports import MISSING, model_of, selected_configs_json, selected_metrics_csv
+from dashboard.run_store import open_store
+from dashboard.text import literal, plot_text
 
 # Table columns shown as text so a missing value reads "—": column -> how a value is written
 TEXT_COLUMNS = {"best test acc": "{:.3f}", "examples/s": "{:,.0f}", "epochs": "{:g}",
@@ -76,9 +79,10 @@ def flatten(config: dict, prefix: str = "") -> dict[str, str]:
 
 
 def config_diff(runs: list[Run]) -> pd.DataFrame:
-    """The config fields on which the runs differ: one row per field, one column per run."""
-    flat = {f"#{run.id} {run.name}": flatten(run.config) for run in runs}
-    table = pd.DataFrame(flat).fillna(MISSING)
+    """The config and provenance fields on which the runs differ: one row per field, one column per run."""
+    flat = {f"#{run.id} {run.name}": flatten(run.config) | flatten(run.provenance or {}, "provenance.")
+            for run in runs}
+    table = pd.DataFrame(flat, dtype=object).fillna(MISSING)
     return table[table.nunique(axis=1) > 1] if len(runs) > 1 else table
 
 
@@ -94,7 +98,7 @@ def export(store: RunStore, runs: list[Run]) -> None:
 
 def comparison(store: RunStore, shown: pd.DataFrame, runs: list[Run]) -> None:
     """The chosen runs' curves (overlaid and side by side), accuracy against size, config diff, export."""
-    labels = {run.id: f"#{run.id} {run.name}" for run in runs}
+    labels = {run.id: plot_text(f"#{run.id} {run.name}") for run in runs}
     metrics = store.metrics_frame(list(labels))
     tabs = st.tabs(["Overlay", "Side by side", "Accuracy vs size", "Config diff"])
     with tabs[0]:
@@ -124,7 +128,7 @@ def delete_panel(store: RunStore, runs: list[Run]) -> None:
             try:
                 store.delete(doomed)
             except ConfigError as exc:
-                st.error(str(exc))
+                st.error(literal(exc))
             else:
                 st.session_state.pop(f"delete_confirm_{doomed}", None)
                 st.rerun()
@@ -132,16 +136,18 @@ def delete_panel(store: RunStore, runs: list[Run]) -> None:
 
 st.title("Compare runs")
 st.caption("Every run recorded on this machine. Pick a few to put their curves on shared axes.")
+store = open_store()
+if store is None:
+    st.stop()
 try:
-    store = RunStore()
     all_runs = store.list_runs()
-except ConfigError as exc:
-    st.error(f"The run store cannot be read: {exc}")
+    table = runs_frame(store, all_runs)
+except ConfigError as exc:  # a store damaged beyond its first page
+    st.error(literal(exc))
     st.stop()
 if not all_runs:
     st.info("No runs yet: launch one on the Train page.")
     st.stop()
-table = runs_frame(store, all_runs)
 shown = filtered(table)
 runs_table(shown)
 if shown.empty:
@@ -152,5 +158,6 @@ selected = st.multiselect("Runs to compare", options, default=options[:4], key="
                           format_func=lambda i: f"#{i} {by_id[i].name}")
 if selected:
     comparison(store, shown, [by_id[i] for i in selected])
+group_views.render(store, all_runs)
 st.divider()
 delete_panel(store, all_runs)

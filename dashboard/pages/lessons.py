@@ -14,6 +14,7 @@ from cnnlab.train.store import RunStore
 from cnnlab.units import format_bytes
 from dashboard import model_state
 from dashboard.pin_compare import link_params
+from dashboard.text import literal
 
 FORMATS = {"params": "{:,}".format, "MACs": "{:,}".format, "FC params": "{:,}".format,
            "FC share": "{:.2%}".format, "MACs vs first": "{:.2%}".format, "best test acc": "{:.3f}".format,
@@ -42,7 +43,7 @@ def show(key: str, inputs: Callable[[], dict], compute: Callable[..., lessons.Le
         try:
             lesson = compute(**values)
         except ConfigError as exc:
-            st.error(str(exc))
+            st.error(literal(exc))
             return
         head.subheader(lesson.title)
         head.markdown(lesson.claim)
@@ -57,7 +58,7 @@ def build_button(key: str, models: tuple) -> None:
     try:
         checked = tuple(model_state.checked(m) for m in models)
     except ConfigError as exc:
-        st.caption(f"The Build page cannot show this: {exc}")
+        st.caption(literal(f"The Build page cannot show this: {exc}"))
         return
     label = "Open A and B on the Build page" if len(checked) > 1 else "Open on the Build page"
     st.link_button(label, build_link(checked), key=f"lesson_{key}_link")
@@ -111,6 +112,19 @@ def fc_conv_inputs() -> dict:
             "size": number("Larger image", "fc_conv_size", 28, 1024, 320, right)}
 
 
+@st.cache_data(max_entries=32, show_spinner="Measuring the effective field…")
+def measured_field(channels: int, size: int, depth: int) -> lessons.Lesson:
+    """The effective-field lesson (autograd on a CPU: seconds, so kept per input)."""
+    return lessons.effective_field(channels, size, depth)
+
+
+def erf_inputs() -> dict:
+    left, middle, right = st.columns(3)
+    return {"channels": number("Channels C", "erf_c", 1, 64, 16, left),
+            "size": number("Input size", "erf_size", 16, 128, 64, middle),
+            "depth": number("3×3 layers", "erf_depth", 1, 16, 8, right)}
+
+
 st.title("Lessons")
 st.caption("Each claim of the chapter, proved by the analysis engine: change the numbers it depends on and "
            "every figure follows. Nothing on this page is typed in.")
@@ -121,5 +135,4 @@ show("costs", cost_inputs, lessons.vgg_costs)
 show("evolution", evolution_inputs, lessons.evolution)
 show("residual", residual_inputs, lessons.residual_field)
 show("fc_conv", fc_conv_inputs, lessons.fc_conv_larger_image)
-st.caption("The effective receptive field (how much of its theoretical field a unit really uses) needs the "
-           "See page, which this build of cnnlab does not have yet.")
+show("erf", erf_inputs, measured_field)

@@ -43,6 +43,7 @@ from dashboard.see_charts import (
     top_images_figure,
     unit_grid_figure,
 )
+from dashboard.text import literal
 
 VIEWS = ("Receptive field", "Feature maps", "Filters", "Top images")
 SOURCES = ("The Build page's model", "A trained run")
@@ -184,7 +185,7 @@ def choose_unit(layer: Layer) -> tuple[int, int]:
     row = a.number_input("Row", 0, rows - 1, key="see_row")
     col = b.number_input("Column", 0, cols - 1, key="see_col")
     unit = (int(row), int(col))
-    st.caption(f"{layer.name}: a {rows}×{cols} map. Click a unit.")
+    st.caption(literal(f"{layer.name}: a {rows}×{cols} map. Click a unit."))
     st.plotly_chart(unit_grid_figure(layer, unit), key="see_grid", on_select="rerun",
                     selection_mode="points", width="stretch", config={"displayModeBar": False})
     return unit
@@ -291,4 +292,4 @@ try:
     else:
         show_top_images(sources[-1], dataset, layer)
 except ConfigError as exc:
-    st.error(str(exc))
+    st.error(literal(exc))

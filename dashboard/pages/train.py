@@ -13,11 +13,14 @@ from cnnlab import ConfigError, ModelConfig
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
 from cnnlab.train import runner
 from cnnlab.train.config import INITS, OPTIMIZERS, SCHEDULES, RunConfig, fit_input
-from cnnlab.train.store import TERMINAL, Run, RunStore
+from cnnlab.train.status import TERMINAL
+from cnnlab.train.store import Run, RunStore
 from cnnlab.units import format_count
-from dashboard import model_state
+from dashboard import model_state, sweep_panel
 from dashboard.charts import curves_figure
 from dashboard.eta import Countdown
+from dashboard.run_store import open_store
+from dashboard.text import literal, plot_text
 
 WATCH = "watch_run"  # the run the live panel shows
 COUNTDOWNS = "eta_countdowns"  # run id -> Countdown: the ETA shown, which only goes down
@@ -92,7 +95,7 @@ def data_choice(config: ModelConfig) -> tuple[str, int | None, ModelConfig | Non
                       "(see docs/DATASETS.md) or run where the machine is online, and they appear here.")
     fitted, problem = check(config, dataset, resize)
     if problem:
-        notes.error(f"Cannot launch: {problem}")
+        notes.error(literal(f"Cannot launch: {problem}"))
         with notes:
             offer_fix(config, dataset, resize)
     elif fitted != config:
@@ -124,7 +127,7 @@ def advanced_options() -> dict:
 
 def launch_form(config: ModelConfig, result: DeltaGenerator) -> None:
     """Dataset, hyper-parameters and the Launch button; the launch's outcome is written in `result`."""
-    st.write(f"Model from the Build page: **{model_state.describe(config)}**")
+    st.write(f"Model from the Build page: **{literal(model_state.describe(config))}**")
     dataset, resize, fitted, problem = data_choice(config)
     with st.form("launch"):
         left, right = st.columns(2)
@@ -157,19 +160,20 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> None:
             limit_test=max(int(limit) // 5, 1) if limit else None, save_weights=True, **advanced)
         run_id = runner.launch(run_config, name=name.strip() or None)
     except ConfigError as exc:
-        result.error(str(exc))
+        result.error(literal(exc))
         return
     ahead = [run for run in RunStore().list_runs({"queued", "running"}) if run.id < run_id]
     if ahead:
         watched = st.session_state.get(WATCH)
         if watched not in {run.id for run in ahead}:
             st.session_state[WATCH] = min(ahead, key=lambda run: (run.status != "running", run.id)).id
-        result.info(f"Run #{run_id} queued ({run_config.model.name} on {dataset}): waiting behind "
-                    f"{', '.join(f'#{run.id}' for run in ahead)}. It starts by itself when they end.")
+        result.info(literal(f"Run #{run_id} queued ({run_config.model.name} on {dataset}): waiting behind "
+                            f"{', '.join(f'#{run.id}' for run in ahead)}. It starts by itself when they "
+                            "end."))
     else:
         st.session_state[WATCH] = run_id
-        result.success(f"Run #{run_id} launched: {run_config.model.name} on {dataset}, input "
-                       f"{run_config.model.input}. It keeps going if you close this tab.")
+        result.success(literal(f"Run #{run_id} launched: {run_config.model.name} on {dataset}, input "
+                               f"{run_config.model.input}. It keeps going if you close this tab."))
 
 
 def waiting_behind(run: Run, runs: list[Run]) -> list[int]:
@@ -219,43 +223,41 @@ def watch_select(runs: list[Run]) -> int:
 def live(run_id: int, known: tuple[int, ...]) -> None:
     """The watched run, redrawn from the run store every second; a run launched elsewhere (another tab,
     the CLI) reruns the page so the list offers it."""
-    try:
-        store = RunStore()
-        runs = store.list_runs()
-    except ConfigError as exc:
-        st.error(f"The run store cannot be read: {exc}")
+    store = open_store()
+    if store is None:
         return
+    runs = store.list_runs()
     if tuple(run.id for run in runs) != known:
         st.rerun()
     run = next(r for r in runs if r.id == run_id)
     metrics = store.metrics_frame([run_id])
     fraction, line = progress(run, metrics, runs, time.time())
     bar, stop = st.columns([6, 1], vertical_alignment="bottom")
-    bar.progress(fraction, text=line)
+    bar.progress(fraction, text=literal(line))
     if run.status in ("queued", "running") and stop.button("Stop", key=f"stop_{run_id}", type="secondary"):
         try:
             runner.cancel(run_id)
         except ConfigError as exc:  # it ended meanwhile
-            st.toast(str(exc))
+            st.toast(literal(exc))
         else:
             st.toast(f"Stopping run {run_id}…")
     if run.error:
-        (st.warning if run.status in ("cancelled", "interrupted") else st.error)(run.error)
-    st.plotly_chart(curves_figure(metrics, {run_id: run.name}, title=f"Run {run_id}: {run.name}", height=400),
+        (st.warning if run.status in ("cancelled", "interrupted") else st.error)(literal(run.error))
+    st.plotly_chart(curves_figure(metrics, {run_id: plot_text(run.name)},
+                                  title=plot_text(f"Run {run_id}: {run.name}"), height=400),
                     width="stretch", key="live_curves")
     going = [r for r in runs if r.status not in TERMINAL]
     if len(going) > 1:
-        st.caption(f"{len(going)} runs queued or running: "
-                   + ", ".join(f"{run_label(r)} [{r.status}]" for r in going))
+        st.caption(literal(f"{len(going)} runs queued or running: "
+                           + ", ".join(f"{run_label(r)} [{r.status}]" for r in going)))
 
 
 def watch_panel() -> None:
     """Pick a run and watch it live."""
-    try:
-        runs = RunStore().list_runs()
-    except ConfigError as exc:
-        st.error(f"The run store cannot be read: {exc}")
+    store = open_store()
+    if store is None:
         return
+    runs = store.list_runs()
     if not runs:
         st.info("No runs yet: launch one.")
         return
@@ -274,3 +276,4 @@ with controls:
     launch_form(model, launch_result)
 with watching:
     watch_panel()
+sweep_panel.render()

@@ -1,5 +1,7 @@
 """AppTest fixtures: a fresh run store and a fresh analysis cache for each test, no workers left after it."""
 
+import re
+import string
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,24 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import kill_workers
+
+
+def text_node(markdown: str) -> str:
+    """The text CommonMark makes of `markdown` without other markup: a backslash before an ASCII
+    punctuation character stands for that character (the pages escape user text that way,
+    dashboard/text.py)."""
+    return re.sub(f"\\\\([{re.escape(string.punctuation)}])", r"\1", markdown)
+
+
+def unescape(markdown: str) -> str:
+    """What a reader sees of `markdown`: its text, without the invisible zero-width spaces."""
+    return text_node(markdown).replace("\u200b", "")
+
+
+def shown(element) -> str:
+    """The text a Markdown element (st.error, st.caption, ...) shows."""
+    return unescape(element.value)
+
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 

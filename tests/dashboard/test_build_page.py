@@ -7,6 +7,7 @@ import pytest
 from cnnlab import model_config
 from cnnlab.analysis import analyze
 from cnnlab.units import format_count
+from tests.dashboard.conftest import shown
 
 
 def metric(at, label):
@@ -66,7 +67,7 @@ def test_an_impossible_vgg_shows_the_engine_message_and_keeps_working(app):
                                    "added_rows": [{"num_convs": 1, "out_channels": 64}]}
     app.number_input(key="in_size").set_value(28).run()
     assert not app.exception
-    assert [e.value for e in app.error] == [
+    assert [shown(e) for e in app.error] == [
         "VGG block5 (5 of 6): max-pool 2×2 on a 1×1 map; input 28×28 supports at most 4 pooling blocks"]
     # The page still works: fix the size and the six-block network is analysed.
     app.number_input(key="in_size").set_value(224).run()
@@ -99,7 +100,7 @@ def test_a_bad_link_falls_back_to_the_default_with_an_error(app):
     app.query_params["model"] = "vgg:2x-16"
     app.run()
     assert not app.exception
-    assert "The link's model could not be used: VGG block 1 '2x-16'" in app.error[0].value
+    assert "The link's model could not be used: VGG block 1 '2x-16'" in shown(app.error[0])
     assert app.query_params["model"] == "vgg11"
 
 
@@ -117,7 +118,7 @@ def test_a_link_to_a_model_that_cannot_be_analysed_falls_back_with_its_reason(ap
         app.query_params[key] = value
     app.run()
     assert not app.exception
-    assert "The link's model could not be used" in app.error[0].value and message in app.error[0].value
+    assert "The link's model could not be used" in shown(app.error[0]) and message in shown(app.error[0])
     assert metric(app, "Parameters") == format_count(analyze("vgg11").totals.params)
 
 
@@ -146,7 +147,7 @@ def test_a_link_outside_the_dashboard_range_is_refused_clearly(app):
     app.query_params["model"] = "lenet"
     app.query_params["input"] = "1x600x600"
     app.run()
-    assert not app.exception and "28 to 256 pixels" in app.error[0].value
+    assert not app.exception and "28 to 256 pixels" in shown(app.error[0])
 
 
 def test_resnet_controls_change_the_model(app):

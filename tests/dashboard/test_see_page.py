@@ -10,6 +10,7 @@ from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import RunStore
+from tests.dashboard.conftest import shown
 
 
 def figures(app, prefix: str) -> list[dict]:
@@ -41,7 +42,7 @@ def box_of(figure: dict) -> tuple[float, float, float, float]:
 def open_see(app, model: str):
     app.query_params["model"] = model
     app.switch_page("pages/see.py").run()
-    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert not app.exception and not app.error, [shown(e) for e in app.error]
     return app
 
 
@@ -124,7 +125,7 @@ def test_a_run_whose_weights_file_is_gone_is_an_error_and_the_page_keeps_working
     open_see(app, "lenet")
     app.radio(key="see_source").set_value("A trained run").run()
     assert not app.exception
-    message = app.error[0].value
+    message = shown(app.error[0])
     assert message.startswith(f"run {run_id}'s weights file") and message.endswith("is missing")
     app.radio(key="see_source").set_value("The Build page's model").run()
     assert not app.exception and not app.error and figures(app, "pool2 unit")

@@ -6,6 +6,7 @@ import time
 from cnnlab import ConfigError
 from cnnlab.train import runner
 from cnnlab.train.store import TERMINAL, RunStore
+from tests.dashboard.conftest import shown, unescape
 
 
 def wait_for(run_id: int, statuses: set[str], timeout: float = 120) -> str:
@@ -33,7 +34,7 @@ def test_runs_queue_and_the_stop_button_cancels_the_watched_one(new_app):
     try:
         # The second launch leaves the watcher on the first run and says the second waits behind it.
         assert app.session_state["watch_run"] == first
-        assert any(f"Run #{second} queued" in i.value and f"waiting behind #{first}" in i.value
+        assert any(f"Run #{second} queued" in shown(i) and f"waiting behind #{first}" in shown(i)
                    for i in app.info)
         wait_for(first, {"running"})
         assert RunStore().get(second).status == "queued"  # one run at a time per device
@@ -45,7 +46,8 @@ def test_runs_queue_and_the_stop_button_cancels_the_watched_one(new_app):
         app.selectbox(key="watch_run").select(second).run()
         app.run()
         assert app.selectbox(key="watch_run").value == second
-        assert app.get("progress")[0].proto.text.startswith(f"queued · waiting behind #{first} · epoch 0.00")
+        assert unescape(app.get("progress")[0].proto.text).startswith(
+            f"queued · waiting behind #{first} · epoch 0.00")
         # The labels carry no status that could lag behind the progress line.
         assert app.selectbox(key="watch_run").options == [f"#{second} long two", f"#{first} long one"]
 

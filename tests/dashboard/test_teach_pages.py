@@ -7,9 +7,10 @@ import torchvision
 
 from cnnlab.analysis import analyze
 from cnnlab.units import format_count
+from tests.dashboard.conftest import shown
 
 STAGE_COLUMNS = ["layers", "output", "params", "RF"]
-LESSONS = ["stack2", "stack3", "fc_share", "costs", "evolution", "residual", "fc_conv"]
+LESSONS = ["stack2", "stack3", "fc_share", "costs", "evolution", "residual", "fc_conv", "erf"]
 
 
 def tables(at, columns):
@@ -66,7 +67,7 @@ def test_a_bad_pinned_model_in_the_link_is_reported_and_the_page_works(app):
     app.run()
     assert not app.exception
     message = "The link's pinned model A could not be used: unknown model 'vgg99'"
-    assert app.error[0].value.startswith(message)
+    assert shown(app.error[0]).startswith(message)
     assert "pin_model" not in app.query_params and app.query_params["model"] == "vgg16"
 
 
@@ -81,7 +82,7 @@ def test_fc_as_conv_switch_shows_the_class_score_map(app):
     assert fc_conv_table(app).iloc[-1]["output shape"] == "10×7×7"  # 416 / 32 - 6
     app.selectbox(key="family").select("ResNet").run()
     assert not app.exception
-    assert [e.value for e in app.error] == [
+    assert [shown(e) for e in app.error] == [
         "FC as convolutions: FC→conv rewrites networks that flatten a feature map into fully connected "
         "layers (LeNet, AlexNet, VGG, seq); ResNet is not one: a ResNet already ends in global average "
         "pooling and a single linear layer"]
@@ -105,7 +106,8 @@ def test_every_lesson_panel_is_shown_with_its_claim(lessons_page, new_app):
     assert [s.value for s in lessons_page.subheader] == [
         "2 × 3×3 against one 5×5", "3 × 3×3 against one 7×7", "VGG's parameters sit in its FC layers",
         "What VGG costs, and what a smaller input saves", "LeNet → AlexNet → VGG → ResNet",
-        "A residual block sees the union of its paths", "FC layers as convolutions slide over a larger image"]
+        "A residual block sees the union of its paths", "FC layers as convolutions slide over a larger image",
+        "The effective field is much smaller than the theoretical one"]
     links = [dict(parse_qsl(urlsplit(b.proto.url).query)) for b in lessons_page.get("link_button")]
     # Every panel links to Build with its models; the FC-share panel pins VGG-16 beside its GAP head.
     assert len(links) == len(LESSONS)
@@ -160,6 +162,10 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
     at.number_input(key="residual_blocks").set_value(5).run()
     table = lesson_table(at, "residual")
     assert list(table["residual field"]) == list(table["plain stack field"]) == ["5", "9", "13", "17", "21"]
+
+    at.number_input(key="erf_depth").set_value(3).run()
+    table = lesson_table(at, "erf")
+    assert list(table["theoretical field"]) == ["3", "5", "7"]
     assert not at.exception and not at.error
 
 
@@ -169,7 +175,7 @@ def test_fc_conv_panel_and_its_link_opens_the_build_page(lessons_page, new_app):
     assert table["output"].iloc[1] == "10×3×3"  # 288 / 32 - 7 + 1
     url = next(b.proto.url for b in lessons_page.get("link_button") if "width_divisor=4" in b.proto.url)
     lessons_page.number_input(key="fc_conv_size").set_value(200).run()  # smaller than the training 224
-    assert [e.value for e in lessons_page.error] == [
+    assert [shown(e) for e in lessons_page.error] == [
         "the larger input 1x200x200 is smaller than the training input 1x224x224; a class-score map needs "
         "at least one window of the training size"]
     assert len(lessons_page.subheader) == len(LESSONS) - 1 and not lessons_page.exception

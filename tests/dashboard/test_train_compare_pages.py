@@ -10,6 +10,7 @@ from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL, RunStore
+from tests.dashboard.conftest import shown
 
 
 def wait_for_end(run_id: int, timeout: float = 120) -> None:
@@ -75,7 +76,7 @@ def test_the_launch_check_runs_before_launch_and_offers_the_fix(app, model, fix)
     # the message is the launch's own check, word for word
     with pytest.raises(ConfigError) as raised:
         runner.check_runnable(RunConfig(model=fit_input(model_config(model), "shapes"), dataset="shapes"))
-    assert [e.value for e in app.error] == [f"Cannot launch: {raised.value}"]
+    assert [shown(e) for e in app.error] == [f"Cannot launch: {raised.value}"]
     assert launch_button(app).disabled
     app.button(key="fix_resize").click().run()
     assert app.selectbox(key="resize").value == fix and not app.error
@@ -168,7 +169,8 @@ def test_a_corrupt_run_store_is_reported_not_raised_and_left_alone(app, tmp_path
     for page in ("pages/train.py", "pages/compare.py"):
         app.switch_page(page).run()
         assert not app.exception
-        assert any("The run store cannot be read" in e.value and "runs.sqlite" in e.value for e in app.error)
+        assert any("The run store cannot be read" in shown(e) and "runs.sqlite" in shown(e)
+                   for e in app.error)
     assert store_file.read_bytes() == b"not a database" * 100
 
 

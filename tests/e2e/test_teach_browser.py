@@ -69,3 +69,5 @@ def test_the_lessons_page(server, page, screenshots):
     shot(page, screenshots / "teach-lessons.png")
     shot(page, screenshots / "teach-lessons-evolution.png", page.locator(".st-key-lesson_evolution"))
     shot(page, screenshots / "teach-lessons-fc-conv.png", page.locator(".st-key-lesson_fc_conv"))
+    expect(page.locator(".st-key-lesson_erf")).to_contain_text("The effective field is much smaller")
+    shot(page, screenshots / "teach-lessons-erf.png", page.locator(".st-key-lesson_erf"))

@@ -1,0 +1,92 @@
+"""Sweeps and repeats: many runs of one model, recorded as ordinary runs tagged with a sweep and a group.
+
+A sweep's trials are planned and recorded (queued) before anything trains; the driver (`driver.py`)
+then runs them on Ray Tune, on this machine or on a cluster, and writes their reports to the store.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import cnnlab
+from cnnlab.errors import ConfigError
+from cnnlab.spec import ModelConfig
+from cnnlab.sweep.engine import check_cluster
+from cnnlab.sweep.records import Sweep, SweepStore
+from cnnlab.sweep.space import Space, TrialPlan, check_size, describe, expand, parse_space, repeat_configs
+
+EARLY_STOP = ("asha",)
+DRIVER_LOG = "driver.log"
+
+__all__ = ["EARLY_STOP", "Space", "Sweep", "SweepStore", "TrialPlan", "cancel_sweep", "create_sweep",
+           "launch_sweep", "param_value", "parse_space", "plan", "repeat_configs"]
+
+
+def plan(base: dict[str, Any], space: Space, *, confirmed: bool = False) -> list[TrialPlan]:
+    """The sweep's trials, validated; too many without `confirmed` is a ConfigError."""
+    check_size(space, confirmed)
+    return expand(base, space)
+
+
+def create_sweep(base: dict[str, Any], space: Space, *, early_stop: str | None = None,
+                 cluster: str | None = None, name: str | None = None, home: str | Path | None = None,
+                 confirmed: bool = False) -> int:
+    """Validate everything (trials, Ray, the cluster's address), then record the sweep and its trials as
+    queued runs; return the sweep id. Nothing is recorded when anything is wrong."""
+    if early_stop is not None and early_stop not in EARLY_STOP:
+        raise ConfigError(f"early stopping must be one of {', '.join(EARLY_STOP)}, got {early_stop!r}")
+    trials = plan(base, space, confirmed=confirmed)
+    check_cluster(cluster)
+    store = SweepStore(home)
+    name = name or f"{trials[0].config.model.name} sweep"
+    spec = {"space": space.to_dict(), "varied": space.varied(), "early_stop": early_stop,
+            "trials": len(trials)}
+    sweep_id = store.create_sweep(name, spec, cluster)
+    groups: dict[int, list[TrialPlan]] = {}
+    for trial in trials:
+        groups.setdefault(trial.group, []).append(trial)
+    for members in groups.values():
+        label = describe({k: v for k, v in members[0].params.items() if k != "seed" or len(members) == 1})
+        store.create_group([t.config for t in members], sweep_id=sweep_id,
+                           name=f"{name} {sweep_id}" + (f": {label}" if label else ""))
+    return sweep_id
+
+
+def launch_sweep(sweep_id: int, home: str | Path | None = None) -> None:
+    """Start the sweep's driver as a detached process (it outlives the tab or shell that started it)."""
+    store = SweepStore(home)
+    package_root = str(Path(cnnlab.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
+                                                                     os.environ.get("PYTHONPATH")]))}
+    log_path = store.home / "sweeps" / str(sweep_id) / DRIVER_LOG
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(log_path, "ab") as log:
+            driver = subprocess.Popen([sys.executable, "-m", "cnnlab", "sweep", "--sweep-id", str(sweep_id),
+                                       "--home", str(store.home)], start_new_session=True,
+                                      stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                                      close_fds=True)
+    except OSError as exc:
+        store.request_cancel_sweep(sweep_id)
+        raise ConfigError(f"sweep {sweep_id}: its driver process could not be started: {exc}") from exc
+    store.set_sweep_pid(sweep_id, driver.pid)
+    threading.Thread(target=driver.wait, name=f"reap-sweep-{sweep_id}", daemon=True).start()
+
+
+def cancel_sweep(sweep_id: int, home: str | Path | None = None) -> Sweep:
+    """Cancel every trial that has not ended; the driver stops the running ones within a second or so."""
+    return SweepStore(home).request_cancel_sweep(sweep_id)
+
+
+def param_value(config: dict[str, Any], name: str) -> Any:
+    """The value of sweep parameter `name` in a recorded run config (the model string, model options)."""
+    if name == "model":
+        return ModelConfig.from_dict(config["model"]).name
+    if name in config:
+        return config[name]
+    return config.get("model", {}).get("arch", {}).get(name)

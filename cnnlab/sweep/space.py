@@ -1,0 +1,256 @@
+"""What a sweep varies: `--grid NAME=V1,V2` and `--random NAME=LOW..HIGH` parsed into a space, and the
+space expanded into one validated run config per trial (grid × random samples × repeats).
+
+A sweep varies run options (`lr`, `optimizer`, `batch_size`, `epochs`, `seed`, ...), the model's options
+from the family registry (`width_divisor`, `depth`, `batch_norm`, ...) and the model itself
+(`model=vgg:1x16,1x32;vgg:1x16,1x32,1x64`: model strings, so any family and any VGG block table).
+Values are split on commas, or on semicolons for models and whenever a semicolon is present. Random
+rates (`lr`, `weight_decay`) are drawn log-uniformly, other numbers uniformly, and a list of values is
+a random choice among them. Draws use the base seed, so a sweep's trials are reproducible.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from cnnlab import limits
+from cnnlab.checks import check_int
+from cnnlab.errors import ConfigError
+from cnnlab.families import all_options
+from cnnlab.spec import ModelConfig, model_config, with_options
+from cnnlab.train.config import INITS, OPTIMIZERS, SCHEDULES, RunConfig, fit_input
+
+
+@dataclass(frozen=True)
+class Param:
+    """A sweepable option: a run config field (`model=False`), the model string or a model option."""
+
+    kind: str  # float, int, str, choice, bool or model
+    model: bool = False
+    choices: tuple[Any, ...] = ()
+    log: bool = False  # random ranges are log-uniform
+
+
+KINDS = {int: "int", str: "str", bool: "bool", float: "float"}
+PARAMS: dict[str, Param] = {
+    "lr": Param("float", log=True),
+    "weight_decay": Param("float", log=True),
+    "momentum": Param("float"),
+    "optimizer": Param("choice", choices=OPTIMIZERS),
+    "schedule": Param("choice", choices=SCHEDULES),
+    "init": Param("choice", choices=INITS),
+    "batch_size": Param("int"),
+    "epochs": Param("int"),
+    "seed": Param("int"),
+    "model": Param("model", model=True),
+    # Every family option but the classes (the dataset sets those).
+    **{name: Param("choice" if option.choices else KINDS[option.kind], model=True, choices=option.choices)
+       for name, (option, _) in all_options().items() if name != "classes"},
+}
+BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+@dataclass(frozen=True)
+class Range:
+    """A random parameter drawn from [low, high]."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Space:
+    """Grid values per parameter, random parameters (a Range or a tuple of choices), samples, repeats."""
+
+    grid: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    random: dict[str, Range | tuple[Any, ...]] = field(default_factory=dict)
+    samples: int = 1
+    repeats: int = 1
+
+    def __post_init__(self) -> None:
+        check_int("samples", self.samples, 1, limits.MAX_SWEEP_TRIALS)
+        check_int("repeats", self.repeats, 1, limits.MAX_REPEATS)
+        if self.samples > 1 and not self.random:
+            raise ConfigError("--samples needs at least one --random parameter to draw")
+        if not self.grid and not self.random and self.repeats == 1:
+            raise ConfigError("a sweep needs at least one --grid or --random parameter (or --repeats)")
+
+    @property
+    def size(self) -> int:
+        return math.prod(len(values) for values in self.grid.values()) * self.samples * self.repeats
+
+    def varied(self) -> list[str]:
+        """The parameters that differ between trials, in the order given (seed last, for repeats)."""
+        names = [*self.grid, *self.random]
+        return names + ["seed"] if self.repeats > 1 and "seed" not in names else names
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"grid": {k: list(v) for k, v in self.grid.items()},
+                "random": {k: [v.low, v.high] if isinstance(v, Range) else {"choices": list(v)}
+                           for k, v in self.random.items()},
+                "samples": self.samples, "repeats": self.repeats}
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    """One trial: its run config, the values of the varied parameters and its group (repeats share one)."""
+
+    config: RunConfig
+    params: dict[str, Any]
+    group: int
+
+
+def parse_space(grid: list[str] = (), random: list[str] = (), *, samples: int = 1,
+                repeats: int = 1) -> Space:
+    """Parse the `--grid` and `--random` arguments; every mistake names the argument and the value."""
+    parsed_grid: dict[str, tuple[Any, ...]] = {}
+    parsed_random: dict[str, Range | tuple[Any, ...]] = {}
+    for flag, items, target in (("--grid", grid, parsed_grid), ("--random", random, parsed_random)):
+        for item in items:
+            name, text = _split(flag, item)
+            if name in parsed_grid or name in parsed_random:
+                raise ConfigError(f"{flag} {item!r}: {name} is already varied; give each parameter once")
+            if flag == "--random" and ".." in text:
+                target[name] = _range(name, text)
+            else:
+                values = tuple(_value(flag, name, v) for v in _values(flag, name, text))
+                if len(set(values)) != len(values):
+                    raise ConfigError(f"{flag} {name}: a value is repeated in {text!r}")
+                target[name] = values
+    return Space(parsed_grid, parsed_random, samples, repeats)
+
+
+def check_size(space: Space, confirmed: bool) -> int:
+    """The number of trials; more than SWEEP_CONFIRM_TRIALS needs `confirmed` (--yes)."""
+    size = space.size
+    if size > limits.MAX_SWEEP_TRIALS:
+        raise ConfigError(f"the sweep has {size} trials; cnnlab caps a sweep at {limits.MAX_SWEEP_TRIALS}")
+    if size > limits.SWEEP_CONFIRM_TRIALS and not confirmed:
+        raise ConfigError(f"the sweep has {size} trials (more than {limits.SWEEP_CONFIRM_TRIALS}); "
+                          "pass --yes to launch it anyway")
+    return size
+
+
+def expand(base: dict[str, Any], space: Space) -> list[TrialPlan]:
+    """One validated trial per grid point × random sample × repeat, in that order.
+
+    `base` is a run config as a dict (`RunConfig.to_dict`); its `lr` may be None, so that each trial's
+    optimiser gets its own default rate. A trial that cannot be built is a ConfigError naming it.
+    """
+    rng = np.random.default_rng(int(base.get("seed") or 0))
+    names = list(space.grid)
+    plans = []
+    for point in itertools.product(*space.grid.values()):
+        for _ in range(space.samples):
+            params = dict(zip(names, point, strict=True)) | {name: _draw(rng, name, domain)
+                                                              for name, domain in space.random.items()}
+            group = len(plans) // space.repeats
+            for k in range(space.repeats):
+                trial = dict(params)
+                if space.repeats > 1:
+                    trial["seed"] = int(params.get("seed", base.get("seed") or 0)) + k
+                plans.append(TrialPlan(_apply(base, trial), trial, group))
+    return plans
+
+
+def repeat_configs(config: RunConfig, repeats: int) -> list[RunConfig]:
+    """`config` with seeds seed, seed + 1, ..., seed + repeats - 1: the runs of one group."""
+    check_int("repeats", repeats, 1, limits.MAX_REPEATS)
+    return [replace(config, seed=config.seed + k) for k in range(repeats)]
+
+
+def describe(params: dict[str, Any]) -> str:
+    """'lr=0.01 width_divisor=2'."""
+    return " ".join(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
+                    for name, value in params.items())
+
+
+def _split(flag: str, item: str) -> tuple[str, str]:
+    name, sep, text = str(item).partition("=")
+    name = name.strip().replace("-", "_")
+    if not sep or not name:
+        raise ConfigError(f"{flag} {item!r} is not of the form NAME=VALUES (e.g. lr=0.001,0.01)")
+    if name not in PARAMS:
+        raise ConfigError(f"{flag} {item!r}: unknown option {name!r}; a sweep can vary "
+                          f"{', '.join(PARAMS)}")
+    return name, text.strip()
+
+
+def _values(flag: str, name: str, text: str) -> list[str]:
+    values = [v.strip() for v in text.split(";" if ";" in text or PARAMS[name].kind == "model" else ",")]
+    if not text or any(not v for v in values):
+        raise ConfigError(f"{flag} {name}: empty value in {text!r}; give a list such as {name}=A,B")
+    return values
+
+
+def _value(flag: str, name: str, text: str) -> Any:
+    param = PARAMS[name]
+    if param.kind == "model":  # checked here; the trial's input is fitted to the dataset later
+        try:
+            return model_config(text).name
+        except ConfigError as exc:
+            raise ConfigError(f"{flag} model: {exc}") from None
+    if param.kind in ("choice", "str") and param.choices:
+        by_text = {str(choice): choice for choice in param.choices}
+        if text not in by_text:
+            raise ConfigError(f"{flag} {name}: {text!r} is not one of {', '.join(by_text)}")
+        return by_text[text]
+    if param.kind == "str":
+        return text
+    if param.kind == "bool":
+        if text.lower() not in BOOLS:
+            raise ConfigError(f"{flag} {name}: {text!r} is not true or false")
+        return BOOLS[text.lower()]
+    try:
+        value = float(text) if param.kind == "float" else int(text)
+    except ValueError:
+        kind = "a number" if param.kind == "float" else "a whole number"
+        raise ConfigError(f"{flag} {name}: {text!r} is not {kind}") from None
+    if param.kind == "float" and not math.isfinite(value):
+        raise ConfigError(f"{flag} {name}: {text!r} is not a finite number")
+    return value
+
+
+def _range(name: str, text: str) -> Range:
+    param = PARAMS[name]
+    if param.kind not in ("float", "int"):
+        raise ConfigError(f"--random {name}: a range needs a numeric option; give choices instead, "
+                          f"e.g. {name}=A,B")
+    low_text, _, high_text = text.partition("..")
+    low, high = (_value("--random", name, t.strip()) for t in (low_text, high_text))
+    if not low < high:
+        raise ConfigError(f"--random {name}: the range {text!r} must go from low to high")
+    if param.log and low <= 0:
+        raise ConfigError(f"--random {name}: {name} is drawn log-uniformly; its range must be above 0")
+    return Range(low, high)
+
+
+def _draw(rng: np.random.Generator, name: str, domain: Range | tuple[Any, ...]) -> Any:
+    if not isinstance(domain, Range):
+        return domain[int(rng.integers(len(domain)))]
+    param = PARAMS[name]
+    if param.kind == "int":
+        return int(rng.integers(int(domain.low), int(domain.high) + 1))
+    if param.log:
+        return float(math.exp(rng.uniform(math.log(domain.low), math.log(domain.high))))
+    return float(rng.uniform(domain.low, domain.high))
+
+
+def _apply(base: dict[str, Any], params: dict[str, Any]) -> RunConfig:
+    """`base` with `params` applied; a new model string is fitted to the dataset like the CLI does."""
+    run = {k: v for k, v in params.items() if not PARAMS[k].model}
+    options = {k: v for k, v in params.items() if PARAMS[k].model and k != "model"}
+    try:
+        model = ModelConfig.from_dict(base["model"])
+        if "model" in params:
+            model = fit_input(model_config(params["model"]), base["dataset"], base.get("resize"))
+        if options:
+            model = ModelConfig(with_options(model.arch, **options), model.input)
+        return RunConfig.from_dict({**base, **run, "model": model.to_dict()})
+    except ConfigError as exc:
+        raise ConfigError(f"trial {describe(params)}: {exc}") from None

@@ -1,0 +1,135 @@
+"""Figure builders for groups and sweeps: plain data in, `go.Figure` out (no Streamlit).
+
+A group's curve at x (an epoch, or a report point within one) is the mean over the group's runs that
+reported x; the band is ± one standard deviation (sample std, ddof 1) or min–max over the same runs. Runs
+of different lengths (one stopped early or cancelled) therefore shape the curve only where they
+reported: past the shortest run, fewer runs make the mean, and the hover says how many. A point that a
+single run reported has no band. An accuracy's ± std band is drawn clipped to [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.charts import LAYOUT, PALETTE
+
+SPREADS = {"std": "mean ± std", "minmax": "min–max"}
+LOG_SPAN = 10  # positive values spanning this factor or more get a log axis
+METRIC_NAMES = {"test_acc": "test accuracy", "train_acc": "train accuracy", "train_loss": "train loss"}
+
+
+def group_bands(metrics: pd.DataFrame, run_ids: list[int], metric: str) -> pd.DataFrame:
+    """Per x of `metric` over the runs `run_ids`: epoch, mean, std, min, max, n (runs at that x)."""
+    rows = metrics[(metrics["name"] == metric) & metrics["run_id"].isin(run_ids)].dropna(subset=["value"])
+    stats = (rows.assign(epoch=rows["epoch"].round(6)).groupby("epoch")["value"]
+             .agg(mean="mean", std="std", min="min", max="max", n="count").reset_index())
+    return stats.sort_values("epoch", ignore_index=True)
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
+
+
+def band_figure(metrics: pd.DataFrame, groups: dict[str, list[int]], singles: dict[int, str],
+                metric: str = "test_acc", spread: str = "std") -> go.Figure:
+    """Each group as its mean line in a shaded band (`spread`: std or minmax), single runs as plain lines,
+    on shared axes."""
+    if spread not in SPREADS:
+        raise ValueError(f"spread must be one of {', '.join(SPREADS)}")
+    fig = go.Figure()
+    for i, (label, run_ids) in enumerate(groups.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        stats = group_bands(metrics, run_ids, metric)
+        if spread == "std":
+            low, high = stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0)
+            if metric.endswith("_acc"):  # an accuracy lies in [0, 1]; so does its drawn band
+                low, high = low.clip(lower=0.0), high.clip(upper=1.0)
+        else:
+            low, high = stats["min"], stats["max"]
+        x = stats["epoch"].tolist()
+        fig.add_scatter(x=x + x[::-1], y=high.tolist() + low.tolist()[::-1], fill="toself", mode="lines",
+                        line=dict(width=0), fillcolor=_rgba(colour, 0.2), hoverinfo="skip",
+                        name=f"{label}: {SPREADS[spread]}", legendgroup=label, showlegend=False)
+        fig.add_scatter(x=x, y=stats["mean"].tolist(), mode="lines+markers", legendgroup=label,
+                        name=f"{label} (mean of {len(run_ids)})", line=dict(color=colour, width=2.5),
+                        marker=dict(size=4), customdata=stats["n"].tolist(),
+                        hovertemplate="epoch %{x:.2f}: %{y:.3f} over %{customdata} runs<extra></extra>")
+    for j, (run_id, label) in enumerate(singles.items(), start=len(groups)):
+        rows = metrics[(metrics["run_id"] == run_id) & (metrics["name"] == metric)]
+        fig.add_scatter(x=rows["epoch"].tolist(), y=rows["value"].tolist(), mode="lines+markers", name=label,
+                        line=dict(color=PALETTE[j % len(PALETTE)], dash="dot"), marker=dict(size=4))
+    title = f"{METRIC_NAMES.get(metric, metric).capitalize()}: groups as {SPREADS[spread]}"
+    fig.update_layout(**LAYOUT, title_text=title, xaxis_title="epoch", yaxis_title=METRIC_NAMES.get(metric),
+                      uirevision="bands")
+    return fig
+
+
+def final_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per group: runs, and mean ± std (ddof 1) of the final test accuracy (columns group, final test acc)."""
+    table = runs.groupby("group", sort=False)["final test acc"].agg(runs="count", mean="mean", std="std")
+    return table.reset_index()
+
+
+def trial_curves(metrics: pd.DataFrame, labels: dict[int, str], metric: str = "test_acc",
+                 best: int | None = None) -> go.Figure:
+    """One line per trial of a sweep; the best one drawn thicker."""
+    fig = go.Figure()
+    for i, (run_id, label) in enumerate(labels.items()):
+        rows = metrics[(metrics["run_id"] == run_id) & (metrics["name"] == metric)]
+        fig.add_scatter(x=rows["epoch"].tolist(), y=rows["value"].tolist(), mode="lines+markers",
+                        name=label + (" (best)" if run_id == best else ""), marker=dict(size=4),
+                        line=dict(color=PALETTE[i % len(PALETTE)], width=4 if run_id == best else 1.5))
+    fig.update_layout(**LAYOUT, title_text=f"Every trial: {METRIC_NAMES.get(metric, metric)}",
+                      xaxis_title="epoch", yaxis_title=METRIC_NAMES.get(metric), uirevision="trials")
+    return fig
+
+
+def _axis(values: pd.Series) -> dict[str, Any]:
+    """A parallel-coordinates dimension: numbers as they are (log10 when spanning LOG_SPAN), other
+    values as evenly spaced categories."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().all():
+        if (numeric > 0).all() and numeric.max() / numeric.min() >= LOG_SPAN:
+            return dict(values=numeric.map(math.log10).tolist(), label_suffix=" (log10)")
+        return dict(values=numeric.tolist(), label_suffix="")
+    categories = sorted(values.astype(str).unique())
+    return dict(values=[categories.index(v) for v in values.astype(str)],
+                tickvals=list(range(len(categories))), ticktext=categories, label_suffix="")
+
+
+def parallel_figure(trials: pd.DataFrame, varied: list[str]) -> go.Figure:
+    """Hyper-parameters → final test accuracy, one line per trial coloured by its accuracy."""
+    done = trials.dropna(subset=["final test acc"])
+    dimensions = []
+    for name in varied:
+        axis = _axis(done[name])
+        suffix = axis.pop("label_suffix")
+        dimensions.append(dict(label=name + suffix, **axis))
+    dimensions.append(dict(label="final test acc", values=done["final test acc"].tolist()))
+    fig = go.Figure(go.Parcoords(line=dict(color=done["final test acc"].tolist(), colorscale="Viridis",
+                                           showscale=True, colorbar=dict(title="test acc")),
+                                 dimensions=dimensions))
+    fig.update_layout(**{**LAYOUT, "margin": dict(l=60, r=40, t=110, b=30)},
+                      title_text="Hyper-parameters → final test accuracy")
+    return fig
+
+
+def param_scatter(trials: pd.DataFrame, name: str) -> go.Figure:
+    """Final test accuracy against one varied parameter (log axis for values spanning LOG_SPAN)."""
+    done = trials.dropna(subset=["final test acc"])
+    numeric = pd.to_numeric(done[name], errors="coerce")
+    log = bool(numeric.notna().all() and len(numeric) and (numeric > 0).all()
+               and numeric.max() / numeric.min() >= LOG_SPAN)
+    x = numeric.tolist() if numeric.notna().all() else done[name].astype(str).tolist()
+    fig = go.Figure(go.Scatter(x=x, y=done["final test acc"].tolist(), mode="markers",
+                               marker=dict(size=10, color="#2563eb", opacity=0.7),
+                               text=done["label"].tolist(),
+                               hovertemplate="%{text}<br>test acc %{y:.3f}<extra></extra>"))
+    fig.update_layout(**{**LAYOUT, "height": 320}, title_text=f"Test accuracy against {name}",
+                      xaxis=dict(title=name, type="log" if log else None), yaxis_title="final test accuracy")
+    return fig

@@ -1,0 +1,132 @@
+"""Compare's groups and sweeps: repeats as a mean curve in a band, a sweep's trials and what drove them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from cnnlab import ConfigError
+from cnnlab.sweep import SweepStore, cancel_sweep, param_value
+from cnnlab.sweep.space import PARAMS
+from cnnlab.train.store import TERMINAL, Run, RunStore
+from dashboard import band_charts as charts
+from dashboard.charts import bubble_figure
+
+
+def groups_of(runs: list[Run]) -> dict[int, list[Run]]:
+    """Groups with at least two runs, newest first: {group id: its runs}."""
+    groups: dict[int, list[Run]] = {}
+    for run in sorted(runs, key=lambda r: r.id):
+        if run.group_id is not None:
+            groups.setdefault(run.group_id, []).append(run)
+    return {gid: members for gid, members in sorted(groups.items(), reverse=True) if len(members) > 1}
+
+
+def group_label(members: list[Run]) -> str:
+    return f"group {members[0].group_id}: {members[0].name} ×{len(members)}"
+
+
+def render(store: RunStore, runs: list[Run]) -> None:
+    """The 'Groups and sweeps' section of the Compare page."""
+    st.divider()
+    st.subheader("Groups and sweeps")
+    groups_tab, sweeps_tab = st.tabs(["Groups (repeats)", "Sweeps"])
+    with groups_tab:
+        groups_view(store, runs)
+    with sweeps_tab:
+        sweep_view(SweepStore(store.home))
+
+
+def groups_view(store: RunStore, runs: list[Run]) -> None:
+    groups = groups_of(runs)
+    if not groups:
+        st.info("No groups yet: launch a run with repeats (Train page, or cnnlab train ... --repeats N).")
+        return
+    labels = {gid: group_label(members) for gid, members in groups.items()}
+    singles = {run.id: f"#{run.id} {run.name}" for run in runs if run.group_id not in groups}
+    left, right = st.columns(2)
+    chosen = left.multiselect("Groups", list(labels), default=list(labels)[:3], format_func=labels.get,
+                              key="band_groups")
+    alone = right.multiselect("Single runs on the same axes", list(singles), format_func=singles.get,
+                              key="band_singles")
+    a, b = st.columns(2)
+    metric = a.radio("Curve", list(charts.METRIC_NAMES), format_func=charts.METRIC_NAMES.get,
+                     horizontal=True, key="band_metric")
+    spread = b.radio("Band", list(charts.SPREADS), format_func=charts.SPREADS.get, horizontal=True,
+                     key="band_spread")
+    if not chosen and not alone:
+        return
+    ids = [run.id for gid in chosen for run in groups[gid]] + list(alone)
+    metrics = store.metrics_frame(ids)
+    st.plotly_chart(charts.band_figure(metrics, {labels[gid]: [r.id for r in groups[gid]] for gid in chosen},
+                                {i: singles[i] for i in alone}, metric, spread),
+                    width="stretch", key="band_chart")
+    finals = pd.DataFrame([{"group": labels[gid], "final test acc": run.final_test_acc}
+                           for gid in chosen for run in groups[gid] if run.status == "done"])
+    if len(finals):
+        summary = charts.final_summary(finals)
+        summary["final test acc"] = [f"{m:.3f} ± {s:.3f}" if pd.notna(s) else f"{m:.3f}"
+                                     for m, s in zip(summary["mean"], summary["std"], strict=True)]
+        st.dataframe(summary[["group", "runs", "final test acc"]], hide_index=True, width="stretch",
+                     key="band_summary")
+        st.caption("Final test accuracy of each group's finished runs: mean ± standard deviation.")
+
+
+def trials_frame(runs: list[Run], varied: list[str]) -> pd.DataFrame:
+    """One row per trial: id, label, status, each varied parameter, final test acc, size and speed."""
+    return pd.DataFrame([{
+        "id": run.id, "label": f"#{run.id} " + " ".join(f"{n}={_text(param_value(run.config, n))}"
+                                                          for n in varied),
+        "status": run.status, **{n: param_value(run.config, n) for n in varied},
+        "epochs": run.epochs_done, "final test acc": run.final_test_acc, "node": (run.node or "")[:8],
+        "params": run.params, "macs": run.macs, "examples/s": run.examples_per_sec,
+        "name": f"#{run.id}", "best test acc": run.final_test_acc,
+    } for run in runs])
+
+
+def _text(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def sweep_view(store: SweepStore) -> None:
+    sweeps = store.list_sweeps()
+    if not sweeps:
+        st.info("No sweeps yet: launch one from the Train page's Sweep section or with cnnlab sweep.")
+        return
+    labels = {s.id: f"sweep {s.id}: {s.name} [{s.status}]" for s in sweeps}
+    sweep_id = st.selectbox("Sweep", list(labels), format_func=labels.get, key="sweep_pick")
+    sweep = store.get_sweep(sweep_id)
+    runs = store.sweep_runs(sweep_id)
+    varied = sweep.spec.get("varied", [])
+    frame = trials_frame(runs, varied)
+    counts = frame["status"].value_counts()
+    st.text(f"{len(runs)} trials on {sweep.cluster or 'this machine'}: "
+            + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    if sweep.status not in TERMINAL and st.button("Cancel sweep", key="cancel_sweep_compare"):
+        try:
+            cancel_sweep(sweep_id, store.home)
+        except ConfigError as exc:
+            st.toast(str(exc))
+    finished = frame.dropna(subset=["final test acc"])
+    best = int(finished.loc[finished["final test acc"].idxmax(), "id"]) if len(finished) else None
+    if best is not None:
+        row = finished[finished["id"] == best].iloc[0]
+        st.text(f"Best trial: {row['label']} — test accuracy {row['final test acc']:.3f}")
+    metrics = store.metrics_frame(frame["id"].tolist())
+    trial_labels = dict(zip(frame["id"], frame["label"], strict=True))
+    st.plotly_chart(charts.trial_curves(metrics, trial_labels, best=best), width="stretch",
+                    key="sweep_curves")
+    st.dataframe(frame.drop(columns=["name", "best test acc", "label"]), hide_index=True, width="stretch",
+                 key="sweep_table", column_config={"final test acc": st.column_config.NumberColumn(
+                     format="%.3f")})
+    if not varied or finished.empty:
+        return
+    st.plotly_chart(charts.parallel_figure(finished, varied), width="stretch", key="sweep_parallel")
+    columns = st.columns(min(len(varied), 3))
+    for i, name in enumerate(varied):
+        columns[i % len(columns)].plotly_chart(charts.param_scatter(finished, name), width="stretch",
+                                               key=f"sweep_scatter_{name}")
+    if any(PARAMS[name].model for name in varied if name in PARAMS):
+        a, b = st.columns(2)
+        a.plotly_chart(bubble_figure(finished, "params"), width="stretch", key="sweep_bubble_params")
+        b.plotly_chart(bubble_figure(finished, "macs"), width="stretch", key="sweep_bubble_macs")

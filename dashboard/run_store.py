@@ -1,0 +1,29 @@
+"""The run store as the pages open it: runs whose process is gone ended first, problems shown in the page."""
+
+from __future__ import annotations
+
+import warnings
+
+import streamlit as st
+
+from cnnlab import ConfigError
+from cnnlab.errors import StoreWarning
+from cnnlab.train.store import RunStore
+from dashboard.text import literal
+
+
+def open_store() -> RunStore | None:
+    """The run store (reconciled), or None after an `st.error` saying why it cannot be used. A
+    StoreWarning (an emptied store file) is shown with `st.warning`."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StoreWarning)
+        try:
+            store = RunStore()
+            store.reconcile()
+        except ConfigError as exc:
+            st.error(literal(f"The run store cannot be read: {exc}"))
+            return None
+    for warning in caught:
+        if issubclass(warning.category, StoreWarning):
+            st.warning(literal(warning.message))
+    return store

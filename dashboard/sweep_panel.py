@@ -1,0 +1,140 @@
+"""The Train page's Sweep section: launch the Build page's model ×N seeds, or a sweep on Ray, and watch
+every run of it live (each run's curve, and each group's mean in its band)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnlab import ConfigError, limits
+from cnnlab.sweep import SweepStore, cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
+from cnnlab.train import runner
+from cnnlab.train.config import OPTIMIZERS, RunConfig, fit_input
+from cnnlab.train.store import TERMINAL, RunStore
+from dashboard import band_charts, model_state
+from dashboard.text import literal
+
+WATCH = "watch_sweep"  # {"sweep": id or None, "runs": [run ids]}
+EXAMPLE_GRID = "lr=0.001,0.01\nwidth_divisor=2,4"
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _input() -> tuple[str, int | None]:
+    """The dataset and resize chosen above on the page (the launch form's own widgets)."""
+    resize = str(st.session_state.get("resize", "native"))
+    return st.session_state.get("dataset", "shapes"), int(resize) if resize.isdigit() else None
+
+
+def launch() -> None:
+    with st.form("sweep_form"):
+        a, b, c = st.columns(3)
+        grid = a.text_area("Grid: one option per line", key="sweep_grid", placeholder=EXAMPLE_GRID,
+                           help="NAME=V1,V2: every combination is a trial. Models: model=vgg:1x8,1x16;lenet")
+        random = b.text_area("Random: one option per line", key="sweep_random",
+                             placeholder="lr=1e-4..1e-1\noptimizer=sgd,adam",
+                             help="NAME=LOW..HIGH (log-uniform for lr and weight_decay) or choices A,B")
+        samples = b.number_input("Random samples", 1, limits.SWEEP_CONFIRM_TRIALS, 1, key="sweep_samples")
+        repeats = c.number_input("Seeds per combination (repeats)", 1, limits.MAX_REPEATS, 1,
+                                 key="sweep_repeats")
+        asha = c.checkbox("Stop clearly worse trials early (ASHA)", key="sweep_asha")
+        cluster = c.text_input("Ray cluster address (empty: this machine)", key="sweep_cluster",
+                               max_chars=200, placeholder="ray://head:10001")
+        d, e, f, g = st.columns(4)
+        epochs = d.number_input("Epochs", 1, 200, 3, key="sweep_epochs")
+        batch = e.number_input("Batch size", 1, 4096, 64, key="sweep_batch_size")
+        optimizer = f.selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index("adam"),
+                                key="sweep_optimizer")
+        lr = g.number_input("Learning rate", 0.0001, 10.0, 0.01, step=0.001, format="%.4f", key="sweep_lr")
+        limit = d.number_input("First N training images (0: all)", 0, 10**7, 0, key="sweep_limit_train")
+        submitted = st.form_submit_button("Launch", type="primary")
+    if not submitted:
+        return
+    try:
+        dataset, resize = _input()
+        base = RunConfig(model=fit_input(model_state.current(), dataset, resize), dataset=dataset,
+                         resize=resize, epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
+                         lr=float(lr), device="auto", limit_train=int(limit) or None,
+                         limit_test=max(int(limit) // 5, 1) if limit else None)
+        if not _lines(grid) and not _lines(random):
+            ids = [runner.launch(config) for config in repeat_configs(base, int(repeats))]
+            SweepStore().tag_group(ids)
+            st.session_state[WATCH] = {"sweep": None, "runs": ids}
+            st.success(f"Runs {ids[0]}-{ids[-1]} launched as one group (seeds {base.seed}-"
+                       f"{base.seed + len(ids) - 1}).")
+            return
+        space = parse_space(_lines(grid), _lines(random), samples=int(samples), repeats=int(repeats))
+        sweep_id = create_sweep(base.to_dict(), space, early_stop="asha" if asha else None,
+                                cluster=cluster.strip() or None)
+        launch_sweep(sweep_id)
+    except ConfigError as exc:
+        st.error(literal(exc))
+        return
+    runs = SweepStore().sweep_runs(sweep_id)
+    st.session_state[WATCH] = {"sweep": sweep_id, "runs": [r.id for r in runs]}
+    st.success(f"Sweep {sweep_id} launched: {len(runs)} trials on {cluster.strip() or 'this machine'}.")
+
+
+@st.fragment(run_every=1.0)
+def live() -> None:
+    """The launched sweep or group, redrawn from the run store every second."""
+    watched = st.session_state.get(WATCH)
+    if not watched:
+        return
+    try:
+        store = SweepStore()
+        runs = [store.get(i) for i in watched["runs"]]
+    except ConfigError as exc:
+        st.error(literal(f"The run store cannot be read: {exc}"))
+        return
+    sweep_id = watched["sweep"]
+    what = f"Sweep {sweep_id}" if sweep_id is not None else f"Group {runs[0].group_id}"
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.status] = counts.get(run.status, 0) + 1
+    st.text(f"{what}: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    # Always drawn (disabled once everything ended), so the fragment's elements keep their places.
+    active = any(run.status not in TERMINAL for run in runs)
+    if st.button("Cancel all", key="cancel_sweep", disabled=not active):
+        _cancel(store, sweep_id, runs)
+    metrics = store.metrics_frame(watched["runs"])
+    labels = {run.id: f"#{run.id} {run.name} (seed {run.config['seed']})" for run in runs}
+    left, right = st.columns(2)
+    left.plotly_chart(band_charts.trial_curves(metrics, labels, metric="train_loss"), width="stretch",
+                      key="sweep_live_curves")
+    groups: dict[int, list[int]] = {}
+    for run in runs:
+        groups.setdefault(run.group_id or run.id, []).append(run.id)
+    banded = {f"group {gid}": ids for gid, ids in groups.items() if len(ids) > 1}
+    if banded:
+        right.plotly_chart(band_charts.band_figure(metrics, banded, {}, metric="train_loss"), width="stretch",
+                           key="sweep_live_bands")
+    else:
+        right.caption("No repeats: each combination ran once, so there is no band (set seeds per "
+                      "combination above 1).")
+
+
+def _cancel(store: RunStore, sweep_id: int | None, runs: list) -> None:
+    try:
+        if sweep_id is not None:
+            cancel_sweep(sweep_id)
+        else:
+            for run in runs:
+                if run.status not in TERMINAL:
+                    runner.cancel(run.id)
+    except ConfigError as exc:  # it ended meanwhile
+        st.toast(str(exc))
+    else:
+        st.toast("Cancelling…")
+
+
+def render() -> None:
+    """The whole section."""
+    st.divider()
+    st.subheader("Sweep and repeats")
+    st.caption("Train the Build page's model on the dataset chosen above several times: N seeds of one "
+               "configuration (one group, drawn as a mean in a band), or a grid / random sweep of options "
+               "on Ray (each trial a run; see them all on the Compare page).")
+    launch()
+    live()
