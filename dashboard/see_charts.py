@@ -73,8 +73,8 @@ def unit_grid_figure(layer: Layer, unit: tuple[int, int], height: int = 280) -> 
                                               color=np.where(chosen, UNIT_COLOUR, "#93c5fd")),
         hovertemplate="unit (%{y}, %{x})<extra></extra>", name="units"))
     fig.update_layout(dragmode=False, showlegend=False, clickmode="event+select")
-    fig.update_xaxes(range=[-0.5, cols - 0.5])
-    fig.update_yaxes(range=[rows - 0.5, -0.5])
+    fig.update_xaxes(range=[-0.5, cols - 0.5], dtick=max(1, -(-cols // 8)))  # whole units only
+    fig.update_yaxes(range=[rows - 0.5, -0.5], dtick=max(1, -(-rows // 8)))
     fig = _image_axes(fig, height)
     fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
     return fig

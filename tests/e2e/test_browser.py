@@ -150,7 +150,10 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     while time.monotonic() < deadline:
         counts.append(curve_points(page))
         if "done" in page.locator('[data-testid="stProgress"]').inner_text():
-            time.sleep(1.5)
+            # The chart redraws on the panel's next refresh: wait for it, not for a fixed time.
+            final = time.monotonic() + 30
+            while curve_points(page) != 4 * 5 * 2 + 4 and time.monotonic() < final:
+                time.sleep(0.5)
             counts.append(curve_points(page))
             break
         if len(set(counts)) == 3:  # training, with a few reports drawn
