@@ -4,6 +4,7 @@ with the ordinary loop and sends every report back to the driver with `tune.repo
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from typing import Any
 
 from cnnlab.train.config import RunConfig
@@ -20,6 +21,10 @@ def train_trial(params: dict[str, Any], *, configs: dict[int, dict[str, Any]]) -
 
     run_id = int(params["run_id"])
     config = RunConfig.from_dict(configs[run_id])
+    if config.speed == "auto":
+        # Trials are compared with one another, so they all take the plain path (or the one the sweep
+        # asks for) instead of each measuring its own on a node that its neighbours keep busy.
+        config = replace(config, speed="fixed")
     where = {"run_id": run_id, "node": ray.get_runtime_context().get_node_id()}
 
     def report(step: int, epoch: float, metrics: dict[str, float]) -> None:

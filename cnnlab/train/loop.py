@@ -155,7 +155,7 @@ class _EpochEnd:
 
 class _Training:
     def __init__(self, config: RunConfig, device: torch.device, hooks: _Hooks,
-                 speed_cache: Path | None) -> None:
+                 speed_cache: Path | None = None) -> None:
         self.config, self.device, self.hooks = config, device, hooks
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
