@@ -141,6 +141,8 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     settle(page)
     assert "launched" in page.locator('[data-testid="stAlertContentSuccess"]').inner_text()
     page.wait_for_selector(".st-key-live_curves .js-plotly-plot")
+    # Where the chart sits on the page as it opens: measured with every scroll container at its top.
+    page.evaluate("() => { for (const e of document.querySelectorAll('*')) e.scrollTop = 0; }")
     top = page.locator(".st-key-live_curves").bounding_box()["y"]
     assert 0 <= top < 900 - 200, f"the live chart starts at {top} px, below the first screen"
     watch_list_stays_open(page)
