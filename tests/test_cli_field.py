@@ -98,6 +98,10 @@ def test_a_run_with_weights_and_one_without(cnnlab, tmp_path):
     (["lenet", "--layer", "pool2", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
     (["lenet", "--layer", "pool2", "--format", "png"], "--format png needs --output FILE"),
     (["--layer", "pool2"], "field needs a MODEL or --run ID"),
+    (["lenet", "--layer", "pool2", "--output", "/dev/null/field.json"],
+     "cannot write /dev/null/field.json: Not a directory"),
+    (["lenet", "--layer", "pool2", "--format", "png", "--output", "/dev/null/field.png"],
+     "cannot write /dev/null/field.png: Not a directory"),
 ])
 def test_bad_input_is_one_line_and_status_2(cnnlab, args, message):
     status, out, err = cnnlab("field", *args)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
+from cnnlab.cli.output import emit
 from cnnlab.code_export import python_code
-from cnnlab.errors import ConfigError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,12 +19,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    text = python_code(model_config_from_args(args))
-    if args.output:
-        try:
-            Path(args.output).write_text(text)
-        except OSError as exc:
-            raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
-    else:
-        print(text, end="")
+    emit(python_code(model_config_from_args(args)), args.output)
     return 0

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
-from pathlib import Path
 
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
+from cnnlab.cli.output import emit
 from cnnlab.cli.train import _make_model_optional
 from cnnlab.errors import ConfigError
 from cnnlab.families import all_options
@@ -85,13 +84,9 @@ def run(args: argparse.Namespace) -> int:
     images = dataset_images(dataset, args.images, inp, args.data_dir or subject.data_dir)
     field = effective_field(subject.model, model_input(images, subject.normalize), layer, unit)
     if args.format == "png":
-        Path(args.output).write_bytes(field_png(images[0].numpy(), field))
-        return 0
-    text = json.dumps(to_json(field, layer, inp.as_tuple(), dataset, subject.weights))
-    if args.output:
-        Path(args.output).write_text(text + "\n")
+        emit(field_png(images[0].numpy(), field), args.output)
     else:
-        print(text, file=sys.stdout)
+        emit(json.dumps(to_json(field, layer, inp.as_tuple(), dataset, subject.weights)), args.output)
     return 0
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cnnlab.cli.output import emit
 from cnnlab.cli.table import aligned
-from cnnlab.errors import ConfigError
 from cnnlab.units import format_count
 
 if TYPE_CHECKING:
@@ -111,14 +110,7 @@ def _cancel_target(text: str) -> tuple[str, int]:
 
 
 def export(args: argparse.Namespace) -> int:
-    text = _store(args).export(args.id, args.export_format)
-    if args.output:
-        try:
-            Path(args.output).write_text(text)
-        except OSError as exc:
-            raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
-    else:
-        print(text, end="" if text.endswith("\n") else "\n")
+    emit(_store(args).export(args.id, args.export_format), args.output)
     return 0
 
 
