@@ -34,7 +34,9 @@ def render(store: RunStore, runs: list[Run]) -> None:
     with groups_tab:
         groups_view(store, runs)
     with sweeps_tab:
-        sweep_view(SweepStore(store.home))
+        sweeps = SweepStore(store.home)
+        sweeps.reconcile()
+        sweep_view(sweeps)
 
 
 def groups_view(store: RunStore, runs: list[Run]) -> None:

@@ -126,3 +126,18 @@ def test_train_repeats_trains_one_group_and_prints_mean_and_std(tmp_path, capsys
     accs = [r.final_test_acc for r in runs]
     assert out[-1] == (f"group {runs[0].id}: test acc {statistics.mean(accs):.3f} ± "
                        f"{statistics.stdev(accs):.3f} (mean ± std over 2 seeds)")
+
+
+def test_a_sweep_whose_driver_died_is_interrupted_by_reconcile_and_reading_never_writes(tmp_path):
+    import subprocess
+
+    store = SweepStore(tmp_path)
+    sweep_id = store.create_sweep("orphan", {"varied": []}, None)
+    driver = subprocess.Popen(["true"])
+    driver.wait()  # exited and reaped: its pid names no process
+    assert store.start_sweep(sweep_id, driver.pid)
+    assert [s.status for s in store.list_sweeps()] == ["running"]
+    assert store.get_sweep(sweep_id).status == "running"  # a read leaves the row as it is
+    store.reconcile()
+    ended = store.get_sweep(sweep_id)
+    assert ended.status == "interrupted" and ended.error == "the sweep's driver process stopped"

@@ -80,7 +80,9 @@ def launch_sweep(sweep_id: int, home: str | Path | None = None) -> None:
 
 def cancel_sweep(sweep_id: int, home: str | Path | None = None) -> Sweep:
     """Cancel every trial that has not ended; the driver stops the running ones within a second or so."""
-    return SweepStore(home).request_cancel_sweep(sweep_id)
+    store = SweepStore(home)
+    store.reconcile()
+    return store.request_cancel_sweep(sweep_id)
 
 
 def param_value(config: dict[str, Any], name: str) -> Any:

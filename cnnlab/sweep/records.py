@@ -66,12 +66,12 @@ class SweepStore(RunStore):
                                (sweep_id,)).fetchone()
         if row is None:
             raise ConfigError(f"no sweep with id {sweep_id} in {self.home}")
-        return self._reconciled_sweep(self._sweep(row))
+        return self._sweep(row)
 
     def list_sweeps(self) -> list[Sweep]:
         """All sweeps, newest first."""
         rows = self._db.execute(f"SELECT {', '.join(SWEEP_COLUMNS)} FROM sweeps ORDER BY id DESC").fetchall()
-        return [self._reconciled_sweep(self._sweep(row)) for row in rows]
+        return [self._sweep(row) for row in rows]
 
     def sweep_runs(self, sweep_id: int) -> list[Run]:
         """The sweep's trials in the order they were planned."""
@@ -119,11 +119,11 @@ class SweepStore(RunStore):
         data["cancel_requested"] = bool(data["cancel_requested"])
         return Sweep(**data)
 
-    def _reconciled_sweep(self, sweep: Sweep) -> Sweep:
-        """A sweep whose driver process died is interrupted (its trials end the same way)."""
-        if sweep.status not in ("queued", "running") or sweep.pid is None or process_alive(sweep.pid):
-            return sweep
-        self.finish_sweep(sweep.id, "interrupted", error="the sweep's driver process stopped")
-        row = self._db.execute(f"SELECT {', '.join(SWEEP_COLUMNS)} FROM sweeps WHERE id=?",
-                               (sweep.id,)).fetchone()
-        return self._sweep(row)
+    def reconcile(self) -> list[int]:
+        """As `RunStore.reconcile`, and a sweep whose driver process died ends as interrupted."""
+        rows = self._db.execute("SELECT id, pid FROM sweeps WHERE status IN ('queued', 'running') "
+                                "AND pid IS NOT NULL").fetchall()
+        for sweep_id, pid in rows:
+            if not process_alive(pid):
+                self.finish_sweep(sweep_id, "interrupted", error="the sweep's driver process stopped")
+        return super().reconcile()
