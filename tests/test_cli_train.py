@@ -96,7 +96,7 @@ def test_background_launch_prints_the_id_and_can_be_cancelled(tmp_path, cnnlab):
     (["train", "lenet", "--dataset", "imagenet"], "dataset must be one of"),
     (["train", "lenet", "--input", "3x32x32"], "does not match shapes"),
     (["train", "lenet", "--lr", "fast"], "invalid float value: 'fast'"),
-    (["train", "lenet", "--dataset", "mnist", "--data-dir", "/nonexistent/cnnlab", "--device", "cpu"],
+    (["train", "lenet", "--dataset", "mnist", "--data-dir", "{tmp}/absent", "--device", "cpu"],
      "mnist"),
     (["train"], "train needs a MODEL"),
     (["runs", "show", "42"], "42"),
@@ -106,7 +106,7 @@ def test_background_launch_prints_the_id_and_can_be_cancelled(tmp_path, cnnlab):
     (["train", "--run-id", "42"], "no run with id 42"),
 ])
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path, cnnlab, args, message):
-    status, out, err = cnnlab(*args, home=tmp_path)
+    status, out, err = cnnlab(*(a.format(tmp=tmp_path) for a in args), home=tmp_path)
     assert status == 2, out + err
     assert err.startswith("cnnlab: error: ") and err.count("\n") == 1 and message in err, err
 
