@@ -6,7 +6,7 @@ import argparse
 import json
 import re
 
-from cnnlab.cli.options import add_model_arguments, model_config_from_args
+from cnnlab.cli.options import add_home_argument, add_model_arguments, model_config_from_args
 from cnnlab.cli.output import emit
 from cnnlab.cli.train import _make_model_optional
 from cnnlab.errors import ConfigError
@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _make_model_optional(parser)
     parser.add_argument("--run", type=int, metavar="ID", help="a finished run with saved weights, "
                         "instead of MODEL freshly initialised")
-    parser.add_argument("--home", help="run store folder (default: $CNNLAB_HOME or a per-user folder)")
+    add_home_argument(parser)
     parser.add_argument("--layer", required=True, help="layer name as in `cnnlab summary` (e.g. block3, "
                         "layer4, pool3; a second call of a module: 'relu (2)')")
     parser.add_argument("--unit", metavar="ROW,COL", help="the unit in the layer's map (default: its centre)")

@@ -1,4 +1,4 @@
-"""Model options shared by `summary` and `train`, drawn from the family registry."""
+"""Options shared by the verbs: the model's (drawn from the family registry) and the run store's."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                                 help=text)
         else:
             parser.add_argument(option.flag, type=option.kind, metavar="N", help=text)
+
+
+def add_home_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--home: the run store folder."""
+    parser.add_argument("--home", help="run store folder (default: $CNNLAB_HOME or a per-user folder)")
 
 
 def model_config_from_args(args: argparse.Namespace) -> ModelConfig:

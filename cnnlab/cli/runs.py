@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from cnnlab.cli.options import add_home_argument
 from cnnlab.cli.output import emit
 from cnnlab.cli.table import aligned
 from cnnlab.units import format_count
@@ -22,7 +23,7 @@ METRICS_TAIL = 10
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("runs", help="list, show, cancel, export or delete runs",
                             description="With no action: list the runs.")
-    parser.add_argument("--home", help="run store folder (default: $CNNLAB_HOME or a per-user folder)")
+    add_home_argument(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table", help="listing format")
     parser.set_defaults(func=list_runs)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))

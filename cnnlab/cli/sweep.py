@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from cnnlab import limits
+from cnnlab.cli.options import add_home_argument
 from cnnlab.cli.table import aligned
 from cnnlab.cli.train import add_run_arguments, run_config_from_args
 from cnnlab.errors import ConfigError
@@ -41,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help=f"launch a sweep of more than {limits.SWEEP_CONFIRM_TRIALS} trials")
     runs = parser.add_argument_group("run")
     runs.add_argument("--name", help="a name for the sweep (default: MODEL sweep)")
-    runs.add_argument("--home", help="run store folder (default: $CNNLAB_HOME or a per-user folder)")
+    add_home_argument(runs)
     runs.add_argument("--save-weights", action="store_true", help="save each trial's trained state_dict")
     runs.add_argument("--background", action="store_true", help="launch detached, print the sweep id, return")
     runs.add_argument("--sweep-id", type=int, help=argparse.SUPPRESS)  # the detached driver's form

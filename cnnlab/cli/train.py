@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from cnnlab.cli.options import add_model_arguments, model_config_from_args
+from cnnlab.cli.options import add_home_argument, add_model_arguments, model_config_from_args
 from cnnlab.errors import ConfigError
 from cnnlab.spec import ModelConfig, with_options
 from cnnlab.units import format_count
@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     runs.add_argument("--name", help="a name for the run (default: MODEL on DATASET)")
     runs.add_argument("--repeats", type=int, default=1, metavar="N",
                       help="N runs with seeds SEED..SEED+N-1, one group (Compare draws its mean and band)")
-    runs.add_argument("--home", help="run store folder (default: $CNNLAB_HOME or a per-user folder)")
+    add_home_argument(runs)
     runs.add_argument("--save-weights", action="store_true", help="save the trained state_dict with the run")
     runs.add_argument("--background", action="store_true", help="launch detached, print the run id, return")
     runs.add_argument("--run-id", type=int, help=argparse.SUPPRESS)  # the detached worker's form
