@@ -49,7 +49,7 @@ def test_launch_a_sweep_watch_both_curves_and_the_band(server, page, screenshots
             break
         time.sleep(0.5)
     assert seen[-1] == (15, 15), f"both trials' train-loss curves reach 5 points an epoch, saw {seen[-5:]}"
-    assert len({sum(s) for s in seen if s}) >= 3, f"the curves grew while the trials ran: {seen}"
+    assert any(0 < sum(s) < 2 * 15 for s in seen), f"the curves were never drawn part-way: {seen}"
     band = traces(page, "sweep_live_bands")
     assert [t["fill"] for t in band] == ["toself", None] and band[1]["points"] == 15
     assert band[1]["name"].endswith("(mean of 2)")
