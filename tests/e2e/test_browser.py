@@ -27,6 +27,12 @@ def choose(page, key: str, option: str) -> None:
     settle(page)
 
 
+def current(key: str) -> str:
+    """The selector of the element with widget key `key`, without the copy a rerun may leave for a
+    moment (Streamlit marks it stale)."""
+    return f'.st-key-{key}:not([data-stale="true"])'
+
+
 def metric(page, label: str):
     return page.locator('[data-testid="stMetric"]').filter(has_text=label).locator(
         '[data-testid="stMetricValue"]')
@@ -96,9 +102,9 @@ def expect_blocks(page, blocks: str, inp: str) -> None:
 
 def curve_points(page) -> int:
     return page.evaluate(
-        """() => { const plot = document.querySelector('.st-key-live_curves .js-plotly-plot');
-                   if (!plot || !plot.data) return 0;
-                   return plot.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0); }""")
+        f"""() => {{ const plot = document.querySelector('{current("live_curves")} .js-plotly-plot');
+                    if (!plot || !plot.data) return 0;
+                    return plot.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0); }}""")
 
 
 def test_edit_the_vgg_block_table_cell_by_cell(server, page, screenshots):
@@ -128,7 +134,7 @@ def test_edit_the_vgg_block_table_cell_by_cell(server, page, screenshots):
 def plot_data(page, key: str) -> list[dict]:
     """The traces of the Plotly chart with this key, as the browser holds them."""
     page.wait_for_selector(f".st-key-{key} .js-plotly-plot")
-    return page.evaluate(f"""() => document.querySelector('.st-key-{key} .js-plotly-plot').data
+    return page.evaluate(f"""() => document.querySelector('{current(key)} .js-plotly-plot').data
                               .map(t => ({{name: t.name, x: Array.from(t.x || [])}}))""")
 
 
@@ -147,10 +153,10 @@ def watch_list_stays_open(page) -> None:
     """The run picker, opened during a live run, is still open after several refreshes."""
     page.locator(".st-key-watch_run input[role='combobox']").click()
     expect(page.get_by_role("option").first).to_be_visible()
-    before = page.locator('.st-key-live_curves').count()
     time.sleep(3)  # the live panel refreshes every second
     assert page.get_by_role("option").count() >= 1, "the list closed during a refresh"
-    assert page.locator('.st-key-live_curves').count() == before
+    # One chart: a refresh that overlaps the previous one may leave its copy for a moment, marked stale.
+    expect(page.locator(current("live_curves"))).to_have_count(1)
     page.keyboard.press("Escape")
 
 
@@ -181,7 +187,7 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     counts = [curve_points(page)]  # sampled from the chart's first draw: a short run ends in seconds
     # Where the chart sits on the page as it opens: measured with every scroll container at its top.
     page.evaluate("() => { for (const e of document.querySelectorAll('*')) e.scrollTop = 0; }")
-    top = page.locator(".st-key-live_curves").bounding_box()["y"]
+    top = page.locator(current("live_curves")).bounding_box()["y"]
     assert 0 <= top < 900 - 200, f"the live chart starts at {top} px, below the first screen"
     counts.append(curve_points(page))
     watch_list_stays_open(page)
@@ -200,7 +206,8 @@ def test_build_train_watch_and_compare(server, page, screenshots):
         if 0 < counts[-1] < final and counts.count(counts[-1]) == 1:
             page.screenshot(path=str(screenshots / "train.png"))  # training, a few reports drawn
         time.sleep(0.5)
-    assert counts == sorted(counts), f"the curve lost points while the run went: {counts}"
+    drawn = [c for c in counts if c]  # 0: the chart was being redrawn at that moment
+    assert drawn == sorted(drawn), f"the curve lost points while the run went: {counts}"
     assert any(0 < c < final for c in counts), f"the curve was never drawn part-way: {counts}"
     assert counts[-1] == final
 

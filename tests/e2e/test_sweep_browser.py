@@ -21,7 +21,8 @@ def settle(page) -> None:
 def traces(page, key: str) -> list[dict]:
     """Name, point count and fill of each trace of the chart with widget key `key`."""
     return page.evaluate(
-        """(key) => { const plot = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+        """(key) => { const plot = document.querySelector(
+                          `.st-key-${key}:not([data-stale="true"]) .js-plotly-plot`);
                       if (!plot || !plot.data) return [];
                       return plot.data.map(t => ({name: t.name, points: t.x ? t.x.length : 0,
                                                   fill: t.fill || null})); }""", key)
