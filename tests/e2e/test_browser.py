@@ -166,7 +166,7 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     assert "Build a network" in page.locator("h1").first.inner_text()
     choose(page, "vgg_preset", "VGG-16")
     expect(metric(page, "Parameters")).to_have_text(format_count(analyze("vgg16").totals.params))
-    assert "model=vgg16" in page.url
+    expect(page).to_have_url(re.compile("model=vgg16"))
     page.wait_for_selector('[data-testid="stDataFrame"]')
     page.get_by_role("tab", name="Parameters").click()
     page.wait_for_selector(".st-key-params_chart .js-plotly-plot")
@@ -181,7 +181,7 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     page.locator(".st-key-run_name input").fill("browser run")
     page.get_by_role("button", name="Launch run").click()
     settle(page)
-    assert "launched" in page.locator('[data-testid="stAlertContentSuccess"]').inner_text()
+    expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("launched")
     page.wait_for_selector(".st-key-live_curves .js-plotly-plot")
     final = 4 * 5 * 2 + 4  # loss and acc at 5 report points per epoch, test acc per epoch
     counts = [curve_points(page)]  # sampled from the chart's first draw: a short run ends in seconds
@@ -235,7 +235,7 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     page.get_by_role("link", name="Compare").click()
     settle(page)
     page.wait_for_selector(".st-key-overlay_chart .js-plotly-plot")
-    assert page.locator('[data-testid="stDataFrame"]').count() >= 1
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
     assert sorted(t["name"] for t in plot_data(page, "overlay_chart")) == sorted(
         f"#{i} {name}: {curve}" for i, name in ((1, "browser run"), (2, "small VGG-11"))
         for curve in ("train loss", "train acc", "test acc"))

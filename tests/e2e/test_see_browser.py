@@ -1,6 +1,7 @@
 """End to end in a real browser: open See, click a unit on the map's grid, the fields are drawn for it."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.test_browser import settle
 
@@ -32,8 +33,8 @@ def test_click_a_unit_and_see_its_fields(server, page, screenshots):
     page.wait_for_function(
         """() => { const plot = document.querySelector('.st-key-see_field_True .js-plotly-plot');
                    return plot && plot.layout.title.text.includes('pool2 unit (1, 3)'); }""")
-    assert page.locator(".st-key-see_row input").input_value() == "1"
-    assert page.locator(".st-key-see_col input").input_value() == "3"
+    expect(page.locator(".st-key-see_row input")).to_have_value("1")
+    expect(page.locator(".st-key-see_col input")).to_have_value("3")
     # The overlay is drawn: the heatmap trace and the theoretical box (rows 2..17, columns 10..25).
     drawn = page.evaluate(
         """() => { const plot = document.querySelector('.st-key-see_field_True .js-plotly-plot');

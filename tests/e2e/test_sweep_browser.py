@@ -4,6 +4,7 @@ grow and the group's band appear, then see the sweep and the band on the Compare
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 SIZE = {"width": 1400, "height": 900}
@@ -40,7 +41,7 @@ def test_launch_a_sweep_watch_both_curves_and_the_band(server, page, screenshots
     page.locator(".st-key-sweep_epochs input").fill("3")
     page.get_by_role("button", name="Launch", exact=True).click()
     settle(page)
-    assert "2 trials on this machine" in page.locator('[data-testid="stAlertContentSuccess"]').inner_text()
+    expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("2 trials on this machine")
 
     seen, deadline = [], time.monotonic() + 240
     while time.monotonic() < deadline:

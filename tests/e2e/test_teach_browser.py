@@ -44,7 +44,7 @@ def test_pin_a_change_b_and_switch_fc_as_conv(server, page, screenshots):
     expect(page.locator(".st-key-pin_stages_a")).to_be_visible()
     settle(page)
     choose(page, "vgg_preset", "VGG-16")
-    assert "model=vgg16" in page.url and "pin_model=vgg11" in page.url
+    expect(page).to_have_url(re.compile(r"\?model=vgg16&.*pin_model=vgg11"))
     for key in ("pin_headline", "pin_stages_a", "pin_stages_b"):
         expect(page.locator(f".st-key-{key}")).to_be_visible()
     expect(page.locator(".st-key-pin_headline")).to_contain_text(format_count(analyze("vgg16").totals.params))
