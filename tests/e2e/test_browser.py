@@ -27,10 +27,14 @@ def choose(page, key: str, option: str) -> None:
     settle(page)
 
 
+def fresh(selector: str) -> str:
+    """`selector` without the copies a rerun may leave for a moment (Streamlit marks them stale)."""
+    return f'{selector}:not([data-stale="true"]):not([data-stale="true"] *)'
+
+
 def current(key: str) -> str:
-    """The selector of the element with widget key `key`, without the copy a rerun may leave for a
-    moment (Streamlit marks it stale)."""
-    return f'.st-key-{key}:not([data-stale="true"])'
+    """The element with widget key `key`, as this run drew it."""
+    return fresh(f".st-key-{key}")
 
 
 def metric(page, label: str):
@@ -196,7 +200,7 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         counts.append(curve_points(page))
-        if "done" in page.locator('[data-testid="stProgress"]').inner_text():
+        if "done" in page.locator(fresh('[data-testid="stProgress"]')).inner_text():
             # The chart redraws on the panel's next refresh: wait for it, not for a fixed time.
             last = time.monotonic() + 30
             while curve_points(page) != final and time.monotonic() < last:
@@ -229,7 +233,7 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     page.get_by_role("button", name="Launch run").click()
     settle(page)
     expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("Run #2 launched")
-    expect(page.locator('[data-testid="stProgress"]')).to_contain_text("done · epoch 2.00 of 2",
+    expect(page.locator(fresh('[data-testid="stProgress"]'))).to_contain_text("done · epoch 2.00 of 2",
                                                                        timeout=180_000)
 
     page.get_by_role("link", name="Compare").click()
