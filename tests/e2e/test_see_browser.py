@@ -3,15 +3,21 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_browser import settle
+from tests.e2e.test_browser import current, settle
 
 pytestmark = pytest.mark.browser
 
 
-def field_title(page) -> str:
-    return page.evaluate(
-        """() => { const plot = document.querySelector('.st-key-see_field_True .js-plotly-plot');
-                   return plot && plot.layout && plot.layout.title ? plot.layout.title.text : ''; }""")
+FIELD = f"{current('see_field_True')} .js-plotly-plot"
+
+
+def wait_for_field_of(page, unit: str) -> None:
+    """Wait until the field chart is drawn for `unit` (e.g. "pool2 unit (2, 2)")."""
+    page.wait_for_function(
+        """([selector, unit]) => { const plot = document.querySelector(selector);
+                                   return !!(plot && plot.layout && plot.layout.title
+                                             && plot.layout.title.text.includes(unit)); }""",
+        arg=[FIELD, unit])
 
 
 def test_click_a_unit_and_see_its_fields(server, page, screenshots):
@@ -20,26 +26,26 @@ def test_click_a_unit_and_see_its_fields(server, page, screenshots):
     settle(page)
     page.get_by_role("link", name="See").click()
     settle(page)
-    page.wait_for_selector(".st-key-see_grid .js-plotly-plot")
-    assert "pool2 unit (2, 2)" in field_title(page)
+    grid = f"{current('see_grid')} .js-plotly-plot"
+    page.wait_for_selector(grid)
+    wait_for_field_of(page, "pool2 unit (2, 2)")
     # Click the marker of unit (row 1, column 3) on the 5×5 grid: its position in the plot's own axes.
     point = page.evaluate(
-        """() => { const plot = document.querySelector('.st-key-see_grid .js-plotly-plot');
-                   const box = plot.querySelector('.nsewdrag').getBoundingClientRect();
-                   const x = plot._fullLayout.xaxis, y = plot._fullLayout.yaxis;
-                   return [box.left + x.l2p(3), box.top + y.l2p(1)]; }""")
+        """(selector) => { const plot = document.querySelector(selector);
+                           const box = plot.querySelector('.nsewdrag').getBoundingClientRect();
+                           const x = plot._fullLayout.xaxis, y = plot._fullLayout.yaxis;
+                           return [box.left + x.l2p(3), box.top + y.l2p(1)]; }""", grid)
     page.mouse.click(point[0], point[1])
     settle(page)
-    page.wait_for_function(
-        """() => { const plot = document.querySelector('.st-key-see_field_True .js-plotly-plot');
-                   return plot && plot.layout.title.text.includes('pool2 unit (1, 3)'); }""")
+    wait_for_field_of(page, "pool2 unit (1, 3)")
     expect(page.locator(".st-key-see_row input")).to_have_value("1")
     expect(page.locator(".st-key-see_col input")).to_have_value("3")
     # The overlay is drawn: the heatmap trace and the theoretical box (rows 2..17, columns 10..25).
     drawn = page.evaluate(
-        """() => { const plot = document.querySelector('.st-key-see_field_True .js-plotly-plot');
-                   const box = plot.layout.shapes.find(s => s.name === 'theoretical field');
-                   return [plot.data.map(t => t.type), [box.y0, box.x0, box.y1, box.x1]]; }""")
+        """(selector) => { const plot = document.querySelector(selector);
+                           const box = plot.layout.shapes.find(s => s.name === 'theoretical field');
+                           return [plot.data.map(t => t.type), [box.y0, box.x0, box.y1, box.x1]]; }""",
+        FIELD)
     assert drawn == [["image", "heatmap"], [1.5, 9.5, 17.5, 25.5]]
     page.screenshot(path=str(screenshots / "see-unit.png"))
 
