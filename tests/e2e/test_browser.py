@@ -1,9 +1,12 @@
 """End to end in a real browser: build VGG-16, train a model, watch the curve grow, compare runs."""
 
+import contextlib
+import json
 import re
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from cnnlab.analysis import analyze
@@ -21,8 +24,20 @@ def settle(page) -> None:
                           && !document.querySelector('[data-stale="true"]'); }""")
 
 
+def open_list(page, key: str) -> None:
+    """Open select box `key`'s list; right after a button press the first click may only focus the
+    box, so the arrow key opens the list when the click did not."""
+    box = page.locator(f".st-key-{key} input[role='combobox']")
+    box.click()
+    try:
+        expect(page.get_by_role("option").first).to_be_visible(timeout=2000)
+    except AssertionError:
+        box.press("ArrowDown")
+        expect(page.get_by_role("option").first).to_be_visible()
+
+
 def choose(page, key: str, option: str) -> None:
-    page.locator(f".st-key-{key} input[role='combobox']").click()
+    open_list(page, key)
     page.get_by_role("option", name=option, exact=True).click()
     settle(page)
 
@@ -35,6 +50,13 @@ def fresh(selector: str) -> str:
 def current(key: str) -> str:
     """The element with widget key `key`, as this run drew it."""
     return fresh(f".st-key-{key}")
+
+
+def plot_js(key: str) -> str:
+    """JavaScript for the Plotly chart with widget key `key` as the page shows it: current, and not
+    one of the hidden empty copies a refreshing fragment may leave behind."""
+    plots = f"document.querySelectorAll('{current(key)} .js-plotly-plot')"
+    return f"[...{plots}].find(e => e.offsetHeight > 0)"
 
 
 def metric(page, label: str):
@@ -83,7 +105,9 @@ def select_cell(page, key: str, row: int, column: str) -> None:
         else:
             page.keyboard.press("ArrowRight" if now[0] < goal[0] else "ArrowLeft" if now[0] > goal[0]
                                 else "ArrowDown" if now[1] < goal[1] else "ArrowUp")
-        page.wait_for_timeout(200)  # the focus or the key settles into the selection
+        with contextlib.suppress(PlaywrightTimeoutError):  # a focus may change nothing
+            page.wait_for_function(f"before => JSON.stringify(({where})()) !== before",  # until it shows
+                                   arg=json.dumps(now, separators=(",", ":")), timeout=3000)
     raise AssertionError(f"could not select row {row}, column {column!r} of {key}: {seen}")
 
 
@@ -104,11 +128,14 @@ def expect_blocks(page, blocks: str, inp: str) -> None:
     expect(metric(page, "Parameters")).to_have_text(format_count(analyze(f"vgg:{blocks}", inp).totals.params))
 
 
+# The number of points the current live chart draws (JavaScript, evaluated in the page).
+CURVE_POINTS = f"""() => {{ const plot = {plot_js("live_curves")};
+                           if (!plot || !plot.data) return 0;
+                           return plot.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0); }}"""
+
+
 def curve_points(page) -> int:
-    return page.evaluate(
-        f"""() => {{ const plot = document.querySelector('{current("live_curves")} .js-plotly-plot');
-                    if (!plot || !plot.data) return 0;
-                    return plot.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0); }}""")
+    return page.evaluate(CURVE_POINTS)
 
 
 def test_edit_the_vgg_block_table_cell_by_cell(server, page, screenshots):
@@ -123,6 +150,7 @@ def test_edit_the_vgg_block_table_cell_by_cell(server, page, screenshots):
     expect_blocks(page, "1x32,1x128,2x256,1x256", "1x96x96")
     expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
     edit_cell(page, "blocks", 3, "3×3 convs", 2)
+    expect_blocks(page, "1x32,1x128,2x256,2x256", "1x96x96")
     edit_cell(page, "blocks", 3, "channels", 512)
     expect_blocks(page, "1x32,1x128,2x256,2x512", "1x96x96")
     expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
@@ -137,8 +165,8 @@ def test_edit_the_vgg_block_table_cell_by_cell(server, page, screenshots):
 
 def plot_data(page, key: str) -> list[dict]:
     """The traces of the Plotly chart with this key, as the browser holds them."""
-    page.wait_for_selector(f".st-key-{key} .js-plotly-plot")
-    return page.evaluate(f"""() => document.querySelector('{current(key)} .js-plotly-plot').data
+    page.wait_for_selector(f"{current(key)} .js-plotly-plot")
+    return page.evaluate(f"""() => {plot_js(key)}.data
                               .map(t => ({{name: t.name, x: Array.from(t.x || [])}}))""")
 
 
@@ -155,12 +183,12 @@ def test_resnet18_receptive_fields_run_forward(server, page, screenshots):
 
 def watch_list_stays_open(page) -> None:
     """The run picker, opened during a live run, is still open after several refreshes."""
-    page.locator(".st-key-watch_run input[role='combobox']").click()
-    expect(page.get_by_role("option").first).to_be_visible()
+    open_list(page, "watch_run")
     time.sleep(3)  # the live panel refreshes every second
     assert page.get_by_role("option").count() >= 1, "the list closed during a refresh"
-    # One chart: a refresh that overlaps the previous one may leave its copy for a moment, marked stale.
-    expect(page.locator(current("live_curves"))).to_have_count(1)
+    # One chart shows: a refresh that overlaps the previous one may leave its copy for a moment, marked
+    # stale, and hidden empty copies.
+    expect(page.locator(current("live_curves")).filter(visible=True)).to_have_count(1)
     page.keyboard.press("Escape")
 
 
@@ -188,12 +216,14 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("launched")
     page.wait_for_selector(".st-key-live_curves .js-plotly-plot")
     final = 4 * 5 * 2 + 4  # loss and acc at 5 report points per epoch, test acc per epoch
-    counts = [curve_points(page)]  # sampled from the chart's first draw: a short run ends in seconds
+    # The page samples the chart every 100 ms from its first draw: a short run ends in seconds.
+    page.evaluate(f"""() => {{ window.curveCounts = [];
+                               setInterval(() => window.curveCounts.push(({CURVE_POINTS})()), 100); }}""")
+    counts = []
     # Where the chart sits on the page as it opens: measured with every scroll container at its top.
     page.evaluate("() => { for (const e of document.querySelectorAll('*')) e.scrollTop = 0; }")
-    top = page.locator(current("live_curves")).bounding_box()["y"]
+    top = page.locator(current("live_curves")).filter(visible=True).bounding_box()["y"]
     assert 0 <= top < 900 - 200, f"the live chart starts at {top} px, below the first screen"
-    counts.append(curve_points(page))
     watch_list_stays_open(page)
     page.locator("h1").first.scroll_into_view_if_needed()
 
@@ -210,9 +240,10 @@ def test_build_train_watch_and_compare(server, page, screenshots):
         if 0 < counts[-1] < final and counts.count(counts[-1]) == 1:
             page.screenshot(path=str(screenshots / "train.png"))  # training, a few reports drawn
         time.sleep(0.5)
-    drawn = [c for c in counts if c]  # 0: the chart was being redrawn at that moment
-    assert drawn == sorted(drawn), f"the curve lost points while the run went: {counts}"
-    assert any(0 < c < final for c in counts), f"the curve was never drawn part-way: {counts}"
+    sampled = page.evaluate("() => window.curveCounts")
+    drawn = [c for c in sampled if c]  # 0: the chart was being redrawn at that moment
+    assert drawn == sorted(drawn), f"the curve lost points while the run went: {drawn}"
+    assert any(0 < c < final for c in drawn), f"the curve was never drawn part-way: {drawn}"
     assert counts[-1] == final
 
     # VGG-11 (width ÷4) cannot take 28×28 shapes: the page says so before Launch and offers the fix.

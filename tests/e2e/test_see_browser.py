@@ -29,13 +29,11 @@ def test_click_a_unit_and_see_its_fields(server, page, screenshots):
     grid = f"{current('see_grid')} .js-plotly-plot"
     page.wait_for_selector(grid)
     wait_for_field_of(page, "pool2 unit (2, 2)")
-    # Click the marker of unit (row 1, column 3) on the 5×5 grid: its position in the plot's own axes.
-    point = page.evaluate(
-        """(selector) => { const plot = document.querySelector(selector);
-                           const box = plot.querySelector('.nsewdrag').getBoundingClientRect();
-                           const x = plot._fullLayout.xaxis, y = plot._fullLayout.yaxis;
-                           return [box.left + x.l2p(3), box.top + y.l2p(1)]; }""", grid)
-    page.mouse.click(point[0], point[1])
+    # Click the marker of unit (row 1, column 3) on the 5×5 grid: its position in the plot's own axes,
+    # on the plot area (Playwright scrolls it into view and waits until it stands still).
+    x, y = page.evaluate("""(selector) => { const layout = document.querySelector(selector)._fullLayout;
+                                            return [layout.xaxis.l2p(3), layout.yaxis.l2p(1)]; }""", grid)
+    page.locator(f"{grid} .nsewdrag").click(position={"x": x, "y": y})
     settle(page)
     wait_for_field_of(page, "pool2 unit (1, 3)")
     expect(page.locator(".st-key-see_row input")).to_have_value("1")

@@ -6,27 +6,24 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.test_browser import current, plot_js, settle
+
 pytestmark = pytest.mark.browser
 SIZE = {"width": 1400, "height": 900}
 
 
-def settle(page) -> None:
-    """Wait until the app is connected and its script has finished running."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
-    page.wait_for_function(
-        """() => { const app = document.querySelector('[data-testid="stApp"]');
-                   return app && app.getAttribute('data-test-script-state') === 'notRunning'
-                          && !document.querySelector('[data-stale="true"]'); }""")
-
-
 def traces(page, key: str) -> list[dict]:
-    """Name, point count and fill of each trace of the chart with widget key `key`."""
+    """Name, point count and fill of each trace of the current chart with widget key `key`."""
     return page.evaluate(
-        """(key) => { const plot = document.querySelector(
-                          `.st-key-${key}:not([data-stale="true"]) .js-plotly-plot`);
-                      if (!plot || !plot.data) return [];
-                      return plot.data.map(t => ({name: t.name, points: t.x ? t.x.length : 0,
-                                                  fill: t.fill || null})); }""", key)
+        f"""() => {{ const plot = {plot_js(key)};
+                    if (!plot || !plot.data) return [];
+                    return plot.data.map(t => ({{name: t.name, points: t.x ? t.x.length : 0,
+                                                fill: t.fill || null}})); }}""")
+
+
+def band_is_drawn(band: list[dict]) -> bool:
+    """The band (filled) and the mean of both trials, over all 15 report points."""
+    return [t["fill"] for t in band] == ["toself", None] and band[1]["points"] == 15
 
 
 def test_launch_a_sweep_watch_both_curves_and_the_band(server, page, screenshots):
@@ -45,31 +42,30 @@ def test_launch_a_sweep_watch_both_curves_and_the_band(server, page, screenshots
 
     seen, deadline = [], time.monotonic() + 240
     while time.monotonic() < deadline:
-        curves = traces(page, "sweep_live_curves")
+        curves, band = traces(page, "sweep_live_curves"), traces(page, "sweep_live_bands")
         seen.append(tuple(t["points"] for t in curves))
-        if len(curves) == 2 and all(t["points"] == 3 * 5 for t in curves):
+        if seen[-1] == (15, 15) and band_is_drawn(band):  # the band follows the curves in each refresh
             break
         time.sleep(0.5)
     assert seen[-1] == (15, 15), f"both trials' train-loss curves reach 5 points an epoch, saw {seen[-5:]}"
     assert any(0 < sum(s) < 2 * 15 for s in seen), f"the curves were never drawn part-way: {seen}"
-    band = traces(page, "sweep_live_bands")
-    assert [t["fill"] for t in band] == ["toself", None] and band[1]["points"] == 15
+    assert band_is_drawn(band), band
     assert band[1]["name"].endswith("(mean of 2)")
-    page.locator(".st-key-sweep_live_bands:not([data-stale=\"true\"])").first.scroll_into_view_if_needed()
+    page.locator(current("sweep_live_bands")).filter(visible=True).scroll_into_view_if_needed()
     time.sleep(1)
     page.screenshot(path=str(screenshots / "sweep-train.png"))
 
     page.get_by_role("link", name="Compare").click()
     settle(page)
     page.get_by_role("tab", name="Sweeps").click()
-    page.wait_for_selector(".st-key-sweep_curves .js-plotly-plot")
+    page.wait_for_selector(f"{current('sweep_curves')} .js-plotly-plot")
     assert len(traces(page, "sweep_curves")) == 2
-    page.locator(".st-key-sweep_curves:not([data-stale=\"true\"])").first.scroll_into_view_if_needed()
+    page.locator(current("sweep_curves")).filter(visible=True).scroll_into_view_if_needed()
     time.sleep(1)
     page.screenshot(path=str(screenshots / "sweep-compare.png"))
     page.get_by_role("tab", name="Groups (repeats)").click()
-    page.wait_for_selector(".st-key-band_chart .js-plotly-plot")
+    page.wait_for_selector(f"{current('band_chart')} .js-plotly-plot")
     assert [t["fill"] for t in traces(page, "band_chart")] == ["toself", None]
-    page.locator(".st-key-band_chart:not([data-stale=\"true\"])").first.scroll_into_view_if_needed()
+    page.locator(current("band_chart")).filter(visible=True).scroll_into_view_if_needed()
     time.sleep(1)
     page.screenshot(path=str(screenshots / "group-band.png"))

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from cnnlab.analysis import analyze
 from cnnlab.units import format_count
-from tests.e2e.test_browser import current, settle
+from tests.e2e.test_browser import choose, current, settle
 
 pytestmark = pytest.mark.browser
 VIEW = {"width": 1400, "height": 900}  # the screenshots'; the page is driven in the fixture's taller one
@@ -22,17 +22,6 @@ def shot(page, path, target=None) -> None:
         target.scroll_into_view_if_needed()
     page.screenshot(path=str(path))
     page.set_viewport_size(TALL)
-
-
-def choose(page, key: str, option: str) -> None:
-    """Pick `option` in a select box; right after a button press the first click only focuses the box,
-    so the arrow key opens its list when the click did not."""
-    box = page.locator(f".st-key-{key} input[role='combobox']")
-    box.click()
-    if not page.get_by_role("option", name=option, exact=True).is_visible():
-        box.press("ArrowDown")
-    page.get_by_role("option", name=option, exact=True).click()
-    settle(page)
 
 
 def test_pin_a_change_b_and_switch_fc_as_conv(server, page, screenshots):
