@@ -230,3 +230,23 @@ def test_a_waiting_run_records_its_process_so_later_runs_queue_behind_it(tmp_pat
     thread.join(timeout=10)
     assert not thread.is_alive() and store.get(waiting).status == "cancelled"
     store.finish(holder, "done")
+
+
+def test_a_queued_run_says_which_runs_it_waits_for_by_the_workers_rule(tmp_path):
+    """Waiting for: the older queued runs with a live worker on its device, and the runs training there
+    while they fill the device's slots; not a queued run whose worker is gone, nor a later one."""
+    store = RunStore(tmp_path)
+    training, older, orphan, queued, later = (runner.create_run(config(), home=tmp_path) for _ in range(5))
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # stands for workers
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert store.claim(training, worker.pid, "cpu")
+    for run_id, pid in ((older, worker.pid), (orphan, gone.pid), (later, worker.pid)):
+        store.update(run_id, pid=pid)
+    runs = store.list_runs()
+    waiting = next(run for run in runs if run.id == queued)
+    assert runner.waiting_for(waiting, runs, limit=1) == [training, older]
+    assert runner.waiting_for(waiting, runs, limit=2) == [older]  # a free slot: only the queue ahead
+    assert runner.waiting_for(next(run for run in runs if run.id == older), runs, limit=2) == []
+    worker.kill()
+    worker.wait()

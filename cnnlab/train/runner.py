@@ -223,14 +223,34 @@ def _claim_when_free(store: RunStore, run_id: int, device: str, limit: int,
 
 def _older_run_waiting(store: RunStore, run_id: int, device: str) -> bool:
     """Whether a run queued before `run_id` for the same device has a live worker: it goes first."""
-    for run in store.list_runs({Status.QUEUED}):
-        if run.id < run_id and process_alive(run.pid):
-            try:
-                if str(resolve_device(run.config.get("device", "auto"))) == device:
-                    return True
-            except ConfigError:  # that run's worker will fail on its own
-                continue
-    return False
+    return any(_holds_the_queue(run, run_id, device) for run in store.list_runs({Status.QUEUED}))
+
+
+def _holds_the_queue(run: Run, run_id: int, device: str) -> bool:
+    """Whether queued `run` goes before run `run_id` on `device`: older, same device, worker alive."""
+    return run.id < run_id and process_alive(run.pid) and device_of(run) == device
+
+
+def device_of(run: Run) -> str | None:
+    """The device `run` trains on: recorded once it runs, else where its config resolves on this
+    machine; None where it resolves nowhere (that run's worker fails on its own)."""
+    if run.device:
+        return run.device
+    try:
+        return str(resolve_device(run.config.get("device", "auto")))
+    except ConfigError:
+        return None
+
+
+def waiting_for(run: Run, runs: list[Run], limit: int) -> list[int]:
+    """The ids of the runs queued `run` waits for, by the rule its worker follows: the older queued
+    runs on its device, and the runs training there while they fill its `limit` slots."""
+    device = device_of(run)
+    if device is None:
+        return []
+    older = [r.id for r in runs if r.status == Status.QUEUED and _holds_the_queue(r, run.id, device)]
+    running = [r.id for r in runs if r.status == Status.RUNNING and r.device == device]
+    return sorted(older + (running if len(running) >= limit else []))
 
 
 @contextmanager

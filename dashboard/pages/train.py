@@ -162,23 +162,17 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> None:
     except ConfigError as exc:
         result.error(literal(exc))
         return
-    ahead = [run for run in RunStore().list_runs({"queued", "running"}) if run.id < run_id]
+    runs = {run.id: run for run in RunStore().list_runs()}
+    ahead = runner.waiting_for(runs[run_id], list(runs.values()), runner.max_runs_per_device())
     if ahead:
-        watched = st.session_state.get(WATCH)
-        if watched not in {run.id for run in ahead}:
-            st.session_state[WATCH] = min(ahead, key=lambda run: (run.status != "running", run.id)).id
+        if st.session_state.get(WATCH) not in ahead:
+            st.session_state[WATCH] = min(ahead, key=lambda i: (runs[i].status != "running", i))
         result.info(literal(f"Run #{run_id} queued ({run_config.model.name} on {dataset}): waiting behind "
-                            f"{', '.join(f'#{run.id}' for run in ahead)}. It starts by itself when they "
-                            "end."))
+                            f"{', '.join(f'#{i}' for i in ahead)}. It starts by itself when they end."))
     else:
         st.session_state[WATCH] = run_id
         result.success(literal(f"Run #{run_id} launched: {run_config.model.name} on {dataset}, input "
                                f"{run_config.model.input}. It keeps going if you close this tab."))
-
-
-def waiting_behind(run: Run, runs: list[Run]) -> list[int]:
-    """The runs still going that were launched before the queued `run` (it starts after them)."""
-    return sorted(r.id for r in runs if r.id < run.id and r.status not in TERMINAL)
 
 
 def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tuple[float, str]:
@@ -188,7 +182,10 @@ def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tu
     fraction = 1.0 if run.status == "done" else min(done / epochs, 1.0)
     parts = [run.status]
     if run.status == "queued":
-        ahead = waiting_behind(run, runs)
+        try:
+            ahead = runner.waiting_for(run, runs, runner.max_runs_per_device())
+        except ConfigError:  # a malformed limit: the launch check above says so
+            ahead = []
         if ahead:
             parts.append("waiting behind " + ", ".join(f"#{i}" for i in ahead))
     parts.append(f"epoch {done:.2f} of {epochs}")
