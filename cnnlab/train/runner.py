@@ -228,10 +228,10 @@ def _older_run_waiting(store: RunStore, run_id: int, device: str) -> bool:
 
 def _holds_the_queue(run: Run, run_id: int, device: str) -> bool:
     """Whether queued `run` goes before run `run_id` on `device`: older, same device, worker alive."""
-    return run.id < run_id and process_alive(run.pid) and device_of(run) == device
+    return run.id < run_id and process_alive(run.pid) and _device_of(run) == device
 
 
-def device_of(run: Run) -> str | None:
+def _device_of(run: Run) -> str | None:
     """The device `run` trains on: recorded once it runs, else where its config resolves on this
     machine; None where it resolves nowhere (that run's worker fails on its own)."""
     if run.device:
@@ -245,7 +245,7 @@ def device_of(run: Run) -> str | None:
 def waiting_for(run: Run, runs: list[Run], limit: int) -> list[int]:
     """The ids of the runs queued `run` waits for, by the rule its worker follows: the older queued
     runs on its device, and the runs training there while they fill its `limit` slots."""
-    device = device_of(run)
+    device = _device_of(run)
     if device is None:
         return []
     older = [r.id for r in runs if r.status == Status.QUEUED and _holds_the_queue(r, run.id, device)]

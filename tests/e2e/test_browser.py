@@ -219,7 +219,6 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     # The page samples the chart every 100 ms from its first draw: a short run ends in seconds.
     page.evaluate(f"""() => {{ window.curveCounts = [];
                                setInterval(() => window.curveCounts.push(({CURVE_POINTS})()), 100); }}""")
-    counts = []
     # Where the chart sits on the page as it opens: measured with every scroll container at its top.
     page.evaluate("() => { for (const e of document.querySelectorAll('*')) e.scrollTop = 0; }")
     top = page.locator(current("live_curves")).filter(visible=True).bounding_box()["y"]
@@ -227,24 +226,24 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     watch_list_stays_open(page)
     page.locator("h1").first.scroll_into_view_if_needed()
 
-    deadline = time.monotonic() + 180
+    points, shot_at, deadline = 0, 0, time.monotonic() + 180
     while time.monotonic() < deadline:
-        counts.append(curve_points(page))
+        points = curve_points(page)
         if "done" in page.locator(fresh('[data-testid="stProgress"]')).inner_text():
             # The chart redraws on the panel's next refresh: wait for it, not for a fixed time.
             last = time.monotonic() + 30
-            while curve_points(page) != final and time.monotonic() < last:
+            while (points := curve_points(page)) != final and time.monotonic() < last:
                 time.sleep(0.5)
-            counts.append(curve_points(page))
             break
-        if 0 < counts[-1] < final and counts.count(counts[-1]) == 1:
-            page.screenshot(path=str(screenshots / "train.png"))  # training, a few reports drawn
+        if 0 < points < final and points != shot_at:  # training, a few reports drawn: the latest
+            page.screenshot(path=str(screenshots / "train.png"))
+            shot_at = points
         time.sleep(0.5)
     sampled = page.evaluate("() => window.curveCounts")
     drawn = [c for c in sampled if c]  # 0: the chart was being redrawn at that moment
     assert drawn == sorted(drawn), f"the curve lost points while the run went: {drawn}"
     assert any(0 < c < final for c in drawn), f"the curve was never drawn part-way: {drawn}"
-    assert counts[-1] == final
+    assert points == final
 
     # VGG-11 (width ÷4) cannot take 28×28 shapes: the page says so before Launch and offers the fix.
     page.goto(f"{server}/?model=vgg11&width_divisor=4")

@@ -3,21 +3,17 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_browser import current, settle
+from tests.e2e.test_browser import current, plot_js, settle
 
 pytestmark = pytest.mark.browser
-
-
-FIELD = f"{current('see_field_True')} .js-plotly-plot"
 
 
 def wait_for_field_of(page, unit: str) -> None:
     """Wait until the field chart is drawn for `unit` (e.g. "pool2 unit (2, 2)")."""
     page.wait_for_function(
-        """([selector, unit]) => { const plot = document.querySelector(selector);
-                                   return !!(plot && plot.layout && plot.layout.title
-                                             && plot.layout.title.text.includes(unit)); }""",
-        arg=[FIELD, unit])
+        f"""unit => {{ const plot = {plot_js('see_field_True')};
+                      return !!(plot && plot.layout && plot.layout.title
+                                && plot.layout.title.text.includes(unit)); }}""", arg=unit)
 
 
 def test_click_a_unit_and_see_its_fields(server, page, screenshots):
@@ -31,8 +27,8 @@ def test_click_a_unit_and_see_its_fields(server, page, screenshots):
     wait_for_field_of(page, "pool2 unit (2, 2)")
     # Click the marker of unit (row 1, column 3) on the 5×5 grid: its position in the plot's own axes,
     # on the plot area (Playwright scrolls it into view and waits until it stands still).
-    x, y = page.evaluate("""(selector) => { const layout = document.querySelector(selector)._fullLayout;
-                                            return [layout.xaxis.l2p(3), layout.yaxis.l2p(1)]; }""", grid)
+    x, y = page.evaluate(f"""() => {{ const layout = {plot_js('see_grid')}._fullLayout;
+                                     return [layout.xaxis.l2p(3), layout.yaxis.l2p(1)]; }}""")
     page.locator(f"{grid} .nsewdrag").click(position={"x": x, "y": y})
     settle(page)
     wait_for_field_of(page, "pool2 unit (1, 3)")
@@ -40,10 +36,9 @@ def test_click_a_unit_and_see_its_fields(server, page, screenshots):
     expect(page.locator(".st-key-see_col input")).to_have_value("3")
     # The overlay is drawn: the heatmap trace and the theoretical box (rows 2..17, columns 10..25).
     drawn = page.evaluate(
-        """(selector) => { const plot = document.querySelector(selector);
-                           const box = plot.layout.shapes.find(s => s.name === 'theoretical field');
-                           return [plot.data.map(t => t.type), [box.y0, box.x0, box.y1, box.x1]]; }""",
-        FIELD)
+        f"""() => {{ const plot = {plot_js('see_field_True')};
+                    const box = plot.layout.shapes.find(s => s.name === 'theoretical field');
+                    return [plot.data.map(t => t.type), [box.y0, box.x0, box.y1, box.x1]]; }}""")
     assert drawn == [["image", "heatmap"], [1.5, 9.5, 17.5, 25.5]]
     page.screenshot(path=str(screenshots / "see-unit.png"))
 
