@@ -10,13 +10,14 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
+from cnnlab.access import may_act
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
 from cnnlab.train import runner
 from cnnlab.train.config import INITS, OPTIMIZERS, SCHEDULES, RunConfig, fit_input
 from cnnlab.train.status import TERMINAL
 from cnnlab.train.store import Run, RunStore
 from cnnlab.units import format_count
-from dashboard import model_state, sweep_panel
+from dashboard import identity, model_state, sweep_panel
 from dashboard.charts import curves_figure
 from dashboard.eta import Countdown
 from dashboard.run_store import open_store
@@ -127,6 +128,10 @@ def advanced_options() -> dict:
 
 def launch_form(config: ModelConfig, result: DeltaGenerator) -> None:
     """Dataset, hyper-parameters and the Launch button; the launch's outcome is written in `result`."""
+    user = identity.actor()
+    if user is None:
+        st.info("Visitors watch; sign in to launch runs.")
+        return
     st.write(f"Model from the Build page: **{literal(model_state.describe(config))}**")
     dataset, resize, fitted, problem = data_choice(config)
     with st.form("launch"):
@@ -158,7 +163,7 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> None:
             lr=float(lr), momentum=float(momentum), device=device,
             amp=amp, limit_train=int(limit) or None,
             limit_test=max(int(limit) // 5, 1) if limit else None, save_weights=True, **advanced)
-        run_id = runner.launch(run_config, name=name.strip() or None)
+        run_id = runner.launch(run_config, name=name.strip() or None, owner=user.name)
     except ConfigError as exc:
         result.error(literal(exc))
         return
@@ -223,7 +228,8 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
     store = open_store()
     if store is None:
         return
-    runs = store.list_runs()
+    user = identity.actor()
+    runs = identity.visible(store.list_runs(), user)
     if tuple(run.id for run in runs) != known:
         st.rerun()
     run = next(r for r in runs if r.id == run_id)
@@ -231,9 +237,10 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
     fraction, line = progress(run, metrics, runs, time.time())
     bar, stop = st.columns([6, 1], vertical_alignment="bottom")
     bar.progress(fraction, text=literal(line))
-    if run.status in ("queued", "running") and stop.button("Stop", key=f"stop_{run_id}", type="secondary"):
+    if (run.status in ("queued", "running") and user is not None and may_act(user, run.owner)
+            and stop.button("Stop", key=f"stop_{run_id}", type="secondary")):
         try:
-            runner.cancel(run_id)
+            runner.cancel(run_id, actor=user)
         except ConfigError as exc:  # it ended meanwhile
             st.toast(literal(exc))
         else:
@@ -254,7 +261,7 @@ def watch_panel() -> None:
     store = open_store()
     if store is None:
         return
-    runs = store.list_runs()
+    runs = identity.visible(store.list_runs(), identity.actor())
     if not runs:
         st.info("No runs yet: launch one.")
         return
