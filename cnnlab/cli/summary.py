@@ -48,7 +48,7 @@ def summary_json(config: ModelConfig, summary: Summary) -> dict:
 
 
 def seq_text(config: ModelConfig) -> str | None:
-    """The model as a `seq:` string, or None where it has no seq form (ResNet, torchvision)."""
+    """The model as a `seq:` string, or None where its family has no seq form (ResNet, torchvision)."""
     try:
         return model_name(to_seq(config.arch))
     except ConfigError:
