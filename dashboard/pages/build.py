@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any
 
@@ -15,7 +14,7 @@ from streamlit.delta_generator import DeltaGenerator
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.code_export import python_code
-from cnnlab.figures import memory_figure, params_figure, receptive_field_figure, shape_figure
+from cnnlab.figures import device_memory, memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.units import format_bytes, format_count
 from dashboard import controls, fc_conv_view, model_state, pin_compare
 from dashboard.text import literal
@@ -50,16 +49,7 @@ def shared_chart(kind: str, config_json: str, *options: Any) -> go.Figure:
         return receptive_field_figure(summary)
     batch, optimizer = options
     memory = summary.training_memory(batch, optimizer.split()[0], 0.9 if "momentum" in optimizer else 0.0)
-    return memory_figure(memory, *available_memory())
-
-
-def available_memory() -> tuple[int, str]:
-    """Total memory of the training device: the GPU's if there is one, else the machine's RAM."""
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_properties(0).total_memory, torch.cuda.get_device_name(0)
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "CPU RAM"
+    return memory_figure(memory, *device_memory())
 
 
 def spec_files(config: ModelConfig, side: DeltaGenerator) -> None:

@@ -18,7 +18,6 @@ from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info
 from cnnlab.figures import (
     feature_maps_figure,
     field_figure,
-    kernels_figure,
     top_images_figure,
     unit_grid_figure,
 )
@@ -242,7 +241,7 @@ def show_kernels(sources: list[Source]) -> None:
     for source, column in zip(sources, st.columns(len(sources)), strict=True):
         with column:
             st.caption(source.label)
-            st.plotly_chart(kernels_figure(kernels(load(source)[0].model, name), name),
+            st.plotly_chart(kernels(load(source)[0].model, name).figure(),
                             key=f"see_kernels_{source.trained}", width="stretch")
 
 
