@@ -93,21 +93,21 @@ def layers_of(config_json: str) -> list[Layer]:
 @st.cache_data(max_entries=256, show_spinner="Computing the effective field…")
 def field_of(source: Source, dataset: str, count: int, layer: Layer, unit: tuple[int, int]) -> EffectiveField:
     subject, net = load(source)
-    x = torch.from_numpy(images_of(dataset, count, str(subject.config.input)))
+    x = torch.from_numpy(images_of(dataset, count, str(subject.input)))
     return effective_field(net, model_input(x, subject.normalize), layer, unit)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def maps_of(source: Source, dataset: str, index: int, layers: tuple[Layer, ...], channels: int) -> list:
     subject, _ = load(source)
-    x = torch.from_numpy(images_of(dataset, 1, str(subject.config.input), first=index))
+    x = torch.from_numpy(images_of(dataset, 1, str(subject.input), first=index))
     return feature_maps(subject.model, model_input(x, subject.normalize)[0], list(layers), channels)
 
 
 @st.cache_data(max_entries=32, show_spinner="Ranking images…")
 def tops_of(source: Source, dataset: str, sample: int, layer: Layer, channel: int, k: int) -> list:
     subject, _ = load(source)
-    x = torch.from_numpy(images_of(dataset, sample, str(subject.config.input)))
+    x = torch.from_numpy(images_of(dataset, sample, str(subject.input)))
     return top_images(subject.model, model_input(x, subject.normalize), layer, channel, k)
 
 
@@ -196,7 +196,7 @@ def show_fields(sources: list[Source], dataset: str, index: int, layer: Layer, u
     for source, column in zip(sources, columns, strict=True):
         subject, _ = load(source)
         field = field_of(source, dataset, count, layer, unit)
-        image = images_of(dataset, 1, str(subject.config.input), first=index)[0]
+        image = images_of(dataset, 1, str(subject.input), first=index)[0]
         with column:
             if field.dead:
                 st.warning(f"The unit's gradient is zero on all {count} images: it never responds to them.")
@@ -223,7 +223,7 @@ def show_feature_maps(source: Source, dataset: str, index: int, layers: list[Lay
                           help="Off: the top-level layers (blocks) only")
     chosen = tuple(layer for layer in layers if every or ("." not in layer.module and layer.call == 1))
     subject, _ = load(source)
-    image = images_of(dataset, 1, str(subject.config.input), first=index)[0]
+    image = images_of(dataset, 1, str(subject.input), first=index)[0]
     left.image(np.repeat(image, 3, 0).transpose(1, 2, 0) if image.shape[0] == 1 else image.transpose(1, 2, 0),
                caption=f"{dataset} test image {index}", clamp=True, width="stretch")
     with right:
@@ -252,7 +252,7 @@ def show_top_images(source: Source, dataset: str, layer: Layer) -> None:
     sample = c.number_input("Out of the first N test images", 1, MAX_TOP_SAMPLE, 256, key="see_sample")
     tops = tops_of(source, dataset, int(sample), layer, int(channel), min(int(k), int(sample)))
     subject, _ = load(source)
-    images = images_of(dataset, int(sample), str(subject.config.input))
+    images = images_of(dataset, int(sample), str(subject.input))
     st.plotly_chart(top_images_figure(images, tops, layer.name, int(channel)), key="see_tops",
                     width="stretch")
     st.caption(f"{source.label}. Box: the field of the unit where the channel peaks in each image.")

@@ -145,7 +145,7 @@ def test_cnnlab_dashboard_serves_the_build_page_from_outside_the_repository(env,
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(120_000)  # a cold first run
+            page.set_default_timeout(300_000)  # a cold first run on a busy machine
             page.goto(f"{url}/?model=lenet")
             settle(page)
             assert "Build a network" in page.locator("h1").first.inner_text()
