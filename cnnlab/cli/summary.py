@@ -62,7 +62,7 @@ def file_summary(args: argparse.Namespace) -> Summary:
 
 
 def seq_text(config: ModelConfig) -> str | None:
-    """The model as a `seq:` string, or None where it has no seq form (ResNet, torchvision)."""
+    """The model as a `seq:` string, or None where its family has no seq form (ResNet, torchvision)."""
     try:
         return model_name(to_seq(config.arch))
     except ConfigError:
