@@ -17,9 +17,9 @@ def _clock(seconds: float) -> str:
 class EpochBar:
     """`100%|████████████████████| 5.00/5 epochs [00:02<00:00, loss=0.111, ...]`."""
 
-    def __init__(self, total: int, out: TextIO = sys.stderr) -> None:
-        self.total, self.out, self.done, self.start = total, out, 0.0, time.monotonic()
-        self.live = out.isatty()
+    def __init__(self, total: int, out: TextIO | None = None) -> None:
+        self.total, self.out, self.done, self.start = total, out or sys.stderr, 0.0, time.monotonic()
+        self.live = self.out.isatty()
         self.shown = -1  # the last whole epoch written when not on a terminal
 
     def update(self, epoch: float, postfix: dict[str, str]) -> None:

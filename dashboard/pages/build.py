@@ -16,7 +16,7 @@ from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.code_export import python_code
 from cnnlab.figures import device_memory, memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.units import format_bytes, format_count
-from dashboard import controls, fc_conv_view, model_state, pin_compare
+from dashboard import controls, fc_conv_view, model_state, model_upload, pin_compare
 from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024
@@ -185,6 +185,7 @@ st.caption("Pick a classic, assemble a VGG block by block or any network layer b
 start = model_state.current()
 pin_compare.pinned()  # read the link's model A before the URL is rewritten for B
 controls.init_widgets(start)
+upload_area = st.container()
 headline_area = st.container()
 panel, results = st.columns([1, 3], gap="medium")
 try:
@@ -200,7 +201,10 @@ else:
     model_state.remember(config)
     controls.sync(config)
 spec_files(config, panel)
+model_upload.uploader(panel)
 config_json = json.dumps(config.to_dict())
+with upload_area:
+    model_upload.panel()
 with headline_area:
     headline(summary, stale)
     pin_compare.panel(config, panel)
