@@ -78,10 +78,10 @@ class Family:
                 and getattr(spec, "family", None) == self.name):
             raise TypeError(f"the {self.name} family's spec must be a frozen dataclass deriving from "
                             f"SpecData with family = {self.name!r}")
-        for preset, spec in self.presets.items():
-            if not isinstance(spec, self.spec) or preset != preset.lower():
+        for preset, value in self.presets.items():
+            if not isinstance(value, spec) or preset != preset.lower():
                 raise TypeError(f"the {self.name} family's preset {preset!r} must be a lowercase name of "
-                                f"a {self.spec.__name__}")
+                                f"a {spec.__name__}")
 
     def seq_of(self, spec: Any) -> SeqSpec:
         """The same network as a `seq` spec; a ConfigError where the family has none."""
