@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -135,7 +134,7 @@ def start(name: str, config: dict[str, Any] | None = None, group: str | None = N
         raise ConfigError(f"config must hold only JSON values (numbers, text, lists, dicts): {exc}") from exc
     if group is not None and (not isinstance(group, str) or not group.strip()):
         raise ConfigError(f"group must be a non-empty text, got {group!r}")
-    store = RunStore(Path(home) if home is not None else None)
+    store = RunStore(home)
     run_id = record_external(store, name.strip(), config, {"kind": KIND, "group": group})
     return TrackedRun(store, run_id)
 
