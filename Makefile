@@ -21,7 +21,7 @@ browser:
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { apt-get update -qq && apt-get install -y -qq nginx; }
 
 run: install
-	$(BIN)/python -m streamlit run dashboard/app.py
+	$(BIN)/python -m cnnlab dashboard
 
 test: install browser
 	$(BIN)/ruff check .
