@@ -44,7 +44,7 @@ def launch() -> None:
         cluster = c.text_input("Ray cluster address (empty: this machine)", key="sweep_cluster",
                                max_chars=200, placeholder="ray://head:10001")
         values = train_widgets.draw_section("main", list(st.columns(4)), PREFIX, RECIPE)
-        with st.expander("More options"):
+        with st.expander("Other options"):
             columns = list(st.columns(3))
             values |= train_widgets.draw_section("more", columns, PREFIX, RECIPE)
             values |= train_widgets.draw_section("advanced", columns, PREFIX, RECIPE)

@@ -1,8 +1,9 @@
 """The Train page's form and its sweep panel, drawn from the training option table: widgets and bounds,
 out-of-range values answered with the range, the final accuracy, the preparing state, the form in the link."""
 
-import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -125,7 +126,17 @@ def test_a_finished_run_shows_its_final_test_accuracy(app):
 def test_a_started_run_without_a_point_yet_is_preparing_with_its_time(app):
     store = RunStore()
     run_id = runner.create_run(RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=2))
-    assert store.claim(run_id, os.getpid(), "cpu")  # a live process holds it, as a worker would
+    # A live process holds it, as a worker does between its claim and its first report.
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        assert store.claim(run_id, holder.pid, "cpu")
+        preparing_then_training(app, store, run_id)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def preparing_then_training(app, store, run_id):
     app.switch_page("pages/train.py").run()
     text = unescape(app.get("progress")[0].proto.text)
     assert re.fullmatch(r"running · preparing \(loading the data, timing eager, channels-last and compiled "

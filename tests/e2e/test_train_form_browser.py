@@ -23,6 +23,7 @@ def enter(page, key: str, text: str) -> None:
 
 
 def test_enter_in_a_train_field_applies_it_and_only_the_button_launches(server, server_home, page):
+    page.set_default_timeout(180_000)  # a first visit of a fresh server on a busy machine
     page.goto(f"{server}/train?model=lenet")
     settle(page)
     enter(page, "lr", "0.001")
