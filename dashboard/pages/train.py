@@ -20,6 +20,7 @@ from cnnlab.units import format_count
 from dashboard import model_state, sweep_panel, train_widgets
 from dashboard.charts import curves_figure
 from dashboard.eta import Countdown
+from dashboard.run_exports import setting, source_of
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
 
@@ -182,9 +183,9 @@ def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, 
 
 def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tuple[float, str]:
     """Fraction done and a status line with an ETA that only counts down."""
-    epochs = run.config.get("epochs") or 1
+    epochs = setting(run, int, "epochs")  # an external run's config may have none
     done = float(metrics["epoch"].max()) if len(metrics) else 0.0
-    fraction = 1.0 if run.status == "done" else min(done / epochs, 1.0)
+    fraction = 1.0 if run.status == "done" else min(done / epochs, 1.0) if epochs else 0.0
     parts = [run.status]
     if run.status == "queued":
         try:
@@ -193,11 +194,14 @@ def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tu
             ahead = []
         if ahead:
             parts.append("waiting behind " + ", ".join(f"#{i}" for i in ahead))
-    preparing = run.status == "running" and run.started_at is not None and not len(metrics)
-    if preparing:  # claimed, no point reported yet: the data loads and the speed probe compiles
+    # Claimed, no point reported yet: the data loads and the speed probe compiles (cnnlab's own runs).
+    preparing = run.status == "running" and run.started_at is not None and not len(metrics) and not run.source
+    if preparing:
         parts.append(f"preparing ({preparation(run.config)}) for {max(now - run.started_at, 0):.0f} s")
     else:
-        parts.append(f"epoch {done:.2f} of {epochs}")
+        parts.append(f"epoch {done:.2f}" + (f" of {epochs}" if epochs else ""))
+    if run.source:
+        parts.append(f"external ({source_of(run)})")
     if run.status == "running" and run.started_at and not preparing:
         countdown = st.session_state.setdefault(COUNTDOWNS, {}).setdefault(run.id, Countdown())
         eta = countdown.update(run.started_at, fraction, now)
@@ -250,7 +254,8 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
     fraction, line = progress(run, metrics, runs, time.time())
     bar, stop = st.columns([6, 1], vertical_alignment="bottom")
     bar.progress(fraction, text=literal(line))
-    if run.status in ("queued", "running") and stop.button("Stop", key=f"stop_{run_id}", type="secondary"):
+    stoppable = run.status in ("queued", "running") and not run.source  # an external run stops where it runs
+    if stoppable and stop.button("Stop", key=f"stop_{run_id}", type="secondary"):
         try:
             runner.cancel(run_id)
         except ConfigError as exc:  # it ended meanwhile

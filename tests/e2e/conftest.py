@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server_home(tmp_path_factory):
+def server_home(tmp_path_factory) -> Path:
     """The run store folder of the module's server."""
     return tmp_path_factory.mktemp("home")
 
