@@ -53,8 +53,8 @@ def test_the_train_flags_are_the_tables_rows():
     # as written in the table, once
     assert actions["epochs"].help == ("passes over the training set (a whole number from 1 to 1,000; "
                                       "default 10)")
-    assert actions["lr"].help == ("learning rate (a number above 0 and at most 10; default 0.05 for sgd, "
-                                  "0.001 for adam/adamw)")
+    assert actions["lr"].help == ("learning rate (a number above 0 and at most 1,000,000; default 0.05 for "
+                                  "sgd, 0.001 for adam/adamw)")
     assert actions["amp"].option_strings == ["--amp", "--no-amp"]
 
 
@@ -71,7 +71,7 @@ def test_the_sweep_varies_the_rows_marked_sweepable_and_the_model():
 @pytest.mark.parametrize(("name", "inside", "outside", "message"), [
     ("epochs", (1, 1000), (0, 1001), "epochs is 1001; cnnlab caps it at 1000"),
     ("batch_size", (1, 65536), (0, 65537), "batch_size is 65537; cnnlab caps it at 65536"),
-    ("lr", (1e-9, 10.0), (0.0, 10.5), "lr is 10.5; cnnlab caps it at 10"),
+    ("lr", (1e-9, 1e6), (0.0, 2e6), "lr is 2,000,000; cnnlab caps it at 1,000,000"),
     ("momentum", (0.0, 0.99), (-0.1, 1.0), "momentum must be below 1, got 1.0"),
     ("weight_decay", (0.0, 1.0), (-1e-4, 1.5), "weight_decay is 1.5; cnnlab caps it at 1"),
     ("seed", (0, 2**31 - 1), (-1, 2**31), "seed is 2147483648; cnnlab caps it at 2147483647"),

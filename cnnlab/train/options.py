@@ -103,7 +103,7 @@ class TrainOption:
         if high is not None and self.open_high and value >= high:
             raise ConfigError(f"{self.name} must be below {high:g}, got {value}")
         if high is not None and value > high:
-            raise ConfigError(f"{self.name} is {value:g}; cnnlab caps it at {high:g}")
+            raise ConfigError(f"{self.name} is {_number(value)}; cnnlab caps it at {_number(high)}")
         return float(value)
 
     def bounds(self) -> str:
@@ -114,8 +114,8 @@ class TrainOption:
             return f"one of {', '.join(map(str, self.choices))}"
         if self.low is None and self.high is None:
             return "text" if self.kind is str else "a number"
-        what, low, high = ("a whole number", f"{self.low:,}", f"{self.high:,}") if self.kind is int else \
-            ("a number", f"{self.low:g}", f"{self.high:g}")
+        what = "a whole number" if self.kind is int else "a number"
+        low, high = _number(self.low), _number(self.high)
         if self.open_low:
             return f"{what} above {low} and {'below' if self.open_high else 'at most'} {high}"
         return f"{what} from {low} to {'below ' if self.open_high else ''}{high}"
@@ -125,6 +125,11 @@ class TrainOption:
         if self.default is None:
             return self.unset
         return str(self.default).lower() if self.kind is bool else str(self.default)
+
+
+def _number(value: float) -> str:
+    """1000 as '1,000', 1e6 as '1,000,000', 0.5 as '0.5'."""
+    return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
 
 
 def _check_device(value: Any) -> str:
@@ -153,7 +158,7 @@ _ROWS = (  # in the order of a run config's JSON
                 section="main"),
     TrainOption("batch_size", "Batch size", "examples per step", int, 128, low=1, high=limits.MAX_BATCH_SIZE,
                 sweep=True, section="main"),
-    TrainOption("lr", "Learning rate", "learning rate", float, low=0, high=10, open_low=True,
+    TrainOption("lr", "Learning rate", "learning rate", float, low=0, high=1e6, open_low=True,
                 unset="0.05 for sgd, 0.001 for adam/adamw", sweep=True, log=True, section="main"),
     TrainOption("optimizer", "Optimiser", "the optimiser", str, "sgd", choices=OPTIMIZERS, sweep=True,
                 section="main"),

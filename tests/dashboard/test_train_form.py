@@ -99,7 +99,7 @@ def submit(app, prefix):
     ("epochs", "Epochs", "a whole number from 1 to 1,000", {0: "0", -1: "-1", 10**9: "1,000,000,000"}),
     ("batch_size", "Batch size", "a whole number from 1 to 65,536",
      {0: "0", -1: "-1", 10**9: "1,000,000,000"}),
-    ("lr", "Learning rate", "a number above 0 and at most 10", {0.0: "0", -1.0: "-1", 1e9: "1e+09"}),
+    ("lr", "Learning rate", "a number above 0 and at most 1,000,000", {0.0: "0", -1.0: "-1", 1e9: "1e+09"}),
 ])
 def test_an_out_of_range_value_is_answered_with_its_range_and_no_stale_banner(new_app, field, label, bounds,
                                                                               values):
