@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import LAYOUT, PALETTE
+from cnnlab.figures.style import LAYOUT, PALETTE
 
 SPREADS = {"std": "mean ± std", "minmax": "min–max"}
 LOG_SPAN = 10  # positive values spanning this factor or more get a log axis

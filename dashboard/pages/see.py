@@ -15,6 +15,13 @@ from torch import nn
 from cnnlab import ConfigError, ModelConfig, build
 from cnnlab.analysis import analyze, format_pair
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info
+from cnnlab.figures import (
+    feature_maps_figure,
+    field_figure,
+    kernels_figure,
+    top_images_figure,
+    unit_grid_figure,
+)
 from cnnlab.inspect import (
     EffectiveField,
     Layer,
@@ -36,13 +43,6 @@ from cnnlab.inspect.subject import check_weights
 from cnnlab.limits import MAX_FEATURE_CHANNELS, MAX_INSPECT_IMAGES, MAX_TOP_SAMPLE
 from cnnlab.train.store import RunStore
 from dashboard import model_state
-from dashboard.see_charts import (
-    feature_maps_figure,
-    field_figure,
-    kernels_figure,
-    top_images_figure,
-    unit_grid_figure,
-)
 from dashboard.text import literal
 
 VIEWS = ("Receptive field", "Feature maps", "Filters", "Top images")

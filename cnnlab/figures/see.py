@@ -1,4 +1,4 @@
-"""Figure builders of the See page: plain arrays in, `go.Figure` out (no Streamlit)."""
+"""The See page's figures: plain arrays in, `go.Figure` out (no Streamlit)."""
 
 from __future__ import annotations
 
