@@ -23,7 +23,7 @@ graphviz:  # Graphviz's dot draws the network diagrams
 	@command -v dot >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq graphviz; }
 
 run: install graphviz
-	$(BIN)/python -m streamlit run dashboard/app.py
+	$(BIN)/python -m cnnlab dashboard
 
 test: install browser graphviz
 	$(BIN)/ruff check .

@@ -12,12 +12,16 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-from cnnlab.inspect.layers import Layer, capture
+from cnnlab.inspect.layers import SpatialLayer, capture
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 DTYPE = torch.float64
 FRACTIONS = (0.5, 0.95)
@@ -41,6 +45,13 @@ class EffectiveField:
         """True when the unit's gradient is zero on every image (e.g. a ReLU that never fires)."""
         return self.side50 is None
 
+    def figure(self, image: np.ndarray, title: str | None = None) -> go.Figure:
+        """The See page's picture: `image` (C×H×W in [0, 1]) with this field over it and the theoretical
+        box. Needs plotly."""
+        from cnnlab.figures import field_figure
+
+        return field_figure(image, self, title or f"{self.layer}, unit {self.unit}: effective field")
+
 
 def prepared(model: nn.Module, dtype: torch.dtype = DTYPE) -> nn.Module:
     """An eval-mode copy of `model` in `dtype` with frozen parameters (only the input needs a gradient);
@@ -52,8 +63,9 @@ def prepared(model: nn.Module, dtype: torch.dtype = DTYPE) -> nn.Module:
     return net
 
 
-def effective_field(model: nn.Module, images: torch.Tensor, layer: Layer, unit: tuple[int, int] | None = None,
-                    dtype: torch.dtype = DTYPE, crop: bool = True) -> EffectiveField:
+def effective_field(model: nn.Module, images: torch.Tensor, layer: SpatialLayer,
+                    unit: tuple[int, int] | None = None, dtype: torch.dtype = DTYPE,
+                    crop: bool = True) -> EffectiveField:
     """The effective field of `unit` (default: the centre) of `layer` over `images` (N×C×H×W, as fed).
 
     With `crop`, the network runs only on the part of the images that the unit's box covers (see
@@ -80,7 +92,8 @@ def effective_field(model: nn.Module, images: torch.Tensor, layer: Layer, unit: 
     return EffectiveField(layer.name, unit, layer.box(unit), heatmap, sides[0], sides[1], ratio, len(images))
 
 
-def crop_window(layer: Layer, unit: tuple[int, int], size: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+def crop_window(layer: SpatialLayer, unit: tuple[int, int],
+                size: tuple[int, int]) -> tuple[tuple[int, int], ...]:
     """Per axis, the rows (columns) [start, end) of the input that `unit` needs: its box, widened to
     start on a multiple of the layer's jump (so every layer's grid of units stays aligned), and running
     to the image's edge where the box reaches it (so the padding there is the same). Every unit the
