@@ -56,7 +56,7 @@ def launch() -> None:
         base = RunConfig(model=fit_input(model_state.current(), dataset, resize), dataset=dataset,
                          resize=resize, epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
                          lr=float(lr), device="auto", limit_train=int(limit) or None,
-                         limit_test=max(int(limit) // 5, 1) if limit else None)
+                         limit_test=max(int(limit) // 5, 1) if limit else None, save_weights=True)
         if not _lines(grid) and not _lines(random):
             ids = [runner.launch(config) for config in repeat_configs(base, int(repeats))]
             SweepStore().tag_group(ids)
