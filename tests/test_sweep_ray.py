@@ -120,7 +120,7 @@ def test_cancelling_a_sweep_ends_every_trial_and_keeps_what_was_recorded(tmp_pat
     def rows() -> dict[int, int]:
         return {r.id: len(store.metrics(r.id)) for r in store.sweep_runs(record.id)}
 
-    wait_for(lambda: any(rows().values()), 120, "a trial's first metrics")
+    wait_for(lambda: any(rows().values()), 300, "a trial's first metrics")
     before = rows()
     assert main(["runs", "cancel", f"sweep:{record.id}", "--home", str(tmp_path)]) == 0
     assert capsys.readouterr().out == f"sweep {record.id}: cancel requested\n"
@@ -138,7 +138,7 @@ def test_a_killed_driver_leaves_no_ray_process_and_its_sweep_ends_interrupted(tm
                  "--background", home=tmp_path) == 0
     store = SweepStore(tmp_path)
     (record,) = store.list_sweeps()
-    wait_for(lambda: any(store.metrics(r.id) for r in store.sweep_runs(record.id)), 120, "a trial's metrics")
+    wait_for(lambda: any(store.metrics(r.id) for r in store.sweep_runs(record.id)), 300, "a trial's metrics")
     driver = store.get_sweep(record.id).pid
     assert os.getpgid(driver) == driver  # the detached driver leads its process group and session
     os.kill(driver, signal.SIGKILL)
