@@ -94,6 +94,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     CREATE INDEX runs_by_sweep ON runs(sweep_id);
     """,
     _ids_never_reused,
+    # Runs cnnlab did not train (cnnlab.track, cnnlab import): where they came from, as JSON.
+    "ALTER TABLE runs ADD COLUMN source TEXT",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = frozenset({"runs", "metrics"})
@@ -158,6 +160,7 @@ class Run:
     sweep_id: int | None = None
     group_id: int | None = None
     node: str | None = None
+    source: dict | None = None  # None for cnnlab's own runs; {"kind": "track" | "tensorboard", ...}
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -284,13 +287,15 @@ class RunStore:
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    def create_run(self, config: dict, *, name: str, model: str, dataset: str,
-                   params: int | None = None, macs: int | None = None) -> int:
-        """Record a new run as `queued` and return its id (ids are never reused, even after a delete)."""
+    def create_run(self, config: dict, *, name: str, model: str | None, dataset: str | None,
+                   params: int | None = None, macs: int | None = None, source: dict | None = None) -> int:
+        """Record a new run as `queued` and return its id (ids are never reused, even after a delete).
+        `source` says where a run cnnlab did not train came from."""
         cursor = self._write(
-            "INSERT INTO runs (name, created_at, status, config, model, dataset, params, macs) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (name, time.time(), Status.QUEUED, json.dumps(config), model, dataset, params, macs))
+            "INSERT INTO runs (name, created_at, status, config, model, dataset, params, macs, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, time.time(), Status.QUEUED, json.dumps(config), model, dataset, params, macs,
+             None if source is None else json.dumps(source)))
         return int(cursor.lastrowid)
 
     def claim(self, run_id: int, pid: int, device: str) -> bool:
@@ -452,6 +457,10 @@ def _decode(row: tuple) -> Run:
         data["config"] = config
         if data["provenance"] is not None:
             data["provenance"] = json.loads(data["provenance"])
+        if data["source"] is not None:
+            data["source"] = json.loads(data["source"])
+            if not isinstance(data["source"], dict):
+                raise ValueError("source is not a JSON object")
         bad = next((c for c in NUMBER_COLUMNS if isinstance(data[c], str | bytes)), None)
         if bad is not None:
             raise ValueError(f"{bad} holds text, not a number")
