@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from cnnlab.cli.options import add_home_argument, add_model_arguments, model_config_from_args
+from cnnlab.cli.progress import EpochBar
 from cnnlab.errors import ConfigError
 from cnnlab.spec import ModelConfig, with_options
 from cnnlab.units import format_count
@@ -145,23 +146,23 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
 def train_foreground(config: RunConfig, args: argparse.Namespace, run_id: int | None = None) -> int:
     """Train in this process (run `run_id` if already recorded) with a progress bar; print the textbook's
     closing lines."""
-    from tqdm import tqdm
-
     from cnnlab.train import runner
 
     if run_id is None:
         run_id = runner.create_run(config, name=args.name, home=args.home)
     print(f"run {run_id}: {runner.run_name(config, args.name)}", file=sys.stderr)
     latest: dict[str, str] = {}
-    with tqdm(total=config.epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True,
-              bar_format="{l_bar}{bar}| {n:.2f}/{total} epochs [{elapsed}<{remaining}{postfix}]") as bar:
-        def progress(step: int, epoch: float, metrics: dict[str, float]) -> None:
-            latest.update({PROGRESS_NAMES[k]: format_count(v) if k == "examples_per_sec" else f"{v:.3f}"
-                           for k, v in metrics.items() if k in PROGRESS_NAMES})
-            bar.set_postfix(latest, refresh=False)
-            bar.update(epoch - bar.n)
+    bar = EpochBar(config.epochs)
 
+    def progress(step: int, epoch: float, metrics: dict[str, float]) -> None:
+        latest.update({PROGRESS_NAMES[k]: format_count(v) if k == "examples_per_sec" else f"{v:.3f}"
+                       for k, v in metrics.items() if k in PROGRESS_NAMES})
+        bar.update(epoch, latest)
+
+    try:
         final = runner.execute(run_id, home=args.home, progress=progress)
+    finally:
+        bar.close()
     if final.status != "done":
         print(f"run {run_id} {final.status}: {final.error or ''}".rstrip(": "), file=sys.stderr)
         return 1
