@@ -63,7 +63,8 @@ def launch() -> None:
         dataset, resize = _input()
         limit = values["limit_train"]
         base = RunConfig(model=fit_input(model_state.current(), dataset, resize), dataset=dataset,
-                         resize=resize, **values, limit_test=max(limit // 5, 1) if limit else None)
+                         resize=resize, **values, limit_test=max(limit // 5, 1) if limit else None,
+                         save_weights=True)
         if not _lines(grid) and not _lines(random):
             ids = [runner.launch(config, owner=user.name) for config in repeat_configs(base, int(repeats))]
             SweepStore().tag_group(ids)
