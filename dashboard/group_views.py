@@ -11,7 +11,7 @@ from cnnlab.sweep.space import PARAMS
 from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import band_charts as charts
 from dashboard.charts import bubble_figure
-from dashboard.text import literal
+from dashboard.text import literal, plot_text
 
 
 def groups_of(runs: list[Run]) -> dict[int, list[Run]]:
@@ -65,8 +65,10 @@ def groups_view(store: RunStore, runs: list[Run]) -> None:
                      key="band_spread")
     if not chosen and not alone:
         return
-    st.plotly_chart(charts.band_figure(metrics, {labels[gid]: [r.id for r in groups[gid]] for gid in chosen},
-                                {i: singles[i] for i in alone}, metric, spread),
+    # Run and group names are the user's: shown as text in the figure (plot_text)
+    st.plotly_chart(charts.band_figure(metrics, {plot_text(labels[gid]): [r.id for r in groups[gid]]
+                                                 for gid in chosen},
+                                       {i: plot_text(singles[i]) for i in alone}, metric, spread),
                     width="stretch", key="band_chart")
     finals = pd.DataFrame([{"group": labels[gid], "final test acc": run.final_test_acc}
                            for gid in chosen for run in groups[gid] if run.status == "done"])
