@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.sweep import SweepStore, cancel_sweep, param_value
-from cnnlab.sweep.space import PARAMS
+from cnnlab.sweep.space import sweep_params
 from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import band_charts as charts
 from dashboard.charts import bubble_figure
@@ -135,7 +135,8 @@ def sweep_view(store: SweepStore) -> None:
     for i, name in enumerate(varied):
         columns[i % len(columns)].plotly_chart(charts.param_scatter(finished, name), width="stretch",
                                                key=f"sweep_scatter_{name}")
-    if any(PARAMS[name].model for name in varied if name in PARAMS):
+    params = sweep_params()
+    if any(params[name].model for name in varied if name in params):
         a, b = st.columns(2)
         a.plotly_chart(bubble_figure(finished, "params"), width="stretch", key="sweep_bubble_params")
         b.plotly_chart(bubble_figure(finished, "macs"), width="stretch", key="sweep_bubble_macs")
