@@ -27,7 +27,7 @@ import traceback
 from machine import describe
 
 from cnnlab.cli import main as cli
-from cnnlab.families.seq import ARGS
+from cnnlab.families.seq import KINDS
 from cnnlab.families.tv import tv_models
 
 PRESETS = ["lenet", "alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet34", "resnet50"]
@@ -53,7 +53,7 @@ def vgg_string(rng: random.Random) -> str:
 
 
 def seq_token(rng: random.Random) -> str:
-    kind = rng.choice(list(ARGS))
+    kind = rng.choice(list(KINDS))
     if kind == "conv":
         token = f"c{number(rng, 7)}-{number(rng, 64)}"
         for suffix in rng.sample(["s", "p", "d", "g", "nb", "psame"], rng.randint(0, 3)):

@@ -24,10 +24,14 @@ class InputSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", check_int("input channels", self.channels, 1,
-                                                       limits.MAX_INPUT_CHANNELS))
+                                                       limits.MAX_CHANNELS))
         for side in ("height", "width"):
             object.__setattr__(self, side, check_int(f"input {side}", getattr(self, side),
                                                      limits.MIN_INPUT_SIDE, limits.MAX_INPUT_SIDE))
+        values = self.channels * self.height * self.width
+        if values > limits.MAX_INPUT_VALUES:
+            raise ConfigError(f"input {self} holds {values:,} values per image; cnnlab caps an input at "
+                              f"{limits.MAX_INPUT_VALUES:,} (e.g. 16x1024x1024, 64x512x512, 256x256x256)")
 
     @classmethod
     def parse(cls, text: str) -> InputSpec:

@@ -1,9 +1,11 @@
 """Sanity limits on what a user may ask for; each is named in the error that enforces it."""
 
-MAX_CHANNELS = 4096
-MAX_INPUT_CHANNELS = 16
+MAX_CHANNELS = 4096  # per layer, the input's channels included
 MIN_INPUT_SIDE = 1
 MAX_INPUT_SIDE = 1024
+# Values in one input image (C·H·W): 16×1024×1024, 64×512×512 or 256×256×256; bounds the memory one
+# image and every layer's input map cost wherever the channels and sides are both large.
+MAX_INPUT_VALUES = 16 * 1024 * 1024
 MAX_BLOCKS = 16
 MAX_CONVS_PER_BLOCK = 16
 MAX_FC_WIDTH = 16384

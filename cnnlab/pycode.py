@@ -7,6 +7,7 @@ in a self-contained file.
 from __future__ import annotations
 
 from collections.abc import Callable
+from inspect import getsource  # the standard library's `inspect`, not the package `cnnlab.inspect`
 from typing import Any
 
 from torch import nn
@@ -39,6 +40,11 @@ def layer_code(module: nn.Module) -> str:
     if isinstance(module, nn.Sigmoid | nn.Tanh | nn.Flatten | nn.Identity):
         return f"nn.{type(module).__name__}()"
     raise TypeError(f"no code form for {type(module).__name__}")
+
+
+def source(*definitions: Callable[..., Any] | type) -> str:
+    """The source of functions and classes, as written in cnnlab, one after another."""
+    return "\n\n".join(getsource(definition) for definition in definitions)
 
 
 def sequential_class(name: str, doc: str, model: nn.Sequential) -> str:

@@ -34,7 +34,7 @@ def model_name(spec: ArchSpec) -> str:
 
 def to_seq(spec: ArchSpec) -> SeqSpec:
     """The same network as a `seq` spec; a ConfigError says why a family has none."""
-    return family_of(spec).to_seq(spec)
+    return family_of(spec).seq_of(spec)
 
 
 def with_options(spec: ArchSpec, **options: Any) -> ArchSpec:

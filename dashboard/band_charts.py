@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import LAYOUT, PALETTE
+from cnnlab.figures.style import LAYOUT, PALETTE
+from dashboard.text import plot_text
 
 SPREADS = {"std": "mean ± std", "minmax": "min–max"}
 LOG_SPAN = 10  # positive values spanning this factor or more get a log axis
@@ -63,7 +64,7 @@ def band_figure(metrics: pd.DataFrame, groups: dict[str, list[int]], singles: di
         rows = metrics[(metrics["run_id"] == run_id) & (metrics["name"] == metric)]
         fig.add_scatter(x=rows["epoch"].tolist(), y=rows["value"].tolist(), mode="lines+markers", name=label,
                         line=dict(color=PALETTE[j % len(PALETTE)], dash="dot"), marker=dict(size=4))
-    title = f"{METRIC_NAMES.get(metric, metric).capitalize()}: groups as {SPREADS[spread]}"
+    title = plot_text(f"{METRIC_NAMES.get(metric, metric).capitalize()}: groups as {SPREADS[spread]}")
     fig.update_layout(**LAYOUT, title_text=title, xaxis_title="epoch", yaxis_title=METRIC_NAMES.get(metric),
                       uirevision="bands")
     return fig

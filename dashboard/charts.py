@@ -1,4 +1,5 @@
-"""Plotly figure builders: plain data in, `go.Figure` out (no Streamlit, testable without a browser)."""
+"""Plotly figure builders of runs (Train and Compare): plain data in, `go.Figure` out (no Streamlit,
+testable without a browser). The figures of a model live in `cnnlab.figures`."""
 
 from __future__ import annotations
 
@@ -6,116 +7,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cnnlab.analysis import LayerRow, Summary, TrainingMemory, format_pair
-from cnnlab.units import format_bytes
+from cnnlab.figures.style import LAYOUT, PALETTE
 
-PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f")
 CURVES = (("train_loss", "train loss", "solid"), ("train_acc", "train acc", "dash"),
           ("test_acc", "test acc", "dot"))
-LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=90, b=10), height=400,
-              title=dict(y=0.97, yanchor="top"),
-              legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-
-
-def shape_figure(summary: Summary) -> go.Figure:
-    """Spatial size (bars) and channels (line) of every row whose output is still a feature map."""
-    rows = [r for r in summary.layers if len(r.output_shape) == 3]
-    names = [r.name for r in rows]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_bar(x=names, y=[r.output_shape[1] for r in rows], name="height × width (side)",
-                marker_color="#93c5fd", text=[f"{r.output_shape[1]}×{r.output_shape[2]}" for r in rows],
-                hovertemplate="%{x}: %{text}<extra></extra>")
-    fig.add_scatter(x=names, y=[r.output_shape[0] for r in rows], name="channels", mode="lines+markers",
-                    line=dict(color="#dc2626"), secondary_y=True)
-    fig.update_layout(**LAYOUT, title_text="Feature maps shrink while channels grow")
-    fig.update_yaxes(title_text="side (pixels)", secondary_y=False)
-    fig.update_yaxes(title_text="channels", secondary_y=True)
-    return fig
-
-
-def params_figure(summary: Summary) -> go.Figure:
-    """Parameters per layer, coloured by kind: a VGG's fully connected layers tower over its convs.
-    The title names the largest layer, or every layer that ties for largest."""
-    rows = [r for r in summary.layers if r.params > 0]
-    fig = go.Figure()
-    for kind, colour in (("Conv2d", "#2563eb"), ("Linear", "#dc2626"), ("other", "#9ca3af")):
-        chosen = [r for r in rows if (r.type if r.type in ("Conv2d", "Linear") else "other") == kind]
-        if chosen:
-            fig.add_bar(x=[r.name for r in chosen], y=[r.params for r in chosen], name=kind,
-                        marker_color=colour, hovertemplate="%{x}: %{y:,} parameters<extra></extra>")
-    total = summary.totals.params or 1
-    most = max((r.params for r in rows), default=0)
-    top = [r.name for r in rows if r.params == most]
-    title = "Parameters per layer"
-    if len(top) == 1:
-        title += f" — {top[0]} alone holds {most / total:.0%}"
-    elif top:
-        title += f" — {_names(top)} hold {most / total:.0%} each"
-    fig.update_layout(**LAYOUT, title_text=title, yaxis_title="parameters",
-                      xaxis=dict(categoryorder="array", categoryarray=[r.name for r in rows]))
-    return fig
-
-
-def _names(names: list[str]) -> str:
-    """'a, b and c'."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def main_path(rows: list[LayerRow]) -> list[bool]:
-    """Which rows (in execution order) lie on the main path. Along one chain of layers a receptive
-    field never shrinks, so a row that sees less than the main path before it sits on a side branch
-    (a ResNet downsampling shortcut, run from the block's input)."""
-    widest, flags = 0, []
-    for row in rows:
-        flags.append(row.rf[0] >= widest)
-        widest = max(widest, row.rf[0])
-    return flags
-
-
-def receptive_field_figure(summary: Summary) -> go.Figure:
-    """Receptive field against execution order (x: the row's number in the layer table): the main path
-    as a line that never goes back, side-branch layers as separate markers, and the input height.
-    Ticks name the layers where the jump grows (the downsamplings)."""
-    numbered = [(i, r) for i, r in enumerate(summary.layers, 1) if r.rf is not None]
-    on_main = main_path([r for _, r in numbered])
-    fig = go.Figure()
-    for main, name, style in ((True, "receptive field (pixels)", dict(mode="lines+markers")),
-                              (False, "side branch (shortcut)", dict(mode="markers",
-                                                                     marker=dict(symbol="diamond", size=9)))):
-        part = [(i, r) for (i, r), m in zip(numbered, on_main, strict=True) if m == main]
-        if part:
-            fig.add_scatter(x=[i for i, _ in part], y=[r.rf[0] for _, r in part], name=name,
-                            line=dict(color="#16a34a" if main else "#ea580c"), **style,
-                            customdata=[[r.name, format_pair(r.jump)] for _, r in part],
-                            hovertemplate="%{customdata[0]}: sees %{y} pixels, jump %{customdata[1]}"
-                                          "<extra></extra>")
-    ticks = [(i, r.name) for k, (i, r) in enumerate(numbered)
-             if k == 0 or r.jump != numbered[k - 1][1].jump or len(numbered) <= 16]
-    first = numbered[0][0] if numbered else 1
-    last = numbered[-1][0] if numbered else 1
-    fig.add_scatter(x=[first, last], y=[summary.input[1]] * 2, name=f"input height ({summary.input[1]})",
-                    mode="lines", line=dict(color="#6b7280", dash="dash"), hoverinfo="skip")
-    fig.update_layout(**{**LAYOUT, "margin": dict(l=10, r=10, t=90, b=110)},
-                      title_text="Receptive field growth", yaxis_title="input pixels (height)",
-                      xaxis=dict(title="layer, in execution order", tickvals=[i for i, _ in ticks],
-                                 ticktext=[n for _, n in ticks], tickangle=-45))
-    return fig
-
-
-def memory_figure(memory: TrainingMemory, available: int, device: str) -> go.Figure:
-    """Stacked training-memory estimate against what the device has."""
-    parts = (("weights", memory.weights), ("gradients", memory.gradients),
-             ("optimiser state", memory.optimizer_state), ("activations", memory.activations))
-    fig = go.Figure()
-    for (name, value), colour in zip(parts, PALETTE, strict=False):
-        fig.add_bar(y=["needed"], x=[value / 2**30], name=name, orientation="h", marker_color=colour,
-                    hovertemplate=f"{name}: {format_bytes(value)}<extra></extra>")
-    fig.add_bar(y=[device], x=[available / 2**30], name=f"{device} memory", orientation="h",
-                marker_color="#d1d5db", hovertemplate=f"{device}: {format_bytes(available)}<extra></extra>")
-    fits = "fits" if memory.total <= available else "does NOT fit"
-    fig.update_layout(**{**LAYOUT, "height": 300}, barmode="stack", xaxis_title="GiB",
-                      title_text=f"Training needs {format_bytes(memory.total)}: {fits}")
-    return fig
 
 
 def _add_curves(fig: go.Figure, series_of: pd.DataFrame, colour: str, label: str | None, row: int,

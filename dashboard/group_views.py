@@ -11,6 +11,7 @@ from cnnlab.sweep.space import PARAMS
 from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import band_charts as charts
 from dashboard.charts import bubble_figure
+from dashboard.text import literal
 
 
 def groups_of(runs: list[Run]) -> dict[int, list[Run]]:
@@ -23,7 +24,9 @@ def groups_of(runs: list[Run]) -> dict[int, list[Run]]:
 
 
 def group_label(members: list[Run]) -> str:
-    return f"group {members[0].group_id}: {members[0].name} ×{len(members)}"
+    """'group 5: lenet on mnist ×3'; an external group by the name it was given ('group 5: 0.1 ×3')."""
+    name = (members[0].source or {}).get("group") or members[0].name
+    return f"group {members[0].group_id}: {name} ×{len(members)}"
 
 
 def render(store: RunStore, runs: list[Run]) -> None:
@@ -51,15 +54,17 @@ def groups_view(store: RunStore, runs: list[Run]) -> None:
                               key="band_groups")
     alone = right.multiselect("Single runs on the same axes", list(singles), format_func=singles.get,
                               key="band_singles")
+    ids = [run.id for gid in chosen for run in groups[gid]] + list(alone)
+    metrics = store.metrics_frame(ids)
+    # cnnlab's three curves, then any other metric the chosen runs logged (an external run's own names)
+    names = list(charts.METRIC_NAMES) + sorted(set(metrics["name"]) - set(charts.METRIC_NAMES))
     a, b = st.columns(2)
-    metric = a.radio("Curve", list(charts.METRIC_NAMES), format_func=charts.METRIC_NAMES.get,
+    metric = a.radio("Curve", names, format_func=lambda n: charts.METRIC_NAMES.get(n) or literal(n),
                      horizontal=True, key="band_metric")
     spread = b.radio("Band", list(charts.SPREADS), format_func=charts.SPREADS.get, horizontal=True,
                      key="band_spread")
     if not chosen and not alone:
         return
-    ids = [run.id for gid in chosen for run in groups[gid]] + list(alone)
-    metrics = store.metrics_frame(ids)
     st.plotly_chart(charts.band_figure(metrics, {labels[gid]: [r.id for r in groups[gid]] for gid in chosen},
                                 {i: singles[i] for i in alone}, metric, spread),
                     width="stretch", key="band_chart")

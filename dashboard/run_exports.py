@@ -9,10 +9,29 @@ from cnnlab.cli.model_words import model_words
 from cnnlab.train.store import Run, RunStore
 
 MISSING = "—"
+OWN = "cnnlab"  # the source of a run cnnlab trained; external runs have their Run.source kind
+SETTING_TYPES = {int: (int,), float: (int, float), str: (str,)}
+
+
+def source_of(run: Run) -> str:
+    """'cnnlab' for cnnlab's own runs, else where the external run comes from ('track', 'tensorboard')."""
+    return str(run.source.get("kind")) if run.source else OWN
+
+
+def setting(run: Run, kind: type, *path: str) -> int | float | str | None:
+    """The value at `path` in the run's config if it is a `kind` (an external run's config is whatever
+    its loop recorded), else None."""
+    value: object = run.config
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, SETTING_TYPES[kind]) and not isinstance(value, bool) else None
 
 
 def model_of(run: Run) -> str:
-    """The model words that rebuild the run's model on the command line ('vgg11 --width-divisor 4')."""
+    """The model words that rebuild the run's model on the command line ('vgg11 --width-divisor 4');
+    for an external run, the model it recorded."""
+    if run.source:
+        return run.model or MISSING
     try:
         return model_words(ModelConfig.from_dict(run.config["model"]).arch)
     except (ConfigError, KeyError, TypeError):  # a config this version cannot read: the recorded name

@@ -14,6 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnnlab import ConfigError, build, model_config
 from cnnlab.analysis import analyze
+from cnnlab.families import PRESETS
 
 
 def rows_by_name(summary):
@@ -88,24 +89,32 @@ def test_analyzing_a_torchvision_model_matches_the_preset():
     assert next(module.parameters()).device.type == "cpu"
 
 
-def flop_counter_macs(model: nn.Module, shape) -> int:
-    """An independent count: PyTorch's FlopCounterMode counts 2 FLOPs per multiply-accumulate."""
-    with torch.device("meta"):
-        x = torch.empty(1, *shape)
+def flop_counter_flops(model: nn.Module, shape) -> int:
+    """An independent count: every FLOP PyTorch's FlopCounterMode sees in one image's forward pass."""
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
-        model.to("meta").eval()(x)
-    return counter.get_total_flops() // 2
+        model.eval()(torch.empty(1, *shape, device="meta"))
+    return counter.get_total_flops()
 
 
-@pytest.mark.parametrize("name", ["vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet34", "resnet50",
-                                  "alexnet", "lenet"])
-def test_macs_equal_an_independent_count(name):
+TORCHVISION = ["mobilenet_v3_small", "efficientnet_b0", "densenet121", "convnext_tiny", "shufflenet_v2_x1_0"]
+
+
+@pytest.mark.parametrize("name", [*PRESETS, *(f"tv:{n}" for n in TORCHVISION)])
+def test_flops_and_macs_equal_flop_counter_mode(name):
+    """FLOPs = 2 × MACs, and both count exactly what FlopCounterMode counts in these networks:
+    convolutions and matrix products, without bias, batch norm, pooling, activations or additions."""
     config = model_config(name)
-    expected = flop_counter_macs(build(config), config.input.as_tuple())
+    if name.startswith("tv:"):
+        with torch.device("meta"):
+            model = torchvision.models.get_model(name[3:], num_classes=config.arch.classes)
+    else:
+        model = build(config)
+    expected = flop_counter_flops(model, config.input.as_tuple())
     summary = analyze(config)
-    assert summary.totals.macs == expected
-    assert sum(row.macs for row in analyze(config, levels=1).layers) == expected
+    assert summary.totals.flops == expected
+    assert summary.totals.macs * 2 == expected
+    assert sum(row.macs for row in analyze(config, levels=1).layers) * 2 == expected
 
 
 class SelfAttention(nn.Module):
@@ -169,7 +178,8 @@ def test_json_contract():
     data = json.loads(json.dumps(analyze("lenet").to_dict()))
     assert set(data) == {"model", "input", "classes", "layers", "totals"}
     assert data["input"] == [1, 28, 28] and data["classes"] == 10
-    assert set(data["totals"]) == {"params", "trainable_params", "macs", "param_bytes", "activation_bytes"}
+    assert set(data["totals"]) == {"params", "trainable_params", "macs", "param_bytes", "activation_bytes",
+                                    "flops"}
     assert {"name", "type", "depth", "output_shape", "params", "macs", "rf", "jump", "start"} <= set(
         data["layers"][0])
     assert data["layers"][-1]["rf"] is None

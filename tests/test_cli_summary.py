@@ -45,6 +45,16 @@ def test_table_is_aligned_and_ends_with_totals():
     assert lines[-1] == "Receptive field:   195 input pixels at pool3"
 
 
+def test_table_and_json_show_macs_and_flops():
+    """LeNet-5 at 1×28×28, by hand: conv1 6·25·28² = 117,600; conv2 16·6·25·10² = 240,000; the FC layers
+    400·120 + 120·84 + 84·10 = 58,920. 416,520 MACs, two FLOPs each."""
+    table = cnnlab("summary", "lenet").stdout.splitlines()
+    assert "MACs per image:    416,520 (416.52K)" in table
+    assert "FLOPs per image:   833,040 (833.04K), 2 per MAC" in table
+    totals = json.loads(cnnlab("summary", "lenet", "--format", "json").stdout)["totals"]
+    assert (totals["macs"], totals["flops"]) == (416_520, 833_040)
+
+
 @pytest.mark.parametrize("args, message", [
     (["summary", "vgg:1x8,1x8,1x8,1x8,1x8,1x8", "--input", "1x28x28"],
      "VGG block5 (5 of 6): max-pool 2×2 on a 1×1 map; input 28×28 supports at most 4 pooling blocks"),
@@ -52,6 +62,7 @@ def test_table_is_aligned_and_ends_with_totals():
     (["summary", "vgg:2x0"], "VGG block 1: output channels must be at least 1, got 0"),
     (["summary", "lenet", "--input", "1x28"], "is not of the form CxHxW"),
     (["summary", "lenet", "--input", "1x99999x28"], "input height is 99999; cnnlab caps it at 1024"),
+    (["summary", "lenet", "--input", "4097x28x28"], "input channels is 4097; cnnlab caps it at 4096"),
     (["summary", "lenet", "--stem", "cifar"], "'stem' does not apply to lenet"),
     (["summary", "lenet", "--classes", "ten"], "invalid int value: 'ten'"),
     (["summary", "lenet", "--levels", "0"], "levels must be a whole number of at least 1"),

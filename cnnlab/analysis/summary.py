@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 # Parameter-sized state tensors each optimiser keeps (SGD: one momentum buffer when momentum > 0).
 OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
+# One multiply-accumulate is two floating-point operations: a multiply and an add.
+FLOPS_PER_MAC = 2
 # Layer type -> the kind its parameters count as in `Summary.params_by_kind`.
 KINDS = {"Conv2d": "convolution", "Linear": "fully connected"}
 
@@ -62,14 +64,22 @@ class LayerRow:
 
 @dataclass(frozen=True)
 class Totals:
+    """The whole network's figures for one image. `macs` counts the multiply-accumulates of the
+    convolutions and linear layers (docs/ANALYSIS.md); `flops` is the same work as floating-point
+    operations, a multiply and an add per MAC (the convention of `torch.utils.flop_counter`)."""
+
     params: int
     trainable_params: int
     macs: int
     param_bytes: int
     activation_bytes: int
 
+    @property
+    def flops(self) -> int:
+        return FLOPS_PER_MAC * self.macs
+
     def to_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "flops": self.flops}
 
 
 @dataclass(frozen=True)

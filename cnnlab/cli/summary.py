@@ -48,7 +48,7 @@ def summary_json(config: ModelConfig, summary: Summary) -> dict:
 
 
 def seq_text(config: ModelConfig) -> str | None:
-    """The model as a `seq:` string, or None where it has no seq form (ResNet, torchvision)."""
+    """The model as a `seq:` string, or None where its family has no seq form (ResNet, torchvision)."""
     try:
         return model_name(to_seq(config.arch))
     except ConfigError:
@@ -82,6 +82,7 @@ def render_table(summary: Summary) -> str:
         f"{summary.model}  input {c}x{h}x{w}  classes {summary.classes}",
         f"Total params:      {t.params:,} ({format_count(t.params)}), trainable {t.trainable_params:,}",
         f"MACs per image:    {t.macs:,} ({format_count(t.macs)})",
+        f"FLOPs per image:   {t.flops:,} ({format_count(t.flops)}), 2 per MAC",
         f"Parameter memory:  {format_bytes(t.param_bytes)}",
         f"Activation memory: {format_bytes(t.activation_bytes)} per image (float32, distinct layer outputs)",
     ]

@@ -1,7 +1,8 @@
 """The family registry: every family cnnlab can build, declared once (see `family.Family`).
 
 The CLI's options and model list, the dashboard's family picker and widget bounds, URL parsing and
-spec files all read `FAMILIES`. Adding a family is one module and one line here.
+spec files all read `FAMILIES`. Adding a family is one module and one line here (or `register` at run
+time).
 """
 
 from __future__ import annotations
@@ -12,15 +13,25 @@ from cnnlab.errors import ConfigError
 from cnnlab.families import alexnet, lenet, resnet, seq, tv, vgg
 from cnnlab.families.family import Family, Option
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (
-    lenet.FAMILY,
-    alexnet.FAMILY,
-    vgg.FAMILY,
-    resnet.FAMILY,
-    seq.FAMILY,
-    tv.FAMILY,
-)}
-PRESETS: dict[str, Any] = {name: spec for f in FAMILIES.values() for name, spec in f.presets.items()}
+FAMILIES: dict[str, Family] = {}
+PRESETS: dict[str, Any] = {}
+
+
+def register(family: Family) -> None:
+    """Add a family: its model strings, presets and options reach the CLI, spec files and URLs (the
+    dashboard's family picker reads the registry when it draws). A name or preset already taken is an
+    error."""
+    if family.name in FAMILIES:
+        raise ValueError(f"a family named {family.name!r} is registered already")
+    taken = sorted(set(family.presets) & set(PRESETS))
+    if taken:
+        raise ValueError(f"the {family.name} family's presets {', '.join(taken)} are taken already")
+    FAMILIES[family.name] = family
+    PRESETS.update(family.presets)
+
+
+for _family in (lenet.FAMILY, alexnet.FAMILY, vgg.FAMILY, resnet.FAMILY, seq.FAMILY, tv.FAMILY):
+    register(_family)
 
 
 def family_of(spec: Any) -> Family:
@@ -54,4 +65,4 @@ def all_options() -> dict[str, tuple[Option, list[str]]]:
 
 
 __all__ = ["FAMILIES", "PRESETS", "Family", "Option", "all_options", "family_of", "models_help",
-           "parse_model"]
+           "parse_model", "register"]

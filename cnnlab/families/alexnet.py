@@ -26,12 +26,11 @@ class AlexNetSpec(SpecData):
     """The textbook's single-tower AlexNet (96-256-384-384-256 channels, two FC layers with dropout)."""
 
     family: ClassVar[str] = "alexnet"
-    classes: int = 10
     fc_width: int = 4096
     dropout: float = 0.5
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "classes", check_int("classes", self.classes, 2, limits.MAX_CLASSES))
+        super().__post_init__()
         object.__setattr__(self, "fc_width", check_int("FC width", self.fc_width, 1, limits.MAX_FC_WIDTH))
         object.__setattr__(self, "dropout", check_fraction("dropout", self.dropout))
 

@@ -6,14 +6,20 @@ repeats a limit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
+from cnnlab import limits
+from cnnlab.checks import check_int
+from cnnlab.errors import ConfigError
 from cnnlab.inputs import InputSpec
 
 if TYPE_CHECKING:
     from torch import nn
+
+    from cnnlab.families.seq import SeqSpec
 
 
 @dataclass(frozen=True)
@@ -40,17 +46,18 @@ class Option:
 class Family:
     """One family of networks.
 
-    `parse` reads the text after `name:` in a model string and `format` writes it back (None: the
-    family has presets only); `name_of` gives a spec's model string (a preset's name where it is one).
-    `build` makes the module (called on the meta device). `to_seq` gives the same network as a `seq`
-    spec, or raises a ConfigError saying why it cannot. `code` writes the network as PyTorch source:
-    (definitions, the expression that builds it), given the spec, the input and the built module; None
-    where the family's networks are not cnnlab's own.
+    `parse` reads the text after `name:` in a model string (None: the family has presets only);
+    `name_of` gives a spec's model string (a preset's name where it is one). `build` makes the module
+    (called on the meta device). `to_seq` gives the same network as a `seq` spec; `code` writes it as
+    PyTorch source: (definitions, the expression that builds it), given the spec, the input and the
+    built module. Either may be None, `no_seq`/`no_code` saying why: ask through `seq_of` and
+    `code_of`, which raise a ConfigError naming the family and the reason for a form it lacks.
+    `spec()`, every field at its default, must be a valid spec.
     """
 
     name: str
     label: str
-    spec: type
+    spec: type[SpecData]
     build: Callable[[Any, InputSpec], nn.Module]
     default_input: InputSpec
     presets: Mapping[str, Any]
@@ -58,16 +65,56 @@ class Family:
     name_of: Callable[[Any], str]
     model_help: str
     parse: Callable[[str], Any] | None = None
-    to_seq: Callable[[Any], Any] | None = None
+    to_seq: Callable[[Any], SeqSpec] | None = None
     code: Callable[[Any, InputSpec, nn.Module], tuple[str, str]] | None = None
+    no_seq: str = "declares no seq form"
+    no_code: str = "declares no code export"
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
+            raise ValueError(f"family name {self.name!r} must be a lowercase word")
+        spec = self.spec
+        if not (is_dataclass(spec) and issubclass(spec, SpecData) and spec.__dataclass_params__.frozen
+                and getattr(spec, "family", None) == self.name):
+            raise TypeError(f"the {self.name} family's spec must be a frozen dataclass deriving from "
+                            f"SpecData with family = {self.name!r}")
+        for preset, value in self.presets.items():
+            if not isinstance(value, spec) or preset != preset.lower():
+                raise TypeError(f"the {self.name} family's preset {preset!r} must be a lowercase name of "
+                                f"a {spec.__name__}")
+
+    def seq_of(self, spec: Any) -> SeqSpec:
+        """The same network as a `seq` spec; a ConfigError where the family has none."""
+        if self.to_seq is None:
+            raise ConfigError(f"{self.name_of(spec)} has no seq form: the {self.label} family {self.no_seq}")
+        return self.to_seq(spec)
+
+    def code_of(self, spec: Any, inp: InputSpec, built: Callable[[], nn.Module]) -> tuple[str, str]:
+        """(definitions, the call that builds the network), from the module `built()` makes; a
+        ConfigError, before anything is built, where the family has none."""
+        if self.code is None:
+            raise ConfigError(f"{self.name_of(spec)} has no code export: the {self.label} family "
+                              f"{self.no_code}")
+        return self.code(spec, inp, built())
 
 
+@dataclass(frozen=True)
 class SpecData:
-    """JSON form of a family's spec: its fields, with tuples as lists. Families with nested fields
-    override `to_data`/`from_data`."""
+    """The base of every family's spec, a frozen dataclass validated on construction: `classes`, the
+    network's outputs, is every spec's (subclasses call `super().__post_init__()`).
+
+    Its JSON form is its fields with tuples as lists, `classes` last; families with nested fields
+    override `to_data`/`from_data`.
+    """
+
+    classes: int = field(default=10, kw_only=True)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "classes", check_int("classes", self.classes, 2, limits.MAX_CLASSES))
 
     def to_data(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        data = asdict(self)
+        return {**{k: v for k, v in data.items() if k != "classes"}, "classes": data["classes"]}
 
     @classmethod
     def from_data(cls, values: dict[str, Any]) -> Any:

@@ -10,8 +10,6 @@ from typing import ClassVar
 
 from torch import nn
 
-from cnnlab import limits
-from cnnlab.checks import check_int
 from cnnlab.families.family import Family, SpecData
 from cnnlab.families.options import CLASSES
 from cnnlab.families.seq import SeqSpec, build_seq
@@ -26,10 +24,6 @@ class LeNetSpec(SpecData):
     """The textbook LeNet-5: sigmoid activations and average pooling."""
 
     family: ClassVar[str] = "lenet"
-    classes: int = 10
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "classes", check_int("classes", self.classes, 2, limits.MAX_CLASSES))
 
 
 def to_seq(spec: LeNetSpec) -> SeqSpec:

@@ -8,7 +8,6 @@ so code export copies them as they are.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -21,6 +20,7 @@ from cnnlab.errors import ConfigError
 from cnnlab.families.family import Family, Option, SpecData
 from cnnlab.families.options import CLASSES, WIDTH_DIVISOR
 from cnnlab.inputs import InputSpec
+from cnnlab.pycode import source
 
 DEPTHS = (18, 34, 50)
 STEMS = ("imagenet", "cifar")
@@ -35,9 +35,9 @@ class ResNetSpec(SpecData):
     depth: int = 18
     stem: str = "imagenet"
     width_divisor: int = 1
-    classes: int = 10
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_choice("ResNet depth", self.depth, DEPTHS)
         check_choice("ResNet stem", self.stem, STEMS)
         object.__setattr__(self, "width_divisor",
@@ -45,7 +45,6 @@ class ResNetSpec(SpecData):
         if 64 // self.width_divisor < 1:
             raise ConfigError(f"width divisor {self.width_divisor} leaves ResNet's 64-channel stem "
                               "with no channel")
-        object.__setattr__(self, "classes", check_int("classes", self.classes, 2, limits.MAX_CLASSES))
 
 
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
@@ -153,13 +152,7 @@ def resnet_code(spec: ResNetSpec, inp: InputSpec, model: nn.Module) -> tuple[str
     """The blocks and the network class as cnnlab builds them, and the call for `spec`."""
     args = resnet_args(spec, inp)
     call = f"ResNet({args.pop('block').__name__}, " + ", ".join(f"{k}={v!r}" for k, v in args.items()) + ")"
-    parts = (conv3x3, conv1x1, BasicBlock, Bottleneck, ResNet)
-    return "\n\n".join(inspect.getsource(part) for part in parts), call
-
-
-def to_seq(spec: ResNetSpec) -> None:
-    raise ConfigError(f"resnet{spec.depth} has no seq form: its residual blocks add a shortcut to a "
-                      "branch, and seq is a plain chain of layers")
+    return source(conv3x3, conv1x1, BasicBlock, Bottleneck, ResNet), call
 
 
 FAMILY = Family(
@@ -173,6 +166,7 @@ FAMILY = Family(
         WIDTH_DIVISOR,
         CLASSES,
     ),
-    name_of=lambda spec: f"resnet{spec.depth}", model_help="resnet18 resnet34 resnet50",
-    to_seq=to_seq, code=resnet_code,
+    name_of=lambda spec: f"resnet{spec.depth}", model_help="resnet18 resnet34 resnet50", code=resnet_code,
+    no_seq="adds each residual block's input to its output (a shortcut around a branch), and seq is a "
+           "plain chain of layers",
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -27,34 +28,61 @@ from cnnlab.families.options import CLASSES
 from cnnlab.inputs import InputSpec
 from cnnlab.pycode import sequential_code
 
-# The arguments each kind of layer takes (the others keep their defaults).
-ARGS: dict[str, tuple[str, ...]] = {
-    "conv": ("kernel", "out", "stride", "padding", "dilation", "groups", "bias"),
-    "max": ("kernel", "stride", "padding", "ceil"),
-    "avg": ("kernel", "stride", "padding", "ceil"),
-    "bn": (), "relu": (), "sig": (), "tanh": (),
-    "drop": ("p",),
-    "gap": (), "flat": (),
-    "fc": ("out",),
-}
-KIND_NAMES = {"conv": "conv", "max": "max-pool", "avg": "average-pool", "bn": "batch norm", "relu": "ReLU",
-              "sig": "sigmoid", "tanh": "tanh", "drop": "dropout", "gap": "global average pool",
-              "flat": "flatten", "fc": "linear"}
-# Module names in the built network: a counter per name (LeNet's and AlexNet's own names).
-MODULE_NAMES = {"conv": "conv", "max": "pool", "avg": "pool", "bn": "bn", "relu": "relu", "sig": "sigmoid",
-                "tanh": "tanh", "drop": "dropout", "gap": "gap", "fc": "fc"}
+Shape = tuple[int, ...]  # a layer's output per sample: (C, H, W) or (features,)
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """One kind of `seq` layer: all that the grammar, the layer table, the shape arithmetic and the
+    builder know of it.
+
+    `token` is the head of its string form (`c{kernel}-{out}`, `m{kernel}`, `relu`), followed by the
+    `suffixes` it takes; `args` are the `Layer` fields it uses (the others keep their defaults);
+    `takes` says what it needs: `map` (C×H×W), `features` (a map is flattened first) or `any`;
+    `module` names the built module (`{n}` counts the layers so named: conv1, conv2, ...) and `make`
+    makes it from the layer and its input shape; `next_shape` gives its output shape (a ConfigError if
+    it cannot take its input); `check` validates its arguments; a pool's left-out stride is its kernel.
+    """
+
+    label: str
+    token: str
+    args: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    takes: str
+    module: str
+    make: Callable[[Layer, Shape], nn.Module]
+    next_shape: Callable[[Layer, Shape], Shape]
+    check: Callable[[Layer], None] = lambda layer: None
+    stride_is_kernel: bool = False
+
+    def default_stride(self, layer: Layer) -> int:
+        return layer.kernel if self.stride_is_kernel else 1
+
+
+@dataclass(frozen=True)
+class Suffix:
+    """A suffix of a conv or pool token: `s2` sets `stride`; a flag (`nb`, `ceil`) sets a boolean."""
+
+    key: str
+    arg: str
+    flag: bool = False
+
+    @property
+    def name(self) -> str:
+        """How messages call it: the argument, or the flag as written."""
+        return self.key if self.flag else self.arg
+
+
+SUFFIXES = {s.key: s for s in (Suffix("s", "stride"), Suffix("p", "padding"), Suffix("d", "dilation"),
+                               Suffix("g", "groups"), Suffix("nb", "bias", flag=True),
+                               Suffix("ceil", "ceil", flag=True))}
 GRAMMAR = ("c{k}-{out}[s{n}][p{n}|psame][d{n}][g{n}][nb], m{k}|a{k}[s{n}][p{n}][ceil], bn, relu, sig, "
            "tanh, drop{p}, gap, flat, fc{n}")
 
 _N = "[0-9]{1,9}"
-_CONV = re.compile(rf"c({_N})-({_N})(.*)")
-_POOL = re.compile(rf"([ma])({_N})(.*)")
-_DROP = re.compile(r"drop([0-9]{0,9}\.?[0-9]{1,9})")
-_FC = re.compile(rf"fc({_N})")
+_VALUES = {"kernel": (_N, int), "out": (_N, int), "p": (r"[0-9]{0,9}\.?[0-9]{1,9}", float)}
 _SUFFIXES = re.compile(rf"(?:nb|ceil|psame|[spdg]{_N})*")
 _SUFFIX = re.compile(rf"nb|ceil|psame|[spdg]{_N}")
-_SUFFIX_NAMES = {"s": "stride", "p": "padding", "d": "dilation", "g": "groups", "nb": "nb", "ceil": "ceil"}
-_ALLOWED = {"conv": {"s", "p", "d", "g", "nb"}, "max": {"s", "p", "ceil"}, "avg": {"s", "p", "ceil"}}
 
 
 @dataclass(frozen=True)
@@ -73,74 +101,152 @@ class Layer:
     p: float = 0.5
 
     def __post_init__(self) -> None:
-        if self.kind not in ARGS:
-            raise ConfigError(f"unknown layer type {self.kind!r}; expected one of {', '.join(ARGS)}")
-        args = ARGS[self.kind]
-        defaults = {f.name: f.default for f in fields(self) if f.name != "kind" and f.name not in args}
-        for name, value in defaults.items():
-            object.__setattr__(self, name, value)
-        spatial = self.kind in ("conv", "max", "avg")
-        if spatial:
-            self._set("kernel", check_int("kernel", self.kernel, 1, limits.MAX_KERNEL))
-            default = 1 if self.kind == "conv" else self.kernel
-            stride = default if self.stride is None else self.stride
-            self._set("stride", check_int("stride", stride, 1, limits.MAX_STRIDE))
-            if self.padding == "same":
-                if self.kind != "conv" or self.stride != 1:
-                    raise ConfigError("padding 'same' needs a convolution of stride 1")
-            else:
-                self._set("padding", check_int("padding", self.padding, 0, limits.MAX_PADDING))
-        if self.kind == "conv":
-            self._set("out", check_int("output channels", self.out, 1, limits.MAX_CHANNELS))
-            self._set("dilation", check_int("dilation", self.dilation, 1, limits.MAX_DILATION))
-            self._set("groups", check_int("groups", self.groups, 1, limits.MAX_CHANNELS))
-            self._set("bias", check_bool("bias", self.bias))
-            if self.out % self.groups:
-                raise ConfigError(f"groups {self.groups} does not divide the {self.out} output channels")
-        if self.kind in ("max", "avg"):
-            self._set("ceil", check_bool("ceil", self.ceil))
-            if self.padding > self.kernel // 2:
-                raise ConfigError(f"padding {self.padding} is more than half the kernel {self.kernel}")
-        if self.kind == "fc":
-            # the classifier is an fc layer too: its width is the classes
-            self._set("out", check_int("output features", self.out, 1,
-                                       max(limits.MAX_FC_WIDTH, limits.MAX_CLASSES)))
-        if self.kind == "drop":
-            self._set("p", check_fraction("dropout", self.p))
+        if self.kind not in KINDS:
+            raise ConfigError(f"unknown layer type {self.kind!r}; expected one of {', '.join(KINDS)}")
+        for name, default in _FIELD_DEFAULTS.items():
+            if name not in KINDS[self.kind].args:
+                self._set(name, default)
+        KINDS[self.kind].check(self)
 
     def _set(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
 
     def token(self) -> str:
         """The layer in the string form (the inverse of `parse_layer`)."""
-        if self.kind == "conv":
-            text = f"c{self.kernel}-{self.out}"
-        elif self.kind in ("max", "avg"):
-            text = f"{self.kind[0]}{self.kernel}"
-        elif self.kind == "drop":
-            return f"drop{decimal(self.p)}"
-        elif self.kind == "fc":
-            return f"fc{self.out}"
-        else:
-            return self.kind
-        default_stride = 1 if self.kind == "conv" else self.kernel
-        text += f"s{self.stride}" if self.stride != default_stride else ""
-        text += f"p{self.padding}" if self.padding else ""
-        text += f"d{self.dilation}" if self.dilation != 1 else ""
-        text += f"g{self.groups}" if self.groups != 1 else ""
-        text += "" if self.bias else "nb"
-        return text + ("ceil" if self.ceil else "")
+        kind = KINDS[self.kind]
+        text = kind.token.format(kernel=self.kernel, out=self.out, p=decimal(self.p))
+        for key in kind.suffixes:
+            suffix = SUFFIXES[key]
+            value = getattr(self, suffix.arg)
+            if value != (kind.default_stride(self) if key == "s" else _FIELD_DEFAULTS[suffix.arg]):
+                text += key if suffix.flag else f"{key}{value}"
+        return text
 
     def describe(self) -> str:
         """'conv 5×5', 'max-pool 2×2', 'linear 120', 'dropout 0.5', 'ReLU'."""
-        name = KIND_NAMES[self.kind]
-        if self.kind in ("conv", "max", "avg"):
-            return f"{name} {self.kernel}×{self.kernel}"
-        if self.kind == "fc":
-            return f"{name} {self.out}"
-        if self.kind == "drop":
-            return f"{name} {decimal(self.p)}"
-        return name
+        kind = KINDS[self.kind]
+        if "kernel" in kind.args:
+            return f"{kind.label} {self.kernel}×{self.kernel}"
+        if "out" in kind.args:
+            return f"{kind.label} {self.out}"
+        if "p" in kind.args:
+            return f"{kind.label} {decimal(self.p)}"
+        return kind.label
+
+
+_FIELD_DEFAULTS = {f.name: f.default for f in fields(Layer) if f.name != "kind"}  # an argument left out
+
+
+def _check_window(layer: Layer, same: bool) -> None:
+    """Kernel, stride and padding of a convolution (`same`: it may pad to keep the size) or a pool."""
+    layer._set("kernel", check_int("kernel", layer.kernel, 1, limits.MAX_KERNEL))
+    stride = KINDS[layer.kind].default_stride(layer) if layer.stride is None else layer.stride
+    layer._set("stride", check_int("stride", stride, 1, limits.MAX_STRIDE))
+    if layer.padding == "same":
+        if not same or layer.stride != 1:
+            raise ConfigError("padding 'same' needs a convolution of stride 1")
+    else:
+        layer._set("padding", check_int("padding", layer.padding, 0, limits.MAX_PADDING))
+
+
+def _check_conv(layer: Layer) -> None:
+    _check_window(layer, same=True)
+    layer._set("out", check_int("output channels", layer.out, 1, limits.MAX_CHANNELS))
+    layer._set("dilation", check_int("dilation", layer.dilation, 1, limits.MAX_DILATION))
+    layer._set("groups", check_int("groups", layer.groups, 1, limits.MAX_CHANNELS))
+    layer._set("bias", check_bool("bias", layer.bias))
+    if layer.out % layer.groups:
+        raise ConfigError(f"groups {layer.groups} does not divide the {layer.out} output channels")
+
+
+def _check_pool(layer: Layer) -> None:
+    _check_window(layer, same=False)
+    layer._set("ceil", check_bool("ceil", layer.ceil))
+    if layer.padding > layer.kernel // 2:
+        raise ConfigError(f"padding {layer.padding} is more than half the kernel {layer.kernel}")
+
+
+def _check_fc(layer: Layer) -> None:
+    # the classifier is an fc layer too: its width is the classes
+    layer._set("out", check_int("output features", layer.out, 1,
+                                max(limits.MAX_FC_WIDTH, limits.MAX_CLASSES)))
+
+
+def _check_drop(layer: Layer) -> None:
+    layer._set("p", check_fraction("dropout", layer.p))
+
+
+def _conv_shape(layer: Layer, shape: Shape) -> Shape:
+    c, h, w = shape
+    if c % layer.groups:
+        raise ConfigError(f"groups {layer.groups} does not divide the {c} input channels")
+    if layer.padding == "same":
+        return (layer.out, h, w)
+    return (layer.out, *_window_sides(layer, h, w, layer.dilation * (layer.kernel - 1) + 1))
+
+
+def _pool_shape(layer: Layer, shape: Shape) -> Shape:
+    c, h, w = shape
+    return (c, *_window_sides(layer, h, w, layer.kernel))
+
+
+def _window_sides(layer: Layer, h: int, w: int, reach: int) -> tuple[int, int]:
+    pad = layer.padding
+    if min(h, w) + 2 * pad < reach:
+        padded = f" (padded by {pad})" if pad else ""
+        raise _TooSmall(f"input map {h}×{w}{padded} is smaller than the kernel"
+                          + (f" (dilated to {reach}×{reach})" if reach != layer.kernel else ""))
+    return _side(h, reach, layer), _side(w, reach, layer)
+
+
+def _same(layer: Layer, shape: Shape) -> Shape:
+    return shape
+
+
+def _pool(module: type[nn.MaxPool2d | nn.AvgPool2d]) -> Callable[[Layer, Shape], nn.Module]:
+    return lambda layer, shape: module(layer.kernel, stride=layer.stride, padding=layer.padding,
+                                       ceil_mode=layer.ceil)
+
+
+_WINDOW = ("kernel", "stride", "padding")
+KINDS: dict[str, LayerKind] = {
+    "conv": LayerKind(
+        "conv", "c{kernel}-{out}", ("kernel", "out", "stride", "padding", "dilation", "groups", "bias"),
+        ("s", "p", "d", "g", "nb"), "map", "conv{n}",
+        lambda layer, shape: nn.Conv2d(shape[0], layer.out, layer.kernel, stride=layer.stride,
+                                       padding=layer.padding, dilation=layer.dilation, groups=layer.groups,
+                                       bias=layer.bias),
+        _conv_shape, _check_conv),
+    "max": LayerKind("max-pool", "m{kernel}", (*_WINDOW, "ceil"), ("s", "p", "ceil"), "map", "pool{n}",
+                     _pool(nn.MaxPool2d), _pool_shape, _check_pool, stride_is_kernel=True),
+    "avg": LayerKind("average-pool", "a{kernel}", (*_WINDOW, "ceil"), ("s", "p", "ceil"), "map", "pool{n}",
+                     _pool(nn.AvgPool2d), _pool_shape, _check_pool, stride_is_kernel=True),
+    "bn": LayerKind("batch norm", "bn", (), (), "any", "bn{n}",
+                    lambda layer, shape: (nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(shape[0]),
+                    _same),
+    "relu": LayerKind("ReLU", "relu", (), (), "any", "relu{n}", lambda layer, shape: nn.ReLU(inplace=True),
+                      _same),
+    "sig": LayerKind("sigmoid", "sig", (), (), "any", "sigmoid{n}", lambda layer, shape: nn.Sigmoid(), _same),
+    "tanh": LayerKind("tanh", "tanh", (), (), "any", "tanh{n}", lambda layer, shape: nn.Tanh(), _same),
+    "drop": LayerKind("dropout", "drop{p}", ("p",), (), "any", "dropout{n}",
+                      lambda layer, shape: nn.Dropout(layer.p), _same, _check_drop),
+    "gap": LayerKind("global average pool", "gap", (), (), "map", "gap{n}",
+                     lambda layer, shape: nn.AdaptiveAvgPool2d(1), lambda layer, shape: (shape[0], 1, 1)),
+    "flat": LayerKind("flatten", "flat", (), (), "map", "flatten", lambda layer, shape: nn.Flatten(),
+                      lambda layer, shape: (math.prod(shape),)),
+    "fc": LayerKind("linear", "fc{out}", ("out",), (), "features", "fc{n}",
+                    lambda layer, shape: nn.Linear(shape[0], layer.out), lambda layer, shape: (layer.out,),
+                    _check_fc),
+}
+
+
+def _pattern(kind: LayerKind) -> re.Pattern[str]:
+    """The token's regular expression: its head's values as named groups, then its suffixes."""
+    head = re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m.group(1)}>{_VALUES[m.group(1)][0]})", kind.token)
+    return re.compile(head + ("(?P<suffixes>.*)" if kind.suffixes else ""))
+
+
+_PATTERNS = {name: _pattern(kind) for name, kind in KINDS.items()}
 
 
 def decimal(value: float) -> str:
@@ -153,35 +259,29 @@ def parse_layer(token: str) -> Layer:
     text = token.strip().lower()
     if not text:
         raise ConfigError("empty layer (a trailing or doubled comma?)")
-    if text in ("bn", "relu", "sig", "tanh", "gap", "flat"):
-        return Layer(text)
-    if match := _FC.fullmatch(text):
-        return Layer("fc", out=int(match.group(1)))
-    if match := _DROP.fullmatch(text):
-        return Layer("drop", p=float(match.group(1)))
-    if match := _CONV.fullmatch(text):
-        return Layer("conv", kernel=int(match.group(1)), out=int(match.group(2)),
-                     **_suffixes("conv", match.group(3)))
-    if match := _POOL.fullmatch(text):
-        kind = "max" if match.group(1) == "m" else "avg"
-        return Layer(kind, kernel=int(match.group(2)), **_suffixes(kind, match.group(3)))
+    for name, pattern in _PATTERNS.items():
+        if match := pattern.fullmatch(text):
+            values = match.groupdict()
+            suffixes = values.pop("suffixes", None)
+            args = {k: _VALUES[k][1](v) for k, v in values.items()}
+            return Layer(name, **args, **(_suffixes(name, suffixes) if suffixes is not None else {}))
     raise ConfigError(f"{token.strip()!r} is not a layer; expected one of {GRAMMAR}")
 
 
 def _suffixes(kind: str, text: str) -> dict[str, Any]:
     """The suffixes of a conv or pool token ('s2p1', 'psame', 'nb', 'ceil') as Layer arguments."""
+    label = KINDS[kind].label
     if not _SUFFIXES.fullmatch(text):
-        raise ConfigError(f"{KIND_NAMES[kind]} suffix {text!r} is not understood; expected {GRAMMAR}")
+        raise ConfigError(f"{label} suffix {text!r} is not understood; expected {GRAMMAR}")
     args: dict[str, Any] = {}
-    for suffix in _SUFFIX.findall(text):
-        key = suffix if suffix in ("nb", "ceil") else suffix[0]
-        if key not in _ALLOWED[kind]:
-            raise ConfigError(f"a {KIND_NAMES[kind]} takes no {_SUFFIX_NAMES[key]!r} suffix")
-        name = "bias" if key == "nb" else _SUFFIX_NAMES[key]
-        if name in args:
-            raise ConfigError(f"{_SUFFIX_NAMES[key]} is given twice")
-        args[name] = (False if key == "nb" else True if key == "ceil"
-                      else "same" if suffix == "psame" else int(suffix[1:]))
+    for written in _SUFFIX.findall(text):
+        suffix = SUFFIXES[written if written in ("nb", "ceil") else written[0]]
+        if suffix.key not in KINDS[kind].suffixes:
+            raise ConfigError(f"a {label} takes no {suffix.name!r} suffix")
+        if suffix.arg in args:
+            raise ConfigError(f"{suffix.name} is given twice")
+        args[suffix.arg] = (not _FIELD_DEFAULTS[suffix.arg] if suffix.flag  # a flag turns its default over
+                            else "same" if written == "psame" else int(written[1:]))
     return args
 
 
@@ -195,14 +295,13 @@ class SeqSpec(SpecData):
 
     family: ClassVar[str] = "seq"
     layers: tuple[Layer, ...] = ()
-    classes: int = 10
 
     def __post_init__(self) -> None:
         if not isinstance(self.layers, tuple) or not all(isinstance(x, Layer) for x in self.layers):
             raise ConfigError("seq layers must be a tuple of Layer")
         if len(self.layers) + 1 > limits.MAX_LAYERS:
             raise ConfigError(f"seq has {len(self.layers) + 1} layers; cnnlab caps it at {limits.MAX_LAYERS}")
-        object.__setattr__(self, "classes", check_int("classes", self.classes, 2, limits.MAX_CLASSES))
+        super().__post_init__()
 
     @classmethod
     def parse(cls, text: str) -> SeqSpec:
@@ -221,7 +320,7 @@ class SeqSpec(SpecData):
         if layers[-1].kind == "fc":
             classes = layers.pop().out
             try:
-                return cls(tuple(layers), check_int("classes", classes, 2, limits.MAX_CLASSES))
+                return cls(tuple(layers), classes=classes)
             except ConfigError as exc:
                 raise _at(len(tokens), len(tokens), f"fc{classes}", exc) from None
         return cls(tuple(layers))
@@ -289,34 +388,11 @@ def _shapes(spec: SeqSpec, shape: tuple[int, ...]) -> list[tuple[int, ...]]:
     return shapes
 
 
-def _next_shape(layer: Layer, shape: tuple[int, ...], flattened_by: str) -> tuple[int, ...]:
-    kind = layer.kind
-    if kind in ("conv", "max", "avg", "gap", "flat") and len(shape) == 1:
+def _next_shape(layer: Layer, shape: Shape, flattened_by: str) -> Shape:
+    kind = KINDS[layer.kind]
+    if kind.takes == "map" and len(shape) == 1:
         raise ConfigError(f"needs a spatial map, but {flattened_by} flattened it to {shape[0]} features")
-    if kind == "fc":
-        return (layer.out,)
-    if kind == "flat":
-        return (math.prod(shape),)
-    if kind == "gap":
-        return (shape[0], 1, 1)
-    if kind not in ("conv", "max", "avg"):
-        return shape
-    c, h, w = shape
-    if kind == "conv":
-        if c % layer.groups:
-            raise ConfigError(f"groups {layer.groups} does not divide the {c} input channels")
-        if layer.padding == "same":
-            return (layer.out, h, w)
-        reach = layer.dilation * (layer.kernel - 1) + 1
-        out = layer.out
-    else:
-        reach, out = layer.kernel, c
-    pad = layer.padding
-    if min(h, w) + 2 * pad < reach:
-        padded = f" (padded by {pad})" if pad else ""
-        raise _TooSmall(f"input map {h}×{w}{padded} is smaller than the kernel"
-                          + (f" (dilated to {reach}×{reach})" if reach != layer.kernel else ""))
-    return (out, *(_side(n, reach, layer) for n in (h, w)))
+    return kind.next_shape(layer, shape if kind.takes != "features" else (math.prod(shape),))
 
 
 def _side(n: int, reach: int, layer: Layer) -> int:
@@ -333,39 +409,16 @@ def build_seq(spec: SeqSpec, inp: InputSpec) -> nn.Sequential:
     layers = [*spec.layers, Layer("fc", out=spec.classes)]
     modules: list[tuple[str, nn.Module]] = []
     counts: dict[str, int] = {}
-    shape: tuple[int, ...] = inp.as_tuple()
+    shape: Shape = inp.as_tuple()
     for layer, out in zip(layers, shapes, strict=True):
-        if layer.kind == "fc" and len(shape) == 3:
+        kind = KINDS[layer.kind]
+        if kind.takes == "features" and len(shape) == 3:
             modules.append(("flatten", nn.Flatten()))
             shape = (math.prod(shape),)
-        if layer.kind == "flat":
-            modules.append(("flatten", nn.Flatten()))
-        else:
-            name = MODULE_NAMES[layer.kind]
-            counts[name] = counts.get(name, 0) + 1
-            modules.append((f"{name}{counts[name]}", _module(layer, shape)))
+        counts[kind.module] = counts.get(kind.module, 0) + 1
+        modules.append((kind.module.format(n=counts[kind.module]), kind.make(layer, shape)))
         shape = out
     return nn.Sequential(OrderedDict(modules))
-
-
-def _module(layer: Layer, shape: tuple[int, ...]) -> nn.Module:
-    kind = layer.kind
-    if kind == "conv":
-        return nn.Conv2d(shape[0], layer.out, layer.kernel, stride=layer.stride, padding=layer.padding,
-                         dilation=layer.dilation, groups=layer.groups, bias=layer.bias)
-    if kind == "max":
-        return nn.MaxPool2d(layer.kernel, stride=layer.stride, padding=layer.padding, ceil_mode=layer.ceil)
-    if kind == "avg":
-        return nn.AvgPool2d(layer.kernel, stride=layer.stride, padding=layer.padding, ceil_mode=layer.ceil)
-    if kind == "bn":
-        return nn.BatchNorm2d(shape[0]) if len(shape) == 3 else nn.BatchNorm1d(shape[0])
-    if kind == "fc":
-        return nn.Linear(shape[0], layer.out)
-    if kind == "drop":
-        return nn.Dropout(layer.p)
-    if kind == "gap":
-        return nn.AdaptiveAvgPool2d(1)
-    return {"relu": nn.ReLU(inplace=True), "sig": nn.Sigmoid(), "tanh": nn.Tanh()}[kind]
 
 
 FAMILY = Family(

@@ -13,8 +13,6 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from cnnlab import limits
-from cnnlab.checks import check_int
 from cnnlab.errors import ConfigError
 from cnnlab.families.family import Family, SpecData
 from cnnlab.families.options import CLASSES
@@ -38,13 +36,12 @@ class TVSpec(SpecData):
 
     family: ClassVar[str] = "tv"
     name: str = "resnet50"
-    classes: int = 10
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not isinstance(self.name, str) or self.name not in tv_models():
             raise ConfigError(f"{self.name!r} is not a torchvision classification model; choose one of "
                               f"{', '.join(tv_models())}")
-        object.__setattr__(self, "classes", check_int("classes", self.classes, 2, limits.MAX_CLASSES))
 
 
 def build_tv(spec: TVSpec, inp: InputSpec) -> nn.Module:
@@ -60,13 +57,12 @@ def build_tv(spec: TVSpec, inp: InputSpec) -> nn.Module:
         return model.to("meta")
 
 
-def to_seq(spec: TVSpec) -> None:
-    raise ConfigError(f"tv:{spec.name} has no seq form: seq describes cnnlab's plain chains of layers")
-
-
 FAMILY = Family(
     name="tv", label="torchvision", spec=TVSpec, build=build_tv, default_input=InputSpec(3, 224, 224),
     presets={}, options=(CLASSES,), name_of=lambda spec: f"tv:{spec.name}",
     model_help="tv:NAME, any torchvision classification model with random weights, e.g. tv:convnext_tiny",
-    parse=lambda text: TVSpec(name=text.strip().lower()), to_seq=to_seq,
+    parse=lambda text: TVSpec(name=text.strip().lower()),
+    no_seq="holds torchvision's own models, and seq describes cnnlab's plain chains of layers",
+    no_code="holds torchvision's own models, not cnnlab's: build one with "
+            "torchvision.models.get_model(name, weights=None, num_classes=...) instead of exporting code",
 )

@@ -5,7 +5,6 @@ Model strings: a preset (`vgg11` ... `vgg19`) or blocks as `vgg:1x64,1x128,2x256
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from cnnlab.families.family import Family, Option, SpecData
 from cnnlab.families.options import CLASSES, FC_WIDTH, WIDTH_DIVISOR
 from cnnlab.families.seq import SeqSpec
 from cnnlab.inputs import InputSpec
+from cnnlab.pycode import source
 
 # The VGG paper's configurations A, B, D and E as (num_convs, out_channels) blocks.
 VGG_BLOCKS: dict[str, tuple[tuple[int, int], ...]] = {
@@ -43,9 +43,9 @@ class VGGSpec(SpecData):
     fc_width: int = 4096
     batch_norm: bool = False
     dropout: float = 0.5
-    classes: int = 10
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         blocks = self.blocks
         if not isinstance(blocks, list | tuple) or not blocks:
             raise ConfigError(f"VGG needs a non-empty list of blocks, got {blocks!r}")
@@ -68,7 +68,6 @@ class VGGSpec(SpecData):
         object.__setattr__(self, "fc_width", check_int("FC width", self.fc_width, 1, limits.MAX_FC_WIDTH))
         object.__setattr__(self, "batch_norm", check_bool("batch norm", self.batch_norm))
         object.__setattr__(self, "dropout", check_fraction("dropout", self.dropout))
-        object.__setattr__(self, "classes", check_int("classes", self.classes, 2, limits.MAX_CLASSES))
 
     def scaled_blocks(self) -> tuple[tuple[int, int], ...]:
         """Blocks with the width divisor applied (the textbook's `small_conv_arch`)."""
@@ -160,7 +159,7 @@ def vgg_code(spec: VGGSpec, inp: InputSpec, model: nn.Module) -> tuple[str, str]
     args = vgg_args(spec, inp)
     table = f"BLOCKS = {args.pop('blocks')!r}  # (3×3 convolutions, output channels) per block\n"
     call = "VGG(BLOCKS, " + ", ".join(f"{k}={v!r}" for k, v in args.items()) + ")"
-    return "\n\n".join([table, inspect.getsource(vgg_block), inspect.getsource(VGG)]), call
+    return f"{table}\n\n{source(vgg_block, VGG)}", call
 
 
 def _feature_shape(spec: VGGSpec, inp: InputSpec) -> tuple[int, int, int]:

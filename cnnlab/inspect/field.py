@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnlab.inspect.layers import Layer, capture
+from cnnlab.inspect.layers import SpatialLayer, capture
 
 DTYPE = torch.float64
 FRACTIONS = (0.5, 0.95)
@@ -52,8 +52,9 @@ def prepared(model: nn.Module, dtype: torch.dtype = DTYPE) -> nn.Module:
     return net
 
 
-def effective_field(model: nn.Module, images: torch.Tensor, layer: Layer, unit: tuple[int, int] | None = None,
-                    dtype: torch.dtype = DTYPE, crop: bool = True) -> EffectiveField:
+def effective_field(model: nn.Module, images: torch.Tensor, layer: SpatialLayer,
+                    unit: tuple[int, int] | None = None, dtype: torch.dtype = DTYPE,
+                    crop: bool = True) -> EffectiveField:
     """The effective field of `unit` (default: the centre) of `layer` over `images` (N×C×H×W, as fed).
 
     With `crop`, the network runs only on the part of the images that the unit's box covers (see
@@ -80,7 +81,8 @@ def effective_field(model: nn.Module, images: torch.Tensor, layer: Layer, unit: 
     return EffectiveField(layer.name, unit, layer.box(unit), heatmap, sides[0], sides[1], ratio, len(images))
 
 
-def crop_window(layer: Layer, unit: tuple[int, int], size: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+def crop_window(layer: SpatialLayer, unit: tuple[int, int],
+                size: tuple[int, int]) -> tuple[tuple[int, int], ...]:
     """Per axis, the rows (columns) [start, end) of the input that `unit` needs: its box, widened to
     start on a multiple of the layer's jump (so every layer's grid of units stays aligned), and running
     to the image's edge where the box reaches it (so the padding there is the same). Every unit the

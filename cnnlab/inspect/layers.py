@@ -22,7 +22,7 @@ _CALL = re.compile(r"^(.*) \((\d+)\)$")
 
 
 @dataclass(frozen=True)
-class Layer:
+class SpatialLayer:
     """One call of one module whose output is a (C, H, W) map with a receptive field."""
 
     name: str
@@ -60,7 +60,7 @@ class Layer:
         return (round(cy - hy), round(cx - hx), round(cy + hy), round(cx + hx))
 
 
-def spatial_layers(model: nn.Module, input_shape: tuple[int, int, int]) -> list[Layer]:
+def spatial_layers(model: nn.Module, input_shape: tuple[int, int, int]) -> list[SpatialLayer]:
     """Every module call (containers included, the model itself excluded) with a spatial field, in order."""
     calls, _, _ = trace(model, tuple(input_shape))
     seen: Counter[str] = Counter()
@@ -72,13 +72,13 @@ def spatial_layers(model: nn.Module, input_shape: tuple[int, int, int]) -> list[
         if call.field is None or call.output is None or call.output.dim() != 4:
             continue
         name = call.name if seen[call.name] == 1 else f"{call.name} ({seen[call.name]})"
-        layers.append(Layer(name, call.name, seen[call.name], tuple(call.output.shape[1:]),
+        layers.append(SpatialLayer(name, call.name, seen[call.name], tuple(call.output.shape[1:]),
                             tuple(int(v) for v in call.field.rf), tuple(int(v) for v in call.field.jump),
                             tuple(float(v) for v in call.field.start)))
     return layers
 
 
-def find_layer(model: nn.Module, layers: list[Layer], name: str) -> Layer:
+def find_layer(model: nn.Module, layers: list[SpatialLayer], name: str) -> SpatialLayer:
     """The layer called `name` ('name (1)' is 'name'); a ConfigError says why another name is no layer."""
     match = _CALL.match(name.strip())
     key = (match.group(1), int(match.group(2))) if match else (name.strip(), 1)
@@ -97,14 +97,14 @@ class _Stop(Exception):
     """Raised from a hook once every wanted output is captured: the rest of the forward is skipped."""
 
 
-def capture(model: nn.Module, x: torch.Tensor, layers: Iterable[Layer], *,
+def capture(model: nn.Module, x: torch.Tensor, layers: Iterable[SpatialLayer], *,
             keep_graph: bool = False) -> dict[str, torch.Tensor]:
     """Run `model` on `x` until every layer in `layers` has produced its output; return them by name.
 
     With `keep_graph`, outputs stay attached to autograd (for gradients); otherwise they are detached
     copies, taken before any later in-place operation (an in-place ReLU, a residual `+=`) changes them.
     """
-    wanted: dict[tuple[str, int], Layer] = {(layer.module, layer.call): layer for layer in layers}
+    wanted: dict[tuple[str, int], SpatialLayer] = {(layer.module, layer.call): layer for layer in layers}
     modules = dict(model.named_modules())
     counts: Counter[str] = Counter()
     outputs: dict[str, torch.Tensor] = {}

@@ -10,7 +10,7 @@ from torch import nn
 
 from cnnlab import limits
 from cnnlab.errors import ConfigError
-from cnnlab.inspect.layers import Layer, capture
+from cnnlab.inspect.layers import SpatialLayer, capture
 from cnnlab.spec import check_int
 
 
@@ -23,7 +23,7 @@ class FeatureMaps:
     maps: np.ndarray
 
 
-def feature_maps(model: nn.Module, image: torch.Tensor, layers: list[Layer],
+def feature_maps(model: nn.Module, image: torch.Tensor, layers: list[SpatialLayer],
                  channels: int = 8) -> list[FeatureMaps]:
     """Each layer's output on `image` (C×H×W, as fed), its first `channels` channels, in one forward."""
     channels = check_int("channels shown", channels, 1, limits.MAX_FEATURE_CHANNELS)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from cnnlab.errors import ConfigError
-from cnnlab.inspect.layers import Layer, capture
+from cnnlab.inspect.layers import SpatialLayer, capture
 from cnnlab.spec import check_int
 
 BATCH = 64
@@ -22,7 +22,7 @@ class TopImage:
     box: tuple[int, int, int, int]  # that unit's theoretical field
 
 
-def top_images(model: nn.Module, images: torch.Tensor, layer: Layer, channel: int,
+def top_images(model: nn.Module, images: torch.Tensor, layer: SpatialLayer, channel: int,
                k: int = 8) -> list[TopImage]:
     """The `k` images (of `images`, as fed) whose maximum activation of `channel` in `layer` is highest."""
     channels = layer.shape[0]

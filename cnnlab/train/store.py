@@ -98,6 +98,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     CREATE INDEX runs_by_sweep ON runs(sweep_id);
     """,
     _ids_never_reused,
+    # Runs cnnlab did not train (cnnlab.track, cnnlab import): where they came from, as JSON.
+    "ALTER TABLE runs ADD COLUMN source TEXT",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = frozenset({"runs", "metrics"})
@@ -161,6 +163,8 @@ class Run:
     sweep_id: int | None = _column(updatable=True, default=None)
     group_id: int | None = _column(updatable=True, default=None)
     node: str | None = _column(updatable=True, default=None)
+    # None for cnnlab's own runs; {"kind": "track" | "tensorboard", ...}
+    source: dict | None = _column(default=None)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -300,13 +304,15 @@ class RunStore:
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    def create_run(self, config: dict, *, name: str, model: str, dataset: str,
-                   params: int | None = None, macs: int | None = None) -> int:
-        """Record a new run as `queued` and return its id (ids are never reused, even after a delete)."""
+    def create_run(self, config: dict, *, name: str, model: str | None, dataset: str | None,
+                   params: int | None = None, macs: int | None = None, source: dict | None = None) -> int:
+        """Record a new run as `queued` and return its id (ids are never reused, even after a delete).
+        `source` says where a run cnnlab did not train came from."""
         cursor = self._write(
-            "INSERT INTO runs (name, created_at, status, config, model, dataset, params, macs) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (name, time.time(), Status.QUEUED, json.dumps(config), model, dataset, params, macs))
+            "INSERT INTO runs (name, created_at, status, config, model, dataset, params, macs, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, time.time(), Status.QUEUED, json.dumps(config), model, dataset, params, macs,
+             None if source is None else json.dumps(source)))
         return int(cursor.lastrowid)
 
     def claim(self, run_id: int, pid: int, device: str) -> bool:
@@ -385,8 +391,8 @@ class RunStore:
         runner's queue call it before they read. A running run is interrupted as soon as its recorded
         process has died, and a queued one as soon as the process waiting to train it has. A process
         that is alive but whose heartbeat is older than `heartbeat_timeout` (stopped with SIGSTOP, or
-        hung) is killed, so it cannot hold the queue or write later; with no process recorded, a stale
-        heartbeat alone ends the run. A sweep's trials are their driver's, which beats for none of them.
+        hung) is killed, so it cannot hold the queue or write later (`_stale` says which runs beat); with
+        no process recorded, a stale heartbeat alone ends the run.
         """
         ended = []
         for run in self.list_runs(set(ACTIVE)):
@@ -398,8 +404,11 @@ class RunStore:
         return ended
 
     def _stale(self, run: Run) -> float | None:
-        """The age of the heartbeat of `run`'s live process if it is older than `heartbeat_timeout`."""
-        if run.sweep_id is not None or run.pid in (None, os.getpid()) or run.heartbeat_at is None:
+        """The age of the heartbeat of `run`'s live process if it is older than `heartbeat_timeout`.
+        Only a worker's runs count: a sweep's trials are their driver's, which beats for none of them,
+        and the process of a run cnnlab did not train (`source`) does not beat."""
+        if (run.sweep_id is not None or run.source is not None or run.pid in (None, os.getpid())
+                or run.heartbeat_at is None):
             return None
         age = time.time() - run.heartbeat_at
         return age if age > self.heartbeat_timeout and process_alive(run.pid) else None
@@ -490,6 +499,10 @@ def _decode(row: tuple) -> Run:
         data["config"] = config
         if data["provenance"] is not None:
             data["provenance"] = json.loads(data["provenance"])
+        if data["source"] is not None:
+            data["source"] = json.loads(data["source"])
+            if not isinstance(data["source"], dict):
+                raise ValueError("source is not a JSON object")
         bad = next((c for c in NUMBER_COLUMNS if isinstance(data[c], str | bytes)), None)
         if bad is not None:
             raise ValueError(f"{bad} holds text, not a number")

@@ -20,8 +20,12 @@ from dashboard import model_state
 from dashboard.controls import seq_table, tv_picker, vgg_table
 
 OWN_CONTROLS: dict[str, ModuleType] = {"vgg": vgg_table, "seq": seq_table, "tv": tv_picker}
-LABELS = {family.label: name for name, family in FAMILIES.items()}
 INPUT_KEYS = ("family", "in_channels", "in_size")
+
+
+def family_labelled(label: str) -> Family:
+    """The registered family shown as `label` in the picker."""
+    return next(family for family in FAMILIES.values() if family.label == label)
 
 
 def init_widgets(config: ModelConfig) -> None:
@@ -45,7 +49,7 @@ def reset_controls() -> None:
 
 def on_family_change() -> None:
     """Start the new family from its own control's `start()`, else its first preset, else its defaults."""
-    family = FAMILIES[LABELS[st.session_state["family"]]]
+    family = family_labelled(st.session_state["family"])
     own = OWN_CONTROLS.get(family.name)
     if own is not None and hasattr(own, "start"):
         start = own.start()
@@ -71,8 +75,8 @@ def option_widget(side: DeltaGenerator, option: Option) -> Any:
 def controls(side: DeltaGenerator) -> ModelConfig:
     """Draw the model controls in `side`, then turn them into a model config (ConfigError if it makes
     no sense). Every control is drawn before anything is checked, so an error leaves them all in place."""
-    label = side.selectbox("Family", list(LABELS), key="family", on_change=on_family_change)
-    family: Family = FAMILIES[LABELS[label]]
+    labels = [family.label for family in FAMILIES.values()]  # read now: a family may register late
+    family = family_labelled(side.selectbox("Family", labels, key="family", on_change=on_family_change))
     read = OWN_CONTROLS[family.name].draw(side) if family.name in OWN_CONTROLS else dict
     values = {o.name: option_widget(side, o) for o in family.options if o.name != "classes"}
     side.divider()

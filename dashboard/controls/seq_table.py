@@ -13,7 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig, limits
 from cnnlab.families import PRESETS, family_of
-from cnnlab.families.seq import ARGS, Layer, SeqSpec
+from cnnlab.families.seq import KINDS, Layer, SeqSpec
 from dashboard import model_state
 
 COLUMNS = ("#", "type", "kernel", "out", "stride", "padding", "dilation", "groups", "bias", "ceil", "p")
@@ -22,19 +22,21 @@ KEYS = ("seq_base", "seq_layers", "seq_start", "seq_renumber")
 
 def _has_seq(spec: Any) -> bool:
     try:
-        family_of(spec).to_seq(spec)
+        family_of(spec).seq_of(spec)
     except ConfigError:
         return False
     return True
 
 
-# Presets with a seq form: the plain chains (ResNet's residual blocks have none).
-STARTS = ["—", *(name for name, spec in PRESETS.items() if _has_seq(spec))]
+def starts() -> list[str]:
+    """"Start from"'s choices: the presets with a seq form, the plain chains (ResNet's residual blocks
+    have none)."""
+    return ["—", *(name for name, spec in PRESETS.items() if _has_seq(spec))]
 
 
 def rows_of(layers: tuple[Layer, ...]) -> list[dict[str, Any]]:
     """One table row per layer; arguments the layer's type does not take are left empty."""
-    return [{"#": i, "type": layer.kind, **{name: getattr(layer, name) for name in ARGS[layer.kind]}}
+    return [{"#": i, "type": layer.kind, **{name: getattr(layer, name) for name in KINDS[layer.kind].args}}
             for i, layer in enumerate(layers, 1)]
 
 
@@ -56,7 +58,7 @@ def init(arch: SeqSpec) -> dict[str, Any]:
 
 def start() -> SeqSpec:
     """Picking the family starts from LeNet's layers (the textbook's first network)."""
-    return family_of(PRESETS["lenet"]).to_seq(PRESETS["lenet"])
+    return family_of(PRESETS["lenet"]).seq_of(PRESETS["lenet"])
 
 
 def on_start_change() -> None:
@@ -66,14 +68,14 @@ def on_start_change() -> None:
         return
     preset = PRESETS[name]
     family = family_of(preset)
-    st.session_state[model_state.KEY] = ModelConfig(family.to_seq(preset), family.default_input)
+    st.session_state[model_state.KEY] = ModelConfig(family.seq_of(preset), family.default_input)
     for key in ("seq_layers", "in_channels", "in_size", "classes"):
         st.session_state.pop(key, None)
 
 
 def draw(side: DeltaGenerator) -> Callable[[], dict[str, Any]]:
     """"Start from" and the layer table; returns the reader of the layers."""
-    side.selectbox("Start from", STARTS, key="seq_start", on_change=on_start_change,
+    side.selectbox("Start from", starts(), key="seq_start", on_change=on_start_change,
                    help="Fill the table with a preset's layers (ResNet has none: its blocks branch).")
     side.caption("One row per layer; the classifier (classes) comes last. Edit **#** to move a row "
                  "(2.5 goes between rows 2 and 3); add or delete rows at the table's edge.")
@@ -86,8 +88,8 @@ def draw(side: DeltaGenerator) -> Callable[[], dict[str, Any]]:
             base, key="seq_layers", num_rows="dynamic", width="stretch", hide_index=True,
             column_config={
                 "#": number("#", help="position; edit it to move the row"),
-                "type": st.column_config.SelectboxColumn("type", options=list(ARGS), required=True,
-                                                         help=", ".join(ARGS)),
+                "type": st.column_config.SelectboxColumn("type", options=list(KINDS), required=True,
+                                                         help=", ".join(KINDS)),
                 "kernel": number("kernel", min_value=1, max_value=limits.MAX_KERNEL, step=1),
                 "out": number("out", help="conv: channels; fc: features", min_value=1,
                               max_value=max(limits.MAX_CHANNELS, limits.MAX_FC_WIDTH), step=1),
@@ -131,7 +133,8 @@ def _layer(row: dict[str, Any]) -> Layer:
     if _empty(kind):
         raise ConfigError("choose a type")
     args = {}
-    for name in ARGS[kind]:
+    takes = KINDS[kind].args
+    for name in takes:
         value = row[name]
         if _empty(value) or value == "":
             continue
@@ -145,9 +148,9 @@ def _layer(row: dict[str, Any]) -> Layer:
         elif name != "p":
             value = int(value)
         args[name] = value
-    if kind in ("conv", "max", "avg") and "kernel" not in args:
+    if "kernel" in takes and "kernel" not in args:
         raise ConfigError(f"a {kind} layer needs a kernel")
-    if kind in ("conv", "fc") and "out" not in args:
+    if "out" in takes and "out" not in args:
         raise ConfigError(f"a {kind} layer needs its out size")
     return Layer(kind, **args)
 

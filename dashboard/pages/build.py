@@ -15,9 +15,9 @@ from streamlit.delta_generator import DeltaGenerator
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.code_export import python_code
+from cnnlab.figures import memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.units import format_bytes, format_count
 from dashboard import controls, fc_conv_view, model_state, pin_compare
-from dashboard.charts import memory_figure, params_figure, receptive_field_figure, shape_figure
 from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024

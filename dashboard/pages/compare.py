@@ -9,7 +9,14 @@ from cnnlab import ConfigError
 from cnnlab.train.store import Run, RunStore
 from dashboard import group_views
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
-from dashboard.run_exports import MISSING, model_of, selected_configs_json, selected_metrics_csv
+from dashboard.run_exports import (
+    MISSING,
+    model_of,
+    selected_configs_json,
+    selected_metrics_csv,
+    setting,
+    source_of,
+)
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
 
@@ -19,15 +26,17 @@ TEXT_COLUMNS = {"best test acc": "{:.3f}", "examples/s": "{:,.0f}", "epochs": "{
 
 
 def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
-    """One row per run: what it trained (model words, dataset, optimiser, learning rate, batch size,
-    width divisor), its best test accuracy (from the metrics), speed and duration."""
+    """One row per run: where it comes from (cnnlab, or external: your loop or TensorBoard), what it
+    trained (model words, dataset, optimiser, learning rate, batch size, width divisor), its best test
+    accuracy (from the metrics), speed and duration."""
     metrics = store.metrics_frame([run.id for run in runs])
     best = metrics[metrics["name"] == "test_acc"].groupby("run_id")["value"].max()
     return pd.DataFrame([{
         "id": run.id, "name": run.name, "model": model_of(run), "dataset": run.dataset, "status": run.status,
-        "optimizer": run.config.get("optimizer"), "lr": run.config.get("lr"),
-        "batch size": run.config.get("batch_size"),
-        "width ÷": run.config.get("model", {}).get("arch", {}).get("width_divisor"),
+        "source": source_of(run),
+        "optimizer": setting(run, str, "optimizer"), "lr": setting(run, float, "lr"),
+        "batch size": setting(run, int, "batch_size"),
+        "width ÷": setting(run, int, "model", "arch", "width_divisor"),
         "params": run.params, "macs": run.macs, "best test acc": best.get(run.id),
         "examples/s": run.examples_per_sec, "epochs": run.epochs_done,
         "duration (s)": (run.finished_at - run.started_at) if run.started_at and run.finished_at else None,

@@ -15,9 +15,16 @@ from torch import nn
 from cnnlab import ConfigError, ModelConfig, build
 from cnnlab.analysis import analyze, format_pair
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info
+from cnnlab.figures import (
+    feature_maps_figure,
+    field_figure,
+    kernels_figure,
+    top_images_figure,
+    unit_grid_figure,
+)
 from cnnlab.inspect import (
     EffectiveField,
-    Layer,
+    SpatialLayer,
     Subject,
     conv_layers,
     dataset_images,
@@ -36,13 +43,6 @@ from cnnlab.inspect.subject import check_weights
 from cnnlab.limits import MAX_FEATURE_CHANNELS, MAX_INSPECT_IMAGES, MAX_TOP_SAMPLE
 from cnnlab.train.store import RunStore
 from dashboard import model_state
-from dashboard.see_charts import (
-    feature_maps_figure,
-    field_figure,
-    kernels_figure,
-    top_images_figure,
-    unit_grid_figure,
-)
 from dashboard.text import literal
 
 VIEWS = ("Receptive field", "Feature maps", "Filters", "Top images")
@@ -86,27 +86,29 @@ def images_of(dataset: str, count: int, input_text: str, first: int = 0) -> np.n
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def layers_of(config_json: str) -> list[Layer]:
+def layers_of(config_json: str) -> list[SpatialLayer]:
     config = ModelConfig.from_dict(json.loads(config_json))
     return spatial_layers(build(config), config.input.as_tuple())
 
 
 @st.cache_data(max_entries=256, show_spinner="Computing the effective field…")
-def field_of(source: Source, dataset: str, count: int, layer: Layer, unit: tuple[int, int]) -> EffectiveField:
+def field_of(source: Source, dataset: str, count: int, layer: SpatialLayer,
+             unit: tuple[int, int]) -> EffectiveField:
     subject, net = load(source)
     x = torch.from_numpy(images_of(dataset, count, str(subject.config.input)))
     return effective_field(net, model_input(x, subject.normalize), layer, unit)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def maps_of(source: Source, dataset: str, index: int, layers: tuple[Layer, ...], channels: int) -> list:
+def maps_of(source: Source, dataset: str, index: int, layers: tuple[SpatialLayer, ...],
+            channels: int) -> list:
     subject, _ = load(source)
     x = torch.from_numpy(images_of(dataset, 1, str(subject.config.input), first=index))
     return feature_maps(subject.model, model_input(x, subject.normalize)[0], list(layers), channels)
 
 
 @st.cache_data(max_entries=32, show_spinner="Ranking images…")
-def tops_of(source: Source, dataset: str, sample: int, layer: Layer, channel: int, k: int) -> list:
+def tops_of(source: Source, dataset: str, sample: int, layer: SpatialLayer, channel: int, k: int) -> list:
     subject, _ = load(source)
     x = torch.from_numpy(images_of(dataset, sample, str(subject.config.input)))
     return top_images(subject.model, model_input(x, subject.normalize), layer, channel, k)
@@ -153,7 +155,7 @@ def choose_data(config: ModelConfig, run_dataset: str | None, left: DeltaGenerat
     return dataset, int(index)
 
 
-def choose_layer(layers: list[Layer]) -> Layer:
+def choose_layer(layers: list[SpatialLayer]) -> SpatialLayer:
     names = [layer.name for layer in layers]
     if st.session_state.get("see_layer") not in names:
         st.session_state["see_layer"] = names[-1]
@@ -163,7 +165,7 @@ def choose_layer(layers: list[Layer]) -> Layer:
     return layers[names.index(name)]
 
 
-def choose_unit(layer: Layer) -> tuple[int, int]:
+def choose_unit(layer: SpatialLayer) -> tuple[int, int]:
     """Row and column inputs, and a click on the map's grid, set the unit; a new layer starts at its
     centre."""
     _, rows, cols = layer.shape
@@ -191,7 +193,7 @@ def choose_unit(layer: Layer) -> tuple[int, int]:
     return unit
 
 
-def show_fields(sources: list[Source], dataset: str, index: int, layer: Layer, unit: tuple[int, int],
+def show_fields(sources: list[Source], dataset: str, index: int, layer: SpatialLayer, unit: tuple[int, int],
                 count: int) -> None:
     columns = st.columns(len(sources))
     for source, column in zip(sources, columns, strict=True):
@@ -217,7 +219,7 @@ def show_fields(sources: list[Source], dataset: str, index: int, layer: Layer, u
                f"gradient of the unit over {count} {dataset} test images (Luo et al., 2016), float64.")
 
 
-def show_feature_maps(source: Source, dataset: str, index: int, layers: list[Layer]) -> None:
+def show_feature_maps(source: Source, dataset: str, index: int, layers: list[SpatialLayer]) -> None:
     left, right = st.columns([1, 3])
     channels = left.number_input("Channels per layer", 1, MAX_FEATURE_CHANNELS, 8, key="see_channels")
     every = left.checkbox("Every layer", False, key="see_every_layer",
@@ -246,7 +248,7 @@ def show_kernels(sources: list[Source]) -> None:
                             key=f"see_kernels_{source.trained}", width="stretch")
 
 
-def show_top_images(source: Source, dataset: str, layer: Layer) -> None:
+def show_top_images(source: Source, dataset: str, layer: SpatialLayer) -> None:
     a, b, c = st.columns(3)
     channel = a.number_input("Channel", 0, layer.shape[0] - 1, 0, key="see_channel")
     k = b.number_input("Images", 1, 16, 8, key="see_top_k")

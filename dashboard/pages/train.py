@@ -19,6 +19,7 @@ from cnnlab.units import format_count
 from dashboard import model_state, sweep_panel
 from dashboard.charts import curves_figure
 from dashboard.eta import Countdown
+from dashboard.run_exports import setting, source_of
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
 
@@ -177,9 +178,9 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> None:
 
 def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tuple[float, str]:
     """Fraction done and a status line with an ETA that only counts down."""
-    epochs = run.config.get("epochs") or 1
+    epochs = setting(run, int, "epochs")  # an external run's config may have none
     done = float(metrics["epoch"].max()) if len(metrics) else 0.0
-    fraction = 1.0 if run.status == "done" else min(done / epochs, 1.0)
+    fraction = 1.0 if run.status == "done" else min(done / epochs, 1.0) if epochs else 0.0
     parts = [run.status]
     if run.status == "queued":
         try:
@@ -188,7 +189,9 @@ def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tu
             ahead = []
         if ahead:
             parts.append("waiting behind " + ", ".join(f"#{i}" for i in ahead))
-    parts.append(f"epoch {done:.2f} of {epochs}")
+    parts.append(f"epoch {done:.2f}" + (f" of {epochs}" if epochs else ""))
+    if run.source:
+        parts.append(f"external ({source_of(run)})")
     if run.status == "running" and run.started_at:
         countdown = st.session_state.setdefault(COUNTDOWNS, {}).setdefault(run.id, Countdown())
         eta = countdown.update(run.started_at, fraction, now)
@@ -231,7 +234,8 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
     fraction, line = progress(run, metrics, runs, time.time())
     bar, stop = st.columns([6, 1], vertical_alignment="bottom")
     bar.progress(fraction, text=literal(line))
-    if run.status in ("queued", "running") and stop.button("Stop", key=f"stop_{run_id}", type="secondary"):
+    stoppable = run.status in ("queued", "running") and not run.source  # an external run stops where it runs
+    if stoppable and stop.button("Stop", key=f"stop_{run_id}", type="secondary"):
         try:
             runner.cancel(run_id)
         except ConfigError as exc:  # it ended meanwhile

@@ -85,7 +85,7 @@ def test_a_tv_model_is_picked_and_analysed(app):
     expected = analyze("tv:mobilenet_v3_small", "3x224x224")
     assert metric(app, "Parameters") == format_count(expected.totals.params)
     no_code = next(shown(c) for c in app.caption if "No PyTorch code" in c.value)
-    assert "tv:mobilenet_v3_small is torchvision's own model" in no_code
+    assert "tv:mobilenet_v3_small has no code export: the torchvision family holds torchvision's" in no_code
 
 
 def test_the_code_download_offers_a_python_file_for_cnnlab_models_only(app):

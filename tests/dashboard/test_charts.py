@@ -2,7 +2,6 @@
 
 import pandas as pd
 
-from cnnlab.analysis import analyze
 from dashboard import charts
 
 
@@ -20,44 +19,6 @@ def metrics_table(runs: dict[int, int]) -> pd.DataFrame:
                 rows.append({"run_id": run_id, "step": epoch, "epoch": float(epoch), "name": name,
                              "value": value})
     return pd.DataFrame(rows, columns=["run_id", "step", "epoch", "name", "value"])
-
-
-def test_shape_figure_follows_the_feature_maps():
-    summary = analyze("vgg16", levels=1)
-    fig = charts.shape_figure(summary)
-    sides, channels = fig.data
-    assert list(sides.x) == ["block1", "block2", "block3", "block4", "block5"]
-    assert list(sides.y) == [112, 56, 28, 14, 7]
-    assert list(channels.y) == [64, 128, 256, 512, 512]
-
-
-def test_params_figure_makes_vggs_fc_layers_stand_out():
-    summary = analyze("vgg16")
-    fig = charts.params_figure(summary)
-    by_kind = {trace.name: trace for trace in fig.data}
-    assert set(by_kind) == {"Conv2d", "Linear"}
-    fc = dict(zip(by_kind["Linear"].x, by_kind["Linear"].y, strict=True))
-    assert fc["fc1"] == max(row.params for row in summary.layers)
-    assert fc["fc1"] > 10 * max(by_kind["Conv2d"].y)
-    share = fc["fc1"] / summary.totals.params
-    assert title(fig) == f"Parameters per layer — fc1 alone holds {share:.0%}"
-
-
-def test_receptive_field_figure_ends_at_the_textbook_value():
-    fig = charts.receptive_field_figure(analyze("vgg16"))
-    field, input_line = fig.data
-    assert field.y[-1] == 212  # VGG-16's last pooling layer sees 212 input pixels
-    assert set(input_line.y) == {224}
-
-
-def test_memory_figure_says_whether_training_fits():
-    memory = analyze("vgg16").training_memory(64, "adam")
-    fits = charts.memory_figure(memory, available=memory.total * 2, device="test GPU")
-    assert title(fits).endswith(": fits")
-    assert [t.name for t in fits.data] == ["weights", "gradients", "optimiser state", "activations",
-                                           "test GPU memory"]
-    too_small = charts.memory_figure(memory, available=memory.total // 2, device="test GPU")
-    assert title(too_small).endswith("does NOT fit")
 
 
 def test_curves_figure_overlays_runs_and_keeps_the_view_between_updates():
@@ -91,28 +52,6 @@ def test_bubble_figure_plots_accuracy_against_size():
     assert fig.layout.xaxis.type == "log"
 
 
-def test_params_title_names_every_layer_that_ties():
-    from torch import nn
-
-    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 2))
-    fig = charts.params_figure(analyze(model, (1, 4, 4)))
-    # 16·16 + 16 = 272 each for layers 1 and 2, 16·2 + 2 = 34 for layer 3: 272 / 578 = 47%
-    assert title(fig) == "Parameters per layer — 1 and 2 hold 47% each"
-
-
-def test_rf_figure_of_resnet50_runs_forward_with_the_shortcuts_apart():
-    summary = analyze("resnet50")
-    main, side, input_line = charts.receptive_field_figure(summary).data
-    xs = list(main.x) + list(side.x)
-    assert sorted(xs) == [i for i, r in enumerate(summary.layers, 1) if r.rf is not None]
-    assert all(a < b for a, b in zip(main.x, main.x[1:], strict=False))
-    assert all(a <= b for a, b in zip(main.y, main.y[1:], strict=False))
-    assert [c[0] for c in side.customdata] == [f"layer{i}.0.downsample.{j}"
-                                               for i in (1, 2, 3, 4) for j in (0, 1)]
-    assert main.y[-1] == summary.final_field.rf[0]
-    assert set(input_line.y) == {224}
-
-
 def test_curves_put_loss_and_accuracy_on_separate_axes():
     fig = charts.curves_figure(metrics_table({1: 3}), {1: "a"})
     axes = {t.name: t.yaxis for t in fig.data}
@@ -133,3 +72,4 @@ def test_bubble_labels_are_not_clipped():
                          "examples/s": [1.0]})
     fig = charts.bubble_figure(runs, "params")
     assert fig.data[0].cliponaxis is False and fig.layout.yaxis.range[1] > 1
+

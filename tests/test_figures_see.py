@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 from cnnlab import model_config
+from cnnlab.figures import field_figure, top_images_figure, unit_grid_figure
 from cnnlab.inspect import TopImage, effective_field, find_layer, initial, spatial_layers
-from dashboard.see_charts import field_figure, top_images_figure, unit_grid_figure
 
 
 def shape(fig, name: str) -> dict:

@@ -1,11 +1,11 @@
-"""Figure builders of the See page: plain arrays in, `go.Figure` out (no Streamlit)."""
+"""The See page's figures: plain arrays in, `go.Figure` out (no Streamlit)."""
 
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 
-from cnnlab.inspect import EffectiveField, FeatureMaps, Layer, TopImage
+from cnnlab.inspect import EffectiveField, FeatureMaps, SpatialLayer, TopImage
 
 BOX_COLOUR = "#06b6d4"
 UNIT_COLOUR = "#dc2626"
@@ -62,7 +62,7 @@ def field_figure(image: np.ndarray, field: EffectiveField, title: str, height: i
     return _image_axes(fig, height)
 
 
-def unit_grid_figure(layer: Layer, unit: tuple[int, int], height: int = 280) -> go.Figure:
+def unit_grid_figure(layer: SpatialLayer, unit: tuple[int, int], height: int = 280) -> go.Figure:
     """One clickable marker per position of the layer's map; the chosen unit in red."""
     _, rows, cols = layer.shape
     r, c = np.divmod(np.arange(rows * cols), cols)

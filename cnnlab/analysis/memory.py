@@ -1,0 +1,142 @@
+"""Training memory by simulation: the real model, loss and optimiser run one training step on fake
+tensors (shapes only, nothing allocated) while PyTorch's MemTracker follows every tensor's lifetime.
+
+This counts what a formula misses: what backward really keeps (each op's saved tensors, shared views
+once), the gradients appearing during backward, the optimiser's state and the temporaries of its
+step (Adam's foreach step briefly holds about one more copy of the parameters). What it cannot see
+is memory a kernel allocates for itself below the tensor level (cuDNN's workspace, the CPU
+convolution's per-thread weight-gradient buffers): docs/ANALYSIS.md says where that matters.
+
+The peak is max(step phase, forward+backward phase); the step phase does not depend on the batch
+and the other grows linearly with it, so two simulations (batch 1 and 2) give the peak of any batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+
+# MemTracker's categories, as cnnlab names them.
+_CATEGORIES = {"Parameter": "weights", "Buffer": "weights", "Gradient": "gradients",
+               "Optstate": "optimizer_state", "Activation": "activations", "Temp": "temporaries",
+               "Other": "temporaries"}
+
+
+@dataclass(frozen=True)
+class TrainingMemory:
+    """Bytes live at the peak of a training step, by what holds them; `total` is the peak."""
+
+    weights: int
+    gradients: int
+    optimizer_state: int
+    activations: int
+    temporaries: int
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.gradients + self.optimizer_state + self.activations + self.temporaries
+
+    def to_dict(self) -> dict[str, int]:
+        return {**self.__dict__, "total": self.total}
+
+
+@dataclass(frozen=True)
+class MemoryModel:
+    """The two phases of a training step: `step` (constant) and `backward` = base + per_sample·batch."""
+
+    step: TrainingMemory
+    backward_base: TrainingMemory
+    backward_per_sample: TrainingMemory
+
+    def at(self, batch_size: int) -> TrainingMemory:
+        """The peak for `batch_size`: whichever phase is larger."""
+        backward = TrainingMemory(**{key: getattr(self.backward_base, key)
+                                     + batch_size * getattr(self.backward_per_sample, key)
+                                     for key in _fields()})
+        return backward if backward.total >= self.step.total else self.step
+
+    def largest_batch(self, budget: int, upper: int) -> int:
+        """The largest batch (at most `upper`) whose peak fits in `budget` bytes; 0 if none does."""
+        per_sample = self.backward_per_sample.total
+        if self.step.total > budget or self.backward_base.total + per_sample > budget:
+            return 0
+        if per_sample <= 0:
+            return upper
+        return min(upper, (budget - self.backward_base.total) // per_sample)
+
+
+def _fields() -> tuple[str, ...]:
+    return tuple(TrainingMemory.__dataclass_fields__)
+
+
+def memory_model(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...], classes: int,
+                 make_optimizer: OptimizerFactory) -> MemoryModel:
+    """Simulate training steps of the model `make_model()` builds (called under fake tensors, so it
+    must build its parameters in place, as cnnlab's families and torchvision's constructors do)."""
+    one = _simulate(make_model, input_shape, classes, make_optimizer, 1)
+    two = _simulate(make_model, input_shape, classes, make_optimizer, 2)
+    per_sample = TrainingMemory(**{key: getattr(two[1], key) - getattr(one[1], key) for key in _fields()})
+    base = TrainingMemory(**{key: getattr(one[1], key) - getattr(per_sample, key) for key in _fields()})
+    return MemoryModel(step=one[0], backward_base=base, backward_per_sample=per_sample)
+
+
+def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...], classes: int,
+              make_optimizer: OptimizerFactory, batch: int) -> tuple[TrainingMemory, TrainingMemory]:
+    """(step-phase peak, forward+backward peak) of a second step (the first creates the optimiser's
+    state, as a run's first step does)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.distributed._tools.mem_tracker import MemTracker
+
+    with FakeTensorMode():
+        model = make_model().train()
+        optimizer = make_optimizer(model.parameters())
+        x = torch.empty((batch, *input_shape))
+        y = torch.zeros(batch, dtype=torch.int64).clamp(max=classes - 1)
+        tracker = MemTracker()
+        tracker.track_external(model, optimizer, x, y)
+
+        def backward() -> None:
+            F.cross_entropy(model(x), y).backward()
+
+        def step() -> None:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+        with tracker:
+            backward()
+            step()
+            measured_backward = _phase(tracker, backward)
+            return _phase(tracker, step), measured_backward
+
+
+def _phase(tracker, run: Callable[[], None]) -> TrainingMemory:  # noqa: ANN001 (MemTracker is torch's)
+    """The peak of `run()` alone."""
+    tracker.reset_mod_stats()
+    tracker._peak_mem.clear()  # MemTracker has no public reset of its peak
+    tracker._peak_mem_snap.clear()
+    run()
+    return _snapshot(tracker)
+
+
+def _snapshot(tracker) -> TrainingMemory:  # noqa: ANN001 (MemTracker is private to torch)
+    (snapshot,) = (values for device, values in tracker.get_tracker_snapshot("peak").items()
+                   if str(device) != "meta")
+    parts = dict.fromkeys(_fields(), 0)
+    for kind, value in snapshot.items():
+        if kind != "Total":
+            parts[_CATEGORIES[getattr(kind, "value", kind)]] += value
+    return TrainingMemory(**parts)
+
+
+@lru_cache(maxsize=64)
+def cached_memory_model(key: object, make_model: Callable[[], nn.Module], input_shape: tuple[int, ...],
+                        classes: int, make_optimizer: OptimizerFactory) -> MemoryModel:
+    """`memory_model`, cached by `key` (a hashable description of model and optimiser)."""
+    return memory_model(make_model, input_shape, classes, make_optimizer)

@@ -1,0 +1,24 @@
+"""Plotly figures of summaries and of `cnnlab.inspect` results: the ones the dashboard draws.
+
+Plotly is optional (`pip install 'cnnlab[notebook]'` or `'cnnlab[dashboard]'`); without it, importing
+this package says so.
+"""
+
+try:
+    import plotly  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised by the test that hides plotly
+    raise ImportError("cnnlab's figures need plotly: pip install 'cnnlab[notebook]' (or plotly)") from exc
+
+from cnnlab.figures.build import main_path, memory_figure, params_figure, receptive_field_figure, shape_figure
+from cnnlab.figures.see import (
+    feature_maps_figure,
+    field_figure,
+    kernels_figure,
+    top_images_figure,
+    unit_grid_figure,
+)
+from cnnlab.figures.style import LAYOUT, PALETTE
+
+__all__ = ["LAYOUT", "PALETTE", "feature_maps_figure", "field_figure", "kernels_figure", "main_path",
+           "memory_figure", "params_figure", "receptive_field_figure", "shape_figure", "top_images_figure",
+           "unit_grid_figure"]
