@@ -50,7 +50,8 @@ class RunConfig:
     `lr=None` means the optimiser's default (`DEFAULT_LR`). `amp` (bf16 autocast) only applies on CUDA.
     `speed="auto"` chooses eager, channels-last or compiled training by measurement (cnnlab.train.speed);
     asking for `channels_last` or `compile` makes it "fixed": those flags, as given.
-    `limit_train`/`limit_test` keep the first N examples of each split.
+    `limit_train`/`limit_test` keep the first N examples of each split. `ema` (0 ≤ decay < 1) adds
+    an average of the weights evaluated alongside the model; 0 is none.
     """
 
     model: ModelConfig
@@ -76,6 +77,7 @@ class RunConfig:
     limit_test: int | None = None
     reports_per_epoch: int = 5
     save_weights: bool = False
+    ema: float = 0.0  # decay of the weights' moving average (cnnlab.train.callbacks.ema); 0: none
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, ModelConfig):
@@ -113,6 +115,7 @@ class RunConfig:
                 set_(limit, check_int(limit, getattr(self, limit), 1, 2**31 - 1))
         set_("reports_per_epoch", check_int("reports_per_epoch", self.reports_per_epoch, 1,
                                             MAX_REPORTS_PER_EPOCH))
+        set_("ema", _check_number("ema", self.ema, high=1.0))
         channels, height, width, classes = dataset_shape(self.dataset, self.resize)
         expected = InputSpec(channels, height, width)
         if self.model.input != expected:
