@@ -7,7 +7,6 @@ import time
 import pytest
 import torch
 
-from cnnlab.analysis import analyze
 from cnnlab.data import load_split
 from cnnlab.errors import ConfigError
 from cnnlab.inspect.subject import initial_model
@@ -15,6 +14,7 @@ from cnnlab.spec import model_config
 from cnnlab.train.callbacks import Reporter, StopPoller, stop
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.fit import fit, out_of_memory_message
+from cnnlab.train.memory import run_memory
 from cnnlab.train.setup import resolve_device
 
 SMALL = {"limit_train": 512, "limit_test": 256, "batch_size": 64, "device": "cpu"}
@@ -153,11 +153,11 @@ def test_unavailable_device_is_a_config_error():
 def test_out_of_memory_message_suggests_the_largest_batch_that_fits():
     vgg = RunConfig(model=fit_input(model_config("vgg11", width_divisor=4), "shapes", resize=224),
                     dataset="shapes", resize=224, batch_size=1024, optimizer="sgd")
-    summary = analyze(vgg.model)
+    memory = run_memory(vgg)
     total = 8 * 2**30
     message = out_of_memory_message(vgg, "cuda:0", total)
     suggested = int(re.search(r"try batch size (\d+)", message).group(1))
-    need = lambda batch: summary.training_memory(batch, "sgd", vgg.momentum).total  # noqa: E731
+    need = lambda batch: memory.at(batch).total  # noqa: E731
     assert message.startswith("CUDA out of memory at batch size 1024 on cuda:0 (8.0 GiB)")
     assert suggested < 1024 and need(suggested) <= 0.8 * total < need(2 * suggested)
     assert "even at batch size 1" in out_of_memory_message(vgg, "cuda:0", 2**20)

@@ -10,7 +10,8 @@ from typing import Any
 
 from torch import nn
 
-from cnnlab.analysis.summary import LayerRow, Summary, Totals, TrainingMemory, format_pair
+from cnnlab.analysis.memory import TrainingMemory
+from cnnlab.analysis.summary import LayerRow, Summary, Totals, format_pair
 from cnnlab.analysis.tracer import Call, trace
 from cnnlab.analysis.windows import Window, window_of
 from cnnlab.errors import ConfigError

@@ -1,21 +1,15 @@
-"""The result of an analysis: per-layer rows, totals, and their table/JSON/memory views."""
+"""The result of an analysis: per-layer rows, totals, and their table and JSON views."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cnnlab import limits
 from cnnlab.analysis.windows import Window
-from cnnlab.errors import ConfigError
-from cnnlab.spec import check_int
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# Parameter-sized state tensors each optimiser keeps (SGD: one momentum buffer when momentum > 0).
-OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
 # One multiply-accumulate is two floating-point operations: a multiply and an add.
 FLOPS_PER_MAC = 2
 # Layer type -> the kind its parameters count as in `Summary.params_by_kind`.
@@ -83,23 +77,6 @@ class Totals:
 
 
 @dataclass(frozen=True)
-class TrainingMemory:
-    """Bytes needed to train with a batch: weights + gradients + optimiser state + activations."""
-
-    weights: int
-    gradients: int
-    optimizer_state: int
-    activations: int
-
-    @property
-    def total(self) -> int:
-        return self.weights + self.gradients + self.optimizer_state + self.activations
-
-    def to_dict(self) -> dict[str, int]:
-        return {**self.__dict__, "total": self.total}
-
-
-@dataclass(frozen=True)
 class Summary:
     model: str
     input: tuple[int, int, int]
@@ -119,25 +96,6 @@ class Summary:
         for row in self.layers:
             kinds[KINDS.get(row.type, "other")] += row.params
         return kinds
-
-    def training_memory(self, batch_size: int, optimizer: str = "sgd",
-                        momentum: float = 0.0) -> TrainingMemory:
-        """Estimate training memory: activations are kept for the backward pass, one copy per sample."""
-        if optimizer not in OPTIMIZER_STATE:
-            raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_STATE)}")
-        batch_size = check_int("batch size", batch_size, 1, limits.MAX_BATCH_SIZE)
-        if (isinstance(momentum, bool) or not isinstance(momentum, int | float) or not math.isfinite(momentum)
-                or not 0 <= momentum < 1):
-            raise ConfigError(f"momentum must be a number from 0 up to (not including) 1, got {momentum!r}")
-        copies = 0 if optimizer == "sgd" and not momentum else OPTIMIZER_STATE[optimizer]
-        per_param = self.totals.param_bytes / max(self.totals.params, 1)
-        trainable_bytes = int(self.totals.trainable_params * per_param)
-        return TrainingMemory(
-            weights=self.totals.param_bytes,
-            gradients=trainable_bytes,
-            optimizer_state=trainable_bytes * copies,
-            activations=self.totals.activation_bytes * batch_size,
-        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `python -m cnnlab summary --format json`."""

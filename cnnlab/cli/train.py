@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from cnnlab.cli.options import add_home_argument, add_model_arguments, model_config_from_args
 from cnnlab.errors import ConfigError
 from cnnlab.spec import ModelConfig, with_options
-from cnnlab.units import format_count
+from cnnlab.units import format_bytes, format_count
 
 if TYPE_CHECKING:
     from cnnlab.train.config import RunConfig
@@ -168,4 +168,8 @@ def train_foreground(config: RunConfig, args: argparse.Namespace, run_id: int | 
     print(f"loss {final.final_train_loss:.3f}, train acc {final.final_train_acc:.3f}, "
           f"test acc {final.final_test_acc:.3f}")
     print(f"{final.examples_per_sec:.1f} examples/sec on {final.device}")
+    if final.peak_memory is not None:
+        estimate = final.memory_estimate
+        print(f"peak memory {format_bytes(final.peak_memory)}"
+              + ("" if estimate is None else f" (estimated {format_bytes(estimate)})"))
     return 0

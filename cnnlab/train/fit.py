@@ -7,10 +7,10 @@ from pathlib import Path
 
 import torch
 
-from cnnlab.analysis import analyze
 from cnnlab.train import callbacks as registry
 from cnnlab.train.config import RunConfig
 from cnnlab.train.loop import Callback, FitResult, Loop
+from cnnlab.train.memory import run_memory
 from cnnlab.train.setup import prepare, resolve_device
 from cnnlab.train.status import Status
 from cnnlab.units import format_bytes
@@ -39,10 +39,10 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
 def out_of_memory_message(config: RunConfig, device: str, total: int) -> str:
     """Why the run failed on a device of `total` bytes, and the largest power-of-two batch size below the
     failed one that the memory estimate says would fit."""
-    summary = analyze(config.model)
+    memory = run_memory(config)
 
     def need(batch: int) -> int:
-        return summary.training_memory(batch, config.optimizer, config.momentum).total
+        return memory.at(batch).total
 
     budget = 0.8 * total  # headroom for the dataset, the allocator and cuDNN workspaces
     batch = 1 << max(config.batch_size // 2, 1).bit_length() - 1

@@ -31,7 +31,8 @@ from cnnlab.train.status import Status
 Report = Callable[[int, float, dict[str, float]], None]
 # The results a run keeps as it goes; the FitResult fields (and run store columns) of the same names.
 RESULT_METRICS = {"final_train_loss": "train_loss", "final_train_acc": "train_acc",
-                  "final_test_acc": "test_acc", "examples_per_sec": "examples_per_sec", "tflops": "tflops"}
+                  "final_test_acc": "test_acc", "examples_per_sec": "examples_per_sec", "tflops": "tflops",
+                  "peak_memory": "peak_memory", "memory_estimate": "memory_estimate"}
 
 
 class StopRun(Exception):  # noqa: N818 (an outcome, not an error)
@@ -90,6 +91,8 @@ class FitResult:
     final_test_acc: float | None = None
     examples_per_sec: float | None = None
     tflops: float | None = None
+    peak_memory: float | None = None  # bytes at the peak of step 2, measured (cnnlab.train.peak_memory)
+    memory_estimate: float | None = None  # the same peak, estimated (cnnlab.train.memory)
     error: str | None = None
     model: nn.Module | None = field(default=None, repr=False)
     speed: dict | None = None  # the path taken (eager, channels_last, compile) and why

@@ -88,7 +88,7 @@ def prepare(config: RunConfig, device: torch.device, *, speed_cache: Path | None
     model = initialise(build(config.model, device=device), config.init)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = _optimizer(config, model.parameters())
+    optimizer = make_optimizer(config, model.parameters())
     schedule = _schedule(config, optimizer, config.epochs * len(train_loader))
     # Forward + backward ≈ 3 × forward; one MAC = 2 FLOPs.
     flops = 6 * analyze(config.model).totals.macs if device.type == "cuda" else None
@@ -106,12 +106,19 @@ def initialise(model: nn.Module, init: str) -> nn.Module:
     return model
 
 
-def _optimizer(config: RunConfig, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               weight_decay=config.weight_decay)
-    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    return cls(params, lr=config.lr, weight_decay=config.weight_decay)
+def make_optimizer(config: RunConfig, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    """The run's optimiser over `params`."""
+    return optimizer_for(config.optimizer, params, lr=config.lr, momentum=config.momentum,
+                         weight_decay=config.weight_decay)
+
+
+def optimizer_for(name: str, params: Iterable[nn.Parameter], *, lr: float, momentum: float = 0.0,
+                  weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """Optimiser `name` (sgd, adam, adamw) over `params`; momentum applies to SGD only."""
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+    return cls(params, lr=lr, weight_decay=weight_decay)
 
 
 def _schedule(config: RunConfig, optimizer: torch.optim.Optimizer,

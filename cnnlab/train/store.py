@@ -100,6 +100,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _ids_never_reused,
     # Runs cnnlab did not train (cnnlab.track, cnnlab import): where they came from, as JSON.
     "ALTER TABLE runs ADD COLUMN source TEXT",
+    # A training step's peak memory, measured and estimated (bytes).
+    "ALTER TABLE runs ADD COLUMN peak_memory REAL; ALTER TABLE runs ADD COLUMN memory_estimate REAL;",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = frozenset({"runs", "metrics"})
@@ -165,6 +167,8 @@ class Run:
     node: str | None = _column(updatable=True, default=None)
     # None for cnnlab's own runs; {"kind": "track" | "tensorboard", ...}
     source: dict | None = _column(default=None)
+    peak_memory: float | None = _column(number=True, updatable=True, default=None)
+    memory_estimate: float | None = _column(number=True, updatable=True, default=None)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

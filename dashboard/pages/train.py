@@ -15,7 +15,7 @@ from cnnlab.train import runner
 from cnnlab.train.config import INITS, OPTIMIZERS, SCHEDULES, RunConfig, fit_input
 from cnnlab.train.status import TERMINAL
 from cnnlab.train.store import Run, RunStore
-from cnnlab.units import format_count
+from cnnlab.units import format_bytes, format_count
 from dashboard import model_state, sweep_panel
 from dashboard.charts import curves_figure
 from dashboard.eta import Countdown
@@ -201,6 +201,9 @@ def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tu
         parts.append(f"{format_count(run.examples_per_sec)} examples/s")
     if run.device:
         parts.append(f"on {run.device}")
+    if run.peak_memory is not None:
+        estimate = "" if run.memory_estimate is None else f" (estimated {format_bytes(run.memory_estimate)})"
+        parts.append(f"peak memory {format_bytes(run.peak_memory)}{estimate}")
     return fraction, " · ".join(parts)
 
 

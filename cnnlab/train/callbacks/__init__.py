@@ -11,6 +11,7 @@ from collections.abc import Callable
 from cnnlab.train.callbacks.divergence import Divergence
 from cnnlab.train.callbacks.ema import WeightEMA
 from cnnlab.train.callbacks.evaluate import TestAccuracy
+from cnnlab.train.callbacks.memory import PeakMemory
 from cnnlab.train.callbacks.record import StoreRecorder
 from cnnlab.train.callbacks.report import Reporter
 from cnnlab.train.callbacks.stop import StopPoller
@@ -18,11 +19,11 @@ from cnnlab.train.callbacks.throughput import Throughput
 from cnnlab.train.config import RunConfig
 from cnnlab.train.loop import Callback
 
-STANDARD: tuple[type[Callback], ...] = (Divergence, TestAccuracy, Throughput)
+STANDARD: tuple[type[Callback], ...] = (Divergence, TestAccuracy, Throughput, PeakMemory)
 OPTIONAL: tuple[Callable[[RunConfig], Callback | None], ...] = (WeightEMA.from_config,)
 
-__all__ = ["OPTIONAL", "STANDARD", "Divergence", "Reporter", "StopPoller", "StoreRecorder", "TestAccuracy",
-           "Throughput", "WeightEMA", "for_run"]
+__all__ = ["OPTIONAL", "STANDARD", "Divergence", "PeakMemory", "Reporter", "StopPoller", "StoreRecorder",
+           "TestAccuracy", "Throughput", "WeightEMA", "for_run"]
 
 
 def for_run(config: RunConfig) -> list[Callback]:
