@@ -212,7 +212,7 @@ with headline_area:
 with results:
     st.subheader(literal(model_state.describe(config)))
     fc_conv_view.panel(config, panel)
-    tabs = st.tabs(TABS, key="build_tab")
+    tabs = st.tabs(TABS)
     with tabs[0]:
         layer_table(config_json)
     with tabs[1]:
