@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,8 @@ import torch
 from torch import nn
 
 import cnnlab
+from cnnlab import quotas
+from cnnlab.access import USER_ENV, Actor, check_may_act, current_actor, current_user
 from cnnlab.analysis import Totals, analyze
 from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
@@ -38,19 +41,25 @@ QUEUE_POLL_SECONDS = 0.5
 WEIGHTS_FILE = "weights.pt"
 LOG_FILE = "worker.log"
 TERMINATED = "stopped by SIGTERM"
+LAUNCH_LOCK = "launch.lock"
 SPEED_CACHE = "speed-cache.json"  # speed="auto"'s measurements, per machine and model
 
 
-def create_run(config: RunConfig, *, name: str | None = None, home: str | Path | None = None) -> int:
-    """Record `config` as a queued run (with its parameter and MAC counts) and return its id.
+def create_run(config: RunConfig, *, name: str | None = None, home: str | Path | None = None,
+               owner: str | None = None) -> int:
+    """Record `config` as a queued run of `owner` (default: `access.current_user()`), with its parameter
+    and MAC counts, and return its id.
 
-    A device this machine lacks or a dataset that cannot be loaded is a ConfigError, and nothing is
-    recorded.
+    A device this machine lacks, a dataset that cannot be loaded or a class quota the run would pass
+    (cnnlab.quotas) is a ConfigError, and nothing is recorded.
     """
     totals = check_runnable(config)
-    return RunStore(home).create_run(config.to_dict(), name=run_name(config, name),
-                                     model=config.model.name, dataset=config.dataset,
-                                     params=totals.params, macs=totals.macs)
+    store = RunStore(home)
+    owner = owner or current_user()
+    with _locked(store.home / LAUNCH_LOCK):  # two launches of one user never both pass a quota
+        quotas.check_launch(store, owner, [(config, totals.macs)])
+        return store.create_run(config.to_dict(), name=run_name(config, name), model=config.model.name,
+                                dataset=config.dataset, params=totals.params, macs=totals.macs, owner=owner)
 
 
 def check_runnable(config: RunConfig) -> Totals:
@@ -70,16 +79,19 @@ def run_name(config: RunConfig, name: str | None = None) -> str:
     return name or f"{config.model.name} on {config.dataset}"
 
 
-def launch(config: RunConfig, *, name: str | None = None, home: str | Path | None = None) -> int:
-    """Create a queued run and start a detached worker process for it; return the run id at once.
+def launch(config: RunConfig, *, name: str | None = None, home: str | Path | None = None,
+           owner: str | None = None) -> int:
+    """Create a queued run of `owner` and start a detached worker process for it; return the run id at
+    once.
 
     The worker's stderr goes to `worker.log` in the run's folder.
     """
     store = RunStore(home)
-    run_id = create_run(config, name=name, home=store.home)
+    run_id = create_run(config, name=name, home=store.home, owner=owner)
     package_root = str(Path(cnnlab.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
-                                                                     os.environ.get("PYTHONPATH")]))}
+                                                                     os.environ.get("PYTHONPATH")])),
+           USER_ENV: store.get(run_id).owner}  # the worker acts as the run's owner
     log_path = Path(store.run_dir(run_id)) / LOG_FILE
     log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -97,10 +109,11 @@ def launch(config: RunConfig, *, name: str | None = None, home: str | Path | Non
     return run_id
 
 
-def cancel(run_id: int, home: str | Path | None = None) -> None:
+def cancel(run_id: int, home: str | Path | None = None, actor: Actor | None = None) -> None:
     """Stop run `run_id`: a queued run is cancelled at once, a running one by its worker within a second
-    or two. An unknown or already ended run is a ConfigError."""
-    RunStore(home).request_cancel(run_id)
+    or two. An unknown or already ended run, or one `actor` (default: `access.current_actor()`) may not
+    cancel, is a ConfigError."""
+    RunStore(home).request_cancel(run_id, actor)
 
 
 def execute(run_id: int, *, home: str | Path | None = None, progress: Report | None = None) -> Run:
@@ -170,8 +183,9 @@ def _terminated() -> Iterator[threading.Event]:
 def run_worker(run_id: int, home: str | Path) -> int:
     """The detached worker's body: exit status 0 whatever the run's outcome, 1 on an unexpected error.
 
-    An unknown run id is a ConfigError (exit status 2 from the CLI)."""
-    RunStore(home).get(run_id)
+    An unknown run id, or another user's run (cnnlab.access), is a ConfigError (exit status 2 from the
+    CLI)."""
+    check_may_act(current_actor(), RunStore(home).get(run_id).owner, "train", f"run {run_id}")
     try:
         execute(run_id, home=home)
     except ConfigError:
@@ -202,7 +216,7 @@ def max_runs_per_device() -> int:
 
 def _claim_when_free(store: RunStore, run_id: int, device: str, limit: int,
                      terminated: threading.Event) -> bool:
-    """Poll until fewer than `limit` run on `device` and no older run waits for it, then claim;
+    """Poll until fewer than `limit` run on `device` and no queued run goes first (`_ahead`), then claim;
     False if cancelled (or terminated) meanwhile.
 
     A lock file makes "check, then claim" atomic among workers, so two runs never take one slot.
@@ -216,19 +230,31 @@ def _claim_when_free(store: RunStore, run_id: int, device: str, limit: int,
             return False
         with _locked(lock_path):
             store.reconcile()
-            if store.running_count(device) < limit and not _older_run_waiting(store, run_id, device):
+            runs = store.list_runs()
+            run = next(r for r in runs if r.id == run_id)
+            if store.running_count(device) < limit and not _ahead(run, runs, device):
                 return store.claim(run_id, os.getpid(), device)
         time.sleep(QUEUE_POLL_SECONDS)
 
 
-def _older_run_waiting(store: RunStore, run_id: int, device: str) -> bool:
-    """Whether a run queued before `run_id` for the same device has a live worker: it goes first."""
-    return any(_holds_the_queue(run, run_id, device) for run in store.list_runs({Status.QUEUED}))
+def _ahead(run: Run, runs: list[Run], device: str) -> list[int]:
+    """The queued runs (with a live worker) that go before `run` on `device`: round robin by owner.
 
-
-def _holds_the_queue(run: Run, run_id: int, device: str) -> bool:
-    """Whether queued `run` goes before run `run_id` on `device`: older, same device, worker alive."""
-    return run.id < run_id and process_alive(run.pid) and _device_of(run) == device
+    A queued run's turn is the number of its owner's runs served on the device while the queue has
+    waited (training now, or started since its oldest queued run was created) plus the owner's runs
+    queued before it; the lower turn goes first, then the older run. So one user's ten queued runs hold
+    another user's one back by at most one run."""
+    queued = [r for r in runs if (r.id == run.id or (r.status == Status.QUEUED and process_alive(r.pid)))
+              and _device_of(r) == device]
+    since = min(r.created_at for r in queued)
+    served = Counter(r.owner for r in runs if r.id != run.id and r.device == device and r.started_at
+                     is not None and (r.status == Status.RUNNING or r.started_at >= since))
+    earlier: Counter[str | None] = Counter()
+    turns = {}
+    for r in sorted(queued, key=lambda r: r.id):
+        turns[r.id] = (served[r.owner] + earlier[r.owner], r.id)
+        earlier[r.owner] += 1
+    return sorted(i for i, turn in turns.items() if turn < turns[run.id])
 
 
 def _device_of(run: Run) -> str | None:
@@ -243,14 +269,13 @@ def _device_of(run: Run) -> str | None:
 
 
 def waiting_for(run: Run, runs: list[Run], limit: int) -> list[int]:
-    """The ids of the runs queued `run` waits for, by the rule its worker follows: the older queued
-    runs on its device, and the runs training there while they fill its `limit` slots."""
+    """The ids of the runs queued `run` waits for, by the rule its worker follows: the queued runs that
+    go first on its device (`_ahead`), and the runs training there while they fill its `limit` slots."""
     device = _device_of(run)
     if device is None:
         return []
-    older = [r.id for r in runs if r.status == Status.QUEUED and _holds_the_queue(r, run.id, device)]
     running = [r.id for r in runs if r.status == Status.RUNNING and r.device == device]
-    return sorted(older + (running if len(running) >= limit else []))
+    return sorted(_ahead(run, runs, device) + (running if len(running) >= limit else []))
 
 
 @contextmanager
