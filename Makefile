@@ -20,7 +20,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 run: install
-	$(BIN)/python -m streamlit run dashboard/app.py
+	$(BIN)/python -m cnnlab dashboard
 
 test: install browser
 	$(BIN)/ruff check .

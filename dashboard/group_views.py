@@ -7,11 +7,11 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.sweep import SweepStore, cancel_sweep, param_value
-from cnnlab.sweep.space import PARAMS
+from cnnlab.sweep.space import sweep_params
 from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import band_charts as charts
 from dashboard.charts import bubble_figure
-from dashboard.text import literal
+from dashboard.text import literal, plot_text
 
 
 def groups_of(runs: list[Run]) -> dict[int, list[Run]]:
@@ -65,8 +65,10 @@ def groups_view(store: RunStore, runs: list[Run]) -> None:
                      key="band_spread")
     if not chosen and not alone:
         return
-    st.plotly_chart(charts.band_figure(metrics, {labels[gid]: [r.id for r in groups[gid]] for gid in chosen},
-                                {i: singles[i] for i in alone}, metric, spread),
+    # Run and group names are the user's: shown as text in the figure (plot_text)
+    st.plotly_chart(charts.band_figure(metrics, {plot_text(labels[gid]): [r.id for r in groups[gid]]
+                                                 for gid in chosen},
+                                       {i: plot_text(singles[i]) for i in alone}, metric, spread),
                     width="stretch", key="band_chart")
     finals = pd.DataFrame([{"group": labels[gid], "final test acc": run.final_test_acc}
                            for gid in chosen for run in groups[gid] if run.status == "done"])
@@ -133,7 +135,8 @@ def sweep_view(store: SweepStore) -> None:
     for i, name in enumerate(varied):
         columns[i % len(columns)].plotly_chart(charts.param_scatter(finished, name), width="stretch",
                                                key=f"sweep_scatter_{name}")
-    if any(PARAMS[name].model for name in varied if name in PARAMS):
+    params = sweep_params()
+    if any(params[name].model for name in varied if name in params):
         a, b = st.columns(2)
         a.plotly_chart(bubble_figure(finished, "params"), width="stretch", key="sweep_bubble_params")
         b.plotly_chart(bubble_figure(finished, "macs"), width="stretch", key="sweep_bubble_macs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from cnnlab.spec import check_int
 
 if TYPE_CHECKING:
     import pandas as pd
+    import plotly.graph_objects as go
 
 # Parameter-sized state tensors each optimiser keeps (SGD: one momentum buffer when momentum > 0).
 OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
@@ -20,6 +22,9 @@ OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
 FLOPS_PER_MAC = 2
 # Layer type -> the kind its parameters count as in `Summary.params_by_kind`.
 KINDS = {"Conv2d": "convolution", "Linear": "fully connected"}
+# The figures of a summary (`Summary.figure`), as the Build page's tabs draw them.
+FIGURES = ("rf", "shapes", "params", "memory")
+HTML_COLUMNS = ("Layer", "Type", "Output shape", "Kernel", "Stride", "Pad", "Params", "MACs", "RF", "Jump")
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,52 @@ class Summary:
             "model": self.model, "input": list(self.input), "classes": self.classes,
             "layers": [row.to_dict() for row in self.layers], "totals": self.totals.to_dict(),
         }
+
+    def figure(self, kind: str, *, batch_size: int = 128, optimizer: str = "sgd",
+               momentum: float = 0.0) -> go.Figure:
+        """The Build page's figure `kind` of this summary: "rf" (receptive-field growth), "shapes",
+        "params" or "memory" (training memory for `batch_size` and `optimizer` against this machine's).
+        Needs plotly."""
+        from cnnlab import figures
+
+        if kind not in FIGURES:
+            raise ConfigError(f"unknown figure {kind!r}; choose one of {', '.join(FIGURES)}")
+        if kind == "rf":
+            return figures.receptive_field_figure(self)
+        if kind == "shapes":
+            return figures.shape_figure(self)
+        if kind == "params":
+            return figures.params_figure(self)
+        memory = self.training_memory(batch_size, optimizer, momentum)
+        return figures.memory_figure(memory, *figures.device_memory())
+
+    def _repr_html_(self) -> str:
+        """The layer table (kernel, stride and padding of each window, receptive field and jump) and the
+        totals, for Jupyter."""
+        from cnnlab.units import format_bytes, format_count
+
+        def cells(row: LayerRow) -> tuple[str, ...]:
+            w = row.window
+            return (row.name, row.type, "×".join(map(str, row.output_shape)),
+                    *(format_pair(getattr(w, key)) if w else "" for key in ("kernel", "stride", "padding")),
+                    f"{row.params:,}", format_count(row.macs), *(format_pair(v) if v else "-"
+                                                                 for v in (row.rf, row.jump)))
+
+        head = "".join(f"<th>{name}</th>" for name in HTML_COLUMNS)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(row)) + "</tr>"
+                       for row in self.layers)
+        t, final = self.totals, self.final_field
+        field = "-" if final is None else f"{format_pair(final.rf)} pixels at {final.name}"
+        totals = (("Total params", f"{t.params:,} (trainable {t.trainable_params:,})"),
+                  ("MACs per image", f"{t.macs:,} ({format_count(t.macs)})"),
+                  ("Parameter memory", format_bytes(t.param_bytes)),
+                  ("Activation memory", f"{format_bytes(t.activation_bytes)} per image"),
+                  ("Receptive field", field))
+        foot = "".join(f"<tr><th>{name}</th><td>{html.escape(value)}</td></tr>" for name, value in totals)
+        title = f"{self.model}, input {'×'.join(map(str, self.input))}, {self.classes} classes"
+        return (f"<div class='cnnlab-summary'><p><b>{html.escape(title)}</b></p>"
+                f"<table class='cnnlab-layers'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                f"<table class='cnnlab-totals'>{foot}</table></div>")
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any
 
@@ -15,9 +14,9 @@ from streamlit.delta_generator import DeltaGenerator
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.code_export import python_code
-from cnnlab.figures import memory_figure, params_figure, receptive_field_figure, shape_figure
+from cnnlab.figures import device_memory, memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.units import format_bytes, format_count
-from dashboard import controls, fc_conv_view, model_state, pin_compare
+from dashboard import controls, fc_conv_view, model_state, model_upload, pin_compare
 from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024
@@ -50,16 +49,7 @@ def shared_chart(kind: str, config_json: str, *options: Any) -> go.Figure:
         return receptive_field_figure(summary)
     batch, optimizer = options
     memory = summary.training_memory(batch, optimizer.split()[0], 0.9 if "momentum" in optimizer else 0.0)
-    return memory_figure(memory, *available_memory())
-
-
-def available_memory() -> tuple[int, str]:
-    """Total memory of the training device: the GPU's if there is one, else the machine's RAM."""
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_properties(0).total_memory, torch.cuda.get_device_name(0)
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "CPU RAM"
+    return memory_figure(memory, *device_memory())
 
 
 def spec_files(config: ModelConfig, side: DeltaGenerator) -> None:
@@ -195,6 +185,7 @@ st.caption("Pick a classic, assemble a VGG block by block or any network layer b
 start = model_state.current()
 pin_compare.pinned()  # read the link's model A before the URL is rewritten for B
 controls.init_widgets(start)
+upload_area = st.container()
 headline_area = st.container()
 panel, results = st.columns([1, 3], gap="medium")
 try:
@@ -210,7 +201,10 @@ else:
     model_state.remember(config)
     controls.sync(config)
 spec_files(config, panel)
+model_upload.uploader(panel)
 config_json = json.dumps(config.to_dict())
+with upload_area:
+    model_upload.panel()
 with headline_area:
     headline(summary, stale)
     pin_compare.panel(config, panel)

@@ -1,0 +1,87 @@
+"""The training-memory estimate (a simulated step on fake tensors) against the CPU allocator's
+measured peak of the same real step, and both parts against figures by hand."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnlab.analysis.memory import memory_model
+from cnnlab.families import family_of
+from cnnlab.spec import InputSpec, model_config
+from cnnlab.train.peak_memory import live_bytes, measure_peak, training_state
+from cnnlab.zoo import build
+
+CPU = torch.device("cpu")
+OPTIMIZERS = {
+    "sgd momentum": lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9),
+    "adam": lambda params: torch.optim.Adam(params, lr=1e-3),
+}
+
+
+def test_the_measured_peak_is_what_was_live_together():
+    keep = torch.zeros(250_000)  # 1,000,000 bytes live before
+
+    def together() -> None:
+        a, b = torch.empty(250_000), torch.empty(750_000)  # 1 MB and 3 MB at once
+        del a, b
+
+    def one_after_the_other() -> None:
+        a = torch.empty(250_000)
+        del a
+        b = torch.empty(750_000)
+        del b
+
+    assert measure_peak(together, CPU, [keep]) == 1_000_000 + 4_000_000
+    assert measure_peak(one_after_the_other, CPU, [keep]) == 1_000_000 + 3_000_000
+
+
+def test_live_bytes_counts_a_view_once():
+    base = torch.zeros(10, 10)
+    assert live_bytes([base, base[2:], base.view(100)]) == 400
+
+
+@pytest.mark.parametrize(("optimizer", "state"), [("sgd momentum", 60), ("adam", 128)])
+def test_the_step_phase_holds_weights_gradients_and_state_by_hand(optimizer, state):
+    # Linear(4, 3): 12 + 3 = 15 floats = 60 bytes of weights and as many of gradients; SGD keeps one
+    # momentum buffer (60), Adam two moments (120) and a float32 step count per tensor (2 × 4).
+    model = memory_model(lambda: nn.Linear(4, 3), (4,), 3, OPTIMIZERS[optimizer])
+    step = model.step
+    assert (step.weights, step.gradients) == (60, 60)
+    assert step.optimizer_state >= state  # Adam's foreach step adds temporaries of parameter size
+    assert model.at(1).total >= step.total
+    if optimizer == "sgd momentum":  # SGD's step updates in place: nothing beyond its buffer
+        assert step.optimizer_state == state
+
+
+@pytest.mark.parametrize(("name", "shape", "options", "batches"), [
+    ("vgg11", "3x64x64", {"width_divisor": 4}, (4, 8)),
+    ("alexnet", "3x96x96", {}, (2, 4)),
+    ("resnet18", "3x96x96", {}, (4, 8)),
+])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_the_estimate_is_within_15_percent_of_the_measured_peak(name, shape, options, batches, optimizer):
+    config = model_config(name, InputSpec.parse(shape), classes=10, **options)
+    make_optimizer = OPTIMIZERS[optimizer]
+    estimate = memory_model(lambda: family_of(config.arch).build(config.arch, config.input),
+                            config.input.as_tuple(), 10, make_optimizer)
+    torch.manual_seed(0)
+    for batch in batches:
+        model = build(config, device="cpu").train()
+        opt = make_optimizer(model.parameters())
+        x, y = torch.randn(batch, *config.input.as_tuple()), torch.randint(0, 10, (batch,))
+
+        step = _training_step(model, opt, x, y)
+        step()  # the first step creates the optimiser's state, as in a run
+        measured = measure_peak(step, CPU, [*training_state(model, opt), x, y])
+        assert estimate.at(batch).total == pytest.approx(measured, rel=0.15), (batch, measured)
+
+
+def _training_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor):
+    def step() -> None:
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return step
