@@ -34,3 +34,7 @@ MAX_SWEEP_TRIALS = 10_000
 # dashboard's upload cap (server.maxUploadSize in dashboard/.streamlit/config.toml) is the same number.
 MAX_MODEL_FILE_MIB = 128
 MAX_GRAPH_NODES = 20_000  # operations in one exported graph
+# Diagrams: past this many links Graphviz gets a quicker, rougher layout; the dashboard draws
+# every layer only up to DASHBOARD_DIAGRAM_LINKS (DenseNet-121's 959 links take dot about 40 s).
+DIAGRAM_QUICK_LINKS = 150
+DASHBOARD_DIAGRAM_LINKS = 400

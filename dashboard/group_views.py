@@ -6,10 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from cnnlab import ConfigError
+from cnnlab.access import Actor, may_act
 from cnnlab.sweep import SweepStore, cancel_sweep, param_value
 from cnnlab.sweep.space import sweep_params
 from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import band_charts as charts
+from dashboard import identity
 from dashboard.charts import bubble_figure
 from dashboard.text import literal, plot_text
 
@@ -29,8 +31,8 @@ def group_label(members: list[Run]) -> str:
     return f"group {members[0].group_id}: {name} ×{len(members)}"
 
 
-def render(store: RunStore, runs: list[Run]) -> None:
-    """The 'Groups and sweeps' section of the Compare page."""
+def render(store: RunStore, runs: list[Run], user: Actor | None) -> None:
+    """The 'Groups and sweeps' section of the Compare page (the sweeps `user` is shown)."""
     st.divider()
     st.subheader("Groups and sweeps")
     groups_tab, sweeps_tab = st.tabs(["Groups (repeats)", "Sweeps"])
@@ -39,7 +41,7 @@ def render(store: RunStore, runs: list[Run]) -> None:
     with sweeps_tab:
         sweeps = SweepStore(store.home)
         sweeps.reconcile()
-        sweep_view(sweeps)
+        sweep_view(sweeps, user)
 
 
 def groups_view(store: RunStore, runs: list[Run]) -> None:
@@ -97,8 +99,8 @@ def _text(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def sweep_view(store: SweepStore) -> None:
-    sweeps = store.list_sweeps()
+def sweep_view(store: SweepStore, user: Actor | None) -> None:
+    sweeps = identity.visible(store.list_sweeps(), user)
     if not sweeps:
         st.info("No sweeps yet: launch one from the Train page's Sweep section or with cnnlab sweep.")
         return
@@ -111,9 +113,10 @@ def sweep_view(store: SweepStore) -> None:
     counts = frame["status"].value_counts()
     st.text(f"{len(runs)} trials on {sweep.cluster or 'this machine'}: "
             + ", ".join(f"{n} {status}" for status, n in counts.items()))
-    if sweep.status not in TERMINAL and st.button("Cancel sweep", key="cancel_sweep_compare"):
+    if (sweep.status not in TERMINAL and user is not None and may_act(user, sweep.owner)
+            and st.button("Cancel sweep", key="cancel_sweep_compare")):
         try:
-            cancel_sweep(sweep_id, store.home)
+            cancel_sweep(sweep_id, store.home, user)
         except ConfigError as exc:
             st.toast(str(exc))
     finished = frame.dropna(subset=["final test acc"])

@@ -10,7 +10,7 @@ from cnnlab.sweep import SweepStore, cancel_sweep, create_sweep, launch_sweep, p
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL, RunStore
-from dashboard import band_charts, model_state, train_widgets
+from dashboard import band_charts, identity, model_state, train_widgets
 from dashboard.text import literal
 
 WATCH = "watch_sweep"  # {"sweep": id or None, "runs": [run ids]}
@@ -30,6 +30,9 @@ def _input() -> tuple[str, int | None]:
 
 
 def launch() -> None:
+    user = identity.actor()
+    if user is None:
+        return
     with st.form("sweep_form", enter_to_submit=False):  # only the button launches
         a, b, c = st.columns(3)
         grid = a.text_area("Grid: one option per line", key="sweep_grid", placeholder=EXAMPLE_GRID,
@@ -60,9 +63,10 @@ def launch() -> None:
         dataset, resize = _input()
         limit = values["limit_train"]
         base = RunConfig(model=fit_input(model_state.current(), dataset, resize), dataset=dataset,
-                         resize=resize, **values, limit_test=max(limit // 5, 1) if limit else None)
+                         resize=resize, **values, limit_test=max(limit // 5, 1) if limit else None,
+                         save_weights=True)
         if not _lines(grid) and not _lines(random):
-            ids = [runner.launch(config) for config in repeat_configs(base, int(repeats))]
+            ids = [runner.launch(config, owner=user.name) for config in repeat_configs(base, int(repeats))]
             SweepStore().tag_group(ids)
             st.session_state[WATCH] = {"sweep": None, "runs": ids}
             st.success(f"Runs {ids[0]}-{ids[-1]} launched as one group (seeds {base.seed}-"
@@ -70,7 +74,7 @@ def launch() -> None:
             return
         space = parse_space(_lines(grid), _lines(random), samples=int(samples), repeats=int(repeats))
         sweep_id = create_sweep(base.to_dict(), space, early_stop="asha" if asha else None,
-                                cluster=cluster.strip() or None)
+                                cluster=cluster.strip() or None, owner=user.name)
         launch_sweep(sweep_id)
     except ConfigError as exc:
         st.error(literal(exc))
@@ -120,13 +124,16 @@ def live() -> None:
 
 
 def _cancel(store: RunStore, sweep_id: int | None, runs: list) -> None:
+    user = identity.actor()
     try:
+        if user is None:
+            raise ConfigError("visitors may not cancel runs")
         if sweep_id is not None:
-            cancel_sweep(sweep_id)
+            cancel_sweep(sweep_id, actor=user)
         else:
             for run in runs:
                 if run.status not in TERMINAL:
-                    runner.cancel(run.id)
+                    runner.cancel(run.id, actor=user)
     except ConfigError as exc:  # it ended meanwhile
         st.toast(str(exc))
     else:

@@ -169,3 +169,11 @@ def test_an_operation_cnnlab_does_not_run_is_named(tmp_path):
     with pytest.raises(ConfigError, match=r"sorts.pt2 uses torch.ops.aten.sort.default, which cnnlab does "
                                           r"not run"):
         load(path)
+
+
+def test_the_dashboards_upload_cap_is_the_model_file_limit():
+    import tomllib
+
+    settings = Path(__file__).parents[1] / "dashboard" / ".streamlit" / "config.toml"
+    config = tomllib.loads(settings.read_text())
+    assert config["server"]["maxUploadSize"] == MAX_MODEL_FILE_MIB  # Streamlit counts MB as MiB

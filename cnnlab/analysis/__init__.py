@@ -10,6 +10,7 @@ from typing import Any
 
 from torch import nn
 
+from cnnlab.analysis.graph import GraphRecorder
 from cnnlab.analysis.summary import LayerRow, Summary, Totals, TrainingMemory, format_pair
 from cnnlab.analysis.tracer import Call, trace
 from cnnlab.analysis.windows import Window, window_of
@@ -22,11 +23,12 @@ __all__ = ["LayerRow", "Summary", "Totals", "TrainingMemory", "Window", "analyze
 
 def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
             input_shape: str | InputSpec | tuple[int, int, int] | None = None,
-            *, levels: int | None = None, **options: Any) -> Summary:
+            *, levels: int | None = None, recorder: GraphRecorder | None = None, **options: Any) -> Summary:
     """Analyse `model` on one input of `input_shape` (C, H, W).
 
     `levels=None` gives one row per leaf layer; `levels=d` one row per module at depth d (a leaf above
     it keeps its own row). `options` (classes, width_divisor, ...) apply to a preset name or spec.
+    A `recorder` records the data-flow graph of the same forward pass (`cnnlab.diagram` draws it).
     """
     if levels is not None and (isinstance(levels, bool) or not isinstance(levels, int) or levels < 1):
         raise ConfigError(f"levels must be a whole number of at least 1, got {levels!r}")
@@ -49,7 +51,7 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
             config = model_config(model, _input(input_shape) if input_shape is not None else None, **options)
         shape, name, module = config.input, config.name, build(config)
     try:
-        calls, output, macs = trace(module, shape.as_tuple())
+        calls, output, macs = trace(module, shape.as_tuple(), recorder)
     except ConfigError:
         raise
     except Exception as exc:  # whatever a model's forward raises on this input, say so in one line

@@ -15,6 +15,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from cnnlab.classroom import CLASS_ENV
 from cnnlab.cli.options import add_home_argument
 from cnnlab.errors import ConfigError
 
@@ -28,6 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
     parser.add_argument("--address", help="address to listen on (default: 127.0.0.1); another one, e.g. "
                                           "0.0.0.0, also allows this machine's own names and addresses")
+    parser.add_argument("--class", dest="class_config", metavar="CONFIG",
+                        help="class mode: roles, quotas and who users are from CONFIG (TOML or JSON, "
+                             "docs/DEPLOY.md); a trusted proxy header needs the default loopback address")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="also accept this Host name: the public name a reverse proxy passes on")
     add_home_argument(parser)
     parser.add_argument("--data-dir", help="datasets folder (default: $CNNLAB_DATA or a per-user folder)")
     parser.set_defaults(func=run)
@@ -85,6 +91,18 @@ def streamlit_flags(config: dict[str, dict], port: int, address: str | None) -> 
     return flags
 
 
+def class_mode(path: str, address: str) -> str:
+    """The class config's absolute path, after checking it (ConfigError on any bad key) and that a
+    proxy header is trusted only on loopback."""
+    from cnnlab.classroom import load_class_config
+
+    config = load_class_config(path)
+    if config.identity.proxy_header and address not in LOOPBACK:
+        raise ConfigError(f"class mode trusts the {config.identity.proxy_header} header only on loopback: "
+                          f"listen on 127.0.0.1 behind the proxy, not {address}")
+    return str(Path(path).resolve())
+
+
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise ConfigError(f"--port must be from 1 to 65535, got {args.port}")
@@ -93,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     app = app_path()
     config = settings(app)
     flags = streamlit_flags(config, args.port, args.address)
+    for host in args.allowed_host:
+        flags += ["--server.allowedHosts", host]
     with socket.socket() as probe:
         try:
             probe.bind((args.address or config["server"]["address"], args.port))
@@ -103,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         env["CNNLAB_HOME"] = str(Path(args.home).resolve())
     if args.data_dir:
         env["CNNLAB_DATA"] = str(Path(args.data_dir).resolve())
+    if args.class_config:
+        env[CLASS_ENV] = class_mode(args.class_config, args.address or config["server"]["address"])
     command = [sys.executable, "-m", "streamlit", "run", str(app), *flags]
     os.execve(sys.executable, command, env)
     return 0  # not reached: the dashboard replaces this process

@@ -3,7 +3,7 @@
 `load` reads the archive as data (`archive.py`: JSON and raw tensors, nothing unpickled), parses its
 graph into module calls (`rebuild.py`) and rebuilds the modules (`modules.py`); the result is an
 ordinary `nn.Module` with the file's trained weights, analysed by `cnnlab.analyze` and inspected by
-`cnnlab.inspect` like any other. docs/OWN_MODELS.md says what is supported and why.
+`cnnlab.inspect` like any other. docs/DESIGN.md says why, the README what is supported.
 """
 
 from __future__ import annotations

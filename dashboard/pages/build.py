@@ -16,10 +16,11 @@ from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.code_export import python_code
 from cnnlab.figures import device_memory, memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.units import format_bytes, format_count
-from dashboard import controls, fc_conv_view, model_state, model_upload, pin_compare
+from dashboard import controls, diagram_view, fc_conv_view, model_state, model_upload, pin_compare
 from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024
+TABS = ("Layers", "Diagram", "Shapes", "Parameters", "Receptive field", "Training memory")
 ROW_PX, TABLE_ROWS = 35, 60  # Streamlit's table row height; rows shown before a table scrolls
 
 
@@ -211,17 +212,19 @@ with headline_area:
 with results:
     st.subheader(literal(model_state.describe(config)))
     fc_conv_view.panel(config, panel)
-    tabs = st.tabs(["Layers", "Shapes", "Parameters", "Receptive field", "Training memory"])
+    tabs = st.tabs(TABS, key="build_tab")
     with tabs[0]:
         layer_table(config_json)
     with tabs[1]:
-        st.plotly_chart(shared_chart("shape", config_json), width="stretch", key="shape_chart")
+        diagram_view.panel(config)
     with tabs[2]:
-        params_panel(summary, config_json)
+        st.plotly_chart(shared_chart("shape", config_json), width="stretch", key="shape_chart")
     with tabs[3]:
+        params_panel(summary, config_json)
+    with tabs[4]:
         st.plotly_chart(shared_chart("rf", config_json), width="stretch", key="rf_chart")
         st.caption("Layers in the order they run. Each 3×3 convolution adds 2 × jump pixels; each "
                    "stride-2 layer doubles the jump. Diamonds are side branches (ResNet's downsampling "
                    "shortcuts, run from the block's input); where paths merge a unit sees their union.")
-    with tabs[4]:
+    with tabs[5]:
         memory_panel(config_json)

@@ -180,7 +180,11 @@ def choose_data(inp: InputSpec, run_dataset: str | None, left: DeltaGenerator,
 
 
 def choose_layer(layers: list[SpatialLayer]) -> SpatialLayer:
+    """The layer; a link's `layer` (a box clicked on Build's diagram) picks it once."""
     names = [layer.name for layer in layers]
+    linked = st.query_params.get("layer")
+    if linked in names and st.session_state.get("see_linked_layer") != linked:
+        st.session_state["see_linked_layer"] = st.session_state["see_layer"] = linked
     if st.session_state.get("see_layer") not in names:
         st.session_state["see_layer"] = names[-1]
     name = st.selectbox("Layer", names, key="see_layer",

@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
+from cnnlab.access import may_act
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
@@ -17,7 +18,7 @@ from cnnlab.train.options import OPTIONS, options
 from cnnlab.train.status import TERMINAL
 from cnnlab.train.store import Run, RunStore
 from cnnlab.units import format_count
-from dashboard import model_state, sweep_panel, train_widgets
+from dashboard import identity, model_state, sweep_panel, train_widgets
 from dashboard.charts import curves_figure
 from dashboard.eta import Countdown
 from dashboard.run_exports import setting, source_of
@@ -132,7 +133,10 @@ def load_link() -> None:
 def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
     """Dataset, hyper-parameters (from the option table) and the Launch button; the launch's outcome is
     written in `result`. Only the button launches (Enter in a field applies the value). Returns the link's
-    parameters for the form's values."""
+    parameters for the form's values. A visitor (class mode) only watches."""
+    if identity.actor() is None:
+        st.info("Visitors watch; sign in to launch runs.")
+        return {}
     st.write(f"Model from the Build page: **{literal(model_state.describe(config))}**")
     dataset, resize, fitted, problem = data_choice(config)
     values = train_widgets.draw_section("main", list(st.columns(2)), "", RECIPE)
@@ -162,9 +166,12 @@ def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, 
     """Launch the run and say where it stands: started, or queued behind others."""
     limit = values["limit_train"]
     try:
+        user = identity.actor()
+        if user is None:
+            raise ConfigError("visitors may not launch runs")
         run_config = RunConfig(model=fitted, dataset=dataset, resize=resize, **values,
                                limit_test=max(limit // 5, 1) if limit else None, save_weights=True)
-        run_id = runner.launch(run_config, name=name)
+        run_id = runner.launch(run_config, name=name, owner=user.name)
     except ConfigError as exc:
         result.error(literal(exc))
         return
@@ -246,7 +253,8 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
     store = open_store()
     if store is None:
         return
-    runs = store.list_runs()
+    user = identity.actor()
+    runs = identity.visible(store.list_runs(), user)
     if tuple(run.id for run in runs) != known:
         st.rerun()
     run = next(r for r in runs if r.id == run_id)
@@ -254,10 +262,11 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
     fraction, line = progress(run, metrics, runs, time.time())
     bar, stop = st.columns([6, 1], vertical_alignment="bottom")
     bar.progress(fraction, text=literal(line))
-    stoppable = run.status in ("queued", "running") and not run.source  # an external run stops where it runs
+    stoppable = (run.status in ("queued", "running") and not run.source  # an external run stops where it runs
+                 and user is not None and may_act(user, run.owner))
     if stoppable and stop.button("Stop", key=f"stop_{run_id}", type="secondary"):
         try:
-            runner.cancel(run_id)
+            runner.cancel(run_id, actor=user)
         except ConfigError as exc:  # it ended meanwhile
             st.toast(literal(exc))
         else:
@@ -278,7 +287,7 @@ def watch_panel() -> None:
     store = open_store()
     if store is None:
         return
-    runs = store.list_runs()
+    runs = identity.visible(store.list_runs(), identity.actor())
     if not runs:
         st.info("No runs yet: launch one.")
         return
