@@ -193,6 +193,9 @@ _ROWS = (  # in the order of a run config's JSON
                 low=1, high=1000, section="advanced"),
     TrainOption("save_weights", "Save weights", "save the trained state_dict with the run (in a sweep: each "
                 "trial's)", bool, False, group="run"),
+    TrainOption("ema", "Weight average (EMA)", "decay of an exponential moving average of the weights, "
+                "evaluated alongside (metric ema_test_acc), e.g. 0.999; 0: none", float, 0.0, low=0, high=1,
+                open_high=True, section="advanced"),
 )
 OPTIONS: dict[str, TrainOption] = {option.name: option for option in _ROWS}
 
