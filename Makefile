@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench browser install clean
+.PHONY: run test lint bench browser graphviz install clean
 
 install: $(STAMP)
 
@@ -18,11 +18,15 @@ $(STAMP): requirements.txt
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { apt-get update -qq && apt-get install -y -qq nginx; }
 
-run: install
-	$(BIN)/python -m streamlit run dashboard/app.py
+graphviz:  # Graphviz's dot draws the network diagrams
+	@command -v dot >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq graphviz; }
 
-test: install browser
+run: install graphviz
+	$(BIN)/python -m cnnlab dashboard
+
+test: install browser graphviz
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -30,3 +30,11 @@ MAX_FEATURE_CHANNELS = 64
 MAX_REPEATS = 100
 SWEEP_CONFIRM_TRIALS = 256  # a larger sweep needs --yes (the dashboard caps it here)
 MAX_SWEEP_TRIALS = 10_000
+# A model file (`.pt2`) given to `cnnlab summary`/`field` or uploaded on the Build page, in MiB; the
+# dashboard's upload cap (server.maxUploadSize in dashboard/.streamlit/config.toml) is the same number.
+MAX_MODEL_FILE_MIB = 128
+MAX_GRAPH_NODES = 20_000  # operations in one exported graph
+# Diagrams: past this many links Graphviz gets a quicker, rougher layout; the dashboard draws
+# every layer only up to DASHBOARD_DIAGRAM_LINKS (DenseNet-121's 959 links take dot about 40 s).
+DIAGRAM_QUICK_LINKS = 150
+DASHBOARD_DIAGRAM_LINKS = 400

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -27,6 +26,7 @@ from cnnlab.train.store import RunStore
 KIND = "track"
 # The metrics whose last values become the run's final figures (the names cnnlab's own runs use).
 FINALS = {"train_loss": "final_train_loss", "train_acc": "final_train_acc", "test_acc": "final_test_acc"}
+CANCELLED = "cancelled on request (cnnlab runs cancel); the points logged before are kept"
 ENDINGS = frozenset({Status.DONE, Status.FAILED, Status.CANCELLED, Status.DIVERGED})
 
 
@@ -70,7 +70,8 @@ class TrackedRun:
     def log(self, step: int, **metrics: Any) -> None:
         """Record `metrics` (numbers, or one-element tensors) at `step`, in one transaction. An `epoch=`
         value puts the points on the epoch axis (the Train page's and Compare's x); without it, the
-        step is the x value."""
+        step is the x value. A run cancelled meanwhile (`cnnlab runs cancel`) ends `cancelled` here and
+        the call raises ConfigError, which stops the loop."""
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ConfigError(f"run {self.id}: step must be a whole number of at least 0, got {step!r}")
         epoch = metrics.pop("epoch", None)
@@ -80,8 +81,12 @@ class TrackedRun:
         x = float(step) if epoch is None else _number(self.id, "epoch", epoch)
         if math.isnan(x) or math.isinf(x):
             raise ConfigError(f"run {self.id}: epoch must be a finite number, got {epoch!r}")
-        if self.store.get(self.id).status not in ACTIVE:
+        run = self.store.get(self.id)
+        if run.status not in ACTIVE:
             raise ConfigError(f"run {self.id} has ended: start a new run to log more")
+        if run.cancel_requested:  # `cnnlab runs cancel`: the loop stops here, its points so far kept
+            self.finish(Status.CANCELLED, error=CANCELLED)
+            raise ConfigError(f"run {self.id}: {CANCELLED}")
         self.store.log_metrics(self.id, step, x, values)
         self._last |= values
         if epoch is not None:
@@ -129,7 +134,7 @@ def start(name: str, config: dict[str, Any] | None = None, group: str | None = N
         raise ConfigError(f"config must hold only JSON values (numbers, text, lists, dicts): {exc}") from exc
     if group is not None and (not isinstance(group, str) or not group.strip()):
         raise ConfigError(f"group must be a non-empty text, got {group!r}")
-    store = RunStore(Path(home) if home is not None else None)
+    store = RunStore(home)
     run_id = record_external(store, name.strip(), config, {"kind": KIND, "group": group})
     return TrackedRun(store, run_id)
 

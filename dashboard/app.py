@@ -1,4 +1,9 @@
-"""cnnlab's dashboard: `streamlit run dashboard/app.py` (the Build, Train and Compare pages)."""
+"""cnnlab's dashboard: `streamlit run dashboard/app.py` (Build, Train, Compare, See, Lessons and the tour).
+
+In class mode ($CNNLAB_CLASS_CONFIG, set by `cnnlab dashboard --class FILE`) a visitor nobody
+identified gets only the config's visitor pages (and no tour), and the signed-in user's name and role
+show at the top.
+"""
 
 import sys
 from pathlib import Path
@@ -9,12 +14,44 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from cnnlab import ConfigError  # noqa: E402 (once the project is on the path)
+from cnnlab.classroom import active_class  # noqa: E402
+from dashboard import identity, tour  # noqa: E402
+from dashboard.text import literal  # noqa: E402
+
 st.set_page_config(page_title="cnnlab", page_icon="🧪", layout="wide")
-pages = [
-    st.Page("pages/build.py", title="Build", icon=":material/architecture:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-    st.Page("pages/see.py", title="See", icon=":material/visibility:"),
-    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
-]
-st.navigation(pages, position="top").run()  # the pages get the whole width
+pages = {
+    "build": st.Page("pages/build.py", title="Build", icon=":material/architecture:", default=True),
+    "train": st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    "compare": st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    "see": st.Page("pages/see.py", title="See", icon=":material/visibility:"),
+    "lessons": st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
+}
+try:
+    config = active_class()
+except ConfigError as exc:
+    st.error(literal(exc))
+    st.stop()
+visitor = False
+if config is not None:
+    user = identity.actor()
+    with st.container(key="identity"):
+        if user is None:
+            visitor = True
+            st.caption("Visitor: read-only" + (", sign in to train and compare runs." if config.identity.oidc
+                                              else "."))
+            if config.identity.oidc:
+                st.button("Sign in", key="login", on_click=st.login)
+            pages = {stem: page for stem, page in pages.items() if page.title in config.visitor_pages}
+        else:
+            st.caption(literal(f"Signed in as {user.name} ({user.role})"))
+            if config.identity.oidc:
+                st.button("Sign out", key="logout", on_click=st.logout)
+if not pages:
+    st.info("Sign in to use cnnlab.")
+    st.stop()
+navigation = st.navigation(list(pages.values()), position="top")  # the pages get the whole width
+st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 1.5rem}</style>")  # no empty band on top
+if not visitor:  # the tour's steps open every page
+    tour.panel(pages)
+navigation.run()

@@ -6,12 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from cnnlab import ConfigError
+from cnnlab.access import Actor, may_act
 from cnnlab.sweep import SweepStore, cancel_sweep, param_value
-from cnnlab.sweep.space import PARAMS
+from cnnlab.sweep.space import sweep_params
 from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import band_charts as charts
+from dashboard import identity
 from dashboard.charts import bubble_figure
-from dashboard.text import literal
+from dashboard.text import literal, plot_text
 
 
 def groups_of(runs: list[Run]) -> dict[int, list[Run]]:
@@ -29,8 +31,8 @@ def group_label(members: list[Run]) -> str:
     return f"group {members[0].group_id}: {name} ×{len(members)}"
 
 
-def render(store: RunStore, runs: list[Run]) -> None:
-    """The 'Groups and sweeps' section of the Compare page."""
+def render(store: RunStore, runs: list[Run], user: Actor | None) -> None:
+    """The 'Groups and sweeps' section of the Compare page (the sweeps `user` is shown)."""
     st.divider()
     st.subheader("Groups and sweeps")
     groups_tab, sweeps_tab = st.tabs(["Groups (repeats)", "Sweeps"])
@@ -39,7 +41,7 @@ def render(store: RunStore, runs: list[Run]) -> None:
     with sweeps_tab:
         sweeps = SweepStore(store.home)
         sweeps.reconcile()
-        sweep_view(sweeps)
+        sweep_view(sweeps, user)
 
 
 def groups_view(store: RunStore, runs: list[Run]) -> None:
@@ -65,8 +67,10 @@ def groups_view(store: RunStore, runs: list[Run]) -> None:
                      key="band_spread")
     if not chosen and not alone:
         return
-    st.plotly_chart(charts.band_figure(metrics, {labels[gid]: [r.id for r in groups[gid]] for gid in chosen},
-                                {i: singles[i] for i in alone}, metric, spread),
+    # Run and group names are the user's: shown as text in the figure (plot_text)
+    st.plotly_chart(charts.band_figure(metrics, {plot_text(labels[gid]): [r.id for r in groups[gid]]
+                                                 for gid in chosen},
+                                       {i: plot_text(singles[i]) for i in alone}, metric, spread),
                     width="stretch", key="band_chart")
     finals = pd.DataFrame([{"group": labels[gid], "final test acc": run.final_test_acc}
                            for gid in chosen for run in groups[gid] if run.status == "done"])
@@ -95,8 +99,8 @@ def _text(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def sweep_view(store: SweepStore) -> None:
-    sweeps = store.list_sweeps()
+def sweep_view(store: SweepStore, user: Actor | None) -> None:
+    sweeps = identity.visible(store.list_sweeps(), user)
     if not sweeps:
         st.info("No sweeps yet: launch one from the Train page's Sweep section or with cnnlab sweep.")
         return
@@ -109,9 +113,10 @@ def sweep_view(store: SweepStore) -> None:
     counts = frame["status"].value_counts()
     st.text(f"{len(runs)} trials on {sweep.cluster or 'this machine'}: "
             + ", ".join(f"{n} {status}" for status, n in counts.items()))
-    if sweep.status not in TERMINAL and st.button("Cancel sweep", key="cancel_sweep_compare"):
+    if (sweep.status not in TERMINAL and user is not None and may_act(user, sweep.owner)
+            and st.button("Cancel sweep", key="cancel_sweep_compare")):
         try:
-            cancel_sweep(sweep_id, store.home)
+            cancel_sweep(sweep_id, store.home, user)
         except ConfigError as exc:
             st.toast(str(exc))
     finished = frame.dropna(subset=["final test acc"])
@@ -133,7 +138,8 @@ def sweep_view(store: SweepStore) -> None:
     for i, name in enumerate(varied):
         columns[i % len(columns)].plotly_chart(charts.param_scatter(finished, name), width="stretch",
                                                key=f"sweep_scatter_{name}")
-    if any(PARAMS[name].model for name in varied if name in PARAMS):
+    params = sweep_params()
+    if any(params[name].model for name in varied if name in params):
         a, b = st.columns(2)
         a.plotly_chart(bubble_figure(finished, "params"), width="stretch", key="sweep_bubble_params")
         b.plotly_chart(bubble_figure(finished, "macs"), width="stretch", key="sweep_bubble_macs")

@@ -80,10 +80,10 @@ def current() -> ModelConfig:
     return st.session_state[KEY]
 
 
-def remember(config: ModelConfig) -> None:
-    """Make `config` the session's model and put it in the URL."""
+def remember(config: ModelConfig, page_params: Mapping[str, str] | None = None) -> None:
+    """Make `config` the session's model and put it in the URL, with the page's own parameters."""
     st.session_state[KEY] = config
-    params = to_params(config)
+    params = to_params(config) | dict(page_params or {})
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
 

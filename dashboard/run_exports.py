@@ -46,6 +46,7 @@ def selected_metrics_csv(store: RunStore, runs: list[Run]) -> str:
 
 
 def selected_configs_json(runs: list[Run]) -> str:
-    """The runs' ids, names, model words and full configs, as one JSON list."""
-    return json.dumps([{"id": run.id, "name": run.name, "model": model_of(run), "config": run.config}
+    """The runs' ids, names, owners, model words and full configs, as one JSON list."""
+    return json.dumps([{"id": run.id, "name": run.name, "owner": run.owner, "model": model_of(run),
+                        "config": run.config}
                        for run in runs], indent=1)

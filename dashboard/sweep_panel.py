@@ -8,13 +8,15 @@ import streamlit as st
 from cnnlab import ConfigError, limits
 from cnnlab.sweep import SweepStore, cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
 from cnnlab.train import runner
-from cnnlab.train.config import OPTIMIZERS, RunConfig, fit_input
+from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL, RunStore
-from dashboard import band_charts, model_state
+from dashboard import band_charts, identity, model_state, train_widgets
 from dashboard.text import literal
 
 WATCH = "watch_sweep"  # {"sweep": id or None, "runs": [run ids]}
 EXAMPLE_GRID = "lr=0.001,0.01\nwidth_divisor=2,4"
+PREFIX = "sweep_"  # the widgets' keys: sweep_epochs, ...
+RECIPE = {"epochs": 3, "batch_size": 64, "optimizer": "adam", "lr": 0.01}  # a short first sweep
 
 
 def _lines(text: str) -> list[str]:
@@ -28,7 +30,10 @@ def _input() -> tuple[str, int | None]:
 
 
 def launch() -> None:
-    with st.form("sweep_form"):
+    user = identity.actor()
+    if user is None:
+        return
+    with st.form("sweep_form", enter_to_submit=False):  # only the button launches
         a, b, c = st.columns(3)
         grid = a.text_area("Grid: one option per line", key="sweep_grid", placeholder=EXAMPLE_GRID,
                            help="NAME=V1,V2: every combination is a trial. Models: model=vgg:1x8,1x16;lenet")
@@ -41,24 +46,27 @@ def launch() -> None:
         asha = c.checkbox("Stop clearly worse trials early (ASHA)", key="sweep_asha")
         cluster = c.text_input("Ray cluster address (empty: this machine)", key="sweep_cluster",
                                max_chars=200, placeholder="ray://head:10001")
-        d, e, f, g = st.columns(4)
-        epochs = d.number_input("Epochs", 1, 200, 3, key="sweep_epochs")
-        batch = e.number_input("Batch size", 1, 4096, 64, key="sweep_batch_size")
-        optimizer = f.selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index("adam"),
-                                key="sweep_optimizer")
-        lr = g.number_input("Learning rate", 0.0001, 10.0, 0.01, step=0.001, format="%.4f", key="sweep_lr")
-        limit = d.number_input("First N training images (0: all)", 0, 10**7, 0, key="sweep_limit_train")
+        values = train_widgets.draw_section("main", list(st.columns(4)), PREFIX, RECIPE)
+        with st.expander("Other options"):
+            columns = list(st.columns(3))
+            values |= train_widgets.draw_section("more", columns, PREFIX, RECIPE)
+            values |= train_widgets.draw_section("advanced", columns, PREFIX, RECIPE)
         submitted = st.form_submit_button("Launch", type="primary")
     if not submitted:
         return
+    wrong = train_widgets.problems(values)
+    for sentence in wrong:
+        st.error(literal(sentence))
+    if wrong:
+        return
     try:
         dataset, resize = _input()
+        limit = values["limit_train"]
         base = RunConfig(model=fit_input(model_state.current(), dataset, resize), dataset=dataset,
-                         resize=resize, epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
-                         lr=float(lr), device="auto", limit_train=int(limit) or None,
-                         limit_test=max(int(limit) // 5, 1) if limit else None)
+                         resize=resize, **values, limit_test=max(limit // 5, 1) if limit else None,
+                         save_weights=True)
         if not _lines(grid) and not _lines(random):
-            ids = [runner.launch(config) for config in repeat_configs(base, int(repeats))]
+            ids = [runner.launch(config, owner=user.name) for config in repeat_configs(base, int(repeats))]
             SweepStore().tag_group(ids)
             st.session_state[WATCH] = {"sweep": None, "runs": ids}
             st.success(f"Runs {ids[0]}-{ids[-1]} launched as one group (seeds {base.seed}-"
@@ -66,7 +74,7 @@ def launch() -> None:
             return
         space = parse_space(_lines(grid), _lines(random), samples=int(samples), repeats=int(repeats))
         sweep_id = create_sweep(base.to_dict(), space, early_stop="asha" if asha else None,
-                                cluster=cluster.strip() or None)
+                                cluster=cluster.strip() or None, owner=user.name)
         launch_sweep(sweep_id)
     except ConfigError as exc:
         st.error(literal(exc))
@@ -116,13 +124,16 @@ def live() -> None:
 
 
 def _cancel(store: RunStore, sweep_id: int | None, runs: list) -> None:
+    user = identity.actor()
     try:
+        if user is None:
+            raise ConfigError("visitors may not cancel runs")
         if sweep_id is not None:
-            cancel_sweep(sweep_id)
+            cancel_sweep(sweep_id, actor=user)
         else:
             for run in runs:
                 if run.status not in TERMINAL:
-                    runner.cancel(run.id)
+                    runner.cancel(run.id, actor=user)
     except ConfigError as exc:  # it ended meanwhile
         st.toast(str(exc))
     else:

@@ -2,8 +2,8 @@
 
 from cnnlab import figures
 from cnnlab.analysis import analyze
+from cnnlab.analysis.memory import training_memory
 from cnnlab.spec import model_config
-from cnnlab.train.memory import training_memory
 
 
 def title(fig) -> str:

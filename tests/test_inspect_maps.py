@@ -50,9 +50,9 @@ def test_first_colour_kernels_stay_rgb_later_ones_are_averaged_over_inputs():
     conv = model.layer1[0].conv1  # 4 -> 4 channels, 3×3
     with torch.no_grad():
         conv.weight.copy_(torch.arange(4).view(4, 1, 1, 1) * 10.0 + torch.arange(4).view(1, 4, 1, 1))
-    np.testing.assert_array_equal(kernels(model, "layer1.0.conv1"), np.broadcast_to(
+    np.testing.assert_array_equal(kernels(model, "layer1.0.conv1").weights, np.broadcast_to(
         (np.arange(4) * 10.0 + 1.5).reshape(4, 1, 1), (4, 3, 3)))
-    first = kernels(model, "conv1")
+    first = kernels(model, "conv1").weights
     assert first.shape == (4, 3, 3, 3)
     np.testing.assert_array_equal(first, model.conv1.weight.detach().numpy())
     with pytest.raises(ConfigError, match="'fc' is not a convolution of this model"):

@@ -8,11 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.analysis.memory import memory_model
+from cnnlab.analysis.memory import memory_model, training_memory
 from cnnlab.errors import ConfigError
 from cnnlab.families import family_of
 from cnnlab.spec import InputSpec, model_config
-from cnnlab.train.memory import training_memory
 from cnnlab.train.peak_memory import live_bytes, measure_peak, training_state
 from cnnlab.zoo import build
 

@@ -71,7 +71,7 @@ def test_repeats_of_one_run_take_consecutive_seeds():
     (["lr="], [], "--grid lr: empty value"),
     (["lr=0.1,,0.2"], [], "--grid lr: empty value"),
     (["lr"], [], "is not of the form NAME=VALUES"),
-    (["colour=red"], [], "unknown option 'colour'; a sweep can vary lr, "),
+    (["colour=red"], [], "unknown option 'colour'; a sweep can vary epochs, batch_size, lr, "),
     (["epochs=1.5"], [], "--grid epochs: '1.5' is not a whole number"),
     (["optimizer=sgd,rmsprop"], [], "'rmsprop' is not one of sgd, adam, adamw"),
     (["depth=20"], [], "--grid depth: '20' is not one of 18, 34, 50"),

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import cnnlab
+from cnnlab.cli import main
 from cnnlab.errors import ConfigError
 from cnnlab.train.store import RunStore
 
@@ -149,6 +150,19 @@ def test_a_tensor_metric_is_its_number_and_finish_is_once(tmp_path):
     assert points(store, run.id) == [(1, 0.5, "train_loss", 0.75)]
     with pytest.raises(ConfigError, match=f"run {run.id} has ended: start a new run to log more"):
         run.log(2, train_loss=0.5)
+
+
+def test_a_cancelled_run_ends_at_its_next_log_which_stops_the_loop(tmp_path):
+    run = cnnlab.track.start("long", home=tmp_path)
+    run.log(0, train_loss=1.0)
+    assert main(["runs", "cancel", str(run.id), "--home", str(tmp_path)]) == 0
+    with pytest.raises(ConfigError, match=f"^run {run.id}: cancelled on request"), run:
+        run.log(1, train_loss=0.5)
+    store = RunStore(tmp_path)
+    assert store.get(run.id).status == "cancelled"
+    assert store.get(run.id).error == ("cancelled on request (cnnlab runs cancel); the points logged before "
+                                       "are kept")
+    assert points(store, run.id) == [(0, 0.0, "train_loss", 1.0)]
 
 
 @pytest.mark.parametrize(("call", "message"), [

@@ -14,7 +14,8 @@ from cnnlab.train.loop import Callback, StopRun
 from cnnlab.train.status import Status
 from cnnlab.zoo import build
 
-SMALL = {"limit_train": 48, "limit_test": 40, "batch_size": 16, "device": "cpu", "epochs": 1}
+SMALL = {"limit_train": 48, "limit_test": 40, "batch_size": 16, "device": "cpu", "epochs": 1,
+         "speed": "fixed"}
 
 
 def config(**changes) -> RunConfig:

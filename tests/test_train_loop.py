@@ -17,7 +17,8 @@ from cnnlab.train.fit import fit, out_of_memory_message
 from cnnlab.train.memory import run_memory
 from cnnlab.train.setup import resolve_device
 
-SMALL = {"limit_train": 512, "limit_test": 256, "batch_size": 64, "device": "cpu"}
+# speed fixed: the path is chosen by measuring only in tests/test_speed.py (a loaded machine would probe)
+SMALL = {"limit_train": 512, "limit_test": 256, "batch_size": 64, "device": "cpu", "speed": "fixed"}
 
 
 def config(model: str = "lenet", **changes) -> RunConfig:

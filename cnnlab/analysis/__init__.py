@@ -6,10 +6,12 @@ device: no weights are allocated and nothing is computed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from torch import nn
 
+from cnnlab.analysis.graph import GraphRecorder
 from cnnlab.analysis.memory import TrainingMemory
 from cnnlab.analysis.summary import LayerRow, Summary, Totals, format_pair
 from cnnlab.analysis.tracer import Call, trace
@@ -23,11 +25,12 @@ __all__ = ["LayerRow", "Summary", "Totals", "TrainingMemory", "Window", "analyze
 
 def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
             input_shape: str | InputSpec | tuple[int, int, int] | None = None,
-            *, levels: int | None = None, **options: Any) -> Summary:
+            *, levels: int | None = None, recorder: GraphRecorder | None = None, **options: Any) -> Summary:
     """Analyse `model` on one input of `input_shape` (C, H, W).
 
     `levels=None` gives one row per leaf layer; `levels=d` one row per module at depth d (a leaf above
     it keeps its own row). `options` (classes, width_divisor, ...) apply to a preset name or spec.
+    A `recorder` records the data-flow graph of the same forward pass (`cnnlab.diagram` draws it).
     """
     if levels is not None and (isinstance(levels, bool) or not isinstance(levels, int) or levels < 1):
         raise ConfigError(f"levels must be a whole number of at least 1, got {levels!r}")
@@ -40,7 +43,7 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
         if input_shape is None:
             raise ConfigError("analysing an nn.Module needs an input shape (C, H, W)")
         shape = _input(input_shape)
-        name, module = type(model).__name__, model
+        name, module, config = type(model).__name__, model, None
     else:
         if isinstance(model, ModelConfig):
             if options or input_shape is not None:
@@ -50,13 +53,13 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
             config = model_config(model, _input(input_shape) if input_shape is not None else None, **options)
         shape, name, module = config.input, config.name, build(config)
     try:
-        calls, output, macs = trace(module, shape.as_tuple())
+        calls, output, macs = trace(module, shape.as_tuple(), recorder)
     except ConfigError:
         raise
     except Exception as exc:  # whatever a model's forward raises on this input, say so in one line
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ConfigError(f"{name} cannot run on a {shape} input: {reason}") from exc
-    return _summarize(name, shape, module, calls, output, macs, levels)
+    return replace(_summarize(name, shape, module, calls, output, macs, levels), config=config)
 
 
 def _input(value: str | InputSpec | tuple) -> InputSpec:

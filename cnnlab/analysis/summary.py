@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import html
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cnnlab.analysis.windows import Window
+from cnnlab.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import plotly.graph_objects as go
+
+    from cnnlab.spec import ModelConfig
 
 # One multiply-accumulate is two floating-point operations: a multiply and an add.
 FLOPS_PER_MAC = 2
 # Layer type -> the kind its parameters count as in `Summary.params_by_kind`.
 KINDS = {"Conv2d": "convolution", "Linear": "fully connected"}
+# The figures of a summary (`Summary.figure`), as the Build page's tabs draw them.
+FIGURES = ("rf", "shapes", "params", "memory")
+HTML_COLUMNS = ("Layer", "Type", "Output shape", "Kernel", "Stride", "Pad", "Params", "MACs", "RF", "Jump")
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,7 @@ class Summary:
     classes: int
     layers: tuple[LayerRow, ...]
     totals: Totals
+    config: ModelConfig | None = field(default=None, compare=False, repr=False)  # None for a module
 
     @property
     def final_field(self) -> LayerRow | None:
@@ -103,6 +112,56 @@ class Summary:
             "model": self.model, "input": list(self.input), "classes": self.classes,
             "layers": [row.to_dict() for row in self.layers], "totals": self.totals.to_dict(),
         }
+
+    def figure(self, kind: str, *, batch_size: int = 128, optimizer: str = "sgd",
+               momentum: float = 0.0) -> go.Figure:
+        """The Build page's figure `kind` of this summary: "rf" (receptive-field growth), "shapes",
+        "params" or "memory" (training memory for `batch_size` and `optimizer` against this machine's).
+        Needs plotly."""
+        from cnnlab import figures
+        from cnnlab.analysis.memory import training_memory
+
+        if kind not in FIGURES:
+            raise ConfigError(f"unknown figure {kind!r}; choose one of {', '.join(FIGURES)}")
+        if kind == "rf":
+            return figures.receptive_field_figure(self)
+        if kind == "shapes":
+            return figures.shape_figure(self)
+        if kind == "params":
+            return figures.params_figure(self)
+        if self.config is None:
+            raise ConfigError("the memory figure simulates a training step of a cnnlab model (a preset, "
+                              "a spec or a ModelConfig), not of an analysed module")
+        memory = training_memory(self.config, optimizer, momentum).at(batch_size)
+        return figures.memory_figure(memory, *figures.device_memory())
+
+    def _repr_html_(self) -> str:
+        """The layer table (kernel, stride and padding of each window, receptive field and jump) and the
+        totals, for Jupyter."""
+        from cnnlab.units import format_bytes, format_count
+
+        def cells(row: LayerRow) -> tuple[str, ...]:
+            w = row.window
+            return (row.name, row.type, "×".join(map(str, row.output_shape)),
+                    *(format_pair(getattr(w, key)) if w else "" for key in ("kernel", "stride", "padding")),
+                    f"{row.params:,}", format_count(row.macs), *(format_pair(v) if v else "-"
+                                                                 for v in (row.rf, row.jump)))
+
+        head = "".join(f"<th>{name}</th>" for name in HTML_COLUMNS)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(row)) + "</tr>"
+                       for row in self.layers)
+        t, final = self.totals, self.final_field
+        field = "-" if final is None else f"{format_pair(final.rf)} pixels at {final.name}"
+        totals = (("Total params", f"{t.params:,} (trainable {t.trainable_params:,})"),
+                  ("MACs per image", f"{t.macs:,} ({format_count(t.macs)})"),
+                  ("Parameter memory", format_bytes(t.param_bytes)),
+                  ("Activation memory", f"{format_bytes(t.activation_bytes)} per image"),
+                  ("Receptive field", field))
+        foot = "".join(f"<tr><th>{name}</th><td>{html.escape(value)}</td></tr>" for name, value in totals)
+        title = f"{self.model}, input {'×'.join(map(str, self.input))}, {self.classes} classes"
+        return (f"<div class='cnnlab-summary'><p><b>{html.escape(title)}</b></p>"
+                f"<table class='cnnlab-layers'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                f"<table class='cnnlab-totals'>{foot}</table></div>")
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -20,6 +20,9 @@ from torch.nn import functional as F
 
 from cnnlab.analysis.fields import Field, union
 from cnnlab.meta import MetaMode, arg
+
+if TYPE_CHECKING:
+    from cnnlab.analysis.graph import GraphRecorder
 
 _ATTR = "_cnnlab_field"
 _CONV = {"conv2d"}
@@ -88,10 +91,11 @@ def _mark(tensor: torch.Tensor, field: Field | None, dims: tuple[int, int] = _NC
 class _Tracer(MetaMode):
     """Propagates receptive fields through torch operations and counts conv/linear MACs per sample."""
 
-    def __init__(self) -> None:
+    def __init__(self, recorder: GraphRecorder | None = None) -> None:
         super().__init__()
         self.stack: list[Call] = []
         self.total_macs = 0
+        self.recorder = recorder
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         kwargs = kwargs or {}
@@ -109,6 +113,8 @@ class _Tracer(MetaMode):
         elif func is F.multi_head_attention_forward:
             self._count(_attention_projection_macs(args, kwargs))
         self._propagate(func, name, first, args, kwargs, out)
+        if self.recorder is not None:
+            self.recorder.op(name, (first,) if name in _TEMPLATE else (args, kwargs), out)
         return out
 
     def _count(self, macs: int) -> None:
@@ -213,10 +219,12 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
             module.training = training
 
 
-def trace(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[Call], torch.Tensor, int]:
+def trace(model: nn.Module, input_shape: tuple[int, ...], recorder: GraphRecorder | None = None,
+          ) -> tuple[list[Call], torch.Tensor, int]:
     """Run `model` on a meta tensor of shape (1, *input_shape); return its calls (in call order),
-    its output and the total MACs per sample. The model's own weights are never touched or copied."""
-    tracer = _Tracer()
+    its output and the total MACs per sample. The model's own weights are never touched or copied.
+    A `recorder` is told of every call and operation (the data-flow graph)."""
+    tracer = _Tracer(recorder)
     calls: list[Call] = []
     depth_of = {m: (name, name.count(".") + 1 if name else 0) for name, m in model.named_modules()}
 
@@ -227,12 +235,16 @@ def trace(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[Call], t
         call = Call(name, module, depth, len(calls), input_shape=shape)
         calls.append(call)
         tracer.stack.append(call)
+        if recorder is not None:
+            recorder.started(call, args)
 
     def post_hook(module: nn.Module, _args: Any, output: Any) -> None:
         call = tracer.stack.pop()
         tensor = next(_tensors(output), None)
         call.output = tensor
         call.field = field_of(tensor) if tensor is not None and tensor.dim() >= 3 else None
+        if recorder is not None:
+            recorder.ended(call, output)
         if tracer.stack:
             tracer.stack[-1].macs += call.macs
 
@@ -241,6 +253,8 @@ def trace(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[Call], t
     state = [*model.named_parameters(), *model.named_buffers()]
     x = torch.empty((1, *input_shape), device="meta")
     _mark(x, Field.identity())
+    if recorder is not None:
+        recorder.start(x)
     try:
         with _eval_mode(model), tracer, torch.no_grad():
             if all(t.device.type == "meta" for _, t in state):

@@ -16,8 +16,8 @@ from cnnlab.errors import ConfigError, StoreWarning
 
 # Each module registers itself with `add_parser(subparsers)` and sets `func` on its parser.
 COMMAND_MODULES = ("cnnlab.cli.summary", "cnnlab.cli.code", "cnnlab.cli.train", "cnnlab.cli.runs",
-                   "cnnlab.cli.field", "cnnlab.cli.compare", "cnnlab.cli.sweep",
-                   "cnnlab.cli.import_cmd")
+                   "cnnlab.cli.field", "cnnlab.cli.compare", "cnnlab.cli.sweep", "cnnlab.cli.import_cmd",
+                   "cnnlab.cli.dashboard", "cnnlab.cli.diagram")
 
 
 class _Parser(argparse.ArgumentParser):

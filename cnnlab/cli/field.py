@@ -6,10 +6,12 @@ import argparse
 import json
 import re
 
+from cnnlab.cli.model_file import file_subject
 from cnnlab.cli.options import add_home_argument, add_model_arguments, model_config_from_args
 from cnnlab.cli.output import emit
 from cnnlab.cli.train import _make_model_optional
 from cnnlab.errors import ConfigError
+from cnnlab.exported import is_model_file
 from cnnlab.families import all_options
 from cnnlab.inspect import (
     Subject,
@@ -64,6 +66,8 @@ def subject_from_args(args: argparse.Namespace) -> Subject:
     if args.run is None:
         if args.model is None:
             raise ConfigError("field needs a MODEL or --run ID (see: cnnlab field --help)")
+        if is_model_file(args.model):
+            return file_subject(args)
         return initial(model_config_from_args(args), seed=args.seed)
     named = ("model", "input", *all_options())
     given = [f"--{o.replace('_', '-')}" for o in named if getattr(args, o) is not None]
@@ -77,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "png" and args.output is None:
         raise ConfigError("--format png needs --output FILE")
     subject = subject_from_args(args)
-    inp = subject.config.input
+    inp = subject.input
     layer = find_layer(subject.model, spatial_layers(subject.model, inp.as_tuple()), args.layer)
     unit = layer.check_unit(unit)
     dataset = args.dataset or subject.dataset or default_dataset(inp)

@@ -15,7 +15,7 @@ from cnnlab.units import format_bytes, format_count
 if TYPE_CHECKING:
     from cnnlab.train.store import Run, RunStore
 
-COLUMNS = ("ID", "Name", "Status", "Model", "Dataset", "Epochs", "Loss", "Train acc", "Test acc",
+COLUMNS = ("ID", "Name", "Owner", "Status", "Model", "Dataset", "Epochs", "Loss", "Train acc", "Test acc",
            "Examples/s", "Created")
 METRICS_TAIL = 10
 MEMORY_FIELDS = ("peak_memory", "memory_estimate")
@@ -62,11 +62,11 @@ def list_runs(args: argparse.Namespace) -> int:
 
 
 def render_table(runs: list[Run]) -> str:
-    body = [(str(r.id), r.name or "", r.status, r.model or "-", r.dataset or "-", _epochs(r),
+    body = [(str(r.id), r.name or "", r.owner or "-", r.status, r.model or "-", r.dataset or "-", _epochs(r),
              _num(r.final_train_loss), _num(r.final_train_acc), _num(r.final_test_acc),
              "-" if r.examples_per_sec is None else format_count(r.examples_per_sec), _time(r.created_at))
             for r in runs]
-    return "\n".join(aligned(COLUMNS, body, right={0, 5, 6, 7, 8, 9}))
+    return "\n".join(aligned(COLUMNS, body, right={0, 6, 7, 8, 9, 10}))
 
 
 def _shown(key: str, value: Any) -> Any:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 
-from cnnlab.analysis import Summary, format_pair
+from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.cli.fc_as_conv import add_fc_as_conv_argument, analyze_fc_as_conv
+from cnnlab.cli.model_file import file_subject
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.cli.table import aligned
 from cnnlab.errors import ConfigError
+from cnnlab.exported import is_model_file
 from cnnlab.spec import JSON_SCHEMA_VERSION, ModelConfig, model_name, to_seq
 from cnnlab.units import format_bytes, format_count
 
@@ -31,8 +34,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = model_config_from_args(args)
-    summary = analyze_fc_as_conv(config, args)
+    if is_model_file(args.model):
+        config, summary = None, file_summary(args)
+    else:
+        config = model_config_from_args(args)
+        summary = analyze_fc_as_conv(config, args)
     if args.format == "json":
         print(json.dumps(summary_json(config, summary)))
     elif args.format == "csv":
@@ -42,9 +48,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_json(config: ModelConfig, summary: Summary) -> dict:
-    """The JSON contract of `summary --format json`: the summary, its schema version and the seq form."""
-    return {"schema_version": JSON_SCHEMA_VERSION, **summary.to_dict(), "seq": seq_text(config)}
+def summary_json(config: ModelConfig | None, summary: Summary) -> dict:
+    """The JSON contract of `summary --format json`: the summary, its schema version and the seq form
+    (null for a model file)."""
+    return {"schema_version": JSON_SCHEMA_VERSION, **summary.to_dict(),
+            "seq": seq_text(config) if config else None}
+
+
+def file_summary(args: argparse.Namespace) -> Summary:
+    """The summary of a model file, named after the file."""
+    subject = file_subject(args)
+    return replace(analyze(subject.model, subject.input, levels=args.levels), model=subject.weights)
 
 
 def seq_text(config: ModelConfig) -> str | None:

@@ -19,14 +19,14 @@ EXAMPLE = "e.g. cnnlab sweep lenet --grid lr=0.001,0.01,0.1 --repeats 3 --early-
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from cnnlab.sweep.space import PARAMS
+    from cnnlab.sweep.space import sweep_params
 
     parser = sub.add_parser(
         "sweep", help="sweep hyper-parameters or model options on Ray (here, or on a cluster)",
         description="Train MODEL once per combination of the --grid values (× --samples draws of the "
                     "--random ones × --repeats seeds) on Ray Tune. Options not swept are those of "
-                    f"`cnnlab train`. Sweepable: {', '.join(PARAMS)}. {EXAMPLE}")
-    add_run_arguments(parser)
+                    f"`cnnlab train`. Sweepable: {', '.join(sweep_params())}. {EXAMPLE}")
+    runs = add_run_arguments(parser)["run"]
     space = parser.add_argument_group("sweep")
     space.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
                        help="values to try (models: separate them with ;, e.g. model=vgg:1x8,1x16;lenet)")
@@ -40,10 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                             "Ray on this machine)")
     space.add_argument("--yes", action="store_true",
                        help=f"launch a sweep of more than {limits.SWEEP_CONFIRM_TRIALS} trials")
-    runs = parser.add_argument_group("run")
     runs.add_argument("--name", help="a name for the sweep (default: MODEL sweep)")
     add_home_argument(runs)
-    runs.add_argument("--save-weights", action="store_true", help="save each trial's trained state_dict")
     runs.add_argument("--background", action="store_true", help="launch detached, print the sweep id, return")
     runs.add_argument("--sweep-id", type=int, help=argparse.SUPPRESS)  # the detached driver's form
     parser.set_defaults(func=run)

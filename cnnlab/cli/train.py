@@ -7,68 +7,62 @@ import sys
 from typing import TYPE_CHECKING
 
 from cnnlab.cli.options import add_home_argument, add_model_arguments, model_config_from_args
+from cnnlab.cli.progress import EpochBar
 from cnnlab.errors import ConfigError
 from cnnlab.spec import ModelConfig, with_options
 from cnnlab.units import format_bytes, format_count
 
 if TYPE_CHECKING:
     from cnnlab.train.config import RunConfig
+    from cnnlab.train.options import TrainOption
 
 PROGRESS_NAMES = {"train_loss": "loss", "train_acc": "train acc", "test_acc": "test acc",
                   "examples_per_sec": "examples/s"}
-DATASETS_HELP = "shapes (built in, offline) shapes-rgb fashion-mnist mnist cifar10"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("train", help="train a model; every run is recorded in the run store",
                             description="Train MODEL on a dataset. Runs in the foreground with a progress "
                                         "bar unless --background is given.")
-    add_run_arguments(parser)
-    runs = parser.add_argument_group("run")
+    runs = add_run_arguments(parser)["run"]
     runs.add_argument("--name", help="a name for the run (default: MODEL on DATASET)")
     runs.add_argument("--repeats", type=int, default=1, metavar="N",
                       help="N runs with seeds SEED..SEED+N-1, one group (Compare draws its mean and band)")
     add_home_argument(runs)
-    runs.add_argument("--save-weights", action="store_true", help="save the trained state_dict with the run")
     runs.add_argument("--background", action="store_true", help="launch detached, print the run id, return")
     runs.add_argument("--run-id", type=int, help=argparse.SUPPRESS)  # the detached worker's form
     parser.set_defaults(func=run)
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """MODEL (optional: the detached worker's form has none), its options, data, training and device."""
+def add_run_arguments(parser: argparse.ArgumentParser) -> dict[str, argparse._ArgumentGroup]:
+    """MODEL (optional: the detached worker's form has none), its options, and one flag per training
+    option (cnnlab.train.options), in the option's help group; returns the groups by title."""
+    from cnnlab.train.options import GROUPS, options
+
     add_model_arguments(parser)
     _make_model_optional(parser)
-    data = parser.add_argument_group("data")
-    data.add_argument("--dataset", default="shapes", help=f"{DATASETS_HELP} (default shapes)")
-    data.add_argument("--data-dir", help="datasets folder (default: $CNNLAB_DATA or a per-user folder)")
-    data.add_argument("--resize", type=int, metavar="N", help="resize images to N×N (224 for AlexNet/VGG)")
-    data.add_argument("--limit-train", type=int, metavar="N", help="use the first N training examples")
-    data.add_argument("--limit-test", type=int, metavar="N", help="use the first N test examples")
-    hyper = parser.add_argument_group("training")
-    hyper.add_argument("--normalize", action="store_true",
-                       help="zero mean, unit variance per channel (the training split's statistics)")
-    hyper.add_argument("--epochs", type=int, default=10)
-    hyper.add_argument("--batch-size", type=int, default=128)
-    hyper.add_argument("--lr", type=float, help="learning rate (default 0.05 for sgd, 0.001 for adam/adamw)")
-    hyper.add_argument("--optimizer", default="sgd", help="sgd adam adamw (default sgd)")
-    hyper.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default 0)")
-    hyper.add_argument("--weight-decay", type=float, default=0.0)
-    hyper.add_argument("--schedule", default="constant", help="constant cosine onecycle (default constant)")
-    hyper.add_argument("--init", default="xavier", help="xavier (the textbook's) or default (PyTorch's)")
-    hyper.add_argument("--seed", type=int, default=0)
-    speed = parser.add_argument_group("device and speed")
-    speed.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu) cpu cuda cuda:N mps")
-    speed.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
-                       help="bf16 autocast on CUDA (ignored elsewhere; default on)")
-    speed.add_argument("--speed", choices=("auto", "fixed"), default="auto",
-                       help="auto (default): time a few steps of eager, channels-last and compiled training "
-                            "once per machine and model and take the fastest for this run, compile time "
-                            "included; fixed: eager unless --channels-last or --compile")
-    speed.add_argument("--channels-last", action="store_true",
-                       help="channels-last memory format (implies --speed fixed)")
-    speed.add_argument("--compile", action="store_true",
-                       help="torch.compile the model, before timing (implies --speed fixed)")
+    groups = {title: parser.add_argument_group(title) for title in GROUPS}
+    for option in options():
+        text = _help(option)
+        group = groups[option.group]
+        if option.kind is bool:
+            action = argparse.BooleanOptionalAction if option.default else "store_true"
+            group.add_argument(option.flag, action=action, default=option.default, help=text)
+        else:
+            metavar = "|".join(map(str, option.choices)) if option.choices else \
+                "N" if option.kind in (int, float) else option.name.upper()
+            group.add_argument(option.flag, type=option.kind, default=option.default, metavar=metavar,
+                               help=text)
+    return groups
+
+
+def _help(option: TrainOption) -> str:
+    """The option's help with what it takes and its default: 'passes over ... (a whole number from 1 to
+    1,000; default 10)'."""
+    if option.kind is bool:
+        return option.help + (" (default on)" if option.default else "")
+    takes = "" if option.kind is str and not option.choices else f"{option.bounds()}; "
+    return f"{option.help} ({takes}default {option.default_text()})".replace("%", "%%")
 
 
 def _make_model_optional(parser: argparse.ArgumentParser) -> None:
@@ -127,6 +121,7 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
     """The RunConfig the arguments describe. Without --input, the model's input (and, without --classes,
     its classes) are fitted to the dataset."""
     from cnnlab.train.config import RunConfig, fit_input
+    from cnnlab.train.options import OPTIONS
 
     model = model_config_from_args(args)
     if args.input is None:
@@ -134,34 +129,29 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
         model = fit_input(model, args.dataset, args.resize)
         if args.classes is not None:
             model = ModelConfig(with_options(model.arch, classes=given), model.input)
-    return RunConfig(model=model, dataset=args.dataset, data_dir=args.data_dir, resize=args.resize,
-                     normalize=args.normalize, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                     optimizer=args.optimizer, momentum=args.momentum, weight_decay=args.weight_decay,
-                     schedule=args.schedule, seed=args.seed, device=args.device, amp=args.amp,
-                     channels_last=args.channels_last, compile=args.compile, speed=args.speed, init=args.init,
-                     limit_train=args.limit_train, limit_test=args.limit_test, save_weights=args.save_weights)
+    return RunConfig(model=model, **{name: getattr(args, name) for name in OPTIONS})
 
 
 def train_foreground(config: RunConfig, args: argparse.Namespace, run_id: int | None = None) -> int:
     """Train in this process (run `run_id` if already recorded) with a progress bar; print the textbook's
     closing lines."""
-    from tqdm import tqdm
-
     from cnnlab.train import runner
 
     if run_id is None:
         run_id = runner.create_run(config, name=args.name, home=args.home)
     print(f"run {run_id}: {runner.run_name(config, args.name)}", file=sys.stderr)
     latest: dict[str, str] = {}
-    with tqdm(total=config.epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True,
-              bar_format="{l_bar}{bar}| {n:.2f}/{total} epochs [{elapsed}<{remaining}{postfix}]") as bar:
-        def progress(step: int, epoch: float, metrics: dict[str, float]) -> None:
-            latest.update({PROGRESS_NAMES[k]: format_count(v) if k == "examples_per_sec" else f"{v:.3f}"
-                           for k, v in metrics.items() if k in PROGRESS_NAMES})
-            bar.set_postfix(latest, refresh=False)
-            bar.update(epoch - bar.n)
+    bar = EpochBar(config.epochs)
 
+    def progress(step: int, epoch: float, metrics: dict[str, float]) -> None:
+        latest.update({PROGRESS_NAMES[k]: format_count(v) if k == "examples_per_sec" else f"{v:.3f}"
+                       for k, v in metrics.items() if k in PROGRESS_NAMES})
+        bar.update(epoch, latest)
+
+    try:
         final = runner.execute(run_id, home=args.home, progress=progress)
+    finally:
+        bar.close()
     if final.status != "done":
         print(f"run {run_id} {final.status}: {final.error or ''}".rstrip(": "), file=sys.stderr)
         return 1

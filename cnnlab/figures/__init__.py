@@ -9,7 +9,14 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised by the test that hides plotly
     raise ImportError("cnnlab's figures need plotly: pip install 'cnnlab[notebook]' (or plotly)") from exc
 
-from cnnlab.figures.build import main_path, memory_figure, params_figure, receptive_field_figure, shape_figure
+from cnnlab.figures.build import (
+    device_memory,
+    main_path,
+    memory_figure,
+    params_figure,
+    receptive_field_figure,
+    shape_figure,
+)
 from cnnlab.figures.see import (
     feature_maps_figure,
     field_figure,
@@ -19,6 +26,6 @@ from cnnlab.figures.see import (
 )
 from cnnlab.figures.style import LAYOUT, PALETTE
 
-__all__ = ["LAYOUT", "PALETTE", "feature_maps_figure", "field_figure", "kernels_figure", "main_path",
-           "memory_figure", "params_figure", "receptive_field_figure", "shape_figure", "top_images_figure",
-           "unit_grid_figure"]
+__all__ = ["LAYOUT", "PALETTE", "device_memory", "feature_maps_figure", "field_figure", "kernels_figure",
+           "main_path", "memory_figure", "params_figure", "receptive_field_figure", "shape_figure",
+           "top_images_figure", "unit_grid_figure"]

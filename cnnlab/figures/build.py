@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -111,3 +113,12 @@ def memory_figure(memory: TrainingMemory, available: int, device: str) -> go.Fig
     fig.update_layout(**{**LAYOUT, "height": 300}, barmode="stack", xaxis_title="GiB",
                       title_text=f"Training needs {format_bytes(memory.total)} at its peak: {fits}")
     return fig
+
+
+def device_memory() -> tuple[int, str]:
+    """Total memory of the training device and its name: the GPU's if there is one, else the RAM's."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_properties(0).total_memory, torch.cuda.get_device_name(0)
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "CPU RAM"

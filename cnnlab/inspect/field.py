@@ -12,12 +12,16 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
 from cnnlab.inspect.layers import SpatialLayer, capture
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 DTYPE = torch.float64
 FRACTIONS = (0.5, 0.95)
@@ -40,6 +44,13 @@ class EffectiveField:
     def dead(self) -> bool:
         """True when the unit's gradient is zero on every image (e.g. a ReLU that never fires)."""
         return self.side50 is None
+
+    def figure(self, image: np.ndarray, title: str | None = None) -> go.Figure:
+        """The See page's picture: `image` (C×H×W in [0, 1]) with this field over it and the theoretical
+        box. Needs plotly."""
+        from cnnlab.figures import field_figure
+
+        return field_figure(image, self, title or f"{self.layer}, unit {self.unit}: effective field")
 
 
 def prepared(model: nn.Module, dtype: torch.dtype = DTYPE) -> nn.Module:

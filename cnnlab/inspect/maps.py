@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -13,6 +14,9 @@ from cnnlab.errors import ConfigError
 from cnnlab.inspect.layers import SpatialLayer, capture
 from cnnlab.spec import check_int
 
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
 
 @dataclass(frozen=True)
 class FeatureMaps:
@@ -21,6 +25,26 @@ class FeatureMaps:
     layer: str
     shape: tuple[int, int, int]
     maps: np.ndarray
+
+    def figure(self, columns: int = 8) -> go.Figure:
+        """The channels in a grid, each scaled to its own range (the See page's). Needs plotly."""
+        from cnnlab.figures import feature_maps_figure
+
+        return feature_maps_figure(self, columns)
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """A convolution's kernels: `weights` Cout×3×kh×kw for an RGB input layer, else Cout×kh×kw."""
+
+    layer: str
+    weights: np.ndarray
+
+    def figure(self, columns: int = 16) -> go.Figure:
+        """The kernels as small pictures (the See page's). Needs plotly."""
+        from cnnlab.figures import kernels_figure
+
+        return kernels_figure(self.weights, self.layer, columns)
 
 
 def feature_maps(model: nn.Module, image: torch.Tensor, layers: list[SpatialLayer],
@@ -38,7 +62,7 @@ def conv_layers(model: nn.Module) -> list[str]:
     return [name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
 
 
-def kernels(model: nn.Module, name: str) -> np.ndarray:
+def kernels(model: nn.Module, name: str) -> Kernels:
     """A convolution's kernels: Cout×3×kh×kw for an RGB input layer (one colour image per output
     channel), else Cout×kh×kw averaged over its input channels."""
     module = dict(model.named_modules()).get(name)
@@ -47,5 +71,5 @@ def kernels(model: nn.Module, name: str) -> np.ndarray:
                           f"{', '.join(conv_layers(model)) or 'none'}")
     weight = module.weight.detach().float().cpu()
     if weight.shape[1] == 3 and module.groups == 1:
-        return weight.numpy()
-    return weight.mean(dim=1).numpy()
+        return Kernels(name, weight.numpy())
+    return Kernels(name, weight.mean(dim=1).numpy())

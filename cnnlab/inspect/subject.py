@@ -14,7 +14,7 @@ from torch import nn
 
 from cnnlab.data import channel_stats, load_split
 from cnnlab.errors import ConfigError
-from cnnlab.spec import ModelConfig
+from cnnlab.spec import InputSpec, ModelConfig
 from cnnlab.train.config import RunConfig
 from cnnlab.train.setup import initialise
 from cnnlab.train.store import Run, RunStore
@@ -26,11 +26,16 @@ class Subject:
     """A CPU model in eval mode and how its inputs are prepared."""
 
     model: nn.Module
-    config: ModelConfig
-    weights: str  # "init seed S" or "run ID"
+    config: ModelConfig | None  # None for a model file (`from_file`)
+    weights: str  # "init seed S", "run ID" or the model file's name
     dataset: str | None = None  # the run's dataset, if any
     data_dir: str | None = None
     normalize: tuple[torch.Tensor, torch.Tensor] | None = None  # the run's per-channel statistics
+    input: InputSpec | None = None  # what the model takes: the config's input unless given
+
+    def __post_init__(self) -> None:
+        if self.input is None:
+            object.__setattr__(self, "input", self.config.input)
 
 
 def initial(config: ModelConfig, seed: int = 0, init: str = "xavier") -> Subject:
@@ -60,6 +65,21 @@ def from_run(run_id: int, home: str | Path | None = None, *, trained: bool = Tru
         weights = f"run {run_id} before training"
     stats = channel_stats(load_split(config.dataset, True, config.data_dir)) if config.normalize else None
     return Subject(model, config.model, weights, config.dataset, config.data_dir, stats)
+
+
+def from_file(source: str | Path | bytes, input_shape: InputSpec | None = None,
+              name: str | None = None) -> Subject:
+    """A model saved with `torch.export.save`, with its trained weights (`cnnlab.exported.load`: nothing
+    from the file is run), on `input_shape` or the input it was exported with."""
+    from cnnlab.exported import load
+
+    model = load(source, name)
+    if input_shape is None:
+        if model.input_shape is None:
+            raise ConfigError(f"{name or source} does not record a fixed input shape; give one (CxHxW)")
+        input_shape = InputSpec.from_list(model.input_shape)
+    label = name or (Path(source).name if not isinstance(source, bytes) else "the uploaded model")
+    return Subject(model, None, label, input=input_shape)
 
 
 def check_weights(run: Run) -> None:

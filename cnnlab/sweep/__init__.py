@@ -9,6 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cnnlab import quotas
+from cnnlab.access import Actor, current_user
+from cnnlab.analysis import analyze
 from cnnlab.errors import ConfigError
 from cnnlab.spec import ModelConfig
 from cnnlab.sweep.engine import check_cluster
@@ -31,25 +34,29 @@ def plan(base: dict[str, Any], space: Space, *, confirmed: bool = False) -> list
 
 def create_sweep(base: dict[str, Any], space: Space, *, early_stop: str | None = None,
                  cluster: str | None = None, name: str | None = None, home: str | Path | None = None,
-                 confirmed: bool = False) -> int:
-    """Validate everything (trials, Ray, the cluster's address), then record the sweep and its trials as
-    queued runs; return the sweep id. Nothing is recorded when anything is wrong."""
+                 confirmed: bool = False, owner: str | None = None) -> int:
+    """Validate everything (trials, Ray, the cluster's address, the class quotas), then record the sweep
+    and its trials as queued runs of `owner` (default: `access.current_user()`); return the sweep id.
+    Nothing is recorded when anything is wrong."""
     if early_stop is not None and early_stop not in EARLY_STOP:
         raise ConfigError(f"early stopping must be one of {', '.join(EARLY_STOP)}, got {early_stop!r}")
     trials = plan(base, space, confirmed=confirmed)
     check_cluster(cluster)
     store = SweepStore(home)
+    owner = owner or current_user()
+    macs = {model: analyze(model).totals.macs for model in {t.config.model for t in trials}}
+    quotas.check_launch(store, owner, [(t.config, macs[t.config.model]) for t in trials], sweep=True)
     name = name or f"{trials[0].config.model.name} sweep"
     spec = {"space": space.to_dict(), "varied": space.varied(), "early_stop": early_stop,
             "trials": len(trials)}
-    sweep_id = store.create_sweep(name, spec, cluster)
+    sweep_id = store.create_sweep(name, spec, cluster, owner)
     groups: dict[int, list[TrialPlan]] = {}
     for trial in trials:
         groups.setdefault(trial.group, []).append(trial)
     for members in groups.values():
         label = describe({k: v for k, v in members[0].params.items() if k != "seed" or len(members) == 1})
         store.create_group([t.config for t in members], sweep_id=sweep_id,
-                           name=f"{name} {sweep_id}" + (f": {label}" if label else ""))
+                           name=f"{name} {sweep_id}" + (f": {label}" if label else ""), owner=owner)
     return sweep_id
 
 
@@ -60,16 +67,17 @@ def launch_sweep(sweep_id: int, home: str | Path | None = None) -> None:
         pid = spawn_detached(["sweep", "--sweep-id", str(sweep_id), "--home", str(store.home)],
                              store.home / "sweeps" / str(sweep_id) / DRIVER_LOG)
     except OSError as exc:
-        store.request_cancel_sweep(sweep_id)
+        store.request_cancel_sweep(sweep_id, Actor(store.get_sweep(sweep_id).owner or ""))
         raise ConfigError(f"sweep {sweep_id}: its driver process could not be started: {exc}") from exc
     store.set_sweep_pid(sweep_id, pid)
 
 
-def cancel_sweep(sweep_id: int, home: str | Path | None = None) -> Sweep:
-    """Cancel every trial that has not ended; the driver stops the running ones within a second or so."""
+def cancel_sweep(sweep_id: int, home: str | Path | None = None, actor: Actor | None = None) -> Sweep:
+    """Cancel every trial that has not ended; the driver stops the running ones within a second or so.
+    Only the sweep's owner or a teacher may (`actor`, default: `access.current_actor()`)."""
     store = SweepStore(home)
     store.reconcile()
-    return store.request_cancel_sweep(sweep_id)
+    return store.request_cancel_sweep(sweep_id, actor)
 
 
 def param_value(config: dict[str, Any], name: str) -> Any:

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.errors import ConfigError
+from cnnlab.sweep import guard
 from cnnlab.sweep.engine import connect
 from cnnlab.sweep.records import Sweep, SweepStore
 from cnnlab.sweep.trial import train_trial
 from cnnlab.train.store import TERMINAL
-
-ASHA_REDUCTION = 2  # past each rung go the trials in the better half there
 
 
 def execute(sweep_id: int, *, home: str | Path | None = None, ended: Any = None) -> Sweep:
@@ -24,7 +23,8 @@ def execute(sweep_id: int, *, home: str | Path | None = None, ended: Any = None)
     `ended(run)` is called as each trial ends.
 
     Whatever happens, no trial stays queued or running: on an exception the sweep and its leftover
-    trials end failed (Ctrl-C: cancelled) and the exception is re-raised.
+    trials end failed (Ctrl-C: cancelled) and the exception is re-raised; should this process be killed,
+    its guard (`cnnlab.sweep.guard`) ends them interrupted and brings down the Ray processes it started.
     """
     store = SweepStore(home)
     sweep = store.get_sweep(sweep_id)
@@ -33,6 +33,7 @@ def execute(sweep_id: int, *, home: str | Path | None = None, ended: Any = None)
     for run in store.sweep_runs(sweep_id):
         if run.status == "queued":
             store.update(run.id, pid=os.getpid())  # the driver owns its waiting trials
+    watcher = guard.start(store.home)  # should this process be killed, it ends what it leaves
     try:
         ray = connect(sweep.cluster)
         try:
@@ -46,6 +47,8 @@ def execute(sweep_id: int, *, home: str | Path | None = None, ended: Any = None)
         _end(store, sweep_id, "failed", str(exc) if isinstance(exc, ConfigError)
              else f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        guard.stop(watcher)
     if store.sweep_cancel_requested(sweep_id):
         _end(store, sweep_id, "cancelled", "cancelled")
     else:
@@ -56,28 +59,38 @@ def execute(sweep_id: int, *, home: str | Path | None = None, ended: Any = None)
 def _tune(ray: Any, store: SweepStore, sweep: Sweep, ended: Any) -> None:
     from ray import tune
 
+    from cnnlab.sweep.halving import RungHalving
     from cnnlab.sweep.recorder import Canceller, Recorder
 
     runs = [run for run in store.sweep_runs(sweep.id) if run.status == "queued"]
     if not runs:
         return
-    gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+    resources = ray.cluster_resources()
+    gpus = 1 if resources.get("GPU", 0) >= 1 else 0
     trainable = tune.with_resources(
         tune.with_parameters(train_trial, configs={run.id: run.config for run in runs}),
         {"cpu": 1, "gpu": gpus})
     scheduler = None
     if sweep.spec.get("early_stop") == "asha":
-        scheduler = tune.schedulers.ASHAScheduler(
-            time_attr="epochs_done", metric="test_acc", mode="max", grace_period=1,
-            max_t=max(run.config["epochs"] for run in runs), reduction_factor=ASHA_REDUCTION,
-            stop_last_trials=False)
+        slots = int(min(resources.get("CPU", 0), resources.get("GPU", 0) if gpus else float("inf")))
+        scheduler = RungHalving({run.id: run.config["epochs"] for run in runs}, slots)
     tuner = tune.Tuner(
-        trainable, param_space={"run_id": tune.grid_search([run.id for run in runs])},
-        tune_config=tune.TuneConfig(scheduler=scheduler, reuse_actors=True),
+        trainable, param_space={"run_id": tune.grid_search(interleaved([run.id for run in runs]))},
+        # On a cluster each trial gets a worker of its own: a finished trial's worker, reused, would take
+        # the next trial even from a node whose worker is still starting, piling trials onto one node.
+        tune_config=tune.TuneConfig(scheduler=scheduler, reuse_actors=sweep.cluster is None),
         run_config=tune.RunConfig(name=f"sweep-{sweep.id}", storage_path=str(store.home / "ray-results"),
                                   verbose=0, callbacks=[Recorder(store.home, ended)],
                                   stop=Canceller(store.home, sweep.id)))
     tuner.fit()
+
+
+def interleaved(items: list[Any]) -> list[Any]:
+    """`items` in bit-reversed index order (0, 4, 2, 6, 1, 5, ... of 8): the first trials to start span
+    the planned order, so neighbours in the grid (its repeats, its nearby values) do not start together."""
+    bits = max(len(items) - 1, 0).bit_length()
+    order = sorted(range(len(items)), key=lambda i: int(f"{i:0{bits}b}"[::-1] or "0", 2))
+    return [items[i] for i in order]
 
 
 def _end(store: SweepStore, sweep_id: int, status: str, error: str, sweep_status: str | None = None) -> None:

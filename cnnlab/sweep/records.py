@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cnnlab.access import Actor, check_may_act, current_actor, current_user
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
 from cnnlab.train.runner import record_run
 from cnnlab.train.store import TERMINAL, Run, RunStore, process_alive
 
 SWEEP_COLUMNS = ("id", "name", "created_at", "finished_at", "status", "spec", "cluster", "pid",
-                 "cancel_requested", "error")
+                 "cancel_requested", "error", "owner")
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,17 @@ class Sweep:
     pid: int | None
     cancel_requested: bool
     error: str | None
+    owner: str | None = None
 
 
 class SweepStore(RunStore):
     """The run store, with the sweep rows and run tags that sweeps and groups need."""
 
     def create_group(self, configs: Sequence[RunConfig], *, name: str | None = None,
-                     sweep_id: int | None = None) -> list[int]:
-        """Record `configs` as queued runs of one group (and of `sweep_id`); return their ids."""
-        ids = [record_run(self, config, name) for config in configs]
+                     sweep_id: int | None = None, owner: str | None = None) -> list[int]:
+        """Record `configs` as queued runs of one group (and of `sweep_id`) owned by `owner` (default:
+        `access.current_user()`); return their ids."""
+        ids = [record_run(self, config, name, owner=owner) for config in configs]
         self.tag_group(ids, sweep_id)
         return ids
 
@@ -51,9 +54,12 @@ class SweepStore(RunStore):
         for run_id in run_ids:
             self.update(run_id, group_id=run_ids[0], sweep_id=sweep_id)
 
-    def create_sweep(self, name: str, spec: dict[str, Any], cluster: str | None) -> int:
-        cursor = self._write("INSERT INTO sweeps (name, created_at, spec, cluster) VALUES (?, ?, ?, ?)",
-                             (name, time.time(), json.dumps(spec), cluster))
+    def create_sweep(self, name: str, spec: dict[str, Any], cluster: str | None,
+                     owner: str | None = None) -> int:
+        """Record a queued sweep of `owner` (default: `access.current_user()`); return its id."""
+        cursor = self._write("INSERT INTO sweeps (name, created_at, spec, cluster, owner) "
+                             "VALUES (?, ?, ?, ?, ?)",
+                             (name, time.time(), json.dumps(spec), cluster, owner or current_user()))
         return int(cursor.lastrowid)
 
     def get_sweep(self, sweep_id: int) -> Sweep:
@@ -90,16 +96,19 @@ class SweepStore(RunStore):
         self._write("UPDATE sweeps SET status=?, error=?, finished_at=? WHERE id=? AND status IN "
                     "('queued', 'running')", (status, error, time.time(), sweep_id))
 
-    def request_cancel_sweep(self, sweep_id: int) -> Sweep:
+    def request_cancel_sweep(self, sweep_id: int, actor: Actor | None = None) -> Sweep:
         """Flag the sweep and each trial that has not ended: queued trials end at once, running ones
-        when the driver stops them."""
+        when the driver stops them. Only its owner or a teacher may (`actor`, default:
+        `access.current_actor()`)."""
         sweep = self.get_sweep(sweep_id)
+        actor = actor or current_actor()
+        check_may_act(actor, sweep.owner, "cancel", f"sweep {sweep_id}")
         if sweep.status in TERMINAL:
             raise ConfigError(f"sweep {sweep_id} has already ended ({sweep.status})")
         self._write("UPDATE sweeps SET cancel_requested=1 WHERE id=?", (sweep_id,))
         for run in self.sweep_runs(sweep_id):
             if run.status not in TERMINAL:
-                self.request_cancel(run.id)
+                self.request_cancel(run.id, actor)
         if sweep.status == "queued":
             self.finish_sweep(sweep_id, "cancelled", error="cancelled before it started")
         return self.get_sweep(sweep_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,8 @@ from cnnlab.checks import check_int
 from cnnlab.errors import ConfigError
 from cnnlab.families import all_options
 from cnnlab.spec import ModelConfig, model_config, with_options
-from cnnlab.train.config import INITS, OPTIMIZERS, SCHEDULES, RunConfig, fit_input
+from cnnlab.train.config import RunConfig, fit_input
+from cnnlab.train.options import options
 
 
 @dataclass(frozen=True)
@@ -37,21 +38,20 @@ class Param:
 
 
 KINDS = {int: "int", str: "str", bool: "bool", float: "float"}
-PARAMS: dict[str, Param] = {
-    "lr": Param("float", log=True),
-    "weight_decay": Param("float", log=True),
-    "momentum": Param("float"),
-    "optimizer": Param("choice", choices=OPTIMIZERS),
-    "schedule": Param("choice", choices=SCHEDULES),
-    "init": Param("choice", choices=INITS),
-    "batch_size": Param("int"),
-    "epochs": Param("int"),
-    "seed": Param("int"),
-    "model": Param("model", model=True),
-    # Every family option but the classes (the dataset sets those).
-    **{name: Param("choice" if option.choices else KINDS[option.kind], model=True, choices=option.choices)
-       for name, (option, _) in all_options().items() if name != "classes"},
-}
+
+
+def sweep_params() -> dict[str, Param]:
+    """What a sweep may vary: the training options marked sweepable (cnnlab.train.options), the model
+    string and every family option but the classes (the dataset sets those)."""
+    return {
+        **{o.name: Param("choice" if o.choices else KINDS[o.kind], choices=o.choices, log=o.log)
+           for o in options() if o.sweep},
+        "model": Param("model", model=True),
+        **{name: Param("choice" if option.choices else KINDS[option.kind], model=True, choices=option.choices)
+           for name, (option, _) in all_options().items() if name != "classes"},
+    }
+
+
 BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
@@ -161,7 +161,7 @@ def expand(base: dict[str, Any], space: Space) -> list[TrialPlan]:
 def repeat_configs(config: RunConfig, repeats: int) -> list[RunConfig]:
     """`config` with seeds seed, seed + 1, ..., seed + repeats - 1: the runs of one group."""
     check_int("repeats", repeats, 1, limits.MAX_REPEATS)
-    return [replace(config, seed=config.seed + k) for k in range(repeats)]
+    return [config.replace(seed=config.seed + k) for k in range(repeats)]
 
 
 def describe(params: dict[str, Any]) -> str:
@@ -175,21 +175,22 @@ def _split(flag: str, item: str) -> tuple[str, str]:
     name = name.strip().replace("-", "_")
     if not sep or not name:
         raise ConfigError(f"{flag} {item!r} is not of the form NAME=VALUES (e.g. lr=0.001,0.01)")
-    if name not in PARAMS:
+    if name not in (params := sweep_params()):
         raise ConfigError(f"{flag} {item!r}: unknown option {name!r}; a sweep can vary "
-                          f"{', '.join(PARAMS)}")
+                          f"{', '.join(params)}")
     return name, text.strip()
 
 
 def _values(flag: str, name: str, text: str) -> list[str]:
-    values = [v.strip() for v in text.split(";" if ";" in text or PARAMS[name].kind == "model" else ",")]
+    model = sweep_params()[name].kind == "model"
+    values = [v.strip() for v in text.split(";" if ";" in text or model else ",")]
     if not text or any(not v for v in values):
         raise ConfigError(f"{flag} {name}: empty value in {text!r}; give a list such as {name}=A,B")
     return values
 
 
 def _value(flag: str, name: str, text: str) -> Any:
-    param = PARAMS[name]
+    param = sweep_params()[name]
     if param.kind == "model":  # checked here; the trial's input is fitted to the dataset later
         try:
             return model_config(text).name
@@ -217,7 +218,7 @@ def _value(flag: str, name: str, text: str) -> Any:
 
 
 def _range(name: str, text: str) -> Range:
-    param = PARAMS[name]
+    param = sweep_params()[name]
     if param.kind not in ("float", "int"):
         raise ConfigError(f"--random {name}: a range needs a numeric option; give choices instead, "
                           f"e.g. {name}=A,B")
@@ -233,7 +234,7 @@ def _range(name: str, text: str) -> Range:
 def _draw(rng: np.random.Generator, name: str, domain: Range | tuple[Any, ...]) -> Any:
     if not isinstance(domain, Range):
         return domain[int(rng.integers(len(domain)))]
-    param = PARAMS[name]
+    param = sweep_params()[name]
     if param.kind == "int":
         return int(rng.integers(int(domain.low), int(domain.high) + 1))
     if param.log:
@@ -243,14 +244,15 @@ def _draw(rng: np.random.Generator, name: str, domain: Range | tuple[Any, ...]) 
 
 def _apply(base: dict[str, Any], params: dict[str, Any]) -> RunConfig:
     """`base` with `params` applied; a new model string is fitted to the dataset like the CLI does."""
-    run = {k: v for k, v in params.items() if not PARAMS[k].model}
-    options = {k: v for k, v in params.items() if PARAMS[k].model and k != "model"}
+    kinds = sweep_params()
+    run = {k: v for k, v in params.items() if not kinds[k].model}
+    model_options = {k: v for k, v in params.items() if kinds[k].model and k != "model"}
     try:
         model = ModelConfig.from_dict(base["model"])
         if "model" in params:
             model = fit_input(model_config(params["model"]), base["dataset"], base.get("resize"))
-        if options:
-            model = ModelConfig(with_options(model.arch, **options), model.input)
+        if model_options:
+            model = ModelConfig(with_options(model.arch, **model_options), model.input)
         return RunConfig.from_dict({**base, **run, "model": model.to_dict()})
     except ConfigError as exc:
         raise ConfigError(f"trial {describe(params)}: {exc}") from None

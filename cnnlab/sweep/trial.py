@@ -4,7 +4,6 @@ with the ordinary loop, whose `TuneReporter` callback sends every report back to
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from cnnlab.train.config import RunConfig
@@ -38,7 +37,7 @@ def train_trial(params: dict[str, Any], *, configs: dict[int, dict[str, Any]]) -
     if config.speed == "auto":
         # Trials are compared with one another, so they all take the plain path (or the one the sweep
         # asks for) instead of each measuring its own on a node that its neighbours keep busy.
-        config = replace(config, speed="fixed")
+        config = config.replace(speed="fixed")
     where = {"run_id": run_id, "node": ray.get_runtime_context().get_node_id()}
     try:
         outcome = fit(config, [TuneReporter(tune.report, where)])

@@ -14,6 +14,7 @@ from pathlib import Path
 from cnnlab.errors import ConfigError
 
 RECORD_FRAMING = 16  # a TFRecord: 8-byte length, 4-byte length CRC, the data, 4-byte data CRC
+HASH_CHUNK = 1 << 20  # event files may hold images: hashed a MiB at a time
 INSTALL_HINT = "reading TensorBoard logs needs the tensorboard package: pip install tensorboard"
 
 
@@ -61,7 +62,10 @@ def read_folder(folder: Path) -> FolderLog:
             continue
         log.scalars += scalars
         log.files.append(path.name)
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        digest.update(path.name.encode() + b"\0")
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(HASH_CHUNK), b""):
+                digest.update(chunk)
     log.key = digest.hexdigest()
     return log
 

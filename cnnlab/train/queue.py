@@ -1,7 +1,7 @@
 """The queue rule: which queued run may claim a slot on its device, and when.
 
-At most CNNLAB_MAX_RUNS_PER_DEVICE runs train on one device; a queued run waits for the older queued
-runs of its device that still have a live process, and for a free slot.
+At most CNNLAB_MAX_RUNS_PER_DEVICE runs train on one device; a queued run waits for a free slot and for
+the queued runs of its device (with a live process) that go first: round robin by owner, then by age.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import fcntl
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +35,7 @@ def max_runs_per_device() -> int:
 
 def claim_when_free(store: RunStore, run_id: int, device: str, limit: int,
                     terminated: threading.Event) -> bool:
-    """Poll until fewer than `limit` run on `device` and no older run waits for it, then claim;
+    """Poll until fewer than `limit` run on `device` and no queued run goes first (`_ahead`), then claim;
     False if cancelled (or terminated) meanwhile.
 
     A lock file makes "check, then claim" atomic among workers, so two runs never take one slot.
@@ -48,32 +49,43 @@ def claim_when_free(store: RunStore, run_id: int, device: str, limit: int,
             store.finish(run_id, Status.CANCELLED, error=TERMINATED if terminated.is_set()
                          else "cancelled before it started")
             return False
-        with _locked(lock_path):
+        with locked(lock_path):
             store.reconcile()
-            if store.running_count(device) < limit and not _older_run_waiting(store, run_id, device):
+            runs = store.list_runs()
+            run = next(r for r in runs if r.id == run_id)
+            if store.running_count(device) < limit and not _ahead(run, runs, device):
                 return store.claim(run_id, os.getpid(), device)
         time.sleep(QUEUE_POLL_SECONDS)
 
 
 def waiting_for(run: Run, runs: list[Run], limit: int) -> list[int]:
-    """The ids of the runs queued `run` waits for, by the rule its worker follows: the older queued
-    runs on its device, and the runs training there while they fill its `limit` slots."""
+    """The ids of the runs queued `run` waits for, by the rule its worker follows: the queued runs that
+    go first on its device (`_ahead`), and the runs training there while they fill its `limit` slots."""
     device = _device_of(run)
     if device is None:
         return []
-    older = [r.id for r in runs if r.status == Status.QUEUED and _holds_the_queue(r, run.id, device)]
     running = [r.id for r in runs if r.status == Status.RUNNING and r.device == device]
-    return sorted(older + (running if len(running) >= limit else []))
+    return sorted(_ahead(run, runs, device) + (running if len(running) >= limit else []))
 
 
-def _older_run_waiting(store: RunStore, run_id: int, device: str) -> bool:
-    """Whether a run queued before `run_id` for the same device has a live worker: it goes first."""
-    return any(_holds_the_queue(run, run_id, device) for run in store.list_runs({Status.QUEUED}))
+def _ahead(run: Run, runs: list[Run], device: str) -> list[int]:
+    """The queued runs (with a live worker) that go before `run` on `device`: round robin by owner.
 
-
-def _holds_the_queue(run: Run, run_id: int, device: str) -> bool:
-    """Whether queued `run` goes before run `run_id` on `device`: older, same device, worker alive."""
-    return run.id < run_id and process_alive(run.pid) and _device_of(run) == device
+    A queued run's turn is the number of its owner's runs served on the device while the queue has
+    waited (training now, or started since its oldest queued run was created) plus the owner's runs
+    queued before it; the lower turn goes first, then the older run. So one user's ten queued runs hold
+    another user's one back by at most one run."""
+    queued = [r for r in runs if (r.id == run.id or (r.status == Status.QUEUED and process_alive(r.pid)))
+              and _device_of(r) == device]
+    since = min(r.created_at for r in queued)
+    served = Counter(r.owner for r in runs if r.id != run.id and r.device == device and r.started_at
+                     is not None and (r.status == Status.RUNNING or r.started_at >= since))
+    earlier: Counter[str | None] = Counter()
+    turns = {}
+    for r in sorted(queued, key=lambda r: r.id):
+        turns[r.id] = (served[r.owner] + earlier[r.owner], r.id)
+        earlier[r.owner] += 1
+    return sorted(i for i, turn in turns.items() if turn < turns[run.id])
 
 
 def _device_of(run: Run) -> str | None:
@@ -88,7 +100,8 @@ def _device_of(run: Run) -> str | None:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file `path` (created if missing) while the block runs."""
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

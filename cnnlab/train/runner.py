@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cnnlab import quotas
+from cnnlab.access import USER_ENV, Actor, current_user
 from cnnlab.analysis import Totals, analyze
 from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
-from cnnlab.train.queue import MAX_RUNS_ENV, max_runs_per_device, waiting_for
+from cnnlab.train.queue import MAX_RUNS_ENV, locked, max_runs_per_device, waiting_for
 from cnnlab.train.setup import resolve_device
 from cnnlab.train.spawn import spawn_detached
 from cnnlab.train.status import Status
@@ -23,27 +25,36 @@ from cnnlab.train.weights import load_weights
 from cnnlab.train.worker import execute, run_worker
 
 LOG_FILE = "worker.log"
+LAUNCH_LOCK = "launch.lock"
 
-__all__ = ["LOG_FILE", "MAX_RUNS_ENV", "cancel", "check_runnable", "create_run", "execute", "launch",
-           "load_weights", "max_runs_per_device", "record_run", "run_name", "run_worker", "waiting_for"]
+__all__ = ["LAUNCH_LOCK", "LOG_FILE", "MAX_RUNS_ENV", "cancel", "check_runnable", "create_run", "execute",
+           "launch", "load_weights", "max_runs_per_device", "record_run", "run_name", "run_worker",
+           "waiting_for"]
 
 
-def create_run(config: RunConfig, *, name: str | None = None, home: str | Path | None = None) -> int:
-    """Record `config` as a queued run (with its parameter and MAC counts) and return its id.
+def create_run(config: RunConfig, *, name: str | None = None, home: str | Path | None = None,
+               owner: str | None = None) -> int:
+    """Record `config` as a queued run of `owner` (default: `access.current_user()`), with its parameter
+    and MAC counts, and return its id.
 
-    A device this machine lacks or a dataset that cannot be loaded is a ConfigError, and nothing is
-    recorded.
+    A device this machine lacks, a dataset that cannot be loaded or a class quota the run would pass
+    (cnnlab.quotas) is a ConfigError, and nothing is recorded.
     """
-    check_runnable(config)
-    return record_run(RunStore(home), config, name)
+    totals = check_runnable(config)
+    store = RunStore(home)
+    owner = owner or current_user()
+    with locked(store.home / LAUNCH_LOCK):  # two launches of one user never both pass a quota
+        quotas.check_launch(store, owner, [(config, totals.macs)])
+        return record_run(store, config, name, owner=owner)
 
 
-def record_run(store: RunStore, config: RunConfig, name: str | None = None) -> int:
-    """Record `config` in `store` as a queued run, with its parameter and MAC counts, without the
-    launch's check (a sweep's trials may train on a cluster's devices); return its id."""
+def record_run(store: RunStore, config: RunConfig, name: str | None = None, *,
+               owner: str | None = None) -> int:
+    """Record `config` in `store` as a queued run of `owner`, with its parameter and MAC counts, without
+    the launch's checks (a sweep's trials may train on a cluster's devices); return its id."""
     totals = analyze(config.model).totals
     return store.create_run(config.to_dict(), name=run_name(config, name), model=config.model.name,
-                            dataset=config.dataset, params=totals.params, macs=totals.macs)
+                            dataset=config.dataset, params=totals.params, macs=totals.macs, owner=owner)
 
 
 def check_runnable(config: RunConfig) -> Totals:
@@ -63,16 +74,16 @@ def run_name(config: RunConfig, name: str | None = None) -> str:
     return name or f"{config.model.name} on {config.dataset}"
 
 
-def launch(config: RunConfig, *, name: str | None = None, home: str | Path | None = None) -> int:
-    """Create a queued run and start a detached worker process for it; return the run id at once.
-
-    The worker's output goes to `worker.log` in the run's folder.
+def launch(config: RunConfig, *, name: str | None = None, home: str | Path | None = None,
+           owner: str | None = None) -> int:
+    """Create a queued run of `owner` and start a detached worker process for it, acting as the run's
+    owner; return the run id at once. The worker's output goes to `worker.log` in the run's folder.
     """
     store = RunStore(home)
-    run_id = create_run(config, name=name, home=store.home)
+    run_id = create_run(config, name=name, home=store.home, owner=owner)
     try:
         pid = spawn_detached(["train", "--run-id", str(run_id), "--home", str(store.home)],
-                             store.run_dir(run_id) / LOG_FILE)
+                             store.run_dir(run_id) / LOG_FILE, {USER_ENV: store.get(run_id).owner})
     except OSError as exc:
         store.finish(run_id, Status.FAILED, error=f"the training process could not be started: {exc}")
         raise ConfigError(f"run {run_id}: the training process could not be started: {exc}") from exc
@@ -80,7 +91,8 @@ def launch(config: RunConfig, *, name: str | None = None, home: str | Path | Non
     return run_id
 
 
-def cancel(run_id: int, home: str | Path | None = None) -> None:
+def cancel(run_id: int, home: str | Path | None = None, actor: Actor | None = None) -> None:
     """Stop run `run_id`: a queued run is cancelled at once, a running one by its worker within a second
-    or two. An unknown or already ended run is a ConfigError."""
-    RunStore(home).request_cancel(run_id)
+    or two. An unknown or already ended run, or one `actor` (default: `access.current_actor()`) may not
+    cancel, is a ConfigError."""
+    RunStore(home).request_cancel(run_id, actor)

@@ -15,6 +15,7 @@ from torch import nn
 from cnnlab.analysis import analyze
 from cnnlab.data import DeviceLoader, channel_stats, load_split
 from cnnlab.errors import ConfigError
+from cnnlab.optimizers import build_optimizer
 from cnnlab.train.config import RunConfig
 from cnnlab.train.speed import choose, fixed
 from cnnlab.zoo import build
@@ -108,17 +109,8 @@ def initialise(model: nn.Module, init: str) -> nn.Module:
 
 def make_optimizer(config: RunConfig, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
     """The run's optimiser over `params`."""
-    return optimizer_for(config.optimizer, params, lr=config.lr, momentum=config.momentum,
-                         weight_decay=config.weight_decay)
-
-
-def optimizer_for(name: str, params: Iterable[nn.Parameter], *, lr: float, momentum: float = 0.0,
-                  weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """Optimiser `name` (sgd, adam, adamw) over `params`; momentum applies to SGD only."""
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-    return cls(params, lr=lr, weight_decay=weight_decay)
+    return build_optimizer(config.optimizer, params, lr=config.lr, momentum=config.momentum,
+                           weight_decay=config.weight_decay)
 
 
 def _schedule(config: RunConfig, optimizer: torch.optim.Optimizer,

@@ -15,6 +15,7 @@ ConfigError naming the file, which is left as it is.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import math
 import os
@@ -31,6 +32,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnnlab.access import Actor, check_may_act, current_actor, current_user
 from cnnlab.errors import ConfigError, StoreWarning
 from cnnlab.spec import JSON_SCHEMA_VERSION
 from cnnlab.train.status import ACTIVE, TERMINAL, Status
@@ -64,6 +66,15 @@ def _ids_never_reused(db: sqlite3.Connection) -> None:
         db.execute(index)
     if "provenance" not in columns:
         db.execute("ALTER TABLE runs ADD COLUMN provenance TEXT")
+
+
+def _owners(db: sqlite3.Connection) -> None:
+    """Migration: every run and sweep records its `owner`; those recorded before are the store's, the
+    operating-system user who opens it first with this version."""
+    owner = getpass.getuser()
+    for table in ("runs", "sweeps"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN owner TEXT")
+        db.execute(f"UPDATE {table} SET owner=?", (owner,))
 
 
 # Each step upgrades the schema by one version; index i brings user_version i to i + 1. A step is SQL
@@ -100,6 +111,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _ids_never_reused,
     # Runs cnnlab did not train (cnnlab.track, cnnlab import): where they came from, as JSON.
     "ALTER TABLE runs ADD COLUMN source TEXT",
+    _owners,
     # A training step's peak memory, measured and estimated (bytes).
     "ALTER TABLE runs ADD COLUMN peak_memory REAL; ALTER TABLE runs ADD COLUMN memory_estimate REAL;",
 )
@@ -167,6 +179,7 @@ class Run:
     node: str | None = _column(updatable=True, default=None)
     # None for cnnlab's own runs; {"kind": "track" | "tensorboard", ...}
     source: dict | None = _column(default=None)
+    owner: str | None = _column(default=None)  # the user who launched it (cnnlab.access)
     peak_memory: float | None = _column(number=True, updatable=True, default=None)
     memory_estimate: float | None = _column(number=True, updatable=True, default=None)
 
@@ -309,14 +322,16 @@ class RunStore:
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def create_run(self, config: dict, *, name: str, model: str | None, dataset: str | None,
-                   params: int | None = None, macs: int | None = None, source: dict | None = None) -> int:
-        """Record a new run as `queued` and return its id (ids are never reused, even after a delete).
-        `source` says where a run cnnlab did not train came from."""
+                   params: int | None = None, macs: int | None = None, source: dict | None = None,
+                   owner: str | None = None) -> int:
+        """Record a new run of `owner` (default: `access.current_user()`) as `queued` and return its id
+        (ids are never reused, even after a delete). `source` says where a run cnnlab did not train
+        came from."""
         cursor = self._write(
-            "INSERT INTO runs (name, created_at, status, config, model, dataset, params, macs, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (name, created_at, status, config, model, dataset, params, macs, source, "
+            "owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (name, time.time(), Status.QUEUED, json.dumps(config), model, dataset, params, macs,
-             None if source is None else json.dumps(source)))
+             None if source is None else json.dumps(source), owner or current_user()))
         return int(cursor.lastrowid)
 
     def claim(self, run_id: int, pid: int, device: str) -> bool:
@@ -366,10 +381,12 @@ class RunStore:
                        (Status(status), error, time.time(), run_id))
             return True
 
-    def request_cancel(self, run_id: int) -> Run:
+    def request_cancel(self, run_id: int, actor: Actor | None = None) -> Run:
         """A queued run is cancelled at once; a running one is flagged and its trainer stops it (one whose
-        process stopped answering is killed and cancelled at once)."""
+        process stopped answering is killed and cancelled at once). Only its owner or a teacher may
+        (`actor`, default: `access.current_actor()`)."""
         run = self.get(run_id)
+        check_may_act(actor or current_actor(), run.owner, "cancel", f"run {run_id}")
         if run.status in TERMINAL:
             raise ConfigError(f"run {run_id} has already ended ({run.status})")
         self._write("UPDATE runs SET cancel_requested=1 WHERE id=?", (run_id,))
@@ -478,9 +495,11 @@ class RunStore:
                                "metrics": self.metrics(run_id)}, indent=1)
         return self.metrics_frame([run_id]).drop(columns="run_id").to_csv(index=False)
 
-    def delete(self, run_id: int) -> None:
-        """Remove a run that is not queued or running, with its metrics and files."""
+    def delete(self, run_id: int, actor: Actor | None = None) -> None:
+        """Remove a run that is not queued or running, with its metrics and files. Only its owner or a
+        teacher may (`actor`, default: `access.current_actor()`)."""
         run = self.get(run_id)
+        check_may_act(actor or current_actor(), run.owner, "delete", f"run {run_id}")
         if run.status not in TERMINAL:
             raise ConfigError(f"run {run_id} is {run.status}; cancel it before deleting it")
         self._write("DELETE FROM runs WHERE id=?", (run_id,))
@@ -516,7 +535,8 @@ def _decode(row: tuple) -> Run:
         reason = f"row {data['id']} of the run store cannot be read: {exc}"
         return Run(**{**dict.fromkeys(COLUMNS), "id": data["id"], "name": f"damaged run {data['id']}",
                       "created_at": 0.0, "status": Status.DAMAGED, "config": {}, "error": reason,
-                      "cancel_requested": False})
+                      "cancel_requested": False,
+                      "owner": data["owner"] if isinstance(data["owner"], str) else None})
     data["cancel_requested"] = bool(data["cancel_requested"])
     return Run(**data)
 

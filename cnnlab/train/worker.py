@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from cnnlab.access import check_may_act, current_actor
 from cnnlab.errors import ConfigError
 from cnnlab.train.callbacks import Reporter, StopPoller, StoreRecorder
 from cnnlab.train.config import RunConfig
@@ -78,8 +79,9 @@ def execute(run_id: int, *, home: str | Path | None = None, progress: Report | N
 def run_worker(run_id: int, home: str | Path) -> int:
     """The detached worker's body: exit status 0 whatever the run's outcome, 1 on an unexpected error.
 
-    An unknown run id is a ConfigError (exit status 2 from the CLI)."""
-    RunStore(home).get(run_id)
+    An unknown run id, or another user's run (cnnlab.access), is a ConfigError (exit status 2 from the
+    CLI)."""
+    check_may_act(current_actor(), RunStore(home).get(run_id).owner, "train", f"run {run_id}")
     try:
         execute(run_id, home=home)
     except ConfigError:

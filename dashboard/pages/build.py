@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any
 
@@ -14,14 +13,15 @@ from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, analyze, format_pair
+from cnnlab.analysis.memory import training_memory
 from cnnlab.code_export import python_code
-from cnnlab.figures import memory_figure, params_figure, receptive_field_figure, shape_figure
-from cnnlab.train.memory import training_memory
+from cnnlab.figures import device_memory, memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.units import format_bytes, format_count
-from dashboard import controls, fc_conv_view, model_state, pin_compare
+from dashboard import controls, diagram_view, fc_conv_view, model_state, model_upload, pin_compare
 from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024
+TABS = ("Layers", "Diagram", "Shapes", "Parameters", "Receptive field", "Training memory")
 ROW_PX, TABLE_ROWS = 35, 60  # Streamlit's table row height; rows shown before a table scrolls
 
 
@@ -48,20 +48,11 @@ def shared_chart(kind: str, config_json: str, *options: Any) -> go.Figure:
         batch, optimizer = options
         memory = training_memory(ModelConfig.from_dict(json.loads(config_json)), optimizer.split()[0],
                                  0.9 if "momentum" in optimizer else 0.0).at(batch)
-        return memory_figure(memory, *available_memory())
+        return memory_figure(memory, *device_memory())
     summary = summarize(config_json, None)
     if kind == "params":
         return params_figure(summary)
     return receptive_field_figure(summary)
-
-
-def available_memory() -> tuple[int, str]:
-    """Total memory of the training device: the GPU's if there is one, else the machine's RAM."""
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_properties(0).total_memory, torch.cuda.get_device_name(0)
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "CPU RAM"
 
 
 def spec_files(config: ModelConfig, side: DeltaGenerator) -> None:
@@ -201,6 +192,7 @@ st.caption("Pick a classic, assemble a VGG block by block or any network layer b
 start = model_state.current()
 pin_compare.pinned()  # read the link's model A before the URL is rewritten for B
 controls.init_widgets(start)
+upload_area = st.container()
 headline_area = st.container()
 panel, results = st.columns([1, 3], gap="medium")
 try:
@@ -216,24 +208,29 @@ else:
     model_state.remember(config)
     controls.sync(config)
 spec_files(config, panel)
+model_upload.uploader(panel)
 config_json = json.dumps(config.to_dict())
+with upload_area:
+    model_upload.panel()
 with headline_area:
     headline(summary, stale)
     pin_compare.panel(config, panel)
 with results:
     st.subheader(literal(model_state.describe(config)))
     fc_conv_view.panel(config, panel)
-    tabs = st.tabs(["Layers", "Shapes", "Parameters", "Receptive field", "Training memory"])
+    tabs = st.tabs(TABS)
     with tabs[0]:
         layer_table(config_json)
     with tabs[1]:
-        st.plotly_chart(shared_chart("shape", config_json), width="stretch", key="shape_chart")
+        diagram_view.panel(config)
     with tabs[2]:
-        params_panel(summary, config_json)
+        st.plotly_chart(shared_chart("shape", config_json), width="stretch", key="shape_chart")
     with tabs[3]:
+        params_panel(summary, config_json)
+    with tabs[4]:
         st.plotly_chart(shared_chart("rf", config_json), width="stretch", key="rf_chart")
         st.caption("Layers in the order they run. Each 3×3 convolution adds 2 × jump pixels; each "
                    "stride-2 layer doubles the jump. Diamonds are side branches (ResNet's downsampling "
                    "shortcuts, run from the block's input); where paths merge a unit sees their union.")
-    with tabs[4]:
+    with tabs[5]:
         memory_panel(config_json)

@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from cnnlab import ConfigError
+from cnnlab.access import Actor, may_act
 from cnnlab.train.store import Run, RunStore
-from dashboard import group_views
+from dashboard import group_views, identity
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
 from dashboard.run_exports import (
     MISSING,
@@ -32,8 +33,8 @@ def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
     metrics = store.metrics_frame([run.id for run in runs])
     best = metrics[metrics["name"] == "test_acc"].groupby("run_id")["value"].max()
     return pd.DataFrame([{
-        "id": run.id, "name": run.name, "model": model_of(run), "dataset": run.dataset, "status": run.status,
-        "source": source_of(run),
+        "id": run.id, "name": run.name, "owner": run.owner, "model": model_of(run), "dataset": run.dataset,
+        "status": run.status, "source": source_of(run),
         "optimizer": setting(run, str, "optimizer"), "lr": setting(run, float, "lr"),
         "batch size": setting(run, int, "batch_size"),
         "width ÷": setting(run, int, "model", "arch", "width_divisor"),
@@ -131,9 +132,12 @@ def comparison(store: RunStore, shown: pd.DataFrame, runs: list[Run]) -> None:
     export(store, runs)
 
 
-def delete_panel(store: RunStore, runs: list[Run]) -> None:
-    """Delete a run after a confirmation."""
-    labels = {run.id: f"#{run.id} {run.name} [{run.status}]" for run in runs}
+def delete_panel(store: RunStore, runs: list[Run], user: Actor | None) -> None:
+    """Delete a run `user` may delete (cnnlab.access), after a confirmation."""
+    labels = {run.id: f"#{run.id} {run.name} [{run.status}]" for run in runs
+              if user is not None and may_act(user, run.owner)}
+    if not labels:
+        return
     left, _ = st.columns(2)
     with left:
         doomed = st.selectbox("Delete", list(labels), format_func=labels.get, key="delete_run")
@@ -141,7 +145,7 @@ def delete_panel(store: RunStore, runs: list[Run]) -> None:
         sure = st.checkbox("Yes, delete this run and its metrics", key=f"delete_confirm_{doomed}")
         if st.button("Delete run", key="delete_button", disabled=not sure):
             try:
-                store.delete(doomed)
+                store.delete(doomed, user)
             except ConfigError as exc:
                 st.error(literal(exc))
             else:
@@ -154,8 +158,9 @@ st.caption("Every run recorded on this machine. Pick a few to put their curves o
 store = open_store()
 if store is None:
     st.stop()
+user = identity.actor()
 try:
-    all_runs = store.list_runs()
+    all_runs = identity.visible(store.list_runs(), user)
     table = runs_frame(store, all_runs)
 except ConfigError as exc:  # a store damaged beyond its first page
     st.error(literal(exc))
@@ -173,6 +178,6 @@ selected = st.multiselect("Runs to compare", options, default=options[:4], key="
                           format_func=lambda i: f"#{i} {by_id[i].name}")
 if selected:
     comparison(store, shown, [by_id[i] for i in selected])
-group_views.render(store, all_runs)
+group_views.render(store, all_runs, user)
 st.divider()
-delete_panel(store, all_runs)
+delete_panel(store, all_runs, user)

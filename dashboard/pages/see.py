@@ -1,5 +1,5 @@
 """See: a unit's theoretical and effective receptive field on real images, feature maps, kernels and the
-images that excite a channel most, for the Build page's model or a trained run."""
+images that excite a channel most, for the Build page's model, a trained run or an uploaded model."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info
 from cnnlab.figures import (
     feature_maps_figure,
     field_figure,
-    kernels_figure,
     top_images_figure,
     unit_grid_figure,
 )
@@ -41,12 +40,13 @@ from cnnlab.inspect import (
 )
 from cnnlab.inspect.subject import check_weights
 from cnnlab.limits import MAX_FEATURE_CHANNELS, MAX_INSPECT_IMAGES, MAX_TOP_SAMPLE
+from cnnlab.spec import InputSpec
 from cnnlab.train.store import RunStore
-from dashboard import model_state
+from dashboard import model_state, model_upload
 from dashboard.text import literal
 
 VIEWS = ("Receptive field", "Feature maps", "Filters", "Top images")
-SOURCES = ("The Build page's model", "A trained run")
+SOURCES = ("The Build page's model", "A trained run", "Your uploaded model")
 BUDGET_MACS = 8e9  # default number of images: about this many MACs per effective field
 
 
@@ -59,9 +59,13 @@ class Source:
     run_id: int | None = None  # this run's weights (trained, or those it started from)
     trained: bool = True
     home: str = ""
+    model_file: str = ""  # an uploaded model (dashboard/model_upload.py), with its file's name
+    name: str = ""
 
     @property
     def label(self) -> str:
+        if self.model_file:
+            return f"{self.name}, its saved weights"
         if self.run_id is None:
             return f"initialised with seed {self.seed}"
         return f"run {self.run_id}, trained" if self.trained else f"run {self.run_id}, before training"
@@ -70,7 +74,9 @@ class Source:
 @st.cache_resource(max_entries=6, show_spinner="Loading the model…")
 def load(source: Source) -> tuple[Subject, nn.Module]:
     """The subject and its float64 copy for the effective field (kept: they do not change)."""
-    if source.run_id is None:
+    if source.model_file:
+        subject = model_upload.subject_of(source.model_file, source.name)
+    elif source.run_id is None:
         subject = initial(ModelConfig.from_dict(json.loads(source.config_json)), seed=source.seed)
     else:
         subject = from_run(source.run_id, source.home, trained=source.trained)
@@ -91,11 +97,21 @@ def layers_of(config_json: str) -> list[SpatialLayer]:
     return spatial_layers(build(config), config.input.as_tuple())
 
 
+def facts(source: Source) -> tuple[list[SpatialLayer], InputSpec, int]:
+    """The source's layers, input and MACs per image."""
+    if source.model_file:
+        subject = load(source)[0]
+        summary = model_upload.summary_of(source.model_file, source.name)
+        return spatial_layers(subject.model, subject.input.as_tuple()), subject.input, summary.totals.macs
+    config = ModelConfig.from_dict(json.loads(source.config_json))
+    return layers_of(source.config_json), config.input, analyze(config).totals.macs
+
+
 @st.cache_data(max_entries=256, show_spinner="Computing the effective field…")
 def field_of(source: Source, dataset: str, count: int, layer: SpatialLayer,
              unit: tuple[int, int]) -> EffectiveField:
     subject, net = load(source)
-    x = torch.from_numpy(images_of(dataset, count, str(subject.config.input)))
+    x = torch.from_numpy(images_of(dataset, count, str(subject.input)))
     return effective_field(net, model_input(x, subject.normalize), layer, unit)
 
 
@@ -103,14 +119,14 @@ def field_of(source: Source, dataset: str, count: int, layer: SpatialLayer,
 def maps_of(source: Source, dataset: str, index: int, layers: tuple[SpatialLayer, ...],
             channels: int) -> list:
     subject, _ = load(source)
-    x = torch.from_numpy(images_of(dataset, 1, str(subject.config.input), first=index))
+    x = torch.from_numpy(images_of(dataset, 1, str(subject.input), first=index))
     return feature_maps(subject.model, model_input(x, subject.normalize)[0], list(layers), channels)
 
 
 @st.cache_data(max_entries=32, show_spinner="Ranking images…")
 def tops_of(source: Source, dataset: str, sample: int, layer: SpatialLayer, channel: int, k: int) -> list:
     subject, _ = load(source)
-    x = torch.from_numpy(images_of(dataset, sample, str(subject.config.input)))
+    x = torch.from_numpy(images_of(dataset, sample, str(subject.input)))
     return top_images(subject.model, model_input(x, subject.normalize), layer, channel, k)
 
 
@@ -118,6 +134,14 @@ def choose_sources() -> tuple[list[Source], str | None]:
     """The model(s) to look at and the dataset they were trained on (if a run)."""
     left, right = st.columns([2, 3])
     kind = left.radio("Model", SOURCES, horizontal=True, key="see_source")
+    if kind == SOURCES[2]:
+        model = model_upload.current()
+        if model is None:
+            st.info("No model uploaded in this session: load a .pt2 file (saved with torch.export.save) on "
+                    "the Build page.")
+            st.stop()
+        left.caption(literal(f"{model['name']}, with the weights saved in it"))
+        return [Source("", model_file=model["path"], name=model["name"])], None
     if kind == SOURCES[0]:
         config = model_state.current()
         seed = right.number_input("Initialisation seed", 0, 2**31 - 1, 0, key="see_seed",
@@ -140,10 +164,10 @@ def choose_sources() -> tuple[list[Source], str | None]:
             Source(config_json, run_id=run_id, trained=True, home=home)], run.dataset
 
 
-def choose_data(config: ModelConfig, run_dataset: str | None, left: DeltaGenerator,
+def choose_data(inp: InputSpec, run_dataset: str | None, left: DeltaGenerator,
                 right: DeltaGenerator) -> tuple[str, int]:
     ready = [name for name in DATASET_NAMES if available_datasets()[name]]
-    preferred = run_dataset if run_dataset in ready else default_dataset(config.input)
+    preferred = run_dataset if run_dataset in ready else default_dataset(inp)
     if run_dataset is not None and run_dataset not in ready:
         st.warning(f"The run's dataset {run_dataset} is not on this machine (see docs/DATASETS.md); "
                    f"its images cannot be shown, so {preferred} is offered instead.")
@@ -156,7 +180,11 @@ def choose_data(config: ModelConfig, run_dataset: str | None, left: DeltaGenerat
 
 
 def choose_layer(layers: list[SpatialLayer]) -> SpatialLayer:
+    """The layer; a link's `layer` (a box clicked on Build's diagram) picks it once."""
     names = [layer.name for layer in layers]
+    linked = st.query_params.get("layer")
+    if linked in names and st.session_state.get("see_linked_layer") != linked:
+        st.session_state["see_linked_layer"] = st.session_state["see_layer"] = linked
     if st.session_state.get("see_layer") not in names:
         st.session_state["see_layer"] = names[-1]
     name = st.selectbox("Layer", names, key="see_layer",
@@ -199,7 +227,7 @@ def show_fields(sources: list[Source], dataset: str, index: int, layer: SpatialL
     for source, column in zip(sources, columns, strict=True):
         subject, _ = load(source)
         field = field_of(source, dataset, count, layer, unit)
-        image = images_of(dataset, 1, str(subject.config.input), first=index)[0]
+        image = images_of(dataset, 1, str(subject.input), first=index)[0]
         with column:
             if field.dead:
                 st.warning(f"The unit's gradient is zero on all {count} images: it never responds to them.")
@@ -226,7 +254,7 @@ def show_feature_maps(source: Source, dataset: str, index: int, layers: list[Spa
                           help="Off: the top-level layers (blocks) only")
     chosen = tuple(layer for layer in layers if every or ("." not in layer.module and layer.call == 1))
     subject, _ = load(source)
-    image = images_of(dataset, 1, str(subject.config.input), first=index)[0]
+    image = images_of(dataset, 1, str(subject.input), first=index)[0]
     left.image(np.repeat(image, 3, 0).transpose(1, 2, 0) if image.shape[0] == 1 else image.transpose(1, 2, 0),
                caption=f"{dataset} test image {index}", clamp=True, width="stretch")
     with right:
@@ -244,7 +272,7 @@ def show_kernels(sources: list[Source]) -> None:
     for source, column in zip(sources, st.columns(len(sources)), strict=True):
         with column:
             st.caption(source.label)
-            st.plotly_chart(kernels_figure(kernels(load(source)[0].model, name), name),
+            st.plotly_chart(kernels(load(source)[0].model, name).figure(),
                             key=f"see_kernels_{source.trained}", width="stretch")
 
 
@@ -255,15 +283,14 @@ def show_top_images(source: Source, dataset: str, layer: SpatialLayer) -> None:
     sample = c.number_input("Out of the first N test images", 1, MAX_TOP_SAMPLE, 256, key="see_sample")
     tops = tops_of(source, dataset, int(sample), layer, int(channel), min(int(k), int(sample)))
     subject, _ = load(source)
-    images = images_of(dataset, int(sample), str(subject.config.input))
+    images = images_of(dataset, int(sample), str(subject.input))
     st.plotly_chart(top_images_figure(images, tops, layer.name, int(channel)), key="see_tops",
                     width="stretch")
     st.caption(f"{source.label}. Box: the field of the unit where the channel peaks in each image.")
 
 
-def default_count(config: ModelConfig) -> int:
+def default_count(macs: int) -> int:
     """16 images, fewer for a model so large that 16 would keep the page waiting."""
-    macs = analyze(config).totals.macs
     return int(min(16, max(1, BUDGET_MACS // max(macs, 1))))
 
 
@@ -272,13 +299,12 @@ st.caption("Pick a layer and a unit: the box is what the unit can see (its theor
            "the heat is where it really looks (its effective receptive field).")
 try:
     sources, run_dataset = choose_sources()
-    config = ModelConfig.from_dict(json.loads(sources[0].config_json))
-    layers = layers_of(sources[0].config_json)
+    layers, inp, macs = facts(sources[0])
     data, image_at, layer_at, count_at = st.columns([3, 1, 3, 1])
-    dataset, index = choose_data(config, run_dataset, data, image_at)
+    dataset, index = choose_data(inp, run_dataset, data, image_at)
     with layer_at:
         layer = choose_layer(layers)
-    count = count_at.number_input("Images", 1, MAX_INSPECT_IMAGES, default_count(config), key="see_images",
+    count = count_at.number_input("Images", 1, MAX_INSPECT_IMAGES, default_count(macs), key="see_images",
                                   help="Test images the effective field is averaged over")
     view = st.radio("View", VIEWS, horizontal=True, key="see_view", label_visibility="collapsed")
     if view == VIEWS[0]:

@@ -10,13 +10,15 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
+from cnnlab.access import may_act
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
 from cnnlab.train import runner
-from cnnlab.train.config import INITS, OPTIMIZERS, SCHEDULES, RunConfig, fit_input
+from cnnlab.train.config import RunConfig, fit_input
+from cnnlab.train.options import OPTIONS, options
 from cnnlab.train.status import TERMINAL
 from cnnlab.train.store import Run, RunStore
 from cnnlab.units import format_bytes, format_count
-from dashboard import model_state, sweep_panel
+from dashboard import identity, model_state, sweep_panel, train_widgets
 from dashboard.charts import curves_figure
 from dashboard.eta import Countdown
 from dashboard.run_exports import setting, source_of
@@ -26,6 +28,10 @@ from dashboard.text import literal, plot_text
 WATCH = "watch_run"  # the run the live panel shows
 COUNTDOWNS = "eta_countdowns"  # run id -> Countdown: the ETA shown, which only goes down
 RESIZES = {"native": None, "32": 32, "64": 64, "96": 96, "224": 224}
+# A first run's recipe: Adam at 0.01 trains the textbook's sigmoid LeNet in a few epochs (SGD needs a large
+# rate, 0.9, and many epochs). Every other value starts at the option's default.
+RECIPE = {"optimizer": "adam", "lr": 0.01}
+LINKED = ("dataset", "resize", *(o.name for o in options() if o.section))  # kept in the page's link
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -84,8 +90,8 @@ def data_choice(config: ModelConfig) -> tuple[str, int | None, ModelConfig | Non
     names = [name for name in DATASET_NAMES if ready[name]]
     missing = [name for name in DATASET_NAMES if not ready[name]]
     left, right = st.columns([2, 1])
-    dataset = left.selectbox("Dataset", names, key="dataset", format_func=dataset_label)
-    resize = RESIZES[right.selectbox("Resize to", list(RESIZES), key="resize",
+    dataset = left.selectbox(OPTIONS["dataset"].label, names, key="dataset", format_func=dataset_label)
+    resize = RESIZES[right.selectbox(OPTIONS["resize"].label, list(RESIZES), key="resize",
                                      help="The textbook trains AlexNet and VGG on Fashion-MNIST resized "
                                           "to 224 (slow on a CPU; 64 or 96 keeps a class waiting less).")]
     # One container for whatever is said here, so the form below keeps its place in the page between
@@ -106,60 +112,66 @@ def data_choice(config: ModelConfig) -> tuple[str, int | None, ModelConfig | Non
     return dataset, resize, fitted, problem
 
 
-def advanced_options() -> dict:
-    """The run options a first run leaves alone, as RunConfig fields."""
-    with st.expander("Advanced"):
-        a, b, c = st.columns(3)
-        options = {
-            "seed": int(a.number_input("Seed", 0, 2**31 - 1, 0, key="seed",
-                                       help="Same seed, same data order and initial weights.")),
-            "weight_decay": float(a.number_input("Weight decay", 0.0, 1.0, 0.0, step=0.0001, format="%.4f",
-                                                 key="weight_decay")),
-            "schedule": b.selectbox("Learning-rate schedule", SCHEDULES, key="schedule",
-                                    help="constant; cosine decay to 0; one-cycle warm-up then decay."),
-            "init": b.selectbox("Initialisation", INITS, key="init",
-                                help="xavier: the textbook's; default: PyTorch's own."),
-            "normalize": c.checkbox("Normalise inputs", key="normalize",
-                                    help="Zero mean, unit variance per channel (the training split's "
-                                         "statistics)."),
-        }
-    return options
+def load_link() -> None:
+    """The training values in the page's link (as the model is), for the widgets not yet drawn in this
+    session: a reloaded page keeps its form."""
+    for name in LINKED:
+        if name in st.session_state or name not in st.query_params:
+            continue
+        try:
+            text = st.query_params[name]
+            if name == "resize" and text not in RESIZES:
+                raise ConfigError(f"URL parameter resize={text!r} is not one of {', '.join(RESIZES)}")
+            value = text if name == "resize" else train_widgets.from_link(OPTIONS[name], text)
+            if name == "dataset" and not available_datasets()[value]:
+                raise ConfigError(f"the dataset {value} is not on this machine")
+            st.session_state[name] = value
+        except ConfigError as exc:
+            st.error(literal(f"The link's training options could not all be used: {exc}"))
 
 
-def launch_form(config: ModelConfig, result: DeltaGenerator) -> None:
-    """Dataset, hyper-parameters and the Launch button; the launch's outcome is written in `result`."""
+def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
+    """Dataset, hyper-parameters (from the option table) and the Launch button; the launch's outcome is
+    written in `result`. Only the button launches (Enter in a field applies the value). Returns the link's
+    parameters for the form's values. A visitor (class mode) only watches."""
+    if identity.actor() is None:
+        st.info("Visitors watch; sign in to launch runs.")
+        return {}
     st.write(f"Model from the Build page: **{literal(model_state.describe(config))}**")
     dataset, resize, fitted, problem = data_choice(config)
-    with st.form("launch"):
-        left, right = st.columns(2)
-        epochs = left.number_input("Epochs", 1, 200, 10, key="epochs")
-        batch = left.number_input("Batch size", 1, 4096, 128, key="batch_size")
-        optimizer = right.selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index("adam"), key="optimizer",
-                                    help="Adam at 0.01 trains the textbook's sigmoid LeNet in a few epochs; "
-                                         "SGD needs a large rate (0.9) and many epochs.")
-        lr = right.number_input("Learning rate", 0.0001, 10.0, 0.01, step=0.001, format="%.4f", key="lr")
-        with st.expander("More"):
-            a, b, c = st.columns(3)
-            device = a.selectbox("Device", ["auto", "cpu", "cuda"], key="device",
-                                 help="auto: a CUDA GPU when there is one, else the CPU.")
-            amp = a.checkbox("Mixed precision (bf16 on CUDA)", True, key="amp")
-            momentum = b.number_input("Momentum (SGD)", 0.0, 0.99, 0.0, key="momentum")
-            limit = b.number_input("Use only the first N training images (0: all)", 0, 10**7, 0,
-                                   key="limit_train")
-            name = c.text_input("Run name (optional)", key="run_name", max_chars=80)
-        advanced = advanced_options()
-        submitted = st.form_submit_button("Launch run", type="primary", disabled=problem is not None,
-                                          help=problem and f"Cannot launch: {problem}")
-    if not submitted or problem is not None:
-        return
+    values = train_widgets.draw_section("main", list(st.columns(2)), "", RECIPE)
+    with st.expander("More"):
+        values |= train_widgets.draw_section("more", list(st.columns(3)), "", RECIPE)
+        name = st.text_input("Run name (optional)", key="run_name", max_chars=80)
+    with st.expander("Advanced"):
+        values |= train_widgets.draw_section("advanced", list(st.columns(3)), "", RECIPE)
+    wrong = train_widgets.problems(values)
+    for sentence in wrong:
+        st.error(literal(sentence))
+    blocked = problem or (wrong[0] if wrong else None)
+    launched = st.button("Launch run", key="launch", type="primary", disabled=blocked is not None,
+                         help=blocked and f"Cannot launch: {blocked}")
+    link = train_widgets.to_link(values, RECIPE)
+    if dataset != OPTIONS["dataset"].default:
+        link["dataset"] = dataset
+    if st.session_state["resize"] != "native":
+        link["resize"] = st.session_state["resize"]
+    if launched and blocked is None:
+        launch(fitted, dataset, resize, values, name.strip() or None, result)
+    return link
+
+
+def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, name: str | None,
+           result: DeltaGenerator) -> None:
+    """Launch the run and say where it stands: started, or queued behind others."""
+    limit = values["limit_train"]
     try:
-        run_config = RunConfig(
-            model=fitted, dataset=dataset, resize=resize,
-            epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
-            lr=float(lr), momentum=float(momentum), device=device,
-            amp=amp, limit_train=int(limit) or None,
-            limit_test=max(int(limit) // 5, 1) if limit else None, save_weights=True, **advanced)
-        run_id = runner.launch(run_config, name=name.strip() or None)
+        user = identity.actor()
+        if user is None:
+            raise ConfigError("visitors may not launch runs")
+        run_config = RunConfig(model=fitted, dataset=dataset, resize=resize, **values,
+                               limit_test=max(limit // 5, 1) if limit else None, save_weights=True)
+        run_id = runner.launch(run_config, name=name, owner=user.name)
     except ConfigError as exc:
         result.error(literal(exc))
         return
@@ -189,14 +201,21 @@ def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tu
             ahead = []
         if ahead:
             parts.append("waiting behind " + ", ".join(f"#{i}" for i in ahead))
-    parts.append(f"epoch {done:.2f}" + (f" of {epochs}" if epochs else ""))
+    # Claimed, no point reported yet: the data loads and the speed probe compiles (cnnlab's own runs).
+    preparing = run.status == "running" and run.started_at is not None and not len(metrics) and not run.source
+    if preparing:
+        parts.append(f"preparing ({preparation(run.config)}) for {max(now - run.started_at, 0):.0f} s")
+    else:
+        parts.append(f"epoch {done:.2f}" + (f" of {epochs}" if epochs else ""))
     if run.source:
         parts.append(f"external ({source_of(run)})")
-    if run.status == "running" and run.started_at:
+    if run.status == "running" and run.started_at and not preparing:
         countdown = st.session_state.setdefault(COUNTDOWNS, {}).setdefault(run.id, Countdown())
         eta = countdown.update(run.started_at, fraction, now)
         if eta is not None:
             parts.append(f"about {eta:.0f} s left" if eta >= 1 else "finishing")
+    if run.final_test_acc is not None:
+        parts.append(f"test acc {run.final_test_acc:.3f}")
     if run.examples_per_sec:
         parts.append(f"{format_count(run.examples_per_sec)} examples/s")
     if run.device:
@@ -205,6 +224,14 @@ def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tu
         estimate = "" if run.memory_estimate is None else f" (estimated {format_bytes(run.memory_estimate)})"
         parts.append(f"peak memory {format_bytes(run.peak_memory)}{estimate}")
     return fraction, " · ".join(parts)
+
+
+def preparation(config: dict) -> str:
+    """What a run does before its first report, from its config: loading the data, and compiling the
+    model when it asked to be compiled or measures its fastest path (`speed auto`)."""
+    if config.get("speed", "auto") == "auto":
+        return "loading the data, timing eager, channels-last and compiled steps; compiling takes a while"
+    return "loading the data, compiling the model" if config.get("compile") else "loading the data"
 
 
 def run_label(run: Run) -> str:
@@ -229,7 +256,8 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
     store = open_store()
     if store is None:
         return
-    runs = store.list_runs()
+    user = identity.actor()
+    runs = identity.visible(store.list_runs(), user)
     if tuple(run.id for run in runs) != known:
         st.rerun()
     run = next(r for r in runs if r.id == run_id)
@@ -237,10 +265,11 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
     fraction, line = progress(run, metrics, runs, time.time())
     bar, stop = st.columns([6, 1], vertical_alignment="bottom")
     bar.progress(fraction, text=literal(line))
-    stoppable = run.status in ("queued", "running") and not run.source  # an external run stops where it runs
+    stoppable = (run.status in ("queued", "running") and not run.source  # an external run stops where it runs
+                 and user is not None and may_act(user, run.owner))
     if stoppable and stop.button("Stop", key=f"stop_{run_id}", type="secondary"):
         try:
-            runner.cancel(run_id)
+            runner.cancel(run_id, actor=user)
         except ConfigError as exc:  # it ended meanwhile
             st.toast(literal(exc))
         else:
@@ -261,7 +290,7 @@ def watch_panel() -> None:
     store = open_store()
     if store is None:
         return
-    runs = store.list_runs()
+    runs = identity.visible(store.list_runs(), identity.actor())
     if not runs:
         st.info("No runs yet: launch one.")
         return
@@ -272,12 +301,13 @@ st.title("Train")
 st.caption("Train the model from the Build page. Runs go on in the background, one at a time per device; "
            "close the tab and come back, they are still here.")
 model = model_state.current()
-model_state.remember(model)  # the model is in this page's link too
+load_link()
 controls, watching = st.columns([5, 6], gap="large")
 with watching:
     launch_result = st.container()
 with controls:
-    launch_form(model, launch_result)
+    link = launch_form(model, launch_result)
+model_state.remember(model, link)  # the model and the form's values are in this page's link
 with watching:
     watch_panel()
 sweep_panel.render()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import sys
 import tempfile
@@ -21,6 +22,7 @@ import torch
 
 HERE = Path(__file__).parent
 HOME = "<home>"  # the run store folder, a fresh temporary one per recording
+USER = "student"  # the user the cases act as ($CNNLAB_USER), so `owner` reads the same on every machine
 
 # (name, argv, stdout form: "json" or "text"). Cases run in this order in one run store: the train case
 # creates run 1 that the runs cases read.
@@ -121,15 +123,21 @@ def run_case(argv: tuple[str, ...], form: str, home: str) -> dict[str, Any]:
 
 
 def run_all() -> dict[str, dict[str, Any]]:
-    """Every case, in order, in a fresh run store; one CPU thread so training's figures do not depend on
-    the machine's cores (restored afterwards)."""
+    """Every case, in order, in a fresh run store, acting as USER; one CPU thread so training's figures
+    do not depend on the machine's cores (both restored afterwards)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    user = os.environ.get("CNNLAB_USER")
+    os.environ["CNNLAB_USER"] = USER
     try:
         with tempfile.TemporaryDirectory() as home:
             return {name: run_case(argv, form, home) for name, argv, form in CASES}
     finally:
         torch.set_num_threads(threads)
+        if user is None:
+            del os.environ["CNNLAB_USER"]
+        else:
+            os.environ["CNNLAB_USER"] = user
 
 
 def path(name: str) -> Path:

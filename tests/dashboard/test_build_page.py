@@ -6,7 +6,7 @@ import pytest
 
 from cnnlab import model_config
 from cnnlab.analysis import analyze
-from cnnlab.train.memory import training_memory
+from cnnlab.analysis.memory import training_memory
 from cnnlab.units import format_count
 from tests.dashboard.conftest import shown
 

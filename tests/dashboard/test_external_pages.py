@@ -3,6 +3,7 @@
 import io
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -98,3 +99,34 @@ def test_the_train_page_watches_an_external_run_live_without_a_stop_button(app):
         assert (loss["x"], loss["y"]) == ([0.25, 0.5], [2.0, 1.5])
     finally:
         run.finish()
+
+
+def test_imported_tensorboard_seeds_are_drawn_as_bands_equal_to_a_pandas_groupby(app, tmp_path):
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+
+    from cnnlab.tbimport import import_logdir
+
+    written = []
+    for lr in (0.1, 0.01):
+        for seed in range(3):
+            with SummaryWriter(str(tmp_path / "runs" / f"lr={lr}_seed={seed}")) as writer:
+                for step in range(4):
+                    value = min(1.0, step * lr * 3 + seed / 20)
+                    writer.add_scalar("test_acc", value, step)
+                    written.append({"group": str(lr), "step": step, "value": float(np.float32(value))})
+    report = import_logdir(tmp_path / "runs", r"lr=([^_]+)")
+    assert len(report.imported) == 6
+    app.switch_page("pages/compare.py").run()
+    assert not app.exception
+    assert app.multiselect(key="band_groups").value != []
+    (band,) = charts(app, "Test accuracy: groups as mean ± std")
+    expected = pd.DataFrame(written).groupby(["group", "step"])["value"].agg(["mean", "std"])
+    traces = {t["name"]: t for t in band["data"]}
+    for group in ("0.1", "0.01"):
+        (name,) = [n for n in traces if f": {group} ×3 (mean of 3)" in n]
+        assert traces[name]["x"] == [0, 1, 2, 3]
+        assert traces[name]["y"] == pytest.approx(expected.loc[group, "mean"].tolist())
+        fill = traces[name.replace(" (mean of 3)", ": mean ± std")]
+        upper = (expected.loc[group, "mean"] + expected.loc[group, "std"]).clip(upper=1.0).tolist()
+        assert fill["y"][:4] == pytest.approx(upper)

@@ -151,3 +151,13 @@ def test_no_run_with_weights_says_how_to_get_one(app):
     app.radio(key="see_source").set_value("A trained run").run()
     assert not app.exception
     assert "No run has saved weights yet" in app.info[0].value
+
+
+def test_a_link_from_the_diagram_opens_its_layer(app):
+    app.query_params["layer"] = "conv1"
+    open_see(app, "lenet")
+    assert app.selectbox(key="see_layer").value == "conv1"
+    [figure] = figures(app, "conv1 unit (14, 14)")
+    assert box_of(figure) == (11.5, 11.5, 16.5, 16.5)  # a 5×5 field centred on pixel 14 (pad 2)
+    app.selectbox(key="see_layer").select("pool1").run()  # the link picks the layer once, not again
+    assert app.selectbox(key="see_layer").value == "pool1"

@@ -9,8 +9,10 @@ import pytest
 
 from cnnlab.spec import model_config
 from cnnlab.sweep import SweepStore, create_sweep, parse_space
+from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL
+from cnnlab.train.weights import WEIGHTS_FILE
 from tests.dashboard.conftest import shown
 
 
@@ -106,6 +108,11 @@ def test_repeats_launch_one_group_and_the_live_view_draws_its_band(new_app):
     assert mean["y"] == pytest.approx(loss.tolist()) and fill["fill"] == "toself"
     (each,) = charts(app, "Every trial: train loss")
     assert len(each["data"]) == 2
+    # Like every run launched from the dashboard, each repeat saved its weights: they open on See.
+    store = SweepStore()
+    for run in store.list_runs():
+        assert run.weights_path == str(store.run_dir(run.id) / WEIGHTS_FILE)
+        assert sum(p.numel() for p in runner.load_weights(run.id).parameters()) == run.params == 61706
 
 
 def test_a_sweep_launched_from_the_page_is_recorded_and_can_be_cancelled(new_app):
@@ -114,7 +121,8 @@ def test_a_sweep_launched_from_the_page_is_recorded_and_can_be_cancelled(new_app
     app.text_area(key="sweep_grid").input("lr=0.01,0.02")
     launch(app)
     (sweep,) = SweepStore().list_sweeps()
-    assert [r.config["lr"] for r in SweepStore().sweep_runs(sweep.id)] == [0.01, 0.02]
+    assert [(r.config["lr"], r.config["save_weights"]) for r in SweepStore().sweep_runs(sweep.id)] == [
+        (0.01, True), (0.02, True)]  # its trials save their weights when they finish
     assert any(f"Sweep {sweep.id} launched: 2 trials on this machine" in s.value for s in app.success)
     app.button(key="cancel_sweep").click().run()
     wait_until(lambda: SweepStore().get_sweep(sweep.id).status in TERMINAL, 60)

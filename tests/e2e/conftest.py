@@ -27,9 +27,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server_home(tmp_path_factory) -> Path:
+    """The run store folder of the module's server."""
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="module")
+def server(server_home):
     """`streamlit run dashboard/app.py` with its own empty run store; yields the base URL."""
-    home = tmp_path_factory.mktemp("home")
+    home = server_home
     port = free_port()
     env = {**os.environ, "CNNLAB_HOME": str(home), "CNNLAB_DATA": str(home / "data")}
     with open(home / "streamlit.log", "w") as log:

@@ -1,4 +1,4 @@
-"""DNS rebinding: the real server (with the project's .streamlit/config.toml) opens its WebSocket only for
+"""DNS rebinding: the real server (with dashboard/.streamlit/config.toml) opens its WebSocket only for
 localhost names in the Host header."""
 
 import base64

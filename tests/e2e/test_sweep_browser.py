@@ -26,6 +26,14 @@ def band_is_drawn(band: list[dict]) -> bool:
     return [t["fill"] for t in band] == ["toself", None] and band[1]["points"] == 15
 
 
+def shoot(page, key: str, path) -> None:
+    """Screenshot once the chart with widget key `key` is scrolled wholly into view."""
+    chart = page.locator(current(key)).filter(visible=True)
+    chart.scroll_into_view_if_needed()
+    expect(chart).to_be_in_viewport(ratio=1)
+    page.screenshot(path=str(path))
+
+
 def test_launch_a_sweep_watch_both_curves_and_the_band(server, page, screenshots):
     """LeNet, two seeds, three epochs of the whole built-in dataset (enough to learn it)."""
     page.set_viewport_size(SIZE)
@@ -51,21 +59,15 @@ def test_launch_a_sweep_watch_both_curves_and_the_band(server, page, screenshots
     assert any(0 < sum(s) < 2 * 15 for s in seen), f"the curves were never drawn part-way: {seen}"
     assert band_is_drawn(band), band
     assert band[1]["name"].endswith("(mean of 2)")
-    page.locator(current("sweep_live_bands")).filter(visible=True).scroll_into_view_if_needed()
-    time.sleep(1)
-    page.screenshot(path=str(screenshots / "sweep-train.png"))
+    shoot(page, "sweep_live_bands", screenshots / "sweep-train.png")
 
     page.get_by_role("link", name="Compare").click()
     settle(page)
     page.get_by_role("tab", name="Sweeps").click()
     page.wait_for_selector(f"{current('sweep_curves')} .js-plotly-plot")
     assert len(traces(page, "sweep_curves")) == 2
-    page.locator(current("sweep_curves")).filter(visible=True).scroll_into_view_if_needed()
-    time.sleep(1)
-    page.screenshot(path=str(screenshots / "sweep-compare.png"))
+    shoot(page, "sweep_curves", screenshots / "sweep-compare.png")
     page.get_by_role("tab", name="Groups (repeats)").click()
     page.wait_for_selector(f"{current('band_chart')} .js-plotly-plot")
     assert [t["fill"] for t in traces(page, "band_chart")] == ["toself", None]
-    page.locator(current("band_chart")).filter(visible=True).scroll_into_view_if_needed()
-    time.sleep(1)
-    page.screenshot(path=str(screenshots / "group-band.png"))
+    shoot(page, "band_chart", screenshots / "group-band.png")

@@ -1,0 +1,101 @@
+"""The training options' widgets (the Train page's and its sweep panel's), drawn from the option table
+(cnnlab.train.options): one widget per option, its value checked against the option's own bounds, and
+the values' form in the page's link."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from cnnlab import ConfigError
+from cnnlab.train.options import OPTIONS, TrainOption, options
+
+_INT = re.compile(r"^-?[0-9]{1,18}$")
+_TRUE, _FALSE = ("1", "true"), ("0", "false")
+
+
+def help_text(option: TrainOption) -> str:
+    """'Passes over the training set: a whole number from 1 to 1,000.' (and what leaving it empty means)."""
+    text = f"{option.help[0].upper()}{option.help[1:]}"
+    if option.kind is bool:
+        return text + "."
+    return f"{text}: {option.bounds()}." + (f" Empty: {option.unset}." if option.unset else "")
+
+
+def initial(option: TrainOption, recipe: Mapping[str, Any]) -> Any:
+    """The widget's first value: the page's recipe (e.g. Adam at 0.01 for a first run), else the default."""
+    return recipe.get(option.name, option.default)
+
+
+def draw(option: TrainOption, where: DeltaGenerator, key: str, recipe: Mapping[str, Any]) -> Any:
+    """The option's widget in `where` (its value kept in the session under `key`); returns its value."""
+    if key not in st.session_state:
+        st.session_state[key] = initial(option, recipe)
+    text = help_text(option)
+    if option.kind is bool:
+        return where.checkbox(option.label, key=key, help=text)
+    if option.choices:
+        return where.selectbox(option.label, option.choices, key=key, help=text)
+    if option.kind is int:
+        return where.number_input(option.label, value=None, step=1, key=key, help=text)
+    if option.kind is float:
+        return where.number_input(option.label, value=None, step=0.001, format="%g", key=key, help=text)
+    return where.text_input(option.label, key=key, help=text, max_chars=200)
+
+
+def draw_section(section: str, columns: list[DeltaGenerator], prefix: str,
+                 recipe: Mapping[str, Any]) -> dict[str, Any]:
+    """Every option the page shows in `section`, spread over `columns` in table order."""
+    return {o.name: draw(o, columns[i % len(columns)], prefix + o.name, recipe)
+            for i, o in enumerate(options(section))}
+
+
+def problems(values: Mapping[str, Any]) -> list[str]:
+    """One sentence per value its option refuses, naming the field and what it takes:
+    'Epochs must be a whole number from 1 to 1,000, got 0.'"""
+    found = []
+    for name, value in values.items():
+        option = OPTIONS[name]
+        try:
+            option.validate(value)
+        except ConfigError:
+            shown = "nothing" if value is None else f"{value:g}" if isinstance(value, float) else \
+                f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+            found.append(f"{option.label} must be {option.bounds()}, got {shown}.")
+    return found
+
+
+def to_link(values: Mapping[str, Any], recipe: Mapping[str, Any]) -> dict[str, str]:
+    """URL parameters for the values that differ from their first value ('' for an unset one)."""
+    return {name: "" if value is None else ("1" if value else "0") if isinstance(value, bool) else
+            f"{value:g}" if isinstance(value, float) else str(value)
+            for name, value in values.items() if value != initial(OPTIONS[name], recipe)}
+
+
+def from_link(option: TrainOption, text: str) -> Any:
+    """A URL parameter's value for `option`; ConfigError names the parameter when it is not of its kind
+    (whether it is in bounds is the page's check, as for a typed value)."""
+    if text == "" and option.unset:
+        return None
+    if option.kind is bool and text.lower() in _TRUE + _FALSE:
+        return text.lower() in _TRUE
+    if option.choices:
+        if text in map(str, option.choices):
+            return next(c for c in option.choices if str(c) == text)
+    elif option.kind is int and _INT.match(text):
+        return int(text)
+    elif option.kind is float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value):
+            return value
+    elif option.kind is str:
+        return text
+    raise ConfigError(f"URL parameter {option.name}={text!r} is not {option.bounds()}")
