@@ -20,8 +20,9 @@ from machine import describe
 
 from cnnlab.spec import model_config
 from cnnlab.train import runner
+from cnnlab.train.callbacks import StopPoller
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.loop import fit
+from cnnlab.train.fit import fit
 from cnnlab.train.status import TERMINAL
 from cnnlab.train.store import RunStore, process_alive
 
@@ -83,7 +84,7 @@ def longest_poll_gap(_: str) -> float:
 
     cfg = RunConfig(model=fit_input(model_config("lenet"), "shapes", resize=96), resize=96, batch_size=64,
                     device="cpu", limit_train=4096, limit_test=256, epochs=5, reports_per_epoch=1)
-    fit(cfg, should_stop=should_stop)
+    fit(cfg, [StopPoller(should_stop)])
     return max(b - a for a, b in zip(calls, calls[1:], strict=False))
 
 

@@ -3,7 +3,7 @@
 The textbook loop is d2l's `train_ch6` over `load_data_fashion_mnist`: a `DataLoader` (d2l's 4 worker
 processes) over a torchvision dataset with `Resize` (if asked) and `ToTensor`, Xavier-initialised
 weights, plain SGD, and a per-batch `float()` of loss and accuracy into an accumulator. cnnlab's loop is
-`cnnlab.train.loop.fit` with the same model and hyper-parameters. Both are timed the same way (DESIGN's
+`cnnlab.train.fit.fit` with the same model and hyper-parameters. Both are timed the same way (DESIGN's
 examples/s: training examples / wall time of the training epochs, data loading included, evaluation
 excluded) and run alternately `--repeats` times. On a shared machine a neighbour's load only ever
 slows a run down, so the best of the repeats is the headline figure; each repeat's ratio (the two loops
@@ -35,7 +35,8 @@ from cnnlab.analysis import analyze
 from cnnlab.data import resolve_data_dir
 from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.loop import fit, resolve_device
+from cnnlab.train.fit import fit
+from cnnlab.train.setup import resolve_device
 from cnnlab.zoo import build
 
 TORCHVISION_DATASETS = {"mnist": torchvision.datasets.MNIST,
@@ -110,7 +111,7 @@ def cnnlab_loop(config: RunConfig, speed_cache: Path) -> tuple[float, float]:
     if result.status != "done":
         raise SystemExit(f"cnnlab's run ended {result.status}: {result.error}")
     print(f"    cnnlab's path: {result.speed['path']} ({result.speed['reason']})")
-    return result.examples_per_sec, result.test_acc
+    return result.examples_per_sec, result.final_test_acc
 
 
 def _sync(device: torch.device) -> None:

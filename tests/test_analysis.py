@@ -150,7 +150,7 @@ def test_attention_projections_count_like_linear_layers(make, shape):
     assert analyze(model, shape).totals.macs == projection_macs(model, shape) > 0
 
 
-def test_totals_and_memory_estimate_are_consistent():
+def test_totals_are_consistent():
     summary = analyze("vgg11")
     t = summary.totals
     assert t.params == sum(row.params for row in summary.layers)
@@ -158,20 +158,6 @@ def test_totals_and_memory_estimate_are_consistent():
     # In-place ReLUs, the Flatten view and eval-mode dropout share their input's memory: counted once.
     shared = ("ReLU", "Flatten", "Dropout")
     assert t.activation_bytes == sum(row.output_bytes for row in summary.layers if row.type not in shared)
-    plain, sgd = summary.training_memory(32), summary.training_memory(32, "sgd", momentum=0.9)
-    adam = summary.training_memory(32, "adam")
-    assert plain.total == 2 * t.param_bytes + 32 * t.activation_bytes
-    assert sgd.total == 3 * t.param_bytes + 32 * t.activation_bytes
-    assert adam.total - sgd.total == t.param_bytes
-    with pytest.raises(ConfigError, match="unknown optimizer"):
-        summary.training_memory(32, "lbfgs")
-
-
-@pytest.mark.parametrize("momentum", [float("nan"), -0.1, 1.0, float("inf"), "0.9", True])
-def test_training_memory_refuses_a_momentum_outside_0_to_1(momentum):
-    with pytest.raises(ConfigError) as err:
-        analyze("lenet").training_memory(8, "sgd", momentum)
-    assert str(err.value) == f"momentum must be a number from 0 up to (not including) 1, got {momentum!r}"
 
 
 def test_json_contract():
@@ -213,8 +199,6 @@ def test_anything_a_forward_raises_and_a_wrong_argument_are_config_errors():
         analyze(RaisesValueError(), (3, 8, 8))
     with pytest.raises(ConfigError, match="not int"):
         analyze(123)
-    with pytest.raises(ConfigError, match="batch size must be a whole number"):
-        analyze("lenet").training_memory("4")
 
 
 def test_adaptive_pooling_has_a_field_only_where_its_windows_are_fixed():

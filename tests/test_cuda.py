@@ -16,7 +16,8 @@ from torch import nn
 from cnnlab.errors import ConfigError
 from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.loop import fit, resolve_device
+from cnnlab.train.fit import fit
+from cnnlab.train.setup import resolve_device
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
@@ -55,7 +56,8 @@ def test_autocast_runs_convolutions_in_bf16_only_when_asked(amp, dtype):
         handle.remove()
     assert result.status == "done" and result.device.startswith("cuda")
     assert seen == {dtype}
-    assert 0.0 <= result.test_acc <= 1.0 and result.train_loss == pytest.approx(result.train_loss)
+    assert 0.0 <= result.final_test_acc <= 1.0
+    assert result.final_train_loss == pytest.approx(result.final_train_loss)
 
 
 def test_throughput_is_timed_after_the_gpu_finished():

@@ -4,7 +4,6 @@ import os
 import pickle
 import re
 import struct
-import time
 from pathlib import Path
 
 import numpy as np
@@ -93,13 +92,12 @@ def test_cifar10_loads_from_python_batches_with_channels_in_order(tmp_path):
     assert train.labels[:4].tolist() == labels and train.classes[-1] == "truck"
 
 
-def test_missing_dataset_names_the_folder_and_files_quickly(tmp_path):
-    start = time.monotonic()
+def test_missing_dataset_names_the_folder_and_files(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_split("fashion-mnist", True, tmp_path)
     message = str(err.value)
     assert str(tmp_path / "FashionMNIST" / "raw") in message and "train-images-idx3-ubyte" in message
-    assert "download failed" in message and time.monotonic() - start < 60
+    assert "download failed" in message
     with pytest.raises(ConfigError, match="downloading is off.*data_batch_1"):
         load_split("cifar10", False, tmp_path, download=False)
     assert not available_datasets(tmp_path)["cifar10"]

@@ -1,4 +1,4 @@
-"""Fair order in a device's queue (runner._ahead): round robin by owner, with real worker processes."""
+"""Fair order in a device's queue (queue._ahead): round robin by owner, with real worker processes."""
 
 import os
 import time

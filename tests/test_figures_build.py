@@ -2,6 +2,8 @@
 
 from cnnlab import figures
 from cnnlab.analysis import analyze
+from cnnlab.analysis.memory import training_memory
+from cnnlab.spec import model_config
 
 
 def title(fig) -> str:
@@ -37,11 +39,12 @@ def test_receptive_field_figure_ends_at_the_textbook_value():
 
 
 def test_memory_figure_says_whether_training_fits():
-    memory = analyze("vgg16").training_memory(64, "adam")
+    memory = training_memory(model_config("lenet"), "adam").at(64)
     fits = figures.memory_figure(memory, available=memory.total * 2, device="test GPU")
     assert title(fits).endswith(": fits")
-    assert [t.name for t in fits.data] == ["weights", "gradients", "optimiser state", "activations",
-                                           "test GPU memory"]
+    assert [t.name for t in fits.data] == ["weights", "gradients", "optimiser state",
+                                           "activations kept for backward",
+                                           "temporaries (batch, gradients in flight)", "test GPU memory"]
     too_small = figures.memory_figure(memory, available=memory.total // 2, device="test GPU")
     assert title(too_small).endswith("does NOT fit")
 

@@ -81,11 +81,11 @@ def test_top_images_rank_by_the_channels_peak_and_give_its_unit():
 def test_a_runs_untrained_weights_are_the_ones_its_training_starts_from():
     from cnnlab.inspect.subject import initial_model
     from cnnlab.train.config import RunConfig, fit_input
-    from cnnlab.train.loop import _Hooks, _Training
+    from cnnlab.train.setup import prepare
 
     config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), seed=7, device="cpu",
                        limit_train=64, limit_test=64)
-    started = _Training(config, torch.device("cpu"), _Hooks(None, None)).model  # as a run sets it up
+    started = prepare(config, torch.device("cpu")).model  # as a run sets it up
     fresh = initial_model(config.model, config.seed, config.init)
     for (name, a), (_, b) in zip(started.state_dict().items(), fresh.state_dict().items(), strict=True):
         assert torch.equal(a, b), name

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.analysis.memory import memory_model
+from cnnlab.analysis.memory import memory_model, training_memory
+from cnnlab.errors import ConfigError
 from cnnlab.families import family_of
 from cnnlab.spec import InputSpec, model_config
 from cnnlab.train.peak_memory import live_bytes, measure_peak, training_state
@@ -85,3 +86,28 @@ def _training_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor
         opt.step()
         opt.zero_grad(set_to_none=True)
     return step
+
+
+def test_an_unknown_optimizer_or_momentum_is_a_config_error():
+    lenet = model_config("lenet")
+    with pytest.raises(ConfigError, match="unknown optimizer 'lbfgs'; choose one of sgd, adam, adamw"):
+        training_memory(lenet, "lbfgs")
+    for momentum in (float("nan"), -0.1, 1.0, float("inf"), "0.9", True):
+        with pytest.raises(ConfigError) as err:
+            training_memory(lenet, "sgd", momentum)
+        assert str(err.value) == f"momentum must be a number from 0 up to (not including) 1, got {momentum!r}"
+
+
+def test_a_run_records_its_measured_peak_beside_the_estimate(tmp_path):
+    from cnnlab.train.config import RunConfig, fit_input
+    from cnnlab.train.fit import fit
+    from cnnlab.train.memory import run_memory
+
+    # VGG-11 ÷8 on 3×32×32: its 4096-wide classifier holds most of the memory, as at full size.
+    model = fit_input(model_config("vgg11", width_divisor=8), "shapes-rgb")
+    config = RunConfig(model=model, dataset="shapes-rgb", epochs=1, batch_size=16, limit_train=48,
+                       limit_test=16, optimizer="adam", device="cpu", speed="fixed")
+    result = fit(config)
+    estimate = run_memory(config).at(16).total
+    assert result.memory_estimate == estimate
+    assert result.peak_memory == pytest.approx(estimate, rel=0.15)

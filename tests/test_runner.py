@@ -23,8 +23,10 @@ from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.provenance import cpu_name
+from cnnlab.train.queue import TERMINATED
 from cnnlab.train.status import TERMINAL
 from cnnlab.train.store import RunStore, process_alive
+from cnnlab.train.worker import cpu_threads
 
 SMALL = {"limit_train": 320, "limit_test": 128, "batch_size": 64, "device": "cpu"}
 
@@ -36,7 +38,7 @@ def config(**changes) -> RunConfig:
     return RunConfig(model=fit_input(model_config("lenet"), "shapes"), **{**SMALL, "epochs": 2, **changes})
 
 
-def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
+def wait_for(predicate, timeout: float = 300.0, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -46,13 +48,18 @@ def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def wait_until_ended(store: RunStore, run_id: int, timeout: float = 60.0):
+def wait_until_ended(store: RunStore, run_id: int, timeout: float = 300.0):
     return wait_for(lambda: (run := store.get(run_id)).status in TERMINAL and run, timeout,
                     f"run {run_id} to end (log: {store.run_dir(run_id)})")
 
 
 def metric_names(store: RunStore, run_id: int) -> list[str]:
     return [row["name"] for row in store.metrics(run_id)]
+
+
+def last(store: RunStore, run_id: int, name: str) -> float:
+    """The last recorded value of metric `name`."""
+    return [row["value"] for row in store.metrics(run_id) if row["name"] == name][-1]
 
 
 def test_launched_run_completes_with_metrics_weights_and_final_fields(tmp_path):
@@ -63,10 +70,13 @@ def test_launched_run_completes_with_metrics_weights_and_final_fields(tmp_path):
     assert run.status == "done", run.error
     assert run.name == "short" and run.model == "lenet" and run.dataset == "shapes"
     assert run.config == cfg.to_dict() and run.epochs_done == 2 and run.device == "cpu"
-    assert run.params == 61706 and run.macs > 0
-    assert 0 <= run.final_train_acc <= 1 and 0 <= run.final_test_acc <= 1 and run.examples_per_sec > 0
+    # LeNet on 1×28×28: conv1 28·28·6·25 + conv2 10·10·16·150 + fc 400·120 + 120·84 + 84·10 MACs
+    assert run.params == 61706 and run.macs == 117600 + 240000 + 48000 + 10080 + 840
     names = metric_names(store, run_id)
     assert names.count("train_loss") == 10 and names.count("test_acc") == 2
+    for column, metric in (("final_train_loss", "train_loss"), ("final_train_acc", "train_acc"),
+                           ("examples_per_sec", "examples_per_sec")):
+        assert getattr(run, column) == last(store, run_id, metric), column
     model = runner.load_weights(run_id, home=tmp_path)  # the trained weights: same test accuracy
     test = DeviceLoader(load_split("shapes", False, limit=cfg.limit_test), 64, "cpu", shuffle=False)
     with torch.no_grad():
@@ -79,12 +89,14 @@ def test_cancel_ends_a_running_run_within_seconds(tmp_path):
     store = RunStore(tmp_path)
     wait_for(lambda: "train_loss" in metric_names(store, run_id), what="first metrics")
     assert store.get(run_id).status == "running"
+    pid = store.get(run_id).pid
     runner.cancel(run_id, home=tmp_path)
     run = wait_until_ended(store, run_id)  # how soon: benchmarks/bench_runner.py
     rows = len(store.metrics(run_id))
-    assert run.status == "cancelled" and run.error is None and run.epochs_done < 1000
-    assert run.final_train_loss is not None and run.finished_at is not None
-    time.sleep(1.0)
+    assert run.status == "cancelled" and run.error is None and run.finished_at is not None
+    assert run.epochs_done == metric_names(store, run_id).count("test_acc")
+    assert run.final_train_loss == last(store, run_id, "train_loss")
+    wait_for(lambda: not process_alive(pid), what="the worker to exit")
     assert len(store.metrics(run_id)) == rows  # it stopped training
     with pytest.raises(ConfigError, match="already ended"):
         runner.cancel(run_id, home=tmp_path)
@@ -94,15 +106,16 @@ def test_killed_worker_is_interrupted_as_soon_as_its_process_is_gone_and_keeps_i
     run_id = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
     store = RunStore(tmp_path, heartbeat_timeout=3600)  # the heartbeat alone would wait an hour
     wait_for(lambda: metric_names(store, run_id).count("test_acc") >= 1, what="a finished epoch")
-    before = len(store.metrics(run_id))
     pid = store.get(run_id).pid
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not process_alive(pid), what="the process to die")
+    before = store.metrics(run_id)
     assert store.reconcile() == [run_id]
     run = store.get(run_id)
     assert run.status == "interrupted" and run.error == f"the training process (pid {pid}) stopped " \
         "without finishing"
-    assert run.epochs_done >= 1 and len(store.metrics(run_id)) >= before
+    assert store.metrics(run_id) == before  # every metric it recorded is kept
+    assert run.epochs_done == metric_names(store, run_id).count("test_acc")
 
 
 def test_sigterm_ends_a_run_cancelled_with_its_metrics_and_results(tmp_path):
@@ -111,16 +124,17 @@ def test_sigterm_ends_a_run_cancelled_with_its_metrics_and_results(tmp_path):
     wait_for(lambda: metric_names(store, run_id).count("test_acc") >= 1, what="a finished epoch")
     os.kill(store.get(run_id).pid, signal.SIGTERM)
     run = wait_until_ended(store, run_id)
-    assert run.status == "cancelled" and run.error == runner.TERMINATED
-    assert run.epochs_done >= 1 and run.final_train_loss is not None and run.final_test_acc is not None
-    assert metric_names(store, run_id).count("test_acc") == run.epochs_done
+    assert run.status == "cancelled" and run.error == TERMINATED
+    assert run.epochs_done == metric_names(store, run_id).count("test_acc")
+    assert (run.final_train_loss, run.final_test_acc) == (last(store, run_id, "train_loss"),
+                                                          last(store, run_id, "test_acc"))
 
 
 def test_two_runs_with_a_limit_of_one_run_one_after_the_other_in_order(tmp_path, monkeypatch):
     monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
     ids = [runner.launch(config(epochs=3), home=tmp_path) for _ in range(2)]
     store = RunStore(tmp_path)
-    first, second = (wait_until_ended(store, i, timeout=120) for i in ids)
+    first, second = (wait_until_ended(store, i) for i in ids)
     assert first.status == second.status == "done", (first.error, second.error)
     assert second.started_at >= first.finished_at
 
@@ -128,27 +142,30 @@ def test_two_runs_with_a_limit_of_one_run_one_after_the_other_in_order(tmp_path,
 def test_store_serves_concurrent_readers_while_a_run_writes(tmp_path):
     run_id = runner.launch(config(epochs=3), home=tmp_path)
     errors: list[BaseException] = []
-    reads: list[int] = []
+    reads: list[list[int]] = [[] for _ in range(4)]
 
-    def read() -> None:
-        store, last = RunStore(tmp_path), 0
+    def read(counts: list[int]) -> None:
+        store, seen = RunStore(tmp_path), 0
         try:
             while store.get(run_id).status not in TERMINAL:
                 count = len(store.metrics(run_id))
-                assert count >= last, "metrics never disappear"
-                last = count
-                reads.append(count)
+                assert count >= seen, "metrics never disappear"
+                seen = count
+                counts.append(count)
                 store.list_runs()
         except BaseException as exc:
             errors.append(exc)
 
-    readers = [threading.Thread(target=read) for _ in range(4)]
+    readers = [threading.Thread(target=read, args=(counts,)) for counts in reads]
     for thread in readers:
         thread.start()
     for thread in readers:
-        thread.join(timeout=120)
+        thread.join(timeout=300)
     assert not errors, errors
-    assert RunStore(tmp_path).get(run_id).status == "done" and len(reads) > 20
+    # 3 epochs × (5 reports of train loss, accuracy and lr + test accuracy and examples/s at the end)
+    store = RunStore(tmp_path)
+    assert store.get(run_id).status == "done" and len(store.metrics(run_id)) == 3 * (5 * 3 + 2)
+    assert all(counts and max(counts) <= 51 for counts in reads)  # every reader read while it ran
 
 
 def test_worker_failure_is_recorded_not_left_running(tmp_path):
@@ -176,7 +193,7 @@ def test_a_malformed_run_limit_is_refused_before_anything_is_recorded(tmp_path, 
 @pytest.mark.parametrize(("runs", "cpus", "threads"), [(1, 8, None), (2, 8, 4), (3, 8, 2), (3, 2, 1),
                                                         (16, 4, 1)])
 def test_concurrent_cpu_runs_share_the_cores(runs, cpus, threads):
-    assert runner.cpu_threads(runs, cpus) == threads
+    assert cpu_threads(runs, cpus) == threads
 
 
 def test_a_run_records_its_provenance_and_its_share_of_the_cores(tmp_path, monkeypatch, capsys):
@@ -250,3 +267,45 @@ def test_a_queued_run_says_which_runs_it_waits_for_by_the_workers_rule(tmp_path)
     assert runner.waiting_for(next(run for run in runs if run.id == older), runs, limit=2) == []
     worker.kill()
     worker.wait()
+
+
+def age_heartbeat(store: RunStore, run_id: int, seconds: float) -> None:
+    """Move run `run_id`'s last heartbeat `seconds` into the past: as if its stopped process had been
+    stopped that long (it cannot beat meanwhile), without waiting for it."""
+    sqlite3.connect(store.path, isolation_level=None).execute(
+        "UPDATE runs SET heartbeat_at = heartbeat_at - ? WHERE id=?", (seconds, run_id))
+
+
+def test_a_stopped_worker_is_killed_and_interrupted_and_the_queue_moves_on(tmp_path, monkeypatch):
+    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    store = RunStore(tmp_path)
+    first = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
+    wait_for(lambda: "train_loss" in metric_names(store, first), what="the first run's metrics")
+    second = runner.launch(config(epochs=1), home=tmp_path)
+    wait_for(lambda: store.get(second).heartbeat_at is not None, what="the second run to wait its turn")
+    pid = store.get(first).pid
+    os.kill(pid, signal.SIGSTOP)
+    rows = store.metrics(first)
+    age_heartbeat(store, first, 120)
+    run = wait_until_ended(store, first)  # the waiting worker's own look at the queue ends it
+    assert run.status == "interrupted"
+    assert re.fullmatch(rf"the training process \(pid {pid}\) stopped answering \(last heartbeat 12\ds ago\) "
+                        "and was killed", run.error)
+    wait_for(lambda: not process_alive(pid), what="the stopped worker to be killed")
+    assert store.metrics(first) == rows  # kept, and nothing written after
+    assert wait_until_ended(store, second).status == "done"
+
+
+def test_cancelling_a_stopped_worker_kills_it_and_cancels_at_once(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
+    wait_for(lambda: "train_loss" in metric_names(store, run_id), what="metrics")
+    pid = store.get(run_id).pid
+    os.kill(pid, signal.SIGSTOP)
+    age_heartbeat(store, run_id, 120)
+    runner.cancel(run_id, home=tmp_path)
+    run = store.get(run_id)
+    assert run.status == "cancelled"
+    assert re.fullmatch(rf"cancelled; its process \(pid {pid}\) had stopped answering \(last heartbeat "
+                        r"12\ds ago\) and was killed", run.error)
+    wait_for(lambda: not process_alive(pid), what="the stopped worker to be killed")

@@ -243,3 +243,19 @@ def test_the_id_migration_keeps_columns_and_indexes_added_before_it(tmp_path):
     db.execute("DELETE FROM runs WHERE id=4")
     db.execute("INSERT INTO runs (name, created_at, status, config) VALUES ('next', 2.0, 'done', '{}')")
     assert db.execute("SELECT id FROM runs").fetchall() == [(5,)]  # AUTOINCREMENT: 4 is not reused
+
+
+def test_a_full_disk_is_reported_as_disk_full_and_what_was_recorded_is_kept(tmp_path):
+    """SQLite's own "database or disk is full" (SQLITE_FULL), reached by capping the file's pages at
+    what it holds now (PRAGMA max_page_count), as a full disk caps it."""
+    store = RunStore(tmp_path)
+    run_id = store.create_run({"epochs": 1}, name="full", model="lenet", dataset="shapes")
+    store.log_metrics(run_id, 1, 0.5, {"train_loss": 1.0})
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(ConfigError, match=r"^disk full: the run store .*runs\.sqlite could not be written "
+                                          r"\(database or disk is full\); what it recorded before is kept"):
+        store.log_metrics(run_id, 2, 1.0, {f"metric {i}": float(i) for i in range(5000)})
+    again = RunStore(tmp_path)
+    assert again.get(run_id).name == "full" and again.metrics(run_id) == [
+        {"step": 1, "epoch": 0.5, "name": "train_loss", "value": 1.0}]

@@ -19,6 +19,7 @@ from cnnlab.sweep.engine import RAY_ENV
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig
 from cnnlab.train.store import DB_FILE, TERMINAL, process_alive
+from cnnlab.train.weights import WEIGHTS_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--dataset", "shapes", "--device", "cpu", "--limit-test", "100", "--batch-size", "32"]
@@ -203,7 +204,7 @@ def test_two_node_cluster_runs_the_trials_on_both_nodes_and_only_the_driver_writ
     assert len({r.node for r in runs}) == 2
     # The weights came back with the outcome and were saved by the driver, in the run's folder.
     for run in runs:
-        assert run.weights_path == str(store.run_dir(run.id) / runner.WEIGHTS_FILE)
+        assert run.weights_path == str(store.run_dir(run.id) / WEIGHTS_FILE)
     model = runner.load_weights(runs[0].id, home)
     assert sum(p.numel() for p in model.parameters()) == runs[0].params
     logs = {path.stem: path.read_text().split("\n") for path in audit.glob("*.log")}

@@ -6,12 +6,14 @@ device: no weights are allocated and nothing is computed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from torch import nn
 
 from cnnlab.analysis.graph import GraphRecorder
-from cnnlab.analysis.summary import LayerRow, Summary, Totals, TrainingMemory, format_pair
+from cnnlab.analysis.memory import TrainingMemory
+from cnnlab.analysis.summary import LayerRow, Summary, Totals, format_pair
 from cnnlab.analysis.tracer import Call, trace
 from cnnlab.analysis.windows import Window, window_of
 from cnnlab.errors import ConfigError
@@ -41,7 +43,7 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
         if input_shape is None:
             raise ConfigError("analysing an nn.Module needs an input shape (C, H, W)")
         shape = _input(input_shape)
-        name, module = type(model).__name__, model
+        name, module, config = type(model).__name__, model, None
     else:
         if isinstance(model, ModelConfig):
             if options or input_shape is not None:
@@ -57,7 +59,7 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
     except Exception as exc:  # whatever a model's forward raises on this input, say so in one line
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ConfigError(f"{name} cannot run on a {shape} input: {reason}") from exc
-    return _summarize(name, shape, module, calls, output, macs, levels)
+    return replace(_summarize(name, shape, module, calls, output, macs, levels), config=config)
 
 
 def _input(value: str | InputSpec | tuple) -> InputSpec:

@@ -13,13 +13,19 @@ and the other grows linearly with it, so two simulations (batch 1 and 2) give th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from cnnlab.errors import ConfigError
+from cnnlab.families import family_of
+from cnnlab.optimizers import NAMES, build_optimizer
+from cnnlab.spec import ModelConfig
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 
@@ -135,8 +141,26 @@ def _snapshot(tracker) -> TrainingMemory:  # noqa: ANN001 (MemTracker is private
     return TrainingMemory(**parts)
 
 
-@lru_cache(maxsize=64)
-def cached_memory_model(key: object, make_model: Callable[[], nn.Module], input_shape: tuple[int, ...],
-                        classes: int, make_optimizer: OptimizerFactory) -> MemoryModel:
-    """`memory_model`, cached by `key` (a hashable description of model and optimiser)."""
-    return memory_model(make_model, input_shape, classes, make_optimizer)
+_CACHE_SIZE = 32
+_cache: dict[tuple, MemoryModel] = {}
+
+
+def training_memory(config: ModelConfig, optimizer: str = "sgd", momentum: float = 0.0,
+                    weight_decay: float = 0.0) -> MemoryModel:
+    """The memory model of training cnnlab model `config` with `optimizer` (any batch: `.at(batch)`),
+    cached per model and optimiser settings."""
+    if optimizer not in NAMES:
+        raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(NAMES)}")
+    if (isinstance(momentum, bool) or not isinstance(momentum, int | float) or not math.isfinite(momentum)
+            or not 0 <= momentum < 1):
+        raise ConfigError(f"momentum must be a number from 0 up to (not including) 1, got {momentum!r}")
+    key = (config, optimizer, float(momentum), float(weight_decay))
+    if key not in _cache:
+        family = family_of(config.arch)
+        if len(_cache) >= _CACHE_SIZE:
+            del _cache[next(iter(_cache))]
+        make_optimizer = partial(build_optimizer, optimizer, lr=1e-3, momentum=momentum,
+                                 weight_decay=weight_decay)  # the rate does not change the memory
+        _cache[key] = memory_model(lambda: family.build(config.arch, config.input), config.input.as_tuple(),
+                                   config.arch.classes, make_optimizer)
+    return _cache[key]

@@ -1,23 +1,20 @@
-"""The result of an analysis: per-layer rows, totals, and their table/JSON/memory views."""
+"""The result of an analysis: per-layer rows, totals, and their table and JSON views."""
 
 from __future__ import annotations
 
 import html
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cnnlab import limits
 from cnnlab.analysis.windows import Window
 from cnnlab.errors import ConfigError
-from cnnlab.spec import check_int
 
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-# Parameter-sized state tensors each optimiser keeps (SGD: one momentum buffer when momentum > 0).
-OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
+    from cnnlab.spec import ModelConfig
+
 # One multiply-accumulate is two floating-point operations: a multiply and an add.
 FLOPS_PER_MAC = 2
 # Layer type -> the kind its parameters count as in `Summary.params_by_kind`.
@@ -88,29 +85,13 @@ class Totals:
 
 
 @dataclass(frozen=True)
-class TrainingMemory:
-    """Bytes needed to train with a batch: weights + gradients + optimiser state + activations."""
-
-    weights: int
-    gradients: int
-    optimizer_state: int
-    activations: int
-
-    @property
-    def total(self) -> int:
-        return self.weights + self.gradients + self.optimizer_state + self.activations
-
-    def to_dict(self) -> dict[str, int]:
-        return {**self.__dict__, "total": self.total}
-
-
-@dataclass(frozen=True)
 class Summary:
     model: str
     input: tuple[int, int, int]
     classes: int
     layers: tuple[LayerRow, ...]
     totals: Totals
+    config: ModelConfig | None = field(default=None, compare=False, repr=False)  # None for a module
 
     @property
     def final_field(self) -> LayerRow | None:
@@ -125,25 +106,6 @@ class Summary:
             kinds[KINDS.get(row.type, "other")] += row.params
         return kinds
 
-    def training_memory(self, batch_size: int, optimizer: str = "sgd",
-                        momentum: float = 0.0) -> TrainingMemory:
-        """Estimate training memory: activations are kept for the backward pass, one copy per sample."""
-        if optimizer not in OPTIMIZER_STATE:
-            raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_STATE)}")
-        batch_size = check_int("batch size", batch_size, 1, limits.MAX_BATCH_SIZE)
-        if (isinstance(momentum, bool) or not isinstance(momentum, int | float) or not math.isfinite(momentum)
-                or not 0 <= momentum < 1):
-            raise ConfigError(f"momentum must be a number from 0 up to (not including) 1, got {momentum!r}")
-        copies = 0 if optimizer == "sgd" and not momentum else OPTIMIZER_STATE[optimizer]
-        per_param = self.totals.param_bytes / max(self.totals.params, 1)
-        trainable_bytes = int(self.totals.trainable_params * per_param)
-        return TrainingMemory(
-            weights=self.totals.param_bytes,
-            gradients=trainable_bytes,
-            optimizer_state=trainable_bytes * copies,
-            activations=self.totals.activation_bytes * batch_size,
-        )
-
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `python -m cnnlab summary --format json`."""
         return {
@@ -157,6 +119,7 @@ class Summary:
         "params" or "memory" (training memory for `batch_size` and `optimizer` against this machine's).
         Needs plotly."""
         from cnnlab import figures
+        from cnnlab.analysis.memory import training_memory
 
         if kind not in FIGURES:
             raise ConfigError(f"unknown figure {kind!r}; choose one of {', '.join(FIGURES)}")
@@ -166,7 +129,10 @@ class Summary:
             return figures.shape_figure(self)
         if kind == "params":
             return figures.params_figure(self)
-        memory = self.training_memory(batch_size, optimizer, momentum)
+        if self.config is None:
+            raise ConfigError("the memory figure simulates a training step of a cnnlab model (a preset, "
+                              "a spec or a ModelConfig), not of an analysed module")
+        memory = training_memory(self.config, optimizer, momentum).at(batch_size)
         return figures.memory_figure(memory, *figures.device_memory())
 
     def _repr_html_(self) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cnnlab.cli.options import add_home_argument
 from cnnlab.cli.output import emit
 from cnnlab.cli.table import aligned
-from cnnlab.units import format_count
+from cnnlab.units import format_bytes, format_count
 
 if TYPE_CHECKING:
     from cnnlab.train.store import Run, RunStore
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 COLUMNS = ("ID", "Name", "Owner", "Status", "Model", "Dataset", "Epochs", "Loss", "Train acc", "Test acc",
            "Examples/s", "Created")
 METRICS_TAIL = 10
+MEMORY_FIELDS = ("peak_memory", "memory_estimate")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -68,6 +69,13 @@ def render_table(runs: list[Run]) -> str:
     return "\n".join(aligned(COLUMNS, body, right={0, 6, 7, 8, 9, 10}))
 
 
+def _shown(key: str, value: Any) -> Any:
+    """A run field as `runs show` prints it: times as dates, memory in bytes with its unit."""
+    if key.endswith("_at"):
+        return _time(value)
+    return format_bytes(value) if key in MEMORY_FIELDS else value
+
+
 def show(args: argparse.Namespace) -> int:
     store = _store(args)
     run = store.get(args.id)
@@ -76,7 +84,7 @@ def show(args: argparse.Namespace) -> int:
     print(f"run {run.id}: {run.name}  [{run.status}]")
     for key, value in data.items():
         if value is not None and key not in ("id", "name", "status", "cancel_requested"):
-            print(f"  {key:18} {_time(value) if key.endswith('_at') else value}")
+            print(f"  {key:18} {_shown(key, value)}")
     print("config:")
     for key, value in config.items():
         print(f"  {key:18} {json.dumps(value)}")

@@ -10,7 +10,7 @@ from cnnlab.cli.options import add_home_argument, add_model_arguments, model_con
 from cnnlab.cli.progress import EpochBar
 from cnnlab.errors import ConfigError
 from cnnlab.spec import ModelConfig, with_options
-from cnnlab.units import format_count
+from cnnlab.units import format_bytes, format_count
 
 if TYPE_CHECKING:
     from cnnlab.train.config import RunConfig
@@ -158,4 +158,8 @@ def train_foreground(config: RunConfig, args: argparse.Namespace, run_id: int | 
     print(f"loss {final.final_train_loss:.3f}, train acc {final.final_train_acc:.3f}, "
           f"test acc {final.final_test_acc:.3f}")
     print(f"{final.examples_per_sec:.1f} examples/sec on {final.device}")
+    if final.peak_memory is not None:
+        estimate = final.memory_estimate
+        print(f"peak memory {format_bytes(final.peak_memory)}"
+              + ("" if estimate is None else f" (estimated {format_bytes(estimate)})"))
     return 0

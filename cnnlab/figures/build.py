@@ -98,9 +98,11 @@ def receptive_field_figure(summary: Summary) -> go.Figure:
 
 
 def memory_figure(memory: TrainingMemory, available: int, device: str) -> go.Figure:
-    """Stacked training-memory estimate against what the device has."""
+    """The estimated peak of a training step, stacked by what holds it, against what the device has."""
     parts = (("weights", memory.weights), ("gradients", memory.gradients),
-             ("optimiser state", memory.optimizer_state), ("activations", memory.activations))
+             ("optimiser state", memory.optimizer_state),
+             ("activations kept for backward", memory.activations),
+             ("temporaries (batch, gradients in flight)", memory.temporaries))
     fig = go.Figure()
     for (name, value), colour in zip(parts, PALETTE, strict=False):
         fig.add_bar(y=["needed"], x=[value / 2**30], name=name, orientation="h", marker_color=colour,
@@ -109,7 +111,7 @@ def memory_figure(memory: TrainingMemory, available: int, device: str) -> go.Fig
                 marker_color="#d1d5db", hovertemplate=f"{device}: {format_bytes(available)}<extra></extra>")
     fits = "fits" if memory.total <= available else "does NOT fit"
     fig.update_layout(**{**LAYOUT, "height": 300}, barmode="stack", xaxis_title="GiB",
-                      title_text=f"Training needs {format_bytes(memory.total)}: {fits}")
+                      title_text=f"Training needs {format_bytes(memory.total)} at its peak: {fits}")
     return fig
 
 

@@ -16,7 +16,7 @@ from cnnlab.data import channel_stats, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.spec import InputSpec, ModelConfig
 from cnnlab.train.config import RunConfig
-from cnnlab.train.loop import initialise
+from cnnlab.train.setup import initialise
 from cnnlab.train.store import Run, RunStore
 from cnnlab.zoo import build
 

@@ -6,14 +6,9 @@ then runs them on Ray Tune, on this machine or on a cluster, and writes their re
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
 from pathlib import Path
 from typing import Any
 
-import cnnlab
 from cnnlab import quotas
 from cnnlab.access import Actor, current_user
 from cnnlab.analysis import analyze
@@ -22,6 +17,7 @@ from cnnlab.spec import ModelConfig
 from cnnlab.sweep.engine import check_cluster
 from cnnlab.sweep.records import Sweep, SweepStore
 from cnnlab.sweep.space import Space, TrialPlan, check_size, describe, expand, parse_space, repeat_configs
+from cnnlab.train.spawn import spawn_detached
 
 EARLY_STOP = ("asha",)
 DRIVER_LOG = "driver.log"
@@ -67,22 +63,13 @@ def create_sweep(base: dict[str, Any], space: Space, *, early_stop: str | None =
 def launch_sweep(sweep_id: int, home: str | Path | None = None) -> None:
     """Start the sweep's driver as a detached process (it outlives the tab or shell that started it)."""
     store = SweepStore(home)
-    package_root = str(Path(cnnlab.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
-                                                                     os.environ.get("PYTHONPATH")]))}
-    log_path = store.home / "sweeps" / str(sweep_id) / DRIVER_LOG
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with open(log_path, "ab") as log:
-            driver = subprocess.Popen([sys.executable, "-m", "cnnlab", "sweep", "--sweep-id", str(sweep_id),
-                                       "--home", str(store.home)], start_new_session=True,
-                                      stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                                      close_fds=True)
+        pid = spawn_detached(["sweep", "--sweep-id", str(sweep_id), "--home", str(store.home)],
+                             store.home / "sweeps" / str(sweep_id) / DRIVER_LOG)
     except OSError as exc:
         store.request_cancel_sweep(sweep_id, Actor(store.get_sweep(sweep_id).owner or ""))
         raise ConfigError(f"sweep {sweep_id}: its driver process could not be started: {exc}") from exc
-    store.set_sweep_pid(sweep_id, driver.pid)
-    threading.Thread(target=driver.wait, name=f"reap-sweep-{sweep_id}", daemon=True).start()
+    store.set_sweep_pid(sweep_id, pid)
 
 
 def cancel_sweep(sweep_id: int, home: str | Path | None = None, actor: Actor | None = None) -> Sweep:

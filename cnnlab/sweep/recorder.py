@@ -16,8 +16,9 @@ from ray import tune
 from ray.tune.stopper import Stopper
 
 from cnnlab.sweep.records import SweepStore
-from cnnlab.train.runner import WEIGHTS_FILE, recorder
+from cnnlab.train.callbacks import StoreRecorder
 from cnnlab.train.store import Run
+from cnnlab.train.weights import save_weights
 
 CANCEL_POLL_SECONDS = 0.25
 
@@ -50,7 +51,7 @@ class Recorder(_StoreUser, tune.Callback):
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         run_id = int(trial.config["run_id"])
         if self.store.claim(run_id, os.getpid(), None):
-            self.writers[run_id] = recorder(self.store, run_id, None)
+            self.writers[run_id] = StoreRecorder(self.store, run_id).write
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         run_id = result.get("run_id")
@@ -93,10 +94,7 @@ class Recorder(_StoreUser, tune.Callback):
     def _finish(self, run_id: int, final: dict[str, Any], weights: bytes | None) -> None:
         fields = {k: v for k, v in final.items() if k not in ("status", "error")}
         if weights is not None:
-            path = self.store.run_dir(run_id) / WEIGHTS_FILE
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_bytes(weights)
-            fields["weights_path"] = str(path)
+            fields["weights_path"] = str(save_weights(self.store, run_id, weights))
         self.store.finish(run_id, final["status"], error=final.get("error"), **fields)
         self._ended(run_id)
 

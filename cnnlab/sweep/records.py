@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnlab.access import Actor, check_may_act, current_actor, current_user
-from cnnlab.analysis import analyze
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
-from cnnlab.train.runner import run_name
+from cnnlab.train.runner import record_run
 from cnnlab.train.store import TERMINAL, Run, RunStore, process_alive
 
 SWEEP_COLUMNS = ("id", "name", "created_at", "finished_at", "status", "spec", "cluster", "pid",
@@ -46,12 +45,7 @@ class SweepStore(RunStore):
                      sweep_id: int | None = None, owner: str | None = None) -> list[int]:
         """Record `configs` as queued runs of one group (and of `sweep_id`) owned by `owner` (default:
         `access.current_user()`); return their ids."""
-        ids = []
-        for config in configs:
-            totals = analyze(config.model).totals
-            ids.append(self.create_run(config.to_dict(), name=run_name(config, name), model=config.model.name,
-                                       dataset=config.dataset, params=totals.params, macs=totals.macs,
-                                       owner=owner))
+        ids = [record_run(self, config, name, owner=owner) for config in configs]
         self.tag_group(ids, sweep_id)
         return ids
 

@@ -1,21 +1,35 @@
 """The trial: what Ray runs on a node for each run of a sweep. It never sees the run store; it trains
-with the ordinary loop and sends every report back to the driver with `tune.report`."""
+with the ordinary loop, whose `TuneReporter` callback sends every report back to the driver."""
 
 from __future__ import annotations
 
-import io
+from collections.abc import Callable
 from typing import Any
 
 from cnnlab.train.config import RunConfig
-from cnnlab.train.loop import fit
+from cnnlab.train.fit import fit
+from cnnlab.train.loop import Callback, Loop
+from cnnlab.train.weights import state_bytes
+
+
+class TuneReporter(Callback):
+    """Sends each report (`send`: `tune.report`) with the run id and the node (`where`); epoch ends also
+    carry `test_acc` and `epochs_done`, what early stopping reads."""
+
+    def __init__(self, send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> None:
+        self.send, self.where = send, where
+
+    def on_report(self, loop: Loop, step: int, epoch: float, metrics: dict[str, float]) -> None:
+        result = {**self.where, "step": step, "epoch": epoch, "metrics": metrics}
+        if "test_acc" in metrics:
+            result |= {"test_acc": metrics["test_acc"], "epochs_done": int(epoch)}
+        self.send(result)
 
 
 def train_trial(params: dict[str, Any], *, configs: dict[int, dict[str, Any]]) -> None:
-    """Train run `params['run_id']` (its config from `configs`). Each report carries the run id and the
-    node; epoch ends also carry `test_acc` and `epochs_done` (what early stopping reads); a last report
+    """Train run `params['run_id']` (its config from `configs`), reporting as it goes; a last report
     carries the outcome (and the weights when the run saves them)."""
     import ray
-    import torch
     from ray import tune
 
     run_id = int(params["run_id"])
@@ -25,25 +39,12 @@ def train_trial(params: dict[str, Any], *, configs: dict[int, dict[str, Any]]) -
         # asks for) instead of each measuring its own on a node that its neighbours keep busy.
         config = config.replace(speed="fixed")
     where = {"run_id": run_id, "node": ray.get_runtime_context().get_node_id()}
-
-    def report(step: int, epoch: float, metrics: dict[str, float]) -> None:
-        result = {**where, "step": step, "epoch": epoch, "metrics": metrics}
-        if "test_acc" in metrics:
-            result |= {"test_acc": metrics["test_acc"], "epochs_done": int(epoch)}
-        tune.report(result)
-
     try:
-        outcome = fit(config, report=report)
+        outcome = fit(config, [TuneReporter(tune.report, where)])
     except Exception as exc:  # bad input on that node (a missing dataset) is the run's error
         tune.report({**where, "final": {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}})
         return
-    final = {"status": outcome.status, "error": outcome.error, "device": outcome.device,
-             "epochs_done": outcome.epochs_done, "final_train_loss": outcome.train_loss,
-             "final_train_acc": outcome.train_acc, "final_test_acc": outcome.test_acc,
-             "examples_per_sec": outcome.examples_per_sec, "tflops": outcome.tflops}
-    result = {**where, "final": final}
+    result = {**where, "final": {"status": outcome.status, "error": outcome.error, **outcome.columns()}}
     if config.save_weights and outcome.model is not None:
-        buffer = io.BytesIO()
-        torch.save({name: t.detach().cpu() for name, t in outcome.model.state_dict().items()}, buffer)
-        result["weights"] = buffer.getvalue()
+        result["weights"] = state_bytes(outcome.model)
     tune.report(result)

@@ -43,7 +43,8 @@ class RunConfig:
     `lr=None` means the optimiser's default (`DEFAULT_LR`). `amp` (bf16 autocast) only applies on CUDA.
     `speed="auto"` chooses eager, channels-last or compiled training by measurement (cnnlab.train.speed);
     asking for `channels_last` or `compile` makes it "fixed": those flags, as given.
-    `limit_train`/`limit_test` keep the first N examples of each split.
+    `limit_train`/`limit_test` keep the first N examples of each split. `ema` (0 ≤ decay < 1) adds an
+    average of the weights evaluated alongside the model (cnnlab.train.callbacks.ema); 0 is none.
     """
 
     __slots__ = ("model", "_values")

@@ -1,335 +1,251 @@
-"""The training loop: the textbook's semantics, without its per-step host synchronisation.
+"""The training loop and its callback protocol: the textbook's semantics, without its per-step host
+synchronisation.
 
 Loss and correct counts stay on the device as one small tensor per epoch; the host reads them only at
-the `reports_per_epoch` report points, which is also where a non-finite loss is noticed.
+the `reports_per_epoch` report points. Everything else a run does (test accuracy, throughput, the
+divergence check, stop polling, recording) is a callback (cnnlab.train.callbacks).
+
+A callback overrides the events of `Callback` it needs; every event of the base class does nothing.
+Callbacks run in ascending `order` (ties: the order they were given in). Time spent in callbacks is kept
+out of the throughput clock. Any event may raise `StopRun` to end the run with that status;
+`stop_requested` is the polite form of a stop: it is asked between steps and between test batches.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.analysis import analyze
-from cnnlab.data import DeviceLoader, channel_stats, load_split
-from cnnlab.errors import ConfigError
-from cnnlab.train.config import RunConfig
-from cnnlab.train.speed import choose, fixed, synchronize
+from cnnlab.train.setup import Setup
+from cnnlab.train.speed import synchronize
 from cnnlab.train.status import Status
-from cnnlab.units import format_bytes
-from cnnlab.zoo import build
 
 # report(step, fractional epoch, {metric name: value})
 Report = Callable[[int, float, dict[str, float]], None]
-POLL_SECONDS = 0.5  # the longest stretch of training between two `should_stop` calls
+# The results a run keeps as it goes; the FitResult fields (and run store columns) of the same names.
+RESULT_METRICS = {"final_train_loss": "train_loss", "final_train_acc": "train_acc",
+                  "final_test_acc": "test_acc", "examples_per_sec": "examples_per_sec", "tflops": "tflops",
+                  "peak_memory": "peak_memory", "memory_estimate": "memory_estimate"}
+
+
+class StopRun(Exception):  # noqa: N818 (an outcome, not an error)
+    """Raised by a callback to end the run with `status` (cancelled, diverged) and `error`."""
+
+    def __init__(self, status: Status, error: str | None = None) -> None:
+        super().__init__(error or status)
+        self.status, self.error = status, error
+
+
+class Callback:
+    """Base class: one method per event, each a no-op; see the module docstring."""
+
+    order = 50  # lower runs first: producers of epoch metrics (10-40) before the reporters (50)
+
+    def on_run_start(self, loop: Loop) -> None:
+        """Set-up is done (data, model, optimiser, schedule); nothing has trained yet."""
+
+    def on_epoch_start(self, loop: Loop) -> None:
+        """Before an epoch's first step; the device has finished all earlier work."""
+
+    def on_step_end(self, loop: Loop, loss: torch.Tensor, lr: float) -> None:
+        """After the optimiser step `loop.step`: `loss` is the batch's loss, still on the device (reading
+        it waits for the device), `lr` the rate the step used."""
+
+    def on_report(self, loop: Loop, step: int, epoch: float, metrics: dict[str, float]) -> None:
+        """A report: train loss, accuracy and lr `reports_per_epoch` times an epoch (`loop.losses` holds
+        each step's loss since the previous one), and the epoch's metrics at its end."""
+
+    def on_epoch_end(self, loop: Loop, metrics: dict[str, float]) -> None:
+        """The epoch's steps are done (and the device with them): add this epoch's metrics to `metrics`
+        (test accuracy, examples/s...); they are reported next."""
+
+    def on_run_end(self, loop: Loop) -> None:
+        """The run has ended with `loop.status` (a StopRun included); the last chance to update
+        `loop.latest`, from which the result is made."""
+
+    def stop_requested(self, loop: Loop, now: bool) -> bool:
+        """Whether the run should end `cancelled`. `now` marks a point where a poll is due (before
+        training, at report points); elsewhere a callback may skip an expensive check."""
+        return False
 
 
 @dataclass(frozen=True)
 class FitResult:
-    """How a call to `fit` ended: status is done, cancelled, diverged or failed (CUDA out of memory)."""
+    """How a call to `fit` ended: status is done, cancelled, diverged or failed (CUDA out of memory).
+
+    The fields up to `error` are named as the run store's columns (`columns()`)."""
 
     status: Status
     device: str
     epochs_done: int
     steps: int
-    train_loss: float | None = None
-    train_acc: float | None = None
-    test_acc: float | None = None
+    final_train_loss: float | None = None
+    final_train_acc: float | None = None
+    final_test_acc: float | None = None
     examples_per_sec: float | None = None
     tflops: float | None = None
+    peak_memory: float | None = None  # bytes at the peak of step 2, measured (cnnlab.train.peak_memory)
+    memory_estimate: float | None = None  # the same peak, estimated (cnnlab.train.memory)
     error: str | None = None
     model: nn.Module | None = field(default=None, repr=False)
     speed: dict | None = None  # the path taken (eager, channels_last, compile) and why
 
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> cuda, then mps, then cpu; an explicit device that this machine lacks is a ConfigError."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", torch.cuda.current_device())
-        return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device {name} was asked for but CUDA is not available on this machine")
-        index = torch.cuda.current_device() if device.index is None else device.index
-        if index >= torch.cuda.device_count():
-            raise ConfigError(f"device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-        return torch.device("cuda", index)
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"device {name} was asked for but MPS is not available on this machine")
-    return device
+    def columns(self) -> dict[str, Any]:
+        """The run store's result columns (status and error aside) with this run's values."""
+        return {"device": self.device, "epochs_done": self.epochs_done,
+                **{column: getattr(self, column) for column in RESULT_METRICS}}
 
 
-def fit(config: RunConfig, *, report: Report | None = None, should_stop: Callable[[], bool] | None = None,
-        speed_cache: Path | None = None) -> FitResult:
-    """Train `config.model` on `config.dataset`; see the module docstring and docs/TRAINING.md.
+class Loop:
+    """One run's training: a `Setup` trained by the step loop (`run`), with `callbacks` at each event.
 
-    `report` receives train loss/acc (running averages over the epoch so far) `reports_per_epoch` times
-    per epoch and test acc, examples/s (and TFLOP/s on CUDA) after each epoch. `should_stop` is polled
-    at report points and at least every `POLL_SECONDS`; when it returns True the run ends `cancelled`.
-    With `config.speed == "auto"` the training path is chosen by measurement (cnnlab.train.speed; its
-    measurements cached in `speed_cache`). Bad input (unknown device, missing dataset) raises ConfigError.
+    What callbacks may read: `setup` (and its `config`, `device`, `model`, `net`), `step` (optimiser
+    steps so far), `examples` (training examples seen), `epochs_done`, `losses` (at a report: each step's
+    loss since the previous report), `latest` (the latest value of each metric), `status` and `error`
+    (at the run's end); `evaluate(net)` is the test accuracy of any network on the test split.
     """
-    device = resolve_device(config.device)
-    hooks = _Hooks(report, should_stop)
-    try:
-        return _Training(config, device, hooks, speed_cache).run()
-    except torch.cuda.OutOfMemoryError:
-        torch.cuda.empty_cache()
-        total = torch.cuda.get_device_properties(device).total_memory
-        return FitResult(Status.FAILED, str(device), hooks.epochs_done, hooks.steps,
-                         error=out_of_memory_message(config, str(device), total))
 
+    setup: Setup
 
-def out_of_memory_message(config: RunConfig, device: str, total: int) -> str:
-    """Why the run failed on a device of `total` bytes, and the largest power-of-two batch size below the
-    failed one that the memory estimate says would fit."""
-    summary = analyze(config.model)
+    def __init__(self, callbacks: Sequence[Callback]) -> None:
+        self.callbacks = sorted(callbacks, key=lambda c: c.order)
+        self.step = self.examples = self.epochs_done = 0
+        self.losses: list[float] = []
+        self.latest: dict[str, float] = {}
+        self.status, self.error = Status.RUNNING, None
+        self.callback_seconds = 0.0  # time spent in callbacks: not training
 
-    def need(batch: int) -> int:
-        return summary.training_memory(batch, config.optimizer, config.momentum).total
+    def run(self, setup: Setup) -> FitResult:
+        """Train every epoch of `setup` unless a callback ends the run; the result, made from `latest`."""
+        self.setup = setup
+        try:
+            self._dispatch("on_run_start")
+            self._check_stop(now=True)  # cancelled while the data and the model loaded
+            if self.setup.compile:
+                self._warm_up()
+                self._check_stop(now=True)  # or while it compiled
+            self.setup.model.train()
+            for epoch in range(self.setup.config.epochs):
+                self._epoch(epoch)
+            self.status = Status.DONE
+        except StopRun as stop:
+            self.status, self.error = stop.status, stop.error
+        synchronize(self.setup.device)
+        self._dispatch("on_run_end")
+        return self.result()
 
-    budget = 0.8 * total  # headroom for the dataset, the allocator and cuDNN workspaces
-    batch = 1 << max(config.batch_size // 2, 1).bit_length() - 1
-    while batch > 1 and need(batch) > budget:
-        batch //= 2
-    head = f"CUDA out of memory at batch size {config.batch_size} on {device} ({format_bytes(total)})"
-    if need(batch) > budget:
-        return f"{head}; {config.model.name} needs about {format_bytes(need(1))} even at batch size 1"
-    return f"{head}; try batch size {batch} (estimated {format_bytes(need(batch))} for training)"
-
-
-def initialise(model: nn.Module, init: str) -> nn.Module:
-    """Apply the run's weight initialisation: `xavier` (the textbook's) or PyTorch's `default`."""
-    if init == "xavier":
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d | nn.Linear):
-                nn.init.xavier_uniform_(module.weight)
-    return model
-
-
-class _Hooks:
-    """Calls the caller's callbacks and keeps their time out of the throughput clock."""
-
-    def __init__(self, report: Report | None, should_stop: Callable[[], bool] | None) -> None:
-        self._report, self._should_stop = report, should_stop
-        self.spent = 0.0  # seconds inside callbacks
-        self.next_poll = 0.0
-        self.epochs_done = 0
-        self.steps = 0
-
-    def report(self, step: int, epoch: float, metrics: dict[str, float]) -> None:
-        if self._report is not None:
-            start = time.perf_counter()
-            self._report(step, epoch, metrics)
-            self.spent += time.perf_counter() - start
+    def result(self) -> FitResult:
+        return FitResult(self.status, str(self.setup.device), self.epochs_done, self.step,
+                         **{column: self.latest.get(name) for column, name in RESULT_METRICS.items()},
+                         error=self.error, model=self.setup.model if self.status == Status.DONE else None,
+                         speed=self.setup.speed)
 
     def stop_requested(self, now: bool = False) -> bool:
-        """Poll `should_stop` if `now` or if POLL_SECONDS have passed since the last poll."""
-        start = time.perf_counter()
-        if self._should_stop is None or (not now and start < self.next_poll):
-            return False
-        stop = self._should_stop()
-        end = time.perf_counter()
-        self.spent += end - start
-        self.next_poll = end + POLL_SECONDS
-        return stop
+        """Whether a callback asks the run to stop (see Callback.stop_requested)."""
+        return any(self._timed(c.stop_requested, self, now) for c in self.callbacks)
 
+    def evaluate(self, net: nn.Module) -> float:
+        """Test accuracy of `net`; StopRun (cancelled) if a stop is requested meanwhile."""
+        setup = self.setup
+        correct = torch.zeros((), dtype=torch.int64, device=setup.device)
+        net.eval()
+        try:
+            with torch.no_grad():
+                for x, y in setup.test:
+                    with setup.autocast():
+                        out = net(x)
+                    correct += (out.argmax(dim=1) == y).sum()
+                    self._check_stop()
+        finally:
+            net.train()
+        return correct.item() / setup.test.num_examples
 
-@dataclass(frozen=True)
-class _EpochEnd:
-    status: Status  # RUNNING (the epoch finished), CANCELLED or DIVERGED
-    seen: int
-    loss: float | None
-    acc: float | None
-    error: str | None = None
-
-
-class _Training:
-    def __init__(self, config: RunConfig, device: torch.device, hooks: _Hooks,
-                 speed_cache: Path | None = None) -> None:
-        self.config, self.device, self.hooks = config, device, hooks
-        if device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
-        torch.manual_seed(config.seed)
-        train = load_split(config.dataset, True, config.data_dir, limit=config.limit_train)
-        test = load_split(config.dataset, False, config.data_dir, limit=config.limit_test)
-        if config.speed == "auto":
-            steps = config.epochs * math.ceil(len(train) / config.batch_size)
-            choice = choose(config.model, device, config.batch_size, config.model.input.as_tuple(),
-                            config.amp, steps, speed_cache,
-                            should_stop=lambda: hooks.stop_requested(now=True))
-            self.channels_last, self.compile = choice.channels_last, choice.compile
-            self.speed = choice.to_dict()
-        else:
-            self.channels_last, self.compile = config.channels_last, config.compile
-            self.speed = fixed(config.channels_last, config.compile)
-        loader = dict(device=device, resize=config.resize, seed=config.seed,
-                      channels_last=self.channels_last,
-                      normalize=channel_stats(train) if config.normalize else None)  # train's, for both
-        self.train = DeviceLoader(train, config.batch_size, shuffle=True, **loader)
-        self.test = DeviceLoader(test, config.batch_size, shuffle=False, **loader)
-        self.model = initialise(build(config.model, device=device), config.init)
-        if self.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
-        self.net = torch.compile(self.model) if self.compile else self.model
-        self.optimizer = _optimizer(config, self.model.parameters())
-        self.schedule = _schedule(config, self.optimizer, config.epochs * len(self.train))
-        self.use_amp = config.amp and device.type == "cuda"
-        macs = analyze(config.model).totals.macs if device.type == "cuda" else None
-        # Forward + backward ≈ 3 × forward; one MAC = 2 FLOPs.
-        self.flops_per_example = None if macs is None else 6 * macs
-
-    def autocast(self) -> contextlib.AbstractContextManager:
-        if self.use_amp:
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
-    def run(self) -> FitResult:
-        config, hooks = self.config, self.hooks
-        last: dict[str, float | None] = {"train_loss": None, "train_acc": None, "test_acc": None}
-        stopped = hooks.stop_requested(now=True)  # cancelled while the data and the model loaded
-        if self.compile and not stopped:
-            self.warm_up()
-            stopped = hooks.stop_requested(now=True)  # or while it compiled
-        if stopped:
-            return self.result(Status.CANCELLED, last, None, None, None)
-        train_time, examples = 0.0, 0
-        rate = tflops = None
-        self.model.train()
-        for epoch in range(config.epochs):
-            synchronize(self.device)
-            spent_before, start = hooks.spent, time.perf_counter()
-            end = self.epoch(epoch)
-            synchronize(self.device)
-            train_time += time.perf_counter() - start - (hooks.spent - spent_before)
-            examples += end.seen
-            if end.loss is not None:
-                last.update(train_loss=end.loss, train_acc=end.acc)
-            rate = examples / train_time if train_time > 0 else None
-            tflops = rate * self.flops_per_example / 1e12 if rate and self.flops_per_example else None
-            if end.status != Status.RUNNING:
-                return self.result(end.status, last, rate, tflops, end.error)
-            test_acc = self.accuracy()
-            if test_acc is None:
-                return self.result(Status.CANCELLED, last, rate, tflops, None)
-            last["test_acc"] = test_acc
-            hooks.epochs_done = epoch + 1
-            metrics = {"test_acc": test_acc, "examples_per_sec": rate}
-            if tflops is not None:
-                metrics["tflops"] = tflops
-            hooks.report(hooks.steps, float(epoch + 1), metrics)
-        return self.result(Status.DONE, last, rate, tflops, None)
-
-    def result(self, status: Status, last: dict[str, float | None], rate: float | None, tflops: float | None,
-               error: str | None) -> FitResult:
-        return FitResult(status, str(self.device), self.hooks.epochs_done, self.hooks.steps,
-                         last["train_loss"], last["train_acc"], last["test_acc"], rate, tflops, error,
-                         self.model if status == Status.DONE else None, self.speed)
-
-    def epoch(self, epoch: int) -> _EpochEnd:
-        """Train one epoch, reporting running averages at the report points."""
-        hooks, batches = self.hooks, len(self.train)
-        report_at = {math.ceil(k * batches / self.config.reports_per_epoch) - 1
-                     for k in range(1, self.config.reports_per_epoch + 1)}
-        # Per step: loss × batch size, correct predictions. Read by the host only at report points.
-        stats = torch.zeros((batches, 2), device=self.device)
+    def _epoch(self, epoch: int) -> None:
+        """Train one epoch, reporting running averages at the report points, then its metrics."""
+        setup, batches = self.setup, len(self.setup.train)
+        per_epoch = setup.config.reports_per_epoch
+        report_at = {math.ceil(k * batches / per_epoch) - 1 for k in range(1, per_epoch + 1)}
+        # Per step: loss × batch size, correct predictions, loss. Read by the host only at report points.
+        stats = torch.zeros((batches, 3), device=setup.device)
         loss_sum = correct = 0.0
         seen = read = 0
-        loss = acc = None
-        for i, (x, y) in enumerate(self.train):
-            with self.autocast():
-                out = self.net(x)
+        synchronize(setup.device)
+        self._dispatch("on_epoch_start")
+        for i, (x, y) in enumerate(setup.train):
+            with setup.autocast():
+                out = setup.net(x)
                 batch_loss = F.cross_entropy(out, y)
-            self.optimizer.zero_grad(set_to_none=True)
+            setup.optimizer.zero_grad(set_to_none=True)
             batch_loss.backward()
-            lr = self.optimizer.param_groups[0]["lr"]  # the rate this step uses
-            self.optimizer.step()
-            if self.schedule is not None:
-                self.schedule.step()
+            lr = setup.optimizer.param_groups[0]["lr"]  # the rate this step uses
+            setup.optimizer.step()
+            if setup.schedule is not None:
+                setup.schedule.step()
             stats[i, 0] = batch_loss.detach() * y.shape[0]
             stats[i, 1] = (out.argmax(dim=1) == y).sum()
+            stats[i, 2] = batch_loss.detach()
             seen += y.shape[0]
-            hooks.steps += 1
+            self.step += 1
+            self.examples += y.shape[0]
+            self._dispatch("on_step_end", batch_loss.detach(), lr)
             at_report = i in report_at
             if at_report:
                 rows = stats[read:i + 1].tolist()
-                bad = next((j for j, (value, _) in enumerate(rows) if not math.isfinite(value)), None)
-                if bad is not None:
-                    step = hooks.steps - (i - read) + bad
-                    return _EpochEnd(Status.DIVERGED, seen, loss, acc,
-                                     f"training loss became {rows[bad][0]} at step {step} "
-                                     f"(epoch {epoch + 1}); try a smaller learning rate")
+                self.losses = [r[2] for r in rows]
                 loss_sum += sum(r[0] for r in rows)
                 correct += sum(r[1] for r in rows)
                 read = i + 1
-                loss, acc = loss_sum / seen, correct / seen
-                hooks.report(hooks.steps, epoch + (i + 1) / batches,
-                             {"train_loss": loss, "train_acc": acc, "lr": lr})
-            if hooks.stop_requested(now=at_report):
-                return _EpochEnd(Status.CANCELLED, seen, loss, acc)
-        return _EpochEnd(Status.RUNNING, seen, loss, acc)
+                metrics = {"train_loss": loss_sum / seen, "train_acc": correct / seen, "lr": lr}
+                self._dispatch("on_report", self.step, epoch + (i + 1) / batches, metrics)
+                self.latest.update(metrics)
+            self._check_stop(now=at_report)
+        synchronize(setup.device)
+        metrics: dict[str, float] = {}
+        self._dispatch("on_epoch_end", metrics)
+        self.epochs_done = epoch + 1
+        self._dispatch("on_report", self.step, float(epoch + 1), metrics)
+        self.latest.update(metrics)
 
-    def accuracy(self) -> float | None:
-        """Test accuracy, or None if a stop was requested meanwhile."""
-        correct = torch.zeros((), dtype=torch.int64, device=self.device)
-        self.net.eval()
+    def _check_stop(self, now: bool = False) -> None:
+        if self.stop_requested(now):
+            raise StopRun(Status.CANCELLED)
+
+    def _dispatch(self, event: str, *args: Any) -> None:
+        for callback in self.callbacks:
+            self._timed(getattr(callback, event), self, *args)
+
+    def _timed(self, method: Callable[..., Any], *args: Any) -> Any:
+        start = time.perf_counter()
         try:
-            with torch.no_grad():
-                for x, y in self.test:
-                    with self.autocast():
-                        out = self.net(x)
-                    correct += (out.argmax(dim=1) == y).sum()
-                    if self.hooks.stop_requested():
-                        return None
+            return method(*args)
         finally:
-            self.net.train()
-        return correct.item() / self.test.num_examples
+            self.callback_seconds += time.perf_counter() - start
 
-    def warm_up(self) -> None:
+    def _warm_up(self) -> None:
         """Compile outside the throughput clock: forward + backward on zeros of each training batch shape.
 
         Gradients are discarded and buffers (batch-norm statistics) and random-number state restored, so
         the first real step sees exactly what it would have seen without compilation.
         """
-        buffers = {name: b.clone() for name, b in self.model.named_buffers()}
-        batch, rest = self.config.batch_size, self.train.num_examples % self.config.batch_size
-        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
-        devices = [self.device] if self.device.type == "cuda" else []
+        setup = self.setup
+        buffers = {name: b.clone() for name, b in setup.model.named_buffers()}
+        batch, rest = setup.config.batch_size, setup.train.num_examples % setup.config.batch_size
+        fmt = torch.channels_last if setup.channels_last else torch.contiguous_format
+        devices = [setup.device] if setup.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            for size in {min(batch, self.train.num_examples), rest} - {0}:
-                x = torch.zeros((size, *self.config.model.input.as_tuple()), device=self.device)
-                y = torch.zeros(size, dtype=torch.int64, device=self.device)
-                with self.autocast():
-                    F.cross_entropy(self.net(x.contiguous(memory_format=fmt)), y).backward()
-        self.optimizer.zero_grad(set_to_none=True)
+            for size in {min(batch, setup.train.num_examples), rest} - {0}:
+                x = torch.zeros((size, *setup.config.model.input.as_tuple()), device=setup.device)
+                y = torch.zeros(size, dtype=torch.int64, device=setup.device)
+                with setup.autocast():
+                    F.cross_entropy(setup.net(x.contiguous(memory_format=fmt)), y).backward()
+        setup.optimizer.zero_grad(set_to_none=True)
         with torch.no_grad():
-            for name, b in self.model.named_buffers():
+            for name, b in setup.model.named_buffers():
                 b.copy_(buffers[name])
-
-
-def _optimizer(config: RunConfig, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               weight_decay=config.weight_decay)
-    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    return cls(params, lr=config.lr, weight_decay=config.weight_decay)
-
-
-def _schedule(config: RunConfig, optimizer: torch.optim.Optimizer,
-              total_steps: int) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """Stepped once per training step."""
-    if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
-    if config.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps,
-                                                   cycle_momentum=False)
-    return None

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cnnlab import limits
+from cnnlab import limits, optimizers
 from cnnlab.checks import check_int
 from cnnlab.data import DATASET_NAMES
 from cnnlab.errors import ConfigError
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
+OPTIMIZERS = optimizers.NAMES
 SCHEDULES = ("constant", "cosine", "onecycle")
 INITS = ("xavier", "default")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -193,6 +193,9 @@ _ROWS = (  # in the order of a run config's JSON
                 low=1, high=1000, section="advanced"),
     TrainOption("save_weights", "Save weights", "save the trained state_dict with the run (in a sweep: each "
                 "trial's)", bool, False, group="run"),
+    TrainOption("ema", "Weight average (EMA)", "decay of an exponential moving average of the weights, "
+                "evaluated alongside (metric ema_test_acc), e.g. 0.999; 0: none", float, 0.0, low=0, high=1,
+                open_high=True, section="advanced"),
 )
 OPTIONS: dict[str, TrainOption] = {option.name: option for option in _ROWS}
 

@@ -14,19 +14,21 @@ ConfigError naming the file, which is left as it is.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import math
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 
 DB_FILE = "runs.sqlite"
 EXPORT_FORMATS = ("csv", "json")
+# A live worker whose heartbeat is older than this is stopped or hung (it beats every 2 s).
+HEARTBEAT_TIMEOUT = 60.0
 
 def _ids_never_reused(db: sqlite3.Connection) -> None:
     """Migration: rebuild `runs` with AUTOINCREMENT, so an id is never reused after a delete, and add
@@ -108,17 +112,11 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     # Runs cnnlab did not train (cnnlab.track, cnnlab import): where they came from, as JSON.
     "ALTER TABLE runs ADD COLUMN source TEXT",
     _owners,
+    # A training step's peak memory, measured and estimated (bytes).
+    "ALTER TABLE runs ADD COLUMN peak_memory REAL; ALTER TABLE runs ADD COLUMN memory_estimate REAL;",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = frozenset({"runs", "metrics"})
-UPDATABLE = frozenset({"name", "device", "params", "macs", "epochs_done", "final_train_loss",
-                       "final_train_acc", "final_test_acc", "examples_per_sec", "tflops", "pid",
-                       "weights_path", "error", "provenance", "sweep_id", "group_id",
-                       "node"})
-# Columns that hold numbers (or NULL); a row with anything else there reads as damaged.
-NUMBER_COLUMNS = ("created_at", "started_at", "finished_at", "params", "macs", "epochs_done",
-                  "final_train_loss", "final_train_acc", "final_test_acc", "examples_per_sec", "tflops",
-                  "pid", "heartbeat_at")
 
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
@@ -141,45 +139,64 @@ def resolve_home(home: str | os.PathLike | None = None) -> Path:
     return path
 
 
+def _column(*, number: bool = False, updatable: bool = False, default: Any = MISSING) -> Any:
+    """A column of `runs`: whether it holds a number (or NULL) and whether `update` may set it."""
+    return field(default=default, metadata={"number": number, "updatable": updatable})
+
+
 @dataclass(frozen=True)
 class Run:
-    """One run as recorded; `config` is the parsed run config."""
+    """One run as recorded; `config` is the parsed run config. Its fields are the columns of `runs`,
+    the one list of them (MIGRATIONS build the table step by step; a test holds the two together)."""
 
     id: int
-    name: str
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    status: Status
-    config: dict
-    model: str | None
-    dataset: str | None
-    device: str | None
-    params: int | None
-    macs: int | None
-    epochs_done: float | None
-    final_train_loss: float | None
-    final_train_acc: float | None
-    final_test_acc: float | None
-    examples_per_sec: float | None
-    tflops: float | None
-    error: str | None
-    pid: int | None
-    heartbeat_at: float | None
-    cancel_requested: bool
-    weights_path: str | None
-    provenance: dict | None  # cnnlab/torch versions, git commit, device name, threads, speed path
-    sweep_id: int | None = None
-    group_id: int | None = None
-    node: str | None = None
-    source: dict | None = None  # None for cnnlab's own runs; {"kind": "track" | "tensorboard", ...}
-    owner: str | None = None  # the user who launched it (cnnlab.access)
+    name: str = _column(updatable=True)
+    created_at: float = _column(number=True)
+    started_at: float | None = _column(number=True)
+    finished_at: float | None = _column(number=True)
+    status: Status = _column()
+    config: dict = _column()
+    model: str | None = _column()
+    dataset: str | None = _column()
+    device: str | None = _column(updatable=True)
+    params: int | None = _column(number=True, updatable=True)
+    macs: int | None = _column(number=True, updatable=True)
+    epochs_done: float | None = _column(number=True, updatable=True)
+    final_train_loss: float | None = _column(number=True, updatable=True)
+    final_train_acc: float | None = _column(number=True, updatable=True)
+    final_test_acc: float | None = _column(number=True, updatable=True)
+    examples_per_sec: float | None = _column(number=True, updatable=True)
+    tflops: float | None = _column(number=True, updatable=True)
+    error: str | None = _column(updatable=True)
+    pid: int | None = _column(number=True, updatable=True)
+    heartbeat_at: float | None = _column(number=True)
+    cancel_requested: bool = _column()
+    weights_path: str | None = _column(updatable=True)
+    # cnnlab/torch versions, git commit, device name, threads, speed path
+    provenance: dict | None = _column(updatable=True)
+    sweep_id: int | None = _column(updatable=True, default=None)
+    group_id: int | None = _column(updatable=True, default=None)
+    node: str | None = _column(updatable=True, default=None)
+    # None for cnnlab's own runs; {"kind": "track" | "tensorboard", ...}
+    source: dict | None = _column(default=None)
+    owner: str | None = _column(default=None)  # the user who launched it (cnnlab.access)
+    peak_memory: float | None = _column(number=True, updatable=True, default=None)
+    memory_estimate: float | None = _column(number=True, updatable=True, default=None)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 COLUMNS = tuple(f.name for f in fields(Run))
+UPDATABLE = frozenset(f.name for f in fields(Run) if f.metadata.get("updatable"))
+# Columns that hold numbers (or NULL); a row with anything else there reads as damaged.
+NUMBER_COLUMNS = tuple(f.name for f in fields(Run) if f.metadata.get("number"))
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL process `pid` (it works on a stopped one too); gone already or not ours: nothing."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def process_alive(pid: int | None) -> bool:
@@ -201,7 +218,8 @@ def process_alive(pid: int | None) -> bool:
 class RunStore:
     """A connection to the run store in `home`. Safe to share between threads (writes are serialised)."""
 
-    def __init__(self, home: str | os.PathLike | None = None, heartbeat_timeout: float = 15.0) -> None:
+    def __init__(self, home: str | os.PathLike | None = None,
+                 heartbeat_timeout: float = HEARTBEAT_TIMEOUT) -> None:
         self.home = resolve_home(home)
         self.path = self.home / DB_FILE
         self.heartbeat_timeout = heartbeat_timeout
@@ -294,6 +312,9 @@ class RunStore:
             return db.execute(sql, tuple(params))
 
     def _damaged(self, exc: sqlite3.DatabaseError) -> ConfigError:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return ConfigError(f"disk full: the run store {self.path} could not be written ({exc}); what it "
+                               "recorded before is kept: free some space and try again")
         return ConfigError(f"the run store {self.path} is damaged or unreadable ({exc}); it was left as it "
                            "is: copy it away to repair it (sqlite3 .recover) and use another --home / "
                            "CNNLAB_HOME meanwhile")
@@ -361,8 +382,9 @@ class RunStore:
             return True
 
     def request_cancel(self, run_id: int, actor: Actor | None = None) -> Run:
-        """A queued run is cancelled at once; a running one is flagged and its trainer stops it. Only its
-        owner or a teacher may (`actor`, default: `access.current_actor()`)."""
+        """A queued run is cancelled at once; a running one is flagged and its trainer stops it (one whose
+        process stopped answering is killed and cancelled at once). Only its owner or a teacher may
+        (`actor`, default: `access.current_actor()`)."""
         run = self.get(run_id)
         check_may_act(actor or current_actor(), run.owner, "cancel", f"run {run_id}")
         if run.status in TERMINAL:
@@ -371,6 +393,11 @@ class RunStore:
         # Only if still queued: a worker that claimed the run meanwhile stops it at its next poll.
         self.finish(run_id, Status.CANCELLED, error="cancelled before it started",
                     when=frozenset({Status.QUEUED}))
+        stale = self._stale(run)
+        if stale is not None:  # it would never see the flag
+            _kill(run.pid)
+            self.finish(run_id, Status.CANCELLED, error=f"cancelled; its process (pid {run.pid}) had "
+                        f"stopped answering (last heartbeat {stale:.0f}s ago) and was killed")
         return self.get(run_id)
 
     def cancel_requested(self, run_id: int) -> bool:
@@ -378,31 +405,50 @@ class RunStore:
         return bool(rows and rows[0][0])
 
     def reconcile(self) -> list[int]:
-        """End as `interrupted` every queued or running run whose process is gone; return their ids.
+        """End as `interrupted` every queued or running run whose process is gone or stopped answering;
+        return their ids.
 
         The one place where reading the store leads to a write; the CLI, the dashboard pages and the
         runner's queue call it before they read. A running run is interrupted as soon as its recorded
-        process has died (or, with no process recorded, once its heartbeat is older than
-        `heartbeat_timeout`); a queued one as soon as the process waiting to train it has died.
+        process has died, and a queued one as soon as the process waiting to train it has. A process
+        that is alive but whose heartbeat is older than `heartbeat_timeout` (stopped with SIGSTOP, or
+        hung) is killed, so it cannot hold the queue or write later (`_stale` says which runs beat); with
+        no process recorded, a stale heartbeat alone ends the run.
         """
         ended = []
         for run in self.list_runs(set(ACTIVE)):
             error = self._why_gone(run)
+            if error and self._stale(run) is not None:
+                _kill(run.pid)  # first: a stopped process may hold the database's write lock
             if error and self.finish(run.id, Status.INTERRUPTED, error=error):
                 ended.append(run.id)
         return ended
 
+    def _stale(self, run: Run) -> float | None:
+        """The age of the heartbeat of `run`'s live process if it is older than `heartbeat_timeout`.
+        Only a worker's runs count: a sweep's trials are their driver's, which beats for none of them,
+        and the process of a run cnnlab did not train (`source`) does not beat."""
+        if (run.sweep_id is not None or run.source is not None or run.pid in (None, os.getpid())
+                or run.heartbeat_at is None):
+            return None
+        age = time.time() - run.heartbeat_at
+        return age if age > self.heartbeat_timeout and process_alive(run.pid) else None
+
     def _why_gone(self, run: Run) -> str | None:
+        stale = self._stale(run)
         if run.status == Status.RUNNING:
-            if run.pid is not None:
-                return None if process_alive(run.pid) else (
-                    f"the training process (pid {run.pid}) stopped without finishing")
-            age = time.time() - (run.heartbeat_at or run.started_at or run.created_at)
-            return (f"the training process stopped without finishing (last heartbeat {age:.0f}s ago)"
-                    if age > self.heartbeat_timeout else None)
+            if run.pid is None:
+                age = time.time() - (run.heartbeat_at or run.started_at or run.created_at)
+                return (f"the training process stopped without finishing (last heartbeat {age:.0f}s ago)"
+                        if age > self.heartbeat_timeout else None)
+            if not process_alive(run.pid):
+                return f"the training process (pid {run.pid}) stopped without finishing"
+            return None if stale is None else (f"the training process (pid {run.pid}) stopped answering "
+                                               f"(last heartbeat {stale:.0f}s ago) and was killed")
         if run.pid is not None and not process_alive(run.pid):
             return "the process waiting to train it stopped before the run started"
-        return None
+        return None if stale is None else (f"the process waiting to train it (pid {run.pid}) stopped "
+                                           f"answering (last heartbeat {stale:.0f}s ago) and was killed")
 
     # -- reading (never writes) ------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, analyze, format_pair
+from cnnlab.analysis.memory import training_memory
 from cnnlab.code_export import python_code
 from cnnlab.figures import device_memory, memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.units import format_bytes, format_count
@@ -43,14 +44,15 @@ def shared_chart(kind: str, config_json: str, *options: Any) -> go.Figure:
     while st.plotly_chart only copies it, and no page changes it."""
     if kind == "shape":
         return shape_figure(summarize(config_json, 1))
+    if kind == "memory":
+        batch, optimizer = options
+        memory = training_memory(ModelConfig.from_dict(json.loads(config_json)), optimizer.split()[0],
+                                 0.9 if "momentum" in optimizer else 0.0).at(batch)
+        return memory_figure(memory, *device_memory())
     summary = summarize(config_json, None)
     if kind == "params":
         return params_figure(summary)
-    if kind == "rf":
-        return receptive_field_figure(summary)
-    batch, optimizer = options
-    memory = summary.training_memory(batch, optimizer.split()[0], 0.9 if "momentum" in optimizer else 0.0)
-    return memory_figure(memory, *device_memory())
+    return receptive_field_figure(summary)
 
 
 def spec_files(config: ModelConfig, side: DeltaGenerator) -> None:
@@ -173,10 +175,14 @@ def memory_panel(config_json: str) -> None:
     left, right = st.columns(2)
     batch = left.number_input("Batch size", 1, 4096, 128, key="mem_batch")
     optimizer = right.selectbox("Optimiser", ["sgd", "sgd + momentum", "adam", "adamw"], key="mem_opt")
-    st.plotly_chart(shared_chart("memory", config_json, int(batch), optimizer), width="stretch",
-                    key="memory_chart")
-    st.caption("An estimate: weights + gradients + optimiser state + one copy of every distinct layer "
-               "output per image; the framework's workspaces come on top.")
+    with st.spinner("Simulating a training step…"):
+        chart = shared_chart("memory", config_json, int(batch), optimizer)
+    st.plotly_chart(chart, width="stretch", key="memory_chart")
+    st.caption("The peak of a training step, from one step of this model and optimiser simulated on "
+               "shapes alone: weights, gradients, optimiser state (with its step's temporaries), what "
+               "backward really keeps and the temporaries in flight, at the moment they add up to most. "
+               "Memory a kernel takes for itself (cuDNN's workspace, the CPU convolution's buffers) is "
+               "not counted; runs record their measured peak beside this estimate (Train, Compare).")
 
 
 st.title("Build a network")
@@ -212,7 +218,7 @@ with headline_area:
 with results:
     st.subheader(literal(model_state.describe(config)))
     fc_conv_view.panel(config, panel)
-    tabs = st.tabs(TABS, key="build_tab")
+    tabs = st.tabs(TABS)
     with tabs[0]:
         layer_table(config_json)
     with tabs[1]:

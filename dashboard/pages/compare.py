@@ -40,9 +40,15 @@ def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
         "width ÷": setting(run, int, "model", "arch", "width_divisor"),
         "params": run.params, "macs": run.macs, "best test acc": best.get(run.id),
         "examples/s": run.examples_per_sec, "epochs": run.epochs_done,
+        "peak memory (MiB)": mebibytes(run.peak_memory),
+        "memory estimate (MiB)": mebibytes(run.memory_estimate),
         "duration (s)": (run.finished_at - run.started_at) if run.started_at and run.finished_at else None,
         "weights": bool(run.weights_path),
     } for run in runs])
+
+
+def mebibytes(value: float | None) -> float | None:
+    return None if value is None else round(value / 2**20, 1)
 
 
 def table_view(table: pd.DataFrame) -> pd.DataFrame:

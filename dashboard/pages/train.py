@@ -17,7 +17,7 @@ from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import OPTIONS, options
 from cnnlab.train.status import TERMINAL
 from cnnlab.train.store import Run, RunStore
-from cnnlab.units import format_count
+from cnnlab.units import format_bytes, format_count
 from dashboard import identity, model_state, sweep_panel, train_widgets
 from dashboard.charts import curves_figure
 from dashboard.eta import Countdown
@@ -220,6 +220,9 @@ def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tu
         parts.append(f"{format_count(run.examples_per_sec)} examples/s")
     if run.device:
         parts.append(f"on {run.device}")
+    if run.peak_memory is not None:
+        estimate = "" if run.memory_estimate is None else f" (estimated {format_bytes(run.memory_estimate)})"
+        parts.append(f"peak memory {format_bytes(run.peak_memory)}{estimate}")
     return fraction, " · ".join(parts)
 
 

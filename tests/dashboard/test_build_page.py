@@ -6,6 +6,7 @@ import pytest
 
 from cnnlab import model_config
 from cnnlab.analysis import analyze
+from cnnlab.analysis.memory import training_memory
 from cnnlab.units import format_count
 from tests.dashboard.conftest import shown
 
@@ -163,10 +164,10 @@ def test_resnet_controls_change_the_model(app):
 def test_training_memory_chart_follows_batch_size(app):
     app.run()
     app.number_input(key="mem_batch").set_value(256).run()
-    memory = analyze("vgg11").training_memory(256, "sgd")
+    memory = training_memory(model_config("vgg11"), "sgd").at(256)
     from cnnlab.units import format_bytes
     title = json.loads(app.get("plotly_chart")[3].proto.spec)["layout"]["title"]["text"]
-    assert title.startswith(f"Training needs {format_bytes(memory.total)}")
+    assert title.startswith(f"Training needs {format_bytes(memory.total)} at its peak")
 
 
 def choose_resnet18(app):

@@ -12,6 +12,7 @@ from cnnlab.sweep import SweepStore, create_sweep, parse_space
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL
+from cnnlab.train.weights import WEIGHTS_FILE
 from tests.dashboard.conftest import shown
 
 
@@ -110,7 +111,7 @@ def test_repeats_launch_one_group_and_the_live_view_draws_its_band(new_app):
     # Like every run launched from the dashboard, each repeat saved its weights: they open on See.
     store = SweepStore()
     for run in store.list_runs():
-        assert run.weights_path == str(store.run_dir(run.id) / runner.WEIGHTS_FILE)
+        assert run.weights_path == str(store.run_dir(run.id) / WEIGHTS_FILE)
         assert sum(p.numel() for p in runner.load_weights(run.id).parameters()) == run.params == 61706
 
 

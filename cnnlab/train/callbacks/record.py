@@ -1,0 +1,25 @@
+"""The store recorder: every report as metric rows of a run, and the run's latest results kept current."""
+
+from __future__ import annotations
+
+from cnnlab.train.loop import RESULT_METRICS, Callback, Loop
+from cnnlab.train.store import RunStore
+
+
+class StoreRecorder(Callback):
+    """Writes run `run_id`'s reports to `store`; `write` is the same for a process that only relays
+    reports (a sweep's driver)."""
+
+    def __init__(self, store: RunStore, run_id: int) -> None:
+        self.store, self.run_id = store, run_id
+
+    def on_report(self, loop: Loop, step: int, epoch: float, metrics: dict[str, float]) -> None:
+        self.write(step, epoch, metrics)
+
+    def write(self, step: int, epoch: float, metrics: dict[str, float]) -> None:
+        """Log `metrics`; at an epoch's end (a report with `test_acc`) also update the run's results."""
+        self.store.log_metrics(self.run_id, step, epoch, metrics)
+        if "test_acc" in metrics:
+            self.store.update(self.run_id, epochs_done=int(epoch),
+                              **{column: metrics[name] for column, name in RESULT_METRICS.items()
+                                 if name in metrics})
