@@ -15,7 +15,7 @@ from cnnlab.spec import model_config
 from cnnlab.sweep import SweepStore
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.status import Status
-from cnnlab.train.store import SCHEMA_VERSION, RunStore
+from cnnlab.train.store import MIGRATIONS, RunStore, _owners
 
 LENET = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1, limit_train=64, limit_test=32,
                   device="cpu")
@@ -133,14 +133,15 @@ def test_the_store_checks_the_actor_itself(tmp_path):
 def test_runs_and_sweeps_of_an_older_store_belong_to_its_user(tmp_path, monkeypatch):
     monkeypatch.setenv("LOGNAME", "olduser")
     db = sqlite3.connect(tmp_path / "runs.sqlite", isolation_level=None)
-    RunStore(tmp_path / "fresh")  # a current store, to read the previous version's schema from
-    fresh = sqlite3.connect(tmp_path / "fresh" / "runs.sqlite")
-    for (sql,) in fresh.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name != "
-                                "'sqlite_sequence'"):
-        db.execute(sql.replace(", owner TEXT", ""))
+    before = MIGRATIONS.index(_owners)  # the schema as it was just before owners
+    for step in MIGRATIONS[:before]:
+        if callable(step):
+            step(db)
+        else:
+            db.executescript(step)
     db.execute("INSERT INTO runs (name, created_at, status, config) VALUES ('old', 1.0, 'done', '{}')")
     db.execute("INSERT INTO sweeps (name, created_at, spec) VALUES ('old sweep', 1.0, '{}')")
-    db.execute(f"PRAGMA user_version={SCHEMA_VERSION - 1}")
+    db.execute(f"PRAGMA user_version={before}")
     db.close()
     store = SweepStore(tmp_path)
     assert (store.get(1).owner, store.get_sweep(1).owner) == ("olduser", "olduser")
