@@ -13,6 +13,8 @@ MAX_CLASSES = 100_000
 MAX_WIDTH_DIVISOR = 64
 MAX_PARAMS = 1_000_000_000
 MAX_BATCH_SIZE = 65536
+# The share of a device's memory a run may plan to use (the rest: the dataset, the allocator, workspaces).
+MEMORY_BUDGET_SHARE = 0.8
 MAX_LAYERS = 256
 MAX_KERNEL = 64
 MAX_STRIDE = 64

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from cnnlab.cli import main
 
@@ -114,3 +115,25 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, cnnlab, args, message
 def test_worker_form_needs_run_id_and_home(cnnlab):
     status, _, err = cnnlab("train", "--run-id", "1")
     assert status == 2 and "train --run-id N --home DIR" in err
+
+
+def test_a_batch_too_large_for_the_machine_is_refused_before_anything_is_allocated(tmp_path, cnnlab):
+    from cnnlab.spec import model_config
+    from cnnlab.train.config import RunConfig, fit_input
+    from cnnlab.train.memory import device_total, run_memory
+
+    status, out, err = cnnlab("train", "vgg11", "--width-divisor", "4", "--dataset", "shapes",
+                              "--resize", "224", "--batch-size", "4096", "--epochs", "1", "--device", "cpu",
+                              home=tmp_path)
+    assert status == 2 and err.count("\n") == 1, out + err
+    found = re.fullmatch(r"cnnlab: error: batch size 4096 needs about (.+) to train vgg11, "
+                         r"more than 80% of cpu's (.+); batch size (\d+) fits\n", err)
+    assert found, err
+    assert runs_json(cnnlab, tmp_path) == []  # nothing recorded
+    config = RunConfig(model=fit_input(model_config("vgg11", width_divisor=4), "shapes", resize=224),
+                       dataset="shapes", resize=224, batch_size=4096, device="cpu")
+    memory, budget = run_memory(config), 0.8 * device_total(torch.device("cpu"))
+    # By hand, a lower bound: block1's first ReLU alone keeps 16 × 224 × 224 float32 values per image.
+    assert memory.at(4096).total >= 4096 * 16 * 224 * 224 * 4
+    fits = int(found.group(3))
+    assert memory.at(fits).total <= budget < memory.at(fits + 1).total

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from cnnlab import limits
 from cnnlab.train import callbacks as registry
 from cnnlab.train.config import RunConfig
 from cnnlab.train.loop import Callback, FitResult, Loop
@@ -44,7 +45,7 @@ def out_of_memory_message(config: RunConfig, device: str, total: int) -> str:
     def need(batch: int) -> int:
         return memory.at(batch).total
 
-    budget = 0.8 * total  # headroom for the dataset, the allocator and cuDNN workspaces
+    budget = limits.MEMORY_BUDGET_SHARE * total
     batch = 1 << max(config.batch_size // 2, 1).bit_length() - 1
     while batch > 1 and need(batch) > budget:
         batch //= 2

@@ -16,6 +16,7 @@ from cnnlab.analysis import Totals, analyze
 from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
+from cnnlab.train.memory import check_fits
 from cnnlab.train.queue import MAX_RUNS_ENV, locked, max_runs_per_device, waiting_for
 from cnnlab.train.setup import resolve_device
 from cnnlab.train.spawn import spawn_detached
@@ -59,11 +60,11 @@ def record_run(store: RunStore, config: RunConfig, name: str | None = None, *,
 
 def check_runnable(config: RunConfig) -> Totals:
     """The model's totals; ConfigError if the model cannot run on its input, `config.device` is missing
-    here, its (non built-in) dataset cannot be loaded or CNNLAB_MAX_RUNS_PER_DEVICE is malformed. The
-    launch and the Train page's check share it."""
+    here, its estimated training peak does not fit the device, its (non built-in) dataset cannot be
+    loaded or CNNLAB_MAX_RUNS_PER_DEVICE is malformed. The launch and the Train page's check share it."""
     max_runs_per_device()
     totals = analyze(config.model).totals
-    resolve_device(config.device)
+    check_fits(config, resolve_device(config.device))
     if not dataset_info(config.dataset)["offline"]:
         load_split(config.dataset, False, config.data_dir, limit=1)
     return totals
