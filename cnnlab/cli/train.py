@@ -155,11 +155,11 @@ def train_foreground(config: RunConfig, args: argparse.Namespace, run_id: int | 
     if final.status != "done":
         print(f"run {run_id} {final.status}: {final.error or ''}".rstrip(": "), file=sys.stderr)
         return 1
-    print(f"loss {final.final_train_loss:.3f}, train acc {final.final_train_acc:.3f}, "
-          f"test acc {final.final_test_acc:.3f}")
-    print(f"{final.examples_per_sec:.1f} examples/sec on {final.device}")
-    if final.peak_memory is not None:
+    if final.peak_memory is not None:  # before the textbook's two closing lines, which stay last
         estimate = final.memory_estimate
         print(f"peak memory {format_bytes(final.peak_memory)}"
               + ("" if estimate is None else f" (estimated {format_bytes(estimate)})"))
+    print(f"loss {final.final_train_loss:.3f}, train acc {final.final_train_acc:.3f}, "
+          f"test acc {final.final_test_acc:.3f}")
+    print(f"{final.examples_per_sec:.1f} examples/sec on {final.device}")
     return 0
