@@ -269,11 +269,20 @@ def test_a_queued_run_says_which_runs_it_waits_for_by_the_workers_rule(tmp_path)
     worker.wait()
 
 
-def age_heartbeat(store: RunStore, run_id: int, seconds: float) -> None:
-    """Move run `run_id`'s last heartbeat `seconds` into the past: as if its stopped process had been
-    stopped that long (it cannot beat meanwhile), without waiting for it."""
-    sqlite3.connect(store.path, isolation_level=None).execute(
-        "UPDATE runs SET heartbeat_at = heartbeat_at - ? WHERE id=?", (seconds, run_id))
+def stop_and_age_heartbeat(store: RunStore, run_id: int, pid: int, seconds: float) -> None:
+    """Stop `pid` with SIGSTOP and move run `run_id`'s last heartbeat `seconds` into the past: as if it
+    had been stopped that long (it cannot beat meanwhile), without waiting for it. It is stopped at a
+    moment it holds no write lock (else resumed and stopped again), or the test could not write."""
+    db = sqlite3.connect(store.path, isolation_level=None, timeout=0.2)
+    for _ in range(200):
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            db.execute("UPDATE runs SET heartbeat_at = heartbeat_at - ? WHERE id=?", (seconds, run_id))
+            return
+        except sqlite3.OperationalError:  # it was stopped inside a write
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.05)
+    raise AssertionError(f"pid {pid} held the write lock every time it was stopped")
 
 
 def test_a_stopped_worker_is_killed_and_interrupted_and_the_queue_moves_on(tmp_path, monkeypatch):
@@ -284,9 +293,8 @@ def test_a_stopped_worker_is_killed_and_interrupted_and_the_queue_moves_on(tmp_p
     second = runner.launch(config(epochs=1), home=tmp_path)
     wait_for(lambda: store.get(second).heartbeat_at is not None, what="the second run to wait its turn")
     pid = store.get(first).pid
-    os.kill(pid, signal.SIGSTOP)
+    stop_and_age_heartbeat(store, first, pid, 120)
     rows = store.metrics(first)
-    age_heartbeat(store, first, 120)
     run = wait_until_ended(store, first)  # the waiting worker's own look at the queue ends it
     assert run.status == "interrupted"
     assert re.fullmatch(rf"the training process \(pid {pid}\) stopped answering \(last heartbeat 12\ds ago\) "
@@ -301,8 +309,7 @@ def test_cancelling_a_stopped_worker_kills_it_and_cancels_at_once(tmp_path):
     run_id = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
     wait_for(lambda: "train_loss" in metric_names(store, run_id), what="metrics")
     pid = store.get(run_id).pid
-    os.kill(pid, signal.SIGSTOP)
-    age_heartbeat(store, run_id, 120)
+    stop_and_age_heartbeat(store, run_id, pid, 120)
     runner.cancel(run_id, home=tmp_path)
     run = store.get(run_id)
     assert run.status == "cancelled"

@@ -389,15 +389,16 @@ class RunStore:
         check_may_act(actor or current_actor(), run.owner, "cancel", f"run {run_id}")
         if run.status in TERMINAL:
             raise ConfigError(f"run {run_id} has already ended ({run.status})")
+        stale = self._stale(run)
+        if stale is not None:  # it would never see the flag; killed first, as it may hold the write lock
+            _kill(run.pid)
+            self.finish(run_id, Status.CANCELLED, error=f"cancelled; its process (pid {run.pid}) had "
+                        f"stopped answering (last heartbeat {stale:.0f}s ago) and was killed")
+            return self.get(run_id)
         self._write("UPDATE runs SET cancel_requested=1 WHERE id=?", (run_id,))
         # Only if still queued: a worker that claimed the run meanwhile stops it at its next poll.
         self.finish(run_id, Status.CANCELLED, error="cancelled before it started",
                     when=frozenset({Status.QUEUED}))
-        stale = self._stale(run)
-        if stale is not None:  # it would never see the flag
-            _kill(run.pid)
-            self.finish(run_id, Status.CANCELLED, error=f"cancelled; its process (pid {run.pid}) had "
-                        f"stopped answering (last heartbeat {stale:.0f}s ago) and was killed")
         return self.get(run_id)
 
     def cancel_requested(self, run_id: int) -> bool:
