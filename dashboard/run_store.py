@@ -8,13 +8,15 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.errors import StoreWarning
+from cnnlab.train import runner
 from cnnlab.train.store import RunStore
 from dashboard.text import literal
 
 
 def open_store() -> RunStore | None:
-    """The run store (reconciled), or None after an `st.error` saying why it cannot be used. A
-    StoreWarning (an emptied store file) is shown with `st.warning`."""
+    """The run store (reconciled, and the queued runs whose turn has come started: `dispatch_all`), or
+    None after an `st.error` saying why it cannot be used. A StoreWarning (an emptied store file) is
+    shown with `st.warning`, a malformed run limit with `st.error` (the store stays usable)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", StoreWarning)
         try:
@@ -26,4 +28,8 @@ def open_store() -> RunStore | None:
     for warning in caught:
         if issubclass(warning.category, StoreWarning):
             st.warning(literal(warning.message))
+    try:
+        runner.dispatch_all(store)
+    except ConfigError as exc:
+        st.error(literal(f"Queued runs cannot be started: {exc}"))
     return store

@@ -3,26 +3,37 @@
 import contextlib
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
 
 from cnnlab.errors import ConfigError
+from cnnlab.train.status import Status
 from cnnlab.train.store import DB_FILE, RunStore
 
 
 def kill_workers(home: Path) -> None:
-    """SIGKILL the worker of every run in the store at `home` that is still queued or running."""
+    """End every run in the store at `home` that is still queued or running: the queued ones no process
+    waits for are cancelled first (so no dispatcher starts them), then every recorded process but this
+    one is SIGKILLed; again until none is left, as a worker may have handed its slot on meanwhile."""
     if not (home / DB_FILE).exists():
         return
     try:
-        runs = RunStore(home).list_runs({"queued", "running"})
+        store = RunStore(home)
     except ConfigError:  # not a run store (a test's corrupt file): no workers recorded in it
         return
-    for run in runs:
-        if run.pid:
+    for _ in range(20):
+        for run in store.awaiting_dispatch():
+            store.finish(run.id, Status.CANCELLED, when=frozenset({Status.QUEUED}))
+        pids = {run.pid for run in store.list_runs({"queued", "running"})} - {None, os.getpid()}
+        if not pids:
+            return
+        for pid in pids:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(run.pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+        store.reconcile()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 import torch
@@ -29,6 +30,8 @@ from cnnlab.train.store import RunStore, process_alive
 from cnnlab.train.worker import cpu_threads
 
 SMALL = {"limit_train": 320, "limit_test": 128, "batch_size": 64, "device": "cpu"}
+TINY = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1, limit_train=64, limit_test=32,
+                 batch_size=32, device="cpu", speed="fixed")
 
 
 pytestmark = pytest.mark.usefixtures("no_stray_workers")
@@ -51,6 +54,41 @@ def wait_for(predicate, timeout: float = 300.0, what: str = "condition"):
 def wait_until_ended(store: RunStore, run_id: int, timeout: float = 300.0):
     return wait_for(lambda: (run := store.get(run_id)).status in TERMINAL and run, timeout,
                     f"run {run_id} to end (log: {store.run_dir(run_id)})")
+
+
+def worker_pids(home: Path) -> set[int]:
+    """The live processes that are a detached worker (`python -m cnnlab train --run-id N --home HOME`)
+    of the store at `home`, read from /proc."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:  # ended meanwhile
+            continue
+        if args[1:5] == [b"-m", b"cnnlab", b"train", b"--run-id"] and args[6:8] == [b"--home", bytes(home)]:
+            pids.add(int(entry.name))
+    return {pid for pid in pids if process_alive(pid)}
+
+
+class Peaks(threading.Thread):
+    """Until `stop`: every 20 ms, the most worker processes of the store at `home` and the most runs
+    recorded as running seen at once."""
+
+    def __init__(self, home: Path) -> None:
+        super().__init__(daemon=True)
+        self.home, self.workers, self.running, self.stopped = home, 0, 0, threading.Event()
+
+    def run(self) -> None:
+        store = RunStore(self.home)
+        while not self.stopped.is_set():
+            self.workers = max(self.workers, len(worker_pids(self.home)))
+            self.running = max(self.running, store.running_count())
+            time.sleep(0.02)
+
+    def stop(self) -> "Peaks":
+        self.stopped.set()
+        self.join()
+        return self
 
 
 def metric_names(store: RunStore, run_id: int) -> list[str]:
@@ -233,37 +271,48 @@ def test_load_weights_needs_saved_weights(tmp_path):
         runner.load_weights(run_id, home=tmp_path)
 
 
-def test_a_waiting_run_records_its_process_so_later_runs_queue_behind_it(tmp_path, monkeypatch):
-    monkeypatch.setenv("CNNLAB_MAX_RUNS_PER_DEVICE", "1")
+def test_a_run_created_here_waits_here_and_no_dispatcher_starts_it_elsewhere(tmp_path, monkeypatch):
+    """create_run records this process as the one that trains the run: a launch's dispatcher leaves it
+    to this process (and holds the later launched run back, as it goes first); when it ends, its end
+    starts the launched one."""
+    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
     store = RunStore(tmp_path)
     holder = runner.create_run(config(), home=tmp_path)
     assert store.claim(holder, os.getpid(), "cpu")  # the slot is taken
-    waiting = runner.create_run(config(), home=tmp_path)
+    waiting = runner.create_run(config(epochs=1000, speed="fixed"), home=tmp_path)
+    assert (store.get(waiting).status, store.get(waiting).pid) == ("queued", os.getpid())
     thread = threading.Thread(target=runner.execute, args=(waiting,), kwargs={"home": tmp_path})
     thread.start()
-    wait_for(lambda: store.get(waiting).pid == os.getpid(), what="the waiting run to record its process")
-    assert store.get(waiting).status == "queued"
-    runner.cancel(waiting, tmp_path)
-    thread.join(timeout=10)
-    assert not thread.is_alive() and store.get(waiting).status == "cancelled"
+    wait_for(lambda: store.get(waiting).heartbeat_at is not None, what="the waiting run to beat")
     store.finish(holder, "done")
+    launched = runner.launch(TINY, home=tmp_path)  # its dispatch: the free slot is the waiting run's
+    assert (store.get(launched).status, store.get(launched).pid) == ("queued", None)
+    run = wait_for(lambda: (r := store.get(waiting)).status == "running" and r, what="the claim")
+    assert run.pid == os.getpid() and worker_pids(tmp_path) == set()
+    assert runner.waiting_for(store.get(launched), store.list_runs(), 1) == [waiting]
+    runner.cancel(waiting, tmp_path)
+    thread.join(timeout=60)
+    assert not thread.is_alive() and store.get(waiting).status == "cancelled"
+    assert wait_until_ended(store, launched).status == "done"
 
 
-def test_a_queued_run_says_which_runs_it_waits_for_by_the_workers_rule(tmp_path):
-    """Waiting for: the older queued runs with a live worker on its device, and the runs training there
-    while they fill the device's slots; not a queued run whose worker is gone, nor a later one."""
+def test_a_queued_run_says_which_runs_it_waits_for_by_the_dispatchers_rule(tmp_path):
+    """Waiting for: the older queued runs on its device, with a live process waiting or none (a
+    dispatcher starts them), and the runs training there while they fill the device's slots; not a
+    queued run whose process is gone, nor a later one."""
     store = RunStore(tmp_path)
-    training, older, orphan, queued, later = (runner.create_run(config(), home=tmp_path) for _ in range(5))
+    training, older, undispatched, orphan, queued, later = (runner.create_run(config(), home=tmp_path)
+                                                            for _ in range(6))
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # stands for workers
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     assert store.claim(training, worker.pid, "cpu")
-    for run_id, pid in ((older, worker.pid), (orphan, gone.pid), (later, worker.pid)):
+    for run_id, pid in ((older, worker.pid), (undispatched, None), (orphan, gone.pid), (later, worker.pid)):
         store.update(run_id, pid=pid)
     runs = store.list_runs()
     waiting = next(run for run in runs if run.id == queued)
-    assert runner.waiting_for(waiting, runs, limit=1) == [training, older]
-    assert runner.waiting_for(waiting, runs, limit=2) == [older]  # a free slot: only the queue ahead
+    assert runner.waiting_for(waiting, runs, limit=1) == [training, older, undispatched]
+    assert runner.waiting_for(waiting, runs, limit=2) == [older, undispatched]  # a free slot: the queue
     assert runner.waiting_for(next(run for run in runs if run.id == older), runs, limit=2) == []
     worker.kill()
     worker.wait()
@@ -291,16 +340,18 @@ def test_a_stopped_worker_is_killed_and_interrupted_and_the_queue_moves_on(tmp_p
     first = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
     wait_for(lambda: "train_loss" in metric_names(store, first), what="the first run's metrics")
     second = runner.launch(config(epochs=1), home=tmp_path)
-    wait_for(lambda: store.get(second).heartbeat_at is not None, what="the second run to wait its turn")
+    assert (store.get(second).status, store.get(second).pid) == ("queued", None)  # a row, no process
     pid = store.get(first).pid
     stop_and_age_heartbeat(store, first, pid, 120)
     rows = store.metrics(first)
-    run = wait_until_ended(store, first)  # the waiting worker's own look at the queue ends it
+    assert main(["runs", "--home", str(tmp_path)]) == 0  # the next look (a page's is the same)
+    run = store.get(first)
     assert run.status == "interrupted"
     assert re.fullmatch(rf"the training process \(pid {pid}\) stopped answering \(last heartbeat 12\ds ago\) "
                         "and was killed", run.error)
     wait_for(lambda: not process_alive(pid), what="the stopped worker to be killed")
     assert store.metrics(first) == rows  # kept, and nothing written after
+    assert store.get(second).status in ("running", "done")  # that look started it
     assert wait_until_ended(store, second).status == "done"
 
 
@@ -316,3 +367,114 @@ def test_cancelling_a_stopped_worker_kills_it_and_cancels_at_once(tmp_path):
     assert re.fullmatch(rf"cancelled; its process \(pid {pid}\) had stopped answering \(last heartbeat "
                         r"12\ds ago\) and was killed", run.error)
     wait_for(lambda: not process_alive(pid), what="the stopped worker to be killed")
+
+
+def test_queued_runs_are_rows_only_and_one_process_trains_them_in_round_robin(tmp_path, monkeypatch):
+    """Six launches, one slot: one worker process at any moment, the five waiting runs only rows (no
+    process), trained one after another by the same process (each run's end hands it the next run:
+    it replaces itself with a fresh worker), in round robin by owner."""
+    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    store = RunStore(tmp_path)
+    owners = ["alice", "alice", "alice", "bob", "bob", "carol"]
+    peaks = Peaks(tmp_path)
+    peaks.start()
+    ids = [runner.launch(config(epochs=3) if i == 0 else TINY, name=f"{owner} {i}", home=tmp_path,
+                         owner=owner) for i, owner in enumerate(owners)]
+    queued = store.list_runs({"queued"})
+    assert sorted(r.id for r in queued) == ids[1:] and [r.pid for r in queued] == [None] * 5
+    assert worker_pids(tmp_path) == {store.get(ids[0]).pid}
+    runs = [wait_until_ended(store, i) for i in ids]
+    peaks.stop()
+    assert [r.status for r in runs] == ["done"] * 6, [r.error for r in runs]
+    assert (peaks.workers, peaks.running) == (1, 1)
+    assert {r.pid for r in runs} == {runs[0].pid}  # one process, handed each next run
+    assert runs[0].finished_at > max(r.created_at for r in runs)  # all were queued when the first ended
+    # alice's first run had the free device; then each owner's first queued run, then their second
+    order = [r.id for r in sorted(runs, key=lambda r: r.started_at)]
+    assert order == [ids[0], ids[1], ids[3], ids[5], ids[2], ids[4]]
+    ordered = sorted(runs, key=lambda r: r.started_at)
+    assert all(b.started_at >= a.finished_at for a, b in zip(ordered, ordered[1:], strict=False))
+
+
+def test_ten_users_launching_at_once_are_all_trained_one_at_a_time(tmp_path, monkeypatch):
+    """Ten threads launch at once, each as another user. Every run ends done, never two train at once,
+    and at most 2 worker processes exist at once: the one training and, should a run end as the last
+    launches come in, its worker exiting (it found nothing queued) while a launch starts the next."""
+    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    store = RunStore(tmp_path)
+    peaks = Peaks(tmp_path)
+    peaks.start()
+    ids: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(10)
+
+    def launch(user: str) -> None:
+        barrier.wait()
+        try:
+            ids.append(runner.launch(TINY, home=tmp_path, owner=user))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=launch, args=(f"student{i}",)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors and len(ids) == 10, errors
+    runs = sorted((wait_until_ended(store, i) for i in ids), key=lambda r: r.started_at)
+    peaks.stop()
+    assert [r.status for r in runs] == ["done"] * 10, [r.error for r in runs]
+    assert sorted(r.owner for r in runs) == sorted(f"student{i}" for i in range(10))
+    assert peaks.running == 1 and 1 <= peaks.workers <= 2
+    assert all(b.started_at >= a.finished_at for a, b in zip(runs, runs[1:], strict=False))
+
+
+def test_a_queued_run_is_cancelled_at_once_and_no_process_ever_starts_for_it(tmp_path, monkeypatch):
+    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    store = RunStore(tmp_path)
+    holder = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
+    queued = runner.launch(TINY, home=tmp_path)
+    runner.cancel(queued, home=tmp_path)
+    run = store.get(queued)
+    assert (run.status, run.error, run.pid, run.started_at) == ("cancelled", "cancelled before it started",
+                                                                None, None)
+    holder_pid = store.get(holder).pid
+    assert worker_pids(tmp_path) == {holder_pid}
+    runner.cancel(holder, home=tmp_path)
+    assert wait_until_ended(store, holder).status == "cancelled"
+    wait_for(lambda: not process_alive(holder_pid), what="the holder's worker to exit")
+    run = store.get(queued)
+    assert (run.status, run.pid, run.started_at) == ("cancelled", None, None)
+    assert worker_pids(tmp_path) == set() and not (store.run_dir(queued) / runner.LOG_FILE).exists()
+
+
+def test_a_run_left_queued_by_a_killed_worker_is_started_by_the_next_launch(tmp_path, monkeypatch):
+    """The worker whose end would have started the queued run is killed: the next launch's dispatch
+    ends it (interrupted) and starts the older queued run first; that run's end starts the new one."""
+    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    store = RunStore(tmp_path)
+    holder = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
+    left = runner.launch(TINY, home=tmp_path)
+    wait_for(lambda: "train_loss" in metric_names(store, holder), what="the holder's metrics")
+    pid = store.get(holder).pid
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not process_alive(pid), what="the holder's worker to die")
+    assert store.get(left).status == "queued"  # nobody is left to start it
+    later = runner.launch(TINY, home=tmp_path)
+    assert store.get(holder).status == "interrupted"
+    assert store.get(left).status == "running" and store.get(later).status == "queued"
+    first, second = wait_until_ended(store, left), wait_until_ended(store, later)
+    assert first.status == second.status == "done" and second.started_at >= first.finished_at
+
+
+def test_a_run_whose_launcher_died_before_dispatching_is_started_by_the_next_look(tmp_path, monkeypatch,
+                                                                                   capsys):
+    """A launch killed between recording its run and dispatching leaves a queued row no process waits
+    for; the CLI's next look at the store (as a page's) starts it."""
+    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    store = RunStore(tmp_path)
+    left = store.create_run(TINY.to_dict(), name="left", model="lenet", dataset="shapes")  # as a launch
+    assert store.reconcile() == [] and store.get(left).status == "queued"  # not taken for a dead run
+    assert main(["runs", "--home", str(tmp_path)]) == 0
+    assert store.get(left).status == "running" and store.get(left).pid in worker_pids(tmp_path)
+    assert wait_until_ended(store, left).status == "done"

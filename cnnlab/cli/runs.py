@@ -44,11 +44,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace) -> RunStore:
-    """The run store, with runs whose process is gone already ended (`reconcile`)."""
+    """The run store, with runs whose process is gone already ended (`reconcile`) and the queued runs
+    whose turn has come started (`dispatch_all`: should their dispatcher have died, this look starts them)."""
     from cnnlab.train.store import RunStore
 
     store = RunStore(args.home)
     store.reconcile()
+    if store.awaiting_dispatch():  # only then the queue (and torch) is imported
+        from cnnlab.train.queue import dispatch_all
+
+        dispatch_all(store)
     return store
 
 

@@ -45,7 +45,7 @@ class SweepStore(RunStore):
                      sweep_id: int | None = None, owner: str | None = None) -> list[int]:
         """Record `configs` as queued runs of one group (and of `sweep_id`) owned by `owner` (default:
         `access.current_user()`); return their ids."""
-        ids = [record_run(self, config, name, owner=owner) for config in configs]
+        ids = [record_run(self, config, name, owner=owner, sweep_id=sweep_id) for config in configs]
         self.tag_group(ids, sweep_id)
         return ids
 

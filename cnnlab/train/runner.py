@@ -1,61 +1,77 @@
 """Runs recorded in the run store: create, launch detached, cancel; the public face of the runner's
 parts (the worker, the queue rule, the weights), which the CLI and the dashboard use through it.
 
-A launched run is a separate process (`python -m cnnlab train --run-id N --home H`, cnnlab.train.worker)
-in its own session, so it outlives the browser tab or the CLI that started it. The store is all that it
-shares with them.
+A launched run is a row in the store until its turn comes; then a separate process (`python -m cnnlab
+train --run-id N --home H`, cnnlab.train.worker) in its own session trains it, so it outlives the
+browser tab or the CLI that launched it. The store is all that it shares with them.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cnnlab import quotas
-from cnnlab.access import USER_ENV, Actor, current_user
+from cnnlab.access import Actor, current_user
 from cnnlab.analysis import Totals, analyze
 from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
 from cnnlab.train.memory import check_fits
-from cnnlab.train.queue import MAX_RUNS_ENV, locked, max_runs_per_device, waiting_for
+from cnnlab.train.queue import (
+    MAX_RUNS_ENV,
+    device_lock,
+    dispatch,
+    dispatch_all,
+    locked,
+    max_runs_per_device,
+    waiting_for,
+)
 from cnnlab.train.setup import resolve_device
-from cnnlab.train.spawn import spawn_detached
+from cnnlab.train.spawn import LOG_FILE
 from cnnlab.train.status import Status
 from cnnlab.train.store import RunStore
 from cnnlab.train.weights import load_weights
 from cnnlab.train.worker import execute, run_worker
 
-LOG_FILE = "worker.log"
 LAUNCH_LOCK = "launch.lock"
 
-__all__ = ["LAUNCH_LOCK", "LOG_FILE", "MAX_RUNS_ENV", "cancel", "check_runnable", "create_run", "execute",
-           "launch", "load_weights", "max_runs_per_device", "record_run", "run_name", "run_worker",
-           "waiting_for"]
+__all__ = ["LAUNCH_LOCK", "LOG_FILE", "MAX_RUNS_ENV", "cancel", "check_runnable", "create_run",
+           "dispatch_all", "execute", "launch", "load_weights", "max_runs_per_device", "record_run",
+           "run_name", "run_worker", "waiting_for"]
 
 
 def create_run(config: RunConfig, *, name: str | None = None, home: str | Path | None = None,
                owner: str | None = None) -> int:
     """Record `config` as a queued run of `owner` (default: `access.current_user()`), with its parameter
-    and MAC counts, and return its id.
+    and MAC counts, to be trained by this process (`execute`: it waits for its turn, and no dispatcher
+    starts it elsewhere); return its id.
 
     A device this machine lacks, a dataset that cannot be loaded or a class quota the run would pass
     (cnnlab.quotas) is a ConfigError, and nothing is recorded.
     """
+    return _create(RunStore(home), config, name, owner, os.getpid())
+
+
+def _create(store: RunStore, config: RunConfig, name: str | None, owner: str | None,
+            pid: int | None) -> int:
+    """`create_run` in `store`, waited for by process `pid` (None: a dispatcher starts it)."""
     totals = check_runnable(config)
-    store = RunStore(home)
     owner = owner or current_user()
     with locked(store.home / LAUNCH_LOCK):  # two launches of one user never both pass a quota
         quotas.check_launch(store, owner, [(config, totals.macs)])
-        return record_run(store, config, name, owner=owner)
+        return record_run(store, config, name, owner=owner, pid=pid)
 
 
 def record_run(store: RunStore, config: RunConfig, name: str | None = None, *,
-               owner: str | None = None) -> int:
+               owner: str | None = None, pid: int | None = None, sweep_id: int | None = None) -> int:
     """Record `config` in `store` as a queued run of `owner`, with its parameter and MAC counts, without
-    the launch's checks (a sweep's trials may train on a cluster's devices); return its id."""
+    the launch's checks (a sweep's trials, of `sweep_id`, may train on a cluster's devices), waited for
+    by process `pid` (`RunStore.create_run`); return its id."""
     totals = analyze(config.model).totals
     return store.create_run(config.to_dict(), name=run_name(config, name), model=config.model.name,
-                            dataset=config.dataset, params=totals.params, macs=totals.macs, owner=owner)
+                            dataset=config.dataset, params=totals.params, macs=totals.macs, owner=owner,
+                            pid=pid, sweep_id=sweep_id)
 
 
 def check_runnable(config: RunConfig) -> Totals:
@@ -77,18 +93,19 @@ def run_name(config: RunConfig, name: str | None = None) -> str:
 
 def launch(config: RunConfig, *, name: str | None = None, home: str | Path | None = None,
            owner: str | None = None) -> int:
-    """Create a queued run of `owner` and start a detached worker process for it, acting as the run's
-    owner; return the run id at once. The worker's output goes to `worker.log` in the run's folder.
+    """Record a queued run of `owner` and return its id at once. It costs only its row until its turn
+    comes on its device: then a dispatcher (this launch, if a slot is free; else the worker whose run
+    ends, or the next look of the CLI or the pages) claims it and starts its detached worker, which acts
+    as the run's owner, its output in `worker.log` in the run's folder (cnnlab.train.queue).
     """
     store = RunStore(home)
-    run_id = create_run(config, name=name, home=store.home, owner=owner)
-    try:
-        pid = spawn_detached(["train", "--run-id", str(run_id), "--home", str(store.home)],
-                             store.run_dir(run_id) / LOG_FILE, {USER_ENV: store.get(run_id).owner})
-    except OSError as exc:
-        store.finish(run_id, Status.FAILED, error=f"the training process could not be started: {exc}")
-        raise ConfigError(f"run {run_id}: the training process could not be started: {exc}") from exc
-    store.update(run_id, pid=pid)
+    run_id = _create(store, config, name, owner, None)
+    device = str(resolve_device(config.device))
+    with device_lock(store, device):  # after the run is recorded: a dispatcher that looks later sees it
+        dispatch(store, device, max_runs_per_device())
+    run = store.get(run_id)
+    if run.status == Status.FAILED and run.pid is None:
+        raise ConfigError(f"run {run_id}: {run.error}")
     return run_id
 
 

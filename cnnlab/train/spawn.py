@@ -10,6 +10,19 @@ import threading
 from pathlib import Path
 
 import cnnlab
+from cnnlab.access import USER_ENV
+
+LOG_FILE = "worker.log"  # a run's worker's output, in the run's folder
+
+
+def worker_args(run_id: int, home: Path) -> list[str]:
+    """The detached worker's command line (after `python -m cnnlab`) for run `run_id` of store `home`."""
+    return ["train", "--run-id", str(run_id), "--home", str(home)]
+
+
+def worker_env(owner: str | None) -> dict[str, str]:
+    """The worker acts as the run's owner (cnnlab.access)."""
+    return {} if owner is None else {USER_ENV: owner}
 
 
 def spawn_detached(args: list[str], log: Path, env: dict[str, str] | None = None) -> int:
@@ -26,3 +39,17 @@ def spawn_detached(args: list[str], log: Path, env: dict[str, str] | None = None
                                    close_fds=True)
     threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
     return process.pid
+
+
+def replace_process(args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+    """Become `python -m cnnlab ARGS` (`env` added to this environment, which already has this cnnlab
+    on its path): a fresh interpreter in this process, same pid and session, with stdout and stderr
+    appended to `log`. Returns only by raising OSError."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    os.execve(sys.executable, [sys.executable, "-m", "cnnlab", *args], {**os.environ, **(env or {})})

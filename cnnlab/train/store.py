@@ -323,16 +323,22 @@ class RunStore:
 
     def create_run(self, config: dict, *, name: str, model: str | None, dataset: str | None,
                    params: int | None = None, macs: int | None = None, source: dict | None = None,
-                   owner: str | None = None) -> int:
+                   owner: str | None = None, pid: int | None = None, sweep_id: int | None = None) -> int:
         """Record a new run of `owner` (default: `access.current_user()`) as `queued` and return its id
         (ids are never reused, even after a delete). `source` says where a run cnnlab did not train
-        came from."""
+        came from; `pid` is the process that waits to train it (None: a dispatcher starts it,
+        `awaiting_dispatch`); `sweep_id` the sweep whose trial it is."""
         cursor = self._write(
             "INSERT INTO runs (name, created_at, status, config, model, dataset, params, macs, source, "
-            "owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "owner, pid, sweep_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (name, time.time(), Status.QUEUED, json.dumps(config), model, dataset, params, macs,
-             None if source is None else json.dumps(source), owner or current_user()))
+             None if source is None else json.dumps(source), owner or current_user(), pid, sweep_id))
         return int(cursor.lastrowid)
+
+    def wait_in_queue(self, run_id: int, pid: int) -> None:
+        """Record that process `pid` waits to train the run (and beats now), if it is still queued."""
+        self._write("UPDATE runs SET pid=?, heartbeat_at=? WHERE id=? AND status=?",
+                    (pid, time.time(), run_id, Status.QUEUED))
 
     def claim(self, run_id: int, pid: int, device: str) -> bool:
         """queued -> running, atomically; False if the run is no longer queued (cancelled meanwhile)."""
@@ -411,7 +417,8 @@ class RunStore:
 
         The one place where reading the store leads to a write; the CLI, the dashboard pages and the
         runner's queue call it before they read. A running run is interrupted as soon as its recorded
-        process has died, and a queued one as soon as the process waiting to train it has. A process
+        process has died, and a queued one as soon as the process waiting to train it has; a queued run
+        with no process is waiting for a dispatcher, not gone (`awaiting_dispatch`). A process
         that is alive but whose heartbeat is older than `heartbeat_timeout` (stopped with SIGSTOP, or
         hung) is killed, so it cannot hold the queue or write later (`_stale` says which runs beat); with
         no process recorded, a stale heartbeat alone ends the run.
@@ -464,6 +471,11 @@ class RunStore:
         `damaged` runs."""
         runs = [_decode(row) for row in self._read(f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY id DESC")]
         return [run for run in runs if statuses is None or run.status in statuses]
+
+    def awaiting_dispatch(self) -> list[Run]:
+        """The queued runs no process waits to train: launched to a detached worker, which a dispatcher
+        (`cnnlab.train.queue.dispatch`) starts when their turn comes. A sweep's trials are its driver's."""
+        return [run for run in self.list_runs({Status.QUEUED}) if run.pid is None and run.sweep_id is None]
 
     def running_count(self, device: str | None = None) -> int:
         """Runs recorded as running (on `device`, if given)."""

@@ -1,7 +1,8 @@
-"""The worker: waits for its slot, claims the run, trains it with a heartbeat and records everything.
+"""The worker: trains a claimed run with a heartbeat, records everything, then hands the slot on.
 
-It runs in the detached process `python -m cnnlab train --run-id N --home H` (cnnlab.train.runner
-starts it) or in the foreground CLI. SIGTERM stops the run at the next poll, `cancelled`.
+It runs in the detached process `python -m cnnlab train --run-id N --home H` (a dispatcher,
+cnnlab.train.queue, claims the run and starts it) or in the foreground CLI, which waits for its turn.
+SIGTERM stops the run at the next poll, `cancelled`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,16 @@ from cnnlab.train.config import RunConfig
 from cnnlab.train.fit import fit
 from cnnlab.train.loop import Report
 from cnnlab.train.provenance import provenance
-from cnnlab.train.queue import TERMINATED, claim_when_free, max_runs_per_device
+from cnnlab.train.queue import (
+    NOT_STARTED,
+    TERMINATED,
+    claim_when_free,
+    device_lock,
+    dispatch,
+    max_runs_per_device,
+)
 from cnnlab.train.setup import resolve_device
+from cnnlab.train.spawn import LOG_FILE, replace_process, worker_args, worker_env
 from cnnlab.train.status import Status
 from cnnlab.train.store import Run, RunStore
 from cnnlab.train.weights import save_weights, state_bytes
@@ -34,22 +43,31 @@ SPEED_CACHE = "speed-cache.json"  # speed="auto"'s measurements, per machine and
 
 
 def execute(run_id: int, *, home: str | Path | None = None, progress: Report | None = None) -> Run:
-    """Wait for a free slot on the run's device, claim the run, train it and record everything.
+    """Wait for the run's turn on its device, claim it, train it, record everything, and start the
+    runs whose turn comes then (`dispatch`).
 
-    Used by the detached worker and by the foreground CLI (which passes `progress`). Whatever happens,
-    the run does not stay `running`: an exception ends it `failed` (Ctrl-C: `cancelled`) and is re-raised;
-    SIGTERM stops it at the next poll, `cancelled`, with the metrics and results so far. Concurrent CPU
-    runs share the cores (`cpu_threads`). The run's provenance is recorded when it is claimed.
+    Used by the foreground CLI (which passes `progress`) and, through `run_worker`, by the detached
+    worker. Whatever happens, the run does not stay `running`: an exception ends it `failed` (Ctrl-C:
+    `cancelled`) and is re-raised; SIGTERM stops it at the next poll, `cancelled`, with the metrics and
+    results so far. Concurrent CPU runs share the cores (`cpu_threads`). The run's provenance is
+    recorded when it is claimed.
     """
-    store = RunStore(home)
+    return _execute(RunStore(home), run_id, progress, hand_off=False)[0]
+
+
+def _execute(store: RunStore, run_id: int, progress: Report | None,
+             hand_off: bool) -> tuple[Run, int | None]:
+    """`execute`; with `hand_off`, the first run whose turn comes when this one ends is claimed for
+    this process instead of started in a new one: returned second, for `run_worker` to become its
+    worker."""
+    device = successor = None
     with _terminated() as terminated:
         try:
             config = RunConfig.from_dict(store.get(run_id).config)
-            device = resolve_device(config.device)
             limit = max_runs_per_device()
-            store.update(run_id, pid=os.getpid())  # older than later runs in the queue, and alive
+            device = resolve_device(config.device)
             if not claim_when_free(store, run_id, str(device), limit, terminated):
-                return store.get(run_id)
+                return store.get(run_id), None
             threads = cpu_threads(limit) if device.type == "cpu" else None
             if threads is not None:
                 torch.set_num_threads(threads)
@@ -65,30 +83,53 @@ def execute(run_id: int, *, home: str | Path | None = None, progress: Report | N
             if config.save_weights and result.model is not None:
                 fields["weights_path"] = str(save_weights(store, run_id, state_bytes(result.model)))
             error = result.error or (TERMINATED if terminated.is_set() else None)
-            store.finish(run_id, result.status, error=error, **fields)
+            # The end and the look at the queue under one lock: no dispatcher sees the slot free
+            # before this process has given it away, and none misses a run queued meanwhile.
+            with device_lock(store, str(device)):
+                store.finish(run_id, result.status, error=error, **fields)
+                successor = dispatch(store, str(device), limit, hand_off=hand_off)
         except KeyboardInterrupt:
-            store.finish(run_id, Status.CANCELLED, error="interrupted from the keyboard")
+            _end(store, run_id, device, Status.CANCELLED, "interrupted from the keyboard")
             raise
         except BaseException as exc:
-            store.finish(run_id, Status.FAILED, error=str(exc) if isinstance(exc, ConfigError)
-                         else f"{type(exc).__name__}: {exc}")
+            _end(store, run_id, device, Status.FAILED, str(exc) if isinstance(exc, ConfigError)
+                 else f"{type(exc).__name__}: {exc}")
             raise
-    return store.get(run_id)
+    return store.get(run_id), successor
+
+
+def _end(store: RunStore, run_id: int, device: torch.device | None, status: Status, error: str) -> None:
+    """End the run `status` (if it has not ended) and start the runs whose turn comes then."""
+    store.finish(run_id, status, error=error)
+    if device is not None:
+        with device_lock(store, str(device)):
+            dispatch(store, str(device), max_runs_per_device())
 
 
 def run_worker(run_id: int, home: str | Path) -> int:
     """The detached worker's body: exit status 0 whatever the run's outcome, 1 on an unexpected error.
+    When the run ends and another's turn comes on its device, this process becomes that run's worker
+    (`replace_process`: a fresh interpreter, so no memory of this run stays).
 
     An unknown run id, or another user's run (cnnlab.access), is a ConfigError (exit status 2 from the
     CLI)."""
-    check_may_act(current_actor(), RunStore(home).get(run_id).owner, "train", f"run {run_id}")
+    store = RunStore(home)
+    check_may_act(current_actor(), store.get(run_id).owner, "train", f"run {run_id}")
     try:
-        execute(run_id, home=home)
+        _, successor = _execute(store, run_id, None, hand_off=True)
     except ConfigError:
         return 0  # recorded as the run's error
     except Exception:
         traceback.print_exc()
         return 1
+    if successor is not None:
+        run = store.get(successor)
+        try:
+            replace_process(worker_args(successor, store.home), store.run_dir(successor) / LOG_FILE,
+                            worker_env(run.owner))
+        except OSError as exc:
+            _end(store, successor, torch.device(run.device), Status.FAILED, f"{NOT_STARTED}: {exc}")
+            return 1
     return 0
 
 
@@ -117,16 +158,19 @@ def _terminated() -> Iterator[threading.Event]:
 
 @contextmanager
 def _heartbeat(home: Path, run_id: int) -> Iterator[None]:
-    """Beat every HEARTBEAT_SECONDS from a thread with its own store connection."""
+    """Beat at once, then every HEARTBEAT_SECONDS, from a thread with its own store connection (the
+    claim's beat may be as old as this process's start: a dispatcher claims before it starts)."""
     stop = threading.Event()
 
     def beat() -> None:
         store = RunStore(home)
-        while not stop.wait(HEARTBEAT_SECONDS):
+        while True:
             try:
                 store.heartbeat(run_id)
             except Exception:  # a busy database must not end the beat; the next one retries
                 traceback.print_exc()
+            if stop.wait(HEARTBEAT_SECONDS):
+                return
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{run_id}", daemon=True)
     thread.start()
