@@ -389,9 +389,10 @@ def test_queued_runs_are_rows_only_and_one_process_trains_them_in_round_robin(tm
     assert (peaks.workers, peaks.running) == (1, 1)
     assert {r.pid for r in runs} == {runs[0].pid}  # one process, handed each next run
     assert runs[0].finished_at > max(r.created_at for r in runs)  # all were queued when the first ended
-    # alice's first run had the free device; then each owner's first queued run, then their second
+    # alice's first run had the free device and is her turn while the others wait: then bob, carol,
+    # alice, bob, alice
     order = [r.id for r in sorted(runs, key=lambda r: r.started_at)]
-    assert order == [ids[0], ids[1], ids[3], ids[5], ids[2], ids[4]]
+    assert order == [ids[0], ids[3], ids[5], ids[1], ids[4], ids[2]]
     ordered = sorted(runs, key=lambda r: r.started_at)
     assert all(b.started_at >= a.finished_at for a, b in zip(ordered, ordered[1:], strict=False))
 

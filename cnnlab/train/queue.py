@@ -142,8 +142,8 @@ def _turns(runs: list[Run], device: str, include: Run | None = None) -> dict[int
 
     The queue is the queued runs of the device that a dispatcher starts (no process) or a live process
     waits to train; not a sweep's trials (their driver trains them). A queued run's turn is the number
-    of its owner's runs served on the device while the queue has waited (training now, or started since
-    its oldest queued run was created) plus the owner's runs queued before it, then its id. So one
+    of its owner's runs served on the device while the queue has waited (training now, or at some time
+    since its oldest queued run was created) plus the owner's runs queued before it, then its id. So one
     user's ten queued runs hold another user's one back by at most one run."""
     queued = [r for r in runs if (r.id == getattr(include, "id", None) or _in_queue(r))
               and _device_of(r) == device]
@@ -151,7 +151,7 @@ def _turns(runs: list[Run], device: str, include: Run | None = None) -> dict[int
         return {}
     since = min(r.created_at for r in queued)
     served = Counter(r.owner for r in runs if r.device == device and r.started_at is not None
-                     and (r.status == Status.RUNNING or r.started_at >= since))
+                     and (r.status == Status.RUNNING or (r.finished_at or 0.0) >= since))
     earlier: Counter[str | None] = Counter()
     turns = {}
     for r in sorted(queued, key=lambda r: r.id):
