@@ -43,14 +43,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             action.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
-def _store(args: argparse.Namespace) -> RunStore:
-    """The run store, with runs whose process is gone already ended (`reconcile`) and the queued runs
-    whose turn has come started (`dispatch_all`: should their dispatcher have died, this look starts them)."""
+def _store(args: argparse.Namespace, dispatch: bool = False) -> RunStore:
+    """The run store, with runs whose process is gone already ended (`reconcile`); with `dispatch` (a
+    look: list, show), the queued runs whose turn has come started too (`dispatch_all`: should their
+    dispatcher have died, this look starts them; a cancel or a delete starts nothing)."""
     from cnnlab.train.store import RunStore
 
     store = RunStore(args.home)
     store.reconcile()
-    if store.awaiting_dispatch():  # only then the queue (and torch) is imported
+    if dispatch and store.awaiting_dispatch():  # only then the queue (and torch) is imported
         from cnnlab.train.queue import dispatch_all
 
         dispatch_all(store)
@@ -58,7 +59,7 @@ def _store(args: argparse.Namespace) -> RunStore:
 
 
 def list_runs(args: argparse.Namespace) -> int:
-    runs = _store(args).list_runs()
+    runs = _store(args, dispatch=True).list_runs()
     if args.format == "json":
         print(json.dumps([run.to_dict() for run in runs]))
     else:
@@ -82,7 +83,7 @@ def _shown(key: str, value: Any) -> Any:
 
 
 def show(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _store(args, dispatch=True)
     run = store.get(args.id)
     data = run.to_dict()
     config, provenance = data.pop("config"), data.pop("provenance")

@@ -141,10 +141,10 @@ def _turns(runs: list[Run], device: str, include: Run | None = None) -> dict[int
     """The turn of each run in `device`'s queue (and of `include`): the lower goes first.
 
     The queue is the queued runs of the device that a dispatcher starts (no process) or a live process
-    waits to train; not a sweep's trials (their driver trains them). A queued run's turn is the number
-    of its owner's runs served on the device while the queue has waited (training now, or at some time
-    since its oldest queued run was created) plus the owner's runs queued before it, then its id. So one
-    user's ten queued runs hold another user's one back by at most one run."""
+    waits to train (a sweep's driver, for its trials: a run waits behind them). A queued run's turn is
+    the number of its owner's runs served on the device while the queue has waited (training now, or at
+    some time since its oldest queued run was created) plus the owner's runs queued before it, then its
+    id. So one user's ten queued runs hold another user's one back by at most one run."""
     queued = [r for r in runs if (r.id == getattr(include, "id", None) or _in_queue(r))
               and _device_of(r) == device]
     if not queued:
@@ -161,9 +161,9 @@ def _turns(runs: list[Run], device: str, include: Run | None = None) -> dict[int
 
 
 def _in_queue(run: Run) -> bool:
-    """Queued, not a sweep's trial, and waiting for a dispatcher or in a live process."""
-    return (run.status == Status.QUEUED and run.sweep_id is None
-            and (run.pid is None or process_alive(run.pid)))
+    """Queued, and waiting in a live process (a sweep's trial: in its driver's) or, not a sweep's trial,
+    for a dispatcher."""
+    return run.status == Status.QUEUED and (process_alive(run.pid) if run.pid else run.sweep_id is None)
 
 
 def _device_of(run: Run) -> str | None:
