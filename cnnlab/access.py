@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 from dataclasses import dataclass
 from typing import Literal
 
+from cnnlab.classroom import active_class
 from cnnlab.errors import ConfigError
+from cnnlab.usernames import check_user_name
 
 USER_ENV = "CNNLAB_USER"
-MAX_USER_NAME = 64
-# A user name: letters, digits and . _ @ + - (an e-mail address fits), at most MAX_USER_NAME characters.
-USER_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._@+-]{{0,{MAX_USER_NAME - 1}}}")
 Role = Literal["student", "teacher"]
 ROLES: tuple[Role, ...] = ("student", "teacher")
 
@@ -35,16 +33,6 @@ class Actor:
     @property
     def teacher(self) -> bool:
         return self.role == "teacher"
-
-
-def check_user_name(name: object, source: str = "user name") -> str:
-    """`name` if it is a valid user name, else a ConfigError naming `source` (the name itself is not
-    repeated: it may be hostile)."""
-    if not isinstance(name, str) or not USER_NAME.fullmatch(name):
-        length = len(name) if isinstance(name, str) else 0
-        raise ConfigError(f"{source} is not a valid user name: use 1-{MAX_USER_NAME} letters, digits or "
-                          f". _ @ + - (got {length} characters)")
-    return name
 
 
 def current_user() -> str:
@@ -62,8 +50,6 @@ def current_actor() -> Actor:
 
 def actor_named(name: str) -> Actor:
     """The actor `name`: a teacher if the active class config lists them, else a student."""
-    from cnnlab.classroom import active_class
-
     config = active_class()
     return Actor(name, "teacher" if config is not None and name in config.teachers else "student")
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from cnnlab.access import check_user_name
 from cnnlab.errors import ConfigError
+from cnnlab.usernames import check_user_name
 
 CLASS_ENV = "CNNLAB_CLASS_CONFIG"
 PAGES = ("Build", "Train", "Compare", "See", "Lessons")

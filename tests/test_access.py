@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from cnnlab.access import MAX_USER_NAME, Actor
+from cnnlab.access import Actor
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError
 from cnnlab.spec import model_config
@@ -16,6 +16,7 @@ from cnnlab.sweep import SweepStore
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.status import Status
 from cnnlab.train.store import MIGRATIONS, RunStore, _owners
+from cnnlab.usernames import MAX_USER_NAME
 
 LENET = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1, limit_train=64, limit_test=32,
                   device="cpu")

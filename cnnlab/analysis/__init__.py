@@ -11,10 +11,11 @@ from typing import Any
 
 from torch import nn
 
+from cnnlab.analysis.calls import Call
 from cnnlab.analysis.graph import GraphRecorder
 from cnnlab.analysis.memory import TrainingMemory
 from cnnlab.analysis.summary import LayerRow, Summary, Totals, format_pair
-from cnnlab.analysis.tracer import Call, trace
+from cnnlab.analysis.tracer import trace
 from cnnlab.analysis.windows import Window, window_of
 from cnnlab.errors import ConfigError
 from cnnlab.spec import ArchSpec, InputSpec, ModelConfig, model_config

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from cnnlab.analysis.tracer import Call, _tensors
+from cnnlab.analysis.calls import Call, tensors
 
 _NODE = "_cnnlab_node"
 MERGES = {"add": "add", "add_": "add", "__add__": "add", "__iadd__": "add", "__radd__": "add",
@@ -52,7 +52,7 @@ class Graph:
 def _sources(value: object) -> list[int]:
     """The distinct nodes that made the tensors in `value`, in argument order."""
     found: list[int] = []
-    for tensor in _tensors(value):
+    for tensor in tensors(value):
         node = getattr(tensor, _NODE, None)
         if node is not None and node not in found:
             found.append(node)
@@ -60,7 +60,7 @@ def _sources(value: object) -> list[int]:
 
 
 def _shape(value: object) -> tuple[int, ...]:
-    first = next(iter(_tensors(value)), None)
+    first = next(iter(tensors(value)), None)
     return () if first is None else tuple(first.shape[1:])
 
 
@@ -83,7 +83,7 @@ class GraphRecorder:
 
     @staticmethod
     def _tag(value: object, node: int) -> None:
-        for tensor in _tensors(value):
+        for tensor in tensors(value):
             setattr(tensor, _NODE, node)
 
     def start(self, x: torch.Tensor) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from cnnlab.analysis.calls import Call, tensors
 from cnnlab.analysis.fields import Field, union
 from cnnlab.meta import MetaMode, arg
 
@@ -37,36 +37,11 @@ _DIMS = "_cnnlab_dims"
 _NCHW = (-2, -1)  # where the spatial dimensions are, counted from the end
 
 
-@dataclass
-class Call:
-    """One call of one module during the traced forward pass."""
-
-    name: str
-    module: nn.Module
-    depth: int
-    order: int
-    macs: int = 0
-    input_shape: tuple[int, ...] = ()
-    output: torch.Tensor | None = None
-    field: Field | None = None
-
-
 def _pair(value: Any) -> tuple[int, int]:
     if isinstance(value, int):
         return (value, value)
     values = tuple(value)
     return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
-
-
-def _tensors(value: Any) -> Iterator[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _tensors(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _tensors(item)
 
 
 def field_of(tensor: torch.Tensor) -> Field | None:
@@ -101,9 +76,9 @@ class _Tracer(MetaMode):
         kwargs = kwargs or {}
         out = self.run(func, args, kwargs)
         if not isinstance(out, torch.Tensor) and (isinstance(out, torch.Size)
-                                                  or next(_tensors(out), None) is None):
+                                                  or next(tensors(out), None) is None):
             return out  # shapes, sizes, flags: nothing to propagate
-        first = args[0] if args and isinstance(args[0], torch.Tensor) else next(_tensors(args), None)
+        first = args[0] if args and isinstance(args[0], torch.Tensor) else next(tensors(args), None)
         if first is None:
             return out
         name = getattr(func, "__name__", "")
@@ -125,12 +100,12 @@ class _Tracer(MetaMode):
     def _propagate(self, func: Any, name: str, first: torch.Tensor, args: tuple, kwargs: dict,
                    out: Any) -> None:
         inputs = (first,) if name in _TEMPLATE else args
-        derived = [t for t in _tensors(inputs) if hasattr(t, _DIMS)]  # the rest: weights and constants
+        derived = [t for t in tensors(inputs) if hasattr(t, _DIMS)]  # the rest: weights and constants
         if not derived:
             return
         spatial = [t for t in derived if t.dim() >= 3 and field_of(t) is not None]
         if not spatial:
-            for t in _tensors(out):
+            for t in tensors(out):
                 _mark(t, None)
             return
         src = field_of(first) if first.dim() >= 3 else None
@@ -153,7 +128,7 @@ class _Tracer(MetaMode):
             dilation = _pair(arg(args, kwargs, 4, "dilation", 1)) if name in _MAX_POOL else (1, 1)
             new = nchw.window(kernel, stride, _pair(arg(args, kwargs, 3, "padding", 0)), dilation)
         elif name in _ADAPTIVE and nchw is not None:
-            new = _adaptive(nchw, tuple(first.shape[-2:]), tuple(next(_tensors(out)).shape[-2:]))
+            new = _adaptive(nchw, tuple(first.shape[-2:]), tuple(next(tensors(out)).shape[-2:]))
         elif name in _PAD and nchw is not None:
             pad = tuple(arg(args, kwargs, 1, "pad", ()))
             new = nchw.shifted((pad[2] if len(pad) >= 4 else 0, pad[0] if pad else 0))
@@ -167,10 +142,10 @@ class _Tracer(MetaMode):
             same = [field_of(t) for t in derived if _spatial_size(t, dims) == size
                     and (field_of(t) is None or _dims(t) == dims)]
             new = None if None in same else union(same)
-            for t in _tensors(out):
+            for t in tensors(out):
                 _mark(t, new if _spatial_size(t, dims) == size else None, dims)
             return
-        for t in _tensors(out):
+        for t in tensors(out):
             _mark(t, new if t.dim() >= 3 else None)
 
 
@@ -230,7 +205,7 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], recorder: GraphRecorde
 
     def pre_hook(module: nn.Module, args: Any) -> None:
         name, depth = depth_of[module]
-        first = next(_tensors(args), None)
+        first = next(tensors(args), None)
         shape = () if first is None else tuple(first.shape[1:])
         call = Call(name, module, depth, len(calls), input_shape=shape)
         calls.append(call)
@@ -240,7 +215,7 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], recorder: GraphRecorde
 
     def post_hook(module: nn.Module, _args: Any, output: Any) -> None:
         call = tracer.stack.pop()
-        tensor = next(_tensors(output), None)
+        tensor = next(tensors(output), None)
         call.output = tensor
         call.field = field_of(tensor) if tensor is not None and tensor.dim() >= 3 else None
         if recorder is not None:
@@ -251,7 +226,8 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], recorder: GraphRecorde
     handles = [h for m in depth_of for h in (m.register_forward_pre_hook(pre_hook),
                                              m.register_forward_hook(post_hook))]
     state = [*model.named_parameters(), *model.named_buffers()]
-    x = torch.empty((1, *input_shape), device="meta")
+    dtype = next((t.dtype for _, t in state if t.is_floating_point()), torch.get_default_dtype())
+    x = torch.empty((1, *input_shape), device="meta", dtype=dtype)  # a float64 model gets float64
     _mark(x, Field.identity())
     if recorder is not None:
         recorder.start(x)

@@ -11,7 +11,8 @@ from typing import Any
 
 from cnnlab.errors import ConfigError
 from cnnlab.families import alexnet, lenet, resnet, seq, tv, vgg
-from cnnlab.families.family import Family, Option
+from cnnlab.families.family import Family
+from cnnlab.families.options import Option
 
 FAMILIES: dict[str, Family] = {}
 PRESETS: dict[str, Any] = {}

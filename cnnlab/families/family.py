@@ -14,32 +14,11 @@ from typing import TYPE_CHECKING, Any
 from cnnlab import limits
 from cnnlab.checks import check_int
 from cnnlab.errors import ConfigError
+from cnnlab.families.options import Option
 from cnnlab.inputs import InputSpec
 
 if TYPE_CHECKING:
     from torch import nn
-
-    from cnnlab.families.seq import SeqSpec
-
-
-@dataclass(frozen=True)
-class Option:
-    """A spec field that users set directly: a CLI flag (`--fc-width`), a URL parameter, a widget.
-
-    `low`/`high` bound whole numbers; `choices` lists the allowed values of a choice.
-    """
-
-    name: str
-    label: str
-    help: str
-    kind: type = int
-    low: int | None = None
-    high: int | None = None
-    choices: tuple[Any, ...] = ()
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -65,7 +44,7 @@ class Family:
     name_of: Callable[[Any], str]
     model_help: str
     parse: Callable[[str], Any] | None = None
-    to_seq: Callable[[Any], SeqSpec] | None = None
+    to_seq: Callable[[Any], SpecData] | None = None
     code: Callable[[Any, InputSpec, nn.Module], tuple[str, str]] | None = None
     no_seq: str = "declares no seq form"
     no_code: str = "declares no code export"
@@ -83,7 +62,7 @@ class Family:
                 raise TypeError(f"the {self.name} family's preset {preset!r} must be a lowercase name of "
                                 f"a {spec.__name__}")
 
-    def seq_of(self, spec: Any) -> SeqSpec:
+    def seq_of(self, spec: Any) -> SpecData:
         """The same network as a `seq` spec; a ConfigError where the family has none."""
         if self.to_seq is None:
             raise ConfigError(f"{self.name_of(spec)} has no seq form: the {self.label} family {self.no_seq}")

@@ -1,7 +1,32 @@
-"""Options that several families share (one declaration, one set of bounds)."""
+"""What an option is, and the options that several families share (one declaration, one set of bounds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from cnnlab import limits
-from cnnlab.families.family import Option
+
+
+@dataclass(frozen=True)
+class Option:
+    """A spec field that users set directly: a CLI flag (`--fc-width`), a URL parameter, a widget.
+
+    `low`/`high` bound whole numbers; `choices` lists the allowed values of a choice.
+    """
+
+    name: str
+    label: str
+    help: str
+    kind: type = int
+    low: int | None = None
+    high: int | None = None
+    choices: tuple[Any, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
 
 CLASSES = Option("classes", "Classes", "number of classes (default 10)", low=2, high=limits.MAX_CLASSES)
 FC_WIDTH = Option("fc_width", "FC width", "width of the two hidden FC layers (default 4096)",

@@ -17,8 +17,8 @@ from torch import nn
 from cnnlab import limits
 from cnnlab.checks import check_choice, check_int
 from cnnlab.errors import ConfigError
-from cnnlab.families.family import Family, Option, SpecData
-from cnnlab.families.options import CLASSES, WIDTH_DIVISOR
+from cnnlab.families.family import Family, SpecData
+from cnnlab.families.options import CLASSES, WIDTH_DIVISOR, Option
 from cnnlab.inputs import InputSpec
 from cnnlab.pycode import source
 

@@ -16,8 +16,8 @@ from cnnlab import limits
 from cnnlab.checks import check_bool, check_fraction, check_int
 from cnnlab.errors import ConfigError
 from cnnlab.families.alexnet import classifier
-from cnnlab.families.family import Family, Option, SpecData
-from cnnlab.families.options import CLASSES, FC_WIDTH, WIDTH_DIVISOR
+from cnnlab.families.family import Family, SpecData
+from cnnlab.families.options import CLASSES, FC_WIDTH, WIDTH_DIVISOR, Option
 from cnnlab.families.seq import SeqSpec
 from cnnlab.inputs import InputSpec
 from cnnlab.pycode import source

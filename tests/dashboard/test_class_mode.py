@@ -3,11 +3,11 @@ deletes what. The proxy's identity itself is checked behind a real nginx (tests/
 
 import pytest
 
-from cnnlab.access import MAX_USER_NAME
 from cnnlab.classroom import SECRET_HEADER, parse_class_config
 from cnnlab.errors import ConfigError
 from cnnlab.train.status import Status
 from cnnlab.train.store import RunStore
+from cnnlab.usernames import MAX_USER_NAME
 from dashboard.identity import proxy_user
 from tests.dashboard.conftest import shown
 
