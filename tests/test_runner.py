@@ -58,16 +58,20 @@ def wait_until_ended(store: RunStore, run_id: int, timeout: float = 300.0):
 
 def worker_pids(home: Path) -> set[int]:
     """The live processes that are a detached worker (`python -m cnnlab train --run-id N --home HOME`)
-    of the store at `home`, read from /proc."""
-    pids = set()
+    of the store at `home`, read from /proc. A worker's own fork about to run another program (the git
+    call of its provenance) has the same command line and the worker as its parent: not a worker."""
+    found = {}
     for entry in Path("/proc").iterdir():
         try:
             args = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
-        except OSError:  # ended meanwhile
+            worker = args[1:5] == [b"-m", b"cnnlab", b"train", b"--run-id"]
+            if worker and args[6:8] == [b"--home", bytes(home)]:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                found[int(entry.name)] = (parent, args)
+        except (OSError, IndexError, ValueError):  # ended meanwhile
             continue
-        if args[1:5] == [b"-m", b"cnnlab", b"train", b"--run-id"] and args[6:8] == [b"--home", bytes(home)]:
-            pids.add(int(entry.name))
-    return {pid for pid in pids if process_alive(pid)}
+    forks = {pid for pid, (parent, args) in found.items() if parent in found and found[parent][1] == args}
+    return {pid for pid in set(found) - forks if process_alive(pid)}
 
 
 class Peaks(threading.Thread):
