@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cnnlab.analysis.windows import Window
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -122,7 +122,7 @@ class Summary:
         from cnnlab.analysis.memory import training_memory
 
         if kind not in FIGURES:
-            raise ConfigError(f"unknown figure {kind!r}; choose one of {', '.join(FIGURES)}")
+            raise ConfigError(f"unknown figure {quoted(kind)}; choose one of {', '.join(FIGURES)}")
         if kind == "rf":
             return figures.receptive_field_figure(self)
         if kind == "shapes":

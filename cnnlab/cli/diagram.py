@@ -8,7 +8,7 @@ from pathlib import Path
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.cli.output import emit
 from cnnlab.diagram import FORMATS, diagram
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +25,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     fmt = Path(args.output).suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ConfigError(f"--output must end in .svg or .png, not {args.output!r}")
+        raise ConfigError(f"--output must end in .svg or .png, not {quoted(args.output)}")
     emit(diagram(model_config_from_args(args), collapse=args.collapse).render(fmt), args.output)
     return 0

@@ -10,7 +10,7 @@ from cnnlab.cli.model_file import file_subject
 from cnnlab.cli.options import add_home_argument, add_model_arguments, model_config_from_args
 from cnnlab.cli.output import emit
 from cnnlab.cli.train import _make_model_optional
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.exported import is_model_file
 from cnnlab.families import all_options
 from cnnlab.inspect import (
@@ -58,7 +58,7 @@ def parse_unit(text: str | None) -> tuple[int, int] | None:
         return None
     match = _UNIT.match(text)
     if not match:
-        raise ConfigError(f"unit {text!r} is not of the form ROW,COL (e.g. 3,4)")
+        raise ConfigError(f"unit {quoted(text)} is not of the form ROW,COL (e.g. 3,4)")
     return (int(match.group(1)), int(match.group(2)))
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlab.cli.options import add_home_argument
 from cnnlab.cli.output import emit
 from cnnlab.cli.table import aligned
+from cnnlab.errors import quoted
 from cnnlab.units import format_bytes, format_count
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def _cancel_target(text: str) -> tuple[str, int]:
     """'12' is run 12, 'sweep:3' is sweep 3 (all its trials)."""
     kind, _, number = text.rpartition(":")
     if kind not in ("", "sweep") or not number.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a run id (12) or a sweep id (sweep:3)")
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a run id (12) or a sweep id (sweep:3)")
     return kind or "run", int(number)
 
 

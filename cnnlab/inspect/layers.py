@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from cnnlab.analysis.tracer import trace
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 
 _CALL = re.compile(r"^(.*) \((\d+)\)$")
 
@@ -88,9 +88,9 @@ def find_layer(model: nn.Module, layers: list[SpatialLayer], name: str) -> Spati
     modules = dict(model.named_modules())
     choices = ", ".join(layer.name for layer in layers[:12]) + (", ..." if len(layers) > 12 else "")
     if key[0] in modules and key[0]:
-        raise ConfigError(f"layer {name!r} has no spatial map (its output is not C×H×W with a receptive "
-                          f"field); choose one that has: {choices}")
-    raise ConfigError(f"the model has no layer {name!r}; layers with a spatial map: {choices}")
+        raise ConfigError(f"layer {quoted(name)} has no spatial map (its output is not C×H×W with a "
+                          f"receptive field); choose one that has: {choices}")
+    raise ConfigError(f"the model has no layer {quoted(name)}; layers with a spatial map: {choices}")
 
 
 class _Stop(Exception):

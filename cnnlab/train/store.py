@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnlab.access import Actor, check_may_act, current_actor, current_user
-from cnnlab.errors import ConfigError, StoreWarning
+from cnnlab.errors import ConfigError, StoreWarning, quoted
 from cnnlab.spec import JSON_SCHEMA_VERSION
 from cnnlab.train.status import ACTIVE, TERMINAL, Status
 
@@ -489,7 +489,7 @@ class RunStore:
     def export(self, run_id: int, fmt: str = "csv") -> str:
         """The run's metrics as CSV (long table), or the run (provenance included) and its metrics as JSON."""
         if fmt not in EXPORT_FORMATS:
-            raise ConfigError(f"export format must be csv or json, got {fmt!r}")
+            raise ConfigError(f"export format must be csv or json, got {quoted(fmt)}")
         run = self.get(run_id)
         if fmt == "json":
             return json.dumps({"schema_version": JSON_SCHEMA_VERSION, "run": run.to_dict(),

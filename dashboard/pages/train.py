@@ -12,6 +12,7 @@ from streamlit.delta_generator import DeltaGenerator
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.access import may_act
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
+from cnnlab.errors import quoted
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import OPTIONS, options
@@ -121,7 +122,7 @@ def load_link() -> None:
         try:
             text = st.query_params[name]
             if name == "resize" and text not in RESIZES:
-                raise ConfigError(f"URL parameter resize={text!r} is not one of {', '.join(RESIZES)}")
+                raise ConfigError(f"URL parameter resize={quoted(text)} is not one of {', '.join(RESIZES)}")
             value = text if name == "resize" else train_widgets.from_link(OPTIONS[name], text)
             if name == "dataset" and not available_datasets()[value]:
                 raise ConfigError(f"the dataset {value} is not on this machine")
