@@ -6,8 +6,11 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cnnlab.analysis.memory import training_memory
 from cnnlab.analysis.windows import Window
+from cnnlab.devices import device_memory
 from cnnlab.errors import ConfigError
+from cnnlab.units import format_pair
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,7 +122,6 @@ class Summary:
         "params" or "memory" (training memory for `batch_size` and `optimizer` against this machine's).
         Needs plotly."""
         from cnnlab import figures
-        from cnnlab.analysis.memory import training_memory
 
         if kind not in FIGURES:
             raise ConfigError(f"unknown figure {kind!r}; choose one of {', '.join(FIGURES)}")
@@ -133,7 +135,7 @@ class Summary:
             raise ConfigError("the memory figure simulates a training step of a cnnlab model (a preset, "
                               "a spec or a ModelConfig), not of an analysed module")
         memory = training_memory(self.config, optimizer, momentum).at(batch_size)
-        return figures.memory_figure(memory, *figures.device_memory())
+        return figures.memory_figure(memory, *device_memory())
 
     def _repr_html_(self) -> str:
         """The layer table (kernel, stride and padding of each window, receptive field and jump) and the
@@ -180,9 +182,3 @@ class Summary:
 
 def _list(pair: tuple | None) -> list | None:
     return None if pair is None else list(pair)
-
-
-def format_pair(pair: tuple | list) -> str:
-    """'212' for a square pair, '11×7' otherwise; halves kept ('0.5')."""
-    text = [str(int(v)) if float(v).is_integer() else f"{v:g}" for v in pair]
-    return text[0] if text[0] == text[1] else "×".join(text)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.cli.fc_as_conv import add_fc_as_conv_argument, analyze_fc_as_conv
 from cnnlab.cli.model_file import file_subject
-from cnnlab.cli.options import add_model_arguments, model_config_from_args
+from cnnlab.cli.options import model_command, model_config_from_args
 from cnnlab.cli.table import aligned
 from cnnlab.errors import ConfigError
 from cnnlab.exported import is_model_file
@@ -24,13 +24,12 @@ RARE_COLUMNS = {"Dilation": lambda w: format_pair(w.dilation), "Groups": lambda 
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("summary", help="per-layer shapes, parameters, MACs, memory, receptive fields")
-    add_model_arguments(parser)
+    parser = model_command(sub, "summary", run,
+                           help="per-layer shapes, parameters, MACs, memory, receptive fields")
     parser.add_argument("--levels", type=int, metavar="L",
                         help="rows at this module nesting level (1: blocks); default: every leaf layer")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
     add_fc_as_conv_argument(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

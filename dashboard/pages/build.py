@@ -15,7 +15,8 @@ from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.analysis.memory import training_memory
 from cnnlab.code_export import python_code
-from cnnlab.figures import device_memory, memory_figure, params_figure, receptive_field_figure, shape_figure
+from cnnlab.devices import device_memory
+from cnnlab.figures import memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.units import format_bytes, format_count
 from dashboard import controls, diagram_view, fc_conv_view, model_state, model_upload, pin_compare
 from dashboard.text import literal
