@@ -27,6 +27,9 @@ DASHBOARD_MAX_SIDE = 256
 DASHBOARD_MAX_CLASSES = 1000
 # What the See page and `cnnlab field` take.
 MAX_INSPECT_IMAGES = 256
+# Bytes one effective-field pass may plan to hold (its estimate: cnnlab/inspect/field.py); the images go
+# through in chunks that fit, so the peak does not grow with their number. VGG-16 at 256 px: 2 a chunk.
+MAX_FIELD_BYTES = 2 * 1024**3
 MAX_TOP_SAMPLE = 2000
 MAX_FEATURE_CHANNELS = 64
 MAX_REPEATS = 100

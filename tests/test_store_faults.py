@@ -259,3 +259,23 @@ def test_a_full_disk_is_reported_as_disk_full_and_what_was_recorded_is_kept(tmp_
     again = RunStore(tmp_path)
     assert again.get(run_id).name == "full" and again.metrics(run_id) == [
         {"step": 1, "epoch": 0.5, "name": "train_loss", "value": 1.0}]
+
+
+def test_runs_show_prints_nan_and_infinite_metrics(tmp_path, capsys):
+    store = RunStore(tmp_path)
+    run_id = new_run(store)
+    store.log_metrics(run_id, 1, 0.5, {"train_loss": float("nan"), "test_acc": 0.25})
+    store.log_metrics(run_id, 2, 1.0, {"train_loss": float("inf"), "test_acc": float("-inf")})
+    assert [row["value"] for row in store.metrics(run_id)] == [None, 0.25, float("inf"), float("-inf")]
+    store.update(run_id, final_train_loss=float("nan"), final_test_acc=0.25)
+    status, out, err = cli(capsys, "runs", "show", str(run_id), "--home", str(tmp_path))
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[-5:] == ["last 4 of 4 metric rows (step, epoch, name, value):",
+                          "        1     0.500  train_loss       nan",
+                          "        1     0.500  test_acc         0.25",
+                          "        2     1.000  train_loss       inf",
+                          "        2     1.000  test_acc         -inf"]
+    assert "  final_test_acc     0.25" in lines and not any("final_train_loss" in line for line in lines)
+    status, out, err = cli(capsys, "runs", "--home", str(tmp_path))
+    assert status == 0 and err == ""

@@ -226,7 +226,8 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], recorder: GraphRecorde
     handles = [h for m in depth_of for h in (m.register_forward_pre_hook(pre_hook),
                                              m.register_forward_hook(post_hook))]
     state = [*model.named_parameters(), *model.named_buffers()]
-    x = torch.empty((1, *input_shape), device="meta")
+    dtype = next((t.dtype for _, t in state if t.is_floating_point()), torch.get_default_dtype())
+    x = torch.empty((1, *input_shape), device="meta", dtype=dtype)  # a float64 model gets float64
     _mark(x, Field.identity())
     if recorder is not None:
         recorder.start(x)

@@ -96,7 +96,7 @@ def show(args: argparse.Namespace) -> int:
     if rows:
         print(f"last {min(len(rows), METRICS_TAIL)} of {len(rows)} metric rows (step, epoch, name, value):")
         for row in rows[-METRICS_TAIL:]:
-            print(f"  {row['step']:>7}  {row['epoch']:8.3f}  {row['name']:16} {row['value']:.6g}")
+            print(f"  {row['step']:>7}  {row['epoch']:8.3f}  {row['name']:16} {_metric(row['value'])}")
     return 0
 
 
@@ -135,6 +135,11 @@ def _epochs(run: Run) -> str:
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def _metric(value: float | None) -> str:
+    """A metric value; the store keeps a NaN (a diverged loss) as NULL, read back as None."""
+    return "nan" if value is None else f"{value:.6g}"
 
 
 def _time(value: float | None) -> str:

@@ -5,12 +5,15 @@ input by real autograd; the absolute gradient, summed over input channels and av
 normalised to sum to 1, is the heatmap. The model runs in eval mode (batch norm's batch statistics
 would couple every position) and, by default, in float64: in float32 the products of many small
 weights along long paths underflow and the field's tails vanish (docs/SEE.md, tests/test_inspect_field.py).
+The images go through in chunks sized by `limits.MAX_FIELD_BYTES`, so the peak memory does not grow with
+their number; a request whose single image would not fit is refused.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,7 +21,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnnlab import limits
+from cnnlab.analysis.tracer import trace
+from cnnlab.errors import ConfigError
 from cnnlab.inspect.layers import SpatialLayer, capture
+from cnnlab.units import format_bytes
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -65,11 +72,12 @@ def prepared(model: nn.Module, dtype: torch.dtype = DTYPE) -> nn.Module:
 
 def effective_field(model: nn.Module, images: torch.Tensor, layer: SpatialLayer,
                     unit: tuple[int, int] | None = None, dtype: torch.dtype = DTYPE,
-                    crop: bool = True) -> EffectiveField:
+                    crop: bool = True, memory: int = limits.MAX_FIELD_BYTES) -> EffectiveField:
     """The effective field of `unit` (default: the centre) of `layer` over `images` (N×C×H×W, as fed).
 
     With `crop`, the network runs only on the part of the images that the unit's box covers (see
     `crop_window`); the result is the same, the work smaller. `crop=False` runs on the whole images.
+    The images go through in chunks of `chunk_size` images, planned to hold at most `memory` bytes.
     """
     unit = layer.check_unit(unit)
     net = prepared(model, dtype)
@@ -77,19 +85,60 @@ def effective_field(model: nn.Module, images: torch.Tensor, layer: SpatialLayer,
     height, width = images.shape[-2:]
     window = crop_window(layer, unit, (height, width)) if crop and _local(net) else ((0, height), (0, width))
     (top, bottom), (left, right) = window
-    x = images[..., top:bottom, left:right].to(device=device, dtype=dtype, copy=True).requires_grad_(True)
+    chunk = chunk_size(net, layer, tuple(images.shape[1:]), dtype, memory)
     row, col = unit[0] - top // layer.jump[0], unit[1] - left // layer.jump[1]
-    with torch.enable_grad():
-        out = capture(net, x, [layer], keep_graph=True)[layer.name]
-        (grad,) = torch.autograd.grad(out[:, :, row, col].sum(), x)
+    total_grad = torch.zeros((bottom - top, right - left), dtype=torch.float64)
+    for first in range(0, len(images), chunk):
+        part = images[first:first + chunk, :, top:bottom, left:right]
+        x = part.to(device=device, dtype=dtype, copy=True).requires_grad_(True)
+        with torch.enable_grad():
+            out = capture(net, x, [layer], keep_graph=True)[layer.name]
+            (grad,) = torch.autograd.grad(out[:, :, row, col].sum(), x)
+        total_grad += grad.abs().sum(dim=(0, 1)).double().cpu()
+        del x, out, grad
     magnitude = np.zeros((height, width), dtype=np.float64)
-    magnitude[top:bottom, left:right] = grad.abs().sum(dim=1).mean(dim=0).double().cpu().numpy()
+    magnitude[top:bottom, left:right] = (total_grad / len(images)).numpy()
     total = magnitude.sum()
     heatmap = magnitude / total if total > 0 else magnitude
     centre = layer.centre(unit)
     sides = [centred_side(heatmap, centre, f) if total > 0 else None for f in FRACTIONS]
     ratio = None if sides[1] is None else sides[1] ** 2 / (layer.rf[0] * layer.rf[1])
     return EffectiveField(layer.name, unit, layer.box(unit), heatmap, sides[0], sides[1], ratio, len(images))
+
+
+def image_bytes(model: nn.Module, layer: SpatialLayer, input_shape: tuple[int, int, int],
+                dtype: torch.dtype = DTYPE) -> int:
+    """Estimated bytes one whole image of `input_shape` costs in the effective-field pass up to `layer`:
+    the input and every leaf module's output up to the layer's end (what backward keeps), three times
+    (the gradients flowing back, and the temporaries of the CPU convolutions' backward). A cropped pass
+    costs less. Measured costs per image are 0.24 to 1.0 of it (docs/SEE.md)."""
+    calls, _, _ = trace(model, tuple(input_shape))
+    seen: Counter[str] = Counter()
+    end = len(calls)
+    for index, call in enumerate(calls):
+        seen[call.name] += 1
+        if call.name == layer.module and seen[call.name] == layer.call:
+            end = index + 1
+            inside = f"{layer.module}." if layer.module else ""
+            while inside and end < len(calls) and calls[end].name.startswith(inside):
+                end += 1
+            break
+    values = math.prod(input_shape) + sum(
+        call.output.numel() for call in calls[1:end]
+        if call.output is not None and next(call.module.children(), None) is None)
+    return 3 * values * torch.empty((), dtype=dtype).element_size()
+
+
+def chunk_size(model: nn.Module, layer: SpatialLayer, input_shape: tuple[int, int, int],
+               dtype: torch.dtype = DTYPE, memory: int = limits.MAX_FIELD_BYTES) -> int:
+    """How many images of `input_shape` one pass may take within `memory` bytes; a ConfigError when
+    not even one fits."""
+    need = image_bytes(model, layer, input_shape, dtype)
+    if need > memory:
+        raise ConfigError(f"one image's effective field at {layer.name} needs about {format_bytes(need)}, "
+                          f"over the limit of {format_bytes(memory)} (limits.MAX_FIELD_BYTES); choose "
+                          f"an earlier layer or a smaller input")
+    return max(1, memory // need)
 
 
 def crop_window(layer: SpatialLayer, unit: tuple[int, int],
