@@ -13,6 +13,7 @@ from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import band_charts as charts
 from dashboard import identity
 from dashboard.charts import bubble_figure
+from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
 
 
@@ -39,9 +40,9 @@ def render(store: RunStore, runs: list[Run], user: Actor | None) -> None:
     with groups_tab:
         groups_view(store, runs)
     with sweeps_tab:
-        sweeps = SweepStore(store.home)
-        sweeps.reconcile()
-        sweep_view(sweeps, user)
+        sweeps = open_store(SweepStore)
+        if sweeps is not None:
+            sweep_view(sweeps, user)
 
 
 def groups_view(store: RunStore, runs: list[Run]) -> None:

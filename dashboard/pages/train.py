@@ -16,7 +16,7 @@ from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import OPTIONS, options
 from cnnlab.train.status import TERMINAL
-from cnnlab.train.store import Run, RunStore
+from cnnlab.train.store import Run
 from cnnlab.units import format_bytes, format_count
 from dashboard import identity, model_state, sweep_panel, train_widgets
 from dashboard.charts import curves_figure
@@ -175,7 +175,10 @@ def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, 
     except ConfigError as exc:
         result.error(literal(exc))
         return
-    runs = {run.id: run for run in RunStore().list_runs()}
+    store = open_store()
+    if store is None:
+        return
+    runs = {run.id: run for run in store.list_runs()}
     ahead = runner.waiting_for(runs[run_id], list(runs.values()), runner.max_runs_per_device())
     if ahead:
         if st.session_state.get(WATCH) not in ahead:
