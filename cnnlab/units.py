@@ -17,3 +17,11 @@ def format_bytes(n: float) -> str:
         if abs(n) >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n:.0f} B"
+
+
+def format_seconds(seconds: float) -> str:
+    """0.42 -> '0.4 s', 83 -> '1 min 23 s'."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
