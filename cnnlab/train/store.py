@@ -114,6 +114,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _owners,
     # A training step's peak memory, measured and estimated (bytes).
     "ALTER TABLE runs ADD COLUMN peak_memory REAL; ALTER TABLE runs ADD COLUMN memory_estimate REAL;",
+    # When a run's first live point was recorded (cnnlab.train.timings).
+    "ALTER TABLE runs ADD COLUMN first_point_at REAL",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = frozenset({"runs", "metrics"})
@@ -182,6 +184,7 @@ class Run:
     owner: str | None = _column(default=None)  # the user who launched it (cnnlab.access)
     peak_memory: float | None = _column(number=True, updatable=True, default=None)
     memory_estimate: float | None = _column(number=True, updatable=True, default=None)
+    first_point_at: float | None = _column(number=True, updatable=True, default=None)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -8,6 +8,7 @@ import streamlit as st
 from cnnlab import ConfigError
 from cnnlab.access import Actor, may_act
 from cnnlab.train.store import Run, RunStore
+from cnnlab.train.timings import timings
 from dashboard import group_views, identity
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
 from dashboard.run_exports import (
@@ -23,7 +24,7 @@ from dashboard.text import literal, plot_text
 
 # Table columns shown as text so a missing value reads "—": column -> how a value is written
 TEXT_COLUMNS = {"best test acc": "{:.3f}", "examples/s": "{:,.0f}", "epochs": "{:g}",
-                "duration (s)": "{:.1f}"}
+                "first point (s)": "{:.1f}", "duration (s)": "{:.1f}"}
 
 
 def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
@@ -42,7 +43,7 @@ def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
         "examples/s": run.examples_per_sec, "epochs": run.epochs_done,
         "peak memory (MiB)": mebibytes(run.peak_memory),
         "memory estimate (MiB)": mebibytes(run.memory_estimate),
-        "duration (s)": (run.finished_at - run.started_at) if run.started_at and run.finished_at else None,
+        "first point (s)": timings(run).first_point, "duration (s)": timings(run).done,
         "weights": bool(run.weights_path),
     } for run in runs])
 

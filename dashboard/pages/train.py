@@ -17,6 +17,7 @@ from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import OPTIONS, options
 from cnnlab.train.status import TERMINAL
 from cnnlab.train.store import Run
+from cnnlab.train.timings import timings
 from cnnlab.units import format_bytes, format_count
 from dashboard import identity, model_state, sweep_panel, train_widgets
 from dashboard.charts import curves_figure
@@ -223,6 +224,8 @@ def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tu
         parts.append(f"{format_count(run.examples_per_sec)} examples/s")
     if run.device:
         parts.append(f"on {run.device}")
+    if not preparing and timings(run).describe():  # the wait, the time to the first point and to done
+        parts.append(timings(run).describe())
     if run.peak_memory is not None:
         estimate = "" if run.memory_estimate is None else f" (estimated {format_bytes(run.memory_estimate)})"
         parts.append(f"peak memory {format_bytes(run.peak_memory)}{estimate}")
