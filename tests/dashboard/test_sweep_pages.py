@@ -13,7 +13,7 @@ from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL
 from cnnlab.train.weights import WEIGHTS_FILE
-from tests.dashboard.conftest import shown
+from tests.dashboard.conftest import shown, train_page
 
 
 def charts(app, key_part: str) -> list[dict]:
@@ -30,10 +30,7 @@ def wait_until(condition, timeout: float = 120) -> None:
 
 
 def open_sweep_section(new_app, model: str = "lenet"):
-    app = new_app()
-    app.query_params["model"] = model
-    app.switch_page("pages/train.py").run()
-    assert not app.exception
+    app = train_page(new_app(), model)
     app.number_input(key="sweep_epochs").set_value(1)
     app.number_input(key="sweep_limit_train").set_value(256)
     return app
