@@ -52,7 +52,8 @@ def shared_chart(kind: str, config_json: str, *options: Any) -> go.Figure:
         return memory_figure(memory, *device_memory())
     summary = summarize(config_json, None)
     if kind == "params":
-        return params_figure(summary)
+        (log,) = options
+        return params_figure(summary, log=log)
     return receptive_field_figure(summary)
 
 
@@ -163,7 +164,9 @@ def layer_table(config_json: str) -> None:
 def params_panel(summary: Summary, summary_json: str) -> None:
     """Parameters per layer, and beside it the totals by kind (convolution, fully connected, other)."""
     chart, shares = st.columns([3, 1])
-    chart.plotly_chart(shared_chart("params", summary_json), width="stretch", key="params_chart")
+    log = shares.toggle("Log scale", value=True, key="params_log",
+                        help="A log axis keeps the small convolutions visible beside the large layers")
+    chart.plotly_chart(shared_chart("params", summary_json, log), width="stretch", key="params_chart")
     total = summary.totals.params or 1
     for kind, count in summary.params_by_kind().items():
         if count:
