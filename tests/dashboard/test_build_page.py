@@ -272,3 +272,10 @@ def test_the_parameters_chart_is_on_a_log_axis_until_toggled(app):
     assert axis_type(app) == "log"
     app.toggle(key="params_log").set_value(False).run()
     assert axis_type(app) == "linear"
+
+
+def test_the_layer_table_has_markdown_and_text_copies(app):
+    app.run()
+    labels = {b.proto.id.rsplit("-", 1)[-1]: b.proto.label for b in app.get("download_button")}
+    assert {key: label for key, label in labels.items() if "table" in key} == {
+        "download_table_markdown": "Table as Markdown", "download_table_text": "Table as text"}
