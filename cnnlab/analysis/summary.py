@@ -165,6 +165,18 @@ class Summary:
                 f"<table class='cnnlab-layers'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
                 f"<table class='cnnlab-totals'>{foot}</table></div>")
 
+    def to_text(self) -> str:
+        """The layer table as aligned plain text, totals underneath (the `summary` command's table)."""
+        from cnnlab.analysis.layer_table import text_table
+
+        return text_table(self)
+
+    def to_markdown(self) -> str:
+        """The layer table as Markdown, totals underneath (for slides and notes)."""
+        from cnnlab.analysis.layer_table import markdown_table
+
+        return markdown_table(self)
+
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnnlab.cli.options import add_home_argument
 from cnnlab.cli.output import emit
-from cnnlab.cli.table import aligned
+from cnnlab.tables import aligned
 from cnnlab.train.timings import timings
 from cnnlab.units import format_bytes, format_count
 

@@ -13,6 +13,7 @@ from cnnlab.units import format_bytes, format_pair
 MEMORY_PARTS = {"weights": "weights", "gradients": "gradients", "optimizer_state": "optimiser state",
                 "activations": "activations kept for backward",
                 "temporaries": "temporaries (batch, gradients in flight)"}
+MAX_TICKS = 8  # an axis is ticked at its values when it has at most this many
 
 
 def shape_figure(summary: Summarised) -> go.Figure:
@@ -26,14 +27,24 @@ def shape_figure(summary: Summarised) -> go.Figure:
     fig.add_scatter(x=names, y=[r.output_shape[0] for r in rows], name="channels", mode="lines+markers",
                     line=dict(color="#dc2626"), secondary_y=True)
     fig.update_layout(**LAYOUT, title_text="Feature maps shrink while channels grow")
-    fig.update_yaxes(title_text="side (pixels)", secondary_y=False)
-    fig.update_yaxes(title_text="channels", secondary_y=True)
+    sides, channels = [r.output_shape[1] for r in rows], [r.output_shape[0] for r in rows]
+    fig.update_yaxes(title_text="side (pixels)", secondary_y=False, **_ticks_at(sides))
+    fig.update_yaxes(title_text="channels", secondary_y=True, showgrid=False, **_ticks_at(channels))
     return fig
 
 
-def params_figure(summary: Summarised) -> go.Figure:
+def _ticks_at(values: list[int]) -> dict:
+    """An axis from 0 to a little above the largest value, ticked at the values themselves when they are
+    few (a VGG's 64, 128, 256, 512 channels) — never at the fractions the other axis's grid would give."""
+    distinct = sorted(set(values))
+    return dict(range=[0, max(values, default=1) * 1.1]) | (
+        dict(tickvals=distinct) if len(distinct) <= MAX_TICKS else {})
+
+
+def params_figure(summary: Summarised, log: bool = True) -> go.Figure:
     """Parameters per layer, coloured by kind: a VGG's fully connected layers tower over its convs.
-    The title names the largest layer, or every layer that ties for largest."""
+    The title names the largest layer, or every layer that ties for largest. On a `log` axis (the
+    default) the small convolutions stay visible beside the fully connected layers."""
     rows = [r for r in summary.layers if r.params > 0]
     fig = go.Figure()
     for kind, colour in (("Conv2d", "#2563eb"), ("Linear", "#dc2626"), ("other", "#9ca3af")):
@@ -49,7 +60,8 @@ def params_figure(summary: Summarised) -> go.Figure:
         title += f" — {top[0]} alone holds {most / total:.0%}"
     elif top:
         title += f" — {_names(top)} hold {most / total:.0%} each"
-    fig.update_layout(**LAYOUT, title_text=title, yaxis_title="parameters",
+    fig.update_layout(**LAYOUT, title_text=title,
+                      yaxis=dict(title_text="parameters", type="log" if log else "linear"),
                       xaxis=dict(categoryorder="array", categoryarray=[r.name for r in rows]))
     return fig
 

@@ -259,3 +259,23 @@ def test_after_an_error_the_headline_is_marked_as_the_last_valid_model(app):
     assert metric(app, "Parameters") == format_count(VGG11)
     app.number_input(key="in_size").set_value(64).run()
     assert not app.error and not any("Last valid model" in c.value for c in app.caption)
+
+
+def test_the_parameters_chart_is_on_a_log_axis_until_toggled(app):
+    """Linear, VGG's fc1 (102,764,544) hides conv1 (640); log keeps both visible."""
+    def axis_type(at):
+        chart = next(c for c in at.get("plotly_chart")
+                     if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("Parameters per"))
+        return json.loads(chart.proto.spec)["layout"]["yaxis"]["type"]
+
+    app.run()
+    assert axis_type(app) == "log"
+    app.toggle(key="params_log").set_value(False).run()
+    assert axis_type(app) == "linear"
+
+
+def test_the_layer_table_has_markdown_and_text_copies(app):
+    app.run()
+    labels = {b.proto.id.rsplit("-", 1)[-1]: b.proto.label for b in app.get("download_button")}
+    assert {key: label for key, label in labels.items() if "table" in key} == {
+        "download_table_markdown": "Table as Markdown", "download_table_text": "Table as text"}
