@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlab.cli.options import add_home_argument
 from cnnlab.cli.output import emit
 from cnnlab.tables import aligned
+from cnnlab.train.mfu import utilisation
 from cnnlab.train.timings import timings
 from cnnlab.units import format_bytes, format_count
 
@@ -86,9 +87,11 @@ def show(args: argparse.Namespace) -> int:
     for key, value in data.items():
         if value is not None and key not in ("id", "name", "status", "cancel_requested"):
             print(f"  {key:18} {_shown(key, value)}")
-    took = timings(run).describe()
+    took, mfu = timings(run).describe(), utilisation(run)
     if took:
         print(f"  {'timings':18} {took}")
+    if mfu is not None:
+        print(f"  {'mfu':18} {mfu.describe()}")
     print("config:")
     for key, value in config.items():
         print(f"  {key:18} {json.dumps(value)}")

@@ -14,6 +14,7 @@ from cnnlab.access import may_act
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
+from cnnlab.train.mfu import utilisation
 from cnnlab.train.options import OPTIONS, options
 from cnnlab.train.status import TERMINAL
 from cnnlab.train.store import Run
@@ -224,6 +225,9 @@ def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tu
         parts.append(f"{format_count(run.examples_per_sec)} examples/s")
     if run.device:
         parts.append(f"on {run.device}")
+    mfu = utilisation(run)
+    if mfu is not None:
+        parts.append(mfu.describe())
     if not preparing and timings(run).describe():  # the wait, the time to the first point and to done
         parts.append(timings(run).describe())
     if run.peak_memory is not None:
