@@ -1,4 +1,5 @@
-"""`cnnlab runs`: list, show, cancel, export and delete the runs in the run store."""
+"""`cnnlab runs`: list, show, cancel, export and delete the runs in the run store; a teacher pins runs for
+the class."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ MEMORY_FIELDS = ("peak_memory", "memory_estimate")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("runs", help="list, show, cancel, export or delete runs",
+    parser = sub.add_parser("runs", help="list, show, cancel, export, delete or pin runs",
                             description="With no action: list the runs.")
     add_home_argument(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table", help="listing format")
@@ -35,7 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for name, func, text in (("show", show, "config, status, final metrics and the last metrics"),
                              ("cancel", cancel, "ask a queued or running run to stop"),
                              ("export", export, "the run's metrics as CSV or JSON"),
-                             ("delete", delete, "remove a run, its metrics and its files")):
+                             ("delete", delete, "remove a run, its metrics and its files"),
+                             ("pin", pin, "pin a run for the class, shown first to everyone (teachers only)"),
+                             ("unpin", pin, "unpin a run pinned for the class (teachers only)")):
         action = actions.add_parser(name, help=text, parents=[home])
         action.add_argument("id", type=_cancel_target if name == "cancel" else int,
                             metavar="ID" if name != "cancel" else "ID|sweep:ID")
@@ -85,7 +88,7 @@ def show(args: argparse.Namespace) -> int:
     config, provenance = data.pop("config"), data.pop("provenance")
     print(f"run {run.id}: {run.name}  [{run.status}]")
     for key, value in data.items():
-        if value is not None and key not in ("id", "name", "status", "cancel_requested"):
+        if value is not None and value is not False and key not in ("id", "name", "status", "cancel_requested"):
             print(f"  {key:18} {_shown(key, value)}")
     took, mfu = timings(run).describe(), utilisation(run)
     if took:
@@ -133,6 +136,13 @@ def export(args: argparse.Namespace) -> int:
 def delete(args: argparse.Namespace) -> int:
     _store(args).delete(args.id)
     print(f"run {args.id} deleted")
+    return 0
+
+
+def pin(args: argparse.Namespace) -> int:
+    pinned = args.action == "pin"
+    _store(args).pin_for_class(args.id, pinned)
+    print(f"run {args.id} {'pinned for the class' if pinned else 'unpinned'}")
     return 0
 
 
