@@ -14,11 +14,12 @@ from torch import nn
 from cnnlab.analysis.calls import Call
 from cnnlab.analysis.graph import GraphRecorder
 from cnnlab.analysis.memory import TrainingMemory
-from cnnlab.analysis.summary import LayerRow, Summary, Totals, format_pair
+from cnnlab.analysis.summary import LayerRow, Summary, Totals
 from cnnlab.analysis.tracer import trace
 from cnnlab.analysis.windows import Window, window_of
 from cnnlab.errors import ConfigError, quoted
 from cnnlab.spec import ArchSpec, InputSpec, ModelConfig, model_config
+from cnnlab.units import format_pair
 from cnnlab.zoo import build
 
 __all__ = ["LayerRow", "Summary", "Totals", "TrainingMemory", "Window", "analyze", "format_pair"]

@@ -18,8 +18,6 @@ from torch import nn
 from cnnlab.analysis.tracer import trace
 from cnnlab.errors import ConfigError, quoted
 
-_CALL = re.compile(r"^(.*) \((\d+)\)$")
-
 
 @dataclass(frozen=True)
 class SpatialLayer:
@@ -76,6 +74,10 @@ def spatial_layers(model: nn.Module, input_shape: tuple[int, int, int]) -> list[
                             tuple(int(v) for v in call.field.rf), tuple(int(v) for v in call.field.jump),
                             tuple(float(v) for v in call.field.start)))
     return layers
+
+
+# A later call's row name, as the analysis writes it (`relu (2)`): the name, then the call's number.
+_CALL = re.compile(r"^(.*) \((\d+)\)$")
 
 
 def find_layer(model: nn.Module, layers: list[SpatialLayer], name: str) -> SpatialLayer:
