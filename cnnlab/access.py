@@ -69,6 +69,12 @@ def check_may_act(actor: Actor, owner: str | None, verb: str, what: str) -> None
     raise ConfigError(f"{what} {whose}: {actor.name} may not {verb} it (only its owner or a teacher may)")
 
 
+def check_may_pin(actor: Actor, what: str) -> None:
+    """ConfigError unless `actor` is a teacher: only a teacher pins (or unpins) `what` for the class."""
+    if not actor.teacher:
+        raise ConfigError(f"only a teacher may pin or unpin {what} for the class; {actor.name} is a student")
+
+
 def may_see(actor: Actor, owner: str | None, students_see_all: bool) -> bool:
     """Whether `actor` is shown a run or sweep of `owner`: everything for a teacher or when the class's
     students see all runs, else only their own."""

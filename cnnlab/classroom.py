@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.usernames import check_user_name
 
 CLASS_ENV = "CNNLAB_CLASS_CONFIG"
@@ -135,7 +135,7 @@ def _table(data: Any, where: str, known: set[str]) -> dict[str, Any]:
         raise ConfigError(f"{where} must be a table of keys")
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ConfigError(f"unknown key {unknown[0]!r} in {where} (known: {', '.join(sorted(known))})")
+        raise ConfigError(f"unknown key {quoted(unknown[0])} in {where} (known: {', '.join(sorted(known))})")
     return data
 
 

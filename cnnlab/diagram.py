@@ -24,7 +24,7 @@ from torch import nn
 from cnnlab import limits
 from cnnlab.analysis import LayerRow, analyze, format_pair
 from cnnlab.analysis.graph import Graph, GraphRecorder, Node
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.spec import ModelConfig, model_config
 from cnnlab.units import format_count
 from cnnlab.zoo import build
@@ -115,7 +115,7 @@ class Diagram:
         import graphviz
 
         if fmt not in FORMATS:
-            raise ConfigError(f"a diagram is drawn as {' or '.join(FORMATS)}, not {fmt!r}")
+            raise ConfigError(f"a diagram is drawn as {' or '.join(FORMATS)}, not {quoted(fmt)}")
         graph = self.dot(href)
         if len(self.links) > limits.DIAGRAM_QUICK_LINKS:  # dense graphs: a quicker, rougher layout
             graph.graph_attr.update(nslimit="2", nslimit1="2", mclimit="0.05", splines="line")

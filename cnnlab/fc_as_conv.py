@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from cnnlab.analysis import Summary, analyze
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.spec import InputSpec, ModelConfig
 from cnnlab.zoo import build
 
@@ -88,7 +88,7 @@ def _convert(seq: nn.Sequential, feature_map: tuple[int, int, int],
             layers[name], inner = _convert(child, feature_map, head)
             found = found or inner
         elif head[0] and not isinstance(child, ELEMENTWISE):
-            raise ConfigError(f"FC→conv cannot rewrite layer {name!r} ({type(child).__name__}) between "
+            raise ConfigError(f"FC→conv cannot rewrite layer {quoted(name)} ({type(child).__name__}) between "
                               "fully connected layers; only element-wise layers may sit there")
         else:
             layers[name] = child

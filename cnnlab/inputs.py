@@ -8,7 +8,7 @@ from typing import Any
 
 from cnnlab import limits
 from cnnlab.checks import check_int
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 
 # ASCII digits only, and at most nine of them: larger numbers exceed every cap anyway.
 _INPUT = re.compile(r"^\s*([0-9]{1,9})\s*[x×]\s*([0-9]{1,9})\s*[x×]\s*([0-9]{1,9})\s*$")
@@ -38,13 +38,13 @@ class InputSpec:
         """Parse 'CxHxW' (e.g. '3x224x224')."""
         match = _INPUT.match(str(text).lower())
         if not match:
-            raise ConfigError(f"input {text!r} is not of the form CxHxW (e.g. 1x28x28)")
+            raise ConfigError(f"input {quoted(text)} is not of the form CxHxW (e.g. 1x28x28)")
         return cls(*(int(p) for p in match.groups()))
 
     @classmethod
     def from_list(cls, values: Any) -> InputSpec:
         if not isinstance(values, list | tuple) or len(values) != 3:
-            raise ConfigError(f"input must be a list [C, H, W], got {values!r}")
+            raise ConfigError(f"input must be a list [C, H, W], got {quoted(values)}")
         return cls(*values)
 
     def as_tuple(self) -> tuple[int, int, int]:

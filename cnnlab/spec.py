@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cnnlab.checks import check_int
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, listed, quoted
 from cnnlab.families import FAMILIES, PRESETS, family_of, parse_model
 from cnnlab.families.family import SpecData
 from cnnlab.families.seq import SeqSpec
@@ -46,7 +46,7 @@ def with_options(spec: ArchSpec, **options: Any) -> ArchSpec:
     known = {option.name for option in family_of(spec).options}
     for key in given:
         if key not in known:
-            raise ConfigError(f"option {key.replace('_', '-')!r} does not apply to {spec.family}; "
+            raise ConfigError(f"option {quoted(key.replace('_', '-'))} does not apply to {spec.family}; "
                               f"it takes {', '.join(sorted(k.replace('_', '-') for k in known))}")
     return replace(spec, **given) if given else spec
 
@@ -61,11 +61,12 @@ def spec_from_dict(data: Any) -> ArchSpec:
         raise ConfigError(f"an architecture spec must be a JSON object, got {type(data).__name__}")
     family = data.get("family")
     if not isinstance(family, str) or family not in FAMILIES:
-        raise ConfigError(f"unknown architecture family {family!r}; expected one of {', '.join(FAMILIES)}")
+        raise ConfigError(f"unknown architecture family {quoted(family)}; expected one of "
+                          f"{', '.join(FAMILIES)}")
     cls = FAMILIES[family].spec
     extra = sorted(set(data) - cls.field_names() - {"family"})
     if extra:
-        raise ConfigError(f"unknown {family} field(s): {', '.join(extra)}")
+        raise ConfigError(f"unknown {family} field(s): {listed(extra)}")
     return cls.from_data({k: v for k, v in data.items() if k != "family"})
 
 
@@ -93,7 +94,7 @@ class ModelConfig:
                               "(and optionally 'schema_version')")
         version = data.get("schema_version", 1)
         if type(version) is not int or not 1 <= version <= JSON_SCHEMA_VERSION:
-            raise ConfigError(f"model config schema_version {version!r} is not one this cnnlab reads "
+            raise ConfigError(f"model config schema_version {quoted(version)} is not one this cnnlab reads "
                               f"(1 to {JSON_SCHEMA_VERSION})")
         return cls(spec_from_dict(data["arch"]), InputSpec.from_list(data["input"]))
 

@@ -19,7 +19,7 @@ import os
 from types import TracebackType
 from typing import Any
 
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.train.status import ACTIVE, Status
 from cnnlab.train.store import RunStore
 
@@ -73,14 +73,14 @@ class TrackedRun:
         step is the x value. A run cancelled meanwhile (`cnnlab runs cancel`) ends `cancelled` here and
         the call raises ConfigError, which stops the loop."""
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            raise ConfigError(f"run {self.id}: step must be a whole number of at least 0, got {step!r}")
+            raise ConfigError(f"run {self.id}: step must be a whole number of at least 0, got {quoted(step)}")
         epoch = metrics.pop("epoch", None)
         values = {name: _number(self.id, name, value) for name, value in metrics.items()}
         if not values:
             raise ConfigError(f"run {self.id}: log(step, name=value, ...) needs at least one metric")
         x = float(step) if epoch is None else _number(self.id, "epoch", epoch)
         if math.isnan(x) or math.isinf(x):
-            raise ConfigError(f"run {self.id}: epoch must be a finite number, got {epoch!r}")
+            raise ConfigError(f"run {self.id}: epoch must be a finite number, got {quoted(epoch)}")
         run = self.store.get(self.id)
         if run.status not in ACTIVE:
             raise ConfigError(f"run {self.id} has ended: start a new run to log more")
@@ -97,7 +97,7 @@ class TrackedRun:
         train_acc and test_acc as its final figures. A run that has ended already is left as it is."""
         if status not in ENDINGS:
             raise ConfigError(f"run {self.id}: finish status must be one of {', '.join(sorted(ENDINGS))}, "
-                              f"got {status!r}")
+                              f"got {quoted(status)}")
         self.store.finish(self.id, Status(status), error=error, **finals(self._last, self._epoch))
 
     def __enter__(self) -> TrackedRun:
@@ -124,7 +124,7 @@ def start(name: str, config: dict[str, Any] | None = None, group: str | None = N
     ~/.local/share/cnnlab).
     """
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"a tracked run needs a name (text), got {name!r}")
+        raise ConfigError(f"a tracked run needs a name (text), got {quoted(name)}")
     config = {} if config is None else config
     if not isinstance(config, dict):
         raise ConfigError(f"config must be a dict, got {type(config).__name__}")
@@ -133,7 +133,7 @@ def start(name: str, config: dict[str, Any] | None = None, group: str | None = N
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"config must hold only JSON values (numbers, text, lists, dicts): {exc}") from exc
     if group is not None and (not isinstance(group, str) or not group.strip()):
-        raise ConfigError(f"group must be a non-empty text, got {group!r}")
+        raise ConfigError(f"group must be a non-empty text, got {quoted(group)}")
     store = RunStore(home)
     run_id = record_external(store, name.strip(), config, {"kind": KIND, "group": group})
     return TrackedRun(store, run_id)
@@ -143,7 +143,7 @@ def _number(run_id: int, name: str, value: Any) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError, RuntimeError) as exc:
-        raise ConfigError(f"run {run_id}: metric {name} must be a number, got {value!r}") from exc
+        raise ConfigError(f"run {run_id}: metric {name} must be a number, got {quoted(value)}") from exc
     if isinstance(value, bool):
-        raise ConfigError(f"run {run_id}: metric {name} must be a number, got {value!r}")
+        raise ConfigError(f"run {run_id}: metric {name} must be a number, got {quoted(value)}")
     return number

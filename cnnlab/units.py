@@ -17,3 +17,17 @@ def format_bytes(n: float) -> str:
         if abs(n) >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n:.0f} B"
+
+
+def format_pair(pair: tuple | list) -> str:
+    """'212' for a square pair, '11×7' otherwise; halves kept ('0.5')."""
+    text = [str(int(v)) if float(v).is_integer() else f"{v:g}" for v in pair]
+    return text[0] if text[0] == text[1] else "×".join(text)
+
+
+def format_seconds(seconds: float) -> str:
+    """0.42 -> '0.4 s', 83 -> '1 min 23 s'."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"

@@ -13,6 +13,7 @@ from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import band_charts as charts
 from dashboard import identity
 from dashboard.charts import bubble_figure
+from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
 
 
@@ -39,9 +40,9 @@ def render(store: RunStore, runs: list[Run], user: Actor | None) -> None:
     with groups_tab:
         groups_view(store, runs)
     with sweeps_tab:
-        sweeps = SweepStore(store.home)
-        sweeps.reconcile()
-        sweep_view(sweeps, user)
+        sweeps = open_store(SweepStore)
+        if sweeps is not None:
+            sweep_view(sweeps, user)
 
 
 def groups_view(store: RunStore, runs: list[Run]) -> None:
@@ -84,12 +85,15 @@ def groups_view(store: RunStore, runs: list[Run]) -> None:
 
 
 def trials_frame(runs: list[Run], varied: list[str]) -> pd.DataFrame:
-    """One row per trial: id, label, status, each varied parameter, final test acc, size and speed."""
+    """One row per trial: id, label, status, each varied parameter, final test acc, the node it ran on
+    ("node 1", "node 2"... in the order the sweep's trials first used them: Ray's node ids are 56 hex
+    digits), size and speed."""
+    nodes = {node: f"node {i}" for i, node in enumerate(dict.fromkeys(r.node for r in runs if r.node), 1)}
     return pd.DataFrame([{
         "id": run.id, "label": f"#{run.id} " + " ".join(f"{n}={_text(param_value(run.config, n))}"
                                                           for n in varied),
         "status": run.status, **{n: param_value(run.config, n) for n in varied},
-        "epochs": run.epochs_done, "final test acc": run.final_test_acc, "node": (run.node or "")[:8],
+        "epochs": run.epochs_done, "final test acc": run.final_test_acc, "node": nodes.get(run.node, ""),
         "params": run.params, "macs": run.macs, "examples/s": run.examples_per_sec,
         "name": f"#{run.id}", "best test acc": run.final_test_acc,
     } for run in runs])
@@ -129,11 +133,13 @@ def sweep_view(store: SweepStore, user: Actor | None) -> None:
     st.plotly_chart(charts.trial_curves(metrics, trial_labels, best=best), width="stretch",
                     key="sweep_curves")
     st.dataframe(frame.drop(columns=["name", "best test acc", "label"]), hide_index=True, width="stretch",
-                 key="sweep_table", column_config={"final test acc": st.column_config.NumberColumn(
-                     format="%.3f")})
+                 key="sweep_table", column_config={
+                     "final test acc": st.column_config.NumberColumn(format="%.3f"),
+                     "examples/s": st.column_config.NumberColumn(format="%.0f")})
     if not varied or finished.empty:
         return
-    st.plotly_chart(charts.parallel_figure(finished, varied), width="stretch", key="sweep_parallel")
+    if len(varied) > 1:  # one parameter: its scatter below says it all (parallel axes need two)
+        st.plotly_chart(charts.parallel_figure(finished, varied), width="stretch", key="sweep_parallel")
     columns = st.columns(min(len(varied), 3))
     for i, name in enumerate(varied):
         columns[i % len(columns)].plotly_chart(charts.param_scatter(finished, name), width="stretch",

@@ -12,6 +12,7 @@ import streamlit as st
 
 from cnnlab import ConfigError, ModelConfig, limits, model_config
 from cnnlab.analysis import analyze
+from cnnlab.errors import quoted
 from cnnlab.families import all_options, family_of
 from dashboard.text import literal
 
@@ -41,11 +42,11 @@ def from_params(params: Mapping[str, str]) -> ModelConfig:
             text = params[name]
             if option.kind is bool:
                 if text.lower() not in ("1", "true", "0", "false"):
-                    raise ConfigError(f"URL parameter {name}={text!r} is not 1/true or 0/false")
+                    raise ConfigError(f"URL parameter {name}={quoted(text)} is not 1/true or 0/false")
                 options[name] = text.lower() in ("1", "true")
             elif option.kind is int:
                 if not re.fullmatch(r"-?[0-9]{1,9}", text):
-                    raise ConfigError(f"URL parameter {name}={text!r} is not a whole number")
+                    raise ConfigError(f"URL parameter {name}={quoted(text)} is not a whole number")
                 options[name] = int(text)
             else:
                 options[name] = text

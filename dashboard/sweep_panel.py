@@ -11,6 +11,7 @@ from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL, RunStore
 from dashboard import band_charts, identity, model_state, train_widgets
+from dashboard.run_store import open_store
 from dashboard.text import literal
 
 WATCH = "watch_sweep"  # {"sweep": id or None, "runs": [run ids]}
@@ -67,7 +68,10 @@ def launch() -> None:
                          save_weights=True)
         if not _lines(grid) and not _lines(random):
             ids = [runner.launch(config, owner=user.name) for config in repeat_configs(base, int(repeats))]
-            SweepStore().tag_group(ids)
+            store = open_store(SweepStore)
+            if store is None:
+                return
+            store.tag_group(ids)
             st.session_state[WATCH] = {"sweep": None, "runs": ids}
             st.success(f"Runs {ids[0]}-{ids[-1]} launched as one group (seeds {base.seed}-"
                        f"{base.seed + len(ids) - 1}).")
@@ -79,7 +83,10 @@ def launch() -> None:
     except ConfigError as exc:
         st.error(literal(exc))
         return
-    runs = SweepStore().sweep_runs(sweep_id)
+    store = open_store(SweepStore)
+    if store is None:
+        return
+    runs = store.sweep_runs(sweep_id)
     st.session_state[WATCH] = {"sweep": sweep_id, "runs": [r.id for r in runs]}
     st.success(f"Sweep {sweep_id} launched: {len(runs)} trials on {cluster.strip() or 'this machine'}.")
 
@@ -90,8 +97,10 @@ def live() -> None:
     watched = st.session_state.get(WATCH)
     if not watched:
         return
+    store = open_store(SweepStore)
+    if store is None:
+        return
     try:
-        store = SweepStore()
         runs = [store.get(i) for i in watched["runs"]]
     except ConfigError as exc:
         st.error(literal(f"The run store cannot be read: {exc}"))

@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError
+from cnnlab.errors import quoted
 from cnnlab.train.options import OPTIONS, TrainOption, options
 
 _INT = re.compile(r"^-?[0-9]{1,18}$")
@@ -98,4 +99,4 @@ def from_link(option: TrainOption, text: str) -> Any:
             return value
     elif option.kind is str:
         return text
-    raise ConfigError(f"URL parameter {option.name}={text!r} is not {option.bounds()}")
+    raise ConfigError(f"URL parameter {option.name}={quoted(text)} is not {option.bounds()}")

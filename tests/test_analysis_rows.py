@@ -8,7 +8,6 @@ import torchvision
 from torch import nn
 
 from cnnlab.analysis import analyze
-from cnnlab.cli.summary import render_table
 from cnnlab.spec import PRESETS
 
 TORCHVISION = {"resnet18": (3, 64, 64), "googlenet": (3, 64, 64), "mobilenet_v2": (3, 64, 64),
@@ -77,10 +76,10 @@ def test_json_and_table_carry_the_window():
     assert conv1["input_shape"] == [1, 224, 224]
     relu = data["layers"][1]
     assert relu["kernel"] is relu["stride"] is relu["padding"] is relu["groups"] is None
-    lines = render_table(analyze("lenet")).splitlines()
+    lines = analyze("lenet").to_text().splitlines()
     assert lines[0].split()[:6] == ["Layer", "Type", "Output", "shape", "Kernel", "Stride"]
     assert lines[2].split()[:6] == ["conv1", "Conv2d", "6×28×28", "5", "1", "2"]
     assert "Groups" not in lines[0] and "Dilation" not in lines[0]
-    grouped = render_table(analyze(nn.Sequential(nn.Conv2d(4, 8, 3, groups=2)), (4, 8, 8))).splitlines()
+    grouped = analyze(nn.Sequential(nn.Conv2d(4, 8, 3, groups=2)), (4, 8, 8)).to_text().splitlines()
     assert grouped[0].split()[:8] == ["Layer", "Type", "Output", "shape", "Kernel", "Stride", "Pad", "Groups"]
     assert grouped[2].split()[:7] == ["0", "Conv2d", "8×6×6", "3", "1", "0", "2"]

@@ -118,9 +118,10 @@ def test_worker_form_needs_run_id_and_home(cnnlab):
 
 
 def test_a_batch_too_large_for_the_machine_is_refused_before_anything_is_allocated(tmp_path, cnnlab):
+    from cnnlab.devices import device_total
     from cnnlab.spec import model_config
     from cnnlab.train.config import RunConfig, fit_input
-    from cnnlab.train.memory import device_total, run_memory
+    from cnnlab.train.memory import run_memory
 
     status, out, err = cnnlab("train", "vgg11", "--width-divisor", "4", "--dataset", "shapes",
                               "--resize", "224", "--batch-size", "4096", "--epochs", "1", "--device", "cpu",

@@ -17,6 +17,9 @@ def test_shape_figure_follows_the_feature_maps():
     assert list(sides.x) == ["block1", "block2", "block3", "block4", "block5"]
     assert list(sides.y) == [112, 56, 28, 14, 7]
     assert list(channels.y) == [64, 128, 256, 512, 512]
+    # Each axis from 0 to 10% above its top, ticked at its own values (not at the other axis's grid).
+    assert fig.layout.yaxis.range == (0, 112 * 1.1) and fig.layout.yaxis.tickvals == (7, 14, 28, 56, 112)
+    assert fig.layout.yaxis2.range == (0, 512 * 1.1) and fig.layout.yaxis2.tickvals == (64, 128, 256, 512)
 
 
 def test_params_figure_makes_vggs_fc_layers_stand_out():
@@ -29,6 +32,8 @@ def test_params_figure_makes_vggs_fc_layers_stand_out():
     assert fc["fc1"] > 10 * max(by_kind["Conv2d"].y)
     share = fc["fc1"] / summary.totals.params
     assert title(fig) == f"Parameters per layer — fc1 alone holds {share:.0%}"
+    assert fig.layout.yaxis.type == "log"  # conv1's 1,792 stay visible beside fc1's 102,764,544
+    assert figures.params_figure(summary, log=False).layout.yaxis.type == "linear"
 
 
 def test_receptive_field_figure_ends_at_the_textbook_value():

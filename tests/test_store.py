@@ -109,12 +109,13 @@ def test_the_runs_table_has_exactly_the_columns_of_run(tmp_path):
     table = [row[1] for row in sqlite3.connect(store.path).execute("PRAGMA table_info(runs)")]
     assert sorted(table) == sorted(COLUMNS)
     assert sorted(UPDATABLE) == ["device", "epochs_done", "error", "examples_per_sec", "final_test_acc",
-                                 "final_train_acc", "final_train_loss", "group_id", "macs", "memory_estimate",
-                                 "name", "node", "params", "peak_memory", "pid", "provenance", "sweep_id",
-                                 "tflops", "weights_path"]
+                                 "final_train_acc", "final_train_loss", "first_point_at", "group_id", "macs",
+                                 "memory_estimate", "name", "node", "params", "peak_memory", "pid",
+                                 "provenance", "sweep_id", "tflops", "weights_path"]
     assert NUMBER_COLUMNS == ("created_at", "started_at", "finished_at", "params", "macs", "epochs_done",
                               "final_train_loss", "final_train_acc", "final_test_acc", "examples_per_sec",
-                              "tflops", "pid", "heartbeat_at", "peak_memory", "memory_estimate")
+                              "tflops", "pid", "heartbeat_at", "peak_memory", "memory_estimate",
+                              "first_point_at")
 
 
 def test_delete_removes_rows_and_files_and_refuses_live_runs(tmp_path):

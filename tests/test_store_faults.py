@@ -13,25 +13,11 @@ import pytest
 
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError, StoreWarning
-from cnnlab.train.store import SCHEMA_VERSION, RunStore, _ids_never_reused
+from cnnlab.train.store import MIGRATIONS, SCHEMA_VERSION, RunStore, _ids_never_reused
 
-# The schema as cnnlab wrote it before run ids were made unique for ever (user_version 2): the exact
-# CREATE statements of migrations 1 and 2, copied here so that this test keeps describing real old files.
-SCHEMA_V2 = """
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL,
-    finished_at REAL, status TEXT NOT NULL DEFAULT 'queued', config TEXT NOT NULL, model TEXT,
-    dataset TEXT, device TEXT, params INTEGER, macs INTEGER, epochs_done REAL DEFAULT 0,
-    final_train_loss REAL, final_train_acc REAL, final_test_acc REAL, examples_per_sec REAL,
-    tflops REAL, error TEXT, pid INTEGER, heartbeat_at REAL, cancel_requested INTEGER DEFAULT 0);
-CREATE TABLE metrics (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step INTEGER NOT NULL,
-    epoch REAL NOT NULL, name TEXT NOT NULL, value REAL);
-ALTER TABLE runs ADD COLUMN weights_path TEXT;
-CREATE INDEX metrics_by_run ON metrics(run_id, step);
-CREATE INDEX runs_by_status ON runs(status);
-PRAGMA user_version=2;
-"""
+# The schema as cnnlab wrote it before run ids were made unique for ever (user_version 2): migrations 1
+# and 2 as they stand (a migration, once released, is never edited: a change is a new step).
+SCHEMA_V2 = f"{MIGRATIONS[0]}\n{MIGRATIONS[1]}\nPRAGMA user_version=2;"
 V2_RUN = (7, "old run", 1.5, 2.5, 3.5, "done", '{"epochs": 2, "lr": 0.1}', "lenet", "shapes", "cpu", 61706,
           429342, 2.0, 0.5, 0.75, 0.7, 1234.5, None, None, 4242, 3.0, 0, "/w/weights.pt")
 

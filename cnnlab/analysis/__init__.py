@@ -14,11 +14,12 @@ from torch import nn
 from cnnlab.analysis.calls import Call
 from cnnlab.analysis.graph import GraphRecorder
 from cnnlab.analysis.memory import TrainingMemory
-from cnnlab.analysis.summary import LayerRow, Summary, Totals, format_pair
+from cnnlab.analysis.summary import LayerRow, Summary, Totals
 from cnnlab.analysis.tracer import trace
 from cnnlab.analysis.windows import Window, window_of
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.spec import ArchSpec, InputSpec, ModelConfig, model_config
+from cnnlab.units import format_pair
 from cnnlab.zoo import build
 
 __all__ = ["LayerRow", "Summary", "Totals", "TrainingMemory", "Window", "analyze", "format_pair"]
@@ -34,7 +35,7 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
     A `recorder` records the data-flow graph of the same forward pass (`cnnlab.diagram` draws it).
     """
     if levels is not None and (isinstance(levels, bool) or not isinstance(levels, int) or levels < 1):
-        raise ConfigError(f"levels must be a whole number of at least 1, got {levels!r}")
+        raise ConfigError(f"levels must be a whole number of at least 1, got {quoted(levels)}")
     if not isinstance(model, str | ArchSpec | ModelConfig | nn.Module):
         raise ConfigError(f"analyze takes a preset name, a spec, a ModelConfig or an nn.Module, "
                           f"not {type(model).__name__}")

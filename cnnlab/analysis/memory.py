@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.families import family_of
 from cnnlab.optimizers import NAMES, build_optimizer
 from cnnlab.spec import ModelConfig
@@ -150,10 +150,10 @@ def training_memory(config: ModelConfig, optimizer: str = "sgd", momentum: float
     """The memory model of training cnnlab model `config` with `optimizer` (any batch: `.at(batch)`),
     cached per model and optimiser settings."""
     if optimizer not in NAMES:
-        raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(NAMES)}")
+        raise ConfigError(f"unknown optimizer {quoted(optimizer)}; choose one of {', '.join(NAMES)}")
     if (isinstance(momentum, bool) or not isinstance(momentum, int | float) or not math.isfinite(momentum)
             or not 0 <= momentum < 1):
-        raise ConfigError(f"momentum must be a number from 0 up to (not including) 1, got {momentum!r}")
+        raise ConfigError(f"momentum must be a number from 0 up to (not including) 1, got {quoted(momentum)}")
     key = (config, optimizer, float(momentum), float(weight_decay))
     if key not in _cache:
         family = family_of(config.arch)

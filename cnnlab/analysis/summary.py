@@ -6,8 +6,12 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cnnlab.analysis.memory import training_memory
 from cnnlab.analysis.windows import Window
-from cnnlab.errors import ConfigError
+from cnnlab.devices import device_memory
+from cnnlab.errors import ConfigError, quoted
+from cnnlab.tables import aligned, markdown
+from cnnlab.units import format_bytes, format_count, format_pair
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,10 +123,9 @@ class Summary:
         "params" or "memory" (training memory for `batch_size` and `optimizer` against this machine's).
         Needs plotly."""
         from cnnlab import figures
-        from cnnlab.analysis.memory import training_memory
 
         if kind not in FIGURES:
-            raise ConfigError(f"unknown figure {kind!r}; choose one of {', '.join(FIGURES)}")
+            raise ConfigError(f"unknown figure {quoted(kind)}; choose one of {', '.join(FIGURES)}")
         if kind == "rf":
             return figures.receptive_field_figure(self)
         if kind == "shapes":
@@ -133,13 +136,11 @@ class Summary:
             raise ConfigError("the memory figure simulates a training step of a cnnlab model (a preset, "
                               "a spec or a ModelConfig), not of an analysed module")
         memory = training_memory(self.config, optimizer, momentum).at(batch_size)
-        return figures.memory_figure(memory, *figures.device_memory())
+        return figures.memory_figure(memory, *device_memory())
 
     def _repr_html_(self) -> str:
         """The layer table (kernel, stride and padding of each window, receptive field and jump) and the
         totals, for Jupyter."""
-        from cnnlab.units import format_bytes, format_count
-
         def cells(row: LayerRow) -> tuple[str, ...]:
             w = row.window
             return (row.name, row.type, "×".join(map(str, row.output_shape)),
@@ -163,6 +164,20 @@ class Summary:
                 f"<table class='cnnlab-layers'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
                 f"<table class='cnnlab-totals'>{foot}</table></div>")
 
+    def to_text(self) -> str:
+        """The layer table as aligned plain text, totals underneath (the `summary` command's table)."""
+        header, body = layer_cells(self)
+        lines = aligned(header, body, right=set(range(3, len(header))))
+        return "\n".join([*lines, lines[1], *totals_lines(self)])
+
+    def to_markdown(self) -> str:
+        """The layer table as Markdown, totals underneath as a list (for slides and notes); a nested row
+        starts with '· ' per level, as Markdown drops leading spaces."""
+        header, body = layer_cells(self, indent="· ")
+        lines = markdown(header, body, right=set(range(3, len(header))))
+        first, *rest = totals_lines(self)
+        return "\n".join([*lines, "", f"**{first}**", "", *(f"- {' '.join(line.split())}" for line in rest)])
+
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
@@ -182,7 +197,46 @@ def _list(pair: tuple | None) -> list | None:
     return None if pair is None else list(pair)
 
 
-def format_pair(pair: tuple | list) -> str:
-    """'212' for a square pair, '11×7' otherwise; halves kept ('0.5')."""
-    text = [str(int(v)) if float(v).is_integer() else f"{v:g}" for v in pair]
-    return text[0] if text[0] == text[1] else "×".join(text)
+COLUMNS = ("Layer", "Type", "Output shape", "Kernel", "Stride", "Pad", "Params", "MACs", "Output", "RF",
+           "Jump")
+# Shown only when some row has a value other than 1: column -> the row's value
+RARE_COLUMNS = {"Dilation": lambda w: format_pair(w.dilation), "Groups": lambda w: str(w.groups)}
+INDENT = "  "  # a nested row's name, once per level below the top (plain text)
+
+
+def layer_cells(summary: Summary, indent: str = INDENT) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The header and one row of cells per layer: kernel, stride and padding on convolution and pooling
+    rows (dilation and groups too where one is not 1; none of them in a table of blocks)."""
+    windows = [row.window for row in summary.layers if row.window is not None]
+    rare = {name: cell for name, cell in RARE_COLUMNS.items() if any(cell(w) != "1" for w in windows)}
+    shown = 3 if windows else 0
+    body = []
+    for row in summary.layers:
+        w = row.window
+        window = (format_pair(w.kernel), format_pair(w.stride), format_pair(w.padding)) if w else ("",) * 3
+        body.append((
+            indent * (row.depth - 1) + row.name, row.type, "×".join(map(str, row.output_shape)),
+            *window[:shown],
+            *(cell(w) if w else "" for cell in rare.values()),
+            f"{row.params:,}", format_count(row.macs), format_bytes(row.output_bytes),
+            "-" if row.rf is None else format_pair(row.rf),
+            "-" if row.jump is None else format_pair(row.jump),
+        ))
+    return (*COLUMNS[:3 + shown], *rare, *COLUMNS[6:]), body
+
+
+def totals_lines(summary: Summary) -> list[str]:
+    """The model, its input and classes, then the totals, one per line."""
+    t, final = summary.totals, summary.final_field
+    c, h, w = summary.input
+    lines = [
+        f"{summary.model}  input {c}x{h}x{w}  classes {summary.classes}",
+        f"Total params:      {t.params:,} ({format_count(t.params)}), trainable {t.trainable_params:,}",
+        f"MACs per image:    {t.macs:,} ({format_count(t.macs)})",
+        f"FLOPs per image:   {t.flops:,} ({format_count(t.flops)}), 2 per MAC",
+        f"Parameter memory:  {format_bytes(t.param_bytes)}",
+        f"Activation memory: {format_bytes(t.activation_bytes)} per image (float32, distinct layer outputs)",
+    ]
+    if final is not None:
+        lines.append(f"Receptive field:   {format_pair(final.rf)} input pixels at {final.name}")
+    return lines

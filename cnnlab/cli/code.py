@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.cli.options import add_model_arguments, model_config_from_args
+from cnnlab.cli.options import model_command, model_config_from_args
 from cnnlab.cli.output import emit
 from cnnlab.code_export import python_code
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("code", help="the model as a PyTorch file that needs only torch",
-                            description="Write MODEL as a self-contained .py file: the nn.Module as cnnlab "
-                                        "builds it and build_model(). Not for tv: models.")
-    add_model_arguments(parser)
+    parser = model_command(sub, "code", run, help="the model as a PyTorch file that needs only torch",
+                           description="Write MODEL as a self-contained .py file: the nn.Module as cnnlab "
+                                       "builds it and build_model(). Not for tv: models.")
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

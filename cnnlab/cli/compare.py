@@ -13,10 +13,10 @@ import json
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.cli.summary import summary_json
-from cnnlab.cli.table import aligned
 from cnnlab.compare import aligned_stages, figures, ratios
 from cnnlab.errors import ConfigError
 from cnnlab.spec import JSON_SCHEMA_VERSION, ModelConfig
+from cnnlab.tables import aligned
 from cnnlab.units import format_bytes, format_count
 
 SIDES = ("a", "b")

@@ -7,10 +7,10 @@ import json
 import re
 
 from cnnlab.cli.model_file import file_subject
-from cnnlab.cli.options import add_home_argument, add_model_arguments, model_config_from_args
+from cnnlab.cli.options import add_home_argument, model_command, model_config_from_args
 from cnnlab.cli.output import emit
 from cnnlab.cli.train import _make_model_optional
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.exported import is_model_file
 from cnnlab.families import all_options
 from cnnlab.inspect import (
@@ -30,11 +30,11 @@ _UNIT = re.compile(r"^\s*([0-9]{1,6})\s*,\s*([0-9]{1,6})\s*$")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("field", help="a unit's theoretical and effective receptive field on real images",
-                            description="The theoretical receptive field of one unit (from the analysis) "
-                                        "and its effective field: the mean absolute input gradient over "
-                                        "N test images (docs/SEE.md).")
-    add_model_arguments(parser)
+    parser = model_command(sub, "field", run,
+                           help="a unit's theoretical and effective receptive field on real images",
+                           description="The theoretical receptive field of one unit (from the analysis) "
+                                       "and its effective field: the mean absolute input gradient over "
+                                       "N test images (docs/SEE.md).")
     _make_model_optional(parser)
     parser.add_argument("--run", type=int, metavar="ID", help="a finished run with saved weights, "
                         "instead of MODEL freshly initialised")
@@ -50,7 +50,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=("json", "png"), default="json")
     parser.add_argument("--output", metavar="FILE", help="write here instead of standard output "
                         "(required for png)")
-    parser.set_defaults(func=run)
 
 
 def parse_unit(text: str | None) -> tuple[int, int] | None:
@@ -58,7 +57,7 @@ def parse_unit(text: str | None) -> tuple[int, int] | None:
         return None
     match = _UNIT.match(text)
     if not match:
-        raise ConfigError(f"unit {text!r} is not of the form ROW,COL (e.g. 3,4)")
+        raise ConfigError(f"unit {quoted(text)} is not of the form ROW,COL (e.g. 3,4)")
     return (int(match.group(1)), int(match.group(2)))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from cnnlab.families import FAMILIES, all_options, models_help
 from cnnlab.spec import ModelConfig, model_config
@@ -22,6 +23,15 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                                 help=text)
         else:
             parser.add_argument(option.flag, type=option.kind, metavar="N", help=text)
+
+
+def model_command(sub: argparse._SubParsersAction, name: str, run: Callable[[argparse.Namespace], int],
+                  help: str, description: str | None = None) -> argparse.ArgumentParser:
+    """The parser of a verb `name` that takes a model (`add_model_arguments`) and calls `run`."""
+    parser = sub.add_parser(name, help=help, description=description)
+    add_model_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
 
 
 def add_home_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

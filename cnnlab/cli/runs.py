@@ -1,4 +1,5 @@
-"""`cnnlab runs`: list, show, cancel, export and delete the runs in the run store."""
+"""`cnnlab runs`: list, show, cancel, export and delete the runs in the run store; a teacher pins runs for
+the class."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from cnnlab.cli.options import add_home_argument
 from cnnlab.cli.output import emit
-from cnnlab.cli.table import aligned
+from cnnlab.errors import quoted
+from cnnlab.tables import aligned
+from cnnlab.train.mfu import utilisation
+from cnnlab.train.timings import timings
 from cnnlab.units import format_bytes, format_count
 
 if TYPE_CHECKING:
@@ -22,7 +26,7 @@ MEMORY_FIELDS = ("peak_memory", "memory_estimate")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("runs", help="list, show, cancel, export or delete runs",
+    parser = sub.add_parser("runs", help="list, show, cancel, export, delete or pin runs",
                             description="With no action: list the runs.")
     add_home_argument(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table", help="listing format")
@@ -33,7 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for name, func, text in (("show", show, "config, status, final metrics and the last metrics"),
                              ("cancel", cancel, "ask a queued or running run to stop"),
                              ("export", export, "the run's metrics as CSV or JSON"),
-                             ("delete", delete, "remove a run, its metrics and its files")):
+                             ("delete", delete, "remove a run, its metrics and its files"),
+                             ("pin", pin, "pin a run for the class, shown first to everyone (teachers only)"),
+                             ("unpin", pin, "unpin a run pinned for the class (teachers only)")):
         action = actions.add_parser(name, help=text, parents=[home])
         action.add_argument("id", type=_cancel_target if name == "cancel" else int,
                             metavar="ID" if name != "cancel" else "ID|sweep:ID")
@@ -89,8 +95,14 @@ def show(args: argparse.Namespace) -> int:
     config, provenance = data.pop("config"), data.pop("provenance")
     print(f"run {run.id}: {run.name}  [{run.status}]")
     for key, value in data.items():
-        if value is not None and key not in ("id", "name", "status", "cancel_requested"):
+        hidden = key in ("id", "name", "status", "cancel_requested") or value is False
+        if value is not None and not hidden:
             print(f"  {key:18} {_shown(key, value)}")
+    took, mfu = timings(run).describe(), utilisation(run)
+    if took:
+        print(f"  {'timings':18} {took}")
+    if mfu is not None:
+        print(f"  {'mfu':18} {mfu.describe()}")
     print("config:")
     for key, value in config.items():
         print(f"  {key:18} {json.dumps(value)}")
@@ -120,7 +132,7 @@ def _cancel_target(text: str) -> tuple[str, int]:
     """'12' is run 12, 'sweep:3' is sweep 3 (all its trials)."""
     kind, _, number = text.rpartition(":")
     if kind not in ("", "sweep") or not number.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a run id (12) or a sweep id (sweep:3)")
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a run id (12) or a sweep id (sweep:3)")
     return kind or "run", int(number)
 
 
@@ -132,6 +144,13 @@ def export(args: argparse.Namespace) -> int:
 def delete(args: argparse.Namespace) -> int:
     _store(args).delete(args.id)
     print(f"run {args.id} deleted")
+    return 0
+
+
+def pin(args: argparse.Namespace) -> int:
+    pinned = args.action == "pin"
+    _store(args).pin_for_class(args.id, pinned)
+    print(f"run {args.id} {'pinned for the class' if pinned else 'unpinned'}")
     return 0
 
 

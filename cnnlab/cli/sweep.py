@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from cnnlab import limits
 from cnnlab.cli.options import add_home_argument
-from cnnlab.cli.table import aligned
 from cnnlab.cli.train import add_run_arguments, run_config_from_args
 from cnnlab.errors import ConfigError
+from cnnlab.tables import aligned
 
 if TYPE_CHECKING:
     from cnnlab.train.store import Run

@@ -11,7 +11,7 @@ import torch
 
 from cnnlab.data import builtin, torchvision_sets
 from cnnlab.data.loader import DeviceLoader, channel_stats
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 
 __all__ = ["DATASET_NAMES", "DeviceLoader", "TensorData", "available_datasets", "channel_stats",
            "dataset_info", "load_split", "resolve_data_dir", "split_sizes"]
@@ -55,7 +55,7 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
 
 def _check_name(name: str) -> str:
     if name not in _CATALOG:
-        raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
+        raise ConfigError(f"unknown dataset {quoted(name)}; choose one of {', '.join(DATASET_NAMES)}")
     return name
 
 

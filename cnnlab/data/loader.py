@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 
 if TYPE_CHECKING:
     from cnnlab.data import TensorData
@@ -31,7 +31,7 @@ class DeviceLoader:
                  resize: int | None = None, normalize: tuple[torch.Tensor, torch.Tensor] | None = None,
                  seed: int = 0, channels_last: bool = False) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"batch size must be a whole number of at least 1, got {batch_size!r}")
+            raise ConfigError(f"batch size must be a whole number of at least 1, got {quoted(batch_size)}")
         self.device = torch.device(device)
         pin = self.device.type == "cuda" and torch.cuda.is_available()
         images = data.images.pin_memory() if pin else data.images

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.families import alexnet, lenet, resnet, seq, tv, vgg
 from cnnlab.families.family import Family
 from cnnlab.families.options import Option
@@ -48,7 +48,7 @@ def parse_model(text: str) -> Any:
         return FAMILIES[prefix.lower()].parse(rest)
     if key.lower() in PRESETS:
         return PRESETS[key.lower()]
-    raise ConfigError(f"unknown model {text!r}; choose {models_help()}")
+    raise ConfigError(f"unknown model {quoted(text)}; choose {models_help()}")
 
 
 def models_help() -> str:

@@ -22,7 +22,7 @@ from torch import nn
 
 from cnnlab import limits
 from cnnlab.checks import check_bool, check_fraction, check_int
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.families.family import Family, SpecData
 from cnnlab.families.options import CLASSES
 from cnnlab.inputs import InputSpec
@@ -102,7 +102,7 @@ class Layer:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ConfigError(f"unknown layer type {self.kind!r}; expected one of {', '.join(KINDS)}")
+            raise ConfigError(f"unknown layer type {quoted(self.kind)}; expected one of {', '.join(KINDS)}")
         for name, default in _FIELD_DEFAULTS.items():
             if name not in KINDS[self.kind].args:
                 self._set(name, default)
@@ -265,19 +265,19 @@ def parse_layer(token: str) -> Layer:
             suffixes = values.pop("suffixes", None)
             args = {k: _VALUES[k][1](v) for k, v in values.items()}
             return Layer(name, **args, **(_suffixes(name, suffixes) if suffixes is not None else {}))
-    raise ConfigError(f"{token.strip()!r} is not a layer; expected one of {GRAMMAR}")
+    raise ConfigError(f"{quoted(token.strip())} is not a layer; expected one of {GRAMMAR}")
 
 
 def _suffixes(kind: str, text: str) -> dict[str, Any]:
     """The suffixes of a conv or pool token ('s2p1', 'psame', 'nb', 'ceil') as Layer arguments."""
     label = KINDS[kind].label
     if not _SUFFIXES.fullmatch(text):
-        raise ConfigError(f"{label} suffix {text!r} is not understood; expected {GRAMMAR}")
+        raise ConfigError(f"{label} suffix {quoted(text)} is not understood; expected {GRAMMAR}")
     args: dict[str, Any] = {}
     for written in _SUFFIX.findall(text):
         suffix = SUFFIXES[written if written in ("nb", "ceil") else written[0]]
         if suffix.key not in KINDS[kind].suffixes:
-            raise ConfigError(f"a {label} takes no {suffix.name!r} suffix")
+            raise ConfigError(f"a {label} takes no {quoted(suffix.name)} suffix")
         if suffix.arg in args:
             raise ConfigError(f"{suffix.name} is given twice")
         args[suffix.arg] = (not _FIELD_DEFAULTS[suffix.arg] if suffix.flag  # a flag turns its default over

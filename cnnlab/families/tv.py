@@ -13,7 +13,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.families.family import Family, SpecData
 from cnnlab.families.options import CLASSES
 from cnnlab.inputs import InputSpec
@@ -40,7 +40,7 @@ class TVSpec(SpecData):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not isinstance(self.name, str) or self.name not in tv_models():
-            raise ConfigError(f"{self.name!r} is not a torchvision classification model; choose one of "
+            raise ConfigError(f"{quoted(self.name)} is not a torchvision classification model; choose one of "
                               f"{', '.join(tv_models())}")
 
 

@@ -14,7 +14,7 @@ from torch import nn
 
 from cnnlab import limits
 from cnnlab.checks import check_bool, check_fraction, check_int
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.families.alexnet import classifier
 from cnnlab.families.family import Family, SpecData
 from cnnlab.families.options import CLASSES, FC_WIDTH, WIDTH_DIVISOR, Option
@@ -48,14 +48,15 @@ class VGGSpec(SpecData):
         super().__post_init__()
         blocks = self.blocks
         if not isinstance(blocks, list | tuple) or not blocks:
-            raise ConfigError(f"VGG needs a non-empty list of blocks, got {blocks!r}")
+            raise ConfigError(f"VGG needs a non-empty list of blocks, got {quoted(blocks)}")
         if len(blocks) > limits.MAX_BLOCKS:
             raise ConfigError(f"VGG has {len(blocks)} blocks; cnnlab caps it at {limits.MAX_BLOCKS}")
         divisor = check_int("width divisor", self.width_divisor, 1, limits.MAX_WIDTH_DIVISOR)
         checked = []
         for i, block in enumerate(blocks, 1):
             if not isinstance(block, list | tuple) or len(block) != 2:
-                raise ConfigError(f"VGG block {i} must be a pair (num_convs, out_channels), got {block!r}")
+                raise ConfigError(f"VGG block {i} must be a pair (num_convs, out_channels), got "
+                                  f"{quoted(block)}")
             convs = check_int(f"VGG block {i}: number of convolutions", block[0], 1,
                               limits.MAX_CONVS_PER_BLOCK)
             channels = check_int(f"VGG block {i}: output channels", block[1], 1, limits.MAX_CHANNELS)
@@ -92,7 +93,7 @@ def parse_vgg_blocks(text: str) -> tuple[tuple[int, int], ...]:
     for i, token in enumerate(str(text).split(","), 1):
         match = _BLOCK.match(token)
         if not match:
-            raise ConfigError(f"VGG block {i} {token.strip()!r} is not of the form "
+            raise ConfigError(f"VGG block {i} {quoted(token.strip())} is not of the form "
                               "NUM_CONVSxOUT_CHANNELS (e.g. 2x256)")
         blocks.append((int(match.group(1)), int(match.group(2))))
     return tuple(blocks)

@@ -10,7 +10,6 @@ except ImportError as exc:  # pragma: no cover - exercised by the test that hide
     raise ImportError("cnnlab's figures need plotly: pip install 'cnnlab[notebook]' (or plotly)") from exc
 
 from cnnlab.figures.build import (
-    device_memory,
     main_path,
     memory_figure,
     params_figure,
@@ -26,6 +25,6 @@ from cnnlab.figures.see import (
 )
 from cnnlab.figures.style import LAYOUT, PALETTE
 
-__all__ = ["LAYOUT", "PALETTE", "device_memory", "feature_maps_figure", "field_figure", "kernels_figure",
+__all__ = ["LAYOUT", "PALETTE", "feature_maps_figure", "field_figure", "kernels_figure",
            "main_path", "memory_figure", "params_figure", "receptive_field_figure", "shape_figure",
            "top_images_figure", "unit_grid_figure"]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import os
-
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cnnlab.analysis import LayerRow, Summary, TrainingMemory, format_pair
+from cnnlab.figures.reads import Memory, Row, Summarised
 from cnnlab.figures.style import LAYOUT, PALETTE
-from cnnlab.units import format_bytes
+from cnnlab.units import format_bytes, format_pair
+
+# What holds a training step's memory (`TrainingMemory`'s fields), as the memory figure names it.
+MEMORY_PARTS = {"weights": "weights", "gradients": "gradients", "optimizer_state": "optimiser state",
+                "activations": "activations kept for backward",
+                "temporaries": "temporaries (batch, gradients in flight)"}
+MAX_TICKS = 8  # an axis is ticked at its values when it has at most this many
 
 
-def shape_figure(summary: Summary) -> go.Figure:
+def shape_figure(summary: Summarised) -> go.Figure:
     """Spatial size (bars) and channels (line) of every row whose output is still a feature map."""
     rows = [r for r in summary.layers if len(r.output_shape) == 3]
     names = [r.name for r in rows]
@@ -23,14 +27,24 @@ def shape_figure(summary: Summary) -> go.Figure:
     fig.add_scatter(x=names, y=[r.output_shape[0] for r in rows], name="channels", mode="lines+markers",
                     line=dict(color="#dc2626"), secondary_y=True)
     fig.update_layout(**LAYOUT, title_text="Feature maps shrink while channels grow")
-    fig.update_yaxes(title_text="side (pixels)", secondary_y=False)
-    fig.update_yaxes(title_text="channels", secondary_y=True)
+    sides, channels = [r.output_shape[1] for r in rows], [r.output_shape[0] for r in rows]
+    fig.update_yaxes(title_text="side (pixels)", secondary_y=False, **_ticks_at(sides))
+    fig.update_yaxes(title_text="channels", secondary_y=True, showgrid=False, **_ticks_at(channels))
     return fig
 
 
-def params_figure(summary: Summary) -> go.Figure:
+def _ticks_at(values: list[int]) -> dict:
+    """An axis from 0 to a little above the largest value, ticked at the values themselves when they are
+    few (a VGG's 64, 128, 256, 512 channels) — never at the fractions the other axis's grid would give."""
+    distinct = sorted(set(values))
+    return dict(range=[0, max(values, default=1) * 1.1]) | (
+        dict(tickvals=distinct) if len(distinct) <= MAX_TICKS else {})
+
+
+def params_figure(summary: Summarised, log: bool = True) -> go.Figure:
     """Parameters per layer, coloured by kind: a VGG's fully connected layers tower over its convs.
-    The title names the largest layer, or every layer that ties for largest."""
+    The title names the largest layer, or every layer that ties for largest. On a `log` axis (the
+    default) the small convolutions stay visible beside the fully connected layers."""
     rows = [r for r in summary.layers if r.params > 0]
     fig = go.Figure()
     for kind, colour in (("Conv2d", "#2563eb"), ("Linear", "#dc2626"), ("other", "#9ca3af")):
@@ -46,7 +60,8 @@ def params_figure(summary: Summary) -> go.Figure:
         title += f" — {top[0]} alone holds {most / total:.0%}"
     elif top:
         title += f" — {_names(top)} hold {most / total:.0%} each"
-    fig.update_layout(**LAYOUT, title_text=title, yaxis_title="parameters",
+    fig.update_layout(**LAYOUT, title_text=title,
+                      yaxis=dict(title_text="parameters", type="log" if log else "linear"),
                       xaxis=dict(categoryorder="array", categoryarray=[r.name for r in rows]))
     return fig
 
@@ -56,7 +71,7 @@ def _names(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def main_path(rows: list[LayerRow]) -> list[bool]:
+def main_path(rows: list[Row]) -> list[bool]:
     """Which rows (in execution order) lie on the main path. Along one chain of layers a receptive
     field never shrinks, so a row that sees less than the main path before it sits on a side branch
     (a ResNet downsampling shortcut, run from the block's input)."""
@@ -67,7 +82,7 @@ def main_path(rows: list[LayerRow]) -> list[bool]:
     return flags
 
 
-def receptive_field_figure(summary: Summary) -> go.Figure:
+def receptive_field_figure(summary: Summarised) -> go.Figure:
     """Receptive field against execution order (x: the row's number in the layer table): the main path
     as a line that never goes back, side-branch layers as separate markers, and the input height.
     Ticks name the layers where the jump grows (the downsamplings)."""
@@ -97,14 +112,12 @@ def receptive_field_figure(summary: Summary) -> go.Figure:
     return fig
 
 
-def memory_figure(memory: TrainingMemory, available: int, device: str) -> go.Figure:
+def memory_figure(memory: Memory, available: int, device: str) -> go.Figure:
     """The estimated peak of a training step, stacked by what holds it, against what the device has."""
-    parts = (("weights", memory.weights), ("gradients", memory.gradients),
-             ("optimiser state", memory.optimizer_state),
-             ("activations kept for backward", memory.activations),
-             ("temporaries (batch, gradients in flight)", memory.temporaries))
+    held = memory.to_dict()
     fig = go.Figure()
-    for (name, value), colour in zip(parts, PALETTE, strict=False):
+    for (key, name), colour in zip(MEMORY_PARTS.items(), PALETTE, strict=False):
+        value = held[key]
         fig.add_bar(y=["needed"], x=[value / 2**30], name=name, orientation="h", marker_color=colour,
                     hovertemplate=f"{name}: {format_bytes(value)}<extra></extra>")
     fig.add_bar(y=[device], x=[available / 2**30], name=f"{device} memory", orientation="h",
@@ -113,12 +126,3 @@ def memory_figure(memory: TrainingMemory, available: int, device: str) -> go.Fig
     fig.update_layout(**{**LAYOUT, "height": 300}, barmode="stack", xaxis_title="GiB",
                       title_text=f"Training needs {format_bytes(memory.total)} at its peak: {fits}")
     return fig
-
-
-def device_memory() -> tuple[int, str]:
-    """Total memory of the training device and its name: the GPU's if there is one, else the RAM's."""
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_properties(0).total_memory, torch.cuda.get_device_name(0)
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "CPU RAM"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from cnnlab.inspect import EffectiveField, FeatureMaps, SpatialLayer, TopImage
+from cnnlab.figures.reads import Field, Layer, Maps, Top
 
 BOX_COLOUR = "#06b6d4"
 UNIT_COLOUR = "#dc2626"
@@ -37,7 +37,7 @@ def _mosaic_axes(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
-def field_figure(image: np.ndarray, field: EffectiveField, title: str, height: int = 420) -> go.Figure:
+def field_figure(image: np.ndarray, field: Field, title: str, height: int = 420) -> go.Figure:
     """The image, the unit's effective field as a heatmap over it and its theoretical field as a box;
     the part of the box outside the image is drawn over grey padding. Heat shown as the square root of
     the share of the peak, so the tails stay visible."""
@@ -62,7 +62,7 @@ def field_figure(image: np.ndarray, field: EffectiveField, title: str, height: i
     return _image_axes(fig, height)
 
 
-def unit_grid_figure(layer: SpatialLayer, unit: tuple[int, int], height: int = 280) -> go.Figure:
+def unit_grid_figure(layer: Layer, unit: tuple[int, int], height: int = 280) -> go.Figure:
     """One clickable marker per position of the layer's map; the chosen unit in red."""
     _, rows, cols = layer.shape
     r, c = np.divmod(np.arange(rows * cols), cols)
@@ -103,7 +103,7 @@ def _scaled(tiles: np.ndarray) -> np.ndarray:
     return scaled.reshape(tiles.shape)
 
 
-def feature_maps_figure(maps: FeatureMaps, columns: int = 8) -> go.Figure:
+def feature_maps_figure(maps: Maps, columns: int = 8) -> go.Figure:
     """The first channels of one layer's output, each scaled to its own range, in a grid."""
     c, h, w = maps.shape
     picture = _mosaic(_scaled(maps.maps), columns)
@@ -130,7 +130,7 @@ def kernels_figure(weights: np.ndarray, name: str, columns: int = 16) -> go.Figu
     return _mosaic_axes(fig, 80 + max(200, rows * 40))
 
 
-def top_images_figure(images: np.ndarray, tops: list[TopImage], layer: str, channel: int,
+def top_images_figure(images: np.ndarray, tops: list[Top], layer: str, channel: int,
                       columns: int = 4) -> go.Figure:
     """The images that excite a channel most, each with the field of the unit where it peaks (clipped
     to the image)."""

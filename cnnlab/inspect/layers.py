@@ -16,9 +16,7 @@ import torch
 from torch import nn
 
 from cnnlab.analysis.tracer import trace
-from cnnlab.errors import ConfigError
-
-_CALL = re.compile(r"^(.*) \((\d+)\)$")
+from cnnlab.errors import ConfigError, quoted
 
 
 @dataclass(frozen=True)
@@ -78,6 +76,10 @@ def spatial_layers(model: nn.Module, input_shape: tuple[int, int, int]) -> list[
     return layers
 
 
+# A later call's row name, as the analysis writes it (`relu (2)`): the name, then the call's number.
+_CALL = re.compile(r"^(.*) \((\d+)\)$")
+
+
 def find_layer(model: nn.Module, layers: list[SpatialLayer], name: str) -> SpatialLayer:
     """The layer called `name` ('name (1)' is 'name'); a ConfigError says why another name is no layer."""
     match = _CALL.match(name.strip())
@@ -88,9 +90,9 @@ def find_layer(model: nn.Module, layers: list[SpatialLayer], name: str) -> Spati
     modules = dict(model.named_modules())
     choices = ", ".join(layer.name for layer in layers[:12]) + (", ..." if len(layers) > 12 else "")
     if key[0] in modules and key[0]:
-        raise ConfigError(f"layer {name!r} has no spatial map (its output is not C×H×W with a receptive "
-                          f"field); choose one that has: {choices}")
-    raise ConfigError(f"the model has no layer {name!r}; layers with a spatial map: {choices}")
+        raise ConfigError(f"layer {quoted(name)} has no spatial map (its output is not C×H×W with a "
+                          f"receptive field); choose one that has: {choices}")
+    raise ConfigError(f"the model has no layer {quoted(name)}; layers with a spatial map: {choices}")
 
 
 class _Stop(Exception):

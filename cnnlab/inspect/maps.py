@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from cnnlab import limits
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.inspect.layers import SpatialLayer, capture
 from cnnlab.spec import check_int
 
@@ -67,7 +67,7 @@ def kernels(model: nn.Module, name: str) -> Kernels:
     channel), else Cout×kh×kw averaged over its input channels."""
     module = dict(model.named_modules()).get(name)
     if not isinstance(module, nn.Conv2d):
-        raise ConfigError(f"{name!r} is not a convolution of this model; convolutions: "
+        raise ConfigError(f"{quoted(name)} is not a convolution of this model; convolutions: "
                           f"{', '.join(conv_layers(model)) or 'none'}")
     weight = module.weight.detach().float().cpu()
     if weight.shape[1] == 3 and module.groups == 1:

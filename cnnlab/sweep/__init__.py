@@ -12,7 +12,7 @@ from typing import Any
 from cnnlab import quotas
 from cnnlab.access import Actor, current_user
 from cnnlab.analysis import analyze
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.spec import ModelConfig
 from cnnlab.sweep.engine import check_cluster
 from cnnlab.sweep.records import Sweep, SweepStore
@@ -39,7 +39,7 @@ def create_sweep(base: dict[str, Any], space: Space, *, early_stop: str | None =
     and its trials as queued runs of `owner` (default: `access.current_user()`); return the sweep id.
     Nothing is recorded when anything is wrong."""
     if early_stop is not None and early_stop not in EARLY_STOP:
-        raise ConfigError(f"early stopping must be one of {', '.join(EARLY_STOP)}, got {early_stop!r}")
+        raise ConfigError(f"early stopping must be one of {', '.join(EARLY_STOP)}, got {quoted(early_stop)}")
     trials = plan(base, space, confirmed=confirmed)
     check_cluster(cluster)
     store = SweepStore(home)

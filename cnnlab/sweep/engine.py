@@ -10,7 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import cnnlab
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 
 RAY_PIN = "ray[tune]==2.60.0"
 CONNECT_TIMEOUT = 5.0  # seconds to reach a cluster's address before giving up
@@ -114,5 +114,5 @@ def _host_port(address: str) -> tuple[str, int]:
     text = address.removeprefix("ray://")
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"cluster address {address!r} is not HOST:PORT, ray://HOST:PORT or auto")
+        raise ConfigError(f"cluster address {quoted(address)} is not HOST:PORT, ray://HOST:PORT or auto")
     return host.strip("[]"), int(port)

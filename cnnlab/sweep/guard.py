@@ -16,9 +16,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 DONE = b"."
+DEATH_POLL_SECONDS = 0.05
 IGNORED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # sent to the whole group (Ctrl-C, a closed shell)
 
 
@@ -63,10 +65,15 @@ def _watch(home: str) -> None:
     for number in IGNORED:
         signal.signal(number, signal.SIG_IGN)
     driver = os.getppid()
-    if sys.stdin.buffer.read() == DONE or os.getppid() == driver:
-        return  # the driver ended normally (or, still alive, closed the pipe: nothing to do)
+    if sys.stdin.buffer.read() == DONE:
+        return  # the driver ended normally
     from cnnlab.sweep.records import SweepStore
+    from cnnlab.train.store import process_alive
 
+    # The pipe closed unwritten: the driver is dying. Its files close before it is gone, so wait until
+    # it is (else `reconcile` would still see it alive and leave the sweep running).
+    while process_alive(driver):
+        time.sleep(DEATH_POLL_SECONDS)
     store = SweepStore(home)
     store.reconcile()  # the driver's process is gone: the sweep and its trials end interrupted
     for pid in members(driver):

@@ -20,7 +20,7 @@ import numpy as np
 
 from cnnlab import limits
 from cnnlab.checks import check_int
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.families import all_options
 from cnnlab.spec import ModelConfig, model_config, with_options
 from cnnlab.train.config import RunConfig, fit_input
@@ -114,13 +114,14 @@ def parse_space(grid: list[str] = (), random: list[str] = (), *, samples: int = 
         for item in items:
             name, text = _split(flag, item)
             if name in parsed_grid or name in parsed_random:
-                raise ConfigError(f"{flag} {item!r}: {name} is already varied; give each parameter once")
+                raise ConfigError(f"{flag} {quoted(item)}: {name} is already varied; give each "
+                                  "parameter once")
             if flag == "--random" and ".." in text:
                 target[name] = _range(name, text)
             else:
                 values = tuple(_value(flag, name, v) for v in _values(flag, name, text))
                 if len(set(values)) != len(values):
-                    raise ConfigError(f"{flag} {name}: a value is repeated in {text!r}")
+                    raise ConfigError(f"{flag} {name}: a value is repeated in {quoted(text)}")
                 target[name] = values
     return Space(parsed_grid, parsed_random, samples, repeats)
 
@@ -174,9 +175,9 @@ def _split(flag: str, item: str) -> tuple[str, str]:
     name, sep, text = str(item).partition("=")
     name = name.strip().replace("-", "_")
     if not sep or not name:
-        raise ConfigError(f"{flag} {item!r} is not of the form NAME=VALUES (e.g. lr=0.001,0.01)")
+        raise ConfigError(f"{flag} {quoted(item)} is not of the form NAME=VALUES (e.g. lr=0.001,0.01)")
     if name not in (params := sweep_params()):
-        raise ConfigError(f"{flag} {item!r}: unknown option {name!r}; a sweep can vary "
+        raise ConfigError(f"{flag} {quoted(item)}: unknown option {quoted(name)}; a sweep can vary "
                           f"{', '.join(params)}")
     return name, text.strip()
 
@@ -185,7 +186,7 @@ def _values(flag: str, name: str, text: str) -> list[str]:
     model = sweep_params()[name].kind == "model"
     values = [v.strip() for v in text.split(";" if ";" in text or model else ",")]
     if not text or any(not v for v in values):
-        raise ConfigError(f"{flag} {name}: empty value in {text!r}; give a list such as {name}=A,B")
+        raise ConfigError(f"{flag} {name}: empty value in {quoted(text)}; give a list such as {name}=A,B")
     return values
 
 
@@ -199,21 +200,21 @@ def _value(flag: str, name: str, text: str) -> Any:
     if param.kind in ("choice", "str") and param.choices:
         by_text = {str(choice): choice for choice in param.choices}
         if text not in by_text:
-            raise ConfigError(f"{flag} {name}: {text!r} is not one of {', '.join(by_text)}")
+            raise ConfigError(f"{flag} {name}: {quoted(text)} is not one of {', '.join(by_text)}")
         return by_text[text]
     if param.kind == "str":
         return text
     if param.kind == "bool":
         if text.lower() not in BOOLS:
-            raise ConfigError(f"{flag} {name}: {text!r} is not true or false")
+            raise ConfigError(f"{flag} {name}: {quoted(text)} is not true or false")
         return BOOLS[text.lower()]
     try:
         value = float(text) if param.kind == "float" else int(text)
     except ValueError:
         kind = "a number" if param.kind == "float" else "a whole number"
-        raise ConfigError(f"{flag} {name}: {text!r} is not {kind}") from None
+        raise ConfigError(f"{flag} {name}: {quoted(text)} is not {kind}") from None
     if param.kind == "float" and not math.isfinite(value):
-        raise ConfigError(f"{flag} {name}: {text!r} is not a finite number")
+        raise ConfigError(f"{flag} {name}: {quoted(text)} is not a finite number")
     return value
 
 
@@ -225,7 +226,7 @@ def _range(name: str, text: str) -> Range:
     low_text, _, high_text = text.partition("..")
     low, high = (_value("--random", name, t.strip()) for t in (low_text, high_text))
     if not low < high:
-        raise ConfigError(f"--random {name}: the range {text!r} must go from low to high")
+        raise ConfigError(f"--random {name}: the range {quoted(text)} must go from low to high")
     if param.log and low <= 0:
         raise ConfigError(f"--random {name}: {name} is drawn log-uniformly; its range must be above 0")
     return Range(low, high)

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from cnnlab.data import dataset_info
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, listed
 from cnnlab.spec import InputSpec, ModelConfig, with_options
 from cnnlab.train.options import (  # noqa: F401 (the option values, importable from here too)
     DEFAULT_LR,
@@ -54,7 +54,7 @@ class RunConfig:
             raise ConfigError(f"model must be a ModelConfig, got {type(model).__name__}")
         extra = sorted(set(values) - set(OPTIONS))
         if extra:
-            raise ConfigError(f"unknown run config field(s): {', '.join(extra)}")
+            raise ConfigError(f"unknown run config field(s): {listed(extra)}")
         clean = {name: option.validate(values.get(name, option.default)) for name, option in OPTIONS.items()}
         if clean["lr"] is None:
             clean["lr"] = DEFAULT_LR[clean["optimizer"]]
@@ -102,7 +102,7 @@ class RunConfig:
             raise ConfigError(f"a run config must be a JSON object, got {type(data).__name__}")
         extra = sorted(set(data) - set(OPTIONS) - {"model"})
         if extra:
-            raise ConfigError(f"unknown run config field(s): {', '.join(extra)}")
+            raise ConfigError(f"unknown run config field(s): {listed(extra)}")
         if "model" not in data:
             raise ConfigError("a run config needs a 'model'")
         return cls(**{**data, "model": ModelConfig.from_dict(data["model"])})

@@ -3,12 +3,11 @@ the check that it fits the device before anything is allocated."""
 
 from __future__ import annotations
 
-import os
-
 import torch
 
 from cnnlab import limits
 from cnnlab.analysis.memory import MemoryModel, training_memory
+from cnnlab.devices import device_total
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
 from cnnlab.units import format_bytes
@@ -17,13 +16,6 @@ from cnnlab.units import format_bytes
 def run_memory(config: RunConfig) -> MemoryModel:
     """The memory model of `config`'s training (its model and optimiser settings)."""
     return training_memory(config.model, config.optimizer, config.momentum, config.weight_decay)
-
-
-def device_total(device: torch.device) -> int:
-    """Bytes of memory the device has: a GPU's own, else the machine's RAM."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_properties(device).total_memory
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def check_fits(config: RunConfig, device: torch.device) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from cnnlab import limits, optimizers
 from cnnlab.checks import check_int
 from cnnlab.data import DATASET_NAMES
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 
 OPTIMIZERS = optimizers.NAMES
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -75,24 +75,24 @@ class TrainOption:
             return self.check(value)
         if self.kind is bool:
             if not isinstance(value, bool):
-                raise ConfigError(f"{self.name} must be true or false, got {value!r}")
+                raise ConfigError(f"{self.name} must be true or false, got {quoted(value)}")
             return value
         if self.choices:
             if value not in self.choices:
                 raise ConfigError(f"{self.name} must be one of {', '.join(map(str, self.choices))}, "
-                                  f"got {value!r}")
+                                  f"got {quoted(value)}")
             return value
         if self.kind is int:
             return check_int(self.name, value, int(self.low), int(self.high))
         if self.kind is float:
             return self._check_number(value)
         if not isinstance(value, str):
-            raise ConfigError(f"{self.name} must be text, got {value!r}")
+            raise ConfigError(f"{self.name} must be text, got {quoted(value)}")
         return value
 
     def _check_number(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise ConfigError(f"{self.name} must be a finite number, got {value!r}")
+            raise ConfigError(f"{self.name} must be a finite number, got {quoted(value)}")
         low, high = self.low, self.high
         if low is not None and (value < low or (self.open_low and value == low)):
             if low == 0:
@@ -134,13 +134,13 @@ def _number(value: float) -> str:
 
 def _check_device(value: Any) -> str:
     if not isinstance(value, str) or not _DEVICE.match(value):
-        raise ConfigError(f"device must be one of {', '.join(DEVICES)} (or cuda:N), got {value!r}")
+        raise ConfigError(f"device must be one of {', '.join(DEVICES)} (or cuda:N), got {quoted(value)}")
     return value
 
 
 def _check_folder(value: Any) -> str:
     if not isinstance(value, str | os.PathLike) or not str(value).strip():
-        raise ConfigError(f"data_dir must be a folder path, got {value!r}")
+        raise ConfigError(f"data_dir must be a folder path, got {quoted(value)}")
     return os.path.abspath(os.path.expanduser(str(value)))
 
 

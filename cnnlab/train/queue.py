@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, quoted
 from cnnlab.train.setup import resolve_device
 from cnnlab.train.spawn import LOG_FILE, spawn_detached, worker_args, worker_env
 from cnnlab.train.status import Status
@@ -34,7 +34,7 @@ def max_runs_per_device() -> int:
     """CNNLAB_MAX_RUNS_PER_DEVICE (default 1); a malformed value is a ConfigError."""
     value = os.environ.get(MAX_RUNS_ENV, "1").strip()
     if not value.isascii() or not value.isdigit() or int(value) < 1:
-        raise ConfigError(f"{MAX_RUNS_ENV} must be a whole number of at least 1, got {value!r}")
+        raise ConfigError(f"{MAX_RUNS_ENV} must be a whole number of at least 1, got {quoted(value)}")
     return int(value)
 
 

@@ -32,8 +32,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnnlab.access import Actor, check_may_act, current_actor, current_user
-from cnnlab.errors import ConfigError, StoreWarning
+from cnnlab.access import Actor, check_may_act, check_may_pin, current_actor, current_user
+from cnnlab.errors import ConfigError, StoreWarning, quoted
 from cnnlab.spec import JSON_SCHEMA_VERSION
 from cnnlab.train.status import ACTIVE, TERMINAL, Status
 
@@ -114,6 +114,10 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _owners,
     # A training step's peak memory, measured and estimated (bytes).
     "ALTER TABLE runs ADD COLUMN peak_memory REAL; ALTER TABLE runs ADD COLUMN memory_estimate REAL;",
+    # When a run's first live point was recorded (cnnlab.train.timings).
+    "ALTER TABLE runs ADD COLUMN first_point_at REAL",
+    # A run a teacher pinned for the class (shown first, marked, to every user).
+    "ALTER TABLE runs ADD COLUMN class_pinned INTEGER NOT NULL DEFAULT 0",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = frozenset({"runs", "metrics"})
@@ -182,6 +186,8 @@ class Run:
     owner: str | None = _column(default=None)  # the user who launched it (cnnlab.access)
     peak_memory: float | None = _column(number=True, updatable=True, default=None)
     memory_estimate: float | None = _column(number=True, updatable=True, default=None)
+    first_point_at: float | None = _column(number=True, updatable=True, default=None)
+    class_pinned: bool = _column(default=False)  # pinned for the class by a teacher (`pin_for_class`)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -407,6 +413,14 @@ class RunStore:
                     when=frozenset({Status.QUEUED}))
         return self.get(run_id)
 
+    def pin_for_class(self, run_id: int, pinned: bool = True, actor: Actor | None = None) -> Run:
+        """Pin (or unpin) a run for the class: every user sees it first and marked. Only a teacher may
+        (`actor`, default: `access.current_actor()`)."""
+        self.get(run_id)
+        check_may_pin(actor or current_actor(), f"run {run_id}")
+        self._write("UPDATE runs SET class_pinned=? WHERE id=?", (int(pinned), run_id))
+        return self.get(run_id)
+
     def cancel_requested(self, run_id: int) -> bool:
         rows = self._read("SELECT cancel_requested FROM runs WHERE id=?", (run_id,))
         return bool(rows and rows[0][0])
@@ -501,7 +515,7 @@ class RunStore:
     def export(self, run_id: int, fmt: str = "csv") -> str:
         """The run's metrics as CSV (long table), or the run (provenance included) and its metrics as JSON."""
         if fmt not in EXPORT_FORMATS:
-            raise ConfigError(f"export format must be csv or json, got {fmt!r}")
+            raise ConfigError(f"export format must be csv or json, got {quoted(fmt)}")
         run = self.get(run_id)
         if fmt == "json":
             return json.dumps({"schema_version": JSON_SCHEMA_VERSION, "run": run.to_dict(),
@@ -548,9 +562,10 @@ def _decode(row: tuple) -> Run:
         reason = f"row {data['id']} of the run store cannot be read: {exc}"
         return Run(**{**dict.fromkeys(COLUMNS), "id": data["id"], "name": f"damaged run {data['id']}",
                       "created_at": 0.0, "status": Status.DAMAGED, "config": {}, "error": reason,
-                      "cancel_requested": False,
+                      "cancel_requested": False, "class_pinned": False,
                       "owner": data["owner"] if isinstance(data["owner"], str) else None})
     data["cancel_requested"] = bool(data["cancel_requested"])
+    data["class_pinned"] = bool(data["class_pinned"])
     return Run(**data)
 
 

@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig, limits
+from cnnlab.errors import quoted
 from cnnlab.families import PRESETS, family_of
 from cnnlab.families.seq import KINDS, Layer, SeqSpec
 from dashboard import model_state
@@ -141,7 +142,7 @@ def _layer(row: dict[str, Any]) -> Layer:
         if name == "padding":
             text = str(value).strip().lower()
             if text != "same" and not re.fullmatch(r"[0-9]{1,9}(\.0*)?", text):
-                raise ConfigError(f"padding {text!r} is not a whole number or 'same'")
+                raise ConfigError(f"padding {quoted(text)} is not a whole number or 'same'")
             value = text if text == "same" else int(float(text))
         elif name in ("bias", "ceil"):
             value = bool(value)

@@ -15,7 +15,8 @@ from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.analysis.memory import training_memory
 from cnnlab.code_export import python_code
-from cnnlab.figures import device_memory, memory_figure, params_figure, receptive_field_figure, shape_figure
+from cnnlab.devices import device_memory
+from cnnlab.figures import memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.units import format_bytes, format_count
 from dashboard import controls, diagram_view, fc_conv_view, model_state, model_upload, pin_compare
 from dashboard.text import literal
@@ -51,15 +52,21 @@ def shared_chart(kind: str, config_json: str, *options: Any) -> go.Figure:
         return memory_figure(memory, *device_memory())
     summary = summarize(config_json, None)
     if kind == "params":
-        return params_figure(summary)
+        (log,) = options
+        return params_figure(summary, log=log)
     return receptive_field_figure(summary)
+
+
+def file_stem(name: str) -> str:
+    """A download's file name from a model's name: letters, digits and underscores, at most 60."""
+    return re.sub(r"[^A-Za-z0-9_]+", "_", name)[:60]
 
 
 def spec_files(config: ModelConfig, side: DeltaGenerator) -> None:
     """Download the spec as JSON or the model as PyTorch code; upload a spec back (validated,
     size-capped); under the controls."""
     side.divider()
-    stem = re.sub(r"[^A-Za-z0-9_]+", "_", config.name)[:60]
+    stem = file_stem(config.name)
     side.download_button("Download spec (JSON)", json.dumps(config.to_dict(), indent=2),
                                file_name=f"{stem}.json", mime="application/json", key="download_spec")
     try:
@@ -147,6 +154,12 @@ def layer_table(config_json: str) -> None:
                      "macs": st.column_config.NumberColumn("MACs", format="localized", width=105),
                      "rf": st.column_config.TextColumn("RF", help="receptive field, input pixels", width=45),
                      "jump": st.column_config.TextColumn("jump", help="stride product", width=45)})
+    markdown_copy, text_copy, _ = st.columns([1, 1, 3])  # copies of the table for slides and notes
+    stem = file_stem(rows.model)
+    markdown_copy.download_button("Table as Markdown", rows.to_markdown(), file_name=f"{stem}.md",
+                                  mime="text/markdown", key="download_table_markdown")
+    text_copy.download_button("Table as text", rows.to_text(), file_name=f"{stem}.txt", mime="text/plain",
+                              key="download_table_text")
     formulas = [(row.name, row.size_formula()) for row in rows.layers if row.window is not None]
     with st.expander("Why this size? The output-size formula of each convolution and pooling row"):
         st.caption("side out = ⌊(side in + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1; "
@@ -162,7 +175,9 @@ def layer_table(config_json: str) -> None:
 def params_panel(summary: Summary, summary_json: str) -> None:
     """Parameters per layer, and beside it the totals by kind (convolution, fully connected, other)."""
     chart, shares = st.columns([3, 1])
-    chart.plotly_chart(shared_chart("params", summary_json), width="stretch", key="params_chart")
+    log = shares.toggle("Log scale", value=True, key="params_log",
+                        help="A log axis keeps the small convolutions visible beside the large layers")
+    chart.plotly_chart(shared_chart("params", summary_json, log), width="stretch", key="params_chart")
     total = summary.totals.params or 1
     for kind, count in summary.params_by_kind().items():
         if count:

@@ -8,7 +8,8 @@ import streamlit as st
 from cnnlab import ConfigError
 from cnnlab.access import Actor, may_act
 from cnnlab.train.store import Run, RunStore
-from dashboard import group_views, identity
+from cnnlab.train.timings import timings
+from dashboard import class_pins, group_views, identity
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
 from dashboard.run_exports import (
     MISSING,
@@ -23,7 +24,7 @@ from dashboard.text import literal, plot_text
 
 # Table columns shown as text so a missing value reads "—": column -> how a value is written
 TEXT_COLUMNS = {"best test acc": "{:.3f}", "examples/s": "{:,.0f}", "epochs": "{:g}",
-                "duration (s)": "{:.1f}"}
+                "first point (s)": "{:.1f}", "duration (s)": "{:.1f}"}
 
 
 def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
@@ -33,7 +34,8 @@ def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
     metrics = store.metrics_frame([run.id for run in runs])
     best = metrics[metrics["name"] == "test_acc"].groupby("run_id")["value"].max()
     return pd.DataFrame([{
-        "id": run.id, "name": run.name, "owner": run.owner, "model": model_of(run), "dataset": run.dataset,
+        "id": run.id, "class pin": class_pins.MARK if run.class_pinned else "", "name": run.name,
+        "owner": run.owner, "model": model_of(run), "dataset": run.dataset,
         "status": run.status, "source": source_of(run),
         "optimizer": setting(run, str, "optimizer"), "lr": setting(run, float, "lr"),
         "batch size": setting(run, int, "batch_size"),
@@ -42,7 +44,7 @@ def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
         "examples/s": run.examples_per_sec, "epochs": run.epochs_done,
         "peak memory (MiB)": mebibytes(run.peak_memory),
         "memory estimate (MiB)": mebibytes(run.memory_estimate),
-        "duration (s)": (run.finished_at - run.started_at) if run.started_at and run.finished_at else None,
+        "first point (s)": timings(run).first_point, "duration (s)": timings(run).done,
         "weights": bool(run.weights_path),
     } for run in runs])
 
@@ -160,7 +162,7 @@ if store is None:
     st.stop()
 user = identity.actor()
 try:
-    all_runs = identity.visible(store.list_runs(), user)
+    all_runs = class_pins.pinned_first(identity.visible(store.list_runs(), user))
     table = runs_frame(store, all_runs)
 except ConfigError as exc:  # a store damaged beyond its first page
     st.error(literal(exc))
@@ -181,3 +183,4 @@ if selected:
 group_views.render(store, all_runs, user)
 st.divider()
 delete_panel(store, all_runs, user)
+class_pins.panel(store, all_runs, user)

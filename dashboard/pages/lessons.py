@@ -10,10 +10,10 @@ import streamlit as st
 
 from cnnlab import ConfigError, lessons
 from cnnlab.families.vgg import VGG_BLOCKS
-from cnnlab.train.store import RunStore
 from cnnlab.units import format_bytes
 from dashboard import model_state
 from dashboard.pin_compare import link_params
+from dashboard.run_store import open_store
 from dashboard.text import literal
 
 FORMATS = {"params": "{:,}".format, "MACs": "{:,}".format, "FC params": "{:,}".format,
@@ -95,7 +95,7 @@ def evolution_inputs() -> dict:
     left, right = st.columns(2)
     return {"size": number("Input size (AlexNet, VGG, ResNet)", "evolution_size", 65, 256, 224, left),
             "channels": right.selectbox("Input channels", [1, 3], key="evolution_channels"),
-            "store": RunStore()}
+            "store": open_store()}
 
 
 def residual_inputs() -> dict:

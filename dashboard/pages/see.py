@@ -41,8 +41,8 @@ from cnnlab.inspect import (
 from cnnlab.inspect.subject import check_weights
 from cnnlab.limits import MAX_FEATURE_CHANNELS, MAX_INSPECT_IMAGES, MAX_TOP_SAMPLE
 from cnnlab.spec import InputSpec
-from cnnlab.train.store import RunStore
 from dashboard import model_state, model_upload
+from dashboard.run_store import open_store
 from dashboard.text import literal
 
 VIEWS = ("Receptive field", "Feature maps", "Filters", "Top images")
@@ -148,7 +148,9 @@ def choose_sources() -> tuple[list[Source], str | None]:
                                   help="The untrained weights a run with this seed starts from")
         left.caption(f"{model_state.describe(config)}, untrained")
         return [Source(json.dumps(config.to_dict()), seed=int(seed))], None
-    store = RunStore()
+    store = open_store()
+    if store is None:
+        st.stop()
     runs = [run for run in store.list_runs() if run.weights_path]
     if not runs:
         st.info("No run has saved weights yet: runs launched from the Train page save them "

@@ -12,11 +12,14 @@ from streamlit.delta_generator import DeltaGenerator
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.access import may_act
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
+from cnnlab.errors import quoted
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
+from cnnlab.train.mfu import utilisation
 from cnnlab.train.options import OPTIONS, options
 from cnnlab.train.status import TERMINAL
-from cnnlab.train.store import Run, RunStore
+from cnnlab.train.store import Run
+from cnnlab.train.timings import timings
 from cnnlab.units import format_bytes, format_count
 from dashboard import identity, model_state, sweep_panel, train_widgets
 from dashboard.charts import curves_figure
@@ -121,7 +124,7 @@ def load_link() -> None:
         try:
             text = st.query_params[name]
             if name == "resize" and text not in RESIZES:
-                raise ConfigError(f"URL parameter resize={text!r} is not one of {', '.join(RESIZES)}")
+                raise ConfigError(f"URL parameter resize={quoted(text)} is not one of {', '.join(RESIZES)}")
             value = text if name == "resize" else train_widgets.from_link(OPTIONS[name], text)
             if name == "dataset" and not available_datasets()[value]:
                 raise ConfigError(f"the dataset {value} is not on this machine")
@@ -175,7 +178,10 @@ def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, 
     except ConfigError as exc:
         result.error(literal(exc))
         return
-    runs = {run.id: run for run in RunStore().list_runs()}
+    store = open_store()
+    if store is None:
+        return
+    runs = {run.id: run for run in store.list_runs()}
     ahead = runner.waiting_for(runs[run_id], list(runs.values()), runner.max_runs_per_device())
     if ahead:
         if st.session_state.get(WATCH) not in ahead:
@@ -220,6 +226,11 @@ def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tu
         parts.append(f"{format_count(run.examples_per_sec)} examples/s")
     if run.device:
         parts.append(f"on {run.device}")
+    mfu = utilisation(run)
+    if mfu is not None:
+        parts.append(mfu.describe())
+    if not preparing and timings(run).describe():  # the wait, the time to the first point and to done
+        parts.append(timings(run).describe())
     if run.peak_memory is not None:
         estimate = "" if run.memory_estimate is None else f" (estimated {format_bytes(run.memory_estimate)})"
         parts.append(f"peak memory {format_bytes(run.peak_memory)}{estimate}")

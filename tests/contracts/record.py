@@ -71,13 +71,14 @@ CASES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 # (the CPU's kernels differ between processors), the machine and the software versions in the provenance
 # (its device and speed path stay exact), and the run store's folder. The memory estimate stays exact.
 VARYING_KEYS = frozenset({"created_at", "started_at", "finished_at", "heartbeat_at", "examples_per_sec",
-                          "tflops", "pid", "peak_memory"})
+                          "tflops", "pid", "peak_memory", "first_point_at"})
 VARYING_PROVENANCE = frozenset({"git_commit", "torch", "torchvision", "python", "device_name", "threads",
                                 "cpus"})
 VARYING_METRICS = frozenset({"examples_per_sec", "tflops"})  # metric rows whose value is a speed
 _TEXT_RULES = (
     (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"), "<time>"),              # runs list / show times
-    (re.compile(r"(?m)^(  examples_per_sec +|  pid +|  tflops +|  peak_memory +).*$"), r"\1<varies>"),
+    (re.compile(r"(?m)^(  examples_per_sec +|  pid +|  tflops +|  peak_memory +|  timings +).*$"),
+     r"\1<varies>"),
     (re.compile(r"peak memory [0-9.]+ \w+ \("), "peak memory <varies> ("),       # train's memory line
     (re.compile(rf"(?m)^(  (?:{'|'.join(sorted(VARYING_PROVENANCE))}) +).*$"), r"\1<varies>"),
     (re.compile(r" +\S+(  <time>)$", re.M), r" <varies>\1"),                   # runs list: Examples/s

@@ -49,3 +49,11 @@ def new_app():
 @pytest.fixture
 def app(new_app) -> AppTest:
     return new_app()
+
+
+def train_page(app: AppTest, model: str = "lenet") -> AppTest:
+    """`app` opened on the Train page of a link to `model`, drawn without an exception."""
+    app.query_params["model"] = model
+    app.switch_page("pages/train.py").run()
+    assert not app.exception
+    return app

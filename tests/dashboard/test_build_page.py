@@ -4,11 +4,34 @@ import json
 
 import pytest
 
-from cnnlab import model_config
-from cnnlab.analysis import analyze
-from cnnlab.analysis.memory import training_memory
 from cnnlab.units import format_count
 from tests.dashboard.conftest import shown
+
+# Hand-summed parameters (10 classes, each family's default input). A convolution has
+# out·(in·k·k + 1), a linear layer out·(in + 1), a batch norm 2 per channel.
+# VGG's classifier on 512×7×7: 4,096·(25,088 + 1) + 4,096·(4,096 + 1) + 10·(4,096 + 1).
+VGG_FC = 102_764_544 + 16_781_312 + 40_970  # 119,586,826
+# VGG convolutions on a 1×224×224 input: 1→64 is 640; 64→64 36,928; 64→128 73,856; 128→128 147,584;
+# 128→256 295,168; 256→256 590,080; 256→512 1,180,160; 512→512 2,359,808.
+VGG11 = 640 + 73_856 + 295_168 + 590_080 + 1_180_160 + 3 * 2_359_808 + VGG_FC  # 128,806,154
+PARAMS = {
+    # conv1 6·(25 + 1), conv2 16·(150 + 1), fc1 120·(400 + 1), fc2 84·(120 + 1), fc3 10·(84 + 1)
+    "lenet": 156 + 2_416 + 48_120 + 10_164 + 850,
+    # convs 96·(121 + 1), 256·(96·25 + 1), 384·(256·9 + 1), 384·(384·9 + 1), 256·(384·9 + 1); the last
+    # map is 256×5×5 at 224: fc1 4,096·(6,400 + 1), fc2 4,096·(4,096 + 1), fc3 10·(4,096 + 1)
+    "alexnet": 11_712 + 614_656 + 885_120 + 1_327_488 + 884_992 + 26_218_496 + 16_781_312 + 40_970,
+    "vgg13": VGG11 + 36_928 + 147_584,
+    "vgg16": VGG11 + 36_928 + 147_584 + 590_080 + 2 * 2_359_808,
+    "vgg19": VGG11 + 36_928 + 147_584 + 2 * 590_080 + 4 * 2_359_808,
+    # torchvision's ResNet-34 (21,797,672) and ResNet-50 (25,557,032) with a 10-way fc instead of 1,000
+    "resnet34": 21_797_672 - 512_000 - 1_000 + 5_130,
+    "resnet50": 25_557_032 - 2_048_000 - 1_000 + 20_490,
+}
+# Rows of the block-level table: VGG's 5 blocks, flatten, 3 fc, 2 ReLU, 2 dropout; LeNet's 2 convs,
+# 2 pools, 4 sigmoids, flatten, 3 fc; AlexNet's 5 convs, 7 ReLUs, 3 pools, flatten, 3 fc, 2 dropout;
+# ResNet's conv1, bn1, relu, maxpool, 4 stages, avgpool, fc.
+ROWS = {"lenet": 12, "alexnet": 21, "vgg11": 13, "vgg13": 13, "vgg16": 13, "vgg19": 13, "resnet34": 10,
+        "resnet50": 10}
 
 
 def metric(at, label):
@@ -26,9 +49,8 @@ def layer_table(at):
 def test_default_view_is_vgg11_analysed(app):
     app.run()
     assert not app.exception and not app.error
-    expected = analyze("vgg11", levels=1)
-    assert metric(app, "Parameters") == format_count(expected.totals.params)
-    assert len(layer_table(app)) == len(expected.layers)
+    assert metric(app, "Parameters") == format_count(VGG11) == "128.81M"
+    assert len(layer_table(app)) == ROWS["vgg11"]
     assert app.query_params["model"] == "vgg11"
     titles = chart_titles(app)
     assert titles[0] == "Feature maps shrink while channels grow"
@@ -48,9 +70,8 @@ def test_each_preset_renders_its_table_and_charts(app, family, preset_key, prese
     if preset_key:
         app.selectbox(key=preset_key).select(preset).run()
     assert not app.exception and not app.error
-    config = model_config(name)
-    assert metric(app, "Parameters") == format_count(analyze(config).totals.params)
-    assert len(layer_table(app)) == len(analyze(config, levels=1).layers)
+    assert metric(app, "Parameters") == format_count(PARAMS[name])
+    assert len(layer_table(app)) == ROWS[name]
     assert len(app.get("plotly_chart")) == 4
     assert app.query_params["model"] == name
 
@@ -59,7 +80,7 @@ def test_switching_to_every_layer_shows_leaf_rows(app):
     app.run()
     app.selectbox(key="vgg_preset").select("VGG-16").run()
     app.radio(key="table_view").set_value("every layer").run()
-    assert len(layer_table(app)) == len(analyze("vgg16").layers)
+    assert len(layer_table(app)) == 39  # 13 convs, 13 ReLUs, 5 pools, flatten, 3 fc, 2 ReLUs, 2 dropouts
 
 
 def test_an_impossible_vgg_shows_the_engine_message_and_keeps_working(app):
@@ -82,8 +103,9 @@ def test_editing_a_block_cell_changes_the_analysis(app):
     app.session_state["blocks"] = {"edited_rows": {0: {"out_channels": 32}}, "added_rows": [],
                                    "deleted_rows": []}
     app.run()
-    expected = analyze("vgg:1x32,1x128,2x256,2x512,2x512", "1x224x224")
-    assert metric(app, "Parameters") == format_count(expected.totals.params)
+    # the first two convolutions become 1→32 (320) and 32→128 (36,992); the rest as VGG-11's
+    expected = 320 + 36_992 + 295_168 + 590_080 + 1_180_160 + 3 * 2_359_808 + VGG_FC
+    assert metric(app, "Parameters") == format_count(expected) == "128.77M"
 
 
 def test_a_link_reproduces_its_config(app):
@@ -92,8 +114,10 @@ def test_a_link_reproduces_its_config(app):
     app.query_params["batch_norm"] = "1"
     app.run()
     assert not app.exception and not app.error
-    expected = analyze(model_config("vgg:2x16,2x32", "3x96x96", batch_norm=True))
-    assert metric(app, "Parameters") == format_count(expected.totals.params)
+    # convs 3→16, 16→16, 16→32, 32→32; four batch norms; two pools leave 32×24×24 for fc1
+    expected = (448 + 2_320 + 4_640 + 9_248 + 2 * (16 + 16 + 32 + 32)
+                + 4_096 * (18_432 + 1) + 16_781_312 + 40_970)
+    assert metric(app, "Parameters") == format_count(expected) == "92.34M"
     assert app.checkbox(key="batch_norm").value is True and app.number_input(key="in_size").value == 96
 
 
@@ -120,7 +144,7 @@ def test_a_link_to_a_model_that_cannot_be_analysed_falls_back_with_its_reason(ap
     app.run()
     assert not app.exception
     assert "The link's model could not be used" in shown(app.error[0]) and message in shown(app.error[0])
-    assert metric(app, "Parameters") == format_count(analyze("vgg11").totals.params)
+    assert metric(app, "Parameters") == format_count(VGG11)
 
 
 def test_block_edits_survive_another_page_and_choosing_custom(app):
@@ -156,18 +180,30 @@ def test_resnet_controls_change_the_model(app):
     app.selectbox(key="family").select("ResNet").run()
     app.radio(key="stem").set_value("cifar").run()
     app.number_input(key="in_size").set_value(32).run()
-    expected = analyze(model_config("resnet18", "3x32x32", stem="cifar"))
-    assert metric(app, "MACs per image") == format_count(expected.totals.macs)
+    # a 3×3 stem at 32×32 (64·27·1,024), four 64→64 convs at 32×32, each later stage a strided conv,
+    # three convs and a 1×1 shortcut at half the side and twice the width (134,217,728 each), the fc
+    macs = 64 * 27 * 1_024 + 4 * 64 * 576 * 1_024 + 3 * 134_217_728 + 512 * 10
+    assert metric(app, "MACs per image") == format_count(macs) == "555.42M"
     assert app.query_params["stem"] == "cifar"
+
+
+def needed(app) -> dict[str, float]:
+    """The memory chart's stacked parts, in GiB."""
+    bars = json.loads(app.get("plotly_chart")[3].proto.spec)["data"]
+    return {bar["name"]: bar["x"][0] for bar in bars if bar["y"] == ["needed"]}
 
 
 def test_training_memory_chart_follows_batch_size(app):
     app.run()
+    at_128 = needed(app)
     app.number_input(key="mem_batch").set_value(256).run()
-    memory = training_memory(model_config("vgg11"), "sgd").at(256)
-    from cnnlab.units import format_bytes
-    title = json.loads(app.get("plotly_chart")[3].proto.spec)["layout"]["title"]["text"]
-    assert title.startswith(f"Training needs {format_bytes(memory.total)} at its peak")
+    at_256 = needed(app)
+    # fp32 weights: 4 bytes per parameter, whatever the batch; plain SGD keeps no state
+    assert at_128["weights"] == at_256["weights"] == pytest.approx(4 * VGG11 / 2**30, rel=1e-12)
+    assert at_128["optimiser state"] == at_256["optimiser state"] == 0
+    # what backward keeps is per image: twice the batch, twice the activations
+    kept = "activations kept for backward"
+    assert at_256[kept] == pytest.approx(2 * at_128[kept], rel=1e-6)
 
 
 def choose_resnet18(app):
@@ -191,7 +227,7 @@ def test_resnet18_rows_are_unique_and_its_rf_chart_never_goes_back(app):
     # the three downsampling shortcuts (a 1×1 convolution and its batch norm each) are the side markers
     assert [c[0] for c in side["customdata"]] == [f"layer{i}.0.downsample.{j}"
                                                   for i in (2, 3, 4) for j in (0, 1)]
-    assert main["y"][-1] == analyze("resnet18").final_field.rf[0] == 435
+    assert main["y"][-1] == 435  # ResNet-18's last 3×3 convolution sees 435 pixels (tests/test_analysis.py)
 
 
 def test_the_formula_expander_explains_lenets_sizes(app):
@@ -220,6 +256,26 @@ def test_after_an_error_the_headline_is_marked_as_the_last_valid_model(app):
     app.number_input(key="in_size").set_value(28).run()  # VGG-11's five pools need 32 pixels
     assert app.error
     assert any(c.value.startswith("⚠ Last valid model") and "vgg11" in c.value for c in app.caption)
-    assert metric(app, "Parameters") == format_count(analyze("vgg11").totals.params)
+    assert metric(app, "Parameters") == format_count(VGG11)
     app.number_input(key="in_size").set_value(64).run()
     assert not app.error and not any("Last valid model" in c.value for c in app.caption)
+
+
+def test_the_parameters_chart_is_on_a_log_axis_until_toggled(app):
+    """Linear, VGG's fc1 (102,764,544) hides conv1 (640); log keeps both visible."""
+    def axis_type(at):
+        chart = next(c for c in at.get("plotly_chart")
+                     if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("Parameters per"))
+        return json.loads(chart.proto.spec)["layout"]["yaxis"]["type"]
+
+    app.run()
+    assert axis_type(app) == "log"
+    app.toggle(key="params_log").set_value(False).run()
+    assert axis_type(app) == "linear"
+
+
+def test_the_layer_table_has_markdown_and_text_copies(app):
+    app.run()
+    labels = {b.proto.id.rsplit("-", 1)[-1]: b.proto.label for b in app.get("download_button")}
+    assert {key: label for key, label in labels.items() if "table" in key} == {
+        "download_table_markdown": "Table as Markdown", "download_table_text": "Table as text"}

@@ -13,7 +13,7 @@ from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL
 from cnnlab.train.weights import WEIGHTS_FILE
-from tests.dashboard.conftest import shown
+from tests.dashboard.conftest import shown, train_page
 
 
 def charts(app, key_part: str) -> list[dict]:
@@ -30,10 +30,7 @@ def wait_until(condition, timeout: float = 120) -> None:
 
 
 def open_sweep_section(new_app, model: str = "lenet"):
-    app = new_app()
-    app.query_params["model"] = model
-    app.switch_page("pages/train.py").run()
-    assert not app.exception
+    app = train_page(new_app(), model)
     app.number_input(key="sweep_epochs").set_value(1)
     app.number_input(key="sweep_limit_train").set_value(256)
     return app
@@ -191,3 +188,21 @@ def test_compare_sweep_view_shows_trials_best_parallel_coordinates_and_each_para
     assert len(charts(app, "Test accuracy against width_divisor")) == 1
     # An architecture sweep also gets accuracy against size (beside the Compare page's own for the runs).
     assert len(charts(app, "Test accuracy against params")) == 2
+
+
+def test_a_one_parameter_sweep_has_no_empty_parallel_plot_and_names_its_nodes_by_number(app):
+    store = SweepStore()
+    base = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1).to_dict()
+    sweep_id = create_sweep(base, parse_space(["lr=0.001,0.01,0.1"], []))
+    ray_nodes = ["a1" * 28, "b2" * 28, "a1" * 28]  # Ray's node ids: 56 hex digits
+    for run, node, final in zip(store.sweep_runs(sweep_id), ray_nodes, (0.5, 0.7, 0.6), strict=True):
+        store.log_metrics(run.id, 10, 1.0, {"test_acc": final})
+        store.update(run.id, node=node, examples_per_sec=7244.3607)
+        store.finish(run.id, "done", epochs_done=1, final_test_acc=final)
+    store.finish_sweep(sweep_id, "done")
+    app.switch_page("pages/compare.py").run()
+    assert not app.exception
+    assert charts(app, "Hyper-parameters → final test accuracy") == []
+    assert len(charts(app, "Test accuracy against lr")) == 1
+    table = next(df.value for df in app.dataframe if "node" in df.value.columns)
+    assert table["node"].tolist() == ["node 1", "node 2", "node 1"]

@@ -10,7 +10,7 @@ from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL, RunStore
-from tests.dashboard.conftest import shown
+from tests.dashboard.conftest import shown, train_page
 
 
 def wait_for_end(run_id: int, timeout: float = 120) -> None:
@@ -27,10 +27,7 @@ def traces(chart):
 
 def launch_tiny_run(new_app, model="lenet", name="tiny"):
     """Open a fresh session on a link to `model`, launch a two-epoch run from the Train page."""
-    app = new_app()
-    app.query_params["model"] = model
-    app.switch_page("pages/train.py").run()
-    assert not app.exception
+    app = train_page(new_app(), model)
     app.number_input(key="epochs").set_value(2)
     app.number_input(key="batch_size").set_value(64)
     app.number_input(key="limit_train").set_value(256)
@@ -70,9 +67,7 @@ def launch_button(app):
 
 @pytest.mark.parametrize("model, fix", [("vgg11", "32"), ("alexnet", "96")])
 def test_the_launch_check_runs_before_launch_and_offers_the_fix(app, model, fix):
-    app.query_params["model"] = model
-    app.switch_page("pages/train.py").run()
-    assert not app.exception
+    train_page(app, model)
     # the message is the launch's own check, word for word
     with pytest.raises(ConfigError) as raised:
         runner.check_runnable(RunConfig(model=fit_input(model_config(model), "shapes"), dataset="shapes"))

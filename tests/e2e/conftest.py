@@ -26,6 +26,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_ok(url: str, process: subprocess.Popen, log: Path) -> None:
+    """Wait until `url` answers "ok" (a server's health check); fail with the end of `log` if `process`
+    ends first or 90 s pass."""
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if urllib.request.urlopen(url, timeout=2).read() == b"ok":
+                return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"{url} did not answer: {log.read_text()[-2000:]}")
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def server_home(tmp_path_factory) -> Path:
     """The run store folder of the module's server."""
@@ -45,17 +61,7 @@ def server(server_home):
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"streamlit did not start: {(home / 'streamlit.log').read_text()[-2000:]}")
-            time.sleep(0.5)
+        wait_ok(f"{url}/_stcore/health", process, home / "streamlit.log")
         yield url
         process.terminate()
         try:

@@ -11,8 +11,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import time
-import urllib.request
 import venv
 import zipfile
 from email.parser import Parser
@@ -21,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, free_port
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, free_port, wait_ok
 from tests.e2e.test_allowed_hosts import handshake
 from tests.e2e.test_browser import metric, settle
 
@@ -104,21 +102,6 @@ def test_cnnlab_summary_runs_from_outside_the_repository(env, outside):
     assert module.stdout == done.stdout
 
 
-def wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the dashboard did not start: {log.read_text()[-2000:]}")
-        time.sleep(0.3)
-
-
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -140,7 +123,7 @@ def test_cnnlab_dashboard_serves_the_build_page_from_outside_the_repository(env,
                                    cwd=outside, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, process, log)
+        wait_ok(f"{url}/_stcore/health", process, log)
         assert handshake(url, f"evil.example:{port}").startswith("HTTP/1.1 403")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
@@ -169,7 +152,7 @@ def test_the_server_settings_apply_wherever_it_starts(env, outside, how):
     with open(log, "w") as out:
         process = subprocess.Popen(command, cwd=outside, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_healthy(f"http://127.0.0.1:{port}", process, log)
+        wait_ok(f"http://127.0.0.1:{port}/_stcore/health", process, log)
         listening = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True).stdout
         assert [line.split()[3] for line in listening.splitlines()] == [f"127.0.0.1:{port}"]
         url = f"http://127.0.0.1:{port}"
@@ -191,7 +174,7 @@ def test_on_all_interfaces_the_server_accepts_its_own_name(env, outside):
                                    cwd=outside, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, process, log)
+        wait_ok(f"{url}/_stcore/health", process, log)
         assert handshake(url, f"{socket.gethostname()}:{port}") == "HTTP/1.1 101 Switching Protocols"
         assert handshake(url, f"evil.example:{port}").startswith("HTTP/1.1 403")
     finally:

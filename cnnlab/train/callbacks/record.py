@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from cnnlab.train.loop import RESULT_METRICS, Callback, Loop
 from cnnlab.train.store import RunStore
 
@@ -12,6 +14,7 @@ class StoreRecorder(Callback):
 
     def __init__(self, store: RunStore, run_id: int) -> None:
         self.store, self.run_id = store, run_id
+        self.first = True
 
     def on_report(self, loop: Loop, step: int, epoch: float, metrics: dict[str, float]) -> None:
         self.write(step, epoch, metrics)
@@ -19,6 +22,9 @@ class StoreRecorder(Callback):
     def write(self, step: int, epoch: float, metrics: dict[str, float]) -> None:
         """Log `metrics`; at an epoch's end (a report with `test_acc`) also update the run's results."""
         self.store.log_metrics(self.run_id, step, epoch, metrics)
+        if self.first:  # the time to first point (cnnlab.train.timings)
+            self.store.update(self.run_id, first_point_at=time.time())
+            self.first = False
         if "test_acc" in metrics:
             self.store.update(self.run_id, epochs_done=int(epoch),
                               **{column: metrics[name] for column, name in RESULT_METRICS.items()

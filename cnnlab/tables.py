@@ -1,4 +1,4 @@
-"""Aligned plain-text tables for the terminal."""
+"""Tables as text: aligned plain text for the terminal, Markdown for slides and notes."""
 
 from __future__ import annotations
 
@@ -16,3 +16,12 @@ def aligned(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int
 
     head = line(header)
     return [head, "-" * len(head), *map(line, rows)]
+
+
+def markdown(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    """A Markdown (GitHub) table; `right` columns right-aligned; a `|` in a cell is escaped."""
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    rule = ["---:" if i in right else "---" for i in range(len(header))]
+    return [line(header), "|" + "|".join(rule) + "|", *map(line, rows)]
