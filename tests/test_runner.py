@@ -303,7 +303,7 @@ def test_a_run_created_here_waits_here_and_no_dispatcher_starts_it_elsewhere(tmp
 def test_a_queued_run_says_which_runs_it_waits_for_by_the_dispatchers_rule(tmp_path):
     """Waiting for: the older queued runs on its device, with a live process waiting or none (a
     dispatcher starts them), and the runs training there while they fill the device's slots; not a
-    queued run whose process is gone, nor a later one."""
+    queued run whose process is gone, nor a later one. A run training waits for nothing (not itself)."""
     store = RunStore(tmp_path)
     training, older, undispatched, orphan, queued, later = (runner.create_run(config(), home=tmp_path)
                                                             for _ in range(6))
@@ -318,6 +318,7 @@ def test_a_queued_run_says_which_runs_it_waits_for_by_the_dispatchers_rule(tmp_p
     assert runner.waiting_for(waiting, runs, limit=1) == [training, older, undispatched]
     assert runner.waiting_for(waiting, runs, limit=2) == [older, undispatched]  # a free slot: the queue
     assert runner.waiting_for(next(run for run in runs if run.id == older), runs, limit=2) == []
+    assert runner.waiting_for(next(run for run in runs if run.id == training), runs, limit=1) == []  # started
     worker.kill()
     worker.wait()
 

@@ -127,9 +127,10 @@ def claim_when_free(store: RunStore, run_id: int, device: str, limit: int,
 
 def waiting_for(run: Run, runs: list[Run], limit: int) -> list[int]:
     """The ids of the runs queued `run` waits for, by the rule `dispatch` follows: the queued runs that
-    go first on its device (`_turns`), and the runs training there while they fill its `limit` slots."""
+    go first on its device (`_turns`), and the runs training there while they fill its `limit` slots. A run
+    no longer queued (its launch already started it) waits for nothing."""
     device = _device_of(run)
-    if device is None:
+    if device is None or run.status != Status.QUEUED:
         return []
     running = [r.id for r in runs if r.status == Status.RUNNING and r.device == device]
     turns = _turns(runs, device, run)
