@@ -1,5 +1,6 @@
 """The one exception type for bad user input, and how its messages quote what the user gave."""
 
+import re
 from collections.abc import Iterable
 
 
@@ -25,6 +26,14 @@ def quoted(value: object) -> str:
         return text
     size = f"{len(value):,} characters" if isinstance(value, str) else f"{len(text):,} characters as text"
     return f"{text[:QUOTE_CHARS]}… ({size})"
+
+
+def shortened(message: str) -> str:
+    """`message` with every word longer than QUOTE_CHARS cut as `quoted` cuts a value (for messages
+    that echo input verbatim, such as argparse's)."""
+    def cut(word: re.Match) -> str:
+        return f"{word[0][:QUOTE_CHARS]}… ({len(word[0]):,} characters)"
+    return re.sub(rf"\S{{{QUOTE_CHARS + 3},}}", cut, message)
 
 
 def listed(names: Iterable[object], most: int = LISTED_NAMES) -> str:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cnnlab.cli import main
-from cnnlab.errors import ConfigError, listed, quoted
+from cnnlab.errors import ConfigError, listed, quoted, shortened
 from cnnlab.spec import ModelConfig, model_config
 from cnnlab.train.config import RunConfig
 from dashboard.model_state import from_params
@@ -16,6 +16,23 @@ def test_quoted_keeps_short_values_and_cuts_long_ones():
     assert quoted("x" * 60) == repr("x" * 60)
     assert quoted("x" * 10_000_000) == "'" + "x" * 59 + "… (10,000,000 characters)"
     assert quoted(10**5000) == f"a whole number of {(10**5000).bit_length():,} bits"
+
+
+def test_shortened_cuts_only_words_past_the_limit():
+    short = "argument --epochs: invalid int value: 'abc'"
+    assert shortened(short) == short
+    word = "z" * 63  # QUOTE_CHARS + 3: the shortest word that is cut
+    assert shortened(f"unknown: {word}") == f"unknown: {'z' * 60}… (63 characters)"
+    assert shortened("y" * 62) == "y" * 62
+
+
+@pytest.mark.parametrize("argv", [["train", "lenet", "--epochs", "9" * 100_000 + "x"],
+                                  ["summary", "lenet", "--" + "z" * 100_000]])
+def test_argparse_echoes_a_long_argument_shortened(capsys, argv):
+    status = main(argv)
+    out, err = capsys.readouterr()
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert len(err) < 250 and "… (100,00" in err
 
 
 def test_listed_names_five_then_counts_the_rest():

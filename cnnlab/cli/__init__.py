@@ -12,7 +12,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from cnnlab.errors import ConfigError, StoreWarning
+from cnnlab.errors import ConfigError, StoreWarning, shortened
 
 # Each module registers itself with `add_parser(subparsers)` and sets `func` on its parser.
 COMMAND_MODULES = ("cnnlab.cli.summary", "cnnlab.cli.code", "cnnlab.cli.train", "cnnlab.cli.runs",
@@ -22,7 +22,7 @@ COMMAND_MODULES = ("cnnlab.cli.summary", "cnnlab.cli.code", "cnnlab.cli.train", 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's usage dump, reduced to one clear line
-        raise ConfigError(f"{message} (see: {self.prog} --help)")
+        raise ConfigError(f"{shortened(message)} (see: {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
