@@ -147,13 +147,20 @@ def _layer(row: dict[str, Any]) -> Layer:
         elif name in ("bias", "ceil"):
             value = bool(value)
         elif name != "p":
-            value = int(value)
+            value = _whole(name, value)
         args[name] = value
     if "kernel" in takes and "kernel" not in args:
         raise ConfigError(f"a {kind} layer needs a kernel")
     if "out" in takes and "out" not in args:
         raise ConfigError(f"a {kind} layer needs its out size")
     return Layer(kind, **args)
+
+
+def _whole(name: str, value: Any) -> int:
+    """A cell's number (the table stores 3 as 3.0) as an int; 3.5 is refused, never cut to 3."""
+    if not float(value).is_integer():
+        raise ConfigError(f"{name} must be a whole number, got {quoted(value)}")
+    return int(value)
 
 
 def _empty(value: Any) -> bool:

@@ -66,6 +66,13 @@ def test_a_bad_row_names_the_layer_and_the_page_keeps_working(app):
     assert not app.error and app.query_params["model"].startswith("seq:c5-6p2,sig,a2,c3-16,")
 
 
+def test_a_fractional_cell_is_refused_not_cut(app):
+    seq_app(app)
+    edit(app, edited_rows={0: {"kernel": 3.5}})  # conv1 3.5×3.5: not read as 3
+    assert [shown(e) for e in app.error] == ["layer 1 of 11 (row 1): kernel must be a whole number, got 3.5"]
+    assert app.query_params["model"] == LENET  # still the last valid model
+
+
 def test_start_from_a_preset_fills_the_table_and_the_input(app):
     seq_app(app)
     app.selectbox(key="seq_start").select("vgg11").run()
