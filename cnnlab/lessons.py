@@ -7,6 +7,7 @@ Nothing here is typed in: change C, the input size or the depth and every figure
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,8 +115,12 @@ def vgg_costs(sizes: tuple[int, int] = (224, 96), channels: int = 1) -> Lesson:
 EVOLUTION = ("lenet", "alexnet", "vgg11", "resnet18")
 
 
+WEIGHT_LAYERS = ("Conv2d", "Linear")  # what "deeper" counts
+
+
 def evolution(size: int = 224, channels: int = 1, store: RunStore | None = None) -> Lesson:
-    """LeNet (at its 28×28) → AlexNet → VGG-11 → ResNet-18 (at `size`): cost, field, best accuracy."""
+    """LeNet (at its 28×28) → AlexNet → VGG-11 → ResNet-18 (at `size`): depth, cost, field, best
+    accuracy; the claim is read off the table (a generation that sees less than the one before is named)."""
     best = _best_accuracy(store) if store is not None else {}
     rows, configs = [], []
     for name in EVOLUTION:
@@ -124,16 +129,35 @@ def evolution(size: int = 224, channels: int = 1, store: RunStore | None = None)
         summary = analyze(config)
         t, final = summary.totals, summary.final_field
         configs.append(config)
-        rows.append({"model": name, "input": str(config.input), "params": t.params, "MACs": t.macs,
-                     "weight memory": t.param_bytes, "activation memory": t.activation_bytes,
-                     "receptive field": final.rf[0], "best test acc": best.get(name)})
-    return Lesson(
-        "LeNet → AlexNet → VGG → ResNet",
-        "Each generation went deeper and saw more of the image; ResNet sees further than VGG with fewer "
-        "parameters, most of VGG's being in its FC layers.",
-        f"ResNet-18 has {rows[3]['params'] / rows[2]['params']:.1%} of VGG-11's parameters and a field of "
-        f"{rows[3]['receptive field']} against {rows[2]['receptive field']} pixels.",
-        rows, (configs[2], configs[3]))
+        rows.append({"model": name, "input": str(config.input),
+                     "conv + FC layers": sum(layer.type in WEIGHT_LAYERS for layer in summary.layers),
+                     "params": t.params, "MACs": t.macs, "weight memory": t.param_bytes,
+                     "activation memory": t.activation_bytes, "receptive field": final.rf[0],
+                     "best test acc": best.get(name)})
+    finding = (f"ResNet-18 has {rows[3]['params'] / rows[2]['params']:.1%} of VGG-11's parameters and a "
+               f"field of {rows[3]['receptive field']} against {rows[2]['receptive field']} pixels.")
+    if any(row["best test acc"] is None for row in rows):
+        finding += (" Best test acc is the best any run of the model in the run store reached; — means none "
+                    "has been trained yet (the Train page does it).")
+    return Lesson("LeNet → AlexNet → VGG → ResNet", _evolution_claim(rows), finding, rows,
+                  (configs[2], configs[3]))
+
+
+def _evolution_claim(rows: list[dict[str, Any]]) -> str:
+    """What the evolution table shows about depth and field, in one or two sentences."""
+    depths = [row["conv + FC layers"] for row in rows]
+    deeper = all(a < b for a, b in itertools.pairwise(depths))
+    claim = (f"Each generation went deeper ({' → '.join(map(str, depths))} conv and FC layers)" if deeper
+             else f"The generations' depths are {', '.join(map(str, depths))} conv and FC layers")
+    less = [(before, after) for before, after in itertools.pairwise(rows)
+            if after["receptive field"] < before["receptive field"]]
+    if not less:
+        return claim + " and saw more of the image each time."
+    named = "; ".join(f"{after['model']} sees {after['receptive field']} px against {before['model']}'s "
+                      f"{before['receptive field']}" for before, after in less)
+    return (f"{claim}, but depth alone does not widen the field: {named} — each layer widens "
+            "it by (kernel − 1) × the product of the strides before it, so 3×3 kernels at stride 1 widen it "
+            "slowly.")
 
 
 def _best_accuracy(store: RunStore) -> dict[str, float]:

@@ -89,6 +89,20 @@ def test_evolution_table_and_best_accuracy_from_the_store(tmp_path):
     assert rows["vgg11"]["receptive field"] == field(vgg11) == 150
     assert rows["alexnet"]["receptive field"] == field(
         [(11, 4), (3, 2), (5, 1), (3, 2), (3, 1), (3, 1), (3, 1), (3, 2)])
+    tv = (torchvision.models.alexnet(), torchvision.models.vgg11(), resnet)
+    weight_layers = [sum(isinstance(m, torch.nn.Conv2d | torch.nn.Linear) for m in net.modules())
+                     for net in tv]
+    assert [r["conv + FC layers"] for r in rows.values()] == [2 + 3, *weight_layers] == [5, 8, 11, 21]
+
+
+def test_the_evolution_claim_is_what_its_table_shows():
+    lesson = lessons.evolution(224, 1)
+    # VGG-11 (150 px) sees less than AlexNet (195 px): the claim says so rather than "saw more".
+    assert lesson.claim.startswith("Each generation went deeper (5 → 8 → 11 → 21 conv and FC layers), but "
+                                   "depth alone does not widen the field: vgg11 sees 150 px against "
+                                   "alexnet's 195")
+    assert "saw more" not in lesson.claim
+    assert lesson.finding.endswith("— means none has been trained yet (the Train page does it).")
 
 
 @pytest.mark.parametrize("blocks", [1, 3, 5])
