@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from cnnlab.figures.style import LAYOUT, PALETTE
 from dashboard.text import plot_text
 
-SPREADS = {"std": "mean ± std", "minmax": "min–max"}
+SPREADS = {"std": "mean ± std", "minmax": "min–max", "seeds": "each seed"}
 LOG_SPAN = 10  # positive values spanning this factor or more get a log axis
 METRIC_NAMES = {"test_acc": "test accuracy", "train_acc": "train accuracy", "train_loss": "train loss"}
 
@@ -36,26 +36,45 @@ def _rgba(colour: str, alpha: float) -> str:
     return f"rgba({red}, {green}, {blue}, {alpha})"
 
 
+def _band(stats: pd.DataFrame, metric: str, spread: str) -> tuple[pd.Series, pd.Series]:
+    """The band's lower and upper edge: mean ± std (an accuracy's kept in [0, 1]) or min and max."""
+    if spread == "minmax":
+        return stats["min"], stats["max"]
+    low, high = stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0)
+    if metric.endswith("_acc"):
+        low, high = low.clip(lower=0.0), high.clip(upper=1.0)
+    return low, high
+
+
+def _seed_lines(fig: go.Figure, metrics: pd.DataFrame, run_ids: list[int], metric: str, label: str,
+                colour: str) -> None:
+    """Each run of a group as a thin line in the group's colour (one legend entry for them all)."""
+    for k, run_id in enumerate(run_ids):
+        rows = metrics[(metrics["run_id"] == run_id) & (metrics["name"] == metric)]
+        fig.add_scatter(x=rows["epoch"].tolist(), y=rows["value"].tolist(), mode="lines", legendgroup=label,
+                        name=f"{label}: each seed", showlegend=k == 0, line=dict(color=_rgba(colour, 0.45),
+                                                                                  width=1.2),
+                        hovertemplate=f"run #{run_id}, epoch %{{x:.2f}}: %{{y:.3f}}<extra></extra>")
+
+
 def band_figure(metrics: pd.DataFrame, groups: dict[str, list[int]], singles: dict[int, str],
                 metric: str = "test_acc", spread: str = "std") -> go.Figure:
-    """Each group as its mean line in a shaded band (`spread`: std or minmax), single runs as plain lines,
-    on shared axes."""
+    """Each group as its mean line in a shaded band (`spread`: std or minmax) or among its runs' own lines
+    (seeds), single runs as plain lines, on shared axes."""
     if spread not in SPREADS:
         raise ValueError(f"spread must be one of {', '.join(SPREADS)}")
     fig = go.Figure()
     for i, (label, run_ids) in enumerate(groups.items()):
         colour = PALETTE[i % len(PALETTE)]
         stats = group_bands(metrics, run_ids, metric)
-        if spread == "std":
-            low, high = stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0)
-            if metric.endswith("_acc"):  # an accuracy lies in [0, 1]; so does its drawn band
-                low, high = low.clip(lower=0.0), high.clip(upper=1.0)
-        else:
-            low, high = stats["min"], stats["max"]
         x = stats["epoch"].tolist()
-        fig.add_scatter(x=x + x[::-1], y=high.tolist() + low.tolist()[::-1], fill="toself", mode="lines",
-                        line=dict(width=0), fillcolor=_rgba(colour, 0.2), hoverinfo="skip",
-                        name=f"{label}: {SPREADS[spread]}", legendgroup=label, showlegend=False)
+        if spread == "seeds":
+            _seed_lines(fig, metrics, run_ids, metric, label, colour)
+        else:
+            low, high = _band(stats, metric, spread)
+            fig.add_scatter(x=x + x[::-1], y=high.tolist() + low.tolist()[::-1], fill="toself", mode="lines",
+                            line=dict(width=0), fillcolor=_rgba(colour, 0.2), hoverinfo="skip",
+                            name=f"{label}: {SPREADS[spread]}", legendgroup=label, showlegend=False)
         fig.add_scatter(x=x, y=stats["mean"].tolist(), mode="lines+markers", legendgroup=label,
                         name=f"{label} (mean of {len(run_ids)})", line=dict(color=colour, width=2.5),
                         marker=dict(size=4), customdata=stats["n"].tolist(),

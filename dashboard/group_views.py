@@ -32,6 +32,24 @@ def group_label(members: list[Run]) -> str:
     return f"group {members[0].group_id}: {name} ×{len(members)}"
 
 
+CHANCE_MARGIN = 1.5  # a final test accuracy below this many times chance (1 / classes) "stayed at chance"
+
+
+def outliers(runs: list[Run]) -> dict[int, str]:
+    """The runs of groups that did not train as their seeds did: {run id: why} ("#7 stayed at chance
+    (final test acc 0.086, chance 0.100)", "#9 diverged")."""
+    found = {}
+    for run in runs:
+        classes = ((run.config or {}).get("model") or {}).get("arch", {}).get("classes")
+        if run.status == "diverged":
+            found[run.id] = f"run #{run.id} diverged"
+        elif (isinstance(classes, int) and classes > 1 and run.final_test_acc is not None
+              and run.final_test_acc < CHANCE_MARGIN / classes):
+            found[run.id] = (f"run #{run.id} stayed at chance (final test acc {run.final_test_acc:.3f}, "
+                             f"chance {1 / classes:.3f})")
+    return found
+
+
 def render(store: RunStore, runs: list[Run], user: Actor | None) -> None:
     """The 'Groups and sweeps' section of the Compare page (the sweeps `user` is shown)."""
     st.divider()
@@ -64,10 +82,14 @@ def groups_view(store: RunStore, runs: list[Run]) -> None:
     a, b = st.columns(2)
     metric = a.radio("Curve", names, format_func=lambda n: charts.METRIC_NAMES.get(n) or literal(n),
                      horizontal=True, key="band_metric")
+    odd = outliers([run for gid in chosen for run in groups[gid]])
     spread = b.radio("Band", list(charts.SPREADS), format_func=charts.SPREADS.get, horizontal=True,
-                     key="band_spread")
+                     key="band_spread", index=list(charts.SPREADS).index("seeds" if odd else "std"))
     if not chosen and not alone:
         return
+    if odd:
+        st.warning(literal("; ".join(odd.values()) + ". A mean ± std band over these and the others spans "
+                           "both outcomes, so each seed is drawn first (choose a band above to see it)."))
     # Run and group names are the user's: shown as text in the figure (plot_text)
     st.plotly_chart(charts.band_figure(metrics, {plot_text(labels[gid]): [r.id for r in groups[gid]]
                                                  for gid in chosen},

@@ -34,6 +34,14 @@ def test_mean_and_std_per_epoch_equal_pandas_and_shorter_runs_count_only_where_t
     assert stats["std"].iloc[0] == pytest.approx(statistics.stdev([0.50, 0.60, 0.40]))
 
 
+def test_each_seed_is_a_thin_line_under_the_groups_mean():
+    fig = band_figure(metrics(), {"lenet ×3": [1, 2, 3]}, {}, "test_acc", "seeds")
+    *seeds, mean = fig.data
+    assert [list(trace.y) for trace in seeds] == [VALUES[1], VALUES[2], VALUES[3]]
+    assert [trace.showlegend for trace in seeds] == [True, False, False]
+    assert list(mean.y) == pytest.approx([0.5, 0.7, 0.85])  # by hand; epoch 3 has runs 1 and 2 only
+
+
 @pytest.mark.parametrize("spread", ["std", "minmax"])
 def test_band_figure_draws_the_mean_inside_its_band_and_single_runs_beside_it(spread):
     fig = band_figure(metrics(), {"lenet ×3": [1, 2, 3]}, {9: "#9 single"}, "test_acc", spread)

@@ -161,6 +161,27 @@ def test_compare_draws_groups_as_bands_and_reports_mean_and_std(app):
     assert band["data"][0]["y"][:2] == pytest.approx([0.6, 0.9])
 
 
+def test_a_seed_at_chance_is_named_and_each_seed_drawn_by_default(app):
+    store = SweepStore()
+    config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=2)  # 10 classes: chance 0.1
+    group = record_runs(store, config, [[0.5, 0.95], [0.09, 0.086], [0.6, 0.97]])
+    store.tag_group(group)
+    app.switch_page("pages/compare.py").run()
+    assert not app.exception
+    assert [shown(w) for w in app.warning if "chance" in shown(w)] == [
+        f"run #{group[1]} stayed at chance (final test acc 0.086, chance 0.100). A mean ± std band over "
+        "these and the others spans both outcomes, so each seed is drawn first (choose a band above to see "
+        "it)."]
+    (figure,) = charts(app, "Test accuracy: groups as each seed")
+    *seeds, mean = figure["data"]
+    assert [trace["y"] for trace in seeds] == [[0.5, 0.95], [0.09, 0.086], [0.6, 0.97]]
+    assert [trace.get("showlegend") for trace in seeds] == [True, False, False]
+    assert mean["y"] == pytest.approx([(0.5 + 0.09 + 0.6) / 3, (0.95 + 0.086 + 0.97) / 3])
+    app.radio(key="band_spread").set_value("std").run()
+    (band,) = charts(app, "groups as mean ± std")
+    assert [trace.get("fill") for trace in band["data"]] == ["toself", None]  # the band, then the mean
+
+
 def test_compare_sweep_view_shows_trials_best_parallel_coordinates_and_each_parameter(app):
     store = SweepStore()
     base = RunConfig(model=fit_input(model_config("vgg:1x8,1x16"), "shapes"), epochs=2).to_dict()
