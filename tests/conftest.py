@@ -1,4 +1,4 @@
-"""Fixtures shared by the suites that launch training workers."""
+"""Fixtures shared by the suites: training workers cleaned up, and the CLI run in this process as a user."""
 
 import contextlib
 import os
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cnnlab.cli import main
 from cnnlab.errors import ConfigError
 from cnnlab.train.status import Status
 from cnnlab.train.store import DB_FILE, RunStore
@@ -41,3 +42,16 @@ def no_stray_workers(tmp_path):
     """However a test ends, no worker it launched into the store at `tmp_path` keeps training."""
     yield
     kill_workers(tmp_path)
+
+
+@pytest.fixture
+def cli(capsys, tmp_path, monkeypatch):
+    """Run `python -m cnnlab ARGS --home HOME` in this process as `user`; return (status, out, err)."""
+
+    def call(user: str, *args: str) -> tuple[int, str, str]:
+        monkeypatch.setenv("CNNLAB_USER", user)
+        status = main([*args, "--home", str(tmp_path)])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return call

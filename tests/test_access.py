@@ -9,7 +9,6 @@ import sqlite3
 import pytest
 
 from cnnlab.access import Actor
-from cnnlab.cli import main
 from cnnlab.errors import ConfigError
 from cnnlab.spec import model_config
 from cnnlab.sweep import SweepStore
@@ -20,19 +19,6 @@ from cnnlab.usernames import MAX_USER_NAME
 
 LENET = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1, limit_train=64, limit_test=32,
                   device="cpu")
-
-
-@pytest.fixture
-def cli(capsys, tmp_path, monkeypatch):
-    """Run `python -m cnnlab ARGS --home HOME` in this process as `user`; return (status, out, err)."""
-
-    def call(user: str, *args: str) -> tuple[int, str, str]:
-        monkeypatch.setenv("CNNLAB_USER", user)
-        status = main([*args, "--home", str(tmp_path)])
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return call
 
 
 @pytest.fixture

@@ -8,25 +8,17 @@ import sqlite3
 import pytest
 
 from cnnlab.access import Actor
-from cnnlab.cli import main
 from cnnlab.errors import ConfigError
 from cnnlab.train.store import RunStore
 
 
 @pytest.fixture
-def cli(capsys, tmp_path, monkeypatch):
-    """Run `python -m cnnlab ARGS --home HOME` in this process as `user`; return (status, out, err)."""
+def cli(cli, tmp_path, monkeypatch):
+    """The shared `cli` in a class whose teacher is prof and whose students see every run."""
     path = tmp_path / "class.toml"
     path.write_text('teachers = ["prof"]\nstudents_see = "all"\n')
     monkeypatch.setenv("CNNLAB_CLASS_CONFIG", str(path))
-
-    def call(user: str, *args: str) -> tuple[int, str, str]:
-        monkeypatch.setenv("CNNLAB_USER", user)
-        status = main([*args, "--home", str(tmp_path)])
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return call
+    return cli
 
 
 def two_runs(home) -> None:

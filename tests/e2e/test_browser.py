@@ -218,7 +218,8 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     page.locator(".st-key-run_name input").fill("browser run")
     page.get_by_role("button", name="Launch run").click()
     settle(page)
-    expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("launched")
+    # The launch starts the run's worker before the page answers: on a busy machine that takes seconds.
+    expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("launched", timeout=30_000)
     page.wait_for_selector(".st-key-live_curves .js-plotly-plot")
     final = 4 * 5 * 2 + 4  # loss and acc at 5 report points per epoch, test acc per epoch
     # The page samples the chart every 100 ms from its first draw: a short run ends in seconds.
@@ -267,7 +268,8 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     page.locator(".st-key-run_name input").fill("small VGG-11")
     page.get_by_role("button", name="Launch run").click()
     settle(page)
-    expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("Run #2 launched")
+    expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("Run #2 launched",
+                                                                                timeout=30_000)
     expect(page.locator(fresh('[data-testid="stProgress"]'))).to_contain_text("done · epoch 2.00 of 2",
                                                                        timeout=180_000)
 
