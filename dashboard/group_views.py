@@ -40,7 +40,9 @@ def outliers(runs: list[Run]) -> dict[int, str]:
     (final test acc 0.086, chance 0.100)", "#9 diverged")."""
     found = {}
     for run in runs:
-        classes = ((run.config or {}).get("model") or {}).get("arch", {}).get("classes")
+        model = (run.config or {}).get("model")  # an external run's config may hold a name here
+        arch = model.get("arch") if isinstance(model, dict) else None
+        classes = arch.get("classes") if isinstance(arch, dict) else None
         if run.status == "diverged":
             found[run.id] = f"run #{run.id} diverged"
         elif (isinstance(classes, int) and classes > 1 and run.final_test_acc is not None

@@ -69,5 +69,9 @@ def test_launch_a_sweep_watch_both_curves_and_the_band(server, page, screenshots
     shoot(page, "sweep_curves", screenshots / "sweep-compare.png")
     page.get_by_role("tab", name="Groups (repeats)").click()
     page.wait_for_selector(f"{current('band_chart')} .js-plotly-plot")
+    # Trials of a few steps may end at chance, which draws each seed first: ask for the band.
+    page.locator(".st-key-band_spread").get_by_text("mean ± std").click()
+    settle(page)
+    page.wait_for_selector(f"{current('band_chart')} .js-plotly-plot")
     assert [t["fill"] for t in traces(page, "band_chart")] == ["toself", None]
     shoot(page, "band_chart", screenshots / "group-band.png")
