@@ -25,15 +25,18 @@ def quoted(value: object) -> str:
     if len(text) <= QUOTE_CHARS + 2:
         return text
     size = f"{len(value):,} characters" if isinstance(value, str) else f"{len(text):,} characters as text"
+    return _cut(text, size)
+
+
+def _cut(text: str, size: str) -> str:
     return f"{text[:QUOTE_CHARS]}… ({size})"
 
 
 def shortened(message: str) -> str:
     """`message` with every word longer than QUOTE_CHARS cut as `quoted` cuts a value (for messages
     that echo input verbatim, such as argparse's)."""
-    def cut(word: re.Match) -> str:
-        return f"{word[0][:QUOTE_CHARS]}… ({len(word[0]):,} characters)"
-    return re.sub(rf"\S{{{QUOTE_CHARS + 3},}}", cut, message)
+    return re.sub(rf"\S{{{QUOTE_CHARS + 3},}}", lambda word: _cut(word[0], f"{len(word[0]):,} characters"),
+                  message)
 
 
 def listed(names: Iterable[object], most: int = LISTED_NAMES) -> str:

@@ -9,10 +9,12 @@ from cnnlab import ConfigError
 from cnnlab.access import Actor, may_act
 from cnnlab.sweep import SweepStore, cancel_sweep, param_value
 from cnnlab.sweep.space import sweep_params
+from cnnlab.train.status import Status
 from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import band_charts as charts
 from dashboard import identity
 from dashboard.charts import bubble_figure
+from dashboard.run_exports import setting
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
 
@@ -36,16 +38,14 @@ CHANCE_MARGIN = 1.5  # a final test accuracy below this many times chance (1 / c
 
 
 def outliers(runs: list[Run]) -> dict[int, str]:
-    """The runs of groups that did not train as their seeds did: {run id: why} ("#7 stayed at chance
-    (final test acc 0.086, chance 0.100)", "#9 diverged")."""
+    """The runs of groups that did not train as their seeds did: {run id: why} ("run #7 stayed at chance
+    (final test acc 0.086, chance 0.100)", "run #9 diverged")."""
     found = {}
     for run in runs:
-        model = (run.config or {}).get("model")  # an external run's config may hold a name here
-        arch = model.get("arch") if isinstance(model, dict) else None
-        classes = arch.get("classes") if isinstance(arch, dict) else None
-        if run.status == "diverged":
+        classes = setting(run, int, "model", "arch", "classes")  # None for an external run's own config
+        if run.status == Status.DIVERGED:
             found[run.id] = f"run #{run.id} diverged"
-        elif (isinstance(classes, int) and classes > 1 and run.final_test_acc is not None
+        elif (classes is not None and classes > 1 and run.final_test_acc is not None
               and run.final_test_acc < CHANCE_MARGIN / classes):
             found[run.id] = (f"run #{run.id} stayed at chance (final test acc {run.final_test_acc:.3f}, "
                              f"chance {1 / classes:.3f})")
