@@ -1,8 +1,9 @@
 """Peak memory of the largest requests cnnlab accepts, each in a fresh process, on the CPU.
 
-Run: python benchmarks/bench_limits.py
-Each case is a `cnnlab` command at (or next to) a limit of `cnnlab/limits.py`; it runs in a child
-process and the child's peak resident memory (ru_maxrss) is printed with its wall time and exit status.
+Run: python benchmarks/bench_limits.py [--repeat N]
+Each case is a `cnnlab` command at (or next to) a limit of `cnnlab/limits.py`; it runs N times (default
+3), each in a fresh child process, and the child's peak resident memory (ru_maxrss) and wall time are
+printed as median and best of the N, with the exit status.
 The cases show that the limits bound memory: the analysis traces on the meta device whatever the size,
 the effective field computes in chunks under MAX_FIELD_BYTES, and refused requests cost nothing. A row
 of docs/BENCHMARKS.md is this script's output with the machine line it prints first.
@@ -10,7 +11,9 @@ of docs/BENCHMARKS.md is this script's output with the machine line it prints fi
 
 from __future__ import annotations
 
+import argparse
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,15 +60,21 @@ def measure(argv: tuple[str, ...]) -> tuple[int, float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=3)
+    repeat = parser.parse_args().repeat
     print(describe())
     print(f"limits: MAX_INPUT_SIDE {limits.MAX_INPUT_SIDE}, MAX_LAYERS {limits.MAX_LAYERS}, "
           f"MAX_CHANNELS {limits.MAX_CHANNELS}, MAX_INSPECT_IMAGES {limits.MAX_INSPECT_IMAGES}, "
-          f"MAX_FIELD_BYTES {limits.MAX_FIELD_BYTES / 1024**3:g} GiB")
-    print(f"{'case':<72} {'exit':>4} {'wall s':>7} {'peak MiB':>9}")
+          f"MAX_FIELD_BYTES {limits.MAX_FIELD_BYTES / 1024**3:g} GiB; median / best of {repeat}")
+    print(f"{'case':<72} {'exit':>4} {'wall s':>11} {'peak MiB':>11}")
     with tempfile.TemporaryDirectory() as home:
         for what, argv in CASES:
-            status, wall, peak = measure((*argv, "--home", home) if argv[0] == "field" else argv)
-            print(f"{what:<72} {status:>4} {wall:>7.1f} {peak:>9.0f}")
+            runs = [measure((*argv, "--home", home) if argv[0] == "field" else argv) for _ in range(repeat)]
+            statuses, walls, peaks = zip(*runs, strict=True)
+            wall = f"{statistics.median(walls):.1f} / {min(walls):.1f}"
+            peak = f"{statistics.median(peaks):.0f} / {min(peaks):.0f}"
+            print(f"{what:<72} {'/'.join(sorted(set(map(str, statuses)))):>4} {wall:>11} {peak:>11}")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"(this script itself: {own:.0f} MiB; {Path(__file__).name})")
 
