@@ -13,11 +13,12 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from cnnlab import ModelConfig, limits, model_config
+from cnnlab import ConfigError, ModelConfig, limits, model_config
 from cnnlab.families import FAMILIES, Family, Option, family_of
 from cnnlab.inputs import InputSpec
 from dashboard import model_state
 from dashboard.controls import seq_table, tv_picker, vgg_table
+from dashboard.number_field import range_problem, whole_number
 
 OWN_CONTROLS: dict[str, ModuleType] = {"vgg": vgg_table, "seq": seq_table, "tv": tv_picker}
 INPUT_KEYS = ("family", "in_channels", "in_size")
@@ -59,22 +60,28 @@ def on_family_change() -> None:
     st.session_state[model_state.KEY] = model_config(start)
 
 
+def bounds(option: Option) -> tuple[int, int]:
+    """A number option's range on this page: the registry's (the dashboard's upper one for classes)."""
+    high = limits.DASHBOARD_MAX_CLASSES if option.name == "classes" else option.high
+    return option.low, high
+
+
 def option_widget(side: DeltaGenerator, option: Option) -> Any:
     """One option as a widget: a choice as a selectbox (radio for words), a flag as a checkbox, a
-    number as a number input within the registry's bounds (the dashboard's for classes)."""
+    number as a whole-number input (its range checked in `controls`)."""
     if option.kind is bool:
         return side.checkbox(option.label, key=option.name, help=option.help)
     if option.choices and option.kind is str:
         return side.radio(option.label, option.choices, key=option.name, horizontal=True, help=option.help)
     if option.choices:
         return side.selectbox(option.label, option.choices, key=option.name, help=option.help)
-    high = limits.DASHBOARD_MAX_CLASSES if option.name == "classes" else option.high
-    return side.number_input(option.label, option.low, high, key=option.name, help=option.help)
+    return whole_number(side, option.label, *bounds(option), key=option.name, help=option.help)
 
 
 def controls(side: DeltaGenerator) -> ModelConfig:
-    """Draw the model controls in `side`, then turn them into a model config (ConfigError if it makes
-    no sense). Every control is drawn before anything is checked, so an error leaves them all in place."""
+    """Draw the model controls in `side`, then turn them into a model config (ConfigError naming every
+    number out of its range, or what else makes no sense). Every control is drawn before anything is
+    checked, so an error leaves them all in place."""
     labels = [family.label for family in FAMILIES.values()]  # read now: a family may register late
     family = family_labelled(side.selectbox("Family", labels, key="family", on_change=on_family_change))
     read = OWN_CONTROLS[family.name].draw(side) if family.name in OWN_CONTROLS else dict
@@ -83,9 +90,14 @@ def controls(side: DeltaGenerator) -> ModelConfig:
     left, right = side.columns(2)
     channels = left.selectbox("Input channels", limits.DASHBOARD_CHANNELS, key="in_channels",
                               help="1: grey, 3: colour.")
-    size = right.number_input("Input size", limits.DASHBOARD_MIN_SIDE, limits.DASHBOARD_MAX_SIDE,
-                              key="in_size", help="Height = width, in pixels.")
+    sides = limits.DASHBOARD_MIN_SIDE, limits.DASHBOARD_MAX_SIDE
+    size = whole_number(right, "Input size", *sides, key="in_size", help="Height = width, in pixels.")
     values |= {o.name: option_widget(side, o) for o in family.options if o.name == "classes"}
+    numbers = [(o.label, values[o.name], *bounds(o)) for o in family.options
+               if o.kind is int and not o.choices]
+    found = [p for p in (range_problem(*number) for number in [*numbers, ("Input size", size, *sides)]) if p]
+    if found:
+        raise ConfigError(" ".join(found))
     spec = family.spec(**values, **read())
     return ModelConfig(spec, InputSpec(channels, size, size))
 

@@ -98,6 +98,24 @@ def test_an_impossible_vgg_shows_the_engine_message_and_keeps_working(app):
     assert app.query_params["model"] == "vgg:" + ",".join(f"{n}x{c}" for n, c in blocks)
 
 
+@pytest.mark.parametrize("key, value, message", [
+    ("width_divisor", 0, "Width divisor must be a whole number from 1 to 64, got 0."),
+    ("fc_width", 0, "FC width must be a whole number from 1 to 16,384, got 0."),
+    ("in_size", 27, "Input size must be a whole number from 28 to 256, got 27."),
+    ("in_size", 10**9, "Input size must be a whole number from 28 to 256, got 1,000,000,000."),
+    ("classes", 1, "Classes must be a whole number from 2 to 1,000, got 1."),
+    ("classes", None, "Classes must be a whole number from 2 to 1,000, got nothing."),
+])
+def test_a_number_out_of_range_is_answered_with_its_range(app, key, value, message):
+    app.run()
+    app.number_input(key=key).set_value(value).run()
+    assert not app.exception
+    assert [shown(e) for e in app.error] == [message]
+    # the headline keeps the last valid model, greyed and named as such, and the link keeps it too
+    assert metric(app, "Parameters") == format_count(VGG11)
+    assert any("Last valid model" in c.value for c in app.caption) and app.query_params["model"] == "vgg11"
+
+
 def test_editing_a_block_cell_changes_the_analysis(app):
     app.run()
     app.session_state["blocks"] = {"edited_rows": {0: {"out_channels": 32}}, "added_rows": [],
