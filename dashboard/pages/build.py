@@ -19,9 +19,11 @@ from cnnlab.devices import device_memory
 from cnnlab.figures import memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.units import format_bytes, format_count
 from dashboard import controls, diagram_view, fc_conv_view, model_state, model_upload, pin_compare
+from dashboard.number_field import range_problem, whole_number
 from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024
+MAX_MEMORY_BATCH = 4096  # the Training memory tab's batch
 TABS = ("Layers", "Diagram", "Shapes", "Parameters", "Receptive field", "Training memory")
 ROW_PX, TABLE_ROWS = 35, 60  # Streamlit's table row height; rows shown before a table scrolls
 
@@ -188,8 +190,11 @@ def params_panel(summary: Summary, summary_json: str) -> None:
 
 def memory_panel(config_json: str) -> None:
     left, right = st.columns(2)
-    batch = left.number_input("Batch size", 1, 4096, 128, key="mem_batch")
+    batch = whole_number(left, "Batch size", 1, MAX_MEMORY_BATCH, key="mem_batch", default=128)
     optimizer = right.selectbox("Optimiser", ["sgd", "sgd + momentum", "adam", "adamw"], key="mem_opt")
+    if problem := range_problem("Batch size", batch, 1, MAX_MEMORY_BATCH):
+        st.error(problem)
+        return
     with st.spinner("Simulating a training step…"):
         chart = shared_chart("memory", config_json, int(batch), optimizer)
     st.plotly_chart(chart, width="stretch", key="memory_chart")

@@ -116,6 +116,14 @@ def test_a_number_out_of_range_is_answered_with_its_range(app, key, value, messa
     assert any("Last valid model" in c.value for c in app.caption) and app.query_params["model"] == "vgg11"
 
 
+def test_a_memory_batch_out_of_range_is_answered_with_its_range(app):
+    app.run()
+    app.number_input(key="mem_batch").set_value(0).run()
+    assert not app.exception
+    assert [shown(e) for e in app.error] == ["Batch size must be a whole number from 1 to 4,096, got 0."]
+    assert metric(app, "Parameters") == format_count(VGG11)  # the model itself is still shown
+
+
 def test_editing_a_block_cell_changes_the_analysis(app):
     app.run()
     app.session_state["blocks"] = {"edited_rows": {0: {"out_channels": 32}}, "added_rows": [],
