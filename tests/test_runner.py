@@ -484,3 +484,16 @@ def test_a_run_whose_launcher_died_before_dispatching_is_started_by_the_next_loo
     assert main(["runs", "--home", str(tmp_path)]) == 0
     assert store.get(left).status == "running" and store.get(left).pid in worker_pids(tmp_path)
     assert wait_until_ended(store, left).status == "done"
+
+
+@pytest.mark.parametrize("options, expected", [
+    ({}, "lenet on mnist"),
+    ({"optimizer": "adam"}, "lenet on mnist · optimizer=adam"),  # Adam's own default rate is not named
+    ({"optimizer": "adam", "lr": 0.01, "epochs": 3, "batch_size": 64, "seed": 2},
+     "lenet on mnist · epochs=3 batch_size=64 lr=0.01 optimizer=adam seed=2"),
+    ({"lr": 0.05, "device": "cpu", "limit_train": 500}, "lenet on mnist"),  # SGD's default; not training
+])
+def test_a_run_is_named_by_the_training_options_set_away_from_their_defaults(options, expected):
+    config = RunConfig.from_dict({"model": model_config("lenet").to_dict(), "dataset": "mnist", **options})
+    assert runner.run_name(config) == expected
+    assert runner.run_name(config, "my run") == "my run"

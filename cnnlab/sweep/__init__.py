@@ -16,7 +16,8 @@ from cnnlab.errors import ConfigError, quoted
 from cnnlab.spec import ModelConfig
 from cnnlab.sweep.engine import check_cluster
 from cnnlab.sweep.records import Sweep, SweepStore
-from cnnlab.sweep.space import Space, TrialPlan, check_size, describe, expand, parse_space, repeat_configs
+from cnnlab.sweep.space import Space, TrialPlan, check_size, expand, parse_space, repeat_configs
+from cnnlab.train.options import describe
 from cnnlab.train.spawn import spawn_detached
 
 EARLY_STOP = ("asha",)

@@ -24,7 +24,7 @@ from cnnlab.errors import ConfigError, quoted
 from cnnlab.families import all_options
 from cnnlab.spec import ModelConfig, model_config, with_options
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.options import options
+from cnnlab.train.options import describe, options
 
 
 @dataclass(frozen=True)
@@ -163,12 +163,6 @@ def repeat_configs(config: RunConfig, repeats: int) -> list[RunConfig]:
     """`config` with seeds seed, seed + 1, ..., seed + repeats - 1: the runs of one group."""
     check_int("repeats", repeats, 1, limits.MAX_REPEATS)
     return [config.replace(seed=config.seed + k) for k in range(repeats)]
-
-
-def describe(params: dict[str, Any]) -> str:
-    """'lr=0.01 width_divisor=2'."""
-    return " ".join(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
-                    for name, value in params.items())
 
 
 def _split(flag: str, item: str) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,6 +198,12 @@ _ROWS = (  # in the order of a run config's JSON
                 open_high=True, section="advanced"),
 )
 OPTIONS: dict[str, TrainOption] = {option.name: option for option in _ROWS}
+
+
+def describe(params: Mapping[str, Any]) -> str:
+    """Option values in words, as a run's or a trial's name shows them: 'lr=0.01 width_divisor=2'."""
+    return " ".join(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
+                    for name, value in params.items())
 
 
 def options(section: str | None = None) -> list[TrainOption]:

@@ -18,6 +18,7 @@ from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.train.config import RunConfig
 from cnnlab.train.memory import check_fits
+from cnnlab.train.options import DEFAULT_LR, describe, options
 from cnnlab.train.queue import (
     MAX_RUNS_ENV,
     device_lock,
@@ -87,8 +88,14 @@ def check_runnable(config: RunConfig) -> Totals:
 
 
 def run_name(config: RunConfig, name: str | None = None) -> str:
-    """`name`, or by default 'MODEL on DATASET'."""
-    return name or f"{config.model.name} on {config.dataset}"
+    """`name`, or by default 'MODEL on DATASET' and the training options set away from their defaults,
+    so runs read apart: 'lenet on mnist · epochs=3 lr=0.01 optimizer=adam'."""
+    if name:
+        return name
+    defaults = {o.name: o.default for o in options()} | {"lr": DEFAULT_LR[config.optimizer]}
+    changed = {o.name: value for o in options() if o.group == "training"
+               and (value := getattr(config, o.name)) is not None and value != defaults[o.name]}
+    return f"{config.model.name} on {config.dataset}" + (f" · {describe(changed)}" if changed else "")
 
 
 def launch(config: RunConfig, *, name: str | None = None, home: str | Path | None = None,

@@ -11,6 +11,7 @@ from cnnlab.train.store import Run, RunStore
 from cnnlab.train.timings import timings
 from dashboard import class_pins, group_views, identity
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
+from dashboard.config_diff import config_diff
 from dashboard.run_exports import (
     MISSING,
     model_of,
@@ -85,23 +86,16 @@ def filtered(table: pd.DataFrame) -> pd.DataFrame:
     return table[keep]
 
 
-def flatten(config: dict, prefix: str = "") -> dict[str, str]:
-    """Nested config -> {'model.arch.blocks': '[[1, 64], ...]', 'lr': '0.05', ...}."""
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat |= flatten(value, f"{prefix}{key}.")
-        else:
-            flat[f"{prefix}{key}"] = str(value)
-    return flat
-
-
-def config_diff(runs: list[Run]) -> pd.DataFrame:
-    """The config and provenance fields on which the runs differ: one row per field, one column per run."""
-    flat = {f"#{run.id} {run.name}": flatten(run.config) | flatten(run.provenance or {}, "provenance.")
-            for run in runs}
-    table = pd.DataFrame(flat, dtype=object).fillna(MISSING)
-    return table[table.nunique(axis=1) > 1] if len(runs) > 1 else table
+def diff_panel(runs: list[Run]) -> None:
+    """The settings that differ, in full text; the provenance that differs folded away below them."""
+    ours, where = config_diff(runs)
+    if ours.empty:
+        st.caption("The runs were given the same settings.")
+    else:
+        st.table(ours)
+    with st.expander(f"Provenance: {len(where)} field{'s' * (len(where) != 1)} differ"
+                     if len(runs) > 1 else "Provenance", expanded=False):
+        st.table(where)
 
 
 def export(store: RunStore, runs: list[Run]) -> None:
@@ -130,7 +124,7 @@ def comparison(store: RunStore, shown: pd.DataFrame, runs: list[Run]) -> None:
         a.plotly_chart(bubble_figure(chosen, "params"), width="stretch", key="bubble_params")
         b.plotly_chart(bubble_figure(chosen, "macs"), width="stretch", key="bubble_macs")
     with tabs[3]:
-        st.dataframe(config_diff(runs), width="stretch", key="config_diff")
+        diff_panel(runs)
     export(store, runs)
 
 

@@ -123,9 +123,10 @@ def test_compare_overlays_two_runs_and_diffs_their_configs(app, new_app):
     names = [t["name"] for t in traces(overlay)]
     assert len(names) == 6
     assert f"#{first} lenet run: test acc" in names and f"#{second} small vgg: train loss" in names
-    diff = next(df.value for df in app.dataframe if "model.arch.family" in df.value.index)
-    assert list(diff.loc["model.arch.family"]) == ["vgg", "lenet"]
-    assert "epochs" not in diff.index  # equal fields are left out
+    settings, provenance = (table.value for table in app.table)
+    assert list(settings.loc["Model"]) == ["vgg:1x8,1x16", "lenet"]
+    assert "Epochs" not in settings.index  # equal fields are left out
+    assert app.expander[-1].label.startswith("Provenance: ")  # folded away below the settings
 
 
 def test_compare_deletes_a_run_only_after_confirmation(app, new_app):
