@@ -166,15 +166,19 @@ def choose_sources() -> tuple[list[Source], str | None]:
             Source(config_json, run_id=run_id, trained=True, home=home)], run.dataset
 
 
-def choose_data(inp: InputSpec, run_dataset: str | None, left: DeltaGenerator,
+def choose_data(inp: InputSpec, run_dataset: str | None, subject: Source, left: DeltaGenerator,
                 right: DeltaGenerator) -> tuple[str, int]:
+    """The images: a run's own dataset (else the built-in set of the input's channels) each time another
+    model is chosen; the user's pick while it stays."""
     ready = [name for name in DATASET_NAMES if available_datasets()[name]]
     preferred = run_dataset if run_dataset in ready else default_dataset(inp)
     if run_dataset is not None and run_dataset not in ready:
         st.warning(f"The run's dataset {run_dataset} is not on this machine (see docs/DATASETS.md); "
                    f"its images cannot be shown, so {preferred} is offered instead.")
-    if st.session_state.get("see_dataset") not in ready:
+    chosen = (subject.run_id, subject.model_file, subject.config_json, preferred)
+    if st.session_state.get("see_dataset") not in ready or st.session_state.get("see_images_for") != chosen:
         st.session_state["see_dataset"] = preferred
+    st.session_state["see_images_for"] = chosen
     dataset = left.selectbox("Images from", ready, key="see_dataset",
                              help="; ".join(f"{n}: {dataset_info(n)['description']}" for n in ready))
     index = right.number_input("Image", 0, 999, 0, key="see_image", help="Index in the test split")
@@ -303,7 +307,7 @@ try:
     sources, run_dataset = choose_sources()
     layers, inp, macs = facts(sources[0])
     data, image_at, layer_at, count_at = st.columns([3, 1, 3, 1])
-    dataset, index = choose_data(inp, run_dataset, data, image_at)
+    dataset, index = choose_data(inp, run_dataset, sources[0], data, image_at)
     with layer_at:
         layer = choose_layer(layers)
     count = count_at.number_input("Images", 1, MAX_INSPECT_IMAGES, default_count(macs), key="see_images",

@@ -146,6 +146,18 @@ def test_a_run_whose_dataset_is_missing_says_so_and_shows_built_in_images(app):
     assert figures(app, f"pool2 unit (2, 2) — run {run_id}, trained")
 
 
+def test_the_images_follow_the_chosen_runs_dataset(app):
+    run_id = tiny_run()  # trained on shapes
+    open_see(app, "lenet")
+    app.selectbox(key="see_dataset").set_value("shapes-rgb").run()  # the user's pick for the untrained model
+    app.radio(key="see_source").set_value("A trained run").run()
+    assert not app.exception and not app.error
+    assert app.selectbox(key="see_dataset").value == "shapes"
+    assert figures(app, f"pool2 unit (2, 2) — run {run_id}, trained")
+    app.selectbox(key="see_dataset").set_value("shapes-rgb").run()  # a pick on the same run is kept
+    assert app.selectbox(key="see_dataset").value == "shapes-rgb"
+
+
 def test_no_run_with_weights_says_how_to_get_one(app):
     open_see(app, "lenet")
     app.radio(key="see_source").set_value("A trained run").run()
