@@ -47,6 +47,10 @@ def draw(side: DeltaGenerator) -> Callable[[], dict[str, Any]]:
     side.selectbox("Preset", list(PRESETS), key="vgg_preset", on_change=on_preset_change,
                    help="The VGG paper's configurations A, B, D and E; edit the table for your own.")
     side.caption("Blocks: each is N 3×3 convolutions then a 2×2 max-pool. Add or delete rows.")
+    divisor = st.session_state.get("width_divisor", 1)
+    if isinstance(divisor, int) and divisor > 1:
+        side.caption(f"Channels as the paper writes them: the network builds each ÷ {divisor} (width "
+                     f"divisor below): 64 → {64 // divisor}, 512 → {512 // divisor}.")
     base = pd.DataFrame(st.session_state["vgg_base"], columns=["num_convs", "out_channels"])
     last = int(base["out_channels"].iloc[-1]) if len(base) else 64  # a new row starts filled in, no "None"
     with side:

@@ -124,6 +124,16 @@ def test_a_memory_batch_out_of_range_is_answered_with_its_range(app):
     assert metric(app, "Parameters") == format_count(VGG11)  # the model itself is still shown
 
 
+def test_the_block_table_says_its_channels_are_divided(app):
+    app.query_params["model"] = "vgg11"
+    app.query_params["width_divisor"] = "4"
+    app.run()
+    assert not app.exception and not app.error
+    assert any(c.value.startswith("Channels as the paper writes them: the network builds each ÷ 4")
+               and c.value.endswith("64 → 16, 512 → 128.") for c in app.caption)
+    assert layer_table(app)["output_shape"].iloc[0] == "16×112×112"  # block1: 64 ÷ 4 channels, pooled
+
+
 def test_editing_a_block_cell_changes_the_analysis(app):
     app.run()
     app.session_state["blocks"] = {"edited_rows": {0: {"out_channels": 32}}, "added_rows": [],
