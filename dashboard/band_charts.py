@@ -58,9 +58,9 @@ def _seed_lines(fig: go.Figure, metrics: pd.DataFrame, run_ids: list[int], metri
 
 
 def band_figure(metrics: pd.DataFrame, groups: dict[str, list[int]], singles: dict[int, str],
-                metric: str = "test_acc", spread: str = "std") -> go.Figure:
+                metric: str = "test_acc", spread: str = "std", log: bool = False) -> go.Figure:
     """Each group as its mean line in a shaded band (`spread`: std or minmax) or among its runs' own lines
-    (seeds), single runs as plain lines, on shared axes."""
+    (seeds), single runs as plain lines, on shared axes (`log`: a log value axis, for a loss)."""
     if spread not in SPREADS:
         raise ValueError(f"spread must be one of {', '.join(SPREADS)}")
     fig = go.Figure()
@@ -83,9 +83,11 @@ def band_figure(metrics: pd.DataFrame, groups: dict[str, list[int]], singles: di
         rows = metrics[(metrics["run_id"] == run_id) & (metrics["name"] == metric)]
         fig.add_scatter(x=rows["epoch"].tolist(), y=rows["value"].tolist(), mode="lines+markers", name=label,
                         line=dict(color=PALETTE[j % len(PALETTE)], dash="dot"), marker=dict(size=4))
-    title = plot_text(f"{METRIC_NAMES.get(metric, metric).capitalize()}: groups as {SPREADS[spread]}")
-    fig.update_layout(**LAYOUT, title_text=title, xaxis_title="epoch", yaxis_title=METRIC_NAMES.get(metric),
-                      uirevision="bands")
+    name = METRIC_NAMES.get(metric, metric)
+    fig.update_layout(**LAYOUT, title_text=plot_text(f"{name.capitalize()}: groups as {SPREADS[spread]}"),
+                      xaxis_title="epoch", uirevision="bands",
+                      yaxis=dict(title=plot_text(name + (" (log)" if log else "")),
+                                 type="log" if log else "linear"))
     return fig
 
 

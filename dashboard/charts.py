@@ -8,9 +8,17 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnlab.figures.style import LAYOUT, PALETTE
+from dashboard.text import plot_text
 
 CURVES = (("train_loss", "train loss", "solid"), ("train_acc", "train acc", "dash"),
           ("test_acc", "test acc", "dot"))
+# Accuracy reads as a percentage, so its top tick ("100%") never reads as one more loss tick ("1")
+ACCURACY_AXIS = dict(title_text="accuracy", range=[0, 1.02], tickformat=".0%")
+
+
+def loss_axis(log: bool) -> dict:
+    """The loss axis: linear, or log (where a falling loss keeps its detail)."""
+    return dict(title_text="loss (log)" if log else "loss", type="log" if log else "linear")
 
 
 def _add_curves(fig: go.Figure, series_of: pd.DataFrame, colour: str, label: str | None, row: int,
@@ -26,26 +34,26 @@ def _add_curves(fig: go.Figure, series_of: pd.DataFrame, colour: str, label: str
 
 
 def curves_figure(metrics: pd.DataFrame, labels: dict[int, str], title: str = "Training curves",
-                  height: int = 460) -> go.Figure:
+                  height: int = 460, log_loss: bool = False) -> go.Figure:
     """Train loss (upper panel) and train and test accuracy (lower panel, 0 to 1) against epoch for each
     run: the textbook's animator, with each quantity on its own axis.
 
     `metrics` is the run store's long table (run_id, step, epoch, name, value); `labels` names runs.
     """
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.45, 0.55])
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1, row_heights=[0.45, 0.55])
     for i, (run_id, label) in enumerate(labels.items()):
         _add_curves(fig, metrics[metrics["run_id"] == run_id], PALETTE[i % len(PALETTE)],
                     label if len(labels) > 1 else None, row=1)
     fig.update_layout(**{**LAYOUT, "height": height}, title_text=title, uirevision="curves")
-    fig.update_yaxes(title_text="loss", row=1, col=1)
-    fig.update_yaxes(title_text="accuracy", range=[0, 1.02], row=2, col=1)
+    fig.update_yaxes(**loss_axis(log_loss), row=1, col=1)
+    fig.update_yaxes(**ACCURACY_AXIS, row=2, col=1)
     fig.update_xaxes(title_text="epoch", row=2, col=1)
     return fig
 
 
-def small_multiples(metrics: pd.DataFrame, labels: dict[int, str]) -> go.Figure:
-    """One column of panels per run (loss above, accuracy below), shared axes, the same curves in each;
-    the legend sits under the panels so it never covers a run's title."""
+def small_multiples(metrics: pd.DataFrame, labels: dict[int, str], log_loss: bool = False) -> go.Figure:
+    """One column of panels per run (loss above, accuracy below), shared axes (the overlay's), the same
+    curves in each; the legend sits under the panels so it never covers a run's title."""
     count = max(len(labels), 1)
     cols = min(count, 3)
     grid = -(-count // cols)
@@ -58,8 +66,8 @@ def small_multiples(metrics: pd.DataFrame, labels: dict[int, str]) -> go.Figure:
         _add_curves(fig, metrics[metrics["run_id"] == run_id], PALETTE[0], None, row=2 * (i // cols) + 1,
                     col=i % cols + 1, legend=i == 0, dashes=False)
     for r in range(grid):
-        fig.update_yaxes(title_text="loss", row=2 * r + 1, col=1)
-        fig.update_yaxes(title_text="accuracy", range=[0, 1.02], row=2 * r + 2, col=1)
+        fig.update_yaxes(**loss_axis(log_loss), row=2 * r + 1)
+        fig.update_yaxes(**ACCURACY_AXIS, row=2 * r + 2)
     fig.update_layout(**{**LAYOUT, "height": 110 + 380 * grid, "margin": dict(l=10, r=10, t=70, b=60),
                          "legend": dict(orientation="h", yanchor="top", y=-0.06 / grid, x=0)},
                       title_text="Side by side")
@@ -67,16 +75,19 @@ def small_multiples(metrics: pd.DataFrame, labels: dict[int, str]) -> go.Figure:
 
 
 def bubble_figure(runs: pd.DataFrame, x: str) -> go.Figure:
-    """Best test accuracy against `x` ('params' or 'macs'); bubble size is throughput. Labels may
-    reach past the axes (not clipped) and the margins leave them room."""
+    """Best test accuracy against `x` ('params' or 'macs'); bubble size is throughput. Each bubble is
+    labelled by its run's id, above and below in turn so neighbours' labels do not overlap; the name is
+    in the hover. Labels may reach past the axes (not clipped) and the margins leave them room."""
     fig = go.Figure()
-    data = runs.dropna(subset=["best test acc", x])
+    data = runs.dropna(subset=["best test acc", x]).sort_values(x)
     speed = data["examples/s"].fillna(0)
     size = (12 + 30 * speed / speed.max()).tolist() if len(data) and speed.max() > 0 else [14] * len(data)
     fig.add_scatter(x=data[x].tolist(), y=data["best test acc"].tolist(), mode="markers+text",
-                    text=data["name"].tolist(), cliponaxis=False,
-                    textposition="top center", marker=dict(size=size, color="#2563eb", opacity=0.6),
-                    hovertemplate="%{text}<br>%{x:,}<br>test acc %{y:.3f}<extra></extra>")
+                    text=[f"#{i}" for i in data["id"]], customdata=[plot_text(n) for n in data["name"]],
+                    cliponaxis=False,
+                    textposition=[("top center", "bottom center")[k % 2] for k in range(len(data))],
+                    marker=dict(size=size, color="#2563eb", opacity=0.6),
+                    hovertemplate="%{text} %{customdata}<br>%{x:,}<br>test acc %{y:.3f}<extra></extra>")
     fig.update_layout(**{**LAYOUT, "margin": dict(l=60, r=60, t=90, b=10)},
                       title_text=f"Test accuracy against {x}",
                       xaxis=dict(type="log", title=x, automargin=True),

@@ -87,6 +87,7 @@ def groups_view(store: RunStore, runs: list[Run]) -> None:
     odd = outliers([run for gid in chosen for run in groups[gid]])
     spread = b.radio("Band", list(charts.SPREADS), format_func=charts.SPREADS.get, horizontal=True,
                      key="band_spread", index=list(charts.SPREADS).index("seeds" if odd else "std"))
+    log = "loss" in metric and st.toggle("Log scale", key="band_log", help="A log axis for a loss curve.")
     if not chosen and not alone:
         return
     if odd:
@@ -95,7 +96,7 @@ def groups_view(store: RunStore, runs: list[Run]) -> None:
     # Run and group names are the user's: shown as text in the figure (plot_text)
     st.plotly_chart(charts.band_figure(metrics, {plot_text(labels[gid]): [r.id for r in groups[gid]]
                                                  for gid in chosen},
-                                       {i: plot_text(singles[i]) for i in alone}, metric, spread),
+                                       {i: plot_text(singles[i]) for i in alone}, metric, spread, log),
                     width="stretch", key="band_chart")
     finals = pd.DataFrame([{"group": labels[gid], "final test acc": run.final_test_acc}
                            for gid in chosen for run in groups[gid] if run.status == "done"])

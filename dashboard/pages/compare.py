@@ -112,12 +112,15 @@ def comparison(store: RunStore, shown: pd.DataFrame, runs: list[Run]) -> None:
     """The chosen runs' curves (overlaid and side by side), accuracy against size, config diff, export."""
     labels = {run.id: plot_text(f"#{run.id} {run.name}") for run in runs}
     metrics = store.metrics_frame(list(labels))
+    log = st.toggle("Log loss axis", key="log_loss", help="Both curve views: a log scale keeps the detail "
+                    "of a loss that falls by orders of magnitude.")
     tabs = st.tabs(["Overlay", "Side by side", "Accuracy vs size", "Config diff"])
     with tabs[0]:
-        st.plotly_chart(curves_figure(metrics, labels, "Selected runs on shared axes"), width="stretch",
-                        key="overlay_chart")
+        st.plotly_chart(curves_figure(metrics, labels, "Selected runs on shared axes", log_loss=log),
+                        width="stretch", key="overlay_chart")
     with tabs[1]:
-        st.plotly_chart(small_multiples(metrics, labels), width="stretch", key="multiples_chart")
+        st.plotly_chart(small_multiples(metrics, labels, log_loss=log), width="stretch",
+                        key="multiples_chart")
     with tabs[2]:
         chosen = shown[shown["id"].isin(list(labels))]
         a, b = st.columns(2)

@@ -287,8 +287,9 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
             st.toast(f"Stopping run {run_id}…")
     if run.error:
         (st.warning if run.status in ("cancelled", "interrupted") else st.error)(literal(run.error))
+    log = st.toggle("Log loss axis", key="live_log")
     st.plotly_chart(curves_figure(metrics, {run_id: plot_text(run.name)},
-                                  title=plot_text(f"Run {run_id}: {run.name}"), height=400),
+                                  title=plot_text(f"Run {run_id}: {run.name}"), height=400, log_loss=log),
                     width="stretch", key="live_curves")
     going = [r for r in runs if r.status not in TERMINAL]
     if len(going) > 1:

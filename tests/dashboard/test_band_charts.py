@@ -97,3 +97,11 @@ def test_an_accuracy_band_stays_within_zero_and_one():
     loss = band_figure(frame, {"pair": [1, 2]}, {}, "train_loss", "std").data[0]
     spread = statistics.stdev([3.0, 0.1])
     assert list(loss.y) == pytest.approx([1.55 + spread, 1.55 - spread]), "a loss is not clipped"
+
+
+def test_a_loss_band_can_be_drawn_on_a_log_axis():
+    metrics = pd.DataFrame({"run_id": [1, 2], "step": [1, 1], "epoch": [1.0, 1.0],
+                            "name": ["train_loss", "train_loss"], "value": [0.5, 0.1]})
+    log = band_figure(metrics, {"g": [1, 2]}, {}, metric="train_loss", log=True)
+    assert log.layout.yaxis.type == "log" and log.layout.yaxis.title.text == "train loss (log)"
+    assert band_figure(metrics, {"g": [1, 2]}, {}, metric="train_loss").layout.yaxis.type == "linear"

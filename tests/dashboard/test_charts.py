@@ -42,12 +42,13 @@ def test_small_multiples_has_one_panel_per_run():
 
 
 def test_bubble_figure_plots_accuracy_against_size():
-    runs = pd.DataFrame({"name": ["small", "big", "unfinished"], "params": [1_000, 1_000_000, 50],
+    runs = pd.DataFrame({"id": [1, 2, 3], "name": ["small", "big", "unfinished"],
+                         "params": [1_000, 1_000_000, 50],
                          "macs": [10, 20, 30], "best test acc": [0.5, 0.9, None],
                          "examples/s": [100.0, 10.0, None]})
     fig = charts.bubble_figure(runs, "params")
     (trace,) = fig.data
-    assert list(trace.x) == [1_000, 1_000_000] and list(trace.text) == ["small", "big"]
+    assert list(trace.x) == [1_000, 1_000_000] and list(trace.text) == ["#1", "#2"]
     assert trace.marker.size[0] > trace.marker.size[1]  # faster runs are bigger bubbles
     assert fig.layout.xaxis.type == "log"
 
@@ -68,8 +69,30 @@ def test_small_multiples_keep_the_legend_below_the_panels():
 
 
 def test_bubble_labels_are_not_clipped():
-    runs = pd.DataFrame({"name": ["a"], "params": [10], "macs": [1], "best test acc": [0.9],
+    runs = pd.DataFrame({"id": [1], "name": ["a"], "params": [10], "macs": [1], "best test acc": [0.9],
                          "examples/s": [1.0]})
     fig = charts.bubble_figure(runs, "params")
     assert fig.data[0].cliponaxis is False and fig.layout.yaxis.range[1] > 1
 
+
+
+def test_accuracy_ticks_read_as_percentages_and_the_loss_axis_can_be_log_in_both_views():
+    table = metrics_table({1: 3, 2: 3})
+    overlay = charts.curves_figure(table, {1: "a", 2: "b"}, log_loss=True)
+    multiples = charts.small_multiples(table, {1: "a", 2: "b"}, log_loss=True)
+    assert overlay.layout.yaxis.type == "log" and overlay.layout.yaxis.title.text == "loss (log)"
+    # side by side: every loss panel (y, y2) log too; accuracy panels (y3, y4) as percentages
+    assert [multiples.layout[a].type for a in ("yaxis", "yaxis2")] == ["log", "log"]
+    assert [multiples.layout[a].tickformat for a in ("yaxis3", "yaxis4")] == [".0%", ".0%"]
+    assert overlay.layout.yaxis2.tickformat == ".0%"  # "100%", not a "1" under the loss axis's "1"
+    plain = charts.curves_figure(table, {1: "a"})
+    assert plain.layout.yaxis.type == "linear" and plain.layout.yaxis.title.text == "loss"
+
+
+def test_bubble_labels_are_run_ids_alternating_above_and_below():
+    runs = pd.DataFrame({"id": [3, 1, 2], "name": ["c", "a", "b <i>x</i>"], "params": [300, 100, 200],
+                         "macs": [1, 1, 1], "best test acc": [0.9, 0.8, 0.85], "examples/s": [1.0, 1.0, 1.0]})
+    (trace,) = charts.bubble_figure(runs, "params").data
+    assert list(trace.x) == [100, 200, 300] and list(trace.text) == ["#1", "#2", "#3"]
+    assert list(trace.textposition) == ["top center", "bottom center", "top center"]
+    assert trace.customdata[1] == "b &lt;i&gt;x&lt;/i&gt;"  # the name in the hover, as text

@@ -87,6 +87,11 @@ def page(server):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+        # A cold server's first script run imports torch and the analysis (a minute or more on a busy
+        # machine): done once here, so no test's own waits pay for it.
+        page.goto(server)
+        page.wait_for_selector("h1", timeout=240_000)
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=240_000)
         page.set_default_timeout(60_000)
         yield page
         browser.close()
