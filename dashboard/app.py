@@ -51,7 +51,8 @@ if not pages:
     st.info("Sign in to use cnnlab.")
     st.stop()
 navigation = st.navigation(list(pages.values()), position="top")  # the pages get the whole width
-st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 1.5rem}</style>")  # no empty band on top
+# the page starts just below the top navigation bar (about 3.75rem), without Streamlit's empty band
+st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 4.5rem}</style>")
 if not visitor:  # the tour's steps open every page
     tour.panel(pages)
 navigation.run()

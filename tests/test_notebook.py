@@ -9,32 +9,22 @@ from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "notebooks" / "d2l_in_cnnlab.ipynb"
 
+def printout(rows: list[tuple[str, list[int]]], gap: str) -> str:
+    """The d2l book's shape loop output: 'Conv2d output shape:<gap>torch.Size([1, 6, 28, 28])' per layer."""
+    return "".join(f"{name} output shape:{gap}torch.Size({shape})\n" for name, shape in rows)
+
+
 # d2l 7.6's printout of LeNet's shapes on a 1×1×28×28 input
-LENET_SHAPES = """\
-Conv2d output shape: \t torch.Size([1, 6, 28, 28])
-Sigmoid output shape: \t torch.Size([1, 6, 28, 28])
-AvgPool2d output shape: \t torch.Size([1, 6, 14, 14])
-Conv2d output shape: \t torch.Size([1, 16, 10, 10])
-Sigmoid output shape: \t torch.Size([1, 16, 10, 10])
-AvgPool2d output shape: \t torch.Size([1, 16, 5, 5])
-Flatten output shape: \t torch.Size([1, 400])
-Linear output shape: \t torch.Size([1, 120])
-Sigmoid output shape: \t torch.Size([1, 120])
-Linear output shape: \t torch.Size([1, 84])
-Sigmoid output shape: \t torch.Size([1, 84])
-Linear output shape: \t torch.Size([1, 10])
-"""
+LENET_SHAPES = printout([
+    ("Conv2d", [1, 6, 28, 28]), ("Sigmoid", [1, 6, 28, 28]), ("AvgPool2d", [1, 6, 14, 14]),
+    ("Conv2d", [1, 16, 10, 10]), ("Sigmoid", [1, 16, 10, 10]), ("AvgPool2d", [1, 16, 5, 5]),
+    ("Flatten", [1, 400]), ("Linear", [1, 120]), ("Sigmoid", [1, 120]), ("Linear", [1, 84]),
+    ("Sigmoid", [1, 84]), ("Linear", [1, 10])], " \t ")
 # d2l 7.6 (first edition) printout of its ResNet-18's stages on a 1×1×224×224 input
-RESNET_SHAPES = """\
-Sequential output shape:\t torch.Size([1, 64, 56, 56])
-Sequential output shape:\t torch.Size([1, 64, 56, 56])
-Sequential output shape:\t torch.Size([1, 128, 28, 28])
-Sequential output shape:\t torch.Size([1, 256, 14, 14])
-Sequential output shape:\t torch.Size([1, 512, 7, 7])
-AdaptiveAvgPool2d output shape:\t torch.Size([1, 512, 1, 1])
-Flatten output shape:\t torch.Size([1, 512])
-Linear output shape:\t torch.Size([1, 10])
-"""
+RESNET_SHAPES = printout([
+    ("Sequential", [1, 64, 56, 56]), ("Sequential", [1, 64, 56, 56]), ("Sequential", [1, 128, 28, 28]),
+    ("Sequential", [1, 256, 14, 14]), ("Sequential", [1, 512, 7, 7]),
+    ("AdaptiveAvgPool2d", [1, 512, 1, 1]), ("Flatten", [1, 512]), ("Linear", [1, 10])], "\t ")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 
 Every family gets its options as widgets (bounds from the registry); a family with a control of its
 own (VGG's block table, seq's layer table, tv's model picker) has a module here with `init`, `draw`
-and `KEYS` (and optionally `sync`, and `start`: the spec the family starts from when picked).
+and `KEYS` (and optionally `sync`; `start`: the spec the family starts from when picked; `WIDE = True`:
+its control is drawn across the page, not in the control column).
 """
 
 from __future__ import annotations
@@ -78,13 +79,14 @@ def option_widget(side: DeltaGenerator, option: Option) -> Any:
     return whole_number(side, option.label, *bounds(option), key=option.name, help=option.help)
 
 
-def controls(side: DeltaGenerator) -> ModelConfig:
-    """Draw the model controls in `side`, then turn them into a model config (ConfigError naming every
-    number out of its range, or what else makes no sense). Every control is drawn before anything is
-    checked, so an error leaves them all in place."""
+def controls(side: DeltaGenerator, wide: DeltaGenerator) -> ModelConfig:
+    """Draw the model controls in `side` (a family's wide control in `wide`), then turn them into a model
+    config (ConfigError naming every number out of its range, or what else makes no sense). Every control
+    is drawn before anything is checked, so an error leaves them all in place."""
     labels = [family.label for family in FAMILIES.values()]  # read now: a family may register late
     family = family_labelled(side.selectbox("Family", labels, key="family", on_change=on_family_change))
-    read = OWN_CONTROLS[family.name].draw(side) if family.name in OWN_CONTROLS else dict
+    own = OWN_CONTROLS.get(family.name)
+    read = own.draw(wide if getattr(own, "WIDE", False) else side) if own is not None else dict
     values = {o.name: option_widget(side, o) for o in family.options if o.name != "classes"}
     side.divider()
     left, right = side.columns(2)

@@ -19,6 +19,7 @@ from dashboard import model_state
 
 COLUMNS = ("#", "type", "kernel", "out", "stride", "padding", "dilation", "groups", "bias", "ceil", "p")
 KEYS = ("seq_base", "seq_layers", "seq_start", "seq_renumber")
+WIDE = True  # a layer's eleven columns need the page's width
 
 
 def _has_seq(spec: Any) -> bool:
@@ -86,7 +87,7 @@ def draw(side: DeltaGenerator) -> Callable[[], dict[str, Any]]:
 
     with side:
         table = st.data_editor(
-            base, key="seq_layers", num_rows="dynamic", width="stretch", hide_index=True,
+            base, key="seq_layers", num_rows="dynamic", width="stretch", hide_index=True, placeholder="—",
             column_config={
                 "#": number("#", help="position; edit it to move the row"),
                 "type": st.column_config.SelectboxColumn("type", options=list(KINDS), required=True,

@@ -58,7 +58,7 @@ def draw(side: DeltaGenerator) -> Callable[[], dict[str, Any]]:
             base, key="blocks", num_rows="dynamic", width="stretch", hide_index=True,
             column_config={
                 "num_convs": st.column_config.NumberColumn(
-                    "3×3 convs", help="convolutions in the block", min_value=1,
+                    "convs", help="3×3 convolutions in the block", min_value=1,
                     max_value=limits.MAX_CONVS_PER_BLOCK, step=1, width="small", default=1),
                 "out_channels": st.column_config.NumberColumn(
                     "channels", help="output channels of the block", min_value=1,

@@ -156,12 +156,12 @@ def layer_table(config_json: str) -> None:
                      "macs": st.column_config.NumberColumn("MACs", format="localized", width=105),
                      "rf": st.column_config.TextColumn("RF", help="receptive field, input pixels", width=45),
                      "jump": st.column_config.TextColumn("jump", help="stride product", width=45)})
-    markdown_copy, text_copy, _ = st.columns([1, 1, 3])  # copies of the table for slides and notes
+    copies = st.container(horizontal=True)  # the table for slides and notes; buttons as wide as their labels
     stem = file_stem(rows.model)
-    markdown_copy.download_button("Table as Markdown", rows.to_markdown(), file_name=f"{stem}.md",
-                                  mime="text/markdown", key="download_table_markdown")
-    text_copy.download_button("Table as text", rows.to_text(), file_name=f"{stem}.txt", mime="text/plain",
-                              key="download_table_text")
+    copies.download_button("Table as Markdown", rows.to_markdown(), file_name=f"{stem}.md",
+                           mime="text/markdown", key="download_table_markdown")
+    copies.download_button("Table as text", rows.to_text(), file_name=f"{stem}.txt", mime="text/plain",
+                           key="download_table_text")
     formulas = [(row.name, row.size_formula()) for row in rows.layers if row.window is not None]
     with st.expander("Why this size? The output-size formula of each convolution and pooling row"):
         st.caption("side out = ⌊(side in + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1; "
@@ -214,9 +214,10 @@ pin_compare.pinned()  # read the link's model A before the URL is rewritten for 
 controls.init_widgets(start)
 upload_area = st.container()
 headline_area = st.container()
+wide_area = st.container()
 panel, results = st.columns([1, 3], gap="medium")
 try:
-    config = controls.controls(panel)
+    config = controls.controls(panel, wide_area)
     summary = summarize(json.dumps(config.to_dict()), None)
     stale = None
 except ConfigError as exc:

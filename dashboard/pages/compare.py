@@ -29,24 +29,24 @@ TEXT_COLUMNS = {"best test acc": "{:.3f}", "examples/s": "{:,.0f}", "epochs": "{
 
 
 def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
-    """One row per run: where it comes from (cnnlab, or external: your loop or TensorBoard), what it
-    trained (model words, dataset, optimiser, learning rate, batch size, width divisor), its best test
-    accuracy (from the metrics), speed and duration."""
+    """One row per run: its name, status, best test accuracy (from the metrics) and whether it saved
+    weights; what it trained (model words, dataset, optimiser, learning rate, batch size, width divisor);
+    size, speed, owner, where it comes from (cnnlab, or external: your loop or TensorBoard), memory and
+    duration."""
     metrics = store.metrics_frame([run.id for run in runs])
     best = metrics[metrics["name"] == "test_acc"].groupby("run_id")["value"].max()
-    return pd.DataFrame([{
-        "id": run.id, "class pin": class_pins.MARK if run.class_pinned else "", "name": run.name,
-        "owner": run.owner, "model": model_of(run), "dataset": run.dataset,
-        "status": run.status, "source": source_of(run),
+    return pd.DataFrame([{  # what tells runs apart first: a narrow window shows these without scrolling
+        "id": run.id, "name": run.name, "status": run.status, "best test acc": best.get(run.id),
+        "weights": bool(run.weights_path), "model": model_of(run), "dataset": run.dataset,
         "optimizer": setting(run, str, "optimizer"), "lr": setting(run, float, "lr"),
         "batch size": setting(run, int, "batch_size"),
-        "width ÷": setting(run, int, "model", "arch", "width_divisor"),
-        "params": run.params, "macs": run.macs, "best test acc": best.get(run.id),
-        "examples/s": run.examples_per_sec, "epochs": run.epochs_done,
+        "width ÷": setting(run, int, "model", "arch", "width_divisor"), "epochs": run.epochs_done,
+        "params": run.params, "macs": run.macs, "examples/s": run.examples_per_sec,
+        "owner": run.owner, "class pin": class_pins.MARK if run.class_pinned else "",
+        "source": source_of(run),
         "peak memory (MiB)": mebibytes(run.peak_memory),
         "memory estimate (MiB)": mebibytes(run.memory_estimate),
         "first point (s)": timings(run).first_point, "duration (s)": timings(run).done,
-        "weights": bool(run.weights_path),
     } for run in runs])
 
 

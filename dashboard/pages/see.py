@@ -244,7 +244,9 @@ def show_fields(sources: list[Source], dataset: str, index: int, layer: SpatialL
                 slots[1].metric("50% within", f"{field.side50} px", help="Side of the smallest square, "
                                 "centred on the field, holding half the gradient")
                 slots[2].metric("95% within", f"{field.side95} px")
-                slots[3].metric("95% area / theoretical", f"{field.area_ratio95:.2f}")
+                slots[3].metric("95% area share", f"{field.area_ratio95:.2f}",
+                                help="The 95% square's area ÷ the theoretical field's area: how much of "
+                                     "what it could see the unit really uses")
             title = f"{layer.name} unit {unit} — {source.label}"
             st.plotly_chart(field_figure(image, field, title), key=f"see_field_{source.trained}",
                             width="stretch")

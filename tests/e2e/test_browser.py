@@ -149,7 +149,7 @@ def test_edit_the_vgg_block_table_cell_by_cell(server, page, screenshots):
     settle(page)
     expect_blocks(page, "1x32,1x128,2x256,1x256", "1x96x96")
     expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
-    edit_cell(page, "blocks", 3, "3×3 convs", 2)
+    edit_cell(page, "blocks", 3, "convs", 2)
     expect_blocks(page, "1x32,1x128,2x256,2x256", "1x96x96")
     edit_cell(page, "blocks", 3, "channels", 512)
     expect_blocks(page, "1x32,1x128,2x256,2x512", "1x96x96")
@@ -166,6 +166,26 @@ def test_edit_the_vgg_block_table_cell_by_cell(server, page, screenshots):
             break
     expect_blocks(page, "1x32,2x256,2x512", "1x96x96")
     page.screenshot(path=str(screenshots / "build-edited-blocks.png"))
+
+
+@pytest.mark.parametrize("link, key", [
+    ("model=seq:c5-6p2,sig,a2,c5-16,sig,a2,fc120,sig,fc84,sig,fc10&input=1x28x28", "seq_layers"),
+    ("model=vgg11&input=1x224x224", "blocks"),
+])
+def test_at_1024_by_768_a_layer_table_shows_every_column(server, page, screenshots, link, key):
+    page.set_viewport_size({"width": 1024, "height": 768})
+    try:
+        page.goto(f"{server}/?{link}")
+        settle(page)
+        page.wait_for_selector(f".st-key-{key} [data-testid='data-grid-canvas']")
+        # the grid's scroller is as wide as its columns: nothing hidden to the side
+        widths = page.evaluate(f"""() => [...document.querySelectorAll('.st-key-{key} .dvn-scroller')]
+                                         .map(e => [e.scrollWidth, e.clientWidth])""")
+        assert len(widths) == 1 and widths[0][0] <= widths[0][1], widths
+        page.locator(f".st-key-{key}").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshots / f"build-1024-{key}.png"))
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 900})
 
 
 def plot_data(page, key: str) -> list[dict]:
