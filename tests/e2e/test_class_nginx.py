@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from cnnlab.train.status import TERMINAL
+from cnnlab.train.store import RunStore
 from tests.conftest import kill_workers
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, ROOT, SCREENSHOTS, free_port, wait_ok
+from tests.e2e.test_browser import open_list, settle
 
 pytestmark = pytest.mark.browser
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -27,6 +30,8 @@ visitor_pages = ["Build", "Lessons"]
 [identity]
 proxy_header = "X-Forwarded-User"
 proxy_secret = "{SECRET}"
+[quotas]
+epochs = 3
 """
 
 
@@ -79,26 +84,41 @@ def site(tmp_path_factory):
            "CNNLAB_CLASS_CONFIG": str(home / "class.toml")}
     direct_port, proxy_port = free_port(), free_port()
     (home / "nginx.conf").write_text(nginx_conf(home, proxy_port, direct_port))
-    with open(home / "streamlit.log", "w") as log:
-        app = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(direct_port),
-             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    direct, through = f"http://127.0.0.1:{direct_port}", f"http://127.0.0.1:{proxy_port}"
+    with open(home / "streamlit.log", "a") as log:
+        def start() -> subprocess.Popen:
+            app = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
+                 "--server.address", "127.0.0.1", "--server.port", str(direct_port),
+                 "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log,
+                stderr=subprocess.STDOUT)
+            wait_ok(f"{direct}/_stcore/health", app, home / "streamlit.log")
+            return app
+
+        apps = [start()]
+
+        def restart() -> None:
+            """Stop the dashboard's server and start a new one on the same port and store."""
+            stop(apps.pop())
+            apps.append(start())
+
         proxy = subprocess.Popen([NGINX, "-p", str(home), "-c", str(home / "nginx.conf"),
                                   "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT)
         try:
-            direct, through = f"http://127.0.0.1:{direct_port}", f"http://127.0.0.1:{proxy_port}"
-            wait_ok(f"{direct}/_stcore/health", app, home / "streamlit.log")
             wait_ok(f"{through}/_stcore/health", proxy, home / "error.log")
-            yield through, direct, env, home
+            yield through, direct, env, home, restart
         finally:
-            for process in (proxy, app):
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            for process in (proxy, *apps):
+                stop(process)
             kill_workers(home / "store")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +151,7 @@ def who(page) -> str:
 
 
 def test_the_proxys_user_is_honoured_and_the_same_header_sent_straight_is_not(site, browser):
-    through, direct, _, home = site
+    through, direct, _, home, _ = site
     # A student who adds the teacher's name to their own requests: nginx replaces it with theirs.
     # The server's first session opens the app's root: a first request for a page's own path is
     # routed by Streamlit to that page's file without app.py (the page itself still asks who is there).
@@ -153,3 +173,75 @@ def test_the_proxys_user_is_honoured_and_the_same_header_sent_straight_is_not(si
     while not stream.search((home / "access.log").read_text()):
         assert time.monotonic() < deadline, (home / "access.log").read_text()[-1000:]
         time.sleep(0.2)
+
+
+def train_page(browser, through: str, user: str):
+    """`user`'s Train page on LeNet, reached through the proxy from the app's root."""
+    page = user_page(browser, f"{through}/?model=lenet", user)
+    settle(page)  # the Build page has read its link's model
+    page.get_by_role("link", name="Train").click()
+    settle(page)
+    expect(page.get_by_text("Model from the Build page: lenet")).to_be_visible()
+    page.get_by_text("More").click()
+    page.locator(".st-key-limit_train input").fill("64")
+    return page
+
+
+def launch(page, epochs: int, name: str) -> None:
+    page.locator(".st-key-epochs input").fill(str(epochs))
+    page.locator(".st-key-run_name input").fill(name)
+    page.get_by_role("button", name="Launch run").click()
+    settle(page)
+
+
+def deletable(browser, through: str, user: str) -> list[str]:
+    """The runs Compare offers `user` to delete."""
+    page = user_page(browser, through, user)  # from the root, as above: app.py names the user
+    settle(page)
+    page.get_by_role("link", name="Compare").click()
+    settle(page)
+    open_list(page, "delete_run")
+    offered = [option.inner_text() for option in page.get_by_role("option").all()]
+    page.context.close()
+    return offered
+
+
+def cli(env: dict, user: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cnnlab", *args], env={**env, "CNNLAB_USER": user},
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_two_students_and_a_teacher_act_as_their_roles_allow_across_a_restart(site, browser):
+    through, _, env, home, restart = site
+    store = RunStore(home / "store")
+    alice = train_page(browser, through, "alice")
+    launch(alice, 5, "alice too long")  # over the class's epochs quota: refused, nothing recorded
+    expect(alice.locator('[data-testid="stAlertContentError"]')).to_contain_text(
+        "quota epochs refused the launch: 5 epochs in one run, the limit is 3 (2 over)")
+    assert store.list_runs() == []
+    launch(alice, 1, "alice run")
+    expect(alice.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("launched", timeout=60_000)
+    bob = train_page(browser, through, "bob")
+    launch(bob, 1, "bob run")
+    expect(bob.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("launched", timeout=60_000)
+    for page in (alice, bob):
+        page.context.close()
+    deadline = time.monotonic() + 180
+    while {run.status in TERMINAL for run in store.list_runs()} != {True}:
+        assert time.monotonic() < deadline, [(run.id, run.status) for run in store.list_runs()]
+        time.sleep(0.5)
+    owners = {run.name: (run.id, run.owner, run.status) for run in store.list_runs()}
+    assert owners == {"alice run": (1, "alice", "done"), "bob run": (2, "bob", "done")}
+
+    for restarted in (False, True):  # the same rules before and after the server restarts
+        if restarted:
+            restart()
+        assert deletable(browser, through, "bob") == ["#2 bob run [done]"]
+        assert deletable(browser, through, "alice") == ["#1 alice run [done]"]
+        assert deletable(browser, through, "prof") == ["#2 bob run [done]", "#1 alice run [done]"]
+        refused = cli(env, "bob", "runs", "delete", "1")
+        assert (refused.returncode, refused.stderr) == (
+            2, "cnnlab: error: run 1 belongs to alice: bob may not delete it (only its owner or a teacher "
+               "may)\n")
+    assert cli(env, "prof", "runs", "delete", "1").returncode == 0  # the teacher may
+    assert [(run.id, run.owner) for run in store.list_runs()] == [(2, "bob")]
