@@ -121,6 +121,15 @@ def edit_cell(page, key: str, row: int, column: str, value: int) -> None:
     settle(page)
 
 
+def no_errors(page) -> None:
+    """No error on the page as its last run drew it: a busy machine may leave an earlier run's error
+    (a row in the middle of being added) for a while, so wait for it to go; else name what it says."""
+    errors = page.locator(fresh('[data-testid="stAlertContentError"]'))
+    with contextlib.suppress(AssertionError):
+        expect(errors).to_have_count(0, timeout=30_000)
+    assert errors.all_inner_texts() == []
+
+
 def expect_blocks(page, blocks: str, inp: str) -> None:
     """The URL and the parameter count follow the edited table."""
     expect(page).to_have_url(re.compile("model=" + re.escape(f"vgg:{blocks}".replace(":", "%3A")
@@ -148,12 +157,12 @@ def test_edit_the_vgg_block_table_cell_by_cell(server, page, screenshots):
     page.get_by_role("button", name="Add row").click()  # a new row starts filled in: 1 conv, 256 channels
     settle(page)
     expect_blocks(page, "1x32,1x128,2x256,1x256", "1x96x96")
-    expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+    no_errors(page)
     edit_cell(page, "blocks", 3, "convs", 2)
     expect_blocks(page, "1x32,1x128,2x256,2x256", "1x96x96")
     edit_cell(page, "blocks", 3, "channels", 512)
     expect_blocks(page, "1x32,1x128,2x256,2x512", "1x96x96")
-    expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+    no_errors(page)
 
     page.wait_for_selector(".st-key-blocks [data-testid='data-grid-canvas']")
     box = page.locator(".st-key-blocks [data-testid='data-grid-canvas']").bounding_box()
