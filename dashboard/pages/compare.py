@@ -93,8 +93,8 @@ def diff_panel(runs: list[Run]) -> None:
         st.caption("The runs were given the same settings.")
     else:
         st.table(ours)
-    with st.expander(f"Provenance: {len(where)} field{'s' * (len(where) != 1)} differ"
-                     if len(runs) > 1 else "Provenance", expanded=False):
+    differ = "1 field differs" if len(where) == 1 else f"{len(where)} fields differ"
+    with st.expander(f"Provenance: {differ}" if len(runs) > 1 else "Provenance", expanded=False):
         st.table(where)
 
 
