@@ -1,5 +1,6 @@
 """Sweep spaces, `cnnlab sweep`'s bad input (refused without starting Ray) and `train --repeats`."""
 
+import json
 import math
 import statistics
 
@@ -139,5 +140,24 @@ def test_a_sweep_whose_driver_died_is_interrupted_by_reconcile_and_reading_never
     assert [s.status for s in store.list_sweeps()] == ["running"]
     assert store.get_sweep(sweep_id).status == "running"  # a read leaves the row as it is
     store.reconcile()
+    ended = store.get_sweep(sweep_id)
+    assert ended.status == "interrupted" and ended.error == "the sweep's driver process stopped"
+
+
+def test_cnnlab_runs_ends_a_sweep_whose_driver_died_and_its_trials(tmp_path, capsys):
+    import subprocess
+
+    store = SweepStore(tmp_path)
+    sweep_id = store.create_sweep("orphan", {"varied": []}, None)
+    lenet = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1, device="cpu")
+    trials = store.create_group([lenet, lenet], sweep_id=sweep_id)
+    driver = subprocess.Popen(["true"])
+    driver.wait()  # exited and reaped: its pid names no process
+    assert store.start_sweep(sweep_id, driver.pid)
+    for run_id in trials:
+        store.update(run_id, pid=driver.pid)  # the driver owned its waiting trials
+    assert main(["runs", "--format", "json", "--home", str(tmp_path)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted((run["id"], run["status"]) for run in listed) == [(t, "interrupted") for t in trials]
     ended = store.get_sweep(sweep_id)
     assert ended.status == "interrupted" and ended.error == "the sweep's driver process stopped"

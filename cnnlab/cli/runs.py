@@ -50,12 +50,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace, dispatch: bool = False) -> RunStore:
-    """The run store, with runs whose process is gone already ended (`reconcile`); with `dispatch` (a
-    look: list, show), the queued runs whose turn has come started too (`dispatch_all`: should their
-    dispatcher have died, this look starts them; a cancel or a delete starts nothing)."""
+    """The run store, with runs and sweeps whose process is gone already ended (`reconcile`); with
+    `dispatch` (a look: list, show), the queued runs whose turn has come started too (`dispatch_all`:
+    should their dispatcher have died, this look starts them; a cancel or a delete starts nothing)."""
     from cnnlab.train.store import RunStore
 
     store = RunStore(args.home)
+    if store.sweeps_going():  # only then the sweep store (and torch) is imported
+        from cnnlab.sweep.records import SweepStore
+
+        store = SweepStore(args.home)
     store.reconcile()
     if dispatch and store.awaiting_dispatch():  # only then the queue (and torch) is imported
         from cnnlab.train.queue import dispatch_all

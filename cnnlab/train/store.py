@@ -486,6 +486,12 @@ class RunStore:
         runs = [_decode(row) for row in self._read(f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY id DESC")]
         return [run for run in runs if statuses is None or run.status in statuses]
 
+    def sweeps_going(self) -> bool:
+        """Whether a sweep is recorded queued or running under a driver process (whose death
+        `SweepStore.reconcile` records)."""
+        return self._db.execute("SELECT 1 FROM sweeps WHERE status IN ('queued', 'running') AND pid IS NOT "
+                                "NULL LIMIT 1").fetchone() is not None
+
     def awaiting_dispatch(self) -> list[Run]:
         """The queued runs no process waits to train: launched to a detached worker, which a dispatcher
         (`cnnlab.train.queue.dispatch`) starts when their turn comes. A sweep's trials are its driver's."""
