@@ -489,8 +489,8 @@ class RunStore:
     def sweeps_going(self) -> bool:
         """Whether a sweep is recorded queued or running under a driver process (whose death
         `SweepStore.reconcile` records)."""
-        return self._db.execute("SELECT 1 FROM sweeps WHERE status IN ('queued', 'running') AND pid IS NOT "
-                                "NULL LIMIT 1").fetchone() is not None
+        return bool(self._read("SELECT 1 FROM sweeps WHERE status IN ('queued', 'running') AND pid IS NOT "
+                               "NULL LIMIT 1"))
 
     def awaiting_dispatch(self) -> list[Run]:
         """The queued runs no process waits to train: launched to a detached worker, which a dispatcher
