@@ -42,6 +42,15 @@ def wait_ok(url: str, process: subprocess.Popen, log: Path) -> None:
         time.sleep(0.5)
 
 
+def stop(process: subprocess.Popen) -> None:
+    """End a server the tests started: SIGTERM, then SIGKILL after 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @pytest.fixture(scope="module")
 def server_home(tmp_path_factory) -> Path:
     """The run store folder of the module's server."""
@@ -63,11 +72,7 @@ def server(server_home):
         url = f"http://127.0.0.1:{port}"
         wait_ok(f"{url}/_stcore/health", process, home / "streamlit.log")
         yield url
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         kill_workers(home)  # runs launched from the page are detached from the server
 
 

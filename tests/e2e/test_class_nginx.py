@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from cnnlab.train.status import TERMINAL
 from cnnlab.train.store import RunStore
 from tests.conftest import kill_workers
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, ROOT, SCREENSHOTS, free_port, wait_ok
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, ROOT, SCREENSHOTS, free_port, stop, wait_ok
 from tests.e2e.test_browser import open_list, settle
 
 pytestmark = pytest.mark.browser
@@ -111,14 +111,6 @@ def site(tmp_path_factory):
             for process in (proxy, *apps):
                 stop(process)
             kill_workers(home / "store")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 @pytest.fixture(scope="module")

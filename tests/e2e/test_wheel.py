@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, free_port, wait_ok
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, free_port, stop, wait_ok
 from tests.e2e.test_allowed_hosts import handshake
 from tests.e2e.test_browser import metric, settle
 
@@ -100,14 +100,6 @@ def test_cnnlab_summary_runs_from_outside_the_repository(env, outside):
     module = subprocess.run(["python", "-m", "cnnlab", "summary", "lenet", "--format", "json"], cwd=outside,
                             env=env, check=True, capture_output=True, text=True)
     assert module.stdout == done.stdout
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def test_cnnlab_dashboard_serves_the_build_page_from_outside_the_repository(env, outside):
