@@ -1,4 +1,5 @@
-"""Load: server-side cost of Build page sessions, 8 at a time, against a real `streamlit run`.
+"""Load: server-side cost of Build page sessions (8, 30 and 60 at a time) against a real `streamlit
+run`, and 10 users launching tiny runs into its store at once.
 
 Each session is a headless WebSocket client speaking Streamlit's own protocol (the messages a browser
 sends): it asks for the page with a link's query string and waits for the script to finish. The client
@@ -7,10 +8,13 @@ does no rendering, so what is measured is the server's work:
   concurrent sessions, divided by 8;
 - latency: from the request to the end of the page's script, per session (p50 and p95 over all rounds);
 - RSS: the server's resident memory after the rounds.
-Two kinds of rounds: "same link" (8 sessions on one model, as a class opening a shared link: what the
-cross-session caches serve) and "new links" (8 models never seen before: everything is computed).
+Two kinds of rounds: "same link" (N sessions on one model, as a class opening a shared link: what the
+cross-session caches serve) and "new links" (N models never seen before: everything is computed).
+Then `--launchers` users each launch a tiny run at the same moment (`cnnlab train --background` as
+that user: the `runner.launch` the Train page calls) into the server's store: every launch must be
+recorded and every run must end `done`, one after another in the device queue.
 
-    python benchmarks/bench_load.py [--rounds 3] [--sessions 8]
+    python benchmarks/bench_load.py [--rounds 3] [--sessions 8 30 60] [--launchers 10]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import websockets
@@ -32,6 +37,8 @@ from machine import describe
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from cnnlab.train.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -73,10 +80,50 @@ async def round_of(port: int, queries: list[str]) -> list[float]:
     return list(await asyncio.gather(*(session(port, q) for q in queries)))
 
 
+def sessions(port: int, pid: int, count: int, rounds: int, fresh: Iterator[int]) -> None:
+    """`rounds` rounds of `count` concurrent sessions of each kind; print CPU, latency and RSS."""
+    for kind in ("same link", "new links"):
+        latencies, cpu = [], []
+        for _ in range(rounds):
+            queries = (["model=vgg16"] * count if kind == "same link" else
+                       [f"model=vgg16&fc_width={next(fresh)}" for _ in range(count)])
+            before = cpu_seconds(pid)
+            latencies += asyncio.run(round_of(port, queries))
+            cpu.append((cpu_seconds(pid) - before) / count)
+        p95 = statistics.quantiles(latencies, n=20)[-1]
+        print(f"{count:3} sessions  {kind:10} server CPU per session median "
+              f"{statistics.median(cpu) * 1e3:5.0f} ms (best {min(cpu) * 1e3:.0f}); page latency p50 "
+              f"{statistics.median(latencies):5.2f} s "
+              f"p95 {p95:5.2f} s; server RSS {rss_mib(pid):.0f} MiB", flush=True)
+
+
+def launches(home: str, users: int, env: dict[str, str]) -> None:
+    """`users` users launch a tiny run each at once; wait for every run to end; print what landed."""
+    tiny = ["--dataset", "shapes", "--device", "cpu", "--limit-train", "256", "--limit-test", "64",
+            "--epochs", "1", "--background", "--home", home]
+    start = time.monotonic()
+    launchers = [subprocess.Popen([sys.executable, "-m", "cnnlab", "train", "lenet", *tiny],
+                                  env={**env, "CNNLAB_USER": f"student{i:02}"}, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE) for i in range(users)]
+    refused = [p.stderr.read().decode().strip() for p in launchers if p.wait() != 0]
+    launched = time.monotonic() - start
+    store = RunStore(home)
+    while any(run.status in ("queued", "running") for run in store.list_runs()):
+        time.sleep(1)
+    runs = store.list_runs()
+    done = sum(run.status == "done" for run in runs)
+    print(f"{users} users launching at once: {users - len(refused)} launches accepted in {launched:.1f} s, "
+          f"{len(runs)} runs recorded ({len({r.owner for r in runs})} owners), {done} done, all ended after "
+          f"{time.monotonic() - start:.0f} s", flush=True)
+    for line in refused:
+        print(f"  refused: {line}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--sessions", type=int, default=8)
+    parser.add_argument("--sessions", type=int, nargs="+", default=[8, 30, 60])
+    parser.add_argument("--launchers", type=int, default=10)
     args = parser.parse_args()
     port, home = free_port(), tempfile.mkdtemp(prefix="cnnlab-load-")
     env = {**os.environ, "CNNLAB_HOME": home, "PYTHONPATH": str(ROOT)}
@@ -95,20 +142,12 @@ def main() -> None:
                     raise SystemExit("streamlit did not start") from None
                 time.sleep(0.5)
         asyncio.run(round_of(port, ["model=vgg11"]))  # imports and first analysis, not measured
-        print(f"{describe()}; {args.sessions} concurrent sessions per round, {args.rounds} rounds")
+        print(f"{describe()}; {args.rounds} rounds of each number of concurrent sessions")
         fresh = iter(range(1, 10**6))
-        for kind in ("same link", "new links"):
-            latencies, cpu = [], []
-            for _ in range(args.rounds):
-                queries = (["model=vgg16"] * args.sessions if kind == "same link" else
-                           [f"model=vgg16&fc_width={next(fresh)}" for _ in range(args.sessions)])
-                before = cpu_seconds(server.pid)
-                latencies += asyncio.run(round_of(port, queries))
-                cpu.append((cpu_seconds(server.pid) - before) / args.sessions)
-            p95 = statistics.quantiles(latencies, n=20)[-1]
-            print(f"{kind:10} server CPU per session median {statistics.median(cpu) * 1e3:6.0f} ms "
-                  f"(best {min(cpu) * 1e3:.0f}); page latency p50 {statistics.median(latencies):5.2f} s "
-                  f"p95 {p95:5.2f} s; server RSS {rss_mib(server.pid):.0f} MiB", flush=True)
+        for count in args.sessions:
+            sessions(port, server.pid, count, args.rounds, fresh)
+        if args.launchers:
+            launches(home, args.launchers, env)
     finally:
         server.terminate()
         server.wait(timeout=30)

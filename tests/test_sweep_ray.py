@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -15,11 +14,11 @@ import torch
 
 from cnnlab.cli import main
 from cnnlab.sweep import SweepStore, guard
-from cnnlab.sweep.engine import RAY_ENV
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig
 from cnnlab.train.store import DB_FILE, TERMINAL, process_alive
 from cnnlab.train.weights import WEIGHTS_FILE
+from tests.ray_cluster import audited_cluster, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--dataset", "shapes", "--device", "cpu", "--limit-test", "100", "--batch-size", "32"]
@@ -29,26 +28,6 @@ VGG = ["vgg:1x8,1x16", "--fc-width", "32", "--normalize", "--optimizer", "adam",
 
 def sweep(*args: str, home: Path) -> int:
     return main(["sweep", *args, *TINY, "--home", str(home)])
-
-
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
-def wait_for_free_cpus(address: str, nodes: int) -> None:
-    """Wait until the cluster at `address` has `nodes` alive nodes with their one CPU each free, as a
-    driver connecting there sees them: a sweep started then finds both."""
-    import ray
-
-    ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    try:
-        wait_for(lambda: sum(node["Alive"] for node in ray.nodes()) == nodes
-                 and ray.available_resources().get("CPU") == nodes, 120, f"{nodes} nodes, a free CPU each")
-    finally:
-        ray.shutdown()
 
 
 def test_local_grid_with_repeats_stops_a_dead_rate_listed_first(tmp_path, capsys):
@@ -151,51 +130,16 @@ def test_a_killed_driver_leaves_no_ray_process_and_its_sweep_ends_interrupted(tm
     wait_for(lambda: not guard.members(driver), 60, "every process of the driver's group to end")
 
 
-AUDIT = '''
-import os, sys
-_log = os.path.join(os.environ["CNNLAB_AUDIT_DIR"], f"{os.getpid()}.log")
-def _hook(event, args):
-    if event == "sqlite3.connect" or (event == "open" and "runs.sqlite" in str(args[0])):
-        with open(_log, "a") as f:
-            f.write(f"store {args[0]}\\n")
-    elif event == "import" and args[0] == "cnnlab.sweep.trial":
-        with open(_log, "a") as f:
-            f.write("trial\\n")
-sys.addaudithook(_hook)
-'''
-
-
 def test_two_node_cluster_runs_the_trials_on_both_nodes_and_only_the_driver_writes(tmp_path, monkeypatch):
-    from ray.cluster_utils import Cluster
-
-    shim, audit, trap, home = (tmp_path / name for name in ("shim", "audit", "trap", "home"))
-    for folder in (shim, audit, trap):
-        folder.mkdir()
-    (shim / "sitecustomize.py").write_text(AUDIT)
-    # Every process of the cluster audits itself: which ones import the trial, and any SQLite file or
-    # runs.sqlite it opens. A store opened without a path would land in the trap folder.
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(shim), os.environ.get("PYTHONPATH", "")]))
-    monkeypatch.setenv("CNNLAB_AUDIT_DIR", str(audit))
-    monkeypatch.setenv("CNNLAB_HOME", str(trap))
-    for name, value in RAY_ENV.items():  # the cluster runs as cnnlab runs its own (trials at nice 0)
-        monkeypatch.setenv(name, value)
-    ray_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths have a length limit
-    cluster = Cluster(initialize_head=True,
-                      head_node_args={"num_cpus": 1, "include_dashboard": False, "temp_dir": ray_dir})
-    try:
-        cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes()
-        address = cluster.address  # HOST:PORT, as `ray start --head` prints it
-        wait_for_free_cpus(address, nodes=2)
+    home = tmp_path / "home"
+    with audited_cluster(tmp_path, monkeypatch) as cluster:
         status = sweep("lenet", "--grid", "lr=0.01,0.02", "--repeats", "2", "--epochs", "1",
-                       "--limit-train", "256", "--save-weights", "--cluster", address, home=home)
-    finally:
-        cluster.shutdown()
+                       "--limit-train", "256", "--save-weights", "--cluster", cluster.address, home=home)
     assert status == 0
     store = SweepStore(home)
     (record,) = store.list_sweeps()
     runs = store.sweep_runs(record.id)
-    assert record.cluster == address and [r.status for r in runs] == ["done"] * 4
+    assert record.cluster == cluster.address and [r.status for r in runs] == ["done"] * 4
     for run in runs:
         names = [r["name"] for r in store.metrics(run.id)]
         assert names.count("train_loss") == 5 and names.count("test_acc") == 1
@@ -207,10 +151,9 @@ def test_two_node_cluster_runs_the_trials_on_both_nodes_and_only_the_driver_writ
         assert run.weights_path == str(store.run_dir(run.id) / WEIGHTS_FILE)
     model = runner.load_weights(runs[0].id, home)
     assert sum(p.numel() for p in model.parameters()) == runs[0].params
-    logs = {path.stem: path.read_text().split("\n") for path in audit.glob("*.log")}
-    assert sum("trial" in lines for lines in logs.values()) >= 2, "the trials ran in audited processes"
-    assert not [line for lines in logs.values() for line in lines if line.startswith("store")]
-    assert list(trap.iterdir()) == []
+    assert len(cluster.trial_processes()) >= 2, "the trials ran in audited processes"
+    assert cluster.store_openers() == set()  # only this process, the driver (not audited), wrote
+    assert list(cluster.trap.iterdir()) == []
 
 
 def test_an_unreachable_cluster_is_refused_quickly_and_records_nothing(tmp_path, capsys):

@@ -32,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--class", dest="class_config", metavar="CONFIG",
                         help="class mode: roles, quotas and who users are from CONFIG (TOML or JSON, "
                              "docs/DEPLOY.md); a trusted proxy header needs the default loopback address")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="runs and sweeps launched from the dashboard train on this Ray cluster "
+                             "(HOST:PORT, ray://HOST:PORT or auto; default: this machine)")
     parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                         help="also accept this Host name: the public name a reverse proxy passes on")
     add_home_argument(parser)
@@ -125,6 +128,11 @@ def run(args: argparse.Namespace) -> int:
         env["CNNLAB_DATA"] = str(Path(args.data_dir).resolve())
     if args.class_config:
         env[CLASS_ENV] = class_mode(args.class_config, args.address or config["server"]["address"])
+    if args.cluster:
+        from cnnlab.sweep.engine import CLUSTER_ENV, check_cluster
+
+        check_cluster(args.cluster)
+        env[CLUSTER_ENV] = args.cluster
     command = [sys.executable, "-m", "streamlit", "run", str(app), *flags]
     os.execve(sys.executable, command, env)
     return 0  # not reached: the dashboard replaces this process

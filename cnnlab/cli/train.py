@@ -29,6 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     runs.add_argument("--repeats", type=int, default=1, metavar="N",
                       help="N runs with seeds SEED..SEED+N-1, one group (Compare draws its mean and band)")
     add_home_argument(runs)
+    runs.add_argument("--cluster", metavar="ADDRESS",
+                      help="train on an existing Ray cluster: HOST:PORT, ray://HOST:PORT or auto (default: "
+                           "this machine's queue)")
     runs.add_argument("--background", action="store_true", help="launch detached, print the run id, return")
     runs.add_argument("--run-id", type=int, help=argparse.SUPPRESS)  # the detached worker's form
     parser.set_defaults(func=run)
@@ -84,9 +87,10 @@ def run(args: argparse.Namespace) -> int:
     if args.repeats != 1:
         return train_repeats(config, args)
     if args.background:
-        run_id = runner.launch(config, name=args.name, home=args.home)
+        run_id = runner.launch(config, name=args.name, home=args.home, cluster=args.cluster)
         home = f" --home {args.home}" if args.home else ""
-        print(f"run {run_id} launched ({runner.run_name(config, args.name)})")
+        where = f" on the Ray cluster at {args.cluster}" if args.cluster else ""
+        print(f"run {run_id} launched ({runner.run_name(config, args.name)}){where}")
         print(f"watch it: python -m cnnlab runs show {run_id}{home}   "
               f"cancel it: python -m cnnlab runs cancel {run_id}{home}")
         return 0
@@ -102,11 +106,11 @@ def train_repeats(config: RunConfig, args: argparse.Namespace) -> int:
     configs = repeat_configs(config, args.repeats)
     store = SweepStore(args.home)
     if args.background:
-        ids = [runner.launch(c, name=args.name, home=store.home) for c in configs]
+        ids = [runner.launch(c, name=args.name, home=store.home, cluster=args.cluster) for c in configs]
         store.tag_group(ids)
         print(f"runs {ids[0]}-{ids[-1]} launched as group {ids[0]} (seeds {config.seed}-{configs[-1].seed})")
         return 0
-    ids = [runner.create_run(c, name=args.name, home=store.home) for c in configs]
+    ids = [runner.create_run(c, name=args.name, home=store.home, cluster=args.cluster) for c in configs]
     store.tag_group(ids)
     finals = [train_foreground(c, args, run_id) for c, run_id in zip(configs, ids, strict=True)]
     accuracies = [store.get(i).final_test_acc for i in ids]
@@ -138,7 +142,7 @@ def train_foreground(config: RunConfig, args: argparse.Namespace, run_id: int | 
     from cnnlab.train import runner
 
     if run_id is None:
-        run_id = runner.create_run(config, name=args.name, home=args.home)
+        run_id = runner.create_run(config, name=args.name, home=args.home, cluster=args.cluster)
     print(f"run {run_id}: {runner.run_name(config, args.name)}", file=sys.stderr)
     latest: dict[str, str] = {}
     bar = EpochBar(config.epochs)

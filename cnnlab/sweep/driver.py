@@ -15,7 +15,7 @@ from cnnlab.sweep import guard
 from cnnlab.sweep.engine import connect
 from cnnlab.sweep.records import Sweep, SweepStore
 from cnnlab.sweep.trial import train_trial
-from cnnlab.train.store import TERMINAL
+from cnnlab.train.store import TERMINAL, Run
 
 
 def execute(sweep_id: int, *, home: str | Path | None = None, ended: Any = None) -> Sweep:
@@ -57,31 +57,40 @@ def execute(sweep_id: int, *, home: str | Path | None = None, ended: Any = None)
 
 
 def _tune(ray: Any, store: SweepStore, sweep: Sweep, ended: Any) -> None:
-    from ray import tune
-
-    from cnnlab.sweep.halving import RungHalving
     from cnnlab.sweep.recorder import Canceller, Recorder
 
     runs = [run for run in store.sweep_runs(sweep.id) if run.status == "queued"]
-    if not runs:
-        return
+    if runs:
+        # On a cluster each trial gets a worker of its own: a finished trial's worker, reused, would take
+        # the next trial even from a node whose worker is still starting, piling trials onto one node.
+        run_trials(ray, store, runs, name=f"sweep-{sweep.id}", reuse_workers=sweep.cluster is None,
+                   early_stop=sweep.spec.get("early_stop") == "asha", recorder=Recorder(store.home, ended),
+                   stop=Canceller(store.home, sweep.id))
+
+
+def run_trials(ray: Any, store: SweepStore, runs: list[Run], *, name: str, reuse_workers: bool,
+               early_stop: bool, recorder: Any, stop: Any) -> None:
+    """Train `runs` as the trials of one Tune experiment `name` (one CPU each, and one GPU where the
+    cluster has them), in interleaved order, with successive halving if `early_stop`; `recorder` writes
+    their reports, `stop` ends them. Returns when every trial has ended."""
+    from ray import tune
+
+    from cnnlab.sweep.halving import RungHalving
+
     resources = ray.cluster_resources()
     gpus = 1 if resources.get("GPU", 0) >= 1 else 0
     trainable = tune.with_resources(
         tune.with_parameters(train_trial, configs={run.id: run.config for run in runs}),
         {"cpu": 1, "gpu": gpus})
     scheduler = None
-    if sweep.spec.get("early_stop") == "asha":
+    if early_stop:
         slots = int(min(resources.get("CPU", 0), resources.get("GPU", 0) if gpus else float("inf")))
         scheduler = RungHalving({run.id: run.config["epochs"] for run in runs}, slots)
     tuner = tune.Tuner(
         trainable, param_space={"run_id": tune.grid_search(interleaved([run.id for run in runs]))},
-        # On a cluster each trial gets a worker of its own: a finished trial's worker, reused, would take
-        # the next trial even from a node whose worker is still starting, piling trials onto one node.
-        tune_config=tune.TuneConfig(scheduler=scheduler, reuse_actors=sweep.cluster is None),
-        run_config=tune.RunConfig(name=f"sweep-{sweep.id}", storage_path=str(store.home / "ray-results"),
-                                  verbose=0, callbacks=[Recorder(store.home, ended)],
-                                  stop=Canceller(store.home, sweep.id)))
+        tune_config=tune.TuneConfig(scheduler=scheduler, reuse_actors=reuse_workers),
+        run_config=tune.RunConfig(name=name, storage_path=str(store.home / "ray-results"), verbose=0,
+                                  callbacks=[recorder], stop=stop))
     tuner.fit()
 
 

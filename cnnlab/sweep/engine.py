@@ -13,6 +13,7 @@ import cnnlab
 from cnnlab.errors import ConfigError, quoted
 
 RAY_PIN = "ray[tune]==2.60.0"
+CLUSTER_ENV = "CNNLAB_CLUSTER"  # the Ray cluster the dashboard sends its runs and sweeps to (--cluster)
 CONNECT_TIMEOUT = 5.0  # seconds to reach a cluster's address before giving up
 SOCKET_PATH_MAX = 107  # bytes in a Unix socket's path (Linux), which Ray's session folder must leave room for
 SESSION_SOCKET = "/session_2026-12-02_14-26-14_163215_4194304/sockets/plasma_store"  # the longest, by form
@@ -52,6 +53,12 @@ def check_cluster(address: str | None) -> None:
         raise ConfigError(f"cannot reach the Ray cluster at {named}: {exc.strerror or exc or 'no answer'}; "
                           "check the address (`ray status` on the head node) or leave out --cluster "
                           "to run on this machine") from None
+
+
+def dashboard_cluster() -> str | None:
+    """The address of the Ray cluster the dashboard's launches go to ($CNNLAB_CLUSTER, which
+    `cnnlab dashboard --cluster ADDRESS` sets after checking it answers); None: this machine."""
+    return os.environ.get(CLUSTER_ENV, "").strip() or None
 
 
 def connect(address: str | None) -> ModuleType:

@@ -17,6 +17,7 @@ from ray.tune.stopper import Stopper
 
 from cnnlab.sweep.records import SweepStore
 from cnnlab.train.callbacks import StoreRecorder
+from cnnlab.train.loop import Report
 from cnnlab.train.store import Run
 from cnnlab.train.weights import save_weights
 
@@ -41,12 +42,17 @@ class _StoreUser:
 
 
 class Recorder(_StoreUser, tune.Callback):
-    """Turns trial reports into run store rows: claim on start, metrics as they come, the outcome."""
+    """Turns trial reports into run store rows: claim on start, metrics as they come (passed on to
+    `progress` too, if given), the outcome (`ended` is called with the ended run)."""
 
-    def __init__(self, home: Path, ended: Callable[[Run], None] | None = None) -> None:
-        self.home, self.ended = home, ended
+    def __init__(self, home: Path, ended: Callable[[Run], None] | None = None,
+                 progress: Report | None = None) -> None:
+        self.home, self.ended, self.progress = home, ended, progress
         self.writers: dict[int, Callable[[int, float, dict[str, float]], None]] = {}
         self.train: dict[int, dict[str, float]] = {}  # latest train loss and accuracy per run
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "progress": None}  # a progress bar is this process's alone
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         run_id = int(trial.config["run_id"])
@@ -65,6 +71,8 @@ class Recorder(_StoreUser, tune.Callback):
         elif "metrics" in result:
             metrics = result["metrics"]
             self.writers[run_id](result["step"], result["epoch"], metrics)
+            if self.progress is not None:
+                self.progress(result["step"], result["epoch"], metrics)
             if "train_loss" in metrics:
                 self.train[run_id] = {"final_train_loss": metrics["train_loss"],
                                       "final_train_acc": metrics["train_acc"]}
@@ -104,9 +112,9 @@ class Recorder(_StoreUser, tune.Callback):
 
 
 class Canceller(_StoreUser, Stopper):
-    """Stops a trial whose run has a cancel request, and everything once the sweep has one."""
+    """Stops a trial whose run has a cancel request, and everything once the sweep (if any) has one."""
 
-    def __init__(self, home: Path, sweep_id: int) -> None:
+    def __init__(self, home: Path, sweep_id: int | None) -> None:
         self.home, self.sweep_id = home, sweep_id
         self.next_poll, self.cancelled = 0.0, False
 
@@ -116,7 +124,7 @@ class Canceller(_StoreUser, Stopper):
 
     def stop_all(self) -> bool:
         now = time.monotonic()
-        if not self.cancelled and now >= self.next_poll:
+        if self.sweep_id is not None and not self.cancelled and now >= self.next_poll:
             self.cancelled = self.store.sweep_cancel_requested(self.sweep_id)
             self.next_poll = now + CANCEL_POLL_SECONDS
         return self.cancelled

@@ -124,10 +124,12 @@ class SweepStore(RunStore):
         return Sweep(**data)
 
     def reconcile(self) -> list[int]:
-        """As `RunStore.reconcile`, and a sweep whose driver process died ends as interrupted."""
+        """As `RunStore.reconcile`, and a sweep whose driver process died ends as interrupted, after its
+        trials: a reader that sees the sweep ended sees its trials ended too."""
+        ended = super().reconcile()
         rows = self._db.execute("SELECT id, pid FROM sweeps WHERE status IN ('queued', 'running') "
                                 "AND pid IS NOT NULL").fetchall()
         for sweep_id, pid in rows:
             if not process_alive(pid):
                 self.finish_sweep(sweep_id, "interrupted", error="the sweep's driver process stopped")
-        return super().reconcile()
+        return ended

@@ -9,6 +9,8 @@ from typing import Any
 from cnnlab.train.config import RunConfig
 from cnnlab.train.fit import fit
 from cnnlab.train.loop import Callback, Loop
+from cnnlab.train.provenance import provenance
+from cnnlab.train.setup import resolve_device
 from cnnlab.train.weights import state_bytes
 
 
@@ -28,7 +30,7 @@ class TuneReporter(Callback):
 
 def train_trial(params: dict[str, Any], *, configs: dict[int, dict[str, Any]]) -> None:
     """Train run `params['run_id']` (its config from `configs`), reporting as it goes; a last report
-    carries the outcome (and the weights when the run saves them)."""
+    carries the outcome with the node's provenance (and the weights when the run saves them)."""
     import ray
     from ray import tune
 
@@ -44,7 +46,9 @@ def train_trial(params: dict[str, Any], *, configs: dict[int, dict[str, Any]]) -
     except Exception as exc:  # bad input on that node (a missing dataset) is the run's error
         tune.report({**where, "final": {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}})
         return
-    result = {**where, "final": {"status": outcome.status, "error": outcome.error, **outcome.columns()}}
+    origin = {**provenance(resolve_device(config.device)), "speed": outcome.speed}
+    result = {**where, "final": {"status": outcome.status, "error": outcome.error, **outcome.columns(),
+                                 "provenance": origin}}
     if config.save_weights and outcome.model is not None:
         result["weights"] = state_bytes(outcome.model)
     tune.report(result)

@@ -91,15 +91,21 @@ def dispatch_all(store: RunStore) -> None:
 
 def _start(store: RunStore, run: Run, device: str) -> None:
     """Start run `run`'s detached worker and claim the run for it. Should the claim fail (the run was
-    cancelled meanwhile), the worker finds its run not its own and exits; should the worker not start,
-    the run ends failed."""
+    cancelled meanwhile), the worker finds its run not its own and exits."""
+    pid = start_worker(store, run)
+    if pid is not None:
+        store.claim(run.id, pid, device)
+
+
+def start_worker(store: RunStore, run: Run) -> int | None:
+    """Start run `run`'s detached worker, acting as the run's owner, and return its pid; should it not
+    start, the run ends failed (None)."""
     try:
-        pid = spawn_detached(worker_args(run.id, store.home), store.run_dir(run.id) / LOG_FILE,
-                             worker_env(run.owner))
+        return spawn_detached(worker_args(run.id, store.home), store.run_dir(run.id) / LOG_FILE,
+                              worker_env(run.owner))
     except OSError as exc:
         store.finish(run.id, Status.FAILED, error=f"{NOT_STARTED}: {exc}")
-        return
-    store.claim(run.id, pid, device)
+        return None
 
 
 def claim_when_free(store: RunStore, run_id: int, device: str, limit: int,
@@ -128,9 +134,9 @@ def claim_when_free(store: RunStore, run_id: int, device: str, limit: int,
 def waiting_for(run: Run, runs: list[Run], limit: int) -> list[int]:
     """The ids of the runs queued `run` waits for, by the rule `dispatch` follows: the queued runs that
     go first on its device (`_turns`), and the runs training there while they fill its `limit` slots. A run
-    no longer queued (its launch already started it) waits for nothing."""
+    no longer queued (its launch already started it) or on a Ray cluster (queued there) waits for none."""
     device = _device_of(run)
-    if device is None or run.status != Status.QUEUED:
+    if device is None or run.status != Status.QUEUED or run.cluster is not None:
         return []
     running = [r.id for r in runs if r.status == Status.RUNNING and r.device == device]
     turns = _turns(runs, device, run)
@@ -162,9 +168,10 @@ def _turns(runs: list[Run], device: str, include: Run | None = None) -> dict[int
 
 
 def _in_queue(run: Run) -> bool:
-    """Queued, and waiting in a live process (a sweep's trial: in its driver's) or, not a sweep's trial,
-    for a dispatcher."""
-    return run.status == Status.QUEUED and (process_alive(run.pid) if run.pid else run.sweep_id is None)
+    """Queued on this machine (not on a Ray cluster, which has its own queue), and waiting in a live
+    process (a sweep's trial: in its driver's) or, not a sweep's trial, for a dispatcher."""
+    return run.status == Status.QUEUED and run.cluster is None and (
+        process_alive(run.pid) if run.pid else run.sweep_id is None)
 
 
 def _device_of(run: Run) -> str | None:

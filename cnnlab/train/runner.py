@@ -26,6 +26,7 @@ from cnnlab.train.queue import (
     dispatch_all,
     locked,
     max_runs_per_device,
+    start_worker,
     waiting_for,
 )
 from cnnlab.train.setup import resolve_device
@@ -43,45 +44,52 @@ __all__ = ["LAUNCH_LOCK", "LOG_FILE", "MAX_RUNS_ENV", "cancel", "check_runnable"
 
 
 def create_run(config: RunConfig, *, name: str | None = None, home: str | Path | None = None,
-               owner: str | None = None) -> int:
+               owner: str | None = None, cluster: str | None = None) -> int:
     """Record `config` as a queued run of `owner` (default: `access.current_user()`), with its parameter
     and MAC counts, to be trained by this process (`execute`: it waits for its turn, and no dispatcher
-    starts it elsewhere); return its id.
+    starts it elsewhere), here or on the Ray cluster at address `cluster`; return its id.
 
-    A device this machine lacks, a dataset that cannot be loaded or a class quota the run would pass
-    (cnnlab.quotas) is a ConfigError, and nothing is recorded.
+    A device this machine lacks, a dataset that cannot be loaded, a cluster that does not answer or a
+    class quota the run would pass (cnnlab.quotas) is a ConfigError, and nothing is recorded.
     """
-    return _create(RunStore(home), config, name, owner, os.getpid())
+    return _create(RunStore(home), config, name, owner, os.getpid(), cluster)
 
 
 def _create(store: RunStore, config: RunConfig, name: str | None, owner: str | None,
-            pid: int | None) -> int:
+            pid: int | None, cluster: str | None) -> int:
     """`create_run` in `store`, waited for by process `pid` (None: a dispatcher starts it)."""
-    totals = check_runnable(config)
+    if cluster is not None:
+        from cnnlab.sweep.engine import check_cluster
+
+        check_cluster(cluster)
+    totals = check_runnable(config, here=cluster is None)
     owner = owner or current_user()
     with locked(store.home / LAUNCH_LOCK):  # two launches of one user never both pass a quota
         quotas.check_launch(store, owner, [(config, totals.macs)])
-        return record_run(store, config, name, owner=owner, pid=pid)
+        return record_run(store, config, name, owner=owner, pid=pid, cluster=cluster)
 
 
 def record_run(store: RunStore, config: RunConfig, name: str | None = None, *,
-               owner: str | None = None, pid: int | None = None, sweep_id: int | None = None) -> int:
+               owner: str | None = None, pid: int | None = None, sweep_id: int | None = None,
+               cluster: str | None = None) -> int:
     """Record `config` in `store` as a queued run of `owner`, with its parameter and MAC counts, without
     the launch's checks (a sweep's trials, of `sweep_id`, may train on a cluster's devices), waited for
     by process `pid` (`RunStore.create_run`); return its id."""
     totals = analyze(config.model).totals
     return store.create_run(config.to_dict(), name=run_name(config, name), model=config.model.name,
                             dataset=config.dataset, params=totals.params, macs=totals.macs, owner=owner,
-                            pid=pid, sweep_id=sweep_id)
+                            pid=pid, sweep_id=sweep_id, cluster=cluster)
 
 
-def check_runnable(config: RunConfig) -> Totals:
-    """The model's totals; ConfigError if the model cannot run on its input, `config.device` is missing
-    here, its estimated training peak does not fit the device, its (non built-in) dataset cannot be
-    loaded or CNNLAB_MAX_RUNS_PER_DEVICE is malformed. The launch and the Train page's check share it."""
+def check_runnable(config: RunConfig, *, here: bool = True) -> Totals:
+    """The model's totals; ConfigError if the model cannot run on its input, its (non built-in) dataset
+    cannot be loaded or CNNLAB_MAX_RUNS_PER_DEVICE is malformed, and, for a run `here` (not on a
+    cluster), if `config.device` is missing here or its estimated training peak does not fit the device.
+    The launch and the Train page's check share it."""
     max_runs_per_device()
     totals = analyze(config.model).totals
-    check_fits(config, resolve_device(config.device))
+    if here:
+        check_fits(config, resolve_device(config.device))
     if not dataset_info(config.dataset)["offline"]:
         load_split(config.dataset, False, config.data_dir, limit=1)
     return totals
@@ -99,14 +107,24 @@ def run_name(config: RunConfig, name: str | None = None) -> str:
 
 
 def launch(config: RunConfig, *, name: str | None = None, home: str | Path | None = None,
-           owner: str | None = None) -> int:
+           owner: str | None = None, cluster: str | None = None) -> int:
     """Record a queued run of `owner` and return its id at once. It costs only its row until its turn
     comes on its device: then a dispatcher (this launch, if a slot is free; else the worker whose run
     ends, or the next look of the CLI or the pages) claims it and starts its detached worker, which acts
     as the run's owner, its output in `worker.log` in the run's folder (cnnlab.train.queue).
+
+    A run on the Ray cluster at address `cluster` gets its detached driver at once: the cluster
+    queues it (cnnlab.sweep.cluster_run).
     """
     store = RunStore(home)
-    run_id = _create(store, config, name, owner, None)
+    if cluster is not None:
+        run_id = _create(store, config, name, owner, os.getpid(), cluster)  # this process's until ...
+        pid = start_worker(store, store.get(run_id))
+        if pid is None:
+            raise ConfigError(f"run {run_id}: {store.get(run_id).error}")
+        store.wait_in_queue(run_id, pid)  # ... its driver's
+        return run_id
+    run_id = _create(store, config, name, owner, None, None)
     device = str(resolve_device(config.device))
     with device_lock(store, device):  # after the run is recorded: a dispatcher that looks later sees it
         dispatch(store, device, max_runs_per_device())

@@ -118,6 +118,8 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     "ALTER TABLE runs ADD COLUMN first_point_at REAL",
     # A run a teacher pinned for the class (shown first, marked, to every user).
     "ALTER TABLE runs ADD COLUMN class_pinned INTEGER NOT NULL DEFAULT 0",
+    # The Ray cluster a single run trains on (cnnlab.sweep.cluster_run); NULL: this machine's queue.
+    "ALTER TABLE runs ADD COLUMN cluster TEXT",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = frozenset({"runs", "metrics"})
@@ -188,6 +190,7 @@ class Run:
     memory_estimate: float | None = _column(number=True, updatable=True, default=None)
     first_point_at: float | None = _column(number=True, updatable=True, default=None)
     class_pinned: bool = _column(default=False)  # pinned for the class by a teacher (`pin_for_class`)
+    cluster: str | None = _column(default=None)  # the Ray cluster's address it trains on; None: here
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -329,16 +332,19 @@ class RunStore:
 
     def create_run(self, config: dict, *, name: str, model: str | None, dataset: str | None,
                    params: int | None = None, macs: int | None = None, source: dict | None = None,
-                   owner: str | None = None, pid: int | None = None, sweep_id: int | None = None) -> int:
+                   owner: str | None = None, pid: int | None = None, sweep_id: int | None = None,
+                   cluster: str | None = None) -> int:
         """Record a new run of `owner` (default: `access.current_user()`) as `queued` and return its id
         (ids are never reused, even after a delete). `source` says where a run cnnlab did not train
         came from; `pid` is the process that waits to train it (None: a dispatcher starts it,
-        `awaiting_dispatch`); `sweep_id` the sweep whose trial it is."""
+        `awaiting_dispatch`); `sweep_id` the sweep whose trial it is; `cluster` the address of the Ray
+        cluster a single run trains on."""
         cursor = self._write(
             "INSERT INTO runs (name, created_at, status, config, model, dataset, params, macs, source, "
-            "owner, pid, sweep_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "owner, pid, sweep_id, cluster) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (name, time.time(), Status.QUEUED, json.dumps(config), model, dataset, params, macs,
-             None if source is None else json.dumps(source), owner or current_user(), pid, sweep_id))
+             None if source is None else json.dumps(source), owner or current_user(), pid, sweep_id,
+             cluster))
         return int(cursor.lastrowid)
 
     def wait_in_queue(self, run_id: int, pid: int) -> None:
@@ -494,8 +500,10 @@ class RunStore:
 
     def awaiting_dispatch(self) -> list[Run]:
         """The queued runs no process waits to train: launched to a detached worker, which a dispatcher
-        (`cnnlab.train.queue.dispatch`) starts when their turn comes. A sweep's trials are its driver's."""
-        return [run for run in self.list_runs({Status.QUEUED}) if run.pid is None and run.sweep_id is None]
+        (`cnnlab.train.queue.dispatch`) starts when their turn comes. A sweep's trials are its driver's,
+        a run on a cluster its own driver's."""
+        return [run for run in self.list_runs({Status.QUEUED})
+                if run.pid is None and run.sweep_id is None and run.cluster is None]
 
     def running_count(self, device: str | None = None) -> int:
         """Runs recorded as running (on `device`, if given)."""

@@ -59,7 +59,11 @@ def _execute(store: RunStore, run_id: int, progress: Report | None,
              hand_off: bool) -> tuple[Run, int | None]:
     """`execute`; with `hand_off`, the first run whose turn comes when this one ends is claimed for
     this process instead of started in a new one: returned second, for `run_worker` to become its
-    worker."""
+    worker. A run on a Ray cluster is trained there, this process its driver (cnnlab.sweep.cluster_run)."""
+    if store.get(run_id).cluster is not None:
+        from cnnlab.sweep import cluster_run
+
+        return cluster_run.execute(store, run_id, progress), None
     device = successor = None
     with _terminated() as terminated:
         try:
@@ -77,7 +81,7 @@ def _execute(store: RunStore, run_id: int, progress: Report | None,
                          StopPoller(lambda: terminated.is_set() or store.cancel_requested(run_id))]
             if progress is not None:
                 callbacks.append(Reporter(progress))
-            with _heartbeat(store.home, run_id):
+            with heartbeat(store.home, run_id):
                 result = fit(config, callbacks, speed_cache=store.home / SPEED_CACHE)
             fields = {**result.columns(), "provenance": {**origin, "speed": result.speed}}
             if config.save_weights and result.model is not None:
@@ -157,7 +161,7 @@ def _terminated() -> Iterator[threading.Event]:
 
 
 @contextmanager
-def _heartbeat(home: Path, run_id: int) -> Iterator[None]:
+def heartbeat(home: Path, run_id: int) -> Iterator[None]:
     """Beat at once, then every HEARTBEAT_SECONDS, from a thread with its own store connection (the
     claim's beat may be as old as this process's start: a dispatcher claims before it starts)."""
     stop = threading.Event()

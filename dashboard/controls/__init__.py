@@ -18,8 +18,8 @@ from cnnlab import ConfigError, ModelConfig, limits, model_config
 from cnnlab.families import FAMILIES, Family, Option, family_of
 from cnnlab.inputs import InputSpec
 from dashboard import model_state
+from dashboard.build.number_field import range_problem, whole_number
 from dashboard.controls import seq_table, tv_picker, vgg_table
-from dashboard.number_field import range_problem, whole_number
 
 OWN_CONTROLS: dict[str, ModuleType] = {"vgg": vgg_table, "seq": seq_table, "tv": tv_picker}
 INPUT_KEYS = ("family", "in_channels", "in_size")

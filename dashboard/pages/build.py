@@ -18,8 +18,9 @@ from cnnlab.code_export import python_code
 from cnnlab.devices import device_memory
 from cnnlab.figures import memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.units import format_bytes, format_count
-from dashboard import controls, diagram_view, fc_conv_view, model_state, model_upload, pin_compare
-from dashboard.number_field import range_problem, whole_number
+from dashboard import controls, model_state, model_upload, pin_compare
+from dashboard.build import diagram_view, fc_conv_view
+from dashboard.build.number_field import range_problem, whole_number
 from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024

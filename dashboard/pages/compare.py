@@ -9,9 +9,10 @@ from cnnlab import ConfigError
 from cnnlab.access import Actor, may_act
 from cnnlab.train.store import Run, RunStore
 from cnnlab.train.timings import timings
-from dashboard import class_pins, group_views, identity
+from dashboard import identity
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
-from dashboard.config_diff import config_diff
+from dashboard.compare import class_pins, group_views
+from dashboard.compare.config_diff import config_diff
 from dashboard.run_exports import (
     MISSING,
     model_of,

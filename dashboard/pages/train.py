@@ -13,6 +13,7 @@ from cnnlab import ConfigError, ModelConfig
 from cnnlab.access import may_act
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
 from cnnlab.errors import quoted
+from cnnlab.sweep.engine import dashboard_cluster
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.mfu import utilisation
@@ -21,12 +22,14 @@ from cnnlab.train.status import TERMINAL
 from cnnlab.train.store import Run
 from cnnlab.train.timings import timings
 from cnnlab.units import format_bytes, format_count
-from dashboard import identity, model_state, sweep_panel, train_widgets
+from dashboard import identity, model_state
 from dashboard.charts import curves_figure
-from dashboard.eta import Countdown
 from dashboard.run_exports import setting, source_of
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
+from dashboard.train import sweep_panel
+from dashboard.train import widgets as train_widgets
+from dashboard.train.eta import Countdown
 
 WATCH = "watch_run"  # the run the live panel shows
 COUNTDOWNS = "eta_countdowns"  # run id -> Countdown: the ETA shown, which only goes down
@@ -174,7 +177,7 @@ def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, 
             raise ConfigError("visitors may not launch runs")
         run_config = RunConfig(model=fitted, dataset=dataset, resize=resize, **values,
                                limit_test=max(limit // 5, 1) if limit else None, save_weights=True)
-        run_id = runner.launch(run_config, name=name, owner=user.name)
+        run_id = runner.launch(run_config, name=name, owner=user.name, cluster=dashboard_cluster())
     except ConfigError as exc:
         result.error(literal(exc))
         return
@@ -190,7 +193,8 @@ def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, 
                             f"{', '.join(f'#{i}' for i in ahead)}. It starts by itself when they end."))
     else:
         st.session_state[WATCH] = run_id
-        result.success(literal(f"Run #{run_id} launched: {run_config.model.name} on {dataset}, input "
+        where = "" if runs[run_id].cluster is None else f" on the Ray cluster at {runs[run_id].cluster}"
+        result.success(literal(f"Run #{run_id} launched{where}: {run_config.model.name} on {dataset}, input "
                                f"{run_config.model.input}. It keeps going if you close this tab."))
 
 

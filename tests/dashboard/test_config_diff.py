@@ -3,7 +3,7 @@
 from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig
 from cnnlab.train.store import RunStore
-from dashboard.config_diff import config_diff
+from dashboard.compare.config_diff import config_diff
 
 
 def recorded(store, name, provenance, **options):

@@ -12,7 +12,7 @@ from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import OPTIONS, TrainOption, options
 from cnnlab.train.store import RunStore
-from dashboard.train_widgets import help_text
+from dashboard.train.widgets import help_text
 from tests.dashboard.conftest import shown, unescape
 
 EXTRA = TrainOption("ema_decay", "EMA decay", "decay of an exponential moving average of the weights",

@@ -7,12 +7,15 @@ import streamlit as st
 
 from cnnlab import ConfigError, limits
 from cnnlab.sweep import SweepStore, cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
+from cnnlab.sweep.engine import dashboard_cluster
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.store import TERMINAL, RunStore
-from dashboard import band_charts, identity, model_state, train_widgets
+from dashboard import identity, model_state
+from dashboard.compare import band_charts
 from dashboard.run_store import open_store
 from dashboard.text import literal
+from dashboard.train import widgets as train_widgets
 
 WATCH = "watch_sweep"  # {"sweep": id or None, "runs": [run ids]}
 EXAMPLE_GRID = "lr=0.001,0.01\nwidth_divisor=2,4"
@@ -45,8 +48,8 @@ def launch() -> None:
         repeats = c.number_input("Seeds per combination (repeats)", 1, limits.MAX_REPEATS, 1,
                                  key="sweep_repeats")
         asha = c.checkbox("Stop clearly worse trials early (ASHA)", key="sweep_asha")
-        cluster = c.text_input("Ray cluster address (empty: this machine)", key="sweep_cluster",
-                               max_chars=200, placeholder="ray://head:10001")
+        cluster = c.text_input("Ray cluster address (empty: this machine)", dashboard_cluster() or "",
+                               key="sweep_cluster", max_chars=200, placeholder="ray://head:10001")
         values = train_widgets.draw_section("main", list(st.columns(4)), PREFIX, RECIPE)
         with st.expander("Other options"):
             columns = list(st.columns(3))
@@ -67,7 +70,8 @@ def launch() -> None:
                          resize=resize, **values, limit_test=max(limit // 5, 1) if limit else None,
                          save_weights=True)
         if not _lines(grid) and not _lines(random):
-            ids = [runner.launch(config, owner=user.name) for config in repeat_configs(base, int(repeats))]
+            ids = [runner.launch(config, owner=user.name, cluster=cluster.strip() or None)
+                   for config in repeat_configs(base, int(repeats))]
             store = open_store(SweepStore)
             if store is None:
                 return

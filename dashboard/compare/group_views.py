@@ -11,9 +11,9 @@ from cnnlab.sweep import SweepStore, cancel_sweep, param_value
 from cnnlab.sweep.space import sweep_params
 from cnnlab.train.status import Status
 from cnnlab.train.store import TERMINAL, Run, RunStore
-from dashboard import band_charts as charts
 from dashboard import identity
 from dashboard.charts import bubble_figure
+from dashboard.compare import band_charts as charts
 from dashboard.run_exports import setting
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text

@@ -1,0 +1,56 @@
+"""A single run on a Ray cluster (`cnnlab train ... --cluster ADDRESS`, the class config's `cluster`).
+
+The run is recorded as any run is, with the cluster's address. Its driver on this machine (the detached
+`train --run-id N` process, or the foreground CLI) connects to the cluster, trains the run there as a
+one-trial Tune experiment (`cnnlab.sweep.trial`: one CPU, and one GPU where the cluster has them) and is
+the one process that writes its reports to the store, as a sweep's driver is. It beats for the run, so a
+stopped driver is ended like a stopped worker; should it be killed, its guard ends the run interrupted,
+and Ray ends the trial with the driver's job. Such runs wait in the cluster's queue, not this machine's.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cnnlab.errors import ConfigError
+from cnnlab.sweep import guard
+from cnnlab.sweep.driver import run_trials
+from cnnlab.sweep.engine import connect
+from cnnlab.sweep.records import SweepStore
+from cnnlab.train.loop import Report
+from cnnlab.train.status import Status
+from cnnlab.train.store import Run, RunStore
+from cnnlab.train.worker import heartbeat
+
+
+def execute(store: RunStore, run_id: int, progress: Report | None = None) -> Run:
+    """Train queued run `run_id` on its cluster from this process, recording everything (`progress`
+    sees each report too). Whatever happens, the run does not stay queued or running: an exception ends
+    it failed (Ctrl-C: cancelled) and is re-raised."""
+    store.wait_in_queue(run_id, os.getpid())  # the run is this process's from now on
+    run = store.get(run_id)
+    if run.status != Status.QUEUED:
+        return run  # cancelled meanwhile
+    watcher = guard.start(store.home)  # should this process be killed, it ends the run
+    try:
+        with heartbeat(store.home, run_id):
+            from cnnlab.sweep.recorder import Canceller, Recorder
+
+            ray = connect(run.cluster)
+            try:
+                run_trials(ray, SweepStore(store.home), [run], name=f"run-{run_id}", reuse_workers=False,
+                           early_stop=False, recorder=Recorder(store.home, progress=progress),
+                           stop=Canceller(store.home, None))
+            finally:
+                ray.shutdown()
+    except KeyboardInterrupt:
+        store.finish(run_id, Status.CANCELLED, error="interrupted from the keyboard")
+        raise
+    except BaseException as exc:
+        store.finish(run_id, Status.FAILED, error=str(exc) if isinstance(exc, ConfigError)
+                     else f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        guard.stop(watcher)
+    store.finish(run_id, Status.FAILED, error=f"Ray ended the run on {run.cluster} before it finished")
+    return store.get(run_id)

@@ -1,0 +1,85 @@
+"""Single runs on a real two-node Ray cluster (`train --cluster`, `runner.launch(cluster=...)`): two
+users' runs recorded with their metrics on both nodes, cancelled by their owner only, and written by
+cnnlab's own processes alone; an address that does not answer is refused at once."""
+
+import socket
+import time
+
+import pytest
+
+from cnnlab.access import Actor
+from cnnlab.cli import main
+from cnnlab.errors import ConfigError
+from cnnlab.train import runner
+from cnnlab.train.config import RunConfig
+from cnnlab.train.status import TERMINAL
+from cnnlab.train.store import DB_FILE, RunStore
+from cnnlab.train.weights import WEIGHTS_FILE
+from tests.ray_cluster import audited_cluster, wait_for
+
+TINY = ["--dataset", "shapes", "--device", "cpu", "--limit-train", "256", "--limit-test", "100",
+        "--batch-size", "32", "--epochs", "1"]
+
+
+def tiny(epochs: int = 1) -> RunConfig:
+    return RunConfig.from_dict({"model": {"arch": {"family": "lenet"}, "input": [1, 28, 28]},
+                                "dataset": "shapes", "device": "cpu", "limit_train": 256, "limit_test": 100,
+                                "batch_size": 32, "epochs": epochs, "save_weights": True})
+
+
+@pytest.mark.usefixtures("no_stray_workers")
+def test_two_users_runs_train_on_both_nodes_only_cnnlab_writes_and_only_the_owner_cancels(
+        tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    with audited_cluster(tmp_path, monkeypatch) as cluster:
+        # Alice's long run holds one node's only CPU: the others can only train on the other node.
+        long = runner.launch(tiny(epochs=500), home=home, owner="alice", cluster=cluster.address)
+        store = RunStore(home)
+        wait_for(lambda: store.get(long).node is not None, 180, "alice's long run to start on a node")
+        short = [runner.launch(tiny(), home=home, owner=owner, cluster=cluster.address)
+                 for owner in ("alice", "bob")]
+        monkeypatch.setenv("CNNLAB_USER", "bob")  # bob's foreground run: this process is its driver
+        assert main(["train", "lenet", *TINY, "--save-weights", "--cluster", cluster.address,
+                     "--home", str(home)]) == 0
+        assert "test acc" in capsys.readouterr().out
+        foreground = max(run.id for run in store.list_runs())
+        wait_for(lambda: all(store.get(i).status in TERMINAL for i in short), 300, "the short runs to end")
+        with pytest.raises(ConfigError, match=f"run {long} belongs to alice: bob may not cancel it"):
+            runner.cancel(long, home, actor=Actor("bob"))
+        runner.cancel(long, home, actor=Actor("alice"))
+        wait_for(lambda: store.get(long).status in TERMINAL, 60, "the cancelled run to end")
+        drivers = {store.get(i).pid for i in (long, *short)}
+    runs = [store.get(i) for i in (long, *short, foreground)]
+    assert [(r.owner, r.status) for r in runs] == [("alice", "cancelled"), ("alice", "done"), ("bob", "done"),
+                                                   ("bob", "done")]
+    assert {r.cluster for r in runs} == {cluster.address}
+    assert [r.node == runs[0].node for r in runs] == [True, False, False, False]  # two nodes in all
+    for run in runs[1:]:
+        names = [m["name"] for m in store.metrics(run.id)]
+        assert names.count("train_loss") == 5 and names.count("test_acc") == 1 and run.epochs_done == 1
+        assert run.weights_path == str(store.run_dir(run.id) / WEIGHTS_FILE)
+        assert run.provenance["device"] == "cpu" and run.provenance["speed"]["path"] == "eager"
+    assert store.metrics(long) and runs[0].error == "cancelled"
+    model = runner.load_weights(short[0], home)
+    assert sum(p.numel() for p in model.parameters()) == runs[1].params
+    # The trials ran in the cluster's processes, which never opened a store; the detached drivers did.
+    assert len(cluster.trial_processes()) >= 4
+    assert cluster.store_openers() == drivers
+    assert list(cluster.trap.iterdir()) == []
+
+
+def test_an_unreachable_cluster_is_one_line_at_once_and_records_nothing(tmp_path, capsys):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free, and nothing listens on it once closed
+    import ray
+
+    started = time.monotonic()
+    status = main(["train", "lenet", *TINY, "--cluster", f"127.0.0.1:{port}", "--background",
+                   "--home", str(tmp_path)])
+    assert status == 2 and time.monotonic() - started < 30
+    assert capsys.readouterr().err == (
+        f"cnnlab: error: cannot reach the Ray cluster at 127.0.0.1:{port}: Connection refused; check the "
+        "address (`ray status` on the head node) or leave out --cluster to run on this machine\n")
+    assert not ray.is_initialized()
+    assert not (tmp_path / DB_FILE).exists() or RunStore(tmp_path).list_runs() == []
