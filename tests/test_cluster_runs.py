@@ -68,18 +68,33 @@ def test_two_users_runs_train_on_both_nodes_only_cnnlab_writes_and_only_the_owne
     assert list(cluster.trap.iterdir()) == []
 
 
-def test_an_unreachable_cluster_is_one_line_at_once_and_records_nothing(tmp_path, capsys):
+def free_port() -> int:
+    """A port that is free, and nothing listens on it once this returns."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # free, and nothing listens on it once closed
+        return probe.getsockname()[1]
+
+
+def refusal(port: int) -> str:
+    return (f"cnnlab: error: cannot reach the Ray cluster at 127.0.0.1:{port}: Connection refused; check the "
+            "address (`ray status` on the head node) or leave out --cluster to run on this machine\n")
+
+
+def test_an_unreachable_cluster_is_one_line_at_once_and_records_nothing(tmp_path, capsys):
+    port = free_port()
     import ray
 
     started = time.monotonic()
     status = main(["train", "lenet", *TINY, "--cluster", f"127.0.0.1:{port}", "--background",
                    "--home", str(tmp_path)])
     assert status == 2 and time.monotonic() - started < 30
-    assert capsys.readouterr().err == (
-        f"cnnlab: error: cannot reach the Ray cluster at 127.0.0.1:{port}: Connection refused; check the "
-        "address (`ray status` on the head node) or leave out --cluster to run on this machine\n")
+    assert capsys.readouterr().err == refusal(port)
     assert not ray.is_initialized()
     assert not (tmp_path / DB_FILE).exists() or RunStore(tmp_path).list_runs() == []
+
+
+def test_a_dashboard_sending_runs_to_a_cluster_that_does_not_answer_does_not_start(tmp_path, capsys):
+    port = free_port()
+    status = main(["dashboard", "--cluster", f"127.0.0.1:{port}", "--port", str(free_port()),
+                   "--home", str(tmp_path)])
+    assert status == 2 and capsys.readouterr().err == refusal(port)
