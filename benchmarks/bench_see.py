@@ -105,7 +105,7 @@ def bench_page(repeat: int, params: dict[str, str], rows: int, images: int | Non
     app = AppTest.from_file(APP, default_timeout=300)
     for key, value in params.items():
         app.query_params[key] = value
-    app.switch_page("pages/see.py").run()
+    app.switch_page("views/see.py").run()
     if images is not None:
         app.number_input(key="see_images").set_value(images).run()
     assert not app.exception and not app.error, [e.value for e in app.error]

@@ -20,12 +20,15 @@ from dashboard import identity, tour  # noqa: E402
 from dashboard.text import literal  # noqa: E402
 
 st.set_page_config(page_title="cnnlab", page_icon="🧪", layout="wide")
+# The pages' folder is not named `pages/`: Streamlit would take such a folder for a multipage app of the
+# old kind, and a server's first visitor opening /train directly would get that page alone, without
+# this script (no navigation, no identity, no visitor rules).
 pages = {
-    "build": st.Page("pages/build.py", title="Build", icon=":material/architecture:", default=True),
-    "train": st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    "compare": st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-    "see": st.Page("pages/see.py", title="See", icon=":material/visibility:"),
-    "lessons": st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
+    "build": st.Page("views/build.py", title="Build", icon=":material/architecture:", default=True),
+    "train": st.Page("views/train.py", title="Train", icon=":material/model_training:"),
+    "compare": st.Page("views/compare.py", title="Compare", icon=":material/compare:"),
+    "see": st.Page("views/see.py", title="See", icon=":material/visibility:"),
+    "lessons": st.Page("views/lessons.py", title="Lessons", icon=":material/school:"),
 }
 try:
     config = active_class()

@@ -54,6 +54,6 @@ def app(new_app) -> AppTest:
 def train_page(app: AppTest, model: str = "lenet") -> AppTest:
     """`app` opened on the Train page of a link to `model`, drawn without an exception."""
     app.query_params["model"] = model
-    app.switch_page("pages/train.py").run()
+    app.switch_page("views/train.py").run()
     assert not app.exception
     return app

@@ -190,8 +190,8 @@ def test_block_edits_survive_another_page_and_choosing_custom(app):
     app.run()
     edited = "vgg:1x16,1x128,2x256,2x512"
     assert app.query_params["model"] == edited and app.selectbox(key="vgg_preset").value == "custom"
-    app.switch_page("pages/train.py").run()
-    app.switch_page("pages/build.py").run()
+    app.switch_page("views/train.py").run()
+    app.switch_page("views/build.py").run()
     assert not app.exception and app.query_params["model"] == edited
     assert layer_table(app)["output_shape"].iloc[0] == "16×112×112"
     app.selectbox(key="vgg_preset").select("custom").run()

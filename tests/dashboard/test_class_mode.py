@@ -46,9 +46,9 @@ def test_a_visitor_gets_only_the_visitor_pages_read_only(new_app, class_config):
     assert not app.exception
     assert shown(app.caption[0]) == "Visitor: read-only."
     for page in ("train", "compare", "see"):  # not offered: the navigation has only Build and Lessons
-        with pytest.raises(ValueError, match=f"Could not find a navigation page for .*pages/{page}.py"):
-            app.switch_page(f"pages/{page}.py")
-    app.switch_page("pages/lessons.py").run()
+        with pytest.raises(ValueError, match=f"Could not find a navigation page for .*views/{page}.py"):
+            app.switch_page(f"views/{page}.py")
+    app.switch_page("views/lessons.py").run()
     assert not app.exception and app.title[0].value == "Lessons"
 
 
@@ -71,7 +71,7 @@ def launch(new_app, params: dict[str, str], epochs: int, resize: str = "native")
     app = new_app()
     for key, value in params.items():
         app.query_params[key] = value
-    app.switch_page("pages/train.py").run()
+    app.switch_page("views/train.py").run()
     app.selectbox(key="resize").select(resize).run()
     app.number_input(key="epochs").set_value(epochs)
     app.number_input(key="limit_train").set_value(100)
@@ -113,7 +113,7 @@ def test_compare_lists_and_deletes_by_role(new_app, class_config, monkeypatch, u
     class_config(f'teachers = ["prof"]\nstudents_see = "{see}"\n')
     runs_of(["alice", "bob"])
     app = new_app()
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     assert not app.exception
     table = app.dataframe[0].value
     assert list(table["name"]) == listed and list(table["owner"]) == [n[:-2] for n in listed]

@@ -25,7 +25,7 @@ def three_runs(tmp_path, monkeypatch) -> list[int]:
 def compare_as(new_app, monkeypatch, user: str):
     monkeypatch.setenv("CNNLAB_USER", user)
     app = new_app()
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     assert not app.exception and not app.error, [e.value for e in app.error]
     return app
 

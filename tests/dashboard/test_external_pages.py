@@ -41,7 +41,7 @@ def log_groups() -> tuple[dict[str, list[int]], pd.DataFrame]:
 
 def test_compare_marks_external_runs_and_draws_their_group_bands_as_a_pandas_groupby(app):
     ids, logged = log_groups()
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     assert not app.exception
     table = next(df.value for df in app.dataframe if "best test acc" in df.value.columns).set_index("id")
     first = ids["0.1"][0]
@@ -74,7 +74,7 @@ def test_compare_offers_an_external_runs_own_metric_names_for_bands(app):
         with cnnlab.track.start(f"s{seed}", group="g") as run:
             run.log(1, epoch=1, **{"Loss/train": 1.0 + seed})
             run.log(2, epoch=2, **{"Loss/train": 0.5 + seed})
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     assert not app.exception
     radio = app.radio(key="band_metric")
     assert unescape(radio.options[-1]) == "Loss/train"  # shown as text
@@ -87,7 +87,7 @@ def test_the_train_page_watches_an_external_run_live_without_a_stop_button(app):
     run = cnnlab.track.start("my loop", config=ODD_CONFIG)
     try:
         run.log(3, epoch=0.25, train_loss=2.0, train_acc=0.1)
-        app.switch_page("pages/train.py").run()
+        app.switch_page("views/train.py").run()
         assert not app.exception and app.session_state["watch_run"] == run.id
         text = unescape(app.get("progress")[0].proto.text)
         assert text == "running · epoch 0.25 · external (track)"
@@ -117,7 +117,7 @@ def test_imported_tensorboard_seeds_are_drawn_as_bands_equal_to_a_pandas_groupby
                     written.append({"group": str(lr), "step": step, "value": float(np.float32(value))})
     report = import_logdir(tmp_path / "runs", r"lr=([^_]+)")
     assert len(report.imported) == 6
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     assert not app.exception
     assert app.multiselect(key="band_groups").value != []
     (band,) = charts(app, "Test accuracy: groups as mean ± std")

@@ -55,7 +55,7 @@ def test_run_names_and_errors_are_shown_literally_on_the_train_page(app, tmp_pat
     run_id = store.create_run({"epochs": 1}, name="[click](http://host) **run**", model="lenet",
                               dataset="shapes")
     store.finish(run_id, "failed", error="bad input ![x](http://host/px.png)")
-    app.switch_page("pages/train.py").run()
+    app.switch_page("views/train.py").run()
     assert not app.exception
     [error] = [e for e in app.error if "bad input" in shown(e)]
     assert shown(error) == "bad input ![x](http://host/px.png)"
@@ -71,12 +71,12 @@ def test_a_damaged_row_is_listed_and_a_damaged_store_is_one_error_on_both_pages(
     store.finish(good, "done")
     sqlite3.connect(store.path, isolation_level=None).execute("UPDATE runs SET config='{' WHERE id=?", (bad,))
     compare = new_app()
-    compare.switch_page("pages/compare.py").run()
+    compare.switch_page("views/compare.py").run()
     assert not compare.exception and not compare.error
     table = next(df.value for df in compare.dataframe if "best test acc" in df.value.columns)
     assert dict(zip(table["id"], table["status"], strict=True)) == {good: "done", bad: "damaged"}
     sqlite3.connect(store.path, isolation_level=None).execute("DROP TABLE metrics")
-    for page in ("pages/compare.py", "pages/train.py"):
+    for page in ("views/compare.py", "views/train.py"):
         app = new_app()
         app.switch_page(page).run()
         assert not app.exception, page

@@ -36,7 +36,7 @@ def test_an_uploaded_trained_model_shows_its_own_feature_maps(app):
     assert list(table["name"]) == leaves
     assert table["params"].sum() == sum(p.numel() for p in trained.parameters())
 
-    app.switch_page("pages/see.py").run()
+    app.switch_page("views/see.py").run()
     app.radio(key="see_source").set_value("Your uploaded model").run()
     assert not app.exception and not app.error, [shown(e) for e in app.error]
     app.radio(key="see_view").set_value("Feature maps").run()
@@ -59,6 +59,6 @@ def test_a_file_that_is_not_a_model_is_one_error_and_the_page_keeps_working(app)
         "Could not load junk.pt2: junk.pt2 is not a model saved with torch.export.save: it is not a .pt2 "
         "(zip) archive"]
     assert not any("Your model" in e.label for e in app.expander)
-    app.switch_page("pages/see.py").run()
+    app.switch_page("views/see.py").run()
     app.radio(key="see_source").set_value("Your uploaded model").run()
     assert [i.value for i in app.info][-1].startswith("No model uploaded in this session")

@@ -41,7 +41,7 @@ def box_of(figure: dict) -> tuple[float, float, float, float]:
 
 def open_see(app, model: str):
     app.query_params["model"] = model
-    app.switch_page("pages/see.py").run()
+    app.switch_page("views/see.py").run()
     assert not app.exception and not app.error, [shown(e) for e in app.error]
     return app
 

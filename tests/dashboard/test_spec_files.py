@@ -38,7 +38,7 @@ def test_a_spec_loads_back_and_rebuilds_its_model(app):
     (json.dumps({"arch": {"family": "lenet"}, "input": [1, 900, 900]}).encode(),
      "inputs of 28 to 256 pixels, not 1x900x900"),
     (json.dumps([1, 2, 3]).encode(), "with the keys 'arch' and 'input'"),
-    (b" " * (65 * 1024), "a spec is at most 64 KB"),
+    (b" " * (65 * 1024), "a spec is at most 64.0 KiB"),
     (json.dumps({"arch": {"family": ["vgg"]}, "input": [1, 28, 28]}).encode(), "unknown architecture family"),
     (b'{"arch": {"family": "lenet", "classes": ' + b"9" * 5000 + b'}, "input": [1, 28, 28]}',
      "is not valid JSON"),

@@ -28,7 +28,7 @@ def launch(app, name: str) -> int:
 def test_runs_queue_and_the_stop_button_cancels_the_watched_one(new_app):
     app = new_app()
     app.query_params["model"] = "lenet"
-    app.switch_page("pages/train.py").run()
+    app.switch_page("views/train.py").run()
     first = launch(app, "long one")
     second = launch(app, "long two")
     try:
@@ -57,7 +57,7 @@ def test_runs_queue_and_the_stop_button_cancels_the_watched_one(new_app):
 
         # A new tab (a new session) watches the runs that are going, not a blank page.
         other = new_app()
-        other.switch_page("pages/train.py").run()
+        other.switch_page("views/train.py").run()
         assert other.selectbox(key="watch_run").value in (first, second)
 
         app.button(key=f"stop_{second}").click().run()

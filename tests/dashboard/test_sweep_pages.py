@@ -146,7 +146,7 @@ def test_compare_draws_groups_as_bands_and_reports_mean_and_std(app):
     group = record_runs(store, config, [[0.5, 0.8], [0.6, 0.9], [0.4, 0.7]])
     store.tag_group(group)
     (single,) = record_runs(store, config, [[0.3, 0.4]])
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     assert not app.exception
     app.multiselect(key="band_singles").select(single).run()
     (band,) = charts(app, "Test accuracy: groups as mean ± std")
@@ -166,7 +166,7 @@ def test_a_seed_at_chance_is_named_and_each_seed_drawn_by_default(app):
     config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=2)  # 10 classes: chance 0.1
     group = record_runs(store, config, [[0.5, 0.95], [0.09, 0.086], [0.6, 0.97]])
     store.tag_group(group)
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     assert not app.exception
     assert [shown(w) for w in app.warning if "chance" in shown(w)] == [
         f"run #{group[1]} stayed at chance (final test acc 0.086, chance 0.100). A mean ± std band over "
@@ -192,7 +192,7 @@ def test_compare_sweep_view_shows_trials_best_parallel_coordinates_and_each_para
         store.log_metrics(run.id, 20, 2.0, {"test_acc": final})
         store.finish(run.id, "done", epochs_done=2, final_test_acc=final)
     store.finish_sweep(sweep_id, "done")
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     assert not app.exception
     runs = store.sweep_runs(sweep_id)
     best = runs[1]
@@ -221,7 +221,7 @@ def test_a_one_parameter_sweep_has_no_empty_parallel_plot_and_names_its_nodes_by
         store.update(run.id, node=node, examples_per_sec=7244.3607)
         store.finish(run.id, "done", epochs_done=1, final_test_acc=final)
     store.finish_sweep(sweep_id, "done")
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     assert not app.exception
     assert charts(app, "Hyper-parameters → final test accuracy") == []
     assert len(charts(app, "Test accuracy against lr")) == 1

@@ -91,7 +91,7 @@ def test_fc_as_conv_switch_shows_the_class_score_map(app):
 @pytest.fixture
 def lessons_page(app):
     app.run()
-    app.switch_page("pages/lessons.py").run()
+    app.switch_page("views/lessons.py").run()
     assert not app.exception and not app.error
     return app
 

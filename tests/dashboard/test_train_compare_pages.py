@@ -55,7 +55,7 @@ def test_a_launched_run_is_recorded_and_its_curve_drawn(new_app):
 
 
 def test_a_run_on_a_missing_dataset_is_not_offered_and_the_page_explains(app):
-    app.switch_page("pages/train.py").run()
+    app.switch_page("views/train.py").run()
     options = app.selectbox(key="dataset").options
     assert options[0].startswith("shapes") and not any(o.startswith("cifar10") for o in options)
     assert any("Not found on this machine: fashion-mnist, mnist, cifar10" in c.value for c in app.caption)
@@ -85,7 +85,7 @@ def test_the_dataset_list_shows_the_sizes_found_on_disk(app, tmp_path):
     for name, count in (("train-images-idx3-ubyte", 4000), ("t10k-images-idx3-ubyte", 1000),
                         ("train-labels-idx1-ubyte", 4000), ("t10k-labels-idx1-ubyte", 1000)):
         (raw / name).write_bytes(bytes([0, 0, 8, 3]) + count.to_bytes(4, "big"))  # an IDX header
-    app.switch_page("pages/train.py").run()
+    app.switch_page("views/train.py").run()
     labels = {o.split(" — ")[0]: o for o in app.selectbox(key="dataset").options}
     assert labels["mnist"] == "mnist — MNIST: 28×28 grey handwritten digits, 4,000 + 1,000 images"
     assert labels["shapes"].endswith("6,000 + 1,000 images")
@@ -94,7 +94,7 @@ def test_the_dataset_list_shows_the_sizes_found_on_disk(app, tmp_path):
 def test_the_advanced_options_reach_the_run_and_the_model_is_in_the_link(new_app):
     app = new_app()
     app.query_params["model"] = "vgg:1x8,1x16"
-    app.switch_page("pages/train.py").run()
+    app.switch_page("views/train.py").run()
     assert app.query_params["model"] == "vgg:1x8,1x16"
     app.number_input(key="seed").set_value(7)
     app.number_input(key="weight_decay").set_value(0.0005)
@@ -114,7 +114,7 @@ def test_the_advanced_options_reach_the_run_and_the_model_is_in_the_link(new_app
 def test_compare_overlays_two_runs_and_diffs_their_configs(app, new_app):
     _, first = launch_tiny_run(new_app, "lenet", "lenet run")
     _, second = launch_tiny_run(new_app, "vgg:1x8,1x16", "small vgg")
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     assert not app.exception
     table = next(df.value for df in app.dataframe if "best test acc" in df.value.columns)
     assert sorted(table["id"]) == [first, second]
@@ -131,7 +131,7 @@ def test_compare_overlays_two_runs_and_diffs_their_configs(app, new_app):
 
 def test_compare_deletes_a_run_only_after_confirmation(app, new_app):
     _, run_id = launch_tiny_run(new_app)
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     assert app.button(key="delete_button").disabled
     app.checkbox(key=f"delete_confirm_{run_id}").check().run()
     app.button(key="delete_button").click().run()
@@ -149,7 +149,7 @@ def test_a_confirmation_never_carries_over_to_another_run(app):
     keep, doomed = (runner.create_run(config, name=name) for name in ("keep me", "delete me"))
     for run_id in (keep, doomed):
         store.finish(run_id, "done")
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     app.selectbox(key="delete_run").set_value(doomed).run()
     app.checkbox(key=f"delete_confirm_{doomed}").check().run()
     store.delete(doomed)  # meanwhile, from another tab or the CLI
@@ -162,7 +162,7 @@ def test_a_corrupt_run_store_is_reported_not_raised_and_left_alone(app, tmp_path
     store_file = tmp_path / "home" / "runs.sqlite"
     store_file.parent.mkdir(parents=True)
     store_file.write_bytes(b"not a database" * 100)
-    for page in ("pages/train.py", "pages/compare.py"):
+    for page in ("views/train.py", "views/compare.py"):
         app.switch_page(page).run()
         assert not app.exception
         assert any("The run store cannot be read" in shown(e) and "runs.sqlite" in shown(e)
@@ -175,7 +175,7 @@ def test_filters_narrow_the_table_and_say_when_nothing_matches(app):
     for model, status in (("lenet", "done"), ("vgg:1x8,1x16", "failed")):
         config = RunConfig(model=fit_input(model_config(model), "shapes"), epochs=1)
         store.finish(runner.create_run(config), status)
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     runs_table = lambda: next(df.value for df in app.dataframe if "best test acc" in df.value.columns)  # noqa: E731
     app.multiselect(key="filter_status").select("failed").run()
     assert list(runs_table()["model"]) == ["vgg:1x8,1x16"]
@@ -193,7 +193,7 @@ def test_the_runs_table_says_what_each_run_trained_and_rebuilds_its_model(app):
     store.log_metrics(lenet_id, 1, 1.0, {"train_loss": 0.9, "train_acc": 0.6, "test_acc": 0.625})
     store.finish(lenet_id, "done")
     store.finish(vgg_id, "cancelled")
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     assert not app.exception
     table = next(df.value for df in app.dataframe if "best test acc" in df.value.columns).set_index("id")
     columns = ["model", "optimizer", "lr", "batch size", "width ÷", "best test acc"]

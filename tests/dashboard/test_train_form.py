@@ -24,7 +24,7 @@ def open_train(new_app, **params):
     app.query_params["model"] = "lenet"
     for name, value in params.items():
         app.query_params[name] = value
-    app.switch_page("pages/train.py").run()
+    app.switch_page("views/train.py").run()
     assert not app.exception
     return app
 
@@ -119,7 +119,7 @@ def test_a_finished_run_shows_its_final_test_accuracy(app):
     run_id = runner.create_run(RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1))
     store.log_metrics(run_id, 4, 1.0, {"train_loss": 0.4, "test_acc": 0.907})
     store.finish(run_id, "done", final_test_acc=0.907, final_train_acc=0.93, epochs_done=1.0)
-    app.switch_page("pages/train.py").run()
+    app.switch_page("views/train.py").run()
     assert unescape(app.get("progress")[0].proto.text) == "done · epoch 1.00 of 1 · test acc 0.907"
 
 
@@ -137,7 +137,7 @@ def test_a_started_run_without_a_point_yet_is_preparing_with_its_time(app):
 
 
 def preparing_then_training(app, store, run_id):
-    app.switch_page("pages/train.py").run()
+    app.switch_page("views/train.py").run()
     text = unescape(app.get("progress")[0].proto.text)
     assert re.fullmatch(r"running · preparing \(loading the data, timing eager, channels-last and compiled "
                         r"steps; compiling takes a while\) for \d+ s · on cpu", text), text

@@ -15,7 +15,7 @@ def test_dashboard_runs_save_weights_compare_shows_them_and_delete_removes_them(
     assert run.weights_path and Path(run.weights_path).parent == RunStore().run_dir(run_id)
     state = torch.load(run.weights_path, weights_only=True)
     assert state["conv1.weight"].shape == (6, 1, 5, 5)
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("views/compare.py").run()
     table = next(df.value for df in app.dataframe if "best test acc" in df.value.columns)
     assert table.set_index("id").loc[run_id, "weights"] == True  # noqa: E712 (a numpy bool)
     app.selectbox(key="delete_run").set_value(run_id).run()

@@ -192,8 +192,14 @@ def deletable(browser, through: str, user: str) -> list[str]:
     settle(page)
     page.get_by_role("link", name="Compare").click()
     settle(page)
-    open_list(page, "delete_run")
-    offered = [option.inner_text() for option in page.get_by_role("option").all()]
+    deadline = time.monotonic() + 30
+    while True:  # a refresh of the page may close the list before its options are read: open it again
+        open_list(page, "delete_run")
+        offered = [option.inner_text() for option in page.get_by_role("option").all()]
+        if offered or time.monotonic() > deadline:
+            break
+        page.keyboard.press("Escape")
+        settle(page)
     page.context.close()
     return offered
 

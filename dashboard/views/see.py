@@ -132,7 +132,7 @@ def tops_of(source: Source, dataset: str, sample: int, layer: SpatialLayer, chan
 
 def choose_sources() -> tuple[list[Source], str | None]:
     """The model(s) to look at and the dataset they were trained on (if a run)."""
-    left, right = st.columns([2, 3])
+    left, right = st.columns([3, 2])  # wide enough for the three choices on one line at 1024 px
     kind = left.radio("Model", SOURCES, horizontal=True, key="see_source")
     if kind == SOURCES[2]:
         model = model_upload.current()
@@ -234,7 +234,10 @@ def show_fields(sources: list[Source], dataset: str, index: int, layer: SpatialL
         subject, _ = load(source)
         field = field_of(source, dataset, count, layer, unit)
         image = images_of(dataset, 1, str(subject.input), first=index)[0]
-        with column:
+        with column:  # the heat first, where the eye goes; its numbers below it
+            title = f"{layer.name} unit {unit} — {source.label}"
+            st.plotly_chart(field_figure(image, field, title), key=f"see_field_{source.trained}",
+                            width="stretch")
             if field.dead:
                 st.warning(f"The unit's gradient is zero on all {count} images: it never responds to them.")
             else:  # one row of four; two rows of two when two models share the width
@@ -247,9 +250,6 @@ def show_fields(sources: list[Source], dataset: str, index: int, layer: SpatialL
                 slots[3].metric("95% area share", f"{field.area_ratio95:.2f}",
                                 help="The 95% square's area ÷ the theoretical field's area: how much of "
                                      "what it could see the unit really uses")
-            title = f"{layer.name} unit {unit} — {source.label}"
-            st.plotly_chart(field_figure(image, field, title), key=f"see_field_{source.trained}",
-                            width="stretch")
     st.caption(f"Box: the theoretical field (rows {field.box[0]}..{field.box[2]}, columns "
                f"{field.box[1]}..{field.box[3]}; grey: padding outside the image). Heat: the mean absolute "
                f"gradient of the unit over {count} {dataset} test images (Luo et al., 2016), float64.")

@@ -81,14 +81,18 @@ def spec_files(config: ModelConfig, side: DeltaGenerator) -> None:
                                    mime="text/x-python", key="download_code",
                                    help="A .py file that needs only torch: the network as cnnlab builds it "
                                         "and build_model().")
-    upload = side.file_uploader("Load a spec", type=["json"], key="upload_spec",
-                                      help="A JSON file saved with the button above (64 KB at most).")
+    limit = format_bytes(UPLOAD_LIMIT)
+    # Streamlit's own line states the server's limit (that of a .pt2 model): this box says its own.
+    st.html("<style>.st-key-upload_spec [data-testid='stFileUploaderDropzoneInstructions'] {display: none}"
+            "</style>")
+    upload = side.file_uploader(f"Load a spec (JSON, {limit} at most)", type=["json"], key="upload_spec",
+                                max_upload_size=1, help="A JSON file saved with the button above.")
     if upload is None or st.session_state.get("loaded_upload") == upload.file_id:
         return
     st.session_state["loaded_upload"] = upload.file_id
     try:
         if upload.size > UPLOAD_LIMIT:
-            raise ConfigError(f"{upload.name} is {format_bytes(upload.size)}; a spec is at most 64 KB")
+            raise ConfigError(f"{upload.name} is {format_bytes(upload.size)}; a spec is at most {limit}")
         try:
             data = json.loads(upload.getvalue().decode("utf-8"))
         except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd numbers or nesting
