@@ -62,8 +62,9 @@ def rss_mib(pid: int) -> float:
 
 async def session(port: int, query: str) -> float:
     """Seconds from asking for the Build page (with `query`) to the end of its script."""
+    # No keepalive pings: a busy server answers them late, and a browser would wait for the page.
     async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                  origin=f"http://127.0.0.1:{port}", max_size=None) as ws:
+                                  origin=f"http://127.0.0.1:{port}", max_size=None, ping_interval=None) as ws:
         start = time.perf_counter()
         request = BackMsg(rerun_script=ClientState(query_string=query, page_script_hash=""))
         await ws.send(request.SerializeToString())
@@ -127,9 +128,9 @@ def main() -> None:
     args = parser.parse_args()
     port, home = free_port(), tempfile.mkdtemp(prefix="cnnlab-load-")
     env = {**os.environ, "CNNLAB_HOME": home, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port",
-                               str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.STDOUT)
+    # Started as users start it: `cnnlab dashboard` applies the project's server settings.
+    server = subprocess.Popen([sys.executable, "-m", "cnnlab", "dashboard", "--port", str(port)], cwd=ROOT,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
         while True:
