@@ -30,8 +30,8 @@ STEPS = (
          {"model": "vgg11", "input": "1x224x224", "width_divisor": "4"}),
     Step("3×3 vs 5×5", "lessons", "Two stacked 3×3 convolutions see 5×5 pixels, like one 5×5 convolution, "
          "with fewer weights: the first panel counts them."),
-    Step("A unit's field", "see", "The box is what one unit of LeNet's pool2 can see; the heat is where its "
-         "gradient really lands. Click another unit on the grid.",
+    Step("A unit's field", "see", "The box: what one unit of LeNet's pool2 can see. The heat: where it "
+         "really looks. Click another unit.",
          {"model": "lenet", "input": "1x28x28", "layer": "pool2"}),
     Step("Short run", "train", "Press Launch run: LeNet on the built-in shapes trains in seconds on a "
          "CPU, its curves drawn live.", {"model": "lenet", "input": "1x28x28"}),

@@ -39,6 +39,9 @@ def test_walk_the_tour(server, page, screenshots, width, height):
         expect(page.locator(current("tour"))).to_contain_text(f"step {step + 1} of 6")
         if element:
             expect(page.locator(element).first).to_be_visible()
+        if step == 3:  # the heat is what the step is about: in the first screen, under the tour's strip
+            title = page.locator(".gtitle", has_text="pool2 unit (2, 2)").bounding_box()  # atop the heat
+            assert title is not None and title["y"] + 120 < height, title
         shot = screenshots / f"tour-{width}-{step + 1}.png"
         page.screenshot(path=str(shot))
         shutil.copy(shot, DOCS / shot.name)
