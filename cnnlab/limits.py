@@ -31,6 +31,9 @@ MAX_INSPECT_IMAGES = 256
 # through in chunks that fit, so the peak does not grow with their number. VGG-16 at 256 px: 2 a chunk.
 MAX_FIELD_BYTES = 2 * 1024**3
 MAX_TOP_SAMPLE = 2000
+# Bytes of dataset images (float32 at the model's input size) one request may hold at once: 256 images
+# of VGG's 3×256×256, 3,500 of 3×224×224, 32 of the largest input (16×1024×1024).
+MAX_IMAGE_BYTES = 2 * 1024**3
 MAX_FEATURE_CHANNELS = 64
 MAX_REPEATS = 100
 SWEEP_CONFIRM_TRIALS = 256  # a larger sweep needs --yes (the dashboard caps it here)

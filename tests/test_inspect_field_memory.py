@@ -113,3 +113,13 @@ def test_the_peak_memory_does_not_grow_with_the_number_of_images():
     peak = json.loads(done.stdout)
     assert peak["need"] == 3 * 8 * (128 * 128 + 4 * 32 * 128 * 128)
     assert peak["after"] - peak["before"] < 2 * peak["need"]
+
+
+def test_more_images_than_the_image_budget_holds_is_refused_before_any_is_loaded(capsys):
+    # 256 images of 16×1024×1024 float32 values: 256 × 64 MiB = 16 GiB; 2 GiB holds 32 of them.
+    status = main(["field", "seq:c3-4p1,relu", "--input", "16x1024x1024", "--layer", "conv1", "--images", "256",
+                   "--dataset", "shapes"])
+    assert status == 2
+    assert capsys.readouterr().err == (
+        "cnnlab: error: 256 images at 16x1024x1024 take 16.0 GiB, over the limit of 2.0 GiB "
+        "(limits.MAX_IMAGE_BYTES): at most 32 fit; ask for fewer images or a smaller input\n")

@@ -9,6 +9,7 @@ from cnnlab import limits
 from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.spec import InputSpec, check_int
+from cnnlab.units import format_bytes
 
 
 def default_dataset(inp: InputSpec) -> str:
@@ -20,9 +21,15 @@ def dataset_images(dataset: str, count: int, inp: InputSpec, data_dir: str | Non
                 first: int = 0, cap: int = limits.MAX_INSPECT_IMAGES) -> torch.Tensor:
     """Test-split images `first` .. `first + count - 1` of `dataset` as float32 N×C×H×W in [0, 1] at the
     input's size (bilinear, antialiased when shrinking), grey repeated to 3 channels or colour averaged
-    to 1 as the input needs. A missing dataset or a bad count is a ConfigError."""
+    to 1 as the input needs. A missing dataset, a bad count or more images than `limits.MAX_IMAGE_BYTES`
+    holds at that size is a ConfigError, before anything is loaded."""
     count = check_int("number of images", count, 1, cap)
     first = check_int("first image", first, 0, 10**7)
+    each = 4 * inp.channels * inp.height * inp.width  # float32
+    if count * each > limits.MAX_IMAGE_BYTES:
+        raise ConfigError(f"{count} images at {inp} take {format_bytes(count * each)}, over the limit of "
+                          f"{format_bytes(limits.MAX_IMAGE_BYTES)} (limits.MAX_IMAGE_BYTES): at most "
+                          f"{limits.MAX_IMAGE_BYTES // each} fit; ask for fewer images or a smaller input")
     dataset_info(dataset)
     data = load_split(dataset, False, data_dir, download=False, limit=first + count)
     if first + count > len(data):
