@@ -1,7 +1,10 @@
 """Single runs on a real two-node Ray cluster (`train --cluster`, `runner.launch(cluster=...)`): two
-users' runs recorded with their metrics on both nodes, cancelled by their owner only, and written by
-cnnlab's own processes alone; an address that does not answer is refused at once."""
+users' runs recorded with their metrics on both nodes, cancelled by their owner only, written by
+cnnlab's own processes alone, and ended with nothing left running when their driver is killed; an
+address that does not answer is refused at once."""
 
+import os
+import signal
 import socket
 import time
 
@@ -13,7 +16,7 @@ from cnnlab.errors import ConfigError
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig
 from cnnlab.train.status import TERMINAL
-from cnnlab.train.store import DB_FILE, RunStore
+from cnnlab.train.store import DB_FILE, RunStore, process_alive
 from cnnlab.train.weights import WEIGHTS_FILE
 from tests.ray_cluster import audited_cluster, wait_for
 
@@ -49,6 +52,16 @@ def test_two_users_runs_train_on_both_nodes_only_cnnlab_writes_and_only_the_owne
         runner.cancel(long, home, actor=Actor("alice"))
         wait_for(lambda: store.get(long).status in TERMINAL, 60, "the cancelled run to end")
         drivers = {store.get(i).pid for i in (long, *short)}
+        trials = cluster.trial_processes()
+        # A driver killed mid-run: its guard ends the run, and Ray ends the trial with the driver's job.
+        killed = runner.launch(tiny(epochs=500), home=home, owner="bob", cluster=cluster.address)
+        wait_for(lambda: store.metrics(killed), 180, "bob's long run to report")
+        started = cluster.trial_processes() - trials  # the processes of Ray's that imported its trial
+        assert started
+        os.kill(store.get(killed).pid, signal.SIGKILL)
+        wait_for(lambda: store.get(killed).status in TERMINAL, 60, "the killed driver's run to end")
+        wait_for(lambda: not any(map(process_alive, started)), 60, "the killed driver's trial to end")
+        assert store.get(killed).status == "interrupted"
     runs = [store.get(i) for i in (long, *short, foreground)]
     assert [(r.owner, r.status) for r in runs] == [("alice", "cancelled"), ("alice", "done"), ("bob", "done"),
                                                    ("bob", "done")]
@@ -62,9 +75,11 @@ def test_two_users_runs_train_on_both_nodes_only_cnnlab_writes_and_only_the_owne
     assert store.metrics(long) and runs[0].error == "cancelled"
     model = runner.load_weights(short[0], home)
     assert sum(p.numel() for p in model.parameters()) == runs[1].params
-    # The trials ran in the cluster's processes, which never opened a store; the detached drivers did.
-    assert len(cluster.trial_processes()) >= 4
-    assert cluster.store_openers() == drivers
+    # The trials ran in the cluster's worker processes, which never opened a store; the detached drivers
+    # (which import the trial's module too, and the killed one's guard) did.
+    workers = cluster.trial_processes() - drivers - {store.get(killed).pid}
+    assert len(workers) >= 5
+    assert drivers <= cluster.store_openers() and not cluster.store_openers() & workers
     assert list(cluster.trap.iterdir()) == []
 
 
