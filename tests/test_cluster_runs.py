@@ -113,3 +113,21 @@ def test_a_dashboard_sending_runs_to_a_cluster_that_does_not_answer_does_not_sta
     status = main(["dashboard", "--cluster", f"127.0.0.1:{port}", "--port", str(free_port()),
                    "--home", str(tmp_path)])
     assert status == 2 and capsys.readouterr().err == refusal(port)
+
+
+def test_the_train_page_sending_runs_to_a_cluster_that_stopped_answering_says_so_and_records_nothing(
+        tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from cnnlab.sweep.engine import CLUSTER_ENV
+    from tests.dashboard.conftest import APP, shown
+
+    port = free_port()  # the dashboard was started with --cluster; the cluster has gone since
+    monkeypatch.setenv(CLUSTER_ENV, f"127.0.0.1:{port}")
+    monkeypatch.setenv("CNNLAB_HOME", str(tmp_path))
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params["model"] = "lenet"
+    app.switch_page("views/train.py").run()
+    next(b for b in app.button if b.label == "Launch run").click().run()
+    assert [shown(e) for e in app.error] == [refusal(port).removeprefix("cnnlab: error: ").rstrip("\n")]
+    assert not (tmp_path / DB_FILE).exists() or RunStore(tmp_path).list_runs() == []
