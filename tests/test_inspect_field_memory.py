@@ -117,8 +117,8 @@ def test_the_peak_memory_does_not_grow_with_the_number_of_images():
 
 def test_more_images_than_the_image_budget_holds_is_refused_before_any_is_loaded(capsys):
     # 256 images of 16×1024×1024 float32 values: 256 × 64 MiB = 16 GiB; 2 GiB holds 32 of them.
-    status = main(["field", "seq:c3-4p1,relu", "--input", "16x1024x1024", "--layer", "conv1", "--images", "256",
-                   "--dataset", "shapes"])
+    status = main(["field", "seq:c3-4p1,relu", "--input", "16x1024x1024", "--layer", "conv1",
+                   "--images", "256", "--dataset", "shapes"])
     assert status == 2
     assert capsys.readouterr().err == (
         "cnnlab: error: 256 images at 16x1024x1024 take 16.0 GiB, over the limit of 2.0 GiB "
