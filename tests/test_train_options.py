@@ -15,9 +15,9 @@ from cnnlab.train import options as table
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import OPTIONS, TrainOption
 
-# Flags of `cnnlab train` that are not training options: the model's, and the run's own.
+# Flags of `cnnlab train` that are not training options: the model's, and the run's own (where it trains too).
 NOT_OPTIONS = {"help", "model", "input", "classes", "fc_width", "width_divisor", "batch_norm", "depth",
-               "stem", "name", "repeats", "home", "background", "run_id"}
+               "stem", "name", "repeats", "home", "cluster", "background", "run_id"}
 EXTRA = TrainOption("ema_decay", "EMA decay", "decay of an exponential moving average of the weights",
                     float, 0.0, low=0, high=1, open_high=True, sweep=True, section="advanced")
 
