@@ -1,4 +1,4 @@
-"""A single run on a Ray cluster (`cnnlab train ... --cluster ADDRESS`, the class config's `cluster`).
+"""A single run on a Ray cluster (`cnnlab train ... --cluster ADDRESS`, `cnnlab dashboard --cluster`).
 
 The run is recorded as any run is, with the cluster's address. Its driver on this machine (the detached
 `train --run-id N` process, or the foreground CLI) connects to the cluster, trains the run there as a
