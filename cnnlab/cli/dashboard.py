@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 
 from cnnlab.classroom import CLASS_ENV
-from cnnlab.cli.options import add_home_argument
+from cnnlab.cli.options import CLUSTER_ADDRESSES, add_home_argument
 from cnnlab.errors import ConfigError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "docs/DEPLOY.md); a trusted proxy header needs the default loopback address")
     parser.add_argument("--cluster", metavar="ADDRESS",
                         help="runs and sweeps launched from the dashboard train on this Ray cluster "
-                             "(HOST:PORT, ray://HOST:PORT or auto; default: this machine)")
+                             f"({CLUSTER_ADDRESSES}; default: this machine)")
     parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                         help="also accept this Host name: the public name a reverse proxy passes on")
     add_home_argument(parser)

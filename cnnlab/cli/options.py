@@ -8,6 +8,8 @@ from collections.abc import Callable
 from cnnlab.families import FAMILIES, all_options, models_help
 from cnnlab.spec import ModelConfig, model_config
 
+CLUSTER_ADDRESSES = "HOST:PORT, ray://HOST:PORT or auto"  # the forms --cluster takes (sweep/engine.py)
+
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """MODEL, --input, and one flag per family option (`--classes`, `--depth`, ...)."""

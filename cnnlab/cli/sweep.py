@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from cnnlab import limits
-from cnnlab.cli.options import add_home_argument
+from cnnlab.cli.options import CLUSTER_ADDRESSES, add_home_argument
 from cnnlab.cli.train import add_run_arguments, run_config_from_args
 from cnnlab.errors import ConfigError
 from cnnlab.tables import aligned
@@ -36,8 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     space.add_argument("--repeats", type=int, default=1, metavar="K", help="seeds per combination")
     space.add_argument("--early-stop", choices=("asha",), help="end clearly worse trials early (ASHA)")
     space.add_argument("--cluster", metavar="ADDRESS",
-                       help="an existing Ray cluster: HOST:PORT, ray://HOST:PORT or auto (default: start "
-                            "Ray on this machine)")
+                       help=f"an existing Ray cluster: {CLUSTER_ADDRESSES} "
+                           "(default: start Ray on this machine)")
     space.add_argument("--yes", action="store_true",
                        help=f"launch a sweep of more than {limits.SWEEP_CONFIRM_TRIALS} trials")
     runs.add_argument("--name", help="a name for the sweep (default: MODEL sweep)")

@@ -6,7 +6,12 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from cnnlab.cli.options import add_home_argument, add_model_arguments, model_config_from_args
+from cnnlab.cli.options import (
+    CLUSTER_ADDRESSES,
+    add_home_argument,
+    add_model_arguments,
+    model_config_from_args,
+)
 from cnnlab.cli.progress import EpochBar
 from cnnlab.errors import ConfigError
 from cnnlab.spec import ModelConfig, with_options
@@ -30,8 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                       help="N runs with seeds SEED..SEED+N-1, one group (Compare draws its mean and band)")
     add_home_argument(runs)
     runs.add_argument("--cluster", metavar="ADDRESS",
-                      help="train on an existing Ray cluster: HOST:PORT, ray://HOST:PORT or auto (default: "
-                           "this machine's queue)")
+                      help=f"train on an existing Ray cluster: {CLUSTER_ADDRESSES} "
+                           "(default: this machine's queue)")
     runs.add_argument("--background", action="store_true", help="launch detached, print the run id, return")
     runs.add_argument("--run-id", type=int, help=argparse.SUPPRESS)  # the detached worker's form
     parser.set_defaults(func=run)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnlab import ConfigError, limits
+from cnnlab.classroom import active_class
 from cnnlab.sweep import SweepStore, cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
 from cnnlab.sweep.engine import dashboard_cluster
 from cnnlab.train import runner
@@ -48,8 +49,11 @@ def launch() -> None:
         repeats = c.number_input("Seeds per combination (repeats)", 1, limits.MAX_REPEATS, 1,
                                  key="sweep_repeats")
         asha = c.checkbox("Stop clearly worse trials early (ASHA)", key="sweep_asha")
+        server_set = active_class() is not None  # a class's server, not its students, picks the cluster
         cluster = c.text_input("Ray cluster address (empty: this machine)", dashboard_cluster() or "",
-                               key="sweep_cluster", max_chars=200, placeholder="ray://head:10001")
+                               key="sweep_cluster", max_chars=200, placeholder="ray://head:10001",
+                               disabled=server_set,
+                               help="Set by the server (cnnlab dashboard --cluster)" if server_set else None)
         values = train_widgets.draw_section("main", list(st.columns(4)), PREFIX, RECIPE)
         with st.expander("Other options"):
             columns = list(st.columns(3))
@@ -58,6 +62,8 @@ def launch() -> None:
         submitted = st.form_submit_button("Launch", type="primary")
     if not submitted:
         return
+    if server_set:  # whatever a client sent for the disabled field
+        cluster = dashboard_cluster() or ""
     wrong = train_widgets.problems(values)
     for sentence in wrong:
         st.error(literal(sentence))

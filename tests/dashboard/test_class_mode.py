@@ -119,3 +119,22 @@ def test_compare_lists_and_deletes_by_role(new_app, class_config, monkeypatch, u
     assert list(table["name"]) == listed and list(table["owner"]) == [n[:-2] for n in listed]
     delete = app.selectbox(key="delete_run")
     assert [label.split(" [")[0].split(" ", 1)[1] for label in delete.options] == deletable
+
+
+def test_in_class_mode_the_sweep_cluster_is_the_servers_whatever_a_client_sends(new_app, class_config,
+                                                                                monkeypatch):
+    monkeypatch.setenv("CNNLAB_USER", "alice")
+    class_config("[quotas]\nepochs = 5\n")
+    app = new_app()
+    app.query_params["model"] = "lenet"
+    app.switch_page("views/train.py").run()
+    field = app.text_input(key="sweep_cluster")
+    assert field.disabled and field.value == ""
+    app.session_state["sweep_cluster"] = "127.0.0.1:1"  # a hostile client's value for the disabled field
+    app.number_input(key="sweep_epochs").set_value(1)
+    app.number_input(key="sweep_limit_train").set_value(64)
+    app.number_input(key="sweep_repeats").set_value(2)
+    app.button(key="FormSubmitter:sweep_form-Launch").click().run()
+    assert not app.exception and not app.error
+    runs = RunStore().list_runs()
+    assert len(runs) == 2 and [run.cluster for run in runs] == [None, None]  # this machine's queue
