@@ -195,7 +195,7 @@ def deletable(browser, through: str, user: str) -> list[str]:
     deadline = time.monotonic() + 30
     while True:  # a refresh of the page may close the list before its options are read: open it again
         open_list(page, "delete_run")
-        offered = [option.inner_text() for option in page.get_by_role("option").all()]
+        offered = page.get_by_role("option").all_inner_texts()  # at once: the list may close meanwhile
         if offered or time.monotonic() > deadline:
             break
         page.keyboard.press("Escape")
