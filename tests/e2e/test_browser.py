@@ -167,7 +167,7 @@ def test_edit_the_vgg_block_table_cell_by_cell(server, page, screenshots):
     page.wait_for_selector(".st-key-blocks [data-testid='data-grid-canvas']")
     box = page.locator(".st-key-blocks [data-testid='data-grid-canvas']").bounding_box()
     before = page.url
-    for _ in range(3):  # a click while the grid redraws after the last edit selects nothing: click again
+    for _ in range(6):  # a click while the grid redraws after the last edit selects nothing: click again
         page.mouse.click(box["x"] + MARKER / 2, box["y"] + ROW * 2.5)  # select row 2 by its marker
         page.keyboard.press("Delete")
         with contextlib.suppress(PlaywrightTimeoutError):
@@ -245,7 +245,13 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     page.get_by_text("More").click()
     page.locator(".st-key-epochs input").fill("4")
     page.locator(".st-key-run_name input").fill("browser run")
-    page.get_by_role("button", name="Launch run").click()
+    page.locator(".st-key-run_name input").press("Tab")  # applies the name (a rerun) before the click
+    settle(page)
+    launch = page.get_by_role("button", name="Launch run")
+    with contextlib.suppress(AssertionError):
+        expect(launch).to_be_enabled(timeout=30_000)
+    assert launch.is_enabled(), page.locator(fresh('[data-testid="stAlert"]')).all_inner_texts()
+    launch.click()
     settle(page)
     # The launch starts the run's worker before the page answers: on a busy machine that takes seconds.
     expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("launched", timeout=30_000)

@@ -42,7 +42,7 @@ def test_pin_a_change_b_and_switch_fc_as_conv(server, page, screenshots):
     page.locator(".st-key-fc_as_conv label").click()
     settle(page)
     table = page.locator(current("fc_conv_table"))
-    expect(table).to_be_visible()
+    expect(table).to_be_visible(timeout=60_000)  # VGG-16 as convolutions: seconds on a busy machine
     expect(page.get_by_text("10×4×4 map of class scores")).to_be_visible()
     shot(page, screenshots / "teach-fc-as-conv.png", table)
 
