@@ -5,13 +5,14 @@ The URL carries the same words as the CLI: `?model=vgg:1x64,1x128&input=1x96x96&
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 
 import streamlit as st
 
 from cnnlab import ConfigError, ModelConfig, limits, model_config
-from cnnlab.analysis import analyze
+from cnnlab.analysis import Summary, analyze
 from cnnlab.errors import quoted
 from cnnlab.families import all_options, family_of
 from dashboard.text import literal
@@ -53,6 +54,13 @@ def from_params(params: Mapping[str, str]) -> ModelConfig:
     return model_config(params.get("model", "vgg11"), params.get("input"), **options)
 
 
+@st.cache_resource(max_entries=128, show_spinner=False)
+def summarize(config_json: str, levels: int | None = None) -> Summary:
+    """The analysis of one config, computed once per server and shared by every session (a Summary is
+    frozen): a class opening one link traces the model once, not once per visitor."""
+    return analyze(ModelConfig.from_dict(json.loads(config_json)), levels=levels)
+
+
 def checked(config: ModelConfig) -> ModelConfig:
     """`config` if the dashboard's controls can show it (square 1- or 3-channel input of 28 to 256
     pixels, at most 1000 classes) and the engine can analyse it; else a ConfigError saying why."""
@@ -64,7 +72,7 @@ def checked(config: ModelConfig) -> ModelConfig:
     if config.arch.classes > limits.DASHBOARD_MAX_CLASSES:
         raise ConfigError(f"the dashboard takes at most {limits.DASHBOARD_MAX_CLASSES} classes, "
                           f"not {config.arch.classes}")
-    analyze(config)
+    summarize(json.dumps(config.to_dict()))
     return config
 
 

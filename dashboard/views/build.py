@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
-from cnnlab.analysis import Summary, analyze, format_pair
+from cnnlab.analysis import Summary, format_pair
 from cnnlab.analysis.memory import training_memory
 from cnnlab.code_export import python_code
 from cnnlab.devices import device_memory
@@ -21,18 +21,13 @@ from cnnlab.units import format_bytes, format_count
 from dashboard import controls, model_state, model_upload, pin_compare
 from dashboard.build import diagram_view, fc_conv_view
 from dashboard.build.number_field import range_problem, whole_number
+from dashboard.model_state import summarize
 from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024
 MAX_MEMORY_BATCH = 4096  # the Training memory tab's batch
 TABS = ("Layers", "Diagram", "Shapes", "Parameters", "Receptive field", "Training memory")
 ROW_PX, TABLE_ROWS = 35, 60  # Streamlit's table row height; rows shown before a table scrolls
-
-
-@st.cache_data(max_entries=128, show_spinner=False)
-def summarize(config_json: str, levels: int | None) -> Summary:
-    """The analysis of one config (cached: a rerun with the same config costs nothing)."""
-    return analyze(ModelConfig.from_dict(json.loads(config_json)), levels=levels)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
