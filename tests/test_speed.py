@@ -15,12 +15,38 @@ LENET = fit_input(model_config("lenet"), "shapes")
 CPU = torch.device("cpu")
 
 
-def test_a_short_run_stays_eager_without_timing_the_others(tmp_path):
+def test_a_short_run_times_the_cheap_paths_but_not_compiling(tmp_path):
     cache = tmp_path / "speed.json"
     choice = speed.choose(LENET, CPU, 8, (1, 28, 28), False, steps=10, cache=cache)
-    assert choice.path == "eager" and not choice.compile and not choice.channels_last
-    assert list(choice.seconds_per_step) == ["eager"] and choice.compile_seconds is None
-    assert choice.reason.startswith("a short run (10 steps, about ") and not cache.exists()
+    assert list(choice.seconds_per_step) == ["eager", "channels_last"] and choice.compile_seconds is None
+    assert choice.path in ("eager", "channels_last") and not choice.compile
+    assert choice.reason.startswith("a short run (10 steps, about ")
+    assert "compiling is not worth timing" in choice.reason
+    [entry] = json.loads(cache.read_text()).values()
+    assert sorted(entry) == ["channels_last", "eager"]
+
+
+@pytest.mark.parametrize(("steps", "path", "detail"), [
+    # projected seconds = setup + steps × per step, by hand: eager 0.5 + 10 × 0.01 = 0.6,
+    # channels-last 0.1 + 10 × 0.008 = 0.18; at 1000 steps 10.5 against 8.1
+    (10, "channels_last", "eager 0.6 s, channels_last 0.2 s"),
+    (1000, "channels_last", "eager 10.5 s, channels_last 8.1 s")])
+def test_a_short_run_takes_the_faster_cheap_path_from_the_cached_measurements(tmp_path, steps, path, detail):
+    cache = tmp_path / "speed.json"
+    key = speed._cache_key(LENET, CPU, 8, (1, 28, 28), False)
+    cache.write_text(json.dumps({key: {"eager": [0.5, 0.01], "channels_last": [0.1, 0.008]}}))
+    choice = speed.choose(LENET, CPU, 8, (1, 28, 28), False, steps=steps, cache=cache)
+    eager = f"{steps * 0.01:.0f}"
+    reason = (f"a short run ({steps} steps, about {eager} s eager): compiling is not worth timing; "
+              f"fastest projected of the others ({detail})")
+    assert choice == speed.Choice(path, reason, {"eager": 0.01, "channels_last": 0.008})
+
+
+def test_a_short_run_on_a_machine_where_channels_last_is_slower_stays_eager(tmp_path):
+    cache = tmp_path / "speed.json"
+    key = speed._cache_key(LENET, CPU, 8, (1, 28, 28), False)
+    cache.write_text(json.dumps({key: {"eager": [0.0, 0.01], "channels_last": [0.0, 0.02]}}))
+    assert speed.choose(LENET, CPU, 8, (1, 28, 28), False, steps=10, cache=cache).path == "eager"
 
 
 def test_a_long_run_times_every_path_and_caches_the_measurements(tmp_path):
@@ -54,14 +80,17 @@ def test_the_path_with_the_shortest_projection_is_chosen_from_the_cached_measure
 def test_an_unreadable_cache_is_measured_again(tmp_path):
     cache = tmp_path / "speed.json"
     cache.write_text("{broken")
-    assert speed.choose(LENET, CPU, 8, (1, 28, 28), False, steps=10, cache=cache).path == "eager"
+    choice = speed.choose(LENET, CPU, 8, (1, 28, 28), False, steps=10, cache=cache)
+    assert sorted(json.loads(cache.read_text())[speed._cache_key(LENET, CPU, 8, (1, 28, 28), False)]) == \
+        sorted(choice.seconds_per_step) == ["channels_last", "eager"]
 
 
 def test_the_run_records_the_path_it_took():
     config = RunConfig(model=LENET, limit_train=64, limit_test=32, batch_size=32, epochs=1, device="cpu")
     result = fit(config)
     assert config.speed == "auto" and result.status == "done"
-    assert result.speed["path"] == "eager" and result.speed["reason"].startswith("a short run (2 steps")
+    assert result.speed["path"] in speed.CHEAP_PATHS
+    assert result.speed["reason"].startswith("a short run (2 steps")
     fixed = fit(RunConfig(model=LENET, limit_train=64, limit_test=32, batch_size=32, epochs=1, device="cpu",
                           channels_last=True))
     assert fixed.speed == {"path": "channels_last", "reason": "chosen by the run's options (speed fixed)"}
