@@ -3,11 +3,15 @@ measured peak of the same real step, and both parts against figures by hand."""
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.analysis import analyze
 from cnnlab.analysis.memory import memory_model, training_memory
 from cnnlab.errors import ConfigError
 from cnnlab.families import family_of
@@ -111,3 +115,38 @@ def test_a_run_records_its_measured_peak_beside_the_estimate(tmp_path):
     estimate = run_memory(config).at(16).total
     assert result.memory_estimate == estimate
     assert result.peak_memory == pytest.approx(estimate, rel=0.15)
+
+
+def test_a_simulation_and_an_analysis_in_another_thread_do_not_disturb_each_other():
+    """The simulation's module hooks are process-wide: a server analysing another model in another
+    thread meanwhile made them fail on that model's modules (seen as a Build page error). Threads are
+    switched every 10 µs here so that the two interleave at every step."""
+    lenet = model_config("lenet")
+
+    def simulate() -> object:  # not training_memory: it would answer from its cache
+        return memory_model(lambda: family_of(lenet.arch).build(lenet.arch, lenet.input),
+                            lenet.input.as_tuple(), 10, OPTIMIZERS["adam"]).at(2)
+
+    alone = simulate()
+    expected = analyze("vgg11").totals
+    errors, done = [], threading.Event()
+
+    def analyse_meanwhile() -> None:
+        while not done.is_set():
+            try:
+                assert analyze("vgg11").totals == expected
+            except Exception as exc:  # noqa: BLE001 - any failure is the test's subject
+                errors.append(exc)
+                return
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    other = threading.Thread(target=analyse_meanwhile)
+    other.start()
+    try:
+        together = [simulate() for _ in range(20)]
+    finally:
+        done.set()
+        other.join()
+        sys.setswitchinterval(interval)
+    assert errors == [] and together == [alone] * 20

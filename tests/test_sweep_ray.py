@@ -60,7 +60,8 @@ def test_local_grid_with_repeats_stops_a_dead_rate_listed_first(tmp_path, capsys
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as in a Ray trial with one CPU: same arithmetic, same numbers
     try:
-        single = runner.execute(runner.create_run(RunConfig.from_dict(finished.config), home=tmp_path),
+        plain = RunConfig.from_dict({**finished.config, "speed": "fixed"})  # a trial takes the plain path
+        single = runner.execute(runner.create_run(plain, home=tmp_path),
                                 home=tmp_path)
     finally:
         torch.set_num_threads(threads)

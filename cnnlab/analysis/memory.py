@@ -14,9 +14,11 @@ and the other grows linearly with it, so two simulations (batch 1 and 2) give th
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -106,6 +108,7 @@ def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...],
         x = torch.empty((batch, *input_shape))
         y = torch.zeros(batch, dtype=torch.int64).clamp(max=classes - 1)
         tracker = MemTracker()
+        _confine_to_this_thread(tracker)
         tracker.track_external(model, optimizer, x, y)
 
         def backward() -> None:
@@ -120,6 +123,20 @@ def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...],
             step()
             measured_backward = _phase(tracker, backward)
             return _phase(tracker, step), measured_backward
+
+
+def _confine_to_this_thread(tracker) -> None:  # noqa: ANN001 (MemTracker is private to torch)
+    """MemTracker follows modules through process-wide forward hooks, which would also fire (and fail)
+    on the modules another thread runs meanwhile (a server analysing another model): make them ignore
+    every thread but this one. They are looked up when the tracker is entered, so set them before."""
+    owner, modules = threading.get_ident(), tracker._mod_tracker
+    for name in ("_fw_pre_hook", "_fw_post_hook"):
+        setattr(modules, name, partial(_in_thread, owner, getattr(modules, name)))
+
+
+def _in_thread(owner: int, hook: Callable[..., None], *args: Any) -> None:
+    if threading.get_ident() == owner:
+        hook(*args)
 
 
 def _phase(tracker, run: Callable[[], None]) -> TrainingMemory:  # noqa: ANN001 (MemTracker is torch's)
