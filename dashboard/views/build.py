@@ -21,7 +21,6 @@ from cnnlab.units import format_bytes, format_count
 from dashboard import controls, model_state, model_upload, pin_compare
 from dashboard.build import diagram_view, fc_conv_view
 from dashboard.build.number_field import range_problem, whole_number
-from dashboard.model_state import summarize
 from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024
@@ -42,13 +41,13 @@ def shared_chart(kind: str, config_json: str, *options: Any) -> go.Figure:
     once per server and shared by every session: a Plotly figure costs 20-30 ms to build (validation),
     while st.plotly_chart only copies it, and no page changes it."""
     if kind == "shape":
-        return shape_figure(summarize(config_json, 1))
+        return shape_figure(model_state.summarize(config_json, 1))
     if kind == "memory":
         batch, optimizer = options
         memory = training_memory(ModelConfig.from_dict(json.loads(config_json)), optimizer.split()[0],
                                  0.9 if "momentum" in optimizer else 0.0).at(batch)
         return memory_figure(memory, *device_memory())
-    summary = summarize(config_json, None)
+    summary = model_state.summarize(config_json, None)
     if kind == "params":
         (log,) = options
         return params_figure(summary, log=log)
@@ -135,7 +134,7 @@ def layer_table(config_json: str) -> None:
     convolution and pooling row."""
     view = st.radio("Rows", ["blocks (depth 1)", "every layer"], horizontal=True, key="table_view",
                     help="Depth 1 prints one row per block, as the textbook does.")
-    rows = summarize(config_json, 1 if view.startswith("blocks") else None)
+    rows = model_state.summarize(config_json, 1 if view.startswith("blocks") else None)
     frame = rows.to_frame()
     windows = [row.window for row in rows.layers if row.window is not None]
     shown = [c for c in ("kernel", "stride", "padding") if windows]
@@ -218,12 +217,12 @@ wide_area = st.container()
 panel, results = st.columns([1, 3], gap="medium")
 try:
     config = controls.controls(panel, wide_area)
-    summary = summarize(json.dumps(config.to_dict()), None)
+    summary = model_state.summarize(json.dumps(config.to_dict()), None)
     stale = None
 except ConfigError as exc:
     results.error(literal(exc))
     results.info(literal(f"Still showing the last valid model: {model_state.describe(start)}."))
-    config, summary = start, summarize(json.dumps(start.to_dict()), None)
+    config, summary = start, model_state.summarize(json.dumps(start.to_dict()), None)
     stale = model_state.describe(start)
 else:
     model_state.remember(config)
