@@ -110,7 +110,9 @@ def cnnlab_loop(config: RunConfig, speed_cache: Path) -> tuple[float, float]:
     result = fit(config, speed_cache=speed_cache)
     if result.status != "done":
         raise SystemExit(f"cnnlab's run ended {result.status}: {result.error}")
-    print(f"    cnnlab's path: {result.speed['path']} ({result.speed['reason']})")
+    threads = result.speed.get("threads")
+    print(f"    cnnlab's path: {result.speed['path']} ({result.speed['reason']})"
+          + (f"; threads per epoch {threads}" if threads else ""))
     return result.examples_per_sec, result.final_test_acc
 
 

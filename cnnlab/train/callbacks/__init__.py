@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from cnnlab.train.callbacks.cores import FreeCores
 from cnnlab.train.callbacks.divergence import Divergence
 from cnnlab.train.callbacks.ema import WeightEMA
 from cnnlab.train.callbacks.evaluate import TestAccuracy
@@ -20,10 +21,10 @@ from cnnlab.train.config import RunConfig
 from cnnlab.train.loop import Callback
 
 STANDARD: tuple[type[Callback], ...] = (Divergence, TestAccuracy, Throughput, PeakMemory)
-OPTIONAL: tuple[Callable[[RunConfig], Callback | None], ...] = (WeightEMA.from_config,)
+OPTIONAL: tuple[Callable[[RunConfig], Callback | None], ...] = (FreeCores.from_config, WeightEMA.from_config)
 
-__all__ = ["OPTIONAL", "STANDARD", "Divergence", "PeakMemory", "Reporter", "StopPoller", "StoreRecorder",
-           "TestAccuracy", "Throughput", "WeightEMA", "for_run"]
+__all__ = ["OPTIONAL", "STANDARD", "Divergence", "FreeCores", "PeakMemory", "Reporter", "StopPoller",
+           "StoreRecorder", "TestAccuracy", "Throughput", "WeightEMA", "for_run"]
 
 
 def for_run(config: RunConfig) -> list[Callback]:
