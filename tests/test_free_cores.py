@@ -14,6 +14,7 @@ from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.cores import busy_elsewhere, threads_for_now
 from cnnlab.train.fit import fit
+from cnnlab.train.loop import Callback
 from cnnlab.train.status import Status
 
 CORES = len(os.sched_getaffinity(0))
@@ -89,4 +90,18 @@ def test_a_run_with_speed_fixed_keeps_its_threads() -> None:
     result = fit(config(speed="fixed"))
     assert result.status == Status.DONE
     assert "threads" not in result.speed
+    assert torch.get_num_threads() == CORES
+
+
+class FailsInTheSecondEpoch(Callback):
+    def on_epoch_start(self, loop) -> None:
+        if loop.epochs_done == 1:
+            assert torch.get_num_threads() == 1  # FreeCores (order 5) ran first
+            raise RuntimeError("a bug in a user's callback")
+
+
+@pytest.mark.usefixtures("every_core_busy", "all_threads")
+def test_a_run_ended_by_an_unexpected_error_still_puts_the_thread_count_back() -> None:
+    with pytest.raises(RuntimeError, match="a bug in a user's callback"):
+        fit(config(speed="auto"), [FailsInTheSecondEpoch()])
     assert torch.get_num_threads() == CORES

@@ -23,10 +23,13 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     test accuracy, throughput, divergence and those its options switch on) and `callbacks`.
 
     With `config.speed == "auto"` the training path is chosen by measurement (cnnlab.train.speed; its
-    measurements cached in `speed_cache`). Bad input (unknown device, missing dataset) raises ConfigError.
+    measurements cached in `speed_cache`), and so is the thread count of each CPU epoch; the process's
+    thread count is put back however the run ends. Bad input (unknown device, missing dataset) raises
+    ConfigError.
     """
     device = resolve_device(config.device)
     loop = Loop([*registry.for_run(config), *callbacks])
+    threads = torch.get_num_threads()  # the process's share: a callback may change it (FreeCores)
     try:
         return loop.run(prepare(config, device, speed_cache=speed_cache,
                                 should_stop=lambda: loop.stop_requested(now=True)))
@@ -35,6 +38,8 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
         total = torch.cuda.get_device_properties(device).total_memory
         return FitResult(Status.FAILED, str(device), loop.epochs_done, loop.step,
                          error=out_of_memory_message(config, str(device), total))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def out_of_memory_message(config: RunConfig, device: str, total: int) -> str:

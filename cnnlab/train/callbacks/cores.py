@@ -1,9 +1,9 @@
 """Intra-op threads for the cores free at each epoch's start (the default `speed="auto"` on the CPU).
 
 A run takes all of its share of the cores (torch's thread count when it starts) while the machine is
-quiet and one thread per free core while other processes are busy (cnnlab.train.cores); the share is
-restored at the run's end. The count each epoch used is recorded with the training path
-(`speed["threads"]`, one per epoch).
+quiet and one thread per free core while other processes are busy (cnnlab.train.cores); `fit` puts
+the thread count back when the run ends, however it ends. The count each epoch used is recorded with
+the training path (`speed["threads"]`, one per epoch).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from cnnlab.train.loop import Callback, Loop
 
 
 class FreeCores(Callback):
-    """Sets torch's thread count before each epoch of a CPU run; puts the run's share back at its end."""
+    """Sets torch's thread count before each epoch of a CPU run, at most the run's share."""
 
     order = 5  # first: the threads are set before any other callback sees the epoch start
 
@@ -39,6 +39,3 @@ class FreeCores(Callback):
         torch.set_num_threads(threads)
         self.used.append(threads)
         loop.setup.speed["threads"] = self.used
-
-    def on_run_end(self, loop: Loop) -> None:
-        torch.set_num_threads(self.share)
