@@ -21,7 +21,7 @@ class FreeCores(Callback):
     order = 5  # first: the threads are set before any other callback sees the epoch start
 
     def __init__(self) -> None:
-        self.share = torch.get_num_threads()
+        self.share: int  # torch's thread count when the run starts
         self.used: list[int] = []
 
     @classmethod
