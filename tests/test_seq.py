@@ -1,11 +1,13 @@
 """The `seq` family: its grammar, round trips, errors naming the layer, presets as seq, real forwards."""
 
 import json
+import re
 
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 from cnnlab import ConfigError, ModelConfig, analyze, build, model_config
 from cnnlab.families.seq import Layer, SeqSpec
@@ -150,14 +152,77 @@ OTHER = st.sampled_from(["bn", "relu", "sig", "tanh", "drop0.5", "gap", "flat", 
 LAYERS = st.lists(st.one_of(CONV, POOL, OTHER), min_size=1, max_size=8)
 
 
+MAP_LAYERS = ("conv", "max", "avg", "gap", "flat")  # the grammar's layers that need a C×H×W map
+CONV_TOKEN = re.compile(r"c(?P<k>\d)-(?P<out>\d+)(?:s(?P<s>\d))?(?:p(?P<p>\d|same))?(?:d(?P<d>\d))?"
+                        r"(?:g(?P<g>\d))?(?P<nb>nb)?")
+POOL_TOKEN = re.compile(r"(?P<kind>[ma])(?P<k>\d)(?:s(?P<s>\d))?(?:p(?P<p>\d))?(?P<ceil>ceil)?")
+
+
+def torch_layer(token: str, channels: int) -> tuple[str, nn.Module, int]:
+    """The token as the grammar (cnnlab/families/seq.py's docstring) defines it, made straight from
+    torch.nn for an input of `channels`: (kind, module, the window's reach along one side, else 0)."""
+    if conv := CONV_TOKEN.fullmatch(token):
+        k, groups, dilation = int(conv["k"]), int(conv["g"] or 1), int(conv["d"] or 1)
+        padding = "same" if conv["p"] == "same" else int(conv["p"] or 0)
+        module = nn.Conv2d(channels, int(conv["out"]), k, stride=int(conv["s"] or 1), padding=padding,
+                           dilation=dilation, groups=groups, bias=not conv["nb"])
+        return "conv", module, 0 if padding == "same" else dilation * (k - 1) + 1 - 2 * padding
+    if pool := POOL_TOKEN.fullmatch(token):
+        k, kind = int(pool["k"]), nn.MaxPool2d if pool["kind"] == "m" else nn.AvgPool2d
+        padding = int(pool["p"] or 0)
+        module = kind(k, stride=int(pool["s"] or k), padding=padding, ceil_mode=bool(pool["ceil"]))
+        return "max" if pool["kind"] == "m" else "avg", module, k - 2 * padding
+    if token.startswith("fc"):
+        return "fc", nn.LazyLinear(int(token[2:])), 0
+    if token.startswith("drop"):
+        return "drop", nn.Dropout(float(token[4:])), 0
+    kinds = {"bn": nn.LazyBatchNorm2d, "relu": nn.ReLU, "sig": nn.Sigmoid, "tanh": nn.Tanh,
+             "gap": lambda: nn.AdaptiveAvgPool2d(1), "flat": nn.Flatten}
+    return token, kinds[token](), 0
+
+
+def first_layer_torch_refuses(tokens: list[str], channels: int, side: int) -> int | None:
+    """The position (from 1) of the layer cnnlab must name when PyTorch's own layers refuse the chain,
+    or None when it runs. A layer PyTorch refuses whatever its input (its arguments alone, tried on a
+    64×64 map with channels enough for its groups) comes first; else the first that cannot take its
+    input. Besides PyTorch's own refusals, the grammar's two rules: a map layer needs a C×H×W map, and
+    a window (padding included) must cover the map, even where a ceil-mode pool would let it hang off."""
+    tokens = tokens if tokens[-1].startswith("fc") else [*tokens, "fc10"]  # the classes option's default
+    for i, token in enumerate(tokens, 1):
+        window = CONV_TOKEN.fullmatch(token) or POOL_TOKEN.fullmatch(token)
+        if window:
+            groups = int(window.groupdict().get("g") or 1)
+            try:
+                torch_layer(token, groups)[1](torch.zeros(1, groups, 64, 64))
+            except (ValueError, RuntimeError):
+                return i
+    x = torch.randn(2, channels, side, side)
+    for i, token in enumerate(tokens, 1):
+        try:
+            kind, module, reach = torch_layer(token, x.shape[1])
+            if kind in MAP_LAYERS and (x.dim() != 4 or min(x.shape[2:]) < reach):
+                return i
+            if kind == "fc":
+                x = x.flatten(1)
+            if kind == "bn" and x.dim() == 2:
+                module = nn.LazyBatchNorm1d()
+            x = module.eval()(x)
+        except (ValueError, RuntimeError):
+            return i
+    return None
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tokens=LAYERS, channels=st.sampled_from([1, 2, 3]), side=st.integers(1, 12))
-def test_random_layer_lists_summarise_like_a_real_forward_or_raise_config_error(tokens, channels, side):
-    try:
-        config = model_config("seq:" + ",".join(tokens), f"{channels}x{side}x{side}")
-        summary = analyze(config)
-    except ConfigError:
+def test_random_layer_lists_summarise_like_a_real_forward_or_name_the_layer_pytorch_refuses(
+        tokens, channels, side):
+    refused_at = first_layer_torch_refuses(tokens, channels, side)
+    if refused_at is not None:
+        with pytest.raises(ConfigError, match=f"^layer {refused_at} of "):
+            analyze(model_config("seq:" + ",".join(tokens), f"{channels}x{side}x{side}"))
         return
+    config = model_config("seq:" + ",".join(tokens), f"{channels}x{side}x{side}")
+    summary = analyze(config)
     model = build(config, device="cpu").eval()
     shapes = []
     hooks = [m.register_forward_hook(lambda _m, _i, out: shapes.append(tuple(out.shape[1:])))
