@@ -1,11 +1,13 @@
 # make run  - set up the environment (first time only) and start the dashboard on localhost
+# make check - the fast tier while editing: ruff, then every test not marked slow (no server, browser,
+#              Ray cluster, worker process or real training); about two minutes on 2 cores
 # make test - set up the environment and the browser, then run the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench browser graphviz install clean
+.PHONY: run check test lint bench browser graphviz install clean
 
 install: $(STAMP)
 
@@ -25,6 +27,10 @@ graphviz:  # Graphviz's dot draws the network diagrams
 
 run: install graphviz
 	$(BIN)/python -m cnnlab dashboard
+
+check: install graphviz
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not slow"
 
 test: install browser graphviz
 	$(BIN)/ruff check .

@@ -1,4 +1,5 @@
-"""Fixtures shared by the suites: training workers cleaned up, and the CLI run in this process as a user."""
+"""Fixtures shared by the suites: training workers cleaned up, the CLI run in this process as a user,
+and the tiers: what starts a server, browser, Ray cluster or worker process is marked `slow`."""
 
 import contextlib
 import os
@@ -37,9 +38,24 @@ def kill_workers(home: Path) -> None:
         store.reconcile()
 
 
+# The fixtures a test uses to start workers (and end them however it ends): such a test is `slow`. So is
+# every test under tests/e2e (a real server and browser). What no fixture shows (a CLI subprocess, a Ray
+# cluster, real training) its module or test marks `slow` itself.
+SLOW_FIXTURES = frozenset({"no_stray_workers"})
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` every test outside the fast tier that the rule above can see."""
+    for item in items:
+        if E2E in item.path.parents or SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def no_stray_workers(tmp_path):
-    """However a test ends, no worker it launched into the store at `tmp_path` keeps training."""
+    """However a test ends, no worker it launched into the store at `tmp_path` keeps training (a test
+    that launches workers uses it, which puts it in the slow tier)."""
     yield
     kill_workers(tmp_path)
 
