@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from cnnlab.analysis.calls import Call, tensors
 from cnnlab.analysis.fields import Field, union
+from cnnlab.analysis.macs import macs_of
 from cnnlab.meta import MetaMode, arg
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def _mark(tensor: torch.Tensor, field: Field | None, dims: tuple[int, int] = _NC
 
 
 class _Tracer(MetaMode):
-    """Propagates receptive fields through torch operations and counts conv/linear MACs per sample."""
+    """Propagates receptive fields through torch operations and counts the MACs of each (one sample)."""
 
     def __init__(self, recorder: GraphRecorder | None = None) -> None:
         super().__init__()
@@ -82,11 +82,9 @@ class _Tracer(MetaMode):
         if first is None:
             return out
         name = getattr(func, "__name__", "")
-        if name in _CONV or name == "linear":
-            weight = arg(args, kwargs, 1, "weight", None)
-            self._count(out.numel() // max(out.shape[0], 1) * weight[0].numel())
-        elif func is F.multi_head_attention_forward:
-            self._count(_attention_projection_macs(args, kwargs))
+        macs = macs_of(func, name, args, kwargs, out)
+        if macs:
+            self._count(macs)
         self._propagate(func, name, first, args, kwargs, out)
         if self.recorder is not None:
             self.recorder.op(name, (first,) if name in _TEMPLATE else (args, kwargs), out)
@@ -149,20 +147,6 @@ class _Tracer(MetaMode):
             _mark(t, new if t.dim() >= 3 else None)
 
 
-def _attention_projection_macs(args: tuple, kwargs: dict) -> int:
-    """MACs per sample of multi-head attention's input and output projections (its linear layers, run
-    inside one composite call the engine does not see into); the attention products count 0."""
-    query, key = args[0], args[1]
-    targets, sources = query.shape[0], key.shape[0]  # sequence lengths: (L, N, E) or unbatched (L, E)
-    if arg(args, kwargs, 17, "use_separate_proj_weight", False):
-        q, k, v = (arg(args, kwargs, i, f"{n}_proj_weight", None).numel()
-                   for i, n in ((18, "q"), (19, "k"), (20, "v")))
-    else:
-        q = k = v = arg(args, kwargs, 5, "in_proj_weight", None).numel() // 3
-    out = arg(args, kwargs, 11, "out_proj_weight", None).numel()
-    return targets * (q + out) + sources * (k + v)
-
-
 def _moved_dims(func: Any, first: torch.Tensor, args: tuple, kwargs: dict) -> tuple[int, int]:
     """Where a permute/transpose/movedim puts the spatial dimensions: found by applying it to a probe
     whose dimensions all have different sizes."""
@@ -207,7 +191,10 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], recorder: GraphRecorde
         name, depth = depth_of[module]
         first = next(tensors(args), None)
         shape = () if first is None else tuple(first.shape[1:])
-        call = Call(name, module, depth, len(calls), input_shape=shape)
+        parent = tracer.stack[-1] if tracer.stack else None
+        call = Call(name, module, depth, len(calls), input_shape=shape, parent=parent)
+        if parent is not None:
+            parent.nested = True
         calls.append(call)
         tracer.stack.append(call)
         if recorder is not None:
