@@ -162,7 +162,8 @@ class Product(nn.Module):
 @pytest.mark.parametrize("op, shapes, shape, macs", [
     # by hand: output elements × the length of each sum
     (lambda x, w: F.conv1d(x[0], w, groups=2, dilation=2), [(6, 2, 3)], (1, 4, 11), 6 * 7 * 2 * 3),
-    (lambda x, w: F.conv3d(x.view(1, 2, 7, 7, 7), w, stride=2), [(5, 2, 3, 3, 3)], (2, 7, 49), 5 * 27 * 2 * 27),
+    (lambda x, w: F.conv3d(x.view(1, 2, 7, 7, 7), w, stride=2), [(5, 2, 3, 3, 3)], (2, 7, 49),
+     5 * 27 * 2 * 27),
     (lambda x, w: F.conv_transpose2d(x, w, stride=2, groups=2), [(4, 3, 3, 3)], (4, 5, 5),
      4 * 25 * 3 * 9),  # each input value times its group's 3 output channels × 3×3 kernel
     (lambda x, w: x[0, 0] @ w, [(6, 3)], (1, 5, 6), 5 * 3 * 6),

@@ -18,6 +18,7 @@ from cnnlab.analysis.summary import LayerRow, Summary, Totals
 from cnnlab.analysis.tracer import trace
 from cnnlab.analysis.windows import Window, window_of
 from cnnlab.errors import ConfigError, quoted
+from cnnlab.families import family_of
 from cnnlab.spec import ArchSpec, InputSpec, ModelConfig, model_config
 from cnnlab.units import format_pair
 from cnnlab.zoo import build
@@ -61,7 +62,8 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
     except Exception as exc:  # whatever a model's forward raises on this input, say so in one line
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ConfigError(f"{name} cannot run on a {shape} input: {reason}") from exc
-    return replace(_summarize(name, shape, module, calls, output, macs, levels), config=config)
+    notes = () if config is None else family_of(config.arch).notes(config.arch, config.input)
+    return replace(_summarize(name, shape, module, calls, output, macs, levels), config=config, notes=notes)
 
 
 def _input(value: str | InputSpec | tuple) -> InputSpec:
