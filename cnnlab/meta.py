@@ -1,8 +1,11 @@
 """Fast shape-only execution on the meta device.
 
-Meta tensors hold no values, so weight initialisation is skipped; and linear layers and inference batch
-norm, whose meta kernels are slow Python decompositions (most of an analysis's time), check their
-arguments' shapes and make their output directly.
+Meta tensors hold no values, so weight initialisation (torch.nn.init, and a tensor's own in-place
+random fills) is skipped; and the calls whose meta kernels are slow Python decompositions (most of an
+analysis's time) check their arguments' shapes and make their output directly: linear layers,
+inference batch norm, layer norm, activations and softmax, and elementwise arithmetic on contiguous
+tensors. Anything unusual (a non-contiguous operand, shapes that do not broadcast, autograd) runs the
+real kernel, so its errors are PyTorch's own.
 """
 
 from __future__ import annotations
@@ -35,7 +38,190 @@ class MetaMode(TorchFunctionMode):
             return _linear(args, kwargs)
         if func is F.batch_norm and not arg(args, kwargs, 5, "training", False):
             return _inference_batch_norm(args, kwargs)
+        shortcut = _SHORTCUTS.get(func)
+        if shortcut is not None and args and (args[0].is_meta if isinstance(args[0], torch.Tensor)
+                                              else func in _JOINS):
+            out = shortcut(args, kwargs)
+            if out is not None:
+                return out
         return func(*args, **kwargs)
+
+
+def _fill(args: tuple, kwargs: dict) -> torch.Tensor:
+    """An in-place fill (random, constant, clamped): a meta tensor has no values to fill."""
+    return args[0]
+
+
+def _plain(*tensors: Any, contiguous: bool = True) -> bool:
+    """Floating-point tensors outside autograd (contiguous ones, unless told otherwise): what the
+    shortcuts below handle."""
+    grad = torch.is_grad_enabled()
+    return all((t.is_contiguous() or not contiguous) and t.is_floating_point()
+               and not (grad and t.requires_grad) for t in tensors)
+
+
+def _unary(inplace_at: int | None) -> Any:
+    """A shape-keeping function (an activation): a new tensor like its input, or the input itself when
+    it works in place (its `inplace` flag at position `inplace_at`)."""
+    def run(args: tuple, kwargs: dict) -> torch.Tensor | None:
+        x = args[0]
+        if not _plain(x, contiguous=False):
+            return None
+        if inplace_at is not None and arg(args, kwargs, inplace_at, "inplace", False):
+            return x
+        return torch.empty_like(x)
+    return run
+
+
+def _softmax(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    x, dim = args[0], arg(args, kwargs, 1, "dim", None)
+    if (not _plain(x, contiguous=False) or not isinstance(dim, int) or not -x.dim() <= dim < max(x.dim(), 1)
+            or kwargs.get("dtype") is not None or len(args) > 3):
+        return None
+    return torch.empty_like(x)
+
+
+def _dropout(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """Dropout outside training returns its input itself."""
+    return None if arg(args, kwargs, 2, "training", True) else args[0]
+
+
+def _layer_norm(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    x, shape = args[0], tuple(arg(args, kwargs, 1, "normalized_shape", ()))
+    weight, bias = arg(args, kwargs, 2, "weight", None), arg(args, kwargs, 3, "bias", None)
+    affine = [t for t in (weight, bias) if t is not None]
+    if (not _plain(x, *affine, contiguous=False) or tuple(x.shape[x.dim() - len(shape):]) != shape
+            or any(tuple(t.shape) != shape for t in affine)):
+        return None
+    return x.new_empty(x.shape)  # the kernel normalises a contiguous copy
+
+
+def _cat(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """Concatenation of contiguous tensors of one type and rank that agree off the joined dimension."""
+    parts, dim = args[0], arg(args, kwargs, 1, "dim", 0)
+    if not isinstance(parts, list | tuple) or not parts or not isinstance(dim, int) or set(kwargs) - {"dim"}:
+        return None
+    first = parts[0]
+    if not all(isinstance(t, torch.Tensor) and t.is_meta and t.dtype == first.dtype and t.dim() == first.dim()
+               for t in parts) or not _plain(*parts) or not -first.dim() <= dim < first.dim():
+        return None
+    dim %= first.dim()
+    shape = list(first.shape)
+    if any(t.shape[:dim] != first.shape[:dim] or t.shape[dim + 1:] != first.shape[dim + 1:] for t in parts):
+        return None
+    shape[dim] = sum(t.shape[dim] for t in parts)
+    return first.new_empty(shape)
+
+
+def _attention_products(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """Scaled dot-product attention of (..., L, E) queries on (..., S, E) keys and (..., S, Ev) values:
+    (..., L, Ev)."""
+    if len(args) != 3 or set(kwargs) - {"attn_mask", "dropout_p", "is_causal", "scale"} or kwargs.get(
+            "attn_mask") is not None:
+        return None
+    q, k, v = args
+    if not (isinstance(k, torch.Tensor) and isinstance(v, torch.Tensor) and k.is_meta and v.is_meta
+            and q.dim() == k.dim() == v.dim() >= 2 and _plain(q, k, v) and q.dtype == k.dtype == v.dtype
+            and q.shape[-1] == k.shape[-1] and k.shape[-2] == v.shape[-2]):
+        return None
+    try:
+        batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except RuntimeError:
+        return None
+    return q.new_empty((*batch, q.shape[-2], v.shape[-1]))
+
+
+def _multi_head_attention(args: tuple, kwargs: dict) -> tuple | None:
+    """nn.MultiheadAttention's composite forward on batched (L, N, E) queries, without the rarely used
+    extras (added key/value biases, zero attention, static keys): its output and attention weights."""
+    names = ("query", "key", "value", "embed_dim_to_check", "num_heads", "in_proj_weight", "in_proj_bias",
+             "bias_k", "bias_v", "add_zero_attn", "dropout_p", "out_proj_weight", "out_proj_bias",
+             "training", "key_padding_mask", "need_weights", "attn_mask", "use_separate_proj_weight",
+             "q_proj_weight", "k_proj_weight", "v_proj_weight", "static_k", "static_v",
+             "average_attn_weights", "is_causal")
+    if len(args) > len(names) or set(kwargs) - set(names):
+        return None
+    a = {**dict(zip(names, args, strict=False)), **kwargs}
+    q, k, v, width, heads = (a.get(n) for n in names[:5])
+    if any(a.get(n) is not None for n in ("bias_k", "bias_v", "static_k", "static_v")) or a.get(
+            "add_zero_attn") or not all(isinstance(t, torch.Tensor) and t.is_meta and t.dim() == 3
+                                        for t in (q, k, v)):
+        return None
+    if a.get("use_separate_proj_weight"):
+        weights = (a.get("q_proj_weight"), a.get("k_proj_weight"), a.get("v_proj_weight"))
+        expected = ((width, width), (width, k.shape[2]), (width, v.shape[2]))
+    else:
+        weights, expected = (a.get("in_proj_weight"),), ((3 * width, width),)
+        if k.shape[2] != width or v.shape[2] != width:
+            return None
+    weights = (*weights, a.get("out_proj_weight"))
+    expected = (*expected, (width, width))
+    if (q.shape[2] != width or not isinstance(heads, int) or heads < 1 or width % heads
+            or k.shape[:2] != v.shape[:2] or k.shape[1] != q.shape[1]
+            or not all(isinstance(w, torch.Tensor) and tuple(w.shape) == e
+                       for w, e in zip(weights, expected, strict=True))
+            or not _plain(q, k, v, *weights)):
+        return None
+    out = q.new_empty(q.shape)
+    if not a.get("need_weights", True):
+        return out, None
+    target, batch, source = q.shape[0], q.shape[1], k.shape[0]
+    per_head = a.get("average_attn_weights", True)
+    return out, q.new_empty((batch, target, source) if per_head else (batch, heads, target, source))
+
+
+def _binary(inplace: bool) -> Any:
+    """Elementwise arithmetic of a tensor with another or a number: the broadcast shape at the promoted
+    type, laid out as the first operand where it has that shape (else both must be contiguous); in
+    place, the first operand itself if its shape stays."""
+    def run(args: tuple, kwargs: dict) -> torch.Tensor | None:
+        if len(args) != 2 or set(kwargs) - {"alpha"}:
+            return None
+        x, other = args
+        if isinstance(other, torch.Tensor):
+            if not (other.is_meta and _plain(x, other, contiguous=False)):
+                return None
+            try:
+                shape = torch.broadcast_shapes(x.shape, other.shape)
+            except RuntimeError:
+                return None  # the real kernel says why
+        elif isinstance(other, int | float) and not isinstance(other, bool) and _plain(x, contiguous=False):
+            shape = x.shape
+        else:
+            return None
+        if inplace:
+            return x if shape == x.shape else None
+        dtype = torch.result_type(x, other)
+        if shape == x.shape:
+            return torch.empty_like(x, dtype=dtype)  # laid out as the operand of the full shape
+        if isinstance(other, torch.Tensor) and x.is_contiguous() and other.is_contiguous():
+            return x.new_empty(shape, dtype=dtype)
+        return None
+    return run
+
+
+_T = torch.Tensor
+_JOINS = {torch.cat, torch.concat, torch.concatenate}
+_SHORTCUTS: dict[Any, Any] = {
+    **dict.fromkeys((_T.normal_, _T.uniform_, _T.zero_, _T.fill_, _T.random_, _T.exponential_,
+                     _T.bernoulli_, _T.log_normal_, _T.geometric_, _T.cauchy_, _T.erfinv_, _T.clamp_), _fill),
+    **dict.fromkeys((F.gelu, torch.sigmoid, _T.sigmoid, torch.tanh, _T.tanh, torch.relu, _T.relu,
+                     F.sigmoid, F.tanh), _unary(None)),
+    **dict.fromkeys((F.relu, F.relu6, F.silu, F.hardswish, F.hardsigmoid, F.mish), _unary(1)),
+    **dict.fromkeys((F.leaky_relu, F.elu), _unary(2)),
+    F.hardtanh: _unary(3),
+    **dict.fromkeys((F.softmax, torch.softmax, _T.softmax), _softmax),
+    F.dropout: _dropout,
+    F.layer_norm: _layer_norm,
+    F.scaled_dot_product_attention: _attention_products,
+    F.multi_head_attention_forward: _multi_head_attention,
+    **dict.fromkeys(_JOINS, _cat),
+    **dict.fromkeys((_T.__add__, _T.__radd__, _T.__sub__, _T.__mul__, _T.__rmul__, _T.__truediv__,
+                     torch.add, torch.sub, torch.mul, torch.div, _T.add, _T.sub, _T.mul, _T.div),
+                    _binary(False)),
+    **dict.fromkeys((_T.__iadd__, _T.__isub__, _T.__imul__, _T.__itruediv__, _T.add_, _T.sub_, _T.mul_,
+                     _T.div_), _binary(True)),
+}
 
 
 def _linear(args: tuple, kwargs: dict) -> torch.Tensor:

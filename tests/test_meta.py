@@ -15,7 +15,7 @@ def outcome(fn, *tensors: torch.Tensor, **options):
     """The output shape of `fn`, or 'error' if it raises."""
     try:
         return tuple(fn(*tensors, **options).shape)
-    except RuntimeError:
+    except (RuntimeError, IndexError):
         return "error"
 
 
@@ -55,3 +55,49 @@ def test_weight_initialisation_is_skipped_only_on_meta():
             assert module.weight.std() > bound / 4 and module.weight.abs().max() <= bound
         if isinstance(module, nn.BatchNorm2d):
             assert (module.weight == 1).all() and (module.running_var == 1).all()
+
+
+@pytest.mark.parametrize("fn, shapes", [
+    (F.gelu, [(2, 3, 4)]), (lambda x: F.relu(x, inplace=True), [(2, 3)]), (torch.sigmoid, [(5,)]),
+    (lambda x: F.softmax(x, -1), [(2, 7)]), (lambda x: x.softmax(1), [(2, 7, 3)]),
+    (lambda x: x.permute(1, 0) * 2, [(3, 4)]), (lambda x, y: x + y, [(2, 3, 4), (3, 1)]),
+    (lambda x, y: x + y, [(2, 3, 4), (5, 4)]), (lambda x, y: torch.mul(x, y), [(3, 1), (2, 3, 4)]),
+    (lambda x, y: x.add_(y), [(2, 3), (3,)]), (lambda x, y: x.add_(y), [(3,), (2, 3)]),
+    (lambda x, y: torch.cat([x, y], 1), [(2, 3, 4), (2, 5, 4)]),
+    (lambda x, y: torch.cat([x, y], 1), [(2, 3, 4), (3, 5, 4)]),
+    (lambda x, w: F.layer_norm(x.permute(0, 2, 1), (3,), w), [(2, 3, 4), (3,)]),
+    (lambda x, w: F.layer_norm(x, (3,), w), [(2, 3, 4), (3,)]),
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v), [(2, 4, 5, 8), (2, 4, 6, 8), (2, 4, 6, 3)]),
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v), [(2, 4, 5, 8), (2, 4, 6, 7), (2, 4, 6, 3)]),
+])
+def test_elementwise_and_attention_shortcuts_match_the_real_kernels(fn, shapes):
+    cpu = [torch.randn(s) for s in shapes]
+    with MetaMode():
+        shortcut = outcome(fn, *meta(*cpu))
+    assert shortcut == outcome(fn, *cpu)
+
+
+@pytest.mark.parametrize("kdim, need_weights, average", [(None, False, True), (6, True, True),
+                                                         (None, True, False)])
+def test_multi_head_attention_shortcut_matches_the_real_module(kdim, need_weights, average):
+    attention = nn.MultiheadAttention(8, 2, kdim=kdim, vdim=kdim).eval()
+    query, key = torch.randn(5, 3, 8), torch.randn(7, 3, kdim or 8)
+
+    def shapes(module, q, k):
+        out, weights = module(q, k, k, need_weights=need_weights, average_attn_weights=average)
+        return tuple(out.shape), None if weights is None else tuple(weights.shape)
+
+    with torch.no_grad():
+        real = shapes(attention, query, key)
+        with MetaMode():
+            shortcut = shapes(attention.to("meta"), *meta(query, key))
+    assert shortcut == real
+
+
+def test_in_place_fills_leave_a_meta_tensor_and_fill_a_real_one():
+    with MetaMode():
+        kept = torch.zeros(3)
+        kept.normal_()
+        on_meta = torch.empty(3, device="meta")
+        assert on_meta.uniform_() is on_meta
+    assert kept.abs().sum() > 0

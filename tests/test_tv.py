@@ -37,7 +37,8 @@ def test_the_list_is_torchvision_own_and_other_tasks_are_refused():
 
 
 @pytest.mark.parametrize("model, inp, message", [
-    ("tv:vit_b_16", "3x64x64", "tv:vit_b_16 cannot run on a 3x64x64 input: Wrong image height! Expected 224"),
+    ("tv:vit_b_16", "3x224x192", "cannot run on a 3x224x192 input: Wrong image width! Expected 224"),
+    ("tv:vit_b_16", "3x100x100", "cannot run on a 3x100x100 input: Input shape indivisible by patch"),
     ("tv:resnet18", "1x64x64", "tv:resnet18 cannot run on a 1x64x64 input"),
 ])
 def test_a_model_that_cannot_run_at_the_input_gets_the_engine_message(model, inp, message):

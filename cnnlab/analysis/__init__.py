@@ -18,6 +18,7 @@ from cnnlab.analysis.summary import LayerRow, Summary, Totals
 from cnnlab.analysis.tracer import trace
 from cnnlab.analysis.windows import Window, window_of
 from cnnlab.errors import ConfigError, quoted
+from cnnlab.families import family_of
 from cnnlab.spec import ArchSpec, InputSpec, ModelConfig, model_config
 from cnnlab.units import format_pair
 from cnnlab.zoo import build
@@ -61,7 +62,8 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
     except Exception as exc:  # whatever a model's forward raises on this input, say so in one line
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ConfigError(f"{name} cannot run on a {shape} input: {reason}") from exc
-    return replace(_summarize(name, shape, module, calls, output, macs, levels), config=config)
+    notes = () if config is None else family_of(config.arch).notes(config.arch, config.input)
+    return replace(_summarize(name, shape, module, calls, output, macs, levels), config=config, notes=notes)
 
 
 def _input(value: str | InputSpec | tuple) -> InputSpec:
@@ -80,15 +82,12 @@ def _summarize(name: str, shape: InputSpec, model: nn.Module, calls: list[Call],
     leaf_bytes = 0
     stored: set[int] = set()  # layer outputs that share memory (in-place ReLUs, views) count once
     for call in calls:
-        is_leaf = not any(True for _ in call.module.children())
-        if is_leaf and call.output is not None:
+        if not call.nested and call.output is not None:
             memory = id(call.output if call.output._base is None else call.output._base)
             if memory not in stored:
                 stored.add(memory)
                 leaf_bytes += _bytes(call.output)
-        if call.depth == 0 and not is_leaf:
-            continue
-        if not (is_leaf and (depth is None or call.depth <= depth)) and call.depth != depth:
+        if not _is_row(call, depth):
             continue
         first_call = call.module not in seen
         seen.add(call.module)
@@ -106,6 +105,24 @@ def _summarize(name: str, shape: InputSpec, model: nn.Module, calls: list[Call],
     )
     classes = int(output.shape[-1]) if hasattr(output, "shape") and output.dim() >= 1 else 0
     return Summary(name, shape.as_tuple(), classes, tuple(rows), totals)
+
+
+def _is_row(call: Call, depth: int | None) -> bool:
+    """Whether `call` is a row: every layer (a call with no module call inside) with `depth` None; else
+    each call at `depth`, and each layer above it or under a call above it (a module list is never
+    called, so its children stand in for it)."""
+    if call.depth == 0 and call.nested:
+        return False
+    if depth is None:
+        return not call.nested
+    if call.nested and call.depth < depth:
+        return False
+    parent = call.parent
+    while parent is not None:
+        if parent.depth >= depth:
+            return False
+        parent = parent.parent
+    return True
 
 
 def _row(call: Call, params: list, name: str) -> LayerRow:

@@ -15,7 +15,8 @@ from cnnlab.analysis.fields import Field
 
 @dataclass
 class Call:
-    """One call of one module during the traced forward pass."""
+    """One call of one module during the traced forward pass; `parent` is the call it ran inside, and
+    `nested` says whether other module calls ran inside it (a call without is a leaf: a layer)."""
 
     name: str
     module: nn.Module
@@ -25,6 +26,8 @@ class Call:
     input_shape: tuple[int, ...] = ()
     output: torch.Tensor | None = None
     field: Field | None = None
+    parent: Call | None = None
+    nested: bool = False
 
 
 def tensors(value: Any) -> Iterator[torch.Tensor]:

@@ -96,6 +96,7 @@ class Summary:
     layers: tuple[LayerRow, ...]
     totals: Totals
     config: ModelConfig | None = field(default=None, compare=False, repr=False)  # None for a module
+    notes: tuple[str, ...] = ()  # what the totals leave out that the model's publisher counts
 
     @property
     def final_field(self) -> LayerRow | None:
@@ -112,10 +113,11 @@ class Summary:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `python -m cnnlab summary --format json`."""
-        return {
+        data = {
             "model": self.model, "input": list(self.input), "classes": self.classes,
             "layers": [row.to_dict() for row in self.layers], "totals": self.totals.to_dict(),
         }
+        return {**data, "notes": list(self.notes)} if self.notes else data
 
     def figure(self, kind: str, *, batch_size: int = 128, optimizer: str = "sgd",
                momentum: float = 0.0) -> go.Figure:
@@ -157,7 +159,7 @@ class Summary:
                   ("MACs per image", f"{t.macs:,} ({format_count(t.macs)})"),
                   ("Parameter memory", format_bytes(t.param_bytes)),
                   ("Activation memory", f"{format_bytes(t.activation_bytes)} per image"),
-                  ("Receptive field", field))
+                  ("Receptive field", field), *(("Note", note) for note in self.notes))
         foot = "".join(f"<tr><th>{name}</th><td>{html.escape(value)}</td></tr>" for name, value in totals)
         title = f"{self.model}, input {'×'.join(map(str, self.input))}, {self.classes} classes"
         return (f"<div class='cnnlab-summary'><p><b>{html.escape(title)}</b></p>"
@@ -239,4 +241,4 @@ def totals_lines(summary: Summary) -> list[str]:
     ]
     if final is not None:
         lines.append(f"Receptive field:   {format_pair(final.rf)} input pixels at {final.name}")
-    return lines
+    return [*lines, *(f"Note:              {note}" for note in summary.notes)]

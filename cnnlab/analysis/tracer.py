@@ -9,16 +9,18 @@ tensors whose last two dimensions are spatial (N, C, H, W); docs/ANALYSIS.md lis
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 
 from cnnlab.analysis.calls import Call, tensors
 from cnnlab.analysis.fields import Field, union
+from cnnlab.analysis.macs import macs_of
 from cnnlab.meta import MetaMode, arg
 
 if TYPE_CHECKING:
@@ -64,7 +66,7 @@ def _mark(tensor: torch.Tensor, field: Field | None, dims: tuple[int, int] = _NC
 
 
 class _Tracer(MetaMode):
-    """Propagates receptive fields through torch operations and counts conv/linear MACs per sample."""
+    """Propagates receptive fields through torch operations and counts the MACs of each (one sample)."""
 
     def __init__(self, recorder: GraphRecorder | None = None) -> None:
         super().__init__()
@@ -82,11 +84,9 @@ class _Tracer(MetaMode):
         if first is None:
             return out
         name = getattr(func, "__name__", "")
-        if name in _CONV or name == "linear":
-            weight = arg(args, kwargs, 1, "weight", None)
-            self._count(out.numel() // max(out.shape[0], 1) * weight[0].numel())
-        elif func is F.multi_head_attention_forward:
-            self._count(_attention_projection_macs(args, kwargs))
+        macs = macs_of(func, name, args, kwargs, out)
+        if macs:
+            self._count(macs)
         self._propagate(func, name, first, args, kwargs, out)
         if self.recorder is not None:
             self.recorder.op(name, (first,) if name in _TEMPLATE else (args, kwargs), out)
@@ -149,20 +149,6 @@ class _Tracer(MetaMode):
             _mark(t, new if t.dim() >= 3 else None)
 
 
-def _attention_projection_macs(args: tuple, kwargs: dict) -> int:
-    """MACs per sample of multi-head attention's input and output projections (its linear layers, run
-    inside one composite call the engine does not see into); the attention products count 0."""
-    query, key = args[0], args[1]
-    targets, sources = query.shape[0], key.shape[0]  # sequence lengths: (L, N, E) or unbatched (L, E)
-    if arg(args, kwargs, 17, "use_separate_proj_weight", False):
-        q, k, v = (arg(args, kwargs, i, f"{n}_proj_weight", None).numel()
-                   for i, n in ((18, "q"), (19, "k"), (20, "v")))
-    else:
-        q = k = v = arg(args, kwargs, 5, "in_proj_weight", None).numel() // 3
-    out = arg(args, kwargs, 11, "out_proj_weight", None).numel()
-    return targets * (q + out) + sources * (k + v)
-
-
 def _moved_dims(func: Any, first: torch.Tensor, args: tuple, kwargs: dict) -> tuple[int, int]:
     """Where a permute/transpose/movedim puts the spatial dimensions: found by applying it to a probe
     whose dimensions all have different sizes."""
@@ -183,10 +169,27 @@ def _adaptive(src: Field, size_in: tuple, size_out: tuple) -> Field | None:
     return src.window(stride, stride, (0, 0))
 
 
+def _walk(model: nn.Module) -> tuple[dict[nn.Module, tuple[str, int]], list[tuple[str, torch.Tensor]]]:
+    """One walk over the model: each module's (name, depth), and its parameters and buffers by name
+    (each tensor once, as `named_parameters` gives them)."""
+    depth_of: dict[nn.Module, tuple[str, int]] = {}
+    state: list[tuple[str, torch.Tensor]] = []
+    seen: set[int] = set()
+    for name, module in model.named_modules():
+        depth_of[module] = (name, name.count(".") + 1 if name else 0)
+        for group in (module._parameters, module._buffers):
+            for key, tensor in group.items():
+                if tensor is not None and id(tensor) not in seen:
+                    seen.add(id(tensor))
+                    state.append((f"{name}.{key}" if name else key, tensor))
+    return depth_of, state
+
+
 @contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    flags = [(m, m.training) for m in model.modules()]
-    model.eval()  # restored below flag by flag: `train(flag)` on each module would recurse n·depth times
+def _eval_mode(modules: Iterable[nn.Module]) -> Iterator[None]:
+    flags = [(m, m.training) for m in modules]
+    for module, _ in flags:  # `model.eval()` would recurse through the children again
+        module.training = False
     try:
         yield
     finally:
@@ -198,22 +201,33 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], recorder: GraphRecorde
           ) -> tuple[list[Call], torch.Tensor, int]:
     """Run `model` on a meta tensor of shape (1, *input_shape); return its calls (in call order),
     its output and the total MACs per sample. The model's own weights are never touched or copied.
-    A `recorder` is told of every call and operation (the data-flow graph)."""
+    A `recorder` is told of every call and operation (the data-flow graph).
+
+    Module calls are seen through two process-wide hooks that only listen to this thread (cheaper
+    than two hooks per module, and another thread may trace the same module meanwhile)."""
     tracer = _Tracer(recorder)
     calls: list[Call] = []
-    depth_of = {m: (name, name.count(".") + 1 if name else 0) for name, m in model.named_modules()}
+    depth_of, state = _walk(model)
+    owner = threading.get_ident()
 
     def pre_hook(module: nn.Module, args: Any) -> None:
+        if threading.get_ident() != owner or module not in depth_of:
+            return
         name, depth = depth_of[module]
         first = next(tensors(args), None)
         shape = () if first is None else tuple(first.shape[1:])
-        call = Call(name, module, depth, len(calls), input_shape=shape)
+        parent = tracer.stack[-1] if tracer.stack else None
+        call = Call(name, module, depth, len(calls), input_shape=shape, parent=parent)
+        if parent is not None:
+            parent.nested = True
         calls.append(call)
         tracer.stack.append(call)
         if recorder is not None:
             recorder.started(call, args)
 
     def post_hook(module: nn.Module, _args: Any, output: Any) -> None:
+        if threading.get_ident() != owner or module not in depth_of:
+            return
         call = tracer.stack.pop()
         tensor = next(tensors(output), None)
         call.output = tensor
@@ -223,17 +237,15 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], recorder: GraphRecorde
         if tracer.stack:
             tracer.stack[-1].macs += call.macs
 
-    handles = [h for m in depth_of for h in (m.register_forward_pre_hook(pre_hook),
-                                             m.register_forward_hook(post_hook))]
-    state = [*model.named_parameters(), *model.named_buffers()]
     dtype = next((t.dtype for _, t in state if t.is_floating_point()), torch.get_default_dtype())
     x = torch.empty((1, *input_shape), device="meta", dtype=dtype)  # a float64 model gets float64
     _mark(x, Field.identity())
     if recorder is not None:
         recorder.start(x)
+    handles = (register_module_forward_pre_hook(pre_hook), register_module_forward_hook(post_hook))
     try:
-        with _eval_mode(model), tracer, torch.no_grad():
-            if all(t.device.type == "meta" for _, t in state):
+        with _eval_mode(depth_of), tracer, torch.no_grad():
+            if all(t.is_meta for _, t in state):
                 out = model(x)
             else:  # run a real model with meta stand-ins for its tensors, leaving its own untouched
                 meta_state = {name: torch.empty_like(t, device="meta") for name, t in state}

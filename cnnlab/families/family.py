@@ -31,6 +31,7 @@ class Family:
     PyTorch source: (definitions, the expression that builds it), given the spec, the input and the
     built module. Either may be None, `no_seq`/`no_code` saying why: ask through `seq_of` and
     `code_of`, which raise a ConfigError naming the family and the reason for a form it lacks.
+    `notes` gives what a summary's totals leave out that the model's publisher counts (one line each).
     `spec()`, every field at its default, must be a valid spec.
     """
 
@@ -48,6 +49,7 @@ class Family:
     code: Callable[[Any, InputSpec, nn.Module], tuple[str, str]] | None = None
     no_seq: str = "declares no seq form"
     no_code: str = "declares no code export"
+    notes: Callable[[Any, InputSpec], tuple[str, ...]] = lambda spec, inp: ()
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):

@@ -45,16 +45,38 @@ class TVSpec(SpecData):
 
 
 def build_tv(spec: TVSpec, inp: InputSpec) -> nn.Module:
-    """torchvision's architecture with random weights; the input is checked when it is analysed."""
+    """torchvision's architecture with random weights; the input is checked when it is analysed. A
+    vision transformer is built for the input's height (its position embedding has one entry per
+    patch), so any square side its patches divide runs."""
     import torchvision
 
-    extra = {"aux_logits": False, "init_weights": True} if spec.name in _NO_AUX else {}
+    extra: dict = {"aux_logits": False, "init_weights": True} if spec.name in _NO_AUX else {}
+    if spec.name.startswith("vit_"):
+        extra["image_size"] = inp.height
     try:
-        return torchvision.models.get_model(spec.name, weights=None, num_classes=spec.classes, **extra)
-    except NotImplementedError:  # a constructor that computes with tensors (RegNet's widths) needs real ones
-        with torch.device("cpu"):
-            model = torchvision.models.get_model(spec.name, weights=None, num_classes=spec.classes, **extra)
-        return model.to("meta")
+        try:
+            return torchvision.models.get_model(spec.name, weights=None, num_classes=spec.classes, **extra)
+        except NotImplementedError:  # a constructor that computes with tensors (RegNet's widths) needs
+            with torch.device("cpu"):  # real ones
+                model = torchvision.models.get_model(spec.name, weights=None, num_classes=spec.classes,
+                                                     **extra)
+            return model.to("meta")
+    except (AssertionError, ValueError, RuntimeError) as exc:  # a size the constructor refuses
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"tv:{spec.name} cannot run on a {inp} input: {reason}") from exc
+
+
+def _notes(spec: TVSpec, inp: InputSpec) -> tuple[str, ...]:
+    """Inception v3's published parameter count includes its auxiliary classifier, which cnnlab leaves
+    out (GoogLeNet's published count does not)."""
+    if spec.name != "inception_v3":
+        return ()
+    from torchvision.models.inception import InceptionAux
+
+    with torch.device("meta"):
+        aux = sum(p.numel() for p in InceptionAux(768, spec.classes).parameters())
+    return (f"the auxiliary classifier (training-only, {aux:,} parameters) is left out; torchvision's "
+            f"count of inception_v3's parameters includes it",)
 
 
 FAMILY = Family(
@@ -65,4 +87,5 @@ FAMILY = Family(
     no_seq="holds torchvision's own models, and seq describes cnnlab's plain chains of layers",
     no_code="holds torchvision's own models, not cnnlab's: build one with "
             "torchvision.models.get_model(name, weights=None, num_classes=...) instead of exporting code",
+    notes=_notes,
 )
