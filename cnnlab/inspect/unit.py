@@ -20,7 +20,9 @@ from torch.nn.modules.utils import _pair
 
 from cnnlab.analysis.tracer import trace
 from cnnlab.errors import ConfigError, listed, quoted
+from cnnlab.inspect.images import dataset_images, default_dataset, model_input
 from cnnlab.inspect.layers import _CALL
+from cnnlab.inspect.subject import Subject
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -254,6 +256,19 @@ def explain(model: nn.Module, image: torch.Tensor, layer: UnitLayer, channel: in
     """One unit's arithmetic on `image` (C×H×W, as fed): `layer_io` then `explain_unit`."""
     layer.check(channel, unit)
     return explain_unit(layer_io(model, image, layer), channel, unit)
+
+
+def explain_subject(subject: Subject, layer: str, channel: int, unit: tuple[int, int] | None = None, *,
+                    image: int = 0, dataset: str | None = None, data_dir: str | None = None,
+                    ) -> UnitComputation:
+    """Unit `unit` of output channel `channel` of the layer called `layer`, on test image `image` of
+    `dataset` (default: the subject's run's, else the built-in set of its input's channels), fed as the
+    model is fed. The layer, channel and unit are checked before any image is loaded."""
+    found = find_unit_layer(subject.model, unit_layers(subject.model, subject.input.as_tuple()), layer)
+    unit = found.check(channel, unit)
+    dataset = dataset or subject.dataset or default_dataset(subject.input)
+    x = dataset_images(dataset, 1, subject.input, data_dir or subject.data_dir, first=image)
+    return explain(subject.model, model_input(x, subject.normalize)[0], found, channel, unit)
 
 
 def _offsets(stride: int, padding: int, dilation: int, kernel: int, index: int) -> np.ndarray:
