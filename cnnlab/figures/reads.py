@@ -91,6 +91,8 @@ class Unit(Protocol):
     inputs: np.ndarray
     window: np.ndarray
     padding: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
     kernel: np.ndarray | None
     bias: float | None
     products: np.ndarray | None

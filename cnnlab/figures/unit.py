@@ -107,3 +107,56 @@ def _cells(fig: go.Figure, title: str, height: int) -> None:
         fig.layout[f"yaxis{axis}"].scaleanchor = f"x{axis}"
     fig.update_layout(template="plotly_white", height=height, margin=dict(l=10, r=10, t=70, b=10),
                       plot_bgcolor="#fde68a", title_text=title, title_font_size=13)
+
+
+def slide_figure(image: np.ndarray, unit: Unit, field_box: tuple[int, int, int, int] | None,
+                 layer_input: np.ndarray | None, output: np.ndarray, height: int = 330) -> go.Figure:
+    """The unit sliding over its input. Left: the real image (C×H×W in [0, 1]) with the unit's field box;
+    middle (when the layer's input is not the image): that input map with the window's cells; right:
+    channel `unit.channel` of the output map (H×W), filled in up to the unit in reading order."""
+    panels = ["the image" + (", the unit's field" if field_box is not None else "")]
+    if layer_input is not None:
+        panels.append(f"the layer's input (channel {int(unit.inputs[0])}), the window")
+    panels.append(f"output channel {unit.channel}, filled up to unit {unit.unit}")
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=panels, horizontal_spacing=0.05)
+    rgb = image if image.shape[0] == 3 else np.repeat(image[:1], 3, axis=0)
+    fig.add_trace(go.Image(z=(rgb.transpose(1, 2, 0) * 255).round().clip(0, 255).astype(np.uint8),
+                           hoverinfo="skip"), row=1, col=1)
+    if layer_input is None:
+        _window_cells(fig, unit, 1)
+    if field_box is not None:
+        top, left, bottom, right = field_box
+        fig.add_shape(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
+                      line=dict(color="#06b6d4", width=2), row=1, col=1)
+    if layer_input is not None:
+        fig.add_trace(go.Heatmap(z=layer_input, colorscale="Greys", reversescale=True, showscale=False,
+                                 hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra></extra>"), row=1, col=2)
+        _window_cells(fig, unit, 2)
+    r, c = unit.unit
+    filled = np.full(output.shape, np.nan)
+    order = np.arange(output.size).reshape(output.shape) <= r * output.shape[1] + c
+    filled[order] = output[order]
+    bound = float(np.abs(output).max()) or 1.0
+    fig.add_trace(go.Heatmap(z=filled, colorscale="RdBu", zmid=0, zmin=-bound, zmax=bound, showscale=False,
+                             hovertemplate="unit (%{y}, %{x}): %{z:.4g}<extra></extra>"),
+                  row=1, col=len(panels))
+    fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                  line=dict(color=WINNER, width=2), row=1, col=len(panels))
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
+                     constrain="domain")
+    for axis in range(1, len(panels) + 1):
+        fig.layout["yaxis" if axis == 1 else f"yaxis{axis}"].scaleanchor = "x" if axis == 1 else f"x{axis}"
+    fig.update_layout(template="plotly_white", height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      plot_bgcolor="#f3f4f6", uirevision="slide")
+    return fig
+
+
+def _window_cells(fig: go.Figure, unit: Unit, col: int) -> None:
+    """The window's span as a box, and a dot on each cell it reads (gaps show a dilation)."""
+    rows, cols = unit.rows, unit.cols
+    fig.add_shape(type="rect", x0=cols[0] - 0.5, x1=cols[-1] + 0.5, y0=rows[0] - 0.5, y1=rows[-1] + 0.5,
+                  line=dict(color=WINNER, width=2), row=1, col=col)
+    y, x = np.meshgrid(rows, cols, indexing="ij")
+    fig.add_trace(go.Scatter(x=x.ravel(), y=y.ravel(), mode="markers", hoverinfo="skip", showlegend=False,
+                             marker=dict(color=WINNER, size=4)), row=1, col=col)
