@@ -11,6 +11,8 @@ from cnnlab.figures.reads import Unit
 
 MAX_TEXT_CELLS = 49  # cells of a window that still carry their numbers (7×7)
 WINNER = "#dc2626"
+PAD = "#fde68a"  # padding cells
+WINDOW = "gray"  # black 0 to white 1, as the image
 
 
 def equation(unit: Unit) -> str:
@@ -30,51 +32,74 @@ def equation(unit: Unit) -> str:
     return text
 
 
-def _grid(z: np.ndarray, padding: np.ndarray | None, colours: str | list, mid: float | None,
+def _grid(name: str, z: np.ndarray, padding: np.ndarray | None, colours: str | list, mid: float | None,
           ) -> go.Heatmap:
-    cells = z.size
-    text = np.vectorize(lambda v: f"{v:.2f}")(z).astype(object)
+    """A window-sized heatmap, its values written in its cells while they are few; padding cells blank."""
+    text = np.array([f"{v:.3g}" if np.isfinite(v) else "" for v in z.ravel()], dtype=object).reshape(z.shape)
     if padding is not None:
         text[padding] = "pad"
         z = np.where(padding, np.nan, z)
     bound = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
     extra = dict(zmid=0, zmin=-bound or -1, zmax=bound or 1) if mid is not None else {}
-    return go.Heatmap(z=z, text=text, texttemplate="%{text}" if cells <= MAX_TEXT_CELLS else None,
-                      colorscale=colours, showscale=False, hovertemplate="%{text}<extra></extra>", **extra)
+    return go.Heatmap(z=z, text=text, texttemplate="%{text}" if z.size <= MAX_TEXT_CELLS else None,
+                      colorscale=colours, showscale=False, hovertemplate="%{text}<extra></extra>", name=name,
+                      **extra)
+
+
+def _pad_cells(padding: np.ndarray) -> go.Heatmap:
+    """The window's padding cells, yellow and marked 'pad', to lie under its (blank there) heatmap."""
+    return go.Heatmap(z=np.where(padding, 1.0, np.nan), text=np.where(padding, "pad", ""),
+                      texttemplate="%{text}", colorscale=[[0, PAD], [1, PAD]], showscale=False,
+                      hoverinfo="skip", name="padding")
+
+
+def _stack(tiles: np.ndarray, fill: float | bool = np.nan) -> np.ndarray:
+    """n×kh×kw tiles one above the other, a row of `fill` between two."""
+    n, kh, kw = tiles.shape
+    out = np.full((n * (kh + 1) - 1, kw), fill, dtype=tiles.dtype if fill is False else float)
+    for i, tile in enumerate(tiles):
+        out[i * (kh + 1):i * (kh + 1) + kh] = tile
+    return out
 
 
 def unit_figure(unit: Unit, top: int = 6) -> go.Figure:
-    """Conv: a row per input channel of the `top` by |sum| (window, kernel, products, the rest summed
-    below); pooling: the window, the max's cell outlined; linear: the top products as bars."""
+    """Conv: the `top` input channels by |sum|, one above the other (window, kernel, products; the rest
+    summed in the title); pooling: the window, the max's cell outlined; linear: the top products as bars."""
     if unit.kind == "linear":
         return _linear_figure(unit, top)
     if unit.kernel is None:
         return _pool_figure(unit)
     best = unit.top(top)
     order = [int(np.flatnonzero(unit.inputs == i)[0]) for i in best.inputs]
-    titles = []
-    for i, index in enumerate(best.inputs):
-        titles += [f"input channel {index}: window", "× kernel", f"= products, Σ {best.sums[i]:.4g}"]
-    fig = make_subplots(rows=len(order), cols=3, subplot_titles=titles, horizontal_spacing=0.04,
-                        vertical_spacing=0.25 / max(1, len(order)))
-    for row, k in enumerate(order, start=1):
-        fig.add_trace(_grid(unit.window[k], unit.padding, "Greys", None), row=row, col=1)
-        fig.add_trace(_grid(unit.kernel[k], None, "RdBu", 0.0), row=row, col=2)
-        fig.add_trace(_grid(unit.products[k], unit.padding, "RdBu", 0.0), row=row, col=3)
+    padding = _stack(np.repeat(unit.padding[None], len(order), 0), False)
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.12, subplot_titles=(
+        "window", "× kernel", "= products"))
+    if unit.padding.any():
+        fig.add_trace(_pad_cells(padding), row=1, col=1)
+        fig.add_trace(_pad_cells(padding), row=1, col=3)
+    fig.add_trace(_grid("window", _stack(unit.window[order]), padding, WINDOW, None), row=1, col=1)
+    fig.add_trace(_grid("kernel", _stack(unit.kernel[order]), None, "RdBu", 0.0), row=1, col=2)
+    fig.add_trace(_grid("products", _stack(unit.products[order]), padding, "RdBu", 0.0), row=1, col=3)
+    kh = unit.padding.shape[0]
+    centres = [i * (kh + 1) + (kh - 1) / 2 for i in range(len(order))]
     rest = (f"; the other {best.rest_count} input channels add {best.rest:.4g}" if best.rest_count else "")
     _cells(fig, f"{unit.layer}, channel {unit.channel}, unit {unit.unit}{rest}<br>{equation(unit)}",
-           120 + 170 * len(order))
+           150 + min(32, 640 // len(padding)) * len(padding), 3)
+    fig.update_yaxes(showticklabels=True, tickvals=centres, ticks="",
+                     ticktext=[f"input {i}" for i in best.inputs], row=1, col=1)
+    fig.update_yaxes(showticklabels=True, tickvals=centres, ticks="", side="right",
+                     ticktext=[f"Σ {v:.3g}" for v in best.sums], row=1, col=3)
     return fig
 
 
 def _pool_figure(unit: Unit) -> go.Figure:
-    fig = go.Figure(_grid(unit.window[0], unit.padding, "Greys", None))
+    fig = go.Figure([_pad_cells(unit.padding), _grid("window", unit.window[0], unit.padding, WINDOW, None)])
     if unit.winner is not None:
         r, c = unit.winner
         fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
-                      line=dict(color=WINNER, width=3))
+                      line=dict(color=WINNER, width=3), name="winner")
     _cells(fig, f"{unit.layer} ({unit.kind}), channel {unit.channel}, unit {unit.unit}<br>{equation(unit)}",
-           320)
+           320, 1)
     return fig
 
 
@@ -98,25 +123,27 @@ def _linear_figure(unit: Unit, top: int) -> go.Figure:
     return fig
 
 
-def _cells(fig: go.Figure, title: str, height: int) -> None:
+def _cells(fig: go.Figure, title: str, height: int, panels: int) -> None:
     """Square cells, rows downwards, no ticks."""
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
                      scaleanchor="x", constrain="domain")
-    for axis in range(2, len(fig.data) + 1):
+    for axis in range(2, panels + 1):
         fig.layout[f"yaxis{axis}"].scaleanchor = f"x{axis}"
-    fig.update_layout(template="plotly_white", height=height, margin=dict(l=10, r=10, t=70, b=10),
-                      plot_bgcolor="#fde68a", title_text=title, title_font_size=13)
+    fig.update_layout(template="plotly_white", height=height, margin=dict(l=10, r=10, t=100, b=10),
+                      title_text=title, title_font_size=13)
 
 
 def slide_figure(image: np.ndarray, unit: Unit, field_box: tuple[int, int, int, int] | None,
-                 layer_input: np.ndarray | None, output: np.ndarray, height: int = 330) -> go.Figure:
+                 layer_input: tuple[int, np.ndarray] | None, output: np.ndarray,
+                 height: int = 330) -> go.Figure:
     """The unit sliding over its input. Left: the real image (C×H×W in [0, 1]) with the unit's field box;
-    middle (when the layer's input is not the image): that input map with the window's cells; right:
-    channel `unit.channel` of the output map (H×W), filled in up to the unit in reading order."""
+    middle (when the layer's input is not the image): one channel of that input (its index, H×W) with the
+    window's cells; right: channel `unit.channel` of the output map (H×W), filled in up to the unit in
+    reading order."""
     panels = ["the image" + (", the unit's field" if field_box is not None else "")]
     if layer_input is not None:
-        panels.append(f"the layer's input (channel {int(unit.inputs[0])}), the window")
+        panels.append(f"the layer's input (channel {layer_input[0]}), the window")
     panels.append(f"output channel {unit.channel}, filled up to unit {unit.unit}")
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=panels, horizontal_spacing=0.05)
     rgb = image if image.shape[0] == 3 else np.repeat(image[:1], 3, axis=0)
@@ -129,7 +156,7 @@ def slide_figure(image: np.ndarray, unit: Unit, field_box: tuple[int, int, int, 
         fig.add_shape(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
                       line=dict(color="#06b6d4", width=2), row=1, col=1)
     if layer_input is not None:
-        fig.add_trace(go.Heatmap(z=layer_input, colorscale="Greys", reversescale=True, showscale=False,
+        fig.add_trace(go.Heatmap(z=layer_input[1], colorscale=WINDOW, showscale=False,
                                  hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra></extra>"), row=1, col=2)
         _window_cells(fig, unit, 2)
     r, c = unit.unit

@@ -67,7 +67,8 @@ def choose_position(layer: UnitLayer, grid: SpatialLayer | None) -> tuple[int, i
     back.button("◀ Step", key="see_u_back", on_click=_step, args=(-1, count), width="stretch")
     forward.button("Step ▶", key="see_u_next", on_click=_step, args=(1, count), width="stretch")
     if count > 1:
-        slider.slider("Slide the unit across the map (reading order)", 0, count - 1, key="see_u_pos")
+        slider.slider("Slide the unit across the map (its number in reading order)", 0, count - 1,
+                      key="see_u_pos")
     return divmod(int(state["see_u_pos"]), cols)
 
 
@@ -110,7 +111,7 @@ def show(subject: Subject, key: str, layers: list[SpatialLayer], dataset: str, i
     got = explain_unit(io, int(channel), unit)
     if unit is not None:
         first = got.inputs[0] if got.channel_sums is None else got.top(1).inputs[0]  # pool: its channel
-        shown_input = None if reads_image else io.input[int(first)].numpy()
+        shown_input = None if reads_image else (int(first), io.input[int(first)].numpy())
         figure = slide_figure(image, got, spatial.box(unit) if spatial else None, shown_input,
                               io.output[int(channel)].numpy())
         st.plotly_chart(figure, key="see_u_slide", width="stretch")

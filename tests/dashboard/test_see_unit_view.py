@@ -33,7 +33,8 @@ def test_a_conv_unit_steps_and_slides_with_its_real_values(app):
     assert app.slider(key="see_u_pos").value == 55  # the centre of a 10×10 map: unit (5, 5)
     assert metric(app, "Real output (forward pass)") == [f"{out[3, 5, 5].item():.5g}"]
     [figure] = figures(app, "conv2, channel 3, unit (5, 5)")
-    assert len(figure["data"]) == 18  # 6 input channels × (window, kernel, products)
+    assert [t["name"] for t in figure["data"]] == ["window", "kernel", "products"]
+    assert len(figure["layout"]["yaxis"]["ticktext"]) == 6  # all 6 input channels, one above the other
     app.button(key="see_u_next").click().run()
     assert metric(app, "Real output (forward pass)") == [f"{out[3, 5, 6].item():.5g}"]
     assert figures(app, "conv2, channel 3, unit (5, 6)")
