@@ -17,7 +17,7 @@ from cnnlab.errors import ConfigError, StoreWarning, shortened
 # Each module registers itself with `add_parser(subparsers)` and sets `func` on its parser.
 COMMAND_MODULES = ("cnnlab.cli.summary", "cnnlab.cli.code", "cnnlab.cli.train", "cnnlab.cli.runs",
                    "cnnlab.cli.field", "cnnlab.cli.compare", "cnnlab.cli.sweep", "cnnlab.cli.import_cmd",
-                   "cnnlab.cli.dashboard", "cnnlab.cli.diagram")
+                   "cnnlab.cli.dashboard", "cnnlab.cli.diagram", "cnnlab.cli.explain")
 
 
 class _Parser(argparse.ArgumentParser):

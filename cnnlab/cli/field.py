@@ -64,7 +64,7 @@ def parse_unit(text: str | None) -> tuple[int, int] | None:
 def subject_from_args(args: argparse.Namespace) -> Subject:
     if args.run is None:
         if args.model is None:
-            raise ConfigError("field needs a MODEL or --run ID (see: cnnlab field --help)")
+            raise ConfigError(f"{args.command} needs a MODEL or --run ID (see: cnnlab {args.command} --help)")
         if is_model_file(args.model):
             return file_subject(args)
         return initial(model_config_from_args(args), seed=args.seed)

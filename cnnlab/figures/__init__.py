@@ -24,7 +24,8 @@ from cnnlab.figures.see import (
     unit_grid_figure,
 )
 from cnnlab.figures.style import LAYOUT, PALETTE
+from cnnlab.figures.unit import slide_figure, unit_figure
 
 __all__ = ["LAYOUT", "PALETTE", "feature_maps_figure", "field_figure", "kernels_figure",
            "main_path", "memory_figure", "params_figure", "receptive_field_figure", "shape_figure",
-           "top_images_figure", "unit_grid_figure"]
+           "slide_figure", "top_images_figure", "unit_figure", "unit_grid_figure"]

@@ -70,3 +70,38 @@ class Top(Protocol):
     index: int
     activation: float
     box: tuple[int, int, int, int]
+
+
+class UnitTop(Protocol):
+    """The inputs contributing most to a unit's sum (`inspect.unit.Top`)."""
+
+    inputs: np.ndarray
+    sums: np.ndarray
+    rest: float
+    rest_count: int
+
+
+class Unit(Protocol):
+    """One unit's arithmetic (`UnitComputation`)."""
+
+    layer: str
+    kind: str
+    channel: int
+    unit: tuple[int, int] | None
+    inputs: np.ndarray
+    window: np.ndarray
+    padding: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    kernel: np.ndarray | None
+    bias: float | None
+    products: np.ndarray | None
+    channel_sums: np.ndarray | None
+    sum: float
+    value: float
+    winner: tuple[int, int] | None
+    divisor: int | None
+    activation: str | None
+    activated: float | None
+
+    def top(self, count: int = 8) -> UnitTop: ...

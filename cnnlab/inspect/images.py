@@ -33,8 +33,9 @@ def dataset_images(dataset: str, count: int, inp: InputSpec, data_dir: str | Non
     dataset_info(dataset)
     data = load_split(dataset, False, data_dir, download=False, limit=first + count)
     if first + count > len(data):
-        raise ConfigError(f"{dataset}'s test split has {len(data)} images; images {first} to "
-                          f"{first + count - 1} were asked for")
+        asked = f"image {first} was" if count == 1 else f"images {first} to {first + count - 1} were"
+        raise ConfigError(f"{dataset}'s test split has {len(data)} images (0 to {len(data) - 1}); {asked} "
+                          "asked for")
     x = data.images[first:first + count].float().div_(255)
     return adapt(x, inp)
 

@@ -43,9 +43,10 @@ from cnnlab.limits import MAX_FEATURE_CHANNELS, MAX_INSPECT_IMAGES, MAX_TOP_SAMP
 from cnnlab.spec import InputSpec
 from dashboard import model_state, model_upload
 from dashboard.run_store import open_store
+from dashboard.see import unit_view
 from dashboard.text import literal
 
-VIEWS = ("Receptive field", "Feature maps", "Filters", "Top images")
+VIEWS = ("Receptive field", "Feature maps", "Filters", "Top images", "One unit")
 SOURCES = ("The Build page's model", "A trained run", "Your uploaded model")
 BUDGET_MACS = 8e9  # default number of images: about this many MACs per effective field
 
@@ -325,7 +326,9 @@ try:
         show_feature_maps(sources[-1], dataset, index, layers)
     elif view == VIEWS[2]:
         show_kernels(sources)
-    else:
+    elif view == VIEWS[3]:
         show_top_images(sources[-1], dataset, layer)
+    else:
+        unit_view.show(load(sources[-1])[0], repr(sources[-1]), layers, dataset, index)
 except ConfigError as exc:
     st.error(literal(exc))
