@@ -42,6 +42,11 @@ MAX_SWEEP_TRIALS = 10_000
 # dashboard's upload cap (server.maxUploadSize in dashboard/.streamlit/config.toml) is the same number.
 MAX_MODEL_FILE_MIB = 128
 MAX_GRAPH_NODES = 20_000  # operations in one exported graph
+# A model file's JSON (its program and weight list), checked before it is parsed: unpacked bytes, and
+# objects plus arrays ('{' and '[' counted). DenseNet-121's program: 1.3 MB, 23,186 of them, 431 nodes.
+MAX_MODEL_JSON_MIB = 64
+MAX_MODEL_JSON_CONTAINERS = 2_000_000
+MAX_MODULE_DEPTH = 64  # module calls nested in one exported graph (and parts of a module path)
 # Diagrams: past this many links Graphviz gets a quicker, rougher layout; the dashboard draws
 # every layer only up to DASHBOARD_DIAGRAM_LINKS (DenseNet-121's 959 links take dot about 40 s).
 DIAGRAM_QUICK_LINKS = 150
