@@ -36,6 +36,10 @@ MAX_TOP_SAMPLE = 2000
 MAX_IMAGE_BYTES = 2 * 1024**3
 MAX_FEATURE_CHANNELS = 64
 MAX_REPEATS = 100
+# What a view shows of a run (the store keeps everything): points of one curve in a chart (the largest
+# and smallest of each stretch, so spikes stay), characters of a run's name in a table.
+MAX_CHART_POINTS = 2000
+MAX_SHOWN_NAME = 80
 SWEEP_CONFIRM_TRIALS = 256  # a larger sweep needs --yes (the dashboard caps it here)
 MAX_SWEEP_TRIALS = 10_000
 # A model file (`.pt2`) given to `cnnlab summary`/`field` or uploaded on the Build page, in MiB; the
