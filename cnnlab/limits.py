@@ -36,12 +36,22 @@ MAX_TOP_SAMPLE = 2000
 MAX_IMAGE_BYTES = 2 * 1024**3
 MAX_FEATURE_CHANNELS = 64
 MAX_REPEATS = 100
+# What a view shows of a run (the store keeps everything): points of one curve in a chart (the largest
+# and smallest of each stretch, so spikes stay), characters of a run's name in a table.
+MAX_CHART_POINTS = 2000
+MAX_SHOWN_NAME = 80
 SWEEP_CONFIRM_TRIALS = 256  # a larger sweep needs --yes (the dashboard caps it here)
 MAX_SWEEP_TRIALS = 10_000
 # A model file (`.pt2`) given to `cnnlab summary`/`field` or uploaded on the Build page, in MiB; the
 # dashboard's upload cap (server.maxUploadSize in dashboard/.streamlit/config.toml) is the same number.
 MAX_MODEL_FILE_MIB = 128
+UPLOADS_KEPT = 4  # accepted model uploads kept per user (and for all visitors together), newest first
 MAX_GRAPH_NODES = 20_000  # operations in one exported graph
+# A model file's JSON (its program and weight list), checked before it is parsed: unpacked bytes, and
+# objects plus arrays ('{' and '[' counted). DenseNet-121's program: 1.3 MB, 23,186 of them, 431 nodes.
+MAX_MODEL_JSON_MIB = 64
+MAX_MODEL_JSON_CONTAINERS = 2_000_000
+MAX_MODULE_DEPTH = 64  # module calls nested in one exported graph (and parts of a module path)
 # Diagrams: past this many links Graphviz gets a quicker, rougher layout; the dashboard draws
 # every layer only up to DASHBOARD_DIAGRAM_LINKS (DenseNet-121's 959 links take dot about 40 s).
 DIAGRAM_QUICK_LINKS = 150

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cnnlab.limits import MAX_SHOWN_NAME
+
+
+def clipped(text: str, most: int = MAX_SHOWN_NAME) -> str:
+    """`text` for a table: its first `most` characters, then '…' and its length when it is longer."""
+    return text if len(text) <= most else f"{text[:most]}… ({len(text):,} characters)"
+
 
 def aligned(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
     """The header, a rule, then the rows; each column padded to its widest cell, `right` ones

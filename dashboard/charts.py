@@ -3,11 +3,13 @@ testable without a browser). The figures of a model live in `cnnlab.figures`."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnlab.figures.style import LAYOUT, PALETTE
+from cnnlab.limits import MAX_CHART_POINTS
 from dashboard.text import plot_text
 
 CURVES = (("train_loss", "train loss", "solid"), ("train_acc", "train acc", "dash"),
@@ -21,11 +23,25 @@ def loss_axis(log: bool) -> dict:
     return dict(title_text="loss (log)" if log else "loss", type="log" if log else "linear")
 
 
+def thinned(series: pd.DataFrame, most: int = MAX_CHART_POINTS) -> pd.DataFrame:
+    """`series` (one curve's rows, in order) with at most `most` rows for drawing: the first and last of
+    it, and the lowest and highest value of each of `most // 2 - 1` equal stretches, in order."""
+    if len(series) <= most:
+        return series
+    values = series["value"].to_numpy()
+    stretch = -(-(len(values) - 2) // (most // 2 - 1))
+    inner = np.arange(1, len(values) - 1)
+    groups = pd.Series(values[1:-1], index=inner).groupby((inner - 1) // stretch)
+    keep = np.unique(np.concatenate([[0, len(values) - 1], groups.idxmin().to_numpy(),
+                                     groups.idxmax().to_numpy()]))
+    return series.iloc[keep]
+
+
 def _add_curves(fig: go.Figure, series_of: pd.DataFrame, colour: str, label: str | None, row: int,
                 col: int = 1, legend: bool = True, dashes: bool = True) -> None:
     """Loss in the upper panel (row), accuracies in the lower one (row + 1)."""
     for k, (metric, name, dash) in enumerate(CURVES):
-        series = series_of[series_of["name"] == metric]
+        series = thinned(series_of[series_of["name"] == metric])
         if len(series):
             fig.add_scatter(x=series["epoch"].tolist(), y=series["value"].tolist(), mode="lines+markers",
                             name=f"{label}: {name}" if label else name, showlegend=legend,

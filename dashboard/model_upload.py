@@ -1,6 +1,8 @@
 """A model of the user's own, uploaded as a `.pt2` file (saved with `torch.export.save`): checked by
-loading it (nothing from the file runs, `cnnlab.exported`), kept under the run store's folder by its
-content hash, and remembered for the session so the See page can look inside it."""
+loading it from memory (nothing from the file runs, `cnnlab.exported`); only once accepted is it written,
+under the run store's folder in its owner's own folder by its content hash (visitors share one), where each
+owner keeps their newest UPLOADS_KEPT; and it is remembered for the session so the See page can look
+inside it. A refused file is never written."""
 
 from __future__ import annotations
 
@@ -14,11 +16,13 @@ from cnnlab import ConfigError
 from cnnlab.analysis import Summary, analyze
 from cnnlab.exported import MAX_BYTES, SUFFIX
 from cnnlab.inspect import Subject, from_file
-from cnnlab.limits import MAX_MODEL_FILE_MIB
+from cnnlab.limits import MAX_MODEL_FILE_MIB, UPLOADS_KEPT
 from cnnlab.train.store import resolve_home
+from dashboard import identity
 from dashboard.text import literal
 
 KEY = "uploaded_model"  # session state: {"path": ..., "name": ...} of the model last uploaded
+VISITORS = "_visitors"  # the folder of uploads by visitors (a user name cannot start with "_")
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
@@ -53,18 +57,31 @@ def uploader(side: DeltaGenerator) -> None:
             raise ConfigError(f"{upload.name} is {upload.size / 2**20:.1f} MiB; a model file is at most "
                               f"{MAX_MODEL_FILE_MIB} MiB")
         data = upload.getvalue()
-        folder = resolve_home() / "models"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{hashlib.sha256(data).hexdigest()}{SUFFIX}"
-        if not path.exists():
-            partial = path.with_suffix(".part")
-            partial.write_bytes(data)
-            partial.replace(path)
-        summary_of(str(path), upload.name)
+        subject = from_file(data, name=upload.name)
+        analyze(subject.model, subject.input)
     except ConfigError as exc:
         side.error(literal(f"Could not load {upload.name}: {exc}"))
         return
+    user = identity.actor()
+    path = keep(data, VISITORS if user is None else user.name)
     st.session_state[KEY] = {"path": str(path), "name": upload.name}
+
+
+def keep(data: bytes, owner: str) -> Path:
+    """Write an accepted upload to `owner`'s folder by its content hash (atomically) and remove their
+    oldest beyond UPLOADS_KEPT; the path."""
+    folder = resolve_home() / "models" / owner
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()}{SUFFIX}"
+    if not path.exists():
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(path)
+    path.touch()  # the newest upload, even when the same file came before
+    kept = sorted(folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for old in kept[UPLOADS_KEPT:]:
+        old.unlink(missing_ok=True)
+    return path
 
 
 def panel() -> None:

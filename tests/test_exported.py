@@ -177,3 +177,8 @@ def test_the_dashboards_upload_cap_is_the_model_file_limit():
     settings = Path(__file__).parents[1] / "dashboard" / ".streamlit" / "config.toml"
     config = tomllib.loads(settings.read_text())
     assert config["server"]["maxUploadSize"] == MAX_MODEL_FILE_MIB  # Streamlit counts MB as MiB
+
+
+def test_the_documented_nginx_site_takes_an_upload_of_the_model_file_limit():
+    text = (Path(__file__).parents[1] / "docs" / "DEPLOY.md").read_text()
+    assert f"client_max_body_size {MAX_MODEL_FILE_MIB}m;" in text  # nginx's m is MiB

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlab.cli.options import add_home_argument
 from cnnlab.cli.output import emit
 from cnnlab.errors import quoted
-from cnnlab.tables import aligned
+from cnnlab.tables import aligned, clipped
 from cnnlab.train.mfu import utilisation
 from cnnlab.train.timings import timings
 from cnnlab.units import format_bytes, format_count
@@ -78,7 +78,8 @@ def list_runs(args: argparse.Namespace) -> int:
 
 
 def render_table(runs: list[Run]) -> str:
-    body = [(str(r.id), r.name or "", r.owner or "-", r.status, r.model or "-", r.dataset or "-", _epochs(r),
+    body = [(str(r.id), clipped(r.name or ""), r.owner or "-", r.status, r.model or "-", r.dataset or "-",
+             _epochs(r),
              _num(r.final_train_loss), _num(r.final_train_acc), _num(r.final_test_acc),
              "-" if r.examples_per_sec is None else format_count(r.examples_per_sec), _time(r.created_at))
             for r in runs]
@@ -97,7 +98,7 @@ def show(args: argparse.Namespace) -> int:
     run = store.get(args.id)
     data = run.to_dict()
     config, provenance = data.pop("config"), data.pop("provenance")
-    print(f"run {run.id}: {run.name}  [{run.status}]")
+    print(f"run {run.id}: {clipped(run.name or '')}  [{run.status}]")
     for key, value in data.items():
         hidden = key in ("id", "name", "status", "cancel_requested") or value is False
         if value is not None and not hidden:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import sys
 import zipfile
@@ -22,9 +23,12 @@ import torch
 from torch._export.serde.schema import ScalarType
 
 from cnnlab.errors import ConfigError
-from cnnlab.limits import MAX_MODEL_FILE_MIB
+from cnnlab.limits import MAX_MODEL_FILE_MIB, MAX_MODEL_JSON_CONTAINERS, MAX_MODEL_JSON_MIB, MAX_MODULE_DEPTH
 
 MAX_BYTES = MAX_MODEL_FILE_MIB * 2**20
+# A module path or weight name: dotted parts of letters, digits and underscores, none a dunder name
+_PART = r"(?!__)[A-Za-z0-9_]{1,200}"
+PATH = re.compile(rf"{_PART}(?:\.{_PART}){{0,{MAX_MODULE_DEPTH - 1}}}")
 _MODEL = re.compile(r"(?:([^/]+)/)?models/model\.json")
 _FILE = re.compile(r"[A-Za-z0-9_]{1,200}")
 # The export schema's dtype codes of the dtypes a CNN's weights use
@@ -75,32 +79,62 @@ def _read(archive: zipfile.ZipFile, name: str) -> Archive:
         raise not_a_model(name, "it has no models/model.json" if not models else "it holds several models")
     root = f"{models[0].group(1)}/" if models[0].group(1) else ""
 
-    def read(part: str) -> bytes:
-        if root + part not in entries:
+    def read(part: str, limit: int = MAX_BYTES) -> bytes:
+        """The entry's bytes, refused unread when it unpacks to more than `limit` (zip reading stops at
+        the declared size, so a lying header cannot make it inflate more)."""
+        info = entries.get(root + part)
+        if info is None:
             raise not_a_model(name, f"{part} is missing")
-        return archive.read(root + part)
+        if info.file_size > limit:
+            raise ConfigError(f"{name}: {part} unpacks to {info.file_size / 2**20:.1f} MiB; at most "
+                              f"{limit / 2**20:g} MiB")
+        with archive.open(info) as opened:
+            return opened.read(limit)
 
-    if root + "byteorder" in entries and read("byteorder").decode(errors="replace") != sys.byteorder:
+    def parsed(part: str) -> Any:
+        data = read(part, MAX_MODEL_JSON_MIB * 2**20)
+        containers = data.count(b"{") + data.count(b"[")
+        if containers > MAX_MODEL_JSON_CONTAINERS:
+            raise ConfigError(f"{name}: {part} holds {containers:,} objects and arrays; at most "
+                              f"{MAX_MODEL_JSON_CONTAINERS:,}")
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise not_a_model(name, f"{part} is nested too deeply") from None
+
+    if root + "byteorder" in entries and read("byteorder", 16).decode(errors="replace") != sys.byteorder:
         raise ConfigError(f"{name} was saved on a machine of the other byte order")
     try:
-        program = json.loads(read("models/model.json"))["graph_module"]
-        weights = json.loads(read("data/weights/model_weights_config.json"))["config"]
-        constants = json.loads(read("data/constants/model_constants_config.json"))["config"]
+        program = parsed("models/model.json")["graph_module"]
+        weights = parsed("data/weights/model_weights_config.json")["config"]
+        constants = parsed("data/constants/model_constants_config.json")["config"]
+        if not isinstance(weights, dict):
+            raise TypeError("the weight list is not a mapping")
+    except ConfigError:
+        raise
     except (ValueError, KeyError, TypeError) as exc:
-        raise not_a_model(name, f"its program or weight list cannot be read ({exc})") from exc
+        raise not_a_model(name, f"its program or weight list cannot be read ({str(exc)[:80]})") from exc
     if constants:
         raise ConfigError(f"{name} holds constants or custom objects ({', '.join(list(constants)[:3])}); "
                           "cnnlab loads models whose state is parameters and buffers only")
-    tensors, parameters, files = {}, set(), {}
+    views, parameters, files = {}, set(), {}
     for fqn, meta in weights.items():
-        tensors[fqn] = _tensor(fqn, meta, files, lambda f: read(f"data/weights/{f}"), name)
+        if not isinstance(fqn, str) or not PATH.fullmatch(fqn):
+            raise not_a_model(name, f"a weight is named {str(fqn)[:80]!r}")
+        views[fqn] = _tensor(fqn, meta, files, lambda f: read(f"data/weights/{f}"), name)
         if meta.get("is_param"):
             parameters.add(fqn)
+    total = sum(t.numel() * t.element_size() for t in views.values())
+    if total > 2 * MAX_BYTES:
+        raise ConfigError(f"{name}'s weights hold {total / 2**20:,.0f} MiB; at most "
+                          f"{2 * MAX_MODEL_FILE_MIB} MiB")
+    tensors = {fqn: view.clone() for fqn, view in views.items()}
     return Archive(program, tensors, frozenset(parameters))
 
 
 def _tensor(fqn: str, meta: dict, files: dict[str, torch.Tensor], read, name: str) -> torch.Tensor:  # noqa: ANN001
-    """One weight: the raw bytes of its file viewed with its sizes, strides and offset (checked)."""
+    """One weight: a view of its file's raw bytes with its sizes, strides and offset, checked against
+    the file (nothing is copied: a weight of more values than its file holds is refused)."""
     try:
         if meta["use_pickle"]:
             raise ConfigError(f"{name} stores {fqn} pickled; cnnlab loads only plain tensors, and never "
@@ -126,8 +160,12 @@ def _tensor(fqn: str, meta: dict, files: dict[str, torch.Tensor], read, name: st
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values) or \
             len(sizes) != len(strides):
         raise not_a_model(name, f"weight {fqn} has an impossible shape")
-    last = offset + sum((s - 1) * st for s, st in zip(sizes, strides, strict=True)) if all(sizes) else -1
+    if len(sizes) > MAX_MODULE_DEPTH:
+        raise not_a_model(name, f"weight {fqn} has {len(sizes)} dimensions")
+    numel = math.prod(sizes)
+    if numel > flat.numel():
+        raise not_a_model(name, f"weight {fqn} has {numel:,} values but its file holds {flat.numel():,}")
+    last = offset + sum((s - 1) * st for s, st in zip(sizes, strides, strict=True)) if numel else -1
     if last >= flat.numel():
         raise not_a_model(name, f"weight {fqn} reaches past its file")
-    tensor = torch.as_strided(flat, sizes, strides, offset) if all(sizes) else torch.empty(sizes, dtype=dtype)
-    return tensor.clone()
+    return torch.as_strided(flat, sizes, strides, offset) if numel else torch.empty(sizes, dtype=dtype)

@@ -137,6 +137,14 @@ def _calls(call: Call):  # noqa: ANN202
             yield from _calls(item)
 
 
+def _check_free(module: nn.Module, name: str, path: str) -> None:
+    """A ConfigError if `name` is already something of `module` (an attribute such as `training` or
+    `forward`, another module or weight): a file's names never replace a module's own."""
+    if hasattr(module, name):
+        raise ConfigError(f"the model file names a module or weight {path[:80]!r}, which would replace "
+                          f"{type(module).__name__}'s own {name!r}")
+
+
 def assemble(root: Call, archive: Archive, input_name: str, output_name: str,
              input_shape: tuple | None) -> ExportedModel:
     """The model: every called path a module (the first call's real layer if every call of that path is
@@ -158,19 +166,28 @@ def assemble(root: Call, archive: Archive, input_name: str, output_name: str,
         parent = model.get_submodule(owner) if owner else model
         if built is None:
             built = _stand_class(calls[0].kind)()
+        _check_free(parent, name, path)
         parent.add_module(name, built)
     for fqn, tensor in archive.tensors.items():
         owner, _, name = fqn.rpartition(".")
         module = model
         for part in filter(None, owner.split(".")):
-            if not hasattr(module, part):
+            if part not in module._modules:
+                _check_free(module, part, fqn)
                 module.add_module(part, _stand_class("Module")())
-            module = getattr(module, part)
+            module = module._modules[part]
+        if name not in module._parameters and name not in module._buffers:
+            _check_free(module, name, fqn)
         if fqn in archive.parameters:
             module._parameters[name] = nn.Parameter(tensor, requires_grad=tensor.is_floating_point())
         else:
             module._buffers[name] = tensor
-    left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.device.type == "meta"]
+    state = [*model.named_parameters(), *model.named_buffers()]
+    left = [n for n, t in state if t.device.type == "meta"]
     if left:
         raise ConfigError(f"the model file has no weights for {', '.join(left[:3])}")
+    broken = [n for n, t in state if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if broken:
+        raise ConfigError(f"the model file's weights hold NaN or infinite values ({', '.join(broken[:3])}); "
+                          "every map and field of this model would be NaN")
     return model.eval()

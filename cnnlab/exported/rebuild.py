@@ -17,8 +17,8 @@ import torch
 from torch.nn import functional as F
 
 from cnnlab.errors import ConfigError
-from cnnlab.exported.archive import Archive, not_a_model
-from cnnlab.limits import MAX_GRAPH_NODES
+from cnnlab.exported.archive import PATH, Archive, not_a_model
+from cnnlab.limits import MAX_GRAPH_NODES, MAX_MODULE_DEPTH
 
 # aten operation -> the public function that computes it, with the same arguments in the same order
 OPS = {
@@ -37,7 +37,6 @@ OPS = {
 }
 _ATEN = re.compile(r"torch\.ops\.aten\.([a-z0-9_]+\.[A-Za-z0-9_]+)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
-_PATH = re.compile(r"[A-Za-z0-9_]{1,200}(?:\.[A-Za-z0-9_]{1,200}){0,63}")
 _VALUES = ("as_int", "as_ints", "as_float", "as_floats", "as_bool", "as_bools", "as_string")
 
 
@@ -116,8 +115,11 @@ def _op(node: dict, name: str, tensor_fqn: dict[str, str]) -> Op:
 def _stack(node: dict, name: str) -> list[tuple[str, str, str]]:
     """The node's module calls, outermost first, without the root: (key, path, class name)."""
     text = (node.get("metadata") or {}).get("nn_module_stack", "")
+    entries = [e for e in text.split(";") if e]
+    if len(entries) > MAX_MODULE_DEPTH + 1:  # the root's entry and MAX_MODULE_DEPTH calls
+        raise ConfigError(f"{name} nests {len(entries) - 1:,} module calls; at most {MAX_MODULE_DEPTH}")
     calls = []
-    for entry in filter(None, text.split(";")):
+    for entry in entries:
         parts = entry.split(",")
         if len(parts) != 3:
             raise not_a_model(name, "a module call is described unreadably")
@@ -151,7 +153,7 @@ def parse(archive: Archive, name: str) -> tuple[Call, str, str, tuple[int, ...] 
         if len(nodes) > MAX_GRAPH_NODES:
             raise ConfigError(f"{name} has {len(nodes)} operations; at most {MAX_GRAPH_NODES:,}")
         for fqn in tensor_fqn.values():
-            if fqn not in archive.tensors or not _PATH.fullmatch(fqn):
+            if fqn not in archive.tensors or not PATH.fullmatch(fqn):
                 raise not_a_model(name, f"weight {str(fqn)[:80]} is missing or misnamed")
         first = (nodes[0].get("metadata") or {}).get("nn_module_stack", "") if nodes else ""
         kind = first.split(";")[0].split(",")[-1].rsplit(".", 1)[-1] if first else "Model"
@@ -165,7 +167,7 @@ def parse(archive: Archive, name: str) -> tuple[Call, str, str, tuple[int, ...] 
                 depth += 1
             del open_calls[depth + 1:]
             for key, path, kind in stack[depth:]:
-                if not _PATH.fullmatch(path) or not _NAME.fullmatch(kind):
+                if not PATH.fullmatch(path) or not _NAME.fullmatch(kind):
                     raise not_a_model(name, f"a module is named {path[:80]!r} ({kind[:80]!r})")
                 call = Call(key, path, kind)
                 open_calls[-1].body.append(call)
@@ -173,6 +175,8 @@ def parse(archive: Archive, name: str) -> tuple[Call, str, str, tuple[int, ...] 
             open_calls[-1].body.append(_op(node, name, tensor_fqn))
         shape = graph["tensor_values"].get(user_inputs[0], {}).get("sizes", [])
         sizes = tuple(s.get("as_int") for s in shape)
+    except ConfigError:
+        raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise not_a_model(name, f"its graph cannot be read ({type(exc).__name__}: {str(exc)[:80]})") from exc
     if not nodes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -72,12 +73,14 @@ def prepared(model: nn.Module, dtype: torch.dtype = DTYPE) -> nn.Module:
 
 def effective_field(model: nn.Module, images: torch.Tensor, layer: SpatialLayer,
                     unit: tuple[int, int] | None = None, dtype: torch.dtype = DTYPE,
-                    crop: bool = True, memory: int = limits.MAX_FIELD_BYTES) -> EffectiveField:
+                    crop: bool = True, memory: int = limits.MAX_FIELD_BYTES,
+                    progress: Callable[[float], None] | None = None) -> EffectiveField:
     """The effective field of `unit` (default: the centre) of `layer` over `images` (N×C×H×W, as fed).
 
     With `crop`, the network runs only on the part of the images that the unit's box covers (see
     `crop_window`); the result is the same, the work smaller. `crop=False` runs on the whole images.
-    The images go through in chunks of `chunk_size` images, planned to hold at most `memory` bytes.
+    The images go through in chunks of `chunk_size` images, planned to hold at most `memory` bytes;
+    `progress` is told the share of images done after each.
     """
     unit = layer.check_unit(unit)
     net = prepared(model, dtype)
@@ -96,6 +99,8 @@ def effective_field(model: nn.Module, images: torch.Tensor, layer: SpatialLayer,
             (grad,) = torch.autograd.grad(out[:, :, row, col].sum(), x)
         total_grad += grad.abs().sum(dim=(0, 1)).double().cpu()
         del x, out, grad
+        if progress is not None:
+            progress(min(first + chunk, len(images)) / len(images))
     magnitude = np.zeros((height, width), dtype=np.float64)
     magnitude[top:bottom, left:right] = (total_grad / len(images)).numpy()
     total = magnitude.sum()

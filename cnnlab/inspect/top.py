@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -23,8 +24,9 @@ class TopImage:
 
 
 def top_images(model: nn.Module, images: torch.Tensor, layer: SpatialLayer, channel: int,
-               k: int = 8) -> list[TopImage]:
-    """The `k` images (of `images`, as fed) whose maximum activation of `channel` in `layer` is highest."""
+               k: int = 8, progress: Callable[[float], None] | None = None) -> list[TopImage]:
+    """The `k` images (of `images`, as fed) whose maximum activation of `channel` in `layer` is highest;
+    `progress` is told the share of images done after each batch."""
     channels = layer.shape[0]
     if not 0 <= channel < channels:
         raise ConfigError(f"channel {channel} is outside {layer.name}'s {channels} channels "
@@ -37,6 +39,8 @@ def top_images(model: nn.Module, images: torch.Tensor, layer: SpatialLayer, chan
             value, position = out.max(dim=1)
             peaks.append(value)
             where.append(position)
+            if progress is not None:
+                progress(sum(map(len, peaks)) / len(images))
     peaks, where = torch.cat(peaks), torch.cat(where)
     best = torch.argsort(peaks, descending=True, stable=True)[:k]
     width = layer.shape[2]

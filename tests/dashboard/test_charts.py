@@ -1,5 +1,6 @@
 """The pure Plotly figure builders, fed real analyses and small metric tables (no Streamlit)."""
 
+import numpy as np
 import pandas as pd
 
 from dashboard import charts
@@ -96,3 +97,19 @@ def test_bubble_labels_are_run_ids_alternating_above_and_below():
     assert list(trace.x) == [100, 200, 300] and list(trace.text) == ["#1", "#2", "#3"]
     assert list(trace.textposition) == ["top center", "bottom center", "top center"]
     assert trace.customdata[1] == "b &lt;i&gt;x&lt;/i&gt;"  # the name in the hover, as text
+
+
+def test_a_run_of_a_million_points_is_drawn_thinned_with_its_spikes():
+    n = 1_000_000
+    loss = 1 / (1 + np.arange(n) / 1000)
+    loss[123_457], loss[777_777] = 50.0, -1.0  # a spike and a dip far from the stretch boundaries
+    frame = pd.DataFrame({"run_id": 1, "step": np.arange(n), "epoch": np.arange(n) / 1000,
+                          "name": "train_loss", "value": loss})
+    (trace,) = charts.curves_figure(frame, {1: "long"}).data
+    # the first and last points, and each of 999 stretches of 1,001 points gives its lowest and highest
+    assert len(trace.x) == 2 + 2 * 999 == 2000
+    assert (trace.x[0], trace.x[-1]) == (0.0, (n - 1) / 1000)
+    assert np.all(np.diff(trace.x) > 0)
+    points = set(zip(trace.x, trace.y, strict=True))
+    assert (123.457, 50.0) in points and (777.777, -1.0) in points
+    assert len(frame) == n  # the data itself is untouched

@@ -35,8 +35,26 @@ epochs = 3
 """
 
 
+def documented_site() -> str:
+    """The nginx site of docs/DEPLOY.md, as the reader copies it."""
+    text = (ROOT / "docs" / "DEPLOY.md").read_text()
+    (site,) = re.findall(r"```nginx\n(.*?)```", text, flags=re.S)
+    return site
+
+
 def nginx_conf(prefix: Path, listen: int, upstream: int) -> str:
-    """The site of docs/DEPLOY.md on plain HTTP and loopback ports, with test paths."""
+    """The site of docs/DEPLOY.md, word for word but for plain HTTP on loopback ports, the test's password
+    file and secret, inside a main config with the test's own paths."""
+    site = documented_site()
+    for line in ("    server_name class.example.org;\n", "    listen 443 ssl;\n"):
+        assert line in site
+        site = site.replace(line, f"    listen 127.0.0.1:{listen};\n" if "listen" in line else "")
+    site = re.sub(r"    ssl_certificate.*\n", "", site)
+    for documented, here in (("server 127.0.0.1:8501;", f"server 127.0.0.1:{upstream};"),
+                             ("/etc/nginx/cnnlab.htpasswd", f"{prefix}/htpasswd"),
+                             ('"a long random string"', f'"{SECRET}"')):
+        assert documented in site
+        site = site.replace(documented, here)
     user = "user root;\n" if os.geteuid() == 0 else ""  # the workers must read the password file here
     return f"""{user}worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -49,25 +67,7 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
-    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-    upstream cnnlab {{ ip_hash; server 127.0.0.1:{upstream}; }}
-    server {{
-        listen 127.0.0.1:{listen};
-        auth_basic "cnnlab class";
-        auth_basic_user_file {prefix}/htpasswd;
-        location / {{
-            proxy_pass http://cnnlab;
-            proxy_http_version 1.1;
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-User $remote_user;
-            proxy_set_header X-Cnnlab-Proxy "{SECRET}";
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            proxy_read_timeout 1h;
-        }}
-        location = /_stcore/health {{ auth_basic off; proxy_pass http://cnnlab; }}
-    }}
-}}
+{site}}}
 """
 
 
@@ -245,3 +245,22 @@ def test_two_students_and_a_teacher_act_as_their_roles_allow_across_a_restart(si
                "may)\n")
     assert cli(env, "prof", "runs", "delete", "1").returncode == 0  # the teacher may
     assert [(run.id, run.owner) for run in store.list_runs()] == [(2, "bob")]
+
+
+@pytest.mark.slow
+def test_a_model_of_two_megabytes_uploads_through_the_documented_site(site, browser, tmp_path):
+    """nginx's own default (1 MiB) answered the probe's 2.1 MB upload with 413 and the page showed nothing."""
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.Flatten(), nn.Linear(8 * 26 * 26, 100)).eval()
+    path = tmp_path / "big.pt2"
+    torch.export.save(torch.export.export(model, (torch.zeros(1, 1, 28, 28),)), path)
+    assert 2.0e6 < path.stat().st_size < 2.5e6  # 540,908 float32 weights
+    through, _, _, home, _ = site
+    page = user_page(browser, through, "alice")
+    settle(page)
+    page.locator(".st-key-upload_model input[type=file]").set_input_files(str(path))
+    expect(page.get_by_text("Your model: big.pt2")).to_be_visible(timeout=120_000)
+    assert " 413 " not in (home / "access.log").read_text()
+    page.context.close()
