@@ -10,6 +10,8 @@ import pytest
 
 from cnnlab.analysis import analyze
 
+pytestmark = pytest.mark.slow  # each test runs cnnlab as a process of its own
+
 
 def cnnlab(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cnnlab", *args], capture_output=True, text=True,

@@ -55,6 +55,7 @@ def test_torchvision_models_are_not_exported():
         python_code(model_config("tv:resnet18"))
 
 
+@pytest.mark.slow  # a cnnlab process of its own
 def test_cli_writes_the_file(tmp_path):
     target = tmp_path / "lenet.py"
     result = subprocess.run([sys.executable, "-m", "cnnlab", "code", "lenet", "--classes", "3", "--output",

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import pytest
+
 from cnnlab.analysis import analyze
 from cnnlab.cli import main
 from cnnlab.compare import aligned_stages, stages
@@ -47,6 +49,7 @@ def test_json_ratios_equal_those_of_two_separate_summaries(capsys):
     assert conv_macs[1] * 224**2 == conv_macs[0] * 96**2
 
 
+@pytest.mark.slow  # a cnnlab process of its own
 def test_shared_options_apply_to_both_and_the_table_shows_the_ratio():
     command = [sys.executable, "-m", "cnnlab", "compare", "vgg11", "vgg16", "--width-divisor", "4"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)

@@ -104,6 +104,7 @@ print(json.dumps({"need": need, "before": before, "after": after}))
 """
 
 
+@pytest.mark.slow  # a cnnlab process of its own
 def test_the_peak_memory_does_not_grow_with_the_number_of_images():
     """Chunks of 2 images, each estimated at 48.4 MiB: once 8 images have gone through, 48 more raise
     the peak by less than two images' estimate, one chunk (measured: 0 to 34 MiB; the allocator's

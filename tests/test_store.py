@@ -188,6 +188,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a cnnlab process of its own
 def test_readers_see_a_growing_table_while_another_process_writes(tmp_path):
     store = RunStore(tmp_path)
     run_id = new_run(store)

@@ -198,6 +198,7 @@ def test_an_unusable_home_is_named_with_the_reason(tmp_path, capsys, kind):
                                    "to\n")
 
 
+@pytest.mark.slow  # a cnnlab process of its own
 def test_runs_piped_into_head_ends_quietly(tmp_path):
     store = RunStore(tmp_path)
     for i in range(3000):

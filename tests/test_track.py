@@ -53,6 +53,7 @@ def wait_until(condition, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow  # a cnnlab process of its own
 def test_two_processes_log_three_runs_in_two_groups_while_a_reader_polls_and_no_point_is_lost(tmp_path):
     home, go = tmp_path / "home", tmp_path / "go"
     specs = {"a-0.1": ("0.1", 0.0), "a-0.01": ("0.01", 100.0), "b-0.1": ("0.1", 200.0)}
@@ -104,6 +105,7 @@ KILLED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a cnnlab process of its own
 def test_a_killed_logging_process_leaves_its_run_interrupted_with_every_point_it_logged(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(cnnlab.__file__).parents[1])}
     child = subprocess.Popen([sys.executable, "-c", KILLED, str(tmp_path)], stdin=subprocess.PIPE,

@@ -51,6 +51,7 @@ def test_tv_models_have_no_seq_form():
         to_seq(parse_model("tv:resnet18"))
 
 
+@pytest.mark.slow  # a cnnlab process of its own
 def test_cli_summary_of_a_torchvision_model():
     args = ["summary", "tv:convnext_tiny", "--input", "3x224x224", "--levels", "2", "--format", "json"]
     result = subprocess.run([sys.executable, "-m", "cnnlab", *args], capture_output=True, text=True,
