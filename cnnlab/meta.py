@@ -3,9 +3,9 @@
 Meta tensors hold no values, so weight initialisation (torch.nn.init, and a tensor's own in-place
 random fills) is skipped; and the calls whose meta kernels are slow Python decompositions (most of an
 analysis's time) check their arguments' shapes and make their output directly: linear layers,
-inference batch norm, layer norm, activations and softmax, and elementwise arithmetic on contiguous
-tensors. Anything unusual (a non-contiguous operand, shapes that do not broadcast, autograd) runs the
-real kernel, so its errors are PyTorch's own.
+inference batch norm, layer norm, activations and softmax, matrix products, attention, concatenation
+and elementwise arithmetic. Anything unusual (shapes that do not broadcast, autograd, an option the
+shortcut does not know) runs the real kernel, so its errors are PyTorch's own.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _unary(inplace_at: int | None) -> Any:
             return None
         if inplace_at is not None and arg(args, kwargs, inplace_at, "inplace", False):
             return x
-        return torch.empty_like(x)
+        return x.new_empty(x.shape) if x.is_contiguous() else torch.empty_like(x)
     return run
 
 
@@ -170,6 +170,21 @@ def _multi_head_attention(args: tuple, kwargs: dict) -> tuple | None:
     return out, q.new_empty((batch, target, source) if per_head else (batch, heads, target, source))
 
 
+def _matmul(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """A product of (..., n, k) and (..., k, m) matrices with broadcast batch dimensions: (..., n, m)."""
+    if len(args) != 2 or kwargs:
+        return None
+    a, b = args
+    if not (isinstance(b, torch.Tensor) and b.is_meta and a.dim() >= 2 and b.dim() >= 2
+            and a.shape[-1] == b.shape[-2] and a.dtype == b.dtype and _plain(a, b, contiguous=False)):
+        return None
+    try:
+        batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except RuntimeError:
+        return None
+    return a.new_empty((*batch, a.shape[-2], b.shape[-1]))
+
+
 def _binary(inplace: bool) -> Any:
     """Elementwise arithmetic of a tensor with another or a number: the broadcast shape at the promoted
     type, laid out as the first operand where it has that shape (else both must be contiguous); in
@@ -213,6 +228,7 @@ _SHORTCUTS: dict[Any, Any] = {
     **dict.fromkeys((F.softmax, torch.softmax, _T.softmax), _softmax),
     F.dropout: _dropout,
     F.layer_norm: _layer_norm,
+    **dict.fromkeys((torch.matmul, _T.matmul, _T.__matmul__), _matmul),
     F.scaled_dot_product_attention: _attention_products,
     F.multi_head_attention_forward: _multi_head_attention,
     **dict.fromkeys(_JOINS, _cat),
@@ -241,4 +257,4 @@ def _inference_batch_norm(args: tuple, kwargs: dict) -> torch.Tensor:
         tensor = arg(args, kwargs, index, name, None)
         if tensor is not None and tensor.numel() != x.shape[1]:
             raise RuntimeError(f"batch norm {name} has {tensor.numel()} elements for {x.shape[1]} channels")
-    return torch.empty_like(x)
+    return x.new_empty(x.shape) if x.is_contiguous() else torch.empty_like(x)

@@ -63,6 +63,7 @@ def test_weight_initialisation_is_skipped_only_on_meta():
     (lambda x: x.permute(1, 0) * 2, [(3, 4)]), (lambda x, y: x + y, [(2, 3, 4), (3, 1)]),
     (lambda x, y: x + y, [(2, 3, 4), (5, 4)]), (lambda x, y: torch.mul(x, y), [(3, 1), (2, 3, 4)]),
     (lambda x, y: x.add_(y), [(2, 3), (3,)]), (lambda x, y: x.add_(y), [(3,), (2, 3)]),
+    (lambda x, y: x @ y, [(2, 1, 3, 4), (5, 4, 6)]), (lambda x, y: torch.matmul(x, y), [(3, 4), (5, 6)]),
     (lambda x, y: torch.cat([x, y], 1), [(2, 3, 4), (2, 5, 4)]),
     (lambda x, y: torch.cat([x, y], 1), [(2, 3, 4), (3, 5, 4)]),
     (lambda x, w: F.layer_norm(x.permute(0, 2, 1), (3,), w), [(2, 3, 4), (3,)]),

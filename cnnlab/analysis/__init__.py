@@ -7,6 +7,7 @@ device: no weights are allocated and nothing is computed.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from torch import nn
@@ -22,6 +23,8 @@ from cnnlab.families import family_of
 from cnnlab.spec import ArchSpec, InputSpec, ModelConfig, model_config
 from cnnlab.units import format_pair
 from cnnlab.zoo import build
+
+_BUILT = 16  # meta-device modules kept for the next analysis of the same model
 
 __all__ = ["LayerRow", "Summary", "Totals", "TrainingMemory", "Window", "analyze", "format_pair"]
 
@@ -54,7 +57,7 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
             config = model
         else:
             config = model_config(model, _input(input_shape) if input_shape is not None else None, **options)
-        shape, name, module = config.input, config.name, build(config)
+        shape, name, module = config.input, config.name, _built(config)
     try:
         calls, output, macs = trace(module, shape.as_tuple(), recorder)
     except ConfigError:
@@ -64,6 +67,14 @@ def analyze(model: str | ArchSpec | ModelConfig | nn.Module,
         raise ConfigError(f"{name} cannot run on a {shape} input: {reason}") from exc
     notes = () if config is None else family_of(config.arch).notes(config.arch, config.input)
     return replace(_summarize(name, shape, module, calls, output, macs, levels), config=config, notes=notes)
+
+
+@lru_cache(maxsize=_BUILT)
+def _built(config: ModelConfig) -> nn.Module:
+    """The meta-device module of `config`, kept for the next analysis of the same model (the dashboard
+    analyses it again on every rerun). It is only ever traced, which changes nothing in it, and it
+    stays in eval mode, the mode every trace runs in."""
+    return build(config).eval()
 
 
 def _input(value: str | InputSpec | tuple) -> InputSpec:

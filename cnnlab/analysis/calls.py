@@ -36,7 +36,10 @@ def tensors(value: Any) -> Iterator[torch.Tensor]:
         yield value
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from tensors(item)
+            if isinstance(item, torch.Tensor):  # the common case, without a nested generator
+                yield item
+            elif isinstance(item, list | tuple | dict):
+                yield from tensors(item)
     elif isinstance(value, dict):
         for item in value.values():
             yield from tensors(item)
