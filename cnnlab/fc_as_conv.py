@@ -4,14 +4,17 @@ The first linear layer sees the last feature map (C×H×W) flattened; it becomes
 H×W kernel and the same weights, and each following linear layer a 1×1 convolution. On the input the
 network was built for, the output is the FC network's, as an N×classes×1×1 map; on a larger input it
 is a map of class scores, one per window of the training input's size (OverFeat's sliding window,
-computed once).
+computed once). `class_score_map` runs it over a picture: every window's class scores, drawn by its
+`.figure()`.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -19,6 +22,9 @@ from cnnlab.analysis import Summary, analyze
 from cnnlab.errors import ConfigError, quoted
 from cnnlab.spec import InputSpec, ModelConfig
 from cnnlab.zoo import build
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 # Layers that may sit between the linear layers of a classifier: they act element-wise, on any map.
 ELEMENTWISE = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Dropout, nn.Identity, nn.Flatten)
@@ -110,3 +116,63 @@ def _linear_as_conv(linear: nn.Linear, feature_map: tuple[int, int, int] | None)
             conv.bias.copy_(linear.bias)
     conv.requires_grad_(weight.requires_grad)
     return conv
+
+
+@dataclass(frozen=True)
+class ClassScoreMap:
+    """Class scores of the FC→conv network at every window of the training input's size over a larger
+    picture: `scores[k, i, j]` is class k's score for the window whose top-left pixel is
+    (i·jump, j·jump), `window` pixels high and wide."""
+
+    image: np.ndarray  # C×H×W in [0, 1], as shown
+    scores: np.ndarray  # classes × h × w
+    window: tuple[int, int]
+    jump: tuple[int, int]
+
+    @property
+    def argmax(self) -> np.ndarray:
+        """The best class of each window (h × w)."""
+        return self.scores.argmax(axis=0)
+
+    def box(self, i: int, j: int) -> tuple[int, int, int, int]:
+        """Window (i, j) as inclusive input pixels (top, left, bottom, right)."""
+        top, left = i * self.jump[0], j * self.jump[1]
+        return (top, left, top + self.window[0] - 1, left + self.window[1] - 1)
+
+    def best(self, cls: int) -> tuple[int, int]:
+        """The window where class `cls` scores highest."""
+        i, j = np.unravel_index(int(self.scores[cls].argmax()), self.scores.shape[1:])
+        return (int(i), int(j))
+
+    def figure(self, cls: int) -> go.Figure:
+        """Class `cls`'s score over the picture, its best window outlined, and the per-window argmax as a
+        class map (the Build page's FC→conv view). Needs plotly."""
+        from cnnlab.figures import class_map_figure
+
+        return class_map_figure(self, cls)
+
+
+def class_score_map(model: nn.Module, input_shape: InputSpec, image: torch.Tensor,
+                    shown: torch.Tensor | None = None) -> ClassScoreMap:
+    """`model` (built for `input_shape`) rewritten by `fc_as_conv` and run on `image` (C×H×W as fed, at
+    least the training size): its class-score map. `shown` is the picture drawn (default `image`)."""
+    c, h, w = image.shape
+    if c != input_shape.channels or h < input_shape.height or w < input_shape.width:
+        raise ConfigError(f"the picture ({c}×{h}×{w}) must have the training input's {input_shape.channels} "
+                          f"channel(s) and be at least {input_shape.height}×{input_shape.width}")
+    converted = fc_as_conv(model, input_shape).eval()
+    jump = analyze(converted, (c, h, w)).layers[-1].jump
+    with torch.no_grad():
+        scores = converted(image.unsqueeze(0))[0].float().cpu().numpy()
+    picture = (image if shown is None else shown).float().cpu().numpy()
+    return ClassScoreMap(picture, scores, (input_shape.height, input_shape.width),
+                         (int(jump[0]), int(jump[1])))
+
+
+def mosaic(images: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """N×C×h×w images (N ≥ rows·cols) tiled into one C×(rows·h)×(cols·w) picture, row by row."""
+    n, c, h, w = images.shape
+    if n < rows * cols:
+        raise ConfigError(f"a {rows}×{cols} mosaic needs {rows * cols} images, not {n}")
+    tiles = images[:rows * cols].reshape(rows, cols, c, h, w)
+    return tiles.permute(2, 0, 3, 1, 4).reshape(c, rows * h, cols * w)

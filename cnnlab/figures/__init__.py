@@ -16,6 +16,7 @@ from cnnlab.figures.build import (
     receptive_field_figure,
     shape_figure,
 )
+from cnnlab.figures.class_map import class_map_figure
 from cnnlab.figures.see import (
     feature_maps_figure,
     field_figure,
@@ -26,6 +27,6 @@ from cnnlab.figures.see import (
 from cnnlab.figures.style import LAYOUT, PALETTE
 from cnnlab.figures.unit import slide_figure, unit_figure
 
-__all__ = ["LAYOUT", "PALETTE", "feature_maps_figure", "field_figure", "kernels_figure",
+__all__ = ["LAYOUT", "PALETTE", "class_map_figure", "feature_maps_figure", "field_figure", "kernels_figure",
            "main_path", "memory_figure", "params_figure", "receptive_field_figure", "shape_figure",
            "slide_figure", "top_images_figure", "unit_figure", "unit_grid_figure"]

@@ -105,3 +105,19 @@ class Unit(Protocol):
     activated: float | None
 
     def top(self, count: int = 8) -> UnitTop: ...
+
+
+class ClassMap(Protocol):
+    """A class-score map (`fc_as_conv.ClassScoreMap`)."""
+
+    image: np.ndarray
+    scores: np.ndarray
+    window: tuple[int, int]
+    jump: tuple[int, int]
+
+    @property
+    def argmax(self) -> np.ndarray: ...
+
+    def box(self, i: int, j: int) -> tuple[int, int, int, int]: ...
+
+    def best(self, cls: int) -> tuple[int, int]: ...

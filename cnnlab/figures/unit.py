@@ -15,8 +15,9 @@ PAD = "#fde68a"  # padding cells
 WINDOW = "gray"  # black 0 to white 1, as the image
 
 
-def equation(unit: Unit) -> str:
-    """The unit's sum as one line: 'Σ 6 channels + bias 0.12 = 0.53 → Sigmoid 0.63 (real output 0.53)'."""
+def equation(unit: Unit, separator: str = " ") -> str:
+    """The unit's sum, then the real output and the activation after `separator`:
+    'Σ 6 channel sums 0.41 + bias 0.12 = 0.53 (the layer's real output: 0.53) → ReLU = 0.53'."""
     if unit.kind == "max pool":
         text = f"max of the window = {unit.sum:.4g}"
     elif unit.kind == "mean pool":
@@ -26,7 +27,7 @@ def equation(unit: Unit) -> str:
         bias = "" if unit.bias is None else f" + bias {unit.bias:.4g}"
         total = float(unit.channel_sums.sum())
         text = f"Σ {len(unit.channel_sums)} {what} {total:.4g}{bias} = {unit.sum:.4g}"
-    text += f" (the layer's real output: {unit.value:.4g})"
+    text += f"{separator}(the layer's real output: {unit.value:.4g})"
     if unit.activation is not None:
         text += f" → {unit.activation} = {unit.activated:.4g}"
     return text
@@ -83,8 +84,8 @@ def unit_figure(unit: Unit, top: int = 6) -> go.Figure:
     kh = unit.padding.shape[0]
     centres = [i * (kh + 1) + (kh - 1) / 2 for i in range(len(order))]
     rest = (f"; the other {best.rest_count} input channels add {best.rest:.4g}" if best.rest_count else "")
-    _cells(fig, f"{unit.layer}, channel {unit.channel}, unit {unit.unit}{rest}<br>{equation(unit)}",
-           150 + min(32, 640 // len(padding)) * len(padding), 3)
+    _cells(fig, f"{unit.layer}, channel {unit.channel}, unit {unit.unit}{rest}<br>{equation(unit, '<br>')}",
+           170 + min(44, 640 // len(padding)) * len(padding), 3)
     fig.update_yaxes(showticklabels=True, tickvals=centres, ticks="",
                      ticktext=[f"input {i}" for i in best.inputs], row=1, col=1)
     fig.update_yaxes(showticklabels=True, tickvals=centres, ticks="", side="right",
@@ -98,7 +99,8 @@ def _pool_figure(unit: Unit) -> go.Figure:
         r, c = unit.winner
         fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
                       line=dict(color=WINNER, width=3), name="winner")
-    _cells(fig, f"{unit.layer} ({unit.kind}), channel {unit.channel}, unit {unit.unit}<br>{equation(unit)}",
+    _cells(fig, f"{unit.layer} ({unit.kind}), channel {unit.channel}, unit {unit.unit}<br>"
+                f"{equation(unit, '<br>')}",
            320, 1)
     return fig
 
@@ -117,9 +119,10 @@ def _linear_figure(unit: Unit, top: int) -> go.Figure:
                            marker_color=["#2563eb" if v >= 0 else "#dc2626" for v in values],
                            hovertemplate="%{y}: %{x:.4g}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(template="plotly_white", height=120 + 28 * len(labels),
-                      margin=dict(l=10, r=10, t=80, b=10),
-                      title_text=f"{unit.layer}, output {unit.channel}: input × weight<br>{equation(unit)}")
+    fig.update_layout(template="plotly_white", height=140 + 28 * len(labels),
+                      margin=dict(l=10, r=10, t=100, b=10),
+                      title_text=f"{unit.layer}, output {unit.channel}: input × weight<br>"
+                                 f"{equation(unit, '<br>')}")
     return fig
 
 
@@ -130,7 +133,7 @@ def _cells(fig: go.Figure, title: str, height: int, panels: int) -> None:
                      scaleanchor="x", constrain="domain")
     for axis in range(2, panels + 1):
         fig.layout[f"yaxis{axis}"].scaleanchor = f"x{axis}"
-    fig.update_layout(template="plotly_white", height=height, margin=dict(l=10, r=10, t=100, b=10),
+    fig.update_layout(template="plotly_white", height=height, margin=dict(l=10, r=10, t=120, b=10),
                       title_text=title, title_font_size=13)
 
 
@@ -141,10 +144,10 @@ def slide_figure(image: np.ndarray, unit: Unit, field_box: tuple[int, int, int, 
     middle (when the layer's input is not the image): one channel of that input (its index, H×W) with the
     window's cells; right: channel `unit.channel` of the output map (H×W), filled in up to the unit in
     reading order."""
-    panels = ["the image" + (", the unit's field" if field_box is not None else "")]
+    panels = ["image" + (", the unit's field" if field_box is not None else "")]
     if layer_input is not None:
-        panels.append(f"the layer's input (channel {layer_input[0]}), the window")
-    panels.append(f"output channel {unit.channel}, filled up to unit {unit.unit}")
+        panels.append(f"input channel {layer_input[0]}, the window")
+    panels.append(f"output channel {unit.channel} so far")
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=panels, horizontal_spacing=0.05)
     rgb = image if image.shape[0] == 3 else np.repeat(image[:1], 3, axis=0)
     fig.add_trace(go.Image(z=(rgb.transpose(1, 2, 0) * 255).round().clip(0, 255).astype(np.uint8),

@@ -109,21 +109,20 @@ def show(subject: Subject, key: str, layers: list[SpatialLayer], dataset: str, i
     unit = None if layer.kind == "linear" else choose_position(layer, spatial)
     io, image, reads_image = io_of(key, dataset, index, layer, subject)
     got = explain_unit(io, int(channel), unit)
+    show_numbers(got)
     if unit is not None:
+        left, right = st.columns([3, 1])
         first = got.inputs[0] if got.channel_sums is None else got.top(1).inputs[0]  # pool: its channel
         shown_input = None if reads_image else (int(first), io.input[int(first)].numpy())
-        figure = slide_figure(image, got, spatial.box(unit) if spatial else None, shown_input,
-                              io.output[int(channel)].numpy())
-        st.plotly_chart(figure, key="see_u_slide", width="stretch")
-    show_numbers(got)
-    left, right = st.columns([1, 3]) if unit is not None and spatial is not None else (None, st.container())
-    if left is not None:
-        with left:
-            st.caption(literal(f"{layer.name}: click a unit"))
-            st.plotly_chart(unit_grid_figure(spatial, unit), key="see_u_grid", on_select="rerun",
-                            selection_mode="points", width="stretch", config={"displayModeBar": False})
-    with right:
-        st.plotly_chart(unit_figure(got, TOP), key="see_u_figure", width="stretch")
+        left.plotly_chart(slide_figure(image, got, spatial.box(unit) if spatial else None, shown_input,
+                                       io.output[int(channel)].numpy(), height=300),
+                          key="see_u_slide", width="stretch")
+        if spatial is not None:
+            right.caption(literal(f"{layer.name}: click a unit"))
+            right.plotly_chart(unit_grid_figure(spatial, unit, height=220), key="see_u_grid",
+                               on_select="rerun", selection_mode="points", width="stretch",
+                               config={"displayModeBar": False})
+    st.plotly_chart(unit_figure(got, TOP), key="see_u_figure", width="stretch")
     st.caption("Window: the values the unit multiplies (yellow: padding, read as 0); kernel: the layer's "
                "weights for this output channel over the input channels that feed it; products: the two "
                f"multiplied cell by cell. With many input channels, the {TOP} that add most are drawn and "
