@@ -132,7 +132,8 @@ def test_a_batch_too_large_for_the_machine_is_refused_before_anything_is_allocat
     assert found, err
     assert runs_json(cnnlab, tmp_path) == []  # nothing recorded
     config = RunConfig(model=fit_input(model_config("vgg11", width_divisor=4), "shapes", resize=224),
-                       dataset="shapes", resize=224, batch_size=4096, device="cpu")
+                       dataset="shapes", resize=224, batch_size=4096, device="cpu",
+                       optimizer="adam")  # the family's recipe (cnnlab.train.recipes): Adam's state counts
     memory, budget = run_memory(config), 0.8 * device_total(torch.device("cpu"))
     # By hand, a lower bound: block1's first ReLU alone keeps 16 × 224 × 224 float32 values per image.
     assert memory.at(4096).total >= 4096 * 16 * 224 * 224 * 4

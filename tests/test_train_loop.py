@@ -39,12 +39,17 @@ def test_reports_five_times_per_epoch_then_test_accuracy():
     assert result.status == "done" and result.epochs_done == 3 and result.steps == 3 * 8
     train = [r for r in reports if "train_loss" in r[2]]
     test = [r for r in reports if "test_acc" in r[2]]
-    assert len(train) == 15 and len(test) == 3
-    assert [r[0] for r in train[:5]] == [2, 4, 5, 7, 8]  # evenly spread over 8 batches
-    assert [r[1] for r in train[:5]] == [0.25, 0.5, 0.625, 0.875, 1.0]
+    assert len(train) == 16 and len(test) == 3
+    # Evenly spread over 8 batches (2, 4, 5, 7, 8), and in the first epoch after steps 1 and 4 too.
+    assert [r[0] for r in train[:6]] == [1, 2, 4, 5, 7, 8]
+    assert [r[0] for r in train[6:11]] == [10, 12, 13, 15, 16]
+    assert [r[1] for r in train[:6]] == [0.125, 0.25, 0.5, 0.625, 0.875, 1.0]
     assert [r[0] for r in test] == [8, 16, 24] and [r[1] for r in test] == [1.0, 2.0, 3.0]
-    assert all(set(r[2]) == {"train_loss", "train_acc", "lr"} for r in train)
-    assert all(set(r[2]) == {"test_acc", "examples_per_sec"} for r in test)  # no TFLOP/s off CUDA
+    assert set(train[0][2]) == {"train_loss", "train_acc", "lr"}  # no time left before a step is timed
+    assert all(set(r[2]) == {"train_loss", "train_acc", "lr", "seconds_left"} for r in train[1:])
+    # No TFLOP/s off CUDA.
+    assert all(set(r[2]) == {"test_acc", "examples_per_sec", "seconds_left"} for r in test)
+    assert test[-1][2]["seconds_left"] == 0.0
     assert result.final_train_loss == train[-1][2]["train_loss"]
     assert result.final_test_acc == test[-1][2]["test_acc"]
     assert result.examples_per_sec > 0 and result.tflops is None and result.device == "cpu"
@@ -94,7 +99,7 @@ def test_should_stop_is_polled_between_report_points_once_the_poll_interval_has_
     monkeypatch.setattr(stop, "POLL_SECONDS", 3600.0)
     calls.clear()
     fit(config(reports_per_epoch=1), [StopPoller(lambda: calls.append(1) and False)])
-    assert len(calls) == 1 + 2  # before training, then only at the one report point per epoch
+    assert len(calls) == 1 + 2 + 2  # before training, then at the report points: one an epoch, steps 1 and 4
 
 
 def test_cosine_schedule_follows_the_closed_form():

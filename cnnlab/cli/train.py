@@ -46,12 +46,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> dict[str, argparse._Ar
     """MODEL (optional: the detached worker's form has none), its options, and one flag per training
     option (cnnlab.train.options), in the option's help group; returns the groups by title."""
     from cnnlab.train.options import GROUPS, options
+    from cnnlab.train.recipes import RECIPE_OPTIONS
 
     add_model_arguments(parser)
     _make_model_optional(parser)
     groups = {title: parser.add_argument_group(title) for title in GROUPS}
     for option in options():
-        text = _help(option)
+        recipe = option.name in RECIPE_OPTIONS  # None until the model and dataset are known
+        text = _help(option, recipe)
         group = groups[option.group]
         if option.kind is bool:
             action = argparse.BooleanOptionalAction if option.default else "store_true"
@@ -59,18 +61,20 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> dict[str, argparse._Ar
         else:
             metavar = "|".join(map(str, option.choices)) if option.choices else \
                 "N" if option.kind in (int, float) else option.name.upper()
-            group.add_argument(option.flag, type=option.kind, default=option.default, metavar=metavar,
-                               help=text)
+            group.add_argument(option.flag, type=option.kind, default=None if recipe else option.default,
+                               metavar=metavar, help=text)
     return groups
 
 
-def _help(option: TrainOption) -> str:
+def _help(option: TrainOption, recipe: bool = False) -> str:
     """The option's help with what it takes and its default: 'passes over ... (a whole number from 1 to
-    1,000; default 10)'."""
+    1,000; default 10)'; for an option the family's recipe sets, 'default: the model family's recipe'."""
     if option.kind is bool:
         return option.help + (" (default on)" if option.default else "")
     takes = "" if option.kind is str and not option.choices else f"{option.bounds()}; "
-    return f"{option.help} ({takes}default {option.default_text()})".replace("%", "%%")
+    default = "default: the model family's recipe (docs/TRAINING.md)" if recipe else \
+        f"default {option.default_text()}"
+    return f"{option.help} ({takes}{default})".replace("%", "%%")
 
 
 def _make_model_optional(parser: argparse.ArgumentParser) -> None:
@@ -131,14 +135,19 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
     its classes) are fitted to the dataset."""
     from cnnlab.train.config import RunConfig, fit_input
     from cnnlab.train.options import OPTIONS
+    from cnnlab.train.recipes import with_recipe
 
     model = model_config_from_args(args)
+    values = {name: getattr(args, name) for name in OPTIONS}
+    values |= with_recipe(model, args.dataset, values)  # the family's recipe fills what is not given
     if args.input is None:
         given = model.arch.classes
-        model = fit_input(model, args.dataset, args.resize)
+        model = fit_input(model, args.dataset, values["resize"])
         if args.classes is not None:
             model = ModelConfig(with_options(model.arch, classes=given), model.input)
-    return RunConfig(model=model, **{name: getattr(args, name) for name in OPTIONS})
+    else:  # the input given is the model's: no resize but the one asked for
+        values["resize"] = args.resize
+    return RunConfig(model=model, **values)
 
 
 def train_foreground(config: RunConfig, args: argparse.Namespace, run_id: int | None = None) -> int:

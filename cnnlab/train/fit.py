@@ -22,17 +22,16 @@ def fit(config: RunConfig, callbacks: Sequence[Callback] = (), *,
     """Train `config.model` on `config.dataset` with the run's own callbacks (cnnlab.train.callbacks:
     test accuracy, throughput, divergence and those its options switch on) and `callbacks`.
 
-    With `config.speed == "auto"` the training path is chosen by measurement (cnnlab.train.speed; its
-    measurements cached in `speed_cache`), and so is the thread count of each CPU epoch; the process's
-    thread count is put back however the run ends. Bad input (unknown device, missing dataset) raises
-    ConfigError.
+    With `config.speed == "auto"` the training path is chosen by timing the run's first steps
+    (cnnlab.train.speed; the measurements cached in `speed_cache`), and the thread count of each CPU
+    epoch by the cores free at its start; the process's thread count is put back however the run ends.
+    Bad input (unknown device, missing dataset) raises ConfigError.
     """
     device = resolve_device(config.device)
     loop = Loop([*registry.for_run(config), *callbacks])
     threads = torch.get_num_threads()  # the process's share: a callback may change it (FreeCores)
     try:
-        return loop.run(prepare(config, device, speed_cache=speed_cache,
-                                should_stop=lambda: loop.stop_requested(now=True)))
+        return loop.run(prepare(config, device, speed_cache=speed_cache))
     except torch.cuda.OutOfMemoryError:
         torch.cuda.empty_cache()
         total = torch.cuda.get_device_properties(device).total_memory

@@ -2,8 +2,9 @@
 synchronisation.
 
 Loss and correct counts stay on the device as one small tensor per epoch; the host reads them only at
-the `reports_per_epoch` report points. Everything else a run does (test accuracy, throughput, the
-divergence check, stop polling, recording) is a callback (cnnlab.train.callbacks).
+the report points: `reports_per_epoch` per epoch, and the first epoch's FIRST_REPORTS steps. Everything
+else a run does (test accuracy, throughput, the divergence check, stop polling, recording, the speed
+probe, the time left) is a callback (cnnlab.train.callbacks).
 
 A callback overrides the events of `Callback` it needs; every event of the base class does nothing.
 Callbacks run in ascending `order` (ties: the order they were given in). Time spent in callbacks is kept
@@ -29,6 +30,9 @@ from cnnlab.train.status import Status
 
 # report(step, fractional epoch, {metric name: value})
 Report = Callable[[int, float, dict[str, float]], None]
+# The run's first reports, at these steps of its first epoch, besides the `reports_per_epoch` points: the
+# first point comes after one step, not a fifth of an epoch (ResNet-18 on a 2-core CPU: seconds).
+FIRST_REPORTS = (1, 4)
 # The results a run keeps as it goes; the FitResult fields (and run store columns) of the same names.
 RESULT_METRICS = {"final_train_loss": "train_loss", "final_train_acc": "train_acc",
                   "final_test_acc": "test_acc", "examples_per_sec": "examples_per_sec", "tflops": "tflops",
@@ -59,8 +63,9 @@ class Callback:
         it waits for the device), `lr` the rate the step used."""
 
     def on_report(self, loop: Loop, step: int, epoch: float, metrics: dict[str, float]) -> None:
-        """A report: train loss, accuracy and lr `reports_per_epoch` times an epoch (`loop.losses` holds
-        each step's loss since the previous one), and the epoch's metrics at its end."""
+        """A report: train loss, accuracy and lr at each report point (`loop.losses` holds each step's
+        loss since the previous one), and the epoch's metrics at its end. A callback ordered before the
+        reporters (50) may add to `metrics` (the time left)."""
 
     def on_epoch_end(self, loop: Loop, metrics: dict[str, float]) -> None:
         """The epoch's steps are done (and the device with them): add this epoch's metrics to `metrics`
@@ -172,6 +177,8 @@ class Loop:
         setup, batches = self.setup, len(self.setup.train)
         per_epoch = setup.config.reports_per_epoch
         report_at = {math.ceil(k * batches / per_epoch) - 1 for k in range(1, per_epoch + 1)}
+        if epoch == 0:  # a first point at once, a second with a rate (cnnlab.train.callbacks.eta)
+            report_at |= {step - 1 for step in FIRST_REPORTS if step <= batches}
         # Per step: loss × batch size, correct predictions, loss. Read by the host only at report points.
         stats = torch.zeros((batches, 3), device=setup.device)
         loss_sum = correct = 0.0

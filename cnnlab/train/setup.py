@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from cnnlab.data import DeviceLoader, channel_stats, load_split
 from cnnlab.errors import ConfigError
 from cnnlab.optimizers import build_optimizer
 from cnnlab.train.config import RunConfig
-from cnnlab.train.speed import choose, fixed
+from cnnlab.train.speed import PATHS, fixed
 from cnnlab.zoo import build
 
 
@@ -37,6 +36,7 @@ class Setup:
     compile: bool
     speed: dict[str, Any]  # the path taken (eager, channels_last, compile) and why
     flops_per_example: float | None  # forward + backward, on CUDA only (where TFLOP/s are reported)
+    speed_cache: Path | None = None  # speed="auto"'s measurements (cnnlab.train.speed)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast when the run asks for it and trains on CUDA; otherwise nothing."""
@@ -64,21 +64,19 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def prepare(config: RunConfig, device: torch.device, *, speed_cache: Path | None = None,
-            should_stop: Callable[[], bool] | None = None) -> Setup:
-    """Seed, load both splits, choose the training path (`speed="auto"`: by measurement, cached in
-    `speed_cache`, asking `should_stop` between paths), build and initialise the model, its optimiser
-    and its schedule (stepped once per training step). A missing dataset raises ConfigError."""
+def prepare(config: RunConfig, device: torch.device, *, speed_cache: Path | None = None) -> Setup:
+    """Seed, load both splits, build and initialise the model, its optimiser and its schedule (stepped
+    once per training step). `speed="auto"` starts on the eager path: its first steps choose the path
+    (cnnlab.train.callbacks.probe, measurements cached in `speed_cache`). A missing dataset raises
+    ConfigError."""
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     torch.manual_seed(config.seed)
     train = load_split(config.dataset, True, config.data_dir, limit=config.limit_train)
     test = load_split(config.dataset, False, config.data_dir, limit=config.limit_test)
     if config.speed == "auto":
-        steps = config.epochs * math.ceil(len(train) / config.batch_size)
-        choice = choose(config.model, device, config.batch_size, config.model.input.as_tuple(), config.amp,
-                        steps, speed_cache, should_stop=should_stop)
-        channels_last, compile_, speed = choice.channels_last, choice.compile, choice.to_dict()
+        channels_last, compile_ = False, False
+        speed = {"path": PATHS[0], "reason": "the run ended before its first steps were timed"}
     else:
         channels_last, compile_ = config.channels_last, config.compile
         speed = fixed(channels_last, compile_)
@@ -95,7 +93,19 @@ def prepare(config: RunConfig, device: torch.device, *, speed_cache: Path | None
     flops = 6 * analyze(config.model).totals.macs if device.type == "cuda" else None
     net = torch.compile(model) if compile_ else model
     return Setup(config, device, train_loader, test_loader, model, net, optimizer, schedule, channels_last,
-                 compile_, speed, flops)
+                 compile_, speed, flops, speed_cache)
+
+
+def use_channels_last(setup: Setup, on: bool) -> None:
+    """Switch an eager run's memory format between steps: the weights, the optimiser's state of the
+    same shape and both loaders' batches; the values are unchanged (the same run goes on)."""
+    fmt = torch.channels_last if on else torch.contiguous_format
+    setup.model.to(memory_format=fmt)  # in place: the optimiser keeps the same parameters
+    for state in setup.optimizer.state.values():
+        for name, value in state.items():
+            if isinstance(value, torch.Tensor) and value.dim() == 4:
+                state[name] = value.contiguous(memory_format=fmt)
+    setup.train.channels_last = setup.test.channels_last = setup.channels_last = on
 
 
 def initialise(model: nn.Module, init: str) -> nn.Module:

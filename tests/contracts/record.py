@@ -74,7 +74,7 @@ VARYING_KEYS = frozenset({"created_at", "started_at", "finished_at", "heartbeat_
                           "tflops", "pid", "peak_memory", "first_point_at"})
 VARYING_PROVENANCE = frozenset({"git_commit", "torch", "torchvision", "python", "device_name", "threads",
                                 "cpus"})
-VARYING_METRICS = frozenset({"examples_per_sec", "tflops"})  # metric rows whose value is a speed
+VARYING_METRICS = frozenset({"examples_per_sec", "tflops", "seconds_left"})  # a speed, or a time from one
 _TEXT_RULES = (
     (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"), "<time>"),              # runs list / show times
     (re.compile(r"(?m)^(  examples_per_sec +|  pid +|  tflops +|  peak_memory +|  timings +).*$"),
@@ -82,9 +82,9 @@ _TEXT_RULES = (
     (re.compile(r"peak memory [0-9.]+ \w+ \("), "peak memory <varies> ("),       # train's memory line
     (re.compile(rf"(?m)^(  (?:{'|'.join(sorted(VARYING_PROVENANCE))}) +).*$"), r"\1<varies>"),
     (re.compile(r" +\S+(  <time>)$", re.M), r" <varies>\1"),                   # runs list: Examples/s
-    (re.compile(r"(?m)(examples_per_sec +)\S+$"), r"\1<varies>"),            # show's metric rows
+    (re.compile(r"(?m)((?:examples_per_sec|seconds_left) +)\S+$"), r"\1<varies>"),  # show's metric rows
     (re.compile(r"[0-9.]+ examples/sec"), "<varies> examples/sec"),          # train's closing line
-    (re.compile(r"(?m)^(\d+,[0-9.]+,examples_per_sec,)\S+$"), r"\1<varies>"),  # export csv speed row
+    (re.compile(r"(?m)^(\d+,[0-9.]+,(?:examples_per_sec|seconds_left),)\S+$"), r"\1<varies>"),  # csv rows
 )
 
 

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from cnnlab.train.callbacks.cores import FreeCores
 from cnnlab.train.callbacks.divergence import Divergence
 from cnnlab.train.callbacks.ema import WeightEMA
+from cnnlab.train.callbacks.eta import TimeLeft
 from cnnlab.train.callbacks.evaluate import TestAccuracy
 from cnnlab.train.callbacks.memory import PeakMemory
+from cnnlab.train.callbacks.probe import SpeedProbe
 from cnnlab.train.callbacks.record import StoreRecorder
 from cnnlab.train.callbacks.report import Reporter
 from cnnlab.train.callbacks.stop import StopPoller
@@ -20,11 +22,12 @@ from cnnlab.train.callbacks.throughput import Throughput
 from cnnlab.train.config import RunConfig
 from cnnlab.train.loop import Callback
 
-STANDARD: tuple[type[Callback], ...] = (Divergence, TestAccuracy, Throughput, PeakMemory)
-OPTIONAL: tuple[Callable[[RunConfig], Callback | None], ...] = (FreeCores.from_config, WeightEMA.from_config)
+STANDARD: tuple[type[Callback], ...] = (Divergence, TestAccuracy, Throughput, PeakMemory, TimeLeft)
+OPTIONAL: tuple[Callable[[RunConfig], Callback | None], ...] = (FreeCores.from_config, SpeedProbe.from_config,
+                                                                WeightEMA.from_config)
 
-__all__ = ["OPTIONAL", "STANDARD", "Divergence", "FreeCores", "PeakMemory", "Reporter", "StopPoller",
-           "StoreRecorder", "TestAccuracy", "Throughput", "WeightEMA", "for_run"]
+__all__ = ["OPTIONAL", "STANDARD", "Divergence", "FreeCores", "PeakMemory", "Reporter", "SpeedProbe",
+           "StopPoller", "StoreRecorder", "TestAccuracy", "Throughput", "TimeLeft", "WeightEMA", "for_run"]
 
 
 def for_run(config: RunConfig) -> list[Callback]:
