@@ -27,7 +27,7 @@ from dashboard.charts import curves_figure
 from dashboard.run_exports import setting, source_of
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
-from dashboard.train import sweep_panel
+from dashboard.train import form_memory, sweep_panel
 from dashboard.train import widgets as train_widgets
 from dashboard.train.eta import Countdown
 
@@ -37,7 +37,7 @@ RESIZES = {"native": None, "32": 32, "64": 64, "96": 96, "224": 224}
 # A first run's recipe: Adam at 0.01 trains the textbook's sigmoid LeNet in a few epochs (SGD needs a large
 # rate, 0.9, and many epochs). Every other value starts at the option's default.
 RECIPE = {"optimizer": "adam", "lr": 0.01}
-LINKED = ("dataset", "resize", *(o.name for o in options() if o.section))  # kept in the page's link
+NAME_CHARS = 80  # a run name typed on the page
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -118,22 +118,37 @@ def data_choice(config: ModelConfig) -> tuple[str, int | None, ModelConfig | Non
     return dataset, resize, fitted, problem
 
 
+def dataset_parser(text: str) -> str:
+    value = train_widgets.option_parser(OPTIONS["dataset"], "dataset")(text)
+    if not available_datasets()[value]:
+        raise ConfigError(f"the dataset {value} is not on this machine")
+    return value
+
+
+def resize_parser(text: str) -> str:
+    if text not in RESIZES:
+        raise ConfigError(f"URL parameter resize={quoted(text)} is not one of {', '.join(RESIZES)}")
+    return text
+
+
+def name_parser(text: str) -> str:
+    if len(text) > NAME_CHARS:
+        raise ConfigError(f"URL parameter run_name is {len(text)} characters long; the field takes "
+                          f"{NAME_CHARS}")
+    return text
+
+
+def parsers() -> dict[str, form_memory.Parser]:
+    """Every field of the launch form (widget key -> the parser of its link text)."""
+    return {"dataset": dataset_parser, "resize": resize_parser, "run_name": name_parser,
+            **{o.name: train_widgets.option_parser(o, o.name) for o in options() if o.section}}
+
+
 def load_link() -> None:
-    """The training values in the page's link (as the model is), for the widgets not yet drawn in this
-    session: a reloaded page keeps its form."""
-    for name in LINKED:
-        if name in st.session_state or name not in st.query_params:
-            continue
-        try:
-            text = st.query_params[name]
-            if name == "resize" and text not in RESIZES:
-                raise ConfigError(f"URL parameter resize={quoted(text)} is not one of {', '.join(RESIZES)}")
-            value = text if name == "resize" else train_widgets.from_link(OPTIONS[name], text)
-            if name == "dataset" and not available_datasets()[value]:
-                raise ConfigError(f"the dataset {value} is not on this machine")
-            st.session_state[name] = value
-        except ConfigError as exc:
-            st.error(literal(f"The link's training options could not all be used: {exc}"))
+    """Every field of the page (the launch form and the sweep panel) gets its value before it is drawn:
+    kept while Streamlit still has it, else from the page's link, else as this session left it."""
+    for sentence in form_memory.restore(parsers() | sweep_panel.parsers()):
+        st.error(literal(f"The link's training options could not all be used: {sentence}"))
 
 
 def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
@@ -148,7 +163,7 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
     values = train_widgets.draw_section("main", list(st.columns(2)), "", RECIPE)
     with st.expander("More"):
         values |= train_widgets.draw_section("more", list(st.columns(3)), "", RECIPE)
-        name = st.text_input("Run name (optional)", key="run_name", max_chars=80)
+        name = st.text_input("Run name (optional)", key="run_name", max_chars=NAME_CHARS)
     with st.expander("Advanced"):
         values |= train_widgets.draw_section("advanced", list(st.columns(3)), "", RECIPE)
     wrong = train_widgets.problems(values)
@@ -162,6 +177,8 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
         link["dataset"] = dataset
     if st.session_state["resize"] != "native":
         link["resize"] = st.session_state["resize"]
+    if name:
+        link["run_name"] = name
     if launched and blocked is None:
         launch(fitted, dataset, resize, values, name.strip() or None, result)
     return link
@@ -323,7 +340,8 @@ with watching:
     launch_result = st.container()
 with controls:
     link = launch_form(model, launch_result)
-model_state.remember(model, link)  # the model and the form's values are in this page's link
 with watching:
     watch_panel()
-sweep_panel.render()
+link |= sweep_panel.render()
+form_memory.keep(parsers() | sweep_panel.parsers())
+model_state.remember(model, link)  # the model and every field's value are in this page's link

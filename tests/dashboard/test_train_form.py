@@ -89,7 +89,7 @@ def test_every_page_option_is_a_widget_with_the_tables_label_help_and_bounds(new
 def submit(app, prefix):
     """Rerun the page as a change does (Train) or as the sweep panel's Launch does."""
     if prefix:
-        app.button(key="FormSubmitter:sweep_form-Launch").click().run()
+        app.button(key="sweep_launch").click().run()
     else:
         app.run()
         assert launch_button(app).disabled
