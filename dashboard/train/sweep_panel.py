@@ -8,16 +8,17 @@ import streamlit as st
 from cnnlab import ConfigError, limits
 from cnnlab.access import Actor
 from cnnlab.classroom import active_class
+from cnnlab.reports.labels import group_differences, run_label
 from cnnlab.sweep import SweepStore, cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
 from cnnlab.sweep.engine import dashboard_cluster
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import options
-from cnnlab.train.store import TERMINAL, RunStore
+from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import identity, model_state
 from dashboard.compare import band_charts
 from dashboard.run_store import open_store
-from dashboard.text import literal
+from dashboard.text import literal, plot_text
 from dashboard.train import widgets as train_widgets
 from dashboard.train.form_memory import Parser
 
@@ -98,7 +99,7 @@ def launch() -> dict[str, str]:
 def start(user: Actor, values: dict, grid: str, random: str, samples: int, repeats: int, asha: bool,
           cluster: str) -> None:
     """Launch the repeats or the sweep the form asked for, and watch it."""
-    wrong = train_widgets.problems(values)
+    wrong = train_widgets.problems(values, RECIPE)
     for sentence in wrong:
         st.error(literal(sentence))
     if wrong:
@@ -110,7 +111,8 @@ def start(user: Actor, values: dict, grid: str, random: str, samples: int, repea
                          resize=resize, **values, limit_test=max(limit // 5, 1) if limit else None,
                          save_weights=True)
         if not _lines(grid) and not _lines(random):
-            ids = [runner.launch(config, owner=user.name, cluster=cluster.strip() or None)
+            ids = [runner.launch(config, owner=user.name, cluster=cluster.strip() or None,
+                                 name=run_label(config.model, dataset, resize, config.to_dict(), RECIPE))
                    for config in repeat_configs(base, repeats)]
             store = open_store(SweepStore)
             if store is None:
@@ -164,10 +166,13 @@ def live() -> None:
     left, right = st.columns(2)
     left.plotly_chart(band_charts.trial_curves(metrics, labels, metric="train_loss"), width="stretch",
                       key="sweep_live_curves")
-    groups: dict[int, list[int]] = {}
+    groups: dict[int, list[Run]] = {}
     for run in runs:
-        groups.setdefault(run.group_id or run.id, []).append(run.id)
-    banded = {f"group {gid}": ids for gid, ids in groups.items() if len(ids) > 1}
+        groups.setdefault(run.group_id or run.id, []).append(run)
+    repeated = {gid: members for gid, members in groups.items() if len(members) > 1}
+    differ = group_differences({gid: [run.config for run in members] for gid, members in repeated.items()})
+    banded = {plot_text(differ[gid] or f"group {gid}"): [run.id for run in members]
+              for gid, members in repeated.items()}
     if banded:
         right.plotly_chart(band_charts.band_figure(metrics, banded, {}, metric="train_loss"), width="stretch",
                            key="sweep_live_bands")

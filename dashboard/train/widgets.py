@@ -56,13 +56,17 @@ def draw_section(section: str, columns: list[DeltaGenerator], prefix: str,
             for i, o in enumerate(options(section))}
 
 
-def problems(values: Mapping[str, Any]) -> list[str]:
+def problems(values: Mapping[str, Any], recipe: Mapping[str, Any]) -> list[str]:
     """One sentence per value its option refuses, naming the field and what it takes:
-    'Epochs must be a whole number from 1 to 1,000, got 0.'"""
+    'Epochs must be a whole number from 1 to 1,000, got 0.' A field the page fills in first (its
+    `recipe` or the option's default has a value) must not be left empty: the run would silently get
+    another value than the one the page showed."""
     found = []
     for name, value in values.items():
         option = OPTIONS[name]
         try:
+            if value is None and initial(option, recipe) is not None:
+                raise ConfigError(f"{name} is empty")
             option.validate(value)
         except ConfigError:
             shown = "nothing" if value is None else f"{value:g}" if isinstance(value, float) else \

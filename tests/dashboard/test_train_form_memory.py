@@ -46,6 +46,6 @@ def test_typed_values_and_the_sweep_panel_survive_a_visit_to_compare(new_app):
 
 def test_a_bad_sweep_value_in_the_link_is_named(new_app):
     app = open_train(new_app, sweep_repeats="0")
-    assert errors(app) == ["The link's training options could not all be used: URL parameter sweep_repeats='0' "
-                           "is not a whole number from 1 to 100"]
+    assert errors(app) == ["The link's training options could not all be used: URL parameter "
+                           "sweep_repeats='0' is not a whole number from 1 to 100"]
     assert app.number_input(key="sweep_repeats").value == 1
