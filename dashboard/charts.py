@@ -16,11 +16,32 @@ CURVES = (("train_loss", "train loss", "solid"), ("train_acc", "train acc", "das
           ("test_acc", "test acc", "dot"))
 # Accuracy reads as a percentage, so its top tick ("100%") never reads as one more loss tick ("1")
 ACCURACY_AXIS = dict(title_text="accuracy", range=[0, 1.02], tickformat=".0%")
+STYLE_KEY = "solid: train loss · dashed: train acc · dotted: test acc"  # one legend entry per run
+# The least a linear loss axis spans: early in a run the loss moves in its fourth digit (2.3166 to
+# 2.3170), and an axis fitted to that draws noise as if it were divergence.
+LOSS_MIN_SPAN = 0.5
+# Under the plot, so it never covers the title at 1024 px
+LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.14, x=0)
 
 
-def loss_axis(log: bool) -> dict:
-    """The loss axis: linear, or log (where a falling loss keeps its detail)."""
-    return dict(title_text="loss (log)" if log else "loss", type="log" if log else "linear")
+def loss_range(values: list[float], log: bool) -> list[float] | None:
+    """A linear loss axis's range: the values' own (Plotly's autorange: None) unless they span less than
+    LOSS_MIN_SPAN, then that span around them, never below 0."""
+    if log or not values:
+        return None
+    low, high = min(values), max(values)
+    if high - low >= LOSS_MIN_SPAN:
+        return None
+    bottom = max((low + high - LOSS_MIN_SPAN) / 2, 0.0)
+    return [bottom, bottom + LOSS_MIN_SPAN]
+
+
+def loss_axis(log: bool, values: list[float] | None = None) -> dict:
+    """The loss axis: linear (at least LOSS_MIN_SPAN wide), or log (where a falling loss keeps its
+    detail)."""
+    axis = dict(title_text="loss (log)" if log else "loss", type="log" if log else "linear")
+    span = loss_range(values or [], log)
+    return axis if span is None else axis | dict(range=span, autorange=False)
 
 
 def thinned(series: pd.DataFrame, most: int = MAX_CHART_POINTS) -> pd.DataFrame:
@@ -44,7 +65,8 @@ def _add_curves(fig: go.Figure, series_of: pd.DataFrame, colour: str, label: str
         series = thinned(series_of[series_of["name"] == metric])
         if len(series):
             fig.add_scatter(x=series["epoch"].tolist(), y=series["value"].tolist(), mode="lines+markers",
-                            name=f"{label}: {name}" if label else name, showlegend=legend,
+                            name=f"{label}: {name}" if label else name, showlegend=legend and not label,
+                            legendgroup=label,
                             line=dict(color=colour if dashes else PALETTE[k], dash=dash), marker=dict(size=4),
                             row=row + (metric != "train_loss"), col=col)
 
@@ -57,13 +79,22 @@ def curves_figure(metrics: pd.DataFrame, labels: dict[int, str], title: str = "T
     `metrics` is the run store's long table (run_id, step, epoch, name, value); `labels` names runs.
     """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1, row_heights=[0.45, 0.55])
+    several = len(labels) > 1
     for i, (run_id, label) in enumerate(labels.items()):
         _add_curves(fig, metrics[metrics["run_id"] == run_id], PALETTE[i % len(PALETTE)],
-                    label if len(labels) > 1 else None, row=1)
-    fig.update_layout(**{**LAYOUT, "height": height}, title_text=title, uirevision="curves")
-    fig.update_yaxes(**loss_axis(log_loss), row=1, col=1)
-    fig.update_yaxes(**ACCURACY_AXIS, row=2, col=1)
+                    label if several else None, row=1)
+    if several and len(fig.data):  # one legend entry per run, in its colour; the line style is the metric
+        for i, label in enumerate(labels.values()):
+            fig.add_scatter(x=[None], y=[None], mode="lines", name=label, legendgroup=label,
+                            line=dict(color=PALETTE[i % len(PALETTE)]), row=1, col=1)
+    legend = LEGEND_BELOW | ({"title_text": STYLE_KEY + "<br>"} if several else {})
+    fig.update_layout(**{**LAYOUT, "height": height, "legend": legend,
+                         "margin": {**LAYOUT["margin"], "b": 80 if several else 50}},
+                      title_text=title, uirevision="curves")
     fig.update_xaxes(title_text="epoch", row=2, col=1)
+    losses = metrics[(metrics["name"] == "train_loss") & metrics["run_id"].isin(list(labels))]["value"]
+    fig.update_yaxes(**loss_axis(log_loss, losses.dropna().tolist()), row=1, col=1)
+    fig.update_yaxes(**ACCURACY_AXIS, row=2, col=1)
     return fig
 
 
@@ -81,8 +112,9 @@ def small_multiples(metrics: pd.DataFrame, labels: dict[int, str], log_loss: boo
     for i, run_id in enumerate(labels):
         _add_curves(fig, metrics[metrics["run_id"] == run_id], PALETTE[0], None, row=2 * (i // cols) + 1,
                     col=i % cols + 1, legend=i == 0, dashes=False)
+    losses = metrics[(metrics["name"] == "train_loss") & metrics["run_id"].isin(list(labels))]["value"]
     for r in range(grid):
-        fig.update_yaxes(**loss_axis(log_loss), row=2 * r + 1)
+        fig.update_yaxes(**loss_axis(log_loss, losses.dropna().tolist()), row=2 * r + 1)
         fig.update_yaxes(**ACCURACY_AXIS, row=2 * r + 2)
     fig.update_layout(**{**LAYOUT, "height": 110 + 380 * grid, "margin": dict(l=10, r=10, t=70, b=60),
                          "legend": dict(orientation="h", yanchor="top", y=-0.06 / grid, x=0)},

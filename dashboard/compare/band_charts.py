@@ -4,7 +4,8 @@ A group's curve at x (an epoch, or a report point within one) is the mean over t
 reported x; the band is ± one standard deviation (sample std, ddof 1) or min–max over the same runs. Runs
 of different lengths (one stopped early or cancelled) therefore shape the curve only where they
 reported: past the shortest run, fewer runs make the mean, and the hover says how many. A point that a
-single run reported has no band. An accuracy's ± std band is drawn clipped to [0, 1].
+single run reported has no band. A ± std band is drawn clipped to the values the metric can take: an
+accuracy's to [0, 1], a loss's to 0 and above. Accuracies read in percent.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cnnlab.figures.style import LAYOUT, PALETTE
+from dashboard.charts import LEGEND_BELOW, loss_axis
 from dashboard.text import plot_text
 
 SPREADS = {"std": "mean ± std", "minmax": "min–max", "seeds": "each seed"}
@@ -37,13 +39,29 @@ def _rgba(colour: str, alpha: float) -> str:
 
 
 def _band(stats: pd.DataFrame, metric: str, spread: str) -> tuple[pd.Series, pd.Series]:
-    """The band's lower and upper edge: mean ± std (an accuracy's kept in [0, 1]) or min and max."""
+    """The band's lower and upper edge: mean ± std (an accuracy's kept in [0, 1], a loss's at 0 or
+    above) or min and max."""
     if spread == "minmax":
         return stats["min"], stats["max"]
     low, high = stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0)
     if metric.endswith("_acc"):
         low, high = low.clip(lower=0.0), high.clip(upper=1.0)
+    elif "loss" in metric:
+        low = low.clip(lower=0.0)
     return low, high
+
+
+def value_axis(metric: str, log: bool = False, values: list[float] | None = None) -> dict[str, Any]:
+    """The y axis of one metric: an accuracy in percent from 0 to 100%, a loss as the curves' loss axis
+    (at least LOSS_MIN_SPAN wide), anything else as it comes."""
+    name = METRIC_NAMES.get(metric, metric)
+    if metric.endswith("_acc"):
+        return dict(title=plot_text(name), tickformat=".0%", range=[0, 1.02])
+    if "loss" in metric:
+        axis = loss_axis(log, values)
+        return dict(title=plot_text(name + (" (log)" if log else "")), type=axis["type"],
+                    **({"range": axis["range"]} if "range" in axis else {}))
+    return dict(title=plot_text(name + (" (log)" if log else "")), type="log" if log else "linear")
 
 
 def _seed_lines(fig: go.Figure, metrics: pd.DataFrame, run_ids: list[int], metric: str, label: str,
@@ -84,10 +102,12 @@ def band_figure(metrics: pd.DataFrame, groups: dict[str, list[int]], singles: di
         fig.add_scatter(x=rows["epoch"].tolist(), y=rows["value"].tolist(), mode="lines+markers", name=label,
                         line=dict(color=PALETTE[j % len(PALETTE)], dash="dot"), marker=dict(size=4))
     name = METRIC_NAMES.get(metric, metric)
-    fig.update_layout(**LAYOUT, title_text=plot_text(f"{name.capitalize()}: groups as {SPREADS[spread]}"),
+    values = metrics[(metrics["name"] == metric)
+                     & metrics["run_id"].isin([i for ids in groups.values() for i in ids] + list(singles))]
+    fig.update_layout(**{**LAYOUT, "legend": LEGEND_BELOW, "margin": {**LAYOUT["margin"], "b": 50}},
+                      title_text=plot_text(f"{name.capitalize()}: groups as {SPREADS[spread]}"),
                       xaxis_title="epoch", uirevision="bands",
-                      yaxis=dict(title=plot_text(name + (" (log)" if log else "")),
-                                 type="log" if log else "linear"))
+                      yaxis=value_axis(metric, log, values["value"].dropna().tolist()))
     return fig
 
 
@@ -106,8 +126,11 @@ def trial_curves(metrics: pd.DataFrame, labels: dict[int, str], metric: str = "t
         fig.add_scatter(x=rows["epoch"].tolist(), y=rows["value"].tolist(), mode="lines+markers",
                         name=label + (" (best)" if run_id == best else ""), marker=dict(size=4),
                         line=dict(color=PALETTE[i % len(PALETTE)], width=4 if run_id == best else 1.5))
-    fig.update_layout(**LAYOUT, title_text=f"Every trial: {METRIC_NAMES.get(metric, metric)}",
-                      xaxis_title="epoch", yaxis_title=METRIC_NAMES.get(metric), uirevision="trials")
+    values = metrics[(metrics["name"] == metric) & metrics["run_id"].isin(list(labels))]["value"]
+    fig.update_layout(**{**LAYOUT, "legend": LEGEND_BELOW, "margin": {**LAYOUT["margin"], "b": 50}},
+                      title_text=f"Every trial: {METRIC_NAMES.get(metric, metric)}",
+                      xaxis_title="epoch", yaxis=value_axis(metric, values=values.dropna().tolist()),
+                      uirevision="trials")
     return fig
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.access import Actor, may_act
+from cnnlab.reports.labels import group_differences
 from cnnlab.sweep import SweepStore, cancel_sweep, param_value
 from cnnlab.sweep.space import sweep_params
 from cnnlab.train.status import Status
@@ -28,10 +29,14 @@ def groups_of(runs: list[Run]) -> dict[int, list[Run]]:
     return {gid: members for gid, members in sorted(groups.items(), reverse=True) if len(members) > 1}
 
 
-def group_label(members: list[Run]) -> str:
-    """'group 5: lenet on mnist ×3'; an external group by the name it was given ('group 5: 0.1 ×3')."""
-    name = (members[0].source or {}).get("group") or members[0].name
-    return f"group {members[0].group_id}: {name} ×{len(members)}"
+def group_labels(groups: dict[int, list[Run]]) -> dict[int, str]:
+    """'group 5: lr=0.01 width_divisor=2 ×3': each group by the settings that tell it from the others
+    (cnnlab.reports.labels); else by its first run's name ('group 5: lenet on mnist ×3'), an external
+    group by the name it was given ('group 5: 0.1 ×3')."""
+    differ = group_differences({gid: [run.config for run in members] for gid, members in groups.items()})
+    return {gid: f"group {gid}: "
+                 f"{differ[gid] or (members[0].source or {}).get('group') or members[0].name} ×{len(members)}"
+            for gid, members in groups.items()}
 
 
 CHANCE_MARGIN = 1.5  # a final test accuracy below this many times chance (1 / classes) "stayed at chance"
@@ -70,7 +75,7 @@ def groups_view(store: RunStore, runs: list[Run]) -> None:
     if not groups:
         st.info("No groups yet: launch a run with repeats (Train page, or cnnlab train ... --repeats N).")
         return
-    labels = {gid: group_label(members) for gid, members in groups.items()}
+    labels = group_labels(groups)
     singles = {run.id: f"#{run.id} {run.name}" for run in runs if run.group_id not in groups}
     left, right = st.columns(2)
     chosen = left.multiselect("Groups", list(labels), default=list(labels)[:3], format_func=labels.get,

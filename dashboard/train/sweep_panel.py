@@ -6,17 +6,21 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnlab import ConfigError, limits
+from cnnlab.access import Actor
 from cnnlab.classroom import active_class
+from cnnlab.reports.labels import group_differences, run_label
 from cnnlab.sweep import SweepStore, cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
 from cnnlab.sweep.engine import dashboard_cluster
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.store import TERMINAL, RunStore
+from cnnlab.train.options import options
+from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import identity, model_state
 from dashboard.compare import band_charts
 from dashboard.run_store import open_store
-from dashboard.text import literal
+from dashboard.text import literal, plot_text
 from dashboard.train import widgets as train_widgets
+from dashboard.train.form_memory import Parser
 
 WATCH = "watch_sweep"  # {"sweep": id or None, "runs": [run ids]}
 EXAMPLE_GRID = "lr=0.001,0.01\nwidth_divisor=2,4"
@@ -34,37 +38,68 @@ def _input() -> tuple[str, int | None]:
     return st.session_state.get("dataset", "shapes"), int(resize) if resize.isdigit() else None
 
 
-def launch() -> None:
+def parsers() -> dict[str, Parser]:
+    """Every field of the panel (widget key -> the parser of its link text)."""
+    return {"sweep_grid": str, "sweep_random": str, "sweep_cluster": str,
+            "sweep_samples": train_widgets.whole_parser("sweep_samples", 1, limits.SWEEP_CONFIRM_TRIALS),
+            "sweep_repeats": train_widgets.whole_parser("sweep_repeats", 1, limits.MAX_REPEATS),
+            "sweep_asha": train_widgets.flag_parser("sweep_asha"),
+            **{PREFIX + o.name: train_widgets.option_parser(o, PREFIX + o.name)
+               for o in options() if o.section}}
+
+
+def first_values() -> dict[str, object]:
+    """The panel's own fields' first values (the options' come from RECIPE)."""
+    return {"sweep_grid": "", "sweep_random": "", "sweep_cluster": dashboard_cluster() or "",
+            "sweep_samples": 1, "sweep_repeats": 1, "sweep_asha": False}
+
+
+def launch() -> dict[str, str]:
+    """The panel's form; launches on its button. Returns the link's parameters for the form's values."""
     user = identity.actor()
     if user is None:
-        return
-    with st.form("sweep_form", enter_to_submit=False):  # only the button launches
+        return {}
+    server_set = active_class() is not None  # a class's server, not its students, picks the cluster
+    for key, value in first_values().items():
+        st.session_state.setdefault(key, value)
+    if server_set:
+        st.session_state["sweep_cluster"] = first_values()["sweep_cluster"]
+    # Not an st.form: a form keeps typed values to itself until it is submitted, and they would be lost
+    # from the link and the session. As on the launch form, Enter applies a value; only the button launches.
+    with st.container(key="sweep_form"):
         a, b, c = st.columns(3)
         grid = a.text_area("Grid: one option per line", key="sweep_grid", placeholder=EXAMPLE_GRID,
                            help="NAME=V1,V2: every combination is a trial. Models: model=vgg:1x8,1x16;lenet")
         random = b.text_area("Random: one option per line", key="sweep_random",
                              placeholder="lr=1e-4..1e-1\noptimizer=sgd,adam",
                              help="NAME=LOW..HIGH (log-uniform for lr and weight_decay) or choices A,B")
-        samples = b.number_input("Random samples", 1, limits.SWEEP_CONFIRM_TRIALS, 1, key="sweep_samples")
-        repeats = c.number_input("Seeds per combination (repeats)", 1, limits.MAX_REPEATS, 1,
+        samples = b.number_input("Random samples", 1, limits.SWEEP_CONFIRM_TRIALS, key="sweep_samples")
+        repeats = c.number_input("Seeds per combination (repeats)", 1, limits.MAX_REPEATS,
                                  key="sweep_repeats")
         asha = c.checkbox("Stop clearly worse trials early (ASHA)", key="sweep_asha")
-        server_set = active_class() is not None  # a class's server, not its students, picks the cluster
-        cluster = c.text_input("Ray cluster address (empty: this machine)", dashboard_cluster() or "",
-                               key="sweep_cluster", max_chars=200, placeholder="ray://head:10001",
-                               disabled=server_set,
+        cluster = c.text_input("Ray cluster address (empty: this machine)", key="sweep_cluster",
+                               max_chars=200, placeholder="ray://head:10001", disabled=server_set,
                                help="Set by the server (cnnlab dashboard --cluster)" if server_set else None)
         values = train_widgets.draw_section("main", list(st.columns(4)), PREFIX, RECIPE)
         with st.expander("Other options"):
             columns = list(st.columns(3))
             values |= train_widgets.draw_section("more", columns, PREFIX, RECIPE)
             values |= train_widgets.draw_section("advanced", columns, PREFIX, RECIPE)
-        submitted = st.form_submit_button("Launch", type="primary")
-    if not submitted:
-        return
-    if server_set:  # whatever a client sent for the disabled field
-        cluster = dashboard_cluster() or ""
-    wrong = train_widgets.problems(values)
+        submitted = st.button("Launch", key="sweep_launch", type="primary")
+    link = {PREFIX + name: text for name, text in train_widgets.to_link(values, RECIPE).items()}
+    link |= {key: train_widgets.link_text(st.session_state[key]) for key, first in first_values().items()
+             if st.session_state[key] != first}
+    if submitted:
+        if server_set:  # whatever a client sent for the disabled field
+            cluster = first_values()["sweep_cluster"]
+        start(user, values, grid, random, int(samples), int(repeats), asha, cluster)
+    return link
+
+
+def start(user: Actor, values: dict, grid: str, random: str, samples: int, repeats: int, asha: bool,
+          cluster: str) -> None:
+    """Launch the repeats or the sweep the form asked for, and watch it."""
+    wrong = train_widgets.problems(values, RECIPE)
     for sentence in wrong:
         st.error(literal(sentence))
     if wrong:
@@ -76,8 +111,9 @@ def launch() -> None:
                          resize=resize, **values, limit_test=max(limit // 5, 1) if limit else None,
                          save_weights=True)
         if not _lines(grid) and not _lines(random):
-            ids = [runner.launch(config, owner=user.name, cluster=cluster.strip() or None)
-                   for config in repeat_configs(base, int(repeats))]
+            ids = [runner.launch(config, owner=user.name, cluster=cluster.strip() or None,
+                                 name=run_label(config.model, dataset, resize, config.to_dict(), RECIPE))
+                   for config in repeat_configs(base, repeats)]
             store = open_store(SweepStore)
             if store is None:
                 return
@@ -86,7 +122,7 @@ def launch() -> None:
             st.success(f"Runs {ids[0]}-{ids[-1]} launched as one group (seeds {base.seed}-"
                        f"{base.seed + len(ids) - 1}).")
             return
-        space = parse_space(_lines(grid), _lines(random), samples=int(samples), repeats=int(repeats))
+        space = parse_space(_lines(grid), _lines(random), samples=samples, repeats=repeats)
         sweep_id = create_sweep(base.to_dict(), space, early_stop="asha" if asha else None,
                                 cluster=cluster.strip() or None, owner=user.name)
         launch_sweep(sweep_id)
@@ -130,10 +166,13 @@ def live() -> None:
     left, right = st.columns(2)
     left.plotly_chart(band_charts.trial_curves(metrics, labels, metric="train_loss"), width="stretch",
                       key="sweep_live_curves")
-    groups: dict[int, list[int]] = {}
+    groups: dict[int, list[Run]] = {}
     for run in runs:
-        groups.setdefault(run.group_id or run.id, []).append(run.id)
-    banded = {f"group {gid}": ids for gid, ids in groups.items() if len(ids) > 1}
+        groups.setdefault(run.group_id or run.id, []).append(run)
+    repeated = {gid: members for gid, members in groups.items() if len(members) > 1}
+    differ = group_differences({gid: [run.config for run in members] for gid, members in repeated.items()})
+    banded = {plot_text(differ[gid] or f"group {gid}"): [run.id for run in members]
+              for gid, members in repeated.items()}
     if banded:
         right.plotly_chart(band_charts.band_figure(metrics, banded, {}, metric="train_loss"), width="stretch",
                            key="sweep_live_bands")
@@ -159,12 +198,13 @@ def _cancel(store: RunStore, sweep_id: int | None, runs: list) -> None:
         st.toast("Cancelling…")
 
 
-def render() -> None:
-    """The whole section."""
+def render() -> dict[str, str]:
+    """The whole section; returns the link's parameters for its form's values."""
     st.divider()
     st.subheader("Sweep and repeats")
     st.caption("Train the Build page's model on the dataset chosen above several times: N seeds of one "
                "configuration (one group, drawn as a mean in a band), or a grid / random sweep of options "
                "on Ray (each trial a run; see them all on the Compare page).")
-    launch()
+    link = launch()
     live()
+    return link

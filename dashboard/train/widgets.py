@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -56,13 +56,17 @@ def draw_section(section: str, columns: list[DeltaGenerator], prefix: str,
             for i, o in enumerate(options(section))}
 
 
-def problems(values: Mapping[str, Any]) -> list[str]:
+def problems(values: Mapping[str, Any], recipe: Mapping[str, Any]) -> list[str]:
     """One sentence per value its option refuses, naming the field and what it takes:
-    'Epochs must be a whole number from 1 to 1,000, got 0.'"""
+    'Epochs must be a whole number from 1 to 1,000, got 0.' A field the page fills in first (its
+    `recipe` or the option's default has a value) must not be left empty: the run would silently get
+    another value than the one the page showed."""
     found = []
     for name, value in values.items():
         option = OPTIONS[name]
         try:
+            if value is None and initial(option, recipe) is not None:
+                raise ConfigError(f"{name} is empty")
             option.validate(value)
         except ConfigError:
             shown = "nothing" if value is None else f"{value:g}" if isinstance(value, float) else \
@@ -73,9 +77,8 @@ def problems(values: Mapping[str, Any]) -> list[str]:
 
 def to_link(values: Mapping[str, Any], recipe: Mapping[str, Any]) -> dict[str, str]:
     """URL parameters for the values that differ from their first value ('' for an unset one)."""
-    return {name: "" if value is None else ("1" if value else "0") if isinstance(value, bool) else
-            f"{value:g}" if isinstance(value, float) else str(value)
-            for name, value in values.items() if value != initial(OPTIONS[name], recipe)}
+    return {name: link_text(value) for name, value in values.items()
+            if value != initial(OPTIONS[name], recipe)}
 
 
 def from_link(option: TrainOption, text: str) -> Any:
@@ -100,3 +103,38 @@ def from_link(option: TrainOption, text: str) -> Any:
     elif option.kind is str:
         return text
     raise ConfigError(f"URL parameter {option.name}={quoted(text)} is not {option.bounds()}")
+
+
+def option_parser(option: TrainOption, key: str) -> Callable[[str], Any]:
+    """The link parser of `option`'s widget under `key` (the sweep panel's keys have a prefix)."""
+    def parse(text: str) -> Any:
+        try:
+            return from_link(option, text)
+        except ConfigError:
+            raise ConfigError(f"URL parameter {key}={quoted(text)} is not {option.bounds()}") from None
+    return parse
+
+
+def whole_parser(key: str, low: int, high: int) -> Callable[[str], int]:
+    """The link parser of a whole-number widget (not an option) from `low` to `high`."""
+    def parse(text: str) -> int:
+        if _INT.match(text) and low <= int(text) <= high:
+            return int(text)
+        raise ConfigError(f"URL parameter {key}={quoted(text)} is not a whole number from {low:,} to "
+                          f"{high:,}")
+    return parse
+
+
+def flag_parser(key: str) -> Callable[[str], bool]:
+    """The link parser of a checkbox that is not an option."""
+    def parse(text: str) -> bool:
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise ConfigError(f"URL parameter {key}={quoted(text)} is not 1/true or 0/false")
+    return parse
+
+
+def link_text(value: Any) -> str:
+    """A widget's value as a URL parameter ('' for an unset one)."""
+    return "" if value is None else ("1" if value else "0") if isinstance(value, bool) else \
+        f"{value:g}" if isinstance(value, float) else str(value)

@@ -12,6 +12,7 @@ from cnnlab import ConfigError, lessons
 from cnnlab.families.vgg import VGG_BLOCKS
 from cnnlab.units import format_bytes
 from dashboard import model_state
+from dashboard.build.number_field import range_problem, whole_number
 from dashboard.pin_compare import link_params
 from dashboard.run_store import open_store
 from dashboard.text import literal
@@ -35,11 +36,31 @@ def build_link(models: tuple) -> str:
     return "./?" + urlencode(link_params(a, models[-1]))
 
 
-def show(key: str, inputs: Callable[[], dict], compute: Callable[..., lessons.Lesson]) -> None:
-    """One panel: inputs, the claim, what the engine found, its table and a link to the Build page."""
+class Fields:
+    """A panel's whole-number fields: each takes whatever is typed and is checked against its range, so
+    a value out of range is named with the range (not clamped or ignored without a word)."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def number(self, label: str, key: str, low: int, high: int, value: int, column) -> int | None:
+        typed = whole_number(column, label, low, high, key, default=value)
+        if (problem := range_problem(label, typed, low, high)) is not None:
+            self.problems.append(problem)
+        return typed
+
+
+def show(key: str, inputs: Callable[[Fields], dict], compute: Callable[..., lessons.Lesson]) -> None:
+    """One panel: inputs, the claim, what the engine found, its table and a link to the Build page; a
+    field out of range is an error naming its range, and no result stays under it."""
     with st.container(border=True, key=f"lesson_{key}"):
         head = st.container()  # the title and the claim go above the inputs
-        values = inputs()
+        fields = Fields()
+        values = inputs(fields)
+        for problem in fields.problems:
+            st.error(problem)
+        if fields.problems:
+            return
         try:
             lesson = compute(**values)
         except ConfigError as exc:
@@ -64,52 +85,48 @@ def build_button(key: str, models: tuple) -> None:
     st.link_button(label, build_link(checked), key=f"lesson_{key}_link")
 
 
-def number(label: str, key: str, low: int, high: int, value: int, column) -> int:
-    return int(column.number_input(label, low, high, value, key=key))
-
-
-def stack_inputs(key: str, depth: int) -> Callable[[], dict]:
-    def inputs() -> dict:
+def stack_inputs(key: str, depth: int) -> Callable[[Fields], dict]:
+    def inputs(fields: Fields) -> dict:
         left, middle, right = st.columns(3)
-        return {"channels": number("Channels C", f"{key}_c", 1, 1024, 64, left),
-                "size": number("Input size", f"{key}_size", 8, 256, 56, middle),
-                "depth": number("3×3 layers", f"{key}_depth", 1, 8, depth, right)}
+        return {"channels": fields.number("Channels C", f"{key}_c", 1, 1024, 64, left),
+                "size": fields.number("Input size", f"{key}_size", 8, 256, 56, middle),
+                "depth": fields.number("3×3 layers", f"{key}_depth", 1, 8, depth, right)}
     return inputs
 
 
-def fc_share_inputs() -> dict:
+def fc_share_inputs(fields: Fields) -> dict:
     left, middle, right = st.columns(3)
     return {"name": left.selectbox("VGG", list(VGG_BLOCKS), index=2, key="fc_share_name"),
-            "size": number("Input size", "fc_share_size", 32, 256, 224, middle),
+            "size": fields.number("Input size", "fc_share_size", 32, 256, 224, middle),
             "channels": right.selectbox("Input channels", [1, 3], index=1, key="fc_share_channels")}
 
 
-def cost_inputs() -> dict:
+def cost_inputs(fields: Fields) -> dict:
     left, middle, right = st.columns(3)
-    return {"sizes": (number("Input size", "costs_a", 32, 256, 224, left),
-                      number("Smaller input", "costs_b", 32, 256, 96, middle)),
+    return {"sizes": (fields.number("Input size", "costs_a", 32, 256, 224, left),
+                      fields.number("Smaller input", "costs_b", 32, 256, 96, middle)),
             "channels": right.selectbox("Input channels", [1, 3], key="costs_channels")}
 
 
-def evolution_inputs() -> dict:
+def evolution_inputs(fields: Fields) -> dict:
     left, right = st.columns(2)
-    return {"size": number("Input size (AlexNet, VGG, ResNet)", "evolution_size", 65, 256, 224, left),
+    return {"size": fields.number("Input size (AlexNet, VGG, ResNet)", "evolution_size", 65, 256, 224, left),
             "channels": right.selectbox("Input channels", [1, 3], key="evolution_channels"),
             "store": open_store()}
 
 
-def residual_inputs() -> dict:
+def residual_inputs(fields: Fields) -> dict:
     left, middle, right = st.columns(3)
-    return {"channels": number("Channels C", "residual_c", 1, 512, 16, left),
-            "size": number("Input size", "residual_size", 8, 256, 32, middle),
-            "blocks": number("Residual blocks", "residual_blocks", 1, 16, 3, right)}
+    return {"channels": fields.number("Channels C", "residual_c", 1, 512, 16, left),
+            "size": fields.number("Input size", "residual_size", 8, 256, 32, middle),
+            "blocks": fields.number("Residual blocks", "residual_blocks", 1, 16, 3, right)}
 
 
-def fc_conv_inputs() -> dict:
+def fc_conv_inputs(fields: Fields) -> dict:
     left, middle, right = st.columns(3)
     return {"name": left.selectbox("Network", ["vgg11", "vgg16", "alexnet", "lenet"], key="fc_conv_name"),
-            "train_size": number("Training input", "fc_conv_train", 28, 256, 224, middle),
-            "size": number("Larger image", "fc_conv_size", 28, 1024, 320, right)}
+            "train_size": fields.number("Training input", "fc_conv_train", 28, 256, 224, middle),
+            "size": fields.number("Larger image", "fc_conv_size", 28, 1024, 320, right)}
 
 
 @st.cache_data(max_entries=32, show_spinner="Measuring the effective field…")
@@ -118,11 +135,11 @@ def measured_field(channels: int, size: int, depth: int) -> lessons.Lesson:
     return lessons.effective_field(channels, size, depth)
 
 
-def erf_inputs() -> dict:
+def erf_inputs(fields: Fields) -> dict:
     left, middle, right = st.columns(3)
-    return {"channels": number("Channels C", "erf_c", 1, 64, 16, left),
-            "size": number("Input size", "erf_size", 16, 128, 64, middle),
-            "depth": number("3×3 layers", "erf_depth", 1, 16, 8, right)}
+    return {"channels": fields.number("Channels C", "erf_c", 1, 64, 16, left),
+            "size": fields.number("Input size", "erf_size", 16, 128, 64, middle),
+            "depth": fields.number("3×3 layers", "erf_depth", 1, 16, 8, right)}
 
 
 st.title("Lessons")

@@ -13,6 +13,8 @@ from cnnlab import ConfigError, ModelConfig
 from cnnlab.access import may_act
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
 from cnnlab.errors import quoted
+from cnnlab.reports import labels
+from cnnlab.reports.follow import after_launch, follow
 from cnnlab.sweep.engine import dashboard_cluster
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
@@ -27,17 +29,20 @@ from dashboard.charts import curves_figure
 from dashboard.run_exports import setting, source_of
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
-from dashboard.train import sweep_panel
+from dashboard.train import form_memory, sweep_panel
 from dashboard.train import widgets as train_widgets
 from dashboard.train.eta import Countdown
 
-WATCH = "watch_run"  # the run the live panel shows
+WATCH = "watch_run"  # the run the live panel shows (its list's key, and a link parameter)
+MINE = "my_runs"  # the ids this session's launches returned, in order
+FOLLOW = "watch_next"  # the run the panel moves to at the page's next run (set by a launch or the panel)
+BANNER = "launch_banner"  # the run whose launch the banner above the panel describes
 COUNTDOWNS = "eta_countdowns"  # run id -> Countdown: the ETA shown, which only goes down
 RESIZES = {"native": None, "32": 32, "64": 64, "96": 96, "224": 224}
 # A first run's recipe: Adam at 0.01 trains the textbook's sigmoid LeNet in a few epochs (SGD needs a large
 # rate, 0.9, and many epochs). Every other value starts at the option's default.
 RECIPE = {"optimizer": "adam", "lr": 0.01}
-LINKED = ("dataset", "resize", *(o.name for o in options() if o.section))  # kept in the page's link
+NAME_CHARS = 80  # a run name typed on the page
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -118,22 +123,38 @@ def data_choice(config: ModelConfig) -> tuple[str, int | None, ModelConfig | Non
     return dataset, resize, fitted, problem
 
 
+def dataset_parser(text: str) -> str:
+    value = train_widgets.option_parser(OPTIONS["dataset"], "dataset")(text)
+    if not available_datasets()[value]:
+        raise ConfigError(f"the dataset {value} is not on this machine")
+    return value
+
+
+def resize_parser(text: str) -> str:
+    if text not in RESIZES:
+        raise ConfigError(f"URL parameter resize={quoted(text)} is not one of {', '.join(RESIZES)}")
+    return text
+
+
+def name_parser(text: str) -> str:
+    if len(text) > NAME_CHARS:
+        raise ConfigError(f"URL parameter run_name is {len(text)} characters long; the field takes "
+                          f"{NAME_CHARS}")
+    return text
+
+
+def parsers() -> dict[str, form_memory.Parser]:
+    """Every field of the launch form and the watched run (widget key -> the parser of its link text)."""
+    return {"dataset": dataset_parser, "resize": resize_parser, "run_name": name_parser,
+            WATCH: train_widgets.whole_parser(WATCH, 1, 2**63 - 1),
+            **{o.name: train_widgets.option_parser(o, o.name) for o in options() if o.section}}
+
+
 def load_link() -> None:
-    """The training values in the page's link (as the model is), for the widgets not yet drawn in this
-    session: a reloaded page keeps its form."""
-    for name in LINKED:
-        if name in st.session_state or name not in st.query_params:
-            continue
-        try:
-            text = st.query_params[name]
-            if name == "resize" and text not in RESIZES:
-                raise ConfigError(f"URL parameter resize={quoted(text)} is not one of {', '.join(RESIZES)}")
-            value = text if name == "resize" else train_widgets.from_link(OPTIONS[name], text)
-            if name == "dataset" and not available_datasets()[value]:
-                raise ConfigError(f"the dataset {value} is not on this machine")
-            st.session_state[name] = value
-        except ConfigError as exc:
-            st.error(literal(f"The link's training options could not all be used: {exc}"))
+    """Every field of the page (the launch form and the sweep panel) gets its value before it is drawn:
+    kept while Streamlit still has it, else from the page's link, else as this session left it."""
+    for sentence in form_memory.restore(parsers() | sweep_panel.parsers()):
+        st.error(literal(f"The link's training options could not all be used: {sentence}"))
 
 
 def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
@@ -148,13 +169,15 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
     values = train_widgets.draw_section("main", list(st.columns(2)), "", RECIPE)
     with st.expander("More"):
         values |= train_widgets.draw_section("more", list(st.columns(3)), "", RECIPE)
-        name = st.text_input("Run name (optional)", key="run_name", max_chars=80)
+        name = st.text_input("Run name (optional)", key="run_name", max_chars=NAME_CHARS)
     with st.expander("Advanced"):
         values |= train_widgets.draw_section("advanced", list(st.columns(3)), "", RECIPE)
-    wrong = train_widgets.problems(values)
+    wrong = train_widgets.problems(values, RECIPE)
     for sentence in wrong:
         st.error(literal(sentence))
     blocked = problem or (wrong[0] if wrong else None)
+    if blocked:  # no launch banner stays above an error
+        st.session_state.pop(BANNER, None)
     launched = st.button("Launch run", key="launch", type="primary", disabled=blocked is not None,
                          help=blocked and f"Cannot launch: {blocked}")
     link = train_widgets.to_link(values, RECIPE)
@@ -162,14 +185,18 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
         link["dataset"] = dataset
     if st.session_state["resize"] != "native":
         link["resize"] = st.session_state["resize"]
+    if name:
+        link["run_name"] = name
     if launched and blocked is None:
-        launch(fitted, dataset, resize, values, name.strip() or None, result)
+        launch(fitted, dataset, resize, values,
+               name.strip() or labels.run_label(fitted, dataset, resize, values, RECIPE), result)
     return link
 
 
-def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, name: str | None,
+def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, name: str,
            result: DeltaGenerator) -> None:
-    """Launch the run and say where it stands: started, or queued behind others."""
+    """Launch the run; the live panel says where it stands (started, or queued behind others) and
+    follows it."""
     limit = values["limit_train"]
     try:
         user = identity.actor()
@@ -184,18 +211,32 @@ def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, 
     store = open_store()
     if store is None:
         return
-    runs = {run.id: run for run in store.list_runs()}
-    ahead = runner.waiting_for(runs[run_id], list(runs.values()), runner.max_runs_per_device())
+    mine = st.session_state.setdefault(MINE, [])
+    status = {run.id: run.status for run in store.list_runs()}
+    st.session_state[FOLLOW] = after_launch(st.session_state.get(WATCH), mine, run_id, status)
+    mine.append(run_id)
+    st.session_state[BANNER] = run_id
+
+
+def banner(run: Run, runs: list[Run]) -> None:
+    """What became of this session's last launch, as long as it says something the panel does not: queued
+    behind others, or started. It goes when the run ends (the panel shows how)."""
+    if run.status in TERMINAL:
+        st.session_state.pop(BANNER, None)
+        return
+    config = RunConfig.from_dict(run.config)  # a run this session launched: cnnlab's own
+    what = f"{config.model.name} on {config.dataset}"
+    try:
+        ahead = runner.waiting_for(run, runs, runner.max_runs_per_device()) if run.status == "queued" else []
+    except ConfigError:  # a malformed limit: the launch check says so
+        ahead = []
     if ahead:
-        if st.session_state.get(WATCH) not in ahead:
-            st.session_state[WATCH] = min(ahead, key=lambda i: (runs[i].status != "running", i))
-        result.info(literal(f"Run #{run_id} queued ({run_config.model.name} on {dataset}): waiting behind "
-                            f"{', '.join(f'#{i}' for i in ahead)}. It starts by itself when they end."))
+        st.info(literal(f"Run #{run.id} queued ({what}): waiting behind {', '.join(f'#{i}' for i in ahead)}. "
+                        "It starts by itself when they end."))
     else:
-        st.session_state[WATCH] = run_id
-        where = "" if runs[run_id].cluster is None else f" on the Ray cluster at {runs[run_id].cluster}"
-        result.success(literal(f"Run #{run_id} launched{where}: {run_config.model.name} on {dataset}, input "
-                               f"{run_config.model.input}. It keeps going if you close this tab."))
+        where = "" if run.cluster is None else f" on the Ray cluster at {run.cluster}"
+        st.success(literal(f"Run #{run.id} launched{where}: {what}, input {config.model.input}. It keeps "
+                           "going if you close this tab."))
 
 
 def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tuple[float, str]:
@@ -254,14 +295,17 @@ def run_label(run: Run) -> str:
 
 
 def watch_select(runs: list[Run]) -> int:
-    """Which run to watch; drawn outside the refreshing panel so an open list stays open. By default
-    the running run, else the next queued one, else the latest."""
+    """Which run to watch; drawn outside the refreshing panel so an open list stays open. The run this
+    session launched (cnnlab.reports.follow); with none, the running run, else the next queued one, else
+    the latest."""
+    if FOLLOW in st.session_state:
+        st.session_state[WATCH] = st.session_state.pop(FOLLOW)
     if st.session_state.get(WATCH) not in {run.id for run in runs}:
         going = sorted((run for run in runs if run.status not in TERMINAL),
                        key=lambda run: (run.status != "running", run.id))
         st.session_state[WATCH] = (going[0] if going else runs[0]).id
-    labels = {run.id: run_label(run) for run in runs}
-    return st.selectbox("Watch run", list(labels), format_func=labels.get, key=WATCH)
+    names = {run.id: run_label(run) for run in runs}
+    return st.selectbox("Watch run", list(names), format_func=names.get, key=WATCH)
 
 
 @st.fragment(run_every=1.0)
@@ -275,6 +319,12 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
     runs = identity.visible(store.list_runs(), user)
     if tuple(run.id for run in runs) != known:
         st.rerun()
+    status = {r.id: r.status for r in runs}
+    if (target := follow(run_id, st.session_state.get(MINE, []), status)) != run_id:
+        st.session_state[FOLLOW] = target  # this session's run ended: on to its next one
+        st.rerun()
+    if st.session_state.get(BANNER) in status:
+        banner(next(r for r in runs if r.id == st.session_state[BANNER]), runs)
     run = next(r for r in runs if r.id == run_id)
     metrics = store.metrics_frame([run_id])
     fraction, line = progress(run, metrics, runs, time.time())
@@ -296,9 +346,9 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
                                   title=plot_text(f"Run {run_id}: {run.name}"), height=400, log_loss=log),
                     width="stretch", key="live_curves")
     going = [r for r in runs if r.status not in TERMINAL]
-    if len(going) > 1:
-        st.caption(literal(f"{len(going)} runs queued or running: "
-                           + ", ".join(f"{run_label(r)} [{r.status}]" for r in going)))
+    # Always drawn, so it never stays behind from an earlier second.
+    st.caption(literal(f"{len(going)} run{'s' if len(going) != 1 else ''} queued or running"
+                       + (": " + ", ".join(f"{run_label(r)} [{r.status}]" for r in going) if going else "")))
 
 
 def watch_panel() -> None:
@@ -323,7 +373,10 @@ with watching:
     launch_result = st.container()
 with controls:
     link = launch_form(model, launch_result)
-model_state.remember(model, link)  # the model and the form's values are in this page's link
 with watching:
     watch_panel()
-sweep_panel.render()
+if identity.actor() is not None and WATCH in st.session_state:
+    link[WATCH] = str(st.session_state[WATCH])
+link |= sweep_panel.render()
+form_memory.keep(parsers() | sweep_panel.parsers())
+model_state.remember(model, link)  # the model and every field's value are in this page's link

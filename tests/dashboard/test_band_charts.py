@@ -12,6 +12,7 @@ from dashboard.compare.band_charts import (
     group_bands,
     parallel_figure,
     param_scatter,
+    trial_curves,
 )
 
 # Three repeats of one config (run 3 stopped early after epoch 2) and a single run 9.
@@ -93,7 +94,7 @@ def test_parallel_coordinates_and_scatter_axes():
     assert param_scatter(trials, "optimizer").data[0].x == ("sgd", "adam")
 
 
-def test_an_accuracy_band_stays_within_zero_and_one():
+def test_an_accuracy_band_stays_within_zero_and_one_and_a_loss_band_above_zero():
     frame = pd.DataFrame([(1, 1, 1.0, "test_acc", 0.95), (2, 1, 1.0, "test_acc", 0.10),
                           (1, 1, 1.0, "train_loss", 3.0), (2, 1, 1.0, "train_loss", 0.1)],
                          columns=["run_id", "step", "epoch", "name", "value"])
@@ -102,7 +103,8 @@ def test_an_accuracy_band_stays_within_zero_and_one():
     assert list(band.y) == pytest.approx([1.0, 0.0]) and 0.525 + std > 1 and 0.525 - std < 0
     loss = band_figure(frame, {"pair": [1, 2]}, {}, "train_loss", "std").data[0]
     spread = statistics.stdev([3.0, 0.1])
-    assert list(loss.y) == pytest.approx([1.55 + spread, 1.55 - spread]), "a loss is not clipped"
+    assert 1.55 - spread < 0  # mean − std would be a negative loss: the band stops at 0
+    assert list(loss.y) == pytest.approx([1.55 + spread, 0.0])
 
 
 def test_a_loss_band_can_be_drawn_on_a_log_axis():
@@ -111,3 +113,12 @@ def test_a_loss_band_can_be_drawn_on_a_log_axis():
     log = band_figure(metrics, {"g": [1, 2]}, {}, metric="train_loss", log=True)
     assert log.layout.yaxis.type == "log" and log.layout.yaxis.title.text == "train loss (log)"
     assert band_figure(metrics, {"g": [1, 2]}, {}, metric="train_loss").layout.yaxis.type == "linear"
+
+
+def test_accuracy_axes_read_in_percent_and_legends_sit_below_the_title():
+    metrics = pd.DataFrame({"run_id": [1, 2], "step": [1, 1], "epoch": [1.0, 1.0],
+                            "name": ["test_acc", "test_acc"], "value": [0.5, 0.7]})
+    for fig in (band_figure(metrics, {"g": [1, 2]}, {}, metric="test_acc"),
+                trial_curves(metrics, {1: "a", 2: "b"})):
+        assert (fig.layout.yaxis.tickformat, list(fig.layout.yaxis.range)) == (".0%", [0, 1.02])
+        assert fig.layout.legend.y < 0 and fig.layout.legend.yanchor == "top"

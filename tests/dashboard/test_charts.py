@@ -25,8 +25,14 @@ def metrics_table(runs: dict[int, int]) -> pd.DataFrame:
 def test_curves_figure_overlays_runs_and_keeps_the_view_between_updates():
     fig = charts.curves_figure(metrics_table({1: 3, 2: 2}), {1: "a", 2: "b"})
     assert [t.name for t in fig.data] == ["a: train loss", "a: train acc", "a: test acc",
-                                          "b: train loss", "b: train acc", "b: test acc"]
-    assert [len(t.x) for t in fig.data] == [3, 3, 3, 2, 2, 2]
+                                          "b: train loss", "b: train acc", "b: test acc", "a", "b"]
+    assert [len(t.x) for t in fig.data] == [3, 3, 3, 2, 2, 2, 1, 1]
+    # One legend entry per run, in the run's colour; the curves' line style names the metric.
+    assert [t.name for t in fig.data if t.showlegend is not False] == ["a", "b"]
+    assert [t.line.color for t in fig.data[-2:]] == [fig.data[0].line.color, fig.data[3].line.color]
+    assert [t.line.dash for t in fig.data[:3]] == ["solid", "dash", "dot"]
+    assert fig.layout.legend.title.text.startswith("solid: train loss · dashed: train acc · dotted: test acc")
+    assert fig.layout.legend.y < 0 and fig.layout.legend.yanchor == "top"  # below, never over the title
     assert fig.layout.uirevision == "curves"
     single = charts.curves_figure(metrics_table({7: 1}), {7: "only"})
     assert [t.name for t in single.data] == ["train loss", "train acc", "test acc"]
@@ -113,3 +119,16 @@ def test_a_run_of_a_million_points_is_drawn_thinned_with_its_spikes():
     points = set(zip(trace.x, trace.y, strict=True))
     assert (123.457, 50.0) in points and (777.777, -1.0) in points
     assert len(frame) == n  # the data itself is untouched
+
+
+def test_a_loss_axis_spans_at_least_half_a_unit_and_never_goes_below_zero():
+    early = pd.DataFrame({"run_id": 1, "step": [1, 2, 3], "epoch": [0.1, 0.2, 0.3], "name": "train_loss",
+                          "value": [2.3166, 2.3170, 2.3168]})
+    fig = charts.curves_figure(early, {1: "a"})
+    # centred on (2.3166 + 2.3170) / 2 = 2.3168, 0.5 wide
+    assert [round(v, 4) for v in fig.layout.yaxis.range] == [2.0668, 2.5668]
+    near_zero = early.assign(value=[0.02, 0.01, 0.015])
+    assert list(charts.curves_figure(near_zero, {1: "a"}).layout.yaxis.range) == [0.0, 0.5]
+    wide = early.assign(value=[2.3, 1.2, 0.6])
+    assert charts.curves_figure(wide, {1: "a"}).layout.yaxis.range is None  # Plotly fits it
+    assert charts.curves_figure(early, {1: "a"}, log_loss=True).layout.yaxis.range is None

@@ -134,7 +134,7 @@ def test_in_class_mode_the_sweep_cluster_is_the_servers_whatever_a_client_sends(
     app.number_input(key="sweep_epochs").set_value(1)
     app.number_input(key="sweep_limit_train").set_value(64)
     app.number_input(key="sweep_repeats").set_value(2)
-    app.button(key="FormSubmitter:sweep_form-Launch").click().run()
+    app.button(key="sweep_launch").click().run()
     assert not app.exception and not app.error
     runs = RunStore().list_runs()
     assert len(runs) == 2 and [run.cluster for run in runs] == [None, None]  # this machine's queue

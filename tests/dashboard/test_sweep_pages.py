@@ -37,7 +37,7 @@ def open_sweep_section(new_app, model: str = "lenet"):
 
 
 def launch(app):
-    app.button(key="FormSubmitter:sweep_form-Launch").click().run()
+    app.button(key="sweep_launch").click().run()
     assert not app.exception
 
 

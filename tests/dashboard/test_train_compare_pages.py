@@ -121,8 +121,10 @@ def test_compare_overlays_two_runs_and_diffs_their_configs(app, new_app):
     overlay = next(c for c in app.get("plotly_chart")
                    if json.loads(c.proto.spec)["layout"]["title"]["text"] == "Selected runs on shared axes")
     names = [t["name"] for t in traces(overlay)]
-    assert len(names) == 6
+    assert len(names) == 8  # three curves per run, and one legend entry per run
     assert f"#{first} lenet run: test acc" in names and f"#{second} small vgg: train loss" in names
+    assert [t["name"] for t in traces(overlay) if t.get("showlegend") is not False] == \
+        [f"#{second} small vgg", f"#{first} lenet run"]
     settings, provenance = (table.value for table in app.table)
     assert list(settings.loc["Model"]) == ["vgg:1x8,1x16", "lenet"]
     assert "Epochs" not in settings.index  # equal fields are left out

@@ -91,7 +91,7 @@ def test_every_page_option_is_a_widget_with_the_tables_label_help_and_bounds(new
 def submit(app, prefix):
     """Rerun the page as a change does (Train) or as the sweep panel's Launch does."""
     if prefix:
-        app.button(key="FormSubmitter:sweep_form-Launch").click().run()
+        app.button(key="sweep_launch").click().run()
     else:
         app.run()
         assert launch_button(app).disabled
@@ -167,10 +167,27 @@ def test_the_form_lives_in_the_link_and_a_reload_keeps_it(new_app):
     assert (widget(reloaded, "epochs").value, widget(reloaded, "optimizer").value,
             widget(reloaded, "lr").value, widget(reloaded, "normalize").value,
             reloaded.selectbox(key="resize").value) == (3, "sgd", None, True, "32")
+    # An empty rate is kept as typed, and named: the page launches nothing it does not show.
+    assert errors(reloaded) == ["Learning rate must be a number above 0 and at most 1,000,000, got nothing."]
+    assert launch_button(reloaded).disabled
+    widget(reloaded, "lr").set_value(0.05).run()
     launch_button(reloaded).click().run()
     config = RunStore().get(reloaded.session_state["watch_run"]).config
     assert (config["epochs"], config["optimizer"], config["lr"], config["normalize"], config["resize"]) == \
-        (3, "sgd", 0.05, True, 32)  # lr left empty: SGD's default rate
+        (3, "sgd", 0.05, True, 32)
+
+
+@pytest.mark.parametrize("prefix", ["", "sweep_"])
+def test_an_empty_learning_rate_is_an_error_and_launches_nothing(new_app, prefix):
+    app = open_train(new_app)
+    widget(app, prefix + "lr").set_value(None)
+    submit(app, prefix)
+    assert errors(app) == ["Learning rate must be a number above 0 and at most 1,000,000, got nothing."]
+    assert RunStore().list_runs() == []
+    widget(app, prefix + "limit_train").set_value(None)  # empty here means all images: no error
+    widget(app, prefix + "lr").set_value(0.01)
+    app.run()
+    assert errors(app) == []
 
 
 def test_a_bad_value_in_the_link_is_named_and_the_page_keeps_working(new_app):

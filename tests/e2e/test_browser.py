@@ -312,9 +312,10 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     settle(page)
     page.wait_for_selector(".st-key-overlay_chart .js-plotly-plot")
     expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
+    runs = ((1, "browser run"), (2, "small VGG-11"))
     assert sorted(t["name"] for t in plot_data(page, "overlay_chart")) == sorted(
-        f"#{i} {name}: {curve}" for i, name in ((1, "browser run"), (2, "small VGG-11"))
-        for curve in ("train loss", "train acc", "test acc"))
+        [f"#{i} {name}: {curve}" for i, name in runs for curve in ("train loss", "train acc", "test acc")]
+        + [f"#{i} {name}" for i, name in runs])  # one legend entry per run
     page.screenshot(path=str(screenshots / "compare.png"))
 
 
