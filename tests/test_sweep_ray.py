@@ -13,10 +13,11 @@ import pytest
 import torch
 
 from cnnlab.cli import main
+from cnnlab.runs.processes import process_alive
 from cnnlab.sweep import SweepStore, guard
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig
-from cnnlab.train.store import DB_FILE, TERMINAL, process_alive
+from cnnlab.train.store import DB_FILE, TERMINAL
 from cnnlab.train.weights import WEIGHTS_FILE
 from tests.ray_cluster import audited_cluster, wait_for
 

@@ -99,7 +99,7 @@ def show(args: argparse.Namespace) -> int:
     config, provenance = data.pop("config"), data.pop("provenance")
     print(f"run {run.id}: {run.name}  [{run.status}]")
     for key, value in data.items():
-        hidden = key in ("id", "name", "status", "cancel_requested") or value is False
+        hidden = key in ("id", "name", "status", "cancel_requested", "pid_start") or value is False
         if value is not None and not hidden:
             print(f"  {key:18} {_shown(key, value)}")
     took, mfu = timings(run).describe(), utilisation(run)

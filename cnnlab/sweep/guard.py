@@ -67,8 +67,8 @@ def _watch(home: str) -> None:
     driver = os.getppid()
     if sys.stdin.buffer.read() == DONE:
         return  # the driver ended normally
+    from cnnlab.runs.processes import process_alive
     from cnnlab.sweep.records import SweepStore
-    from cnnlab.train.store import process_alive
 
     # The pipe closed unwritten: the driver is dying. Its files close before it is gone, so wait until
     # it is (else `reconcile` would still see it alive and leave the sweep running).

@@ -13,12 +13,13 @@ from typing import Any
 
 from cnnlab.access import Actor, check_may_act, current_actor, current_user
 from cnnlab.errors import ConfigError
+from cnnlab.runs.processes import process_alive, process_start
 from cnnlab.train.config import RunConfig
 from cnnlab.train.runner import record_run
-from cnnlab.train.store import TERMINAL, Run, RunStore, process_alive
+from cnnlab.train.store import TERMINAL, Run, RunStore
 
 SWEEP_COLUMNS = ("id", "name", "created_at", "finished_at", "status", "spec", "cluster", "pid",
-                 "cancel_requested", "error", "owner")
+                 "cancel_requested", "error", "owner", "pid_start")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Sweep:
     cancel_requested: bool
     error: str | None
     owner: str | None = None
+    pid_start: int | None = None  # the start time of process `pid` (cnnlab.runs.processes)
 
 
 class SweepStore(RunStore):
@@ -82,12 +84,12 @@ class SweepStore(RunStore):
 
     def start_sweep(self, sweep_id: int, pid: int) -> bool:
         """queued -> running for the driver process `pid`; False if it was cancelled meanwhile."""
-        cursor = self._write("UPDATE sweeps SET status='running', pid=? WHERE id=? AND status='queued' "
-                             "AND cancel_requested=0", (pid, sweep_id))
+        cursor = self._write("UPDATE sweeps SET status='running', pid=?, pid_start=? WHERE id=? AND "
+                             "status='queued' AND cancel_requested=0", (pid, process_start(pid), sweep_id))
         return cursor.rowcount == 1
 
     def set_sweep_pid(self, sweep_id: int, pid: int) -> None:
-        self._write("UPDATE sweeps SET pid=? WHERE id=?", (pid, sweep_id))
+        self._write("UPDATE sweeps SET pid=?, pid_start=? WHERE id=?", (pid, process_start(pid), sweep_id))
 
     def finish_sweep(self, sweep_id: int, status: str, error: str | None = None) -> None:
         """End the sweep with a terminal `status` unless it has ended already."""
@@ -127,9 +129,9 @@ class SweepStore(RunStore):
         """As `RunStore.reconcile`, and a sweep whose driver process died ends as interrupted, after its
         trials: a reader that sees the sweep ended sees its trials ended too."""
         ended = super().reconcile()
-        rows = self._db.execute("SELECT id, pid FROM sweeps WHERE status IN ('queued', 'running') "
-                                "AND pid IS NOT NULL").fetchall()
-        for sweep_id, pid in rows:
-            if not process_alive(pid):
+        rows = self._db.execute("SELECT id, pid, pid_start FROM sweeps WHERE status IN ('queued', "
+                                "'running') AND pid IS NOT NULL").fetchall()
+        for sweep_id, pid, start in rows:
+            if not process_alive(pid, start):
                 self.finish_sweep(sweep_id, "interrupted", error="the sweep's driver process stopped")
         return ended
