@@ -245,3 +245,29 @@ def test_a_queued_run_whose_waiting_process_died_becomes_interrupted(tmp_path):
     run = store.get(run_id)
     assert run.status == "interrupted" and "stopped before the run started" in run.error
     store.delete(run_id)
+
+
+def test_list_runs_sees_every_change_any_connection_makes_to_ended_runs(tmp_path):
+    """Ended runs stay decoded between looks; a change to one, by any writer, is seen at the next."""
+    store, other = RunStore(tmp_path), RunStore(tmp_path)
+    first, second, third = new_run(store), new_run(store), new_run(store)
+    store.finish(first, "done")
+    assert [(r.id, r.status) for r in store.list_runs()] == [(third, "queued"), (second, "queued"),
+                                                           (first, "done")]
+    other.update(first, name="renamed")
+    other.finish(second, "failed")
+    assert [(r.id, r.status, r.name) for r in store.list_runs()] == [
+        (third, "queued", "lenet on shapes"), (second, "failed", "lenet on shapes"),
+        (first, "done", "renamed")]
+    db = sqlite3.connect(store.path, isolation_level=None)
+    db.execute("DELETE FROM runs WHERE id=?", (first,))
+    db.execute("UPDATE runs SET status='bogus' WHERE id=?", (third,))
+    assert [(r.id, r.status) for r in store.list_runs()] == [(third, "damaged"), (second, "failed")]
+    assert [r.id for r in store.list_runs({"failed"})] == [second]
+    assert store.running_count() == 0 and store.awaiting_dispatch() == []
+
+
+def test_status_filters_are_answered_by_the_index(tmp_path):
+    store = RunStore(tmp_path)
+    plan = store._db.execute("EXPLAIN QUERY PLAN SELECT id FROM runs WHERE status IN ('queued', 'running')")
+    assert any("USING COVERING INDEX runs_by_status" in row[-1] for row in plan.fetchall())

@@ -14,6 +14,7 @@ ConfigError naming the file, which is left as it is.
 
 from __future__ import annotations
 
+import bisect
 import getpass
 import json
 import math
@@ -102,8 +103,18 @@ TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 INDEXES = {"metrics_by_run": "metrics(run_id, step)", "runs_by_status": "runs(status)",
            "runs_by_sweep": "runs(sweep_id)", "runs_by_owner": "runs(owner, status)"}
+# A count of the changes to ended runs (an ended run inserted, changed or deleted, a run ending), kept
+# by the database itself for every writer: readers keep ended runs decoded until it moves (list_runs).
+_ENDED_ROW = "{row}.status NOT IN ('queued', 'running')"
+_COUNT_ENDED = "BEGIN UPDATE ended_changes SET ended = ended + 1; END"
+TRIGGERS = {
+    "ended_run_inserted": f"AFTER INSERT ON runs WHEN {_ENDED_ROW.format(row='NEW')} {_COUNT_ENDED}",
+    "ended_run_updated": f"AFTER UPDATE ON runs WHEN {_ENDED_ROW.format(row='OLD')} OR "
+                         f"{_ENDED_ROW.format(row='NEW')} {_COUNT_ENDED}",
+    "run_deleted": f"AFTER DELETE ON runs {_COUNT_ENDED}",
+}
 # Versions 1-10 were numbered steps (merges renumbered some); 11 on, the declared schema above.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 def _migrate_schema(db: sqlite3.Connection) -> None:
@@ -128,6 +139,11 @@ def _migrate_schema(db: sqlite3.Connection) -> None:
                     db.execute(f"UPDATE {table} SET owner=?", (getpass.getuser(),))
     for name, target in INDEXES.items():
         db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+    db.execute("CREATE TABLE IF NOT EXISTS ended_changes (ended INTEGER NOT NULL)")
+    if db.execute("SELECT COUNT(*) FROM ended_changes").fetchone() == (0,):
+        db.execute("INSERT INTO ended_changes VALUES (0)")
+    for name, trigger in TRIGGERS.items():
+        db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {trigger}")
 
 
 TABLES = frozenset({"runs", "metrics"})
@@ -224,6 +240,9 @@ class RunStore:
         self.path = self.home / DB_FILE
         self.heartbeat_timeout = heartbeat_timeout
         self._lock = threading.RLock()
+        self._ended: list[tuple[tuple, Run]] = []  # list_runs' decoded ended runs, newest first ...
+        self._ended_ids: list[int] = []  # ... their ids, negated (ascending, for bisect)
+        self._ended_marker: list[tuple] | None = None  # ... as of this count of ended_changes
         if self.path.is_file() and self.path.stat().st_size == 0:
             warnings.warn(f"{self.path} was an empty file (0 bytes): whatever it held was lost before "
                           "cnnlab opened it; a new, empty run store was started in it", StoreWarning,
@@ -235,6 +254,7 @@ class RunStore:
             if version < SCHEMA_VERSION:
                 self._migrate()
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._inode = self.path.stat().st_ino
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{self.path} is not a cnnlab run store ({exc}); it was left as it is: move it "
                               "away or use another --home / CNNLAB_HOME") from exc
@@ -268,6 +288,17 @@ class RunStore:
 
     def close(self) -> None:
         self._db.close()
+
+    def same_file(self) -> bool:
+        """Whether the store's file is still the one this connection opened (not removed or replaced)."""
+        try:
+            return self.path.stat().st_ino == self._inode
+        except OSError:
+            return False
+
+    def check_readable(self) -> None:
+        """One cheap read: ConfigError if the store can no longer be read (damaged since it was opened)."""
+        self._read("SELECT ended FROM ended_changes")
 
     def run_dir(self, run_id: int) -> Path:
         """The run's folder for files (worker log, weights)."""
@@ -473,16 +504,39 @@ class RunStore:
     # -- reading (never writes) ------------------------------------------------------------------------
 
     def get(self, run_id: int) -> Run:
-        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE id=?", (run_id,))
+        rows = self._read(f"SELECT {_SELECT} FROM runs WHERE id=?", (run_id,))
         if not rows:
             raise ConfigError(f"no run with id {run_id} in {self.home}")
         return _decode(rows[0])
 
     def list_runs(self, statuses: set[str] | None = None) -> list[Run]:
-        """All runs, newest first (optionally only those with the given statuses); unreadable rows are
-        `damaged` runs."""
-        runs = [_decode(row) for row in self._read(f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY id DESC")]
-        return [run for run in runs if statuses is None or run.status in statuses]
+        """All runs, newest first (optionally only those with the given statuses, filtered in SQL on its
+        index); unreadable rows are `damaged` runs.
+
+        The ended runs are kept decoded between calls and read again only when one of them changed
+        (`ended_changes`, counted by triggers in the database, whichever process wrote), so a look at
+        a store of many ended runs reads only its queued and running ones."""
+        if statuses is not None:
+            wanted = sorted(str(status) for status in statuses)
+            return [_decode(row) for row in self._read(
+                f"SELECT {_SELECT} FROM runs WHERE status IN ({', '.join('?' * len(wanted))}) "
+                "ORDER BY id DESC", wanted)]
+        with self._lock:
+            marker = self._read("SELECT ended FROM ended_changes")
+            if marker != self._ended_marker:
+                rows = self._read(f"SELECT {_SELECT} FROM runs WHERE {_ENDED} ORDER BY id DESC")
+                known = dict(self._ended)  # a row read before, unchanged, is not decoded again
+                self._ended = [(row, known.get(row) or _decode(row)) for row in rows]
+                self._ended_ids = [-row[0] for row in rows]
+                self._ended_marker = marker
+            runs = [run for _, run in self._ended]
+            ids = list(self._ended_ids)
+        for run in [_decode(row) for row in self._read(f"SELECT {_SELECT} FROM runs WHERE status IN "
+                                                      "('queued', 'running') ORDER BY id DESC")]:
+            at = bisect.bisect_left(ids, -run.id)
+            ids.insert(at, -run.id)
+            runs.insert(at, run)
+        return runs
 
     def sweeps_going(self) -> bool:
         """Whether a sweep is recorded queued or running under a driver process (whose death
@@ -494,12 +548,16 @@ class RunStore:
         """The queued runs no process waits to train: launched to a detached worker, which a dispatcher
         (`cnnlab.train.queue.dispatch`) starts when their turn comes. A sweep's trials are its driver's,
         a run on a cluster its own driver's."""
-        return [run for run in self.list_runs({Status.QUEUED})
-                if run.pid is None and run.sweep_id is None and run.cluster is None]
+        return [_decode(row) for row in self._read(
+            f"SELECT {_SELECT} FROM runs WHERE status=? AND pid IS NULL AND sweep_id IS NULL AND cluster "
+            "IS NULL ORDER BY id DESC", (Status.QUEUED,))]
 
     def running_count(self, device: str | None = None) -> int:
         """Runs recorded as running (on `device`, if given)."""
-        return sum(1 for run in self.list_runs({Status.RUNNING}) if device is None or run.device == device)
+        if device is None:
+            return self._read("SELECT COUNT(*) FROM runs WHERE status=?", (Status.RUNNING,))[0][0]
+        return self._read("SELECT COUNT(*) FROM runs WHERE status=? AND device=?",
+                          (Status.RUNNING, device))[0][0]
 
     def metrics(self, run_id: int) -> list[dict[str, Any]]:
         """The run's metric rows, in order: dicts with step, epoch, name, value (rows whose step, epoch or
@@ -539,6 +597,8 @@ class RunStore:
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
 
+_SELECT = ", ".join(COLUMNS)
+_ENDED = "status NOT IN ('queued', 'running')"
 _NUMERIC_METRIC = ("typeof(step) = 'integer' AND typeof(epoch) IN ('integer', 'real') "
                    "AND typeof(value) IN ('integer', 'real', 'null')")
 
