@@ -29,9 +29,9 @@ from collections.abc import Callable
 from machine import describe
 
 from cnnlab.cli import main
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.store import RunStore
 
 METRIC_NAMES = ("train_loss", "train_acc", "lr", "test_acc")
 

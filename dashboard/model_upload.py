@@ -15,7 +15,7 @@ from cnnlab.analysis import Summary, analyze
 from cnnlab.exported import MAX_BYTES, SUFFIX
 from cnnlab.inspect import Subject, from_file
 from cnnlab.limits import MAX_MODEL_FILE_MIB
-from cnnlab.train.store import resolve_home
+from cnnlab.runs.store import resolve_home
 from dashboard.text import literal
 
 KEY = "uploaded_model"  # session state: {"path": ..., "name": ...} of the model last uploaded

@@ -15,32 +15,30 @@ import threading
 import traceback
 import warnings
 from pathlib import Path
-from typing import TypeVar
 
 import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.errors import StoreWarning
-from cnnlab.train.store import DB_FILE, RunStore, resolve_home
+from cnnlab.runs.store import DB_FILE, RunStore, resolve_home
 from dashboard.text import literal
 
-Store = TypeVar("Store", bound=RunStore)
 REAP_SECONDS = 2.0  # how often the reaper looks: the heartbeat's period (cnnlab.train.worker)
 
-_opened: dict[tuple[type, Path], RunStore] = {}
+_opened: dict[Path, RunStore] = {}
 _reapers: dict[Path, threading.Thread] = {}
 _guard = threading.Lock()
 
 
-def open_store(kind: type[Store] = RunStore) -> Store | None:
-    """The run store as a `kind` (RunStore, or SweepStore for sweeps and groups), or None after an
-    `st.error` saying why it cannot be used. A StoreWarning (an emptied store file) is shown with
-    `st.warning`. Nothing is written: the store's reaper (`start_reaper`) ends and starts runs."""
+def open_store() -> RunStore | None:
+    """The run store (runs and sweeps), or None after an `st.error` saying why it cannot be used. A
+    StoreWarning (an emptied store file) is shown with `st.warning`. Nothing is written: the store's
+    reaper (`start_reaper`) ends and starts runs."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", StoreWarning)
         try:
             home = resolve_home()
-            store = _kept(kind, home)
+            store = _kept(home)
             store.check_readable()
             start_reaper(home)
         except ConfigError as exc:
@@ -52,14 +50,14 @@ def open_store(kind: type[Store] = RunStore) -> Store | None:
     return store
 
 
-def _kept(kind: type[Store], home: Path) -> Store:
-    """This process's connection to the store in `home` as a `kind`, opened on first use (again if its
-    file was replaced)."""
+def _kept(home: Path) -> RunStore:
+    """This process's connection to the store in `home`, opened on first use (again if its file was
+    replaced); the pages and the reaper share it."""
     with _guard:
-        store = _opened.get((kind, home))
+        store = _opened.get(home)
         if store is None or not store.same_file():
-            store = _opened[(kind, home)] = kind(home)
-        return store  # type: ignore[return-value]
+            store = _opened[home] = RunStore(home)
+        return store
 
 
 def start_reaper(home: Path) -> None:
@@ -75,13 +73,12 @@ def _reap(home: Path) -> None:
     """Every REAP_SECONDS: end the runs and sweeps whose process is gone (`reconcile`) and start the
     queued runs whose turn has come (`dispatch_all`), until the store's file is gone (a removed folder
     is not made again). An error is printed to the server's log and the next look tries again."""
-    from cnnlab.sweep.records import SweepStore
     from cnnlab.train.queue import dispatch_all
 
     said = None
     while (home / DB_FILE).is_file():
         try:
-            store = _kept(SweepStore, home)
+            store = _kept(home)
             store.reconcile()
             dispatch_all(store)
         except ConfigError as exc:  # a damaged store, a malformed run limit: the pages say so

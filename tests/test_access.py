@@ -10,11 +10,11 @@ import pytest
 
 from cnnlab.access import Actor
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
-from cnnlab.sweep import SweepStore
+from cnnlab.sweep.records import create_group
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.status import Status
-from cnnlab.train.store import RunStore
 from cnnlab.usernames import MAX_USER_NAME
 from tests.test_store_migrations import OLD_SCHEMAS
 
@@ -31,12 +31,12 @@ def teacher_class(tmp_path, monkeypatch):
 
 def alices(home) -> tuple[int, int, int]:
     """A queued run, an ended run and a queued sweep (two trials), all of alice."""
-    store = SweepStore(home)
+    store = RunStore(home)
     queued = store.create_run(LENET.to_dict(), name="queued", model="lenet", dataset="shapes", owner="alice")
     ended = store.create_run(LENET.to_dict(), name="ended", model="lenet", dataset="shapes", owner="alice")
     store.finish(ended, Status.DONE)
     sweep = store.create_sweep("s", {"varied": []}, None, owner="alice")
-    store.create_group([LENET, LENET], sweep_id=sweep, owner="alice")
+    create_group(store, [LENET, LENET], sweep_id=sweep, owner="alice")
     return queued, ended, sweep
 
 
@@ -128,5 +128,5 @@ def test_runs_and_sweeps_of_an_older_store_belong_to_its_user(tmp_path, monkeypa
     db.execute("INSERT INTO sweeps (name, created_at, spec) VALUES ('old sweep', 1.0, '{}')")
     db.execute(f"PRAGMA user_version={version}")
     db.close()
-    store = SweepStore(tmp_path)
+    store = RunStore(tmp_path)
     assert (store.get(1).owner, store.get_sweep(1).owner) == ("olduser", "olduser")

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from cnnlab.runs.processes import kill_process, process_alive, process_start
-from cnnlab.train.store import HEARTBEAT_TIMEOUT, RunStore
+from cnnlab.runs.store import HEARTBEAT_TIMEOUT, RunStore
 
 pytestmark = pytest.mark.slow  # it starts processes
 

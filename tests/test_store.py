@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnlab.errors import ConfigError
-from cnnlab.train.store import COLUMNS, NUMBER_COLUMNS, SCHEMA_VERSION, UPDATABLE, RunStore
+from cnnlab.runs.store import COLUMNS, NUMBER_COLUMNS, SCHEMA_VERSION, UPDATABLE, RunStore
 from tests.test_store_migrations import OLD_SCHEMAS
 
 CONTRACT_KEYS = {"id", "name", "status", "model", "dataset", "config", "params", "macs", "epochs_done",
@@ -183,7 +183,7 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path):
 
 WRITER = textwrap.dedent("""
     import sys
-    from cnnlab.train.store import RunStore
+    from cnnlab.runs.store import RunStore
     store = RunStore(sys.argv[1])
     for step in range(300):
         store.log_metrics(int(sys.argv[2]), step, step / 100, {"train_loss": 1.0 / (step + 1)})

@@ -13,7 +13,7 @@ import pytest
 
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError, StoreWarning
-from cnnlab.train.store import SCHEMA_VERSION, RunStore, _migrate_schema
+from cnnlab.runs.store import SCHEMA_VERSION, RunStore, _migrate_schema
 from tests.test_store_migrations import OLD_SCHEMAS
 
 # The schema as cnnlab wrote it before run ids were made unique for ever (user_version 2, 9e57605).

@@ -1,7 +1,7 @@
 """Run stores written by earlier commits of main open with today's code, every run and metric intact.
 
 Each schema below is the DDL a store made at that commit holds (its `sqlite_master`, recovered with
-`git show COMMIT:cnnlab/train/store.py` and that commit's migrations run on an empty database), with the
+`git show COMMIT:cnnlab/runs/store.py` and that commit's migrations run on an empty database), with the
 `user_version` it carried. Migration steps were numbered by position and merges renumbered them, so the
 same number meant different schemas (fb66e20's 5 has owners, 8e4297c's 5 has sources): the store brings
 each to today's schema by what the file holds, not by its number.
@@ -14,8 +14,7 @@ import pytest
 
 from cnnlab.access import Actor
 from cnnlab.errors import ConfigError
-from cnnlab.sweep.records import SweepStore
-from cnnlab.train.store import COLUMNS, SCHEMA_VERSION, RunStore
+from cnnlab.runs.store import COLUMNS, SCHEMA_VERSION, RunStore
 
 # commit: (user_version, DDL in the order sqlite_master lists it; sqlite_sequence, which SQLite makes
 # itself for an AUTOINCREMENT table, left out)
@@ -183,7 +182,7 @@ def write_old_store(home, commit: str) -> dict[int, dict]:
 @pytest.mark.parametrize("commit", list(OLD_SCHEMAS))
 def test_a_store_of_an_earlier_commit_opens_with_every_run_and_metric_intact(tmp_path, commit):
     written = write_old_store(tmp_path, commit)
-    store = SweepStore(tmp_path)
+    store = RunStore(tmp_path)
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     assert sorted(row[1] for row in db.execute("PRAGMA table_info(runs)")) == sorted(COLUMNS)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from cnnlab.cli import main
-from cnnlab.train.store import RunStore
+from cnnlab.runs.store import RunStore
 from cnnlab.train.timings import Timings, timings
 from cnnlab.units import format_seconds
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from cnnlab.errors import ConfigError, quoted
 from cnnlab.runs.processes import process_alive
+from cnnlab.runs.store import Run, RunStore
 from cnnlab.train.setup import resolve_device
 from cnnlab.train.spawn import LOG_FILE, spawn_detached, worker_args, worker_env
 from cnnlab.train.status import Status
-from cnnlab.train.store import Run, RunStore
 
 MAX_RUNS_ENV = "CNNLAB_MAX_RUNS_PER_DEVICE"
 QUEUE_POLL_SECONDS = 0.5

@@ -7,11 +7,11 @@ import streamlit as st
 
 from cnnlab import ConfigError, limits
 from cnnlab.classroom import active_class
-from cnnlab.sweep import SweepStore, cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
+from cnnlab.runs.store import TERMINAL, RunStore
+from cnnlab.sweep import cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
 from cnnlab.sweep.engine import dashboard_cluster
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.store import TERMINAL, RunStore
 from dashboard import identity, model_state
 from dashboard.compare import band_charts
 from dashboard.run_store import open_store
@@ -78,7 +78,7 @@ def launch() -> None:
         if not _lines(grid) and not _lines(random):
             ids = [runner.launch(config, owner=user.name, cluster=cluster.strip() or None)
                    for config in repeat_configs(base, int(repeats))]
-            store = open_store(SweepStore)
+            store = open_store()
             if store is None:
                 return
             store.tag_group(ids)
@@ -93,7 +93,7 @@ def launch() -> None:
     except ConfigError as exc:
         st.error(literal(exc))
         return
-    store = open_store(SweepStore)
+    store = open_store()
     if store is None:
         return
     runs = store.sweep_runs(sweep_id)
@@ -107,7 +107,7 @@ def live() -> None:
     watched = st.session_state.get(WATCH)
     if not watched:
         return
-    store = open_store(SweepStore)
+    store = open_store()
     if store is None:
         return
     try:

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from cnnlab.train.store import RunStore
+from cnnlab.runs.store import RunStore
 from dashboard import run_store
 from tests.ray_cluster import wait_for
 

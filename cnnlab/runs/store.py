@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from cnnlab.access import Actor, check_may_act, check_may_pin, current_actor, current_user
 from cnnlab.errors import ConfigError, StoreWarning, quoted
+from cnnlab.formats import JSON_SCHEMA_VERSION
+from cnnlab.runs.jsontext import json_text
 from cnnlab.runs.processes import kill_process, process_alive, process_start
-from cnnlab.spec import JSON_SCHEMA_VERSION
 from cnnlab.train.status import ACTIVE, TERMINAL, Status
 
 if TYPE_CHECKING:
@@ -229,6 +230,28 @@ NUMBER_COLUMNS = tuple(f.name for f in fields(Run) if f.metadata.get("number"))
 # run's is: cnnlab.runs.processes.kill_process).
 _KILLED = {True: " and was killed", False: "; it was not killed (its process could not be proved to be "
            "the run's)"}
+
+
+SWEEP_COLUMNS = ("id", "name", "created_at", "finished_at", "status", "spec", "cluster", "pid",
+                 "cancel_requested", "error", "owner", "pid_start")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A sweep as recorded; `spec` holds the space, the early-stopping rule and the trials' parameters."""
+
+    id: int
+    name: str
+    created_at: float
+    finished_at: float | None
+    status: str
+    spec: dict[str, Any]
+    cluster: str | None
+    pid: int | None
+    cancel_requested: bool
+    error: str | None
+    owner: str | None = None
+    pid_start: int | None = None  # the start time of process `pid` (cnnlab.runs.processes)
 
 
 class RunStore:
@@ -473,6 +496,7 @@ class RunStore:
                 error += _KILLED[kill_process(run.pid, run.pid_start)]
             if error and self.finish(run.id, Status.INTERRUPTED, error=error):
                 ended.append(run.id)
+        self._reconcile_sweeps()
         return ended
 
     def _stale(self, run: Run) -> float | None:
@@ -500,6 +524,90 @@ class RunStore:
             return "the process waiting to train it stopped before the run started"
         return None if stale is None else (f"the process waiting to train it (pid {run.pid}) stopped "
                                            f"answering (last heartbeat {stale:.0f}s ago)")
+
+    # -- sweeps and groups: a sweep row, its trials ordinary runs tagged with it; a group (the repeats
+    # of one configuration) is the runs sharing a `group_id`, the id of its first run ------------------
+
+    def tag_group(self, run_ids: Sequence[int], sweep_id: int | None = None) -> None:
+        """Make `run_ids` one group (its id: the first run's), of `sweep_id` if given."""
+        for run_id in run_ids:
+            self.update(run_id, group_id=run_ids[0], sweep_id=sweep_id)
+
+    def create_sweep(self, name: str, spec: dict[str, Any], cluster: str | None,
+                     owner: str | None = None) -> int:
+        """Record a queued sweep of `owner` (default: `access.current_user()`); return its id."""
+        cursor = self._write("INSERT INTO sweeps (name, created_at, spec, cluster, owner) "
+                             "VALUES (?, ?, ?, ?, ?)",
+                             (name, time.time(), json.dumps(spec), cluster, owner or current_user()))
+        return int(cursor.lastrowid)
+
+    def get_sweep(self, sweep_id: int) -> Sweep:
+        rows = self._read(f"SELECT {', '.join(SWEEP_COLUMNS)} FROM sweeps WHERE id=?", (sweep_id,))
+        if not rows:
+            raise ConfigError(f"no sweep with id {sweep_id} in {self.home}")
+        return self._sweep(rows[0])
+
+    def list_sweeps(self) -> list[Sweep]:
+        """All sweeps, newest first."""
+        rows = self._read(f"SELECT {', '.join(SWEEP_COLUMNS)} FROM sweeps ORDER BY id DESC")
+        return [self._sweep(row) for row in rows]
+
+    def sweep_runs(self, sweep_id: int) -> list[Run]:
+        """The sweep's trials in the order they were planned."""
+        return [_decode(row) for row in self._read(f"SELECT {_SELECT} FROM runs WHERE sweep_id=? ORDER BY id",
+                                                   (sweep_id,))]
+
+    def start_sweep(self, sweep_id: int, pid: int) -> bool:
+        """queued -> running for the driver process `pid`; False if it was cancelled meanwhile."""
+        cursor = self._write("UPDATE sweeps SET status='running', pid=?, pid_start=? WHERE id=? AND "
+                             "status='queued' AND cancel_requested=0", (pid, process_start(pid), sweep_id))
+        return cursor.rowcount == 1
+
+    def set_sweep_pid(self, sweep_id: int, pid: int) -> None:
+        self._write("UPDATE sweeps SET pid=?, pid_start=? WHERE id=?", (pid, process_start(pid), sweep_id))
+
+    def finish_sweep(self, sweep_id: int, status: str, error: str | None = None) -> None:
+        """End the sweep with a terminal `status` unless it has ended already."""
+        if status not in TERMINAL:
+            raise ValueError(f"run store: {status!r} is not a terminal status")
+        self._write("UPDATE sweeps SET status=?, error=?, finished_at=? WHERE id=? AND status IN "
+                    "('queued', 'running')", (status, error, time.time(), sweep_id))
+
+    def request_cancel_sweep(self, sweep_id: int, actor: Actor | None = None) -> Sweep:
+        """Flag the sweep and each trial that has not ended: queued trials end at once, running ones
+        when the driver stops them. Only its owner or a teacher may (`actor`, default:
+        `access.current_actor()`)."""
+        sweep = self.get_sweep(sweep_id)
+        actor = actor or current_actor()
+        check_may_act(actor, sweep.owner, "cancel", f"sweep {sweep_id}")
+        if sweep.status in TERMINAL:
+            raise ConfigError(f"sweep {sweep_id} has already ended ({sweep.status})")
+        self._write("UPDATE sweeps SET cancel_requested=1 WHERE id=?", (sweep_id,))
+        for run in self.sweep_runs(sweep_id):
+            if run.status not in TERMINAL:
+                self.request_cancel(run.id, actor)
+        if sweep.status == "queued":
+            self.finish_sweep(sweep_id, "cancelled", error="cancelled before it started")
+        return self.get_sweep(sweep_id)
+
+    def sweep_cancel_requested(self, sweep_id: int) -> bool:
+        rows = self._read("SELECT cancel_requested FROM sweeps WHERE id=?", (sweep_id,))
+        return bool(rows and rows[0][0])
+
+    def _sweep(self, row: tuple) -> Sweep:
+        data = dict(zip(SWEEP_COLUMNS, row, strict=True))
+        data["spec"] = json.loads(data["spec"])
+        data["cancel_requested"] = bool(data["cancel_requested"])
+        return Sweep(**data)
+
+    def _reconcile_sweeps(self) -> None:
+        """A sweep whose driver process died ends as interrupted, after its trials (`reconcile`): a reader
+        that sees the sweep ended sees its trials ended too."""
+        rows = self._read("SELECT id, pid, pid_start FROM sweeps WHERE status IN ('queued', 'running') "
+                          "AND pid IS NOT NULL")
+        for sweep_id, pid, start in rows:
+            if not process_alive(pid, start):
+                self.finish_sweep(sweep_id, "interrupted", error="the sweep's driver process stopped")
 
     # -- reading (never writes) ------------------------------------------------------------------------
 
@@ -538,12 +646,6 @@ class RunStore:
             runs.insert(at, run)
         return runs
 
-    def sweeps_going(self) -> bool:
-        """Whether a sweep is recorded queued or running under a driver process (whose death
-        `SweepStore.reconcile` records)."""
-        return bool(self._read("SELECT 1 FROM sweeps WHERE status IN ('queued', 'running') AND pid IS NOT "
-                               "NULL LIMIT 1"))
-
     def awaiting_dispatch(self) -> list[Run]:
         """The queued runs no process waits to train: launched to a detached worker, which a dispatcher
         (`cnnlab.train.queue.dispatch`) starts when their turn comes. A sweep's trials are its driver's,
@@ -577,13 +679,14 @@ class RunStore:
                             columns=["run_id", "step", "epoch", "name", "value"])
 
     def export(self, run_id: int, fmt: str = "csv") -> str:
-        """The run's metrics as CSV (long table), or the run (provenance included) and its metrics as JSON."""
+        """The run's metrics as CSV (long table), or the run (provenance included) and its metrics as JSON
+        (strict: an infinite number as "inf" or "-inf", cnnlab.runs.jsontext)."""
         if fmt not in EXPORT_FORMATS:
             raise ConfigError(f"export format must be csv or json, got {quoted(fmt)}")
         run = self.get(run_id)
         if fmt == "json":
-            return json.dumps({"schema_version": JSON_SCHEMA_VERSION, "run": run.to_dict(),
-                               "metrics": self.metrics(run_id)}, indent=1)
+            return json_text({"schema_version": JSON_SCHEMA_VERSION, "run": run.to_dict(),
+                              "metrics": self.metrics(run_id)}, indent=1)
         return self.metrics_frame([run_id]).drop(columns="run_id").to_csv(index=False)
 
     def delete(self, run_id: int, actor: Actor | None = None) -> None:
