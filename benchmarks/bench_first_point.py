@@ -20,11 +20,11 @@ import time
 import torch
 from machine import cpu_name
 
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.recipes import recipe_for
-from cnnlab.train.store import RunStore
 
 POLL_S = 0.05
 MODELS = {"lenet": ("lenet", {}), "vgg11/4": ("vgg11", {"width_divisor": 4}), "resnet18": ("resnet18", {})}

@@ -18,13 +18,14 @@ import time
 
 from machine import describe
 
+from cnnlab.runs.processes import process_alive
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.callbacks import StopPoller
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.fit import fit
 from cnnlab.train.status import TERMINAL
-from cnnlab.train.store import RunStore, process_alive
 
 
 def config(**changes) -> RunConfig:

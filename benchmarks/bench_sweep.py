@@ -24,11 +24,11 @@ from pathlib import Path
 import torch
 from machine import describe
 
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.sweep import create_sweep, parse_space
 from cnnlab.sweep.driver import execute
 from cnnlab.sweep.engine import connect
-from cnnlab.sweep.records import SweepStore
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 
@@ -80,7 +80,7 @@ def sweep_on(address: str | None, home: Path) -> float:
     start = time.perf_counter()
     final = execute(sweep_id, home=home)
     took = time.perf_counter() - start
-    statuses = {r.status for r in SweepStore(home).sweep_runs(sweep_id)}
+    statuses = {r.status for r in RunStore(home).sweep_runs(sweep_id)}
     assert final.status == "done" and statuses == {"done"}, (final, statuses)
     return took
 

@@ -18,8 +18,8 @@ from cnnlab import inspect
 from cnnlab.analysis import Summary, analyze
 from cnnlab.families.resnet import BasicBlock
 from cnnlab.fc_as_conv import fc_as_conv_summary
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import InputSpec, ModelConfig, model_config
-from cnnlab.train.store import RunStore
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from cnnlab.classroom import Quotas, active_class
 from cnnlab.data import split_sizes
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import RunStore
 from cnnlab.train.config import RunConfig
 from cnnlab.train.status import Status
-from cnnlab.train.store import RunStore
 
 HOUR = 3600.0
 

@@ -14,10 +14,8 @@ from cnnlab.errors import ConfigError, listed, quoted
 from cnnlab.families import FAMILIES, PRESETS, family_of, parse_model
 from cnnlab.families.family import SpecData
 from cnnlab.families.seq import SeqSpec
+from cnnlab.formats import JSON_SCHEMA_VERSION
 from cnnlab.inputs import InputSpec
-
-# The version of cnnlab's JSON forms (spec files, summaries, run exports); raised on incompatible change.
-JSON_SCHEMA_VERSION = 1
 
 # Every family's spec is a frozen dataclass deriving from SpecData.
 ArchSpec = SpecData

@@ -20,8 +20,8 @@ from types import TracebackType
 from typing import Any
 
 from cnnlab.errors import ConfigError, quoted
+from cnnlab.runs.store import RunStore
 from cnnlab.train.status import ACTIVE, Status
-from cnnlab.train.store import RunStore
 
 KIND = "track"
 # The metrics whose last values become the run's final figures (the names cnnlab's own runs use).

@@ -17,7 +17,7 @@ from cnnlab.analysis import Summary, analyze
 from cnnlab.exported import MAX_BYTES, SUFFIX
 from cnnlab.inspect import Subject, from_file
 from cnnlab.limits import MAX_MODEL_FILE_MIB, UPLOADS_KEPT
-from cnnlab.train.store import resolve_home
+from cnnlab.runs.store import resolve_home
 from dashboard import identity
 from dashboard.text import literal
 

@@ -6,7 +6,7 @@ import json
 
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.cli.model_words import model_words
-from cnnlab.train.store import Run, RunStore
+from cnnlab.runs.store import Run, RunStore
 
 MISSING = "—"
 OWN = "cnnlab"  # the source of a run cnnlab trained; external runs have their Run.source kind

@@ -11,8 +11,8 @@ import pytest
 
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import DB_FILE, RunStore
 from cnnlab.train.status import Status
-from cnnlab.train.store import DB_FILE, RunStore
 
 
 def kill_workers(home: Path) -> None:

@@ -10,12 +10,13 @@ import pytest
 
 from cnnlab.access import Actor
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
-from cnnlab.sweep import SweepStore
+from cnnlab.sweep.records import create_group
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.status import Status
-from cnnlab.train.store import MIGRATIONS, RunStore, _owners
 from cnnlab.usernames import MAX_USER_NAME
+from tests.test_store_migrations import OLD_SCHEMAS
 
 LENET = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1, limit_train=64, limit_test=32,
                   device="cpu")
@@ -30,12 +31,12 @@ def teacher_class(tmp_path, monkeypatch):
 
 def alices(home) -> tuple[int, int, int]:
     """A queued run, an ended run and a queued sweep (two trials), all of alice."""
-    store = SweepStore(home)
+    store = RunStore(home)
     queued = store.create_run(LENET.to_dict(), name="queued", model="lenet", dataset="shapes", owner="alice")
     ended = store.create_run(LENET.to_dict(), name="ended", model="lenet", dataset="shapes", owner="alice")
     store.finish(ended, Status.DONE)
     sweep = store.create_sweep("s", {"varied": []}, None, owner="alice")
-    store.create_group([LENET, LENET], sweep_id=sweep, owner="alice")
+    create_group(store, [LENET, LENET], sweep_id=sweep, owner="alice")
     return queued, ended, sweep
 
 
@@ -120,15 +121,12 @@ def test_the_store_checks_the_actor_itself(tmp_path):
 def test_runs_and_sweeps_of_an_older_store_belong_to_its_user(tmp_path, monkeypatch):
     monkeypatch.setenv("LOGNAME", "olduser")
     db = sqlite3.connect(tmp_path / "runs.sqlite", isolation_level=None)
-    before = MIGRATIONS.index(_owners)  # the schema as it was just before owners
-    for step in MIGRATIONS[:before]:
-        if callable(step):
-            step(db)
-        else:
-            db.executescript(step)
+    version, ddl = OLD_SCHEMAS["8e4297c"]  # the schema as it was just before owners
+    for statement in ddl:
+        db.execute(statement)
     db.execute("INSERT INTO runs (name, created_at, status, config) VALUES ('old', 1.0, 'done', '{}')")
     db.execute("INSERT INTO sweeps (name, created_at, spec) VALUES ('old sweep', 1.0, '{}')")
-    db.execute(f"PRAGMA user_version={before}")
+    db.execute(f"PRAGMA user_version={version}")
     db.close()
-    store = SweepStore(tmp_path)
+    store = RunStore(tmp_path)
     assert (store.get(1).owner, store.get_sweep(1).owner) == ("olduser", "olduser")

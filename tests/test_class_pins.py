@@ -9,7 +9,7 @@ import pytest
 
 from cnnlab.access import Actor
 from cnnlab.errors import ConfigError
-from cnnlab.train.store import RunStore
+from cnnlab.runs.store import RunStore
 
 
 @pytest.fixture

@@ -12,10 +12,11 @@ import pytest
 from cnnlab.access import Actor
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError
+from cnnlab.runs.processes import process_alive
+from cnnlab.runs.store import DB_FILE, RunStore
 from cnnlab.train import runner, speed
 from cnnlab.train.config import RunConfig
 from cnnlab.train.status import TERMINAL
-from cnnlab.train.store import DB_FILE, RunStore, process_alive
 from cnnlab.train.weights import WEIGHTS_FILE
 from tests.ray_cluster import audited_cluster, wait_for
 

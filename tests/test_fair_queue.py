@@ -6,10 +6,10 @@ import time
 import pytest
 
 from cnnlab.access import Actor
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.store import RunStore
 
 TINY = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1, limit_train=64, limit_test=32,
                  batch_size=32, device="cpu", speed="fixed")

@@ -13,10 +13,10 @@ from torch import nn
 from cnnlab.errors import ConfigError
 from cnnlab.inspect import dataset_images, from_file, from_run, initial, model_input
 from cnnlab.inspect.unit import explain, find_unit_layer, layer_io, unit_layers
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.store import RunStore
 from cnnlab.train.weights import save_weights, state_bytes
 from cnnlab.zoo import build
 

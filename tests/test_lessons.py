@@ -5,7 +5,7 @@ import torch
 import torchvision
 
 from cnnlab import inspect, lessons
-from cnnlab.train.store import RunStore
+from cnnlab.runs.store import RunStore
 
 VGG11 = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
 VGG16 = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))

@@ -2,8 +2,8 @@
 
 import dataclasses
 
+from cnnlab.runs.store import RunStore
 from cnnlab.train.mfu import utilisation
-from cnnlab.train.store import RunStore
 
 
 def run_on(tmp_path, device: str, device_name: str, tflops: float | None, amp: bool):

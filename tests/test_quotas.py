@@ -6,11 +6,11 @@ import pytest
 
 from cnnlab.access import Actor
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
-from cnnlab.sweep import SweepStore, create_sweep, parse_space
+from cnnlab.sweep import create_sweep, parse_space
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.store import RunStore
 
 LENET_MACS = 28 * 28 * 6 * 25 + 10 * 10 * 16 * 150 + 400 * 120 + 120 * 84 + 84 * 10
 
@@ -100,7 +100,7 @@ def test_sweep_size_is_refused_before_the_sweep_is_recorded(tmp_path, quotas):
         create_sweep(lenet().to_dict(), space, home=tmp_path, owner="alice")
     assert str(info.value) == ("quota sweep_trials refused the launch: 4 trials in one sweep, the limit is 3 "
                                "(1 over); nothing was recorded")
-    store = SweepStore(tmp_path)
+    store = RunStore(tmp_path)
     assert store.list_sweeps() == [] and store.list_runs() == []
     sweep_id = create_sweep(lenet().to_dict(), parse_space(["lr=0.01,0.1,1"], []), home=tmp_path,
                             owner="alice")

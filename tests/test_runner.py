@@ -21,13 +21,14 @@ import torchvision
 from cnnlab.cli import main
 from cnnlab.data import DeviceLoader, load_split
 from cnnlab.errors import ConfigError
+from cnnlab.runs.processes import process_alive
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train import runner, speed
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.provenance import cpu_name
 from cnnlab.train.queue import TERMINATED
 from cnnlab.train.status import TERMINAL
-from cnnlab.train.store import RunStore, process_alive
 from cnnlab.train.worker import cpu_threads
 
 SMALL = {"limit_train": 320, "limit_test": 128, "batch_size": 64, "device": "cpu"}

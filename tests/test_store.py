@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnlab.errors import ConfigError
-from cnnlab.train.store import COLUMNS, MIGRATIONS, NUMBER_COLUMNS, SCHEMA_VERSION, UPDATABLE, RunStore
+from cnnlab.runs.store import COLUMNS, NUMBER_COLUMNS, SCHEMA_VERSION, UPDATABLE, RunStore
+from tests.test_store_migrations import OLD_SCHEMAS
 
 CONTRACT_KEYS = {"id", "name", "status", "model", "dataset", "config", "params", "macs", "epochs_done",
                  "final_train_loss", "final_train_acc", "final_test_acc", "examples_per_sec", "error",
@@ -104,7 +105,7 @@ def test_a_running_run_with_no_process_recorded_is_interrupted_once_its_heartbea
 
 
 def test_the_runs_table_has_exactly_the_columns_of_run(tmp_path):
-    """MIGRATIONS build the table step by step; `Run` declares its columns once, for everything else."""
+    """TABLE_COLUMNS declares the table; `Run` declares its columns once, for everything else."""
     store = RunStore(tmp_path)
     table = [row[1] for row in sqlite3.connect(store.path).execute("PRAGMA table_info(runs)")]
     assert sorted(table) == sorted(COLUMNS)
@@ -115,7 +116,7 @@ def test_the_runs_table_has_exactly_the_columns_of_run(tmp_path):
     assert NUMBER_COLUMNS == ("created_at", "started_at", "finished_at", "params", "macs", "epochs_done",
                               "final_train_loss", "final_train_acc", "final_test_acc", "examples_per_sec",
                               "tflops", "pid", "heartbeat_at", "peak_memory", "memory_estimate",
-                              "first_point_at")
+                              "first_point_at", "pid_start")
 
 
 def test_delete_removes_rows_and_files_and_refuses_live_runs(tmp_path):
@@ -151,7 +152,8 @@ def test_export_parses_back_to_the_recorded_values(tmp_path):
 
 def test_an_old_schema_is_migrated_and_its_runs_kept(tmp_path):
     db = sqlite3.connect(tmp_path / "runs.sqlite")
-    db.executescript(MIGRATIONS[0])
+    for statement in OLD_SCHEMAS["9e57605"][1][:2]:  # the first version's two tables, no index yet
+        db.execute(statement.replace(", weights_path TEXT", ""))
     db.execute("INSERT INTO runs (name, created_at, status, config) VALUES ('old', 1.0, 'done', '{}')")
     db.execute("PRAGMA user_version=1")
     db.commit()
@@ -181,7 +183,7 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path):
 
 WRITER = textwrap.dedent("""
     import sys
-    from cnnlab.train.store import RunStore
+    from cnnlab.runs.store import RunStore
     store = RunStore(sys.argv[1])
     for step in range(300):
         store.log_metrics(int(sys.argv[2]), step, step / 100, {"train_loss": 1.0 / (step + 1)})
@@ -244,3 +246,29 @@ def test_a_queued_run_whose_waiting_process_died_becomes_interrupted(tmp_path):
     run = store.get(run_id)
     assert run.status == "interrupted" and "stopped before the run started" in run.error
     store.delete(run_id)
+
+
+def test_list_runs_sees_every_change_any_connection_makes_to_ended_runs(tmp_path):
+    """Ended runs stay decoded between looks; a change to one, by any writer, is seen at the next."""
+    store, other = RunStore(tmp_path), RunStore(tmp_path)
+    first, second, third = new_run(store), new_run(store), new_run(store)
+    store.finish(first, "done")
+    assert [(r.id, r.status) for r in store.list_runs()] == [(third, "queued"), (second, "queued"),
+                                                           (first, "done")]
+    other.update(first, name="renamed")
+    other.finish(second, "failed")
+    assert [(r.id, r.status, r.name) for r in store.list_runs()] == [
+        (third, "queued", "lenet on shapes"), (second, "failed", "lenet on shapes"),
+        (first, "done", "renamed")]
+    db = sqlite3.connect(store.path, isolation_level=None)
+    db.execute("DELETE FROM runs WHERE id=?", (first,))
+    db.execute("UPDATE runs SET status='bogus' WHERE id=?", (third,))
+    assert [(r.id, r.status) for r in store.list_runs()] == [(third, "damaged"), (second, "failed")]
+    assert [r.id for r in store.list_runs({"failed"})] == [second]
+    assert store.running_count() == 0 and store.awaiting_dispatch() == []
+
+
+def test_status_filters_are_answered_by_the_index(tmp_path):
+    store = RunStore(tmp_path)
+    plan = store._db.execute("EXPLAIN QUERY PLAN SELECT id FROM runs WHERE status IN ('queued', 'running')")
+    assert any("USING COVERING INDEX runs_by_status" in row[-1] for row in plan.fetchall())

@@ -13,11 +13,11 @@ import pytest
 
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError, StoreWarning
-from cnnlab.train.store import MIGRATIONS, SCHEMA_VERSION, RunStore, _ids_never_reused
+from cnnlab.runs.store import SCHEMA_VERSION, RunStore, _migrate_schema
+from tests.test_store_migrations import OLD_SCHEMAS
 
-# The schema as cnnlab wrote it before run ids were made unique for ever (user_version 2): migrations 1
-# and 2 as they stand (a migration, once released, is never edited: a change is a new step).
-SCHEMA_V2 = f"{MIGRATIONS[0]}\n{MIGRATIONS[1]}\nPRAGMA user_version=2;"
+# The schema as cnnlab wrote it before run ids were made unique for ever (user_version 2, 9e57605).
+SCHEMA_V2 = ";\n".join(OLD_SCHEMAS["9e57605"][1]) + ";\nPRAGMA user_version=2;"
 V2_RUN = (7, "old run", 1.5, 2.5, 3.5, "done", '{"epochs": 2, "lr": 0.1}', "lenet", "shapes", "cpu", 61706,
           429342, 2.0, 0.5, 0.75, 0.7, 1234.5, None, None, 4242, 3.0, 0, "/w/weights.pt")
 
@@ -221,7 +221,7 @@ def test_the_id_migration_keeps_columns_and_indexes_added_before_it(tmp_path):
                "VALUES (4, 'trial', 1.0, 'done', '{}', 12)")
     db.execute("INSERT INTO metrics VALUES (4, 1, 0.5, 'train_loss', 1.5)")
     db.execute("BEGIN")
-    _ids_never_reused(db)
+    _migrate_schema(db)  # the id rebuild, then the columns it lacks (provenance ...)
     db.execute("COMMIT")
     rows = db.execute("SELECT id, name, sweep_id, provenance FROM runs").fetchall()
     assert rows == [(4, "trial", 12, None)]

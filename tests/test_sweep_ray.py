@@ -13,10 +13,11 @@ import pytest
 import torch
 
 from cnnlab.cli import main
-from cnnlab.sweep import SweepStore, guard
+from cnnlab.runs.processes import process_alive
+from cnnlab.runs.store import DB_FILE, TERMINAL, RunStore
+from cnnlab.sweep import guard
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig
-from cnnlab.train.store import DB_FILE, TERMINAL, process_alive
 from cnnlab.train.weights import WEIGHTS_FILE
 from tests.ray_cluster import audited_cluster, wait_for
 
@@ -34,7 +35,7 @@ def test_local_grid_with_repeats_stops_a_dead_rate_listed_first(tmp_path, capsys
     assert sweep(*VGG, "--grid", "lr=0.0000001,0.01", "--repeats", "2", "--epochs", "2",
                  "--early-stop", "asha", home=tmp_path) == 0
     out = capsys.readouterr().out
-    store = SweepStore(tmp_path)
+    store = RunStore(tmp_path)
     (record,) = store.list_sweeps()
     runs = store.sweep_runs(record.id)
     assert record.status == "done" and record.cluster is None and len(runs) == 4
@@ -79,7 +80,7 @@ def test_a_dead_rate_first_in_an_ascending_grid_is_stopped_after_one_epoch(tmp_p
     """The grid as a user writes it (issue 22): lr 1e-7, 1e-3, 1e-2 on shapes with Adam, 3 epochs."""
     assert sweep(*VGG[:-1], "1024", "--grid", "lr=0.0000001,0.001,0.01", "--epochs", "3", "--early-stop",
                  "asha", home=tmp_path) == 0
-    store = SweepStore(tmp_path)
+    store = RunStore(tmp_path)
     dead, *good = store.sweep_runs(store.list_sweeps()[0].id)
     assert (dead.config["lr"], dead.status, dead.epochs_done) == (1e-7, "stopped early", 1)
     # The rung at epoch 2 judges the two others together: the one below their mean (the median of two)
@@ -95,7 +96,7 @@ def test_a_dead_rate_first_in_an_ascending_grid_is_stopped_after_one_epoch(tmp_p
 def test_cancelling_a_sweep_ends_every_trial_and_keeps_what_was_recorded(tmp_path, capsys):
     assert sweep("lenet", "--grid", "lr=0.01,0.02,0.03", "--epochs", "200", "--limit-train", "512",
                  "--background", home=tmp_path) == 0
-    store = SweepStore(tmp_path)
+    store = RunStore(tmp_path)
     (record,) = store.list_sweeps()
 
     def rows() -> dict[int, int]:
@@ -117,7 +118,7 @@ def test_cancelling_a_sweep_ends_every_trial_and_keeps_what_was_recorded(tmp_pat
 def test_a_killed_driver_leaves_no_ray_process_and_its_sweep_ends_interrupted(tmp_path):
     assert sweep("lenet", "--grid", "lr=0.01,0.02", "--epochs", "200", "--limit-train", "512",
                  "--background", home=tmp_path) == 0
-    store = SweepStore(tmp_path)
+    store = RunStore(tmp_path)
     (record,) = store.list_sweeps()
     wait_for(lambda: any(store.metrics(r.id) for r in store.sweep_runs(record.id)), 300, "a trial's metrics")
     driver = store.get_sweep(record.id).pid
@@ -137,7 +138,7 @@ def test_two_node_cluster_runs_the_trials_on_both_nodes_and_only_the_driver_writ
         status = sweep("lenet", "--grid", "lr=0.01,0.02", "--repeats", "2", "--epochs", "1",
                        "--limit-train", "256", "--save-weights", "--cluster", cluster.address, home=home)
     assert status == 0
-    store = SweepStore(home)
+    store = RunStore(home)
     (record,) = store.list_sweeps()
     runs = store.sweep_runs(record.id)
     assert record.cluster == cluster.address and [r.status for r in runs] == ["done"] * 4
@@ -169,7 +170,7 @@ def test_an_unreachable_cluster_is_refused_quickly_and_records_nothing(tmp_path,
     assert err == (f"cnnlab: error: cannot reach the Ray cluster at 127.0.0.1:{port}: Connection refused; "
                    "check the address (`ray status` on the head node) or leave out --cluster to run on this "
                    "machine\n")
-    assert not (tmp_path / DB_FILE).exists() or SweepStore(tmp_path).list_runs() == []
+    assert not (tmp_path / DB_FILE).exists() or RunStore(tmp_path).list_runs() == []
 
 
 def test_cluster_auto_with_no_cluster_here_is_refused_before_anything_is_recorded(tmp_path, capsys,
@@ -193,7 +194,7 @@ def test_cluster_auto_with_no_cluster_here_is_refused_before_anything_is_recorde
         f"cnnlab: error: cannot reach the Ray cluster at 127.0.0.1:{port} (--cluster auto): Connection "
         "refused; check the address (`ray status` on the head node) or leave out --cluster to run on this "
         "machine\n")
-    assert not (tmp_path / DB_FILE).exists() or SweepStore(tmp_path).list_runs() == []
+    assert not (tmp_path / DB_FILE).exists() or RunStore(tmp_path).list_runs() == []
 
 
 def test_an_unusable_ray_tmpdir_is_one_line_and_records_nothing(tmp_path, capsys, monkeypatch):
@@ -209,7 +210,7 @@ def test_an_unusable_ray_tmpdir_is_one_line_and_records_nothing(tmp_path, capsys
         assert sweep("lenet", "--grid", "lr=0.01,0.1", home=tmp_path / "home") == 2
         assert capsys.readouterr().err == f"cnnlab: error: Ray cannot start in {folder}/ray: {reason}\n"
     assert not ray.is_initialized()
-    assert not (tmp_path / "home" / DB_FILE).exists() or SweepStore(tmp_path / "home").list_runs() == []
+    assert not (tmp_path / "home" / DB_FILE).exists() or RunStore(tmp_path / "home").list_runs() == []
 
 
 NO_RAY = '''
@@ -233,5 +234,5 @@ def test_without_ray_a_sweep_says_how_to_install_it(tmp_path):
     assert done.stderr == ("cnnlab: error: sweeps run on Ray, which is not installed here (No module named "
                            "'ray'); install it with pip install 'ray[tune]==2.60.0' (it is pinned in "
                            "requirements.txt)\n")
-    assert not (home / DB_FILE).exists() or SweepStore(home).list_runs() == []
+    assert not (home / DB_FILE).exists() or RunStore(home).list_runs() == []
 

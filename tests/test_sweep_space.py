@@ -9,10 +9,11 @@ import pytest
 from cnnlab import limits
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import DB_FILE, RunStore
 from cnnlab.spec import model_config
-from cnnlab.sweep import SweepStore, param_value, parse_space, plan, repeat_configs
+from cnnlab.sweep import param_value, parse_space, plan, repeat_configs
+from cnnlab.sweep.records import create_group
 from cnnlab.train.config import DEFAULT_LR, RunConfig, fit_input
-from cnnlab.train.store import DB_FILE
 
 
 def base(model: str = "vgg:1x16,1x32", **changes) -> dict:
@@ -114,14 +115,14 @@ def test_cli_refuses_bad_sweeps_with_one_line_and_records_nothing(tmp_path, caps
         status = main(["sweep", "lenet", *args, "--home", str(tmp_path)])
         err = capsys.readouterr().err
         assert status == 2 and err.count("\n") == 1 and message in err, (args, err)
-    assert not (tmp_path / DB_FILE).exists() or SweepStore(tmp_path).list_runs() == []
+    assert not (tmp_path / DB_FILE).exists() or RunStore(tmp_path).list_runs() == []
 
 
 def test_train_repeats_trains_one_group_and_prints_mean_and_std(tmp_path, capsys):
     assert main(["train", "lenet", "--limit-train", "64", "--limit-test", "32", "--epochs", "1",
                  "--device", "cpu", "--seed", "4", "--repeats", "2", "--home", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    runs = sorted(SweepStore(tmp_path).list_runs(), key=lambda r: r.id)
+    runs = sorted(RunStore(tmp_path).list_runs(), key=lambda r: r.id)
     assert [(r.status, r.config["seed"], r.group_id) for r in runs] == [("done", 4, runs[0].id),
                                                                        ("done", 5, runs[0].id)]
     accs = [r.final_test_acc for r in runs]
@@ -132,7 +133,7 @@ def test_train_repeats_trains_one_group_and_prints_mean_and_std(tmp_path, capsys
 def test_a_sweep_whose_driver_died_is_interrupted_by_reconcile_and_reading_never_writes(tmp_path):
     import subprocess
 
-    store = SweepStore(tmp_path)
+    store = RunStore(tmp_path)
     sweep_id = store.create_sweep("orphan", {"varied": []}, None)
     driver = subprocess.Popen(["true"])
     driver.wait()  # exited and reaped: its pid names no process
@@ -147,10 +148,10 @@ def test_a_sweep_whose_driver_died_is_interrupted_by_reconcile_and_reading_never
 def test_cnnlab_runs_ends_a_sweep_whose_driver_died_and_its_trials(tmp_path, capsys):
     import subprocess
 
-    store = SweepStore(tmp_path)
+    store = RunStore(tmp_path)
     sweep_id = store.create_sweep("orphan", {"varied": []}, None)
     lenet = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1, device="cpu")
-    trials = store.create_group([lenet, lenet], sweep_id=sweep_id)
+    trials = create_group(store, [lenet, lenet], sweep_id=sweep_id)
     driver = subprocess.Popen(["true"])
     driver.wait()  # exited and reaped: its pid names no process
     assert store.start_sweep(sweep_id, driver.pid)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cnnlab.cli import main
-from cnnlab.train.store import DB_FILE, RunStore
+from cnnlab.runs.store import DB_FILE, RunStore
 
 pytest.importorskip("tensorboard")
 from torch.utils.tensorboard import SummaryWriter  # noqa: E402 (needs tensorboard)

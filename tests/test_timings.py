@@ -3,8 +3,8 @@
 import dataclasses
 import sqlite3
 
+from cnnlab.runs.store import DB_FILE, RunStore
 from cnnlab.train.status import Status
-from cnnlab.train.store import DB_FILE, RunStore
 from cnnlab.train.timings import Timings, timings
 from cnnlab.units import format_seconds
 

@@ -13,7 +13,7 @@ import pytest
 import cnnlab
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError
-from cnnlab.train.store import RunStore
+from cnnlab.runs.store import RunStore
 
 STEPS = 40  # points per run: half before the reader has seen every run live, half after
 

@@ -9,10 +9,10 @@ import torch
 
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.store import RunStore
 from cnnlab.train.weights import WEIGHTS_FILE, load_weights, save_weights, state_bytes
 from cnnlab.zoo import build
 

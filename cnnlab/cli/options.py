@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from cnnlab.families import FAMILIES, all_options, models_help
-from cnnlab.spec import ModelConfig, model_config
+if TYPE_CHECKING:
+    from cnnlab.spec import ModelConfig
 
 CLUSTER_ADDRESSES = "HOST:PORT, ray://HOST:PORT or auto"  # the forms --cluster takes (sweep/engine.py)
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """MODEL, --input, and one flag per family option (`--classes`, `--depth`, ...)."""
+    from cnnlab.families import FAMILIES, all_options, models_help
+
     parser.add_argument("model", help=models_help())
     defaults = ", ".join(f"{f.label} {f.default_input}" for f in FAMILIES.values())
     parser.add_argument("--input", metavar="CxHxW", help=f"input shape (default: {defaults})")
@@ -42,5 +45,8 @@ def add_home_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
 
 
 def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
+    from cnnlab.families import all_options
+    from cnnlab.spec import model_config
+
     options = {name: getattr(args, name) for name in all_options()}
     return model_config(args.model, args.input, **options)

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 from cnnlab.cli.options import add_home_argument
 from cnnlab.cli.output import emit
 from cnnlab.errors import quoted
+from cnnlab.runs.jsontext import json_text
 from cnnlab.tables import aligned, clipped
 from cnnlab.train.mfu import utilisation
 from cnnlab.train.timings import timings
 from cnnlab.units import format_bytes, format_count
 
 if TYPE_CHECKING:
-    from cnnlab.train.store import Run, RunStore
+    from cnnlab.runs.store import Run, RunStore
 
 COLUMNS = ("ID", "Name", "Owner", "Status", "Model", "Dataset", "Epochs", "Loss", "Train acc", "Test acc",
            "Examples/s", "Created")
@@ -53,13 +54,9 @@ def _store(args: argparse.Namespace, dispatch: bool = False) -> RunStore:
     """The run store, with runs and sweeps whose process is gone already ended (`reconcile`); with
     `dispatch` (a look: list, show), the queued runs whose turn has come started too (`dispatch_all`:
     should their dispatcher have died, this look starts them; a cancel or a delete starts nothing)."""
-    from cnnlab.train.store import RunStore
+    from cnnlab.runs.store import RunStore
 
     store = RunStore(args.home)
-    if store.sweeps_going():  # only then the sweep store (and torch) is imported
-        from cnnlab.sweep.records import SweepStore
-
-        store = SweepStore(args.home)
     store.reconcile()
     if dispatch and store.awaiting_dispatch():  # only then the queue (and torch) is imported
         from cnnlab.train.queue import dispatch_all
@@ -71,7 +68,7 @@ def _store(args: argparse.Namespace, dispatch: bool = False) -> RunStore:
 def list_runs(args: argparse.Namespace) -> int:
     runs = _store(args, dispatch=True).list_runs()
     if args.format == "json":
-        print(json.dumps([run.to_dict() for run in runs]))
+        print(json_text([run.to_dict() for run in runs]))
     else:
         print(render_table(runs) if runs else "no runs yet (start one: python -m cnnlab train lenet)")
     return 0
@@ -100,7 +97,7 @@ def show(args: argparse.Namespace) -> int:
     config, provenance = data.pop("config"), data.pop("provenance")
     print(f"run {run.id}: {clipped(run.name or '')}  [{run.status}]")
     for key, value in data.items():
-        hidden = key in ("id", "name", "status", "cancel_requested") or value is False
+        hidden = key in ("id", "name", "status", "cancel_requested", "pid_start") or value is False
         if value is not None and not hidden:
             print(f"  {key:18} {_shown(key, value)}")
     took, mfu = timings(run).describe(), utilisation(run)
@@ -124,11 +121,9 @@ def show(args: argparse.Namespace) -> int:
 
 
 def cancel(args: argparse.Namespace) -> int:
-    from cnnlab.sweep import cancel_sweep
-    from cnnlab.train.runner import cancel as cancel_run
-
     kind, target = args.id
-    (cancel_sweep if kind == "sweep" else cancel_run)(target, args.home)
+    store = _store(args)
+    (store.request_cancel_sweep if kind == "sweep" else store.request_cancel)(target)
     print(f"{kind} {target}: cancel requested")
     return 0
 

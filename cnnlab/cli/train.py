@@ -109,11 +109,12 @@ def run(args: argparse.Namespace) -> int:
 def train_repeats(config: RunConfig, args: argparse.Namespace) -> int:
     """--repeats N: N runs of `config` with consecutive seeds, recorded as one group; launched detached
     (--background) or trained one after another here. Exit status 1 if any run did not finish."""
-    from cnnlab.sweep import SweepStore, repeat_configs
+    from cnnlab.runs.store import RunStore
+    from cnnlab.sweep import repeat_configs
     from cnnlab.train import runner
 
     configs = repeat_configs(config, args.repeats)
-    store = SweepStore(args.home)
+    store = RunStore(args.home)
     if args.background:
         ids = [runner.launch(c, name=args.name, home=store.home, cluster=args.cluster) for c in configs]
         store.tag_group(ids)

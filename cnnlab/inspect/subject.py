@@ -14,10 +14,10 @@ from torch import nn
 
 from cnnlab.data import channel_stats, load_split
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import Run, RunStore
 from cnnlab.spec import InputSpec, ModelConfig
 from cnnlab.train.config import RunConfig
 from cnnlab.train.setup import initialise
-from cnnlab.train.store import Run, RunStore
 from cnnlab.zoo import build
 
 

@@ -13,9 +13,10 @@ from cnnlab import quotas
 from cnnlab.access import Actor, current_user
 from cnnlab.analysis import analyze
 from cnnlab.errors import ConfigError, quoted
+from cnnlab.runs.store import RunStore, Sweep
 from cnnlab.spec import ModelConfig
 from cnnlab.sweep.engine import check_cluster
-from cnnlab.sweep.records import Sweep, SweepStore
+from cnnlab.sweep.records import create_group
 from cnnlab.sweep.space import Space, TrialPlan, check_size, expand, parse_space, repeat_configs
 from cnnlab.train.options import describe
 from cnnlab.train.spawn import spawn_detached
@@ -23,7 +24,7 @@ from cnnlab.train.spawn import spawn_detached
 EARLY_STOP = ("asha",)
 DRIVER_LOG = "driver.log"
 
-__all__ = ["EARLY_STOP", "Space", "Sweep", "SweepStore", "TrialPlan", "cancel_sweep", "create_sweep",
+__all__ = ["EARLY_STOP", "Space", "TrialPlan", "cancel_sweep", "create_sweep",
            "launch_sweep", "param_value", "parse_space", "plan", "repeat_configs"]
 
 
@@ -43,7 +44,7 @@ def create_sweep(base: dict[str, Any], space: Space, *, early_stop: str | None =
         raise ConfigError(f"early stopping must be one of {', '.join(EARLY_STOP)}, got {quoted(early_stop)}")
     trials = plan(base, space, confirmed=confirmed)
     check_cluster(cluster)
-    store = SweepStore(home)
+    store = RunStore(home)
     owner = owner or current_user()
     macs = {model: analyze(model).totals.macs for model in {t.config.model for t in trials}}
     quotas.check_launch(store, owner, [(t.config, macs[t.config.model]) for t in trials], sweep=True)
@@ -56,14 +57,14 @@ def create_sweep(base: dict[str, Any], space: Space, *, early_stop: str | None =
         groups.setdefault(trial.group, []).append(trial)
     for members in groups.values():
         label = describe({k: v for k, v in members[0].params.items() if k != "seed" or len(members) == 1})
-        store.create_group([t.config for t in members], sweep_id=sweep_id,
-                           name=f"{name} {sweep_id}" + (f": {label}" if label else ""), owner=owner)
+        create_group(store, [t.config for t in members], sweep_id=sweep_id,
+                     name=f"{name} {sweep_id}" + (f": {label}" if label else ""), owner=owner)
     return sweep_id
 
 
 def launch_sweep(sweep_id: int, home: str | Path | None = None) -> None:
     """Start the sweep's driver as a detached process (it outlives the tab or shell that started it)."""
-    store = SweepStore(home)
+    store = RunStore(home)
     try:
         pid = spawn_detached(["sweep", "--sweep-id", str(sweep_id), "--home", str(store.home)],
                              store.home / "sweeps" / str(sweep_id) / DRIVER_LOG)
@@ -76,7 +77,7 @@ def launch_sweep(sweep_id: int, home: str | Path | None = None) -> None:
 def cancel_sweep(sweep_id: int, home: str | Path | None = None, actor: Actor | None = None) -> Sweep:
     """Cancel every trial that has not ended; the driver stops the running ones within a second or so.
     Only the sweep's owner or a teacher may (`actor`, default: `access.current_actor()`)."""
-    store = SweepStore(home)
+    store = RunStore(home)
     store.reconcile()
     return store.request_cancel_sweep(sweep_id, actor)
 

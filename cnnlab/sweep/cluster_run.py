@@ -13,13 +13,12 @@ from __future__ import annotations
 import os
 
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import Run, RunStore
 from cnnlab.sweep import guard
 from cnnlab.sweep.driver import run_trials
 from cnnlab.sweep.engine import connect
-from cnnlab.sweep.records import SweepStore
 from cnnlab.train.loop import Report
 from cnnlab.train.status import Status
-from cnnlab.train.store import Run, RunStore
 from cnnlab.train.worker import heartbeat
 
 
@@ -38,7 +37,7 @@ def execute(store: RunStore, run_id: int, progress: Report | None = None) -> Run
 
             ray = connect(run.cluster)
             try:
-                run_trials(ray, SweepStore(store.home), [run], name=f"run-{run_id}", reuse_workers=False,
+                run_trials(ray, RunStore(store.home), [run], name=f"run-{run_id}", reuse_workers=False,
                            early_stop=False, recorder=Recorder(store.home, progress=progress),
                            stop=Canceller(store.home, None))
             finally:

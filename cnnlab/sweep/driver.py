@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import TERMINAL, Run, RunStore, Sweep
 from cnnlab.sweep import guard
 from cnnlab.sweep.engine import connect
-from cnnlab.sweep.records import Sweep, SweepStore
 from cnnlab.sweep.trial import train_trial
-from cnnlab.train.store import TERMINAL, Run
 
 
 def execute(sweep_id: int, *, home: str | Path | None = None, ended: Any = None) -> Sweep:
@@ -26,7 +25,7 @@ def execute(sweep_id: int, *, home: str | Path | None = None, ended: Any = None)
     trials end failed (Ctrl-C: cancelled) and the exception is re-raised; should this process be killed,
     its guard (`cnnlab.sweep.guard`) ends them interrupted and brings down the Ray processes it started.
     """
-    store = SweepStore(home)
+    store = RunStore(home)
     sweep = store.get_sweep(sweep_id)
     if not store.start_sweep(sweep_id, os.getpid()):
         return sweep
@@ -56,7 +55,7 @@ def execute(sweep_id: int, *, home: str | Path | None = None, ended: Any = None)
     return store.get_sweep(sweep_id)
 
 
-def _tune(ray: Any, store: SweepStore, sweep: Sweep, ended: Any) -> None:
+def _tune(ray: Any, store: RunStore, sweep: Sweep, ended: Any) -> None:
     from cnnlab.sweep.recorder import Canceller, Recorder
 
     runs = [run for run in store.sweep_runs(sweep.id) if run.status == "queued"]
@@ -68,7 +67,7 @@ def _tune(ray: Any, store: SweepStore, sweep: Sweep, ended: Any) -> None:
                    stop=Canceller(store.home, sweep.id))
 
 
-def run_trials(ray: Any, store: SweepStore, runs: list[Run], *, name: str, reuse_workers: bool,
+def run_trials(ray: Any, store: RunStore, runs: list[Run], *, name: str, reuse_workers: bool,
                early_stop: bool, recorder: Any, stop: Any) -> None:
     """Train `runs` as the trials of one Tune experiment `name` (one CPU each, and one GPU where the
     cluster has them), in interleaved order, with successive halving if `early_stop`; `recorder` writes
@@ -102,7 +101,7 @@ def interleaved(items: list[Any]) -> list[Any]:
     return [items[i] for i in order]
 
 
-def _end(store: SweepStore, sweep_id: int, status: str, error: str, sweep_status: str | None = None) -> None:
+def _end(store: RunStore, sweep_id: int, status: str, error: str, sweep_status: str | None = None) -> None:
     """End the trials that have not ended with `status`, then the sweep (with `sweep_status` if given)."""
     for run in store.sweep_runs(sweep_id):
         if run.status not in TERMINAL:

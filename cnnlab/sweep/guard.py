@@ -67,14 +67,14 @@ def _watch(home: str) -> None:
     driver = os.getppid()
     if sys.stdin.buffer.read() == DONE:
         return  # the driver ended normally
-    from cnnlab.sweep.records import SweepStore
-    from cnnlab.train.store import process_alive
+    from cnnlab.runs.processes import process_alive
+    from cnnlab.runs.store import RunStore
 
     # The pipe closed unwritten: the driver is dying. Its files close before it is gone, so wait until
     # it is (else `reconcile` would still see it alive and leave the sweep running).
     while process_alive(driver):
         time.sleep(DEATH_POLL_SECONDS)
-    store = SweepStore(home)
+    store = RunStore(home)
     store.reconcile()  # the driver's process is gone: the sweep and its trials end interrupted
     for pid in members(driver):
         if pid != os.getpid():

@@ -15,10 +15,9 @@ from typing import Any
 from ray import tune
 from ray.tune.stopper import Stopper
 
-from cnnlab.sweep.records import SweepStore
+from cnnlab.runs.store import Run, RunStore
 from cnnlab.train.callbacks import StoreRecorder
 from cnnlab.train.loop import Report
-from cnnlab.train.store import Run
 from cnnlab.train.weights import save_weights
 
 CANCEL_POLL_SECONDS = 0.25
@@ -29,12 +28,12 @@ class _StoreUser:
     with the experiment's state, and a connection cannot be pickled."""
 
     home: Path
-    _store: SweepStore | None = None
+    _store: RunStore | None = None
 
     @property
-    def store(self) -> SweepStore:
+    def store(self) -> RunStore:
         if self._store is None:
-            self._store = SweepStore(self.home)
+            self._store = RunStore(self.home)
         return self._store
 
     def __getstate__(self) -> dict[str, Any]:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import RunStore
 from cnnlab.tbimport.reader import FolderLog, read_folder, run_folders
 from cnnlab.track import finals, record_external
 from cnnlab.train.status import Status
-from cnnlab.train.store import RunStore
 
 KIND = "tensorboard"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cnnlab.train.store import Run
+from cnnlab.runs.store import Run
 
 
 @dataclass(frozen=True)

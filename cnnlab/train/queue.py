@@ -19,10 +19,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cnnlab.errors import ConfigError, quoted
+from cnnlab.runs.processes import process_alive
+from cnnlab.runs.store import Run, RunStore
 from cnnlab.train.setup import resolve_device
 from cnnlab.train.spawn import LOG_FILE, spawn_detached, worker_args, worker_env
 from cnnlab.train.status import Status
-from cnnlab.train.store import Run, RunStore, process_alive
 
 MAX_RUNS_ENV = "CNNLAB_MAX_RUNS_PER_DEVICE"
 QUEUE_POLL_SECONDS = 0.5
@@ -171,7 +172,7 @@ def _in_queue(run: Run) -> bool:
     """Queued on this machine (not on a Ray cluster, which has its own queue), and waiting in a live
     process (a sweep's trial: in its driver's) or, not a sweep's trial, for a dispatcher."""
     return run.status == Status.QUEUED and run.cluster is None and (
-        process_alive(run.pid) if run.pid else run.sweep_id is None)
+        process_alive(run.pid, run.pid_start) if run.pid else run.sweep_id is None)
 
 
 def _device_of(run: Run) -> str | None:

@@ -16,6 +16,7 @@ from cnnlab.access import Actor, current_user
 from cnnlab.analysis import Totals, analyze
 from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import RunStore
 from cnnlab.train.config import RunConfig
 from cnnlab.train.memory import check_fits
 from cnnlab.train.options import DEFAULT_LR, describe, options
@@ -32,7 +33,6 @@ from cnnlab.train.queue import (
 from cnnlab.train.setup import resolve_device
 from cnnlab.train.spawn import LOG_FILE
 from cnnlab.train.status import Status
-from cnnlab.train.store import RunStore
 from cnnlab.train.weights import load_weights
 from cnnlab.train.worker import execute, run_worker
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cnnlab.train.store import Run
+from cnnlab.runs.store import Run
 from cnnlab.units import format_seconds
 
 

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import RunStore
 from cnnlab.train.config import RunConfig
-from cnnlab.train.store import RunStore
 from cnnlab.zoo import build
 
 WEIGHTS_FILE = "weights.pt"

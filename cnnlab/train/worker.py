@@ -19,6 +19,7 @@ import torch
 
 from cnnlab.access import check_may_act, current_actor
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import Run, RunStore
 from cnnlab.train.callbacks import Reporter, StopPoller, StoreRecorder
 from cnnlab.train.config import RunConfig
 from cnnlab.train.fit import fit
@@ -35,7 +36,6 @@ from cnnlab.train.queue import (
 from cnnlab.train.setup import resolve_device
 from cnnlab.train.spawn import LOG_FILE, replace_process, worker_args, worker_env
 from cnnlab.train.status import Status
-from cnnlab.train.store import Run, RunStore
 from cnnlab.train.weights import save_weights, state_bytes
 
 HEARTBEAT_SECONDS = 2.0

@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.access import Actor
-from cnnlab.train.store import Run, RunStore
+from cnnlab.runs.store import Run, RunStore
 from dashboard.text import literal
 
 MARK = "📌"

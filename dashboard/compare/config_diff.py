@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cnnlab.runs.store import Run
 from cnnlab.train.options import OPTIONS
-from cnnlab.train.store import Run
 from dashboard.run_exports import MISSING, model_of
 
 

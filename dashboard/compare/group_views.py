@@ -8,10 +8,10 @@ import streamlit as st
 from cnnlab import ConfigError
 from cnnlab.access import Actor, may_act
 from cnnlab.reports.labels import group_differences
-from cnnlab.sweep import SweepStore, cancel_sweep, param_value
+from cnnlab.runs.store import TERMINAL, Run, RunStore
+from cnnlab.sweep import cancel_sweep, param_value
 from cnnlab.sweep.space import sweep_params
 from cnnlab.train.status import Status
-from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import identity
 from dashboard.charts import bubble_figure
 from dashboard.compare import band_charts as charts
@@ -65,7 +65,7 @@ def render(store: RunStore, runs: list[Run], user: Actor | None) -> None:
     with groups_tab:
         groups_view(store, runs)
     with sweeps_tab:
-        sweeps = open_store(SweepStore)
+        sweeps = open_store()
         if sweeps is not None:
             sweep_view(sweeps, user)
 
@@ -133,7 +133,7 @@ def _text(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def sweep_view(store: SweepStore, user: Actor | None) -> None:
+def sweep_view(store: RunStore, user: Actor | None) -> None:
     sweeps = identity.visible(store.list_sweeps(), user)
     if not sweeps:
         st.info("No sweeps yet: launch one from the Train page's Sweep section or with cnnlab sweep.")

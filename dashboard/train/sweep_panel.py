@@ -9,12 +9,12 @@ from cnnlab import ConfigError, limits
 from cnnlab.access import Actor
 from cnnlab.classroom import active_class
 from cnnlab.reports.labels import group_differences, run_label
-from cnnlab.sweep import SweepStore, cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
+from cnnlab.runs.store import TERMINAL, Run, RunStore
+from cnnlab.sweep import cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
 from cnnlab.sweep.engine import dashboard_cluster
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import options
-from cnnlab.train.store import TERMINAL, Run, RunStore
 from dashboard import identity, model_state
 from dashboard.compare import band_charts
 from dashboard.run_store import open_store
@@ -114,7 +114,7 @@ def start(user: Actor, values: dict, grid: str, random: str, samples: int, repea
             ids = [runner.launch(config, owner=user.name, cluster=cluster.strip() or None,
                                  name=run_label(config.model, dataset, resize, config.to_dict(), RECIPE))
                    for config in repeat_configs(base, repeats)]
-            store = open_store(SweepStore)
+            store = open_store()
             if store is None:
                 return
             store.tag_group(ids)
@@ -129,7 +129,7 @@ def start(user: Actor, values: dict, grid: str, random: str, samples: int, repea
     except ConfigError as exc:
         st.error(literal(exc))
         return
-    store = open_store(SweepStore)
+    store = open_store()
     if store is None:
         return
     runs = store.sweep_runs(sweep_id)
@@ -143,7 +143,7 @@ def live() -> None:
     watched = st.session_state.get(WATCH)
     if not watched:
         return
-    store = open_store(SweepStore)
+    store = open_store()
     if store is None:
         return
     try:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.access import Actor, may_act
-from cnnlab.train.store import Run, RunStore
+from cnnlab.runs.store import Run, RunStore
 from cnnlab.train.timings import timings
 from dashboard import identity
 from dashboard.charts import bubble_figure, curves_figure, small_multiples

@@ -15,13 +15,13 @@ from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_s
 from cnnlab.errors import quoted
 from cnnlab.reports import labels
 from cnnlab.reports.follow import after_launch, follow
+from cnnlab.runs.store import Run
 from cnnlab.sweep.engine import dashboard_cluster
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.mfu import utilisation
 from cnnlab.train.options import OPTIONS, options
 from cnnlab.train.status import TERMINAL
-from cnnlab.train.store import Run
 from cnnlab.train.timings import timings
 from cnnlab.units import format_bytes, format_count
 from dashboard import identity, model_state

@@ -71,7 +71,7 @@ CASES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 # (the CPU's kernels differ between processors), the machine and the software versions in the provenance
 # (its device and speed path stay exact), and the run store's folder. The memory estimate stays exact.
 VARYING_KEYS = frozenset({"created_at", "started_at", "finished_at", "heartbeat_at", "examples_per_sec",
-                          "tflops", "pid", "peak_memory", "first_point_at"})
+                          "tflops", "pid", "pid_start", "peak_memory", "first_point_at"})
 VARYING_PROVENANCE = frozenset({"git_commit", "torch", "torchvision", "python", "device_name", "threads",
                                 "cpus"})
 VARYING_METRICS = frozenset({"examples_per_sec", "tflops", "seconds_left"})  # a speed, or a time from one

@@ -5,8 +5,8 @@ import pytest
 
 from cnnlab.classroom import SECRET_HEADER, parse_class_config
 from cnnlab.errors import ConfigError
+from cnnlab.runs.store import RunStore
 from cnnlab.train.status import Status
-from cnnlab.train.store import RunStore
 from cnnlab.usernames import MAX_USER_NAME
 from dashboard.identity import proxy_user
 from tests.dashboard.conftest import shown

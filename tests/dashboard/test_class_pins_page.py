@@ -4,8 +4,8 @@ first and marked; a student gets no pin control."""
 import pytest
 
 from cnnlab.access import Actor
+from cnnlab.runs.store import RunStore
 from cnnlab.train.status import Status
-from cnnlab.train.store import RunStore
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """Compare's config diff reads as words: options by their labels, numbers rounded, provenance apart."""
 
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig
-from cnnlab.train.store import RunStore
 from dashboard.compare.config_diff import config_diff
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import cnnlab
-from cnnlab.train.store import RunStore
+from cnnlab.runs.store import RunStore
 from dashboard.run_exports import selected_metrics_csv
 from tests.dashboard.conftest import unescape
 

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from cnnlab import ConfigError
-from cnnlab.train.store import RunStore
+from cnnlab.runs.store import RunStore
 from dashboard.model_state import checked, from_params
 from dashboard.text import literal, plot_text
 from tests.dashboard.conftest import shown, text_node, unescape

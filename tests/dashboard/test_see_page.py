@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.store import RunStore
 from tests.dashboard.conftest import shown
 
 

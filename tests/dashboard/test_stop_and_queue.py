@@ -4,8 +4,8 @@ import contextlib
 import time
 
 from cnnlab import ConfigError
+from cnnlab.runs.store import TERMINAL, RunStore
 from cnnlab.train import runner
-from cnnlab.train.store import TERMINAL, RunStore
 from tests.dashboard.conftest import shown, unescape
 
 

@@ -1,6 +1,6 @@
 """Every page and panel of the dashboard opens the run store one way: `dashboard.run_store.open_store`,
-which reconciles it and shows in the page why it cannot be read. No dashboard module calls RunStore(...)
-or SweepStore(...) itself."""
+which keeps one connection per store folder and shows in the page why it cannot be read. No other
+dashboard code calls RunStore(...) itself."""
 
 import ast
 from pathlib import Path
@@ -8,11 +8,11 @@ from pathlib import Path
 import dashboard
 
 DASHBOARD = Path(dashboard.__file__).parent
-STORES = {"RunStore", "SweepStore"}
+STORES = {"RunStore"}
 
 
 def constructions(path: Path) -> list[int]:
-    """The lines of `path` that call RunStore(...) or SweepStore(...) (by name or as an attribute)."""
+    """The lines of `path` that call RunStore(...) (by name or as an attribute)."""
     calls = [node for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
              if isinstance(node, ast.Call)]
     return [call.lineno for call in calls
@@ -23,11 +23,11 @@ def constructions(path: Path) -> list[int]:
 def test_only_open_store_constructs_a_store():
     found = {str(path.relative_to(DASHBOARD)): lines for path in sorted(DASHBOARD.rglob("*.py"))
              if (lines := constructions(path))}
-    assert found == {}  # open_store itself constructs the kind of store it is given
+    assert found == {"run_store.py": found.get("run_store.py")} and len(found["run_store.py"]) == 1  # _kept
 
 
 def test_the_check_sees_a_construction(tmp_path):
     page = tmp_path / "page.py"
-    page.write_text("from cnnlab.train.store import RunStore\nstore = RunStore()\n"
-                    "import cnnlab.sweep as sweep\nsweeps = sweep.SweepStore(store.home)\n")
+    page.write_text("from cnnlab.runs.store import RunStore\nstore = RunStore()\n"
+                    "import cnnlab.runs.store as runs\nagain = runs.RunStore(store.home)\n")
     assert constructions(page) == [2, 4]

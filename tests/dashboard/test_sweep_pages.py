@@ -7,11 +7,11 @@ import time
 
 import pytest
 
+from cnnlab.runs.store import TERMINAL, RunStore
 from cnnlab.spec import model_config
-from cnnlab.sweep import SweepStore, create_sweep, parse_space
+from cnnlab.sweep import create_sweep, parse_space
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.store import TERMINAL
 from cnnlab.train.weights import WEIGHTS_FILE
 from tests.dashboard.conftest import shown, train_page
 
@@ -51,7 +51,7 @@ def test_bad_sweep_input_is_an_error_and_records_nothing(new_app, grid, message)
     app.text_area(key="sweep_grid").input(grid)
     launch(app)
     assert [shown(e) for e in app.error] == [message] or message in shown(app.error[0])
-    assert SweepStore().list_runs() == [] and SweepStore().list_sweeps() == []
+    assert RunStore().list_runs() == [] and RunStore().list_sweeps() == []
 
 
 def test_an_unreachable_cluster_is_an_error_and_the_page_keeps_working(new_app):
@@ -60,12 +60,12 @@ def test_an_unreachable_cluster_is_an_error_and_the_page_keeps_working(new_app):
     app.text_input(key="sweep_cluster").input("127.0.0.1:1")
     launch(app)
     assert "cannot reach the Ray cluster at 127.0.0.1:1" in shown(app.error[0])
-    assert SweepStore().list_runs() == []
+    assert RunStore().list_runs() == []
     app.text_input(key="sweep_cluster").input("")
     app.text_area(key="sweep_grid").input("")
     app.number_input(key="sweep_repeats").set_value(2)
     launch(app)
-    assert not app.error and len(SweepStore().list_runs()) == 2
+    assert not app.error and len(RunStore().list_runs()) == 2
 
 
 def test_without_ray_a_sweep_is_an_error_and_repeats_still_work(new_app, monkeypatch):
@@ -82,7 +82,7 @@ def test_without_ray_a_sweep_is_an_error_and_repeats_still_work(new_app, monkeyp
     launch(app)
     assert shown(app.error[0]).startswith("sweeps run on Ray, which is not installed here")
     assert "pip install 'ray[tune]==2.60.0'" in shown(app.error[0])
-    assert SweepStore().list_runs() == []
+    assert RunStore().list_runs() == []
     app.text_area(key="sweep_grid").input("")
     app.number_input(key="sweep_repeats").set_value(2)
     launch(app)
@@ -93,20 +93,20 @@ def test_repeats_launch_one_group_and_the_live_view_draws_its_band(new_app):
     app = open_sweep_section(new_app)
     app.number_input(key="sweep_repeats").set_value(2)
     launch(app)
-    runs = SweepStore().list_runs()
+    runs = RunStore().list_runs()
     assert [(r.config["seed"], r.group_id) for r in runs] == [(1, runs[1].id), (0, runs[1].id)]
     assert any("launched as one group" in s.value for s in app.success)
-    wait_until(lambda: all(r.status in TERMINAL for r in SweepStore().list_runs()))
+    wait_until(lambda: all(r.status in TERMINAL for r in RunStore().list_runs()))
     app.run()
     (band,) = charts(app, "Train loss: groups as mean ± std")
     fill, mean = band["data"]
-    metrics = SweepStore().metrics_frame([r.id for r in runs])
+    metrics = RunStore().metrics_frame([r.id for r in runs])
     loss = metrics[metrics["name"] == "train_loss"].groupby("epoch")["value"].mean()
     assert mean["y"] == pytest.approx(loss.tolist()) and fill["fill"] == "toself"
     (each,) = charts(app, "Every trial: train loss")
     assert len(each["data"]) == 2
     # Like every run launched from the dashboard, each repeat saved its weights: they open on See.
-    store = SweepStore()
+    store = RunStore()
     for run in store.list_runs():
         assert run.weights_path == str(store.run_dir(run.id) / WEIGHTS_FILE)
         assert sum(p.numel() for p in runner.load_weights(run.id).parameters()) == run.params == 61706
@@ -117,14 +117,14 @@ def test_a_sweep_launched_from_the_page_is_recorded_and_can_be_cancelled(new_app
     app.number_input(key="sweep_epochs").set_value(100)
     app.text_area(key="sweep_grid").input("lr=0.01,0.02")
     launch(app)
-    (sweep,) = SweepStore().list_sweeps()
-    assert [(r.config["lr"], r.config["save_weights"]) for r in SweepStore().sweep_runs(sweep.id)] == [
+    (sweep,) = RunStore().list_sweeps()
+    assert [(r.config["lr"], r.config["save_weights"]) for r in RunStore().sweep_runs(sweep.id)] == [
         (0.01, True), (0.02, True)]  # its trials save their weights when they finish
     assert any(f"Sweep {sweep.id} launched: 2 trials on this machine" in s.value for s in app.success)
     app.button(key="cancel_sweep").click().run()
-    wait_until(lambda: SweepStore().get_sweep(sweep.id).status in TERMINAL, 60)
-    assert SweepStore().get_sweep(sweep.id).status == "cancelled"
-    assert [r.status for r in SweepStore().sweep_runs(sweep.id)] == ["cancelled"] * 2
+    wait_until(lambda: RunStore().get_sweep(sweep.id).status in TERMINAL, 60)
+    assert RunStore().get_sweep(sweep.id).status == "cancelled"
+    assert [r.status for r in RunStore().sweep_runs(sweep.id)] == ["cancelled"] * 2
 
 
 def record_runs(store, config, accuracies_per_run, **tags):
@@ -141,7 +141,7 @@ def record_runs(store, config, accuracies_per_run, **tags):
 
 
 def test_compare_draws_groups_as_bands_and_reports_mean_and_std(app):
-    store = SweepStore()
+    store = RunStore()
     config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=2)
     group = record_runs(store, config, [[0.5, 0.8], [0.6, 0.9], [0.4, 0.7]])
     store.tag_group(group)
@@ -162,7 +162,7 @@ def test_compare_draws_groups_as_bands_and_reports_mean_and_std(app):
 
 
 def test_a_seed_at_chance_is_named_and_each_seed_drawn_by_default(app):
-    store = SweepStore()
+    store = RunStore()
     config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=2)  # 10 classes: chance 0.1
     group = record_runs(store, config, [[0.5, 0.95], [0.09, 0.086], [0.6, 0.97]])
     store.tag_group(group)
@@ -183,7 +183,7 @@ def test_a_seed_at_chance_is_named_and_each_seed_drawn_by_default(app):
 
 
 def test_compare_sweep_view_shows_trials_best_parallel_coordinates_and_each_parameter(app):
-    store = SweepStore()
+    store = RunStore()
     base = RunConfig(model=fit_input(model_config("vgg:1x8,1x16"), "shapes"), epochs=2).to_dict()
     sweep_id = create_sweep(base, parse_space(["lr=0.001,0.1", "width_divisor=1,2"], []))
     finals = [0.7, 0.9, 0.5, 0.6]
@@ -212,7 +212,7 @@ def test_compare_sweep_view_shows_trials_best_parallel_coordinates_and_each_para
 
 
 def test_a_one_parameter_sweep_has_no_empty_parallel_plot_and_names_its_nodes_by_number(app):
-    store = SweepStore()
+    store = RunStore()
     base = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1).to_dict()
     sweep_id = create_sweep(base, parse_space(["lr=0.001,0.01,0.1"], []))
     ray_nodes = ["a1" * 28, "b2" * 28, "a1" * 28]  # Ray's node ids: 56 hex digits

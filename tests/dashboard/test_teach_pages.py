@@ -149,7 +149,7 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
     expected = conv_224 * 64**2 // 224**2 + 128 * 2 * 2 * 4096 + 4096 * 4096 + 4096 * 10
     assert table["MACs"].iloc[5] == f"{expected:,}"
 
-    from cnnlab.train.store import RunStore
+    from cnnlab.runs.store import RunStore
 
     store = RunStore()  # the isolated CNNLAB_HOME of this test
     run = store.create_run({}, name="lenet", model="lenet", dataset="shapes")

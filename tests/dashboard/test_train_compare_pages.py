@@ -6,10 +6,10 @@ import time
 import pytest
 
 from cnnlab import ConfigError
+from cnnlab.runs.store import TERMINAL, RunStore
 from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.store import TERMINAL, RunStore
 from tests.dashboard.conftest import shown, train_page
 
 

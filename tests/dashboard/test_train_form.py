@@ -9,11 +9,11 @@ import time
 
 import pytest
 
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import OPTIONS, TrainOption, options
-from cnnlab.train.store import RunStore
 from dashboard.train.widgets import help_text
 from tests.dashboard.conftest import shown, unescape
 

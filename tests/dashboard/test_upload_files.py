@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from cnnlab.limits import UPLOADS_KEPT
-from cnnlab.train.store import resolve_home
+from cnnlab.runs.store import resolve_home
 from dashboard.model_upload import VISITORS, keep
 from tests.dashboard.conftest import shown
 from tests.dashboard.test_own_model_pages import exported, upload

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from cnnlab.train.store import RunStore
+from cnnlab.runs.store import RunStore
 from tests.dashboard.test_train_compare_pages import launch_tiny_run
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from cnnlab.runs.store import RunStore
 from cnnlab.train.status import TERMINAL
-from cnnlab.train.store import RunStore
 from tests.conftest import kill_workers
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, ROOT, SCREENSHOTS, free_port, stop, wait_ok
 from tests.e2e.test_browser import open_list, settle

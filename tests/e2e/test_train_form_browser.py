@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from cnnlab.train.store import RunStore
+from cnnlab.runs.store import RunStore
 from tests.e2e.test_browser import settle
 
 pytestmark = pytest.mark.browser

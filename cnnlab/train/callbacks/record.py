@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from cnnlab.runs.store import RunStore
 from cnnlab.train.loop import RESULT_METRICS, Callback, Loop
-from cnnlab.train.store import RunStore
 
 
 class StoreRecorder(Callback):

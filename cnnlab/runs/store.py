@@ -14,19 +14,18 @@ ConfigError naming the file, which is left as it is.
 
 from __future__ import annotations
 
-import contextlib
+import bisect
 import getpass
 import json
 import math
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -34,7 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from cnnlab.access import Actor, check_may_act, check_may_pin, current_actor, current_user
 from cnnlab.errors import ConfigError, StoreWarning, quoted
-from cnnlab.spec import JSON_SCHEMA_VERSION
+from cnnlab.formats import JSON_SCHEMA_VERSION
+from cnnlab.runs.jsontext import json_text
+from cnnlab.runs.processes import kill_process, process_alive, process_start
 from cnnlab.train.status import ACTIVE, TERMINAL, Status
 
 if TYPE_CHECKING:
@@ -46,10 +47,9 @@ EXPORT_FORMATS = ("csv", "json")
 HEARTBEAT_TIMEOUT = 60.0
 
 def _ids_never_reused(db: sqlite3.Connection) -> None:
-    """Migration: rebuild `runs` with AUTOINCREMENT, so an id is never reused after a delete, and add
-    `provenance`. Every column and index the table has by then is kept, whatever earlier steps added;
-    metrics are untouched (foreign keys are off while migrating, so dropping the old table deletes
-    nothing)."""
+    """Rebuild `runs` with AUTOINCREMENT, so an id is never reused after a delete. Every column and index
+    the table has is kept, whatever earlier versions added; metrics are untouched (foreign keys are off
+    while migrating, so dropping the old table deletes nothing)."""
     create = db.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()[0]
     indexes = [row[0] for row in db.execute(
         "SELECT sql FROM sqlite_master WHERE type='index' AND tbl_name='runs' AND sql IS NOT NULL")]
@@ -64,64 +64,89 @@ def _ids_never_reused(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs_rebuilt RENAME TO runs")
     for index in indexes:
         db.execute(index)
-    if "provenance" not in columns:
-        db.execute("ALTER TABLE runs ADD COLUMN provenance TEXT")
 
 
-def _owners(db: sqlite3.Connection) -> None:
-    """Migration: every run and sweep records its `owner`; those recorded before are the store's, the
-    operating-system user who opens it first with this version."""
-    owner = getpass.getuser()
-    for table in ("runs", "sweeps"):
-        db.execute(f"ALTER TABLE {table} ADD COLUMN owner TEXT")
-        db.execute(f"UPDATE {table} SET owner=?", (owner,))
+# The schema as it stands, declared once: each table's columns with their SQL definitions. A store of any
+# earlier version is brought to it by idempotent steps (`_migrate`): a missing table is created, a
+# missing column added, a missing index made, and `runs` rebuilt once with AUTOINCREMENT. No step depends
+# on the version number a file carries, so stores written by every earlier commit (whose numbered steps
+# were renumbered by merges) all open. A change to the schema is a new column or table here and a new
+# SCHEMA_VERSION, so an older cnnlab refuses the file instead of misreading it.
+TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "runs": (
+        ("id", "INTEGER PRIMARY KEY AUTOINCREMENT"), ("name", "TEXT NOT NULL"),
+        ("created_at", "REAL NOT NULL"), ("started_at", "REAL"), ("finished_at", "REAL"),
+        ("status", "TEXT NOT NULL DEFAULT 'queued'"), ("config", "TEXT NOT NULL"), ("model", "TEXT"),
+        ("dataset", "TEXT"), ("device", "TEXT"), ("params", "INTEGER"), ("macs", "INTEGER"),
+        ("epochs_done", "REAL DEFAULT 0"), ("final_train_loss", "REAL"), ("final_train_acc", "REAL"),
+        ("final_test_acc", "REAL"), ("examples_per_sec", "REAL"), ("tflops", "REAL"), ("error", "TEXT"),
+        ("pid", "INTEGER"), ("heartbeat_at", "REAL"), ("cancel_requested", "INTEGER DEFAULT 0"),
+        ("weights_path", "TEXT"), ("provenance", "TEXT"),
+        # a sweep's trials and a group's repeats are runs tagged with their ids; `node`: the Ray node
+        ("sweep_id", "INTEGER"), ("group_id", "INTEGER"), ("node", "TEXT"),
+        ("source", "TEXT"),  # runs cnnlab did not train (cnnlab.track, cnnlab import), as JSON
+        ("owner", "TEXT"),
+        ("peak_memory", "REAL"), ("memory_estimate", "REAL"),  # a training step's, bytes
+        ("first_point_at", "REAL"), ("class_pinned", "INTEGER NOT NULL DEFAULT 0"),
+        ("cluster", "TEXT"),  # the Ray cluster a single run trains on; NULL: this machine's queue
+        ("pid_start", "INTEGER"),  # the start time of process `pid` (cnnlab.runs.processes)
+    ),
+    "metrics": (
+        ("run_id", "INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE"), ("step", "INTEGER NOT NULL"),
+        ("epoch", "REAL NOT NULL"), ("name", "TEXT NOT NULL"), ("value", "REAL"),
+    ),
+    "sweeps": (
+        ("id", "INTEGER PRIMARY KEY"), ("name", "TEXT NOT NULL"), ("created_at", "REAL NOT NULL"),
+        ("finished_at", "REAL"), ("status", "TEXT NOT NULL DEFAULT 'queued'"), ("spec", "TEXT NOT NULL"),
+        ("cluster", "TEXT"), ("pid", "INTEGER"), ("cancel_requested", "INTEGER DEFAULT 0"), ("error", "TEXT"),
+        ("owner", "TEXT"), ("pid_start", "INTEGER"),
+    ),
+}
+INDEXES = {"metrics_by_run": "metrics(run_id, step)", "runs_by_status": "runs(status)",
+           "runs_by_sweep": "runs(sweep_id)", "runs_by_owner": "runs(owner, status)"}
+# A count of the changes to ended runs (an ended run inserted, changed or deleted, a run ending), kept
+# by the database itself for every writer: readers keep ended runs decoded until it moves (list_runs).
+_ENDED_ROW = "{row}.status NOT IN ('queued', 'running')"
+_COUNT_ENDED = "BEGIN UPDATE ended_changes SET ended = ended + 1; END"
+TRIGGERS = {
+    "ended_run_inserted": f"AFTER INSERT ON runs WHEN {_ENDED_ROW.format(row='NEW')} {_COUNT_ENDED}",
+    "ended_run_updated": f"AFTER UPDATE ON runs WHEN {_ENDED_ROW.format(row='OLD')} OR "
+                         f"{_ENDED_ROW.format(row='NEW')} {_COUNT_ENDED}",
+    "run_deleted": f"AFTER DELETE ON runs {_COUNT_ENDED}",
+}
+# Versions 1-10 were numbered steps (merges renumbered some); 11 on, the declared schema above.
+SCHEMA_VERSION = 12
 
 
-# Each step upgrades the schema by one version; index i brings user_version i to i + 1. A step is SQL
-# statements, or a function that takes the connection.
-MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
-    """
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL,
-        finished_at REAL, status TEXT NOT NULL DEFAULT 'queued', config TEXT NOT NULL, model TEXT,
-        dataset TEXT, device TEXT, params INTEGER, macs INTEGER, epochs_done REAL DEFAULT 0,
-        final_train_loss REAL, final_train_acc REAL, final_test_acc REAL, examples_per_sec REAL,
-        tflops REAL, error TEXT, pid INTEGER, heartbeat_at REAL, cancel_requested INTEGER DEFAULT 0);
-    CREATE TABLE metrics (
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step INTEGER NOT NULL,
-        epoch REAL NOT NULL, name TEXT NOT NULL, value REAL);
-    """,
-    """
-    ALTER TABLE runs ADD COLUMN weights_path TEXT;
-    CREATE INDEX metrics_by_run ON metrics(run_id, step);
-    CREATE INDEX runs_by_status ON runs(status);
-    """,
-    # Sweeps (cnnlab/sweep): a sweep's trials and a group's repeats are runs tagged with their ids;
-    # `node` is the Ray node a trial ran on.
-    """
-    CREATE TABLE sweeps (
-        id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, finished_at REAL,
-        status TEXT NOT NULL DEFAULT 'queued', spec TEXT NOT NULL, cluster TEXT, pid INTEGER,
-        cancel_requested INTEGER DEFAULT 0, error TEXT);
-    ALTER TABLE runs ADD COLUMN sweep_id INTEGER;
-    ALTER TABLE runs ADD COLUMN group_id INTEGER;
-    ALTER TABLE runs ADD COLUMN node TEXT;
-    CREATE INDEX runs_by_sweep ON runs(sweep_id);
-    """,
-    _ids_never_reused,
-    # Runs cnnlab did not train (cnnlab.track, cnnlab import): where they came from, as JSON.
-    "ALTER TABLE runs ADD COLUMN source TEXT",
-    _owners,
-    # A training step's peak memory, measured and estimated (bytes).
-    "ALTER TABLE runs ADD COLUMN peak_memory REAL; ALTER TABLE runs ADD COLUMN memory_estimate REAL;",
-    # When a run's first live point was recorded (cnnlab.train.timings).
-    "ALTER TABLE runs ADD COLUMN first_point_at REAL",
-    # A run a teacher pinned for the class (shown first, marked, to every user).
-    "ALTER TABLE runs ADD COLUMN class_pinned INTEGER NOT NULL DEFAULT 0",
-    # The Ray cluster a single run trains on (cnnlab.sweep.cluster_run); NULL: this machine's queue.
-    "ALTER TABLE runs ADD COLUMN cluster TEXT",
-)
-SCHEMA_VERSION = len(MIGRATIONS)
+def _migrate_schema(db: sqlite3.Connection) -> None:
+    """Bring the schema of an earlier version to TABLE_COLUMNS and INDEXES; each step is done only if
+    the file lacks what it adds, so any earlier store takes it (and taking it twice changes nothing).
+    Rows recorded before owners existed become the store's, the operating-system user who opens it first
+    with this version."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    for table, columns in TABLE_COLUMNS.items():
+        if table not in tables:
+            definition = ", ".join(f"{name} {sql}" for name, sql in columns)
+            db.execute(f"CREATE TABLE {table} ({definition})")
+            continue
+        if table == "runs" and "AUTOINCREMENT" not in db.execute(
+                "SELECT sql FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()[0].upper():
+            _ids_never_reused(db)
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, sql in columns:
+            if name not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql}")
+                if name == "owner":
+                    db.execute(f"UPDATE {table} SET owner=?", (getpass.getuser(),))
+    for name, target in INDEXES.items():
+        db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+    db.execute("CREATE TABLE IF NOT EXISTS ended_changes (ended INTEGER NOT NULL)")
+    if db.execute("SELECT COUNT(*) FROM ended_changes").fetchone() == (0,):
+        db.execute("INSERT INTO ended_changes VALUES (0)")
+    for name, trigger in TRIGGERS.items():
+        db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {trigger}")
+
+
 TABLES = frozenset({"runs", "metrics"})
 
 
@@ -153,7 +178,7 @@ def _column(*, number: bool = False, updatable: bool = False, default: Any = MIS
 @dataclass(frozen=True)
 class Run:
     """One run as recorded; `config` is the parsed run config. Its fields are the columns of `runs`,
-    the one list of them (MIGRATIONS build the table step by step; a test holds the two together)."""
+    the one list of them (TABLE_COLUMNS declares the table; a test holds the two together)."""
 
     id: int
     name: str = _column(updatable=True)
@@ -191,6 +216,7 @@ class Run:
     first_point_at: float | None = _column(number=True, updatable=True, default=None)
     class_pinned: bool = _column(default=False)  # pinned for the class by a teacher (`pin_for_class`)
     cluster: str | None = _column(default=None)  # the Ray cluster's address it trains on; None: here
+    pid_start: int | None = _column(number=True, default=None)  # the start time of process `pid`
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -200,28 +226,32 @@ COLUMNS = tuple(f.name for f in fields(Run))
 UPDATABLE = frozenset(f.name for f in fields(Run) if f.metadata.get("updatable"))
 # Columns that hold numbers (or NULL); a row with anything else there reads as damaged.
 NUMBER_COLUMNS = tuple(f.name for f in fields(Run) if f.metadata.get("number"))
+# How an ended run's error tells whether its unanswering process was killed (only one provably the
+# run's is: cnnlab.runs.processes.kill_process).
+_KILLED = {True: " and was killed", False: "; it was not killed (its process could not be proved to be "
+           "the run's)"}
 
 
-def _kill(pid: int) -> None:
-    """SIGKILL process `pid` (it works on a stopped one too); gone already or not ours: nothing."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, signal.SIGKILL)
+SWEEP_COLUMNS = ("id", "name", "created_at", "finished_at", "status", "spec", "cluster", "pid",
+                 "cancel_requested", "error", "owner", "pid_start")
 
 
-def process_alive(pid: int | None) -> bool:
-    """Whether process `pid` exists and is not a zombie."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+@dataclass(frozen=True)
+class Sweep:
+    """A sweep as recorded; `spec` holds the space, the early-stopping rule and the trials' parameters."""
+
+    id: int
+    name: str
+    created_at: float
+    finished_at: float | None
+    status: str
+    spec: dict[str, Any]
+    cluster: str | None
+    pid: int | None
+    cancel_requested: bool
+    error: str | None
+    owner: str | None = None
+    pid_start: int | None = None  # the start time of process `pid` (cnnlab.runs.processes)
 
 
 class RunStore:
@@ -233,6 +263,9 @@ class RunStore:
         self.path = self.home / DB_FILE
         self.heartbeat_timeout = heartbeat_timeout
         self._lock = threading.RLock()
+        self._ended: list[tuple[tuple, Run]] = []  # list_runs' decoded ended runs, newest first ...
+        self._ended_ids: list[int] = []  # ... their ids, negated (ascending, for bisect)
+        self._ended_marker: list[tuple] | None = None  # ... as of this count of ended_changes
         if self.path.is_file() and self.path.stat().st_size == 0:
             warnings.warn(f"{self.path} was an empty file (0 bytes): whatever it held was lost before "
                           "cnnlab opened it; a new, empty run store was started in it", StoreWarning,
@@ -241,47 +274,54 @@ class RunStore:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             version = self._check_ownership()
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._migrate(version)
+            if version < SCHEMA_VERSION:
+                self._migrate()
             self._db.execute("PRAGMA foreign_keys=ON")
-            missing = TABLES - {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+            self._inode = self.path.stat().st_ino
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{self.path} is not a cnnlab run store ({exc}); it was left as it is: move it "
                               "away or use another --home / CNNLAB_HOME") from exc
-        if missing:
-            raise self._damaged(sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}"))
 
     def _check_ownership(self) -> int:
-        """The file's schema version, after refusing (before writing anything) a newer schema or a
-        database of another program."""
+        """The file's schema version, after refusing (before writing anything) a newer schema, a
+        database of another program, or a store that lost a table every version has (damaged)."""
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise ConfigError(f"{self.path} has schema version {version}, newer than this cnnlab "
-                              f"({SCHEMA_VERSION}); upgrade cnnlab to read it")
-        if version == 0:
-            tables = [row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            if tables:
-                raise ConfigError(f"{self.path} is an SQLite database of another program (tables: "
-                                  f"{', '.join(tables[:5])}), not a cnnlab run store; it was left as it is")
+                              f"({SCHEMA_VERSION}); upgrade cnnlab to read it (the file is not damaged "
+                              "and was left as it is)")
+        tables = [row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        if version == 0 and tables:
+            raise ConfigError(f"{self.path} is an SQLite database of another program (tables: "
+                              f"{', '.join(tables[:5])}), not a cnnlab run store; it was left as it is")
+        missing = TABLES - set(tables)
+        if version > 0 and missing:
+            raise self._damaged(sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}"))
         return version
 
-    def _migrate(self, version: int) -> None:
-        """Bring the schema from `version` to SCHEMA_VERSION, one transaction per step (foreign keys off
-        meanwhile, so a rebuilt table keeps its metrics)."""
+    def _migrate(self) -> None:
+        """Bring the schema to SCHEMA_VERSION (`_migrate_schema`) in one transaction, foreign keys off
+        meanwhile so a rebuilt table keeps its metrics; a process that migrated meanwhile leaves nothing
+        to do."""
         self._db.execute("PRAGMA foreign_keys=OFF")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            with self._transaction() as db:
-                if db.execute("PRAGMA user_version").fetchone()[0] == target - 1:  # not done meanwhile
-                    step = MIGRATIONS[target - 1]
-                    if callable(step):
-                        step(db)
-                    else:
-                        for statement in step.split(";"):
-                            if statement.strip():
-                                db.execute(statement)
-                    db.execute(f"PRAGMA user_version={target}")
+        with self._transaction() as db:
+            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                _migrate_schema(db)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._db.close()
+
+    def same_file(self) -> bool:
+        """Whether the store's file is still the one this connection opened (not removed or replaced)."""
+        try:
+            return self.path.stat().st_ino == self._inode
+        except OSError:
+            return False
+
+    def check_readable(self) -> None:
+        """One cheap read: ConfigError if the store can no longer be read (damaged since it was opened)."""
+        self._read("SELECT ended FROM ended_changes")
 
     def run_dir(self, run_id: int) -> Path:
         """The run's folder for files (worker log, weights)."""
@@ -341,24 +381,24 @@ class RunStore:
         cluster a single run trains on."""
         cursor = self._write(
             "INSERT INTO runs (name, created_at, status, config, model, dataset, params, macs, source, "
-            "owner, pid, sweep_id, cluster) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "owner, pid, sweep_id, cluster, pid_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (name, time.time(), Status.QUEUED, json.dumps(config), model, dataset, params, macs,
              None if source is None else json.dumps(source), owner or current_user(), pid, sweep_id,
-             cluster))
+             cluster, process_start(pid)))
         return int(cursor.lastrowid)
 
     def wait_in_queue(self, run_id: int, pid: int) -> None:
         """Record that process `pid` waits to train the run (and beats now), if it is still queued."""
-        self._write("UPDATE runs SET pid=?, heartbeat_at=? WHERE id=? AND status=?",
-                    (pid, time.time(), run_id, Status.QUEUED))
+        self._write("UPDATE runs SET pid=?, pid_start=?, heartbeat_at=? WHERE id=? AND status=?",
+                    (pid, process_start(pid), time.time(), run_id, Status.QUEUED))
 
     def claim(self, run_id: int, pid: int, device: str) -> bool:
         """queued -> running, atomically; False if the run is no longer queued (cancelled meanwhile)."""
         now = time.time()
         cursor = self._write(
-            "UPDATE runs SET status=?, pid=?, device=?, started_at=?, heartbeat_at=? "
+            "UPDATE runs SET status=?, pid=?, pid_start=?, device=?, started_at=?, heartbeat_at=? "
             "WHERE id=? AND status=? AND cancel_requested=0",
-            (Status.RUNNING, pid, device, now, now, run_id, Status.QUEUED))
+            (Status.RUNNING, pid, process_start(pid), device, now, now, run_id, Status.QUEUED))
         return cursor.rowcount == 1
 
     def heartbeat(self, run_id: int) -> None:
@@ -373,10 +413,13 @@ class RunStore:
                            rows)
 
     def update(self, run_id: int, **values: Any) -> None:
-        """Set result columns of a run (only the UPDATABLE ones; `provenance` is a dict)."""
+        """Set result columns of a run (only the UPDATABLE ones; `provenance` is a dict). A new `pid`
+        is recorded with its process's start time."""
         unknown = sorted(set(values) - UPDATABLE)
         if unknown:
             raise ValueError(f"run store: cannot update {', '.join(unknown)}")
+        if "pid" in values:
+            values["pid_start"] = process_start(values["pid"])
         if "provenance" in values:
             values["provenance"] = json.dumps(values["provenance"])
         if values:
@@ -409,9 +452,9 @@ class RunStore:
             raise ConfigError(f"run {run_id} has already ended ({run.status})")
         stale = self._stale(run)
         if stale is not None:  # it would never see the flag; killed first, as it may hold the write lock
-            _kill(run.pid)
+            killed = kill_process(run.pid, run.pid_start)
             self.finish(run_id, Status.CANCELLED, error=f"cancelled; its process (pid {run.pid}) had "
-                        f"stopped answering (last heartbeat {stale:.0f}s ago) and was killed")
+                        f"stopped answering (last heartbeat {stale:.0f}s ago){_KILLED[killed]}")
             return self.get(run_id)
         self._write("UPDATE runs SET cancel_requested=1 WHERE id=?", (run_id,))
         # Only if still queued: a worker that claimed the run meanwhile stops it at its next poll.
@@ -441,15 +484,19 @@ class RunStore:
         with no process is waiting for a dispatcher, not gone (`awaiting_dispatch`). A process
         that is alive but whose heartbeat is older than `heartbeat_timeout` (stopped with SIGSTOP, or
         hung) is killed, so it cannot hold the queue or write later (`_stale` says which runs beat); with
-        no process recorded, a stale heartbeat alone ends the run.
+        no process recorded, a stale heartbeat alone ends the run. A process is the run's only if it
+        started when the one recorded did (`pid_start`): a pid reused by another process is the run's
+        process gone, and is never killed.
         """
         ended = []
         for run in self.list_runs(set(ACTIVE)):
             error = self._why_gone(run)
             if error and self._stale(run) is not None:
-                _kill(run.pid)  # first: a stopped process may hold the database's write lock
+                # first: a stopped process may hold the database's write lock
+                error += _KILLED[kill_process(run.pid, run.pid_start)]
             if error and self.finish(run.id, Status.INTERRUPTED, error=error):
                 ended.append(run.id)
+        self._reconcile_sweeps()
         return ended
 
     def _stale(self, run: Run) -> float | None:
@@ -460,7 +507,7 @@ class RunStore:
                 or run.heartbeat_at is None):
             return None
         age = time.time() - run.heartbeat_at
-        return age if age > self.heartbeat_timeout and process_alive(run.pid) else None
+        return age if age > self.heartbeat_timeout and process_alive(run.pid, run.pid_start) else None
 
     def _why_gone(self, run: Run) -> str | None:
         stale = self._stale(run)
@@ -469,45 +516,150 @@ class RunStore:
                 age = time.time() - (run.heartbeat_at or run.started_at or run.created_at)
                 return (f"the training process stopped without finishing (last heartbeat {age:.0f}s ago)"
                         if age > self.heartbeat_timeout else None)
-            if not process_alive(run.pid):
+            if not process_alive(run.pid, run.pid_start):
                 return f"the training process (pid {run.pid}) stopped without finishing"
             return None if stale is None else (f"the training process (pid {run.pid}) stopped answering "
-                                               f"(last heartbeat {stale:.0f}s ago) and was killed")
-        if run.pid is not None and not process_alive(run.pid):
+                                               f"(last heartbeat {stale:.0f}s ago)")
+        if run.pid is not None and not process_alive(run.pid, run.pid_start):
             return "the process waiting to train it stopped before the run started"
         return None if stale is None else (f"the process waiting to train it (pid {run.pid}) stopped "
-                                           f"answering (last heartbeat {stale:.0f}s ago) and was killed")
+                                           f"answering (last heartbeat {stale:.0f}s ago)")
+
+    # -- sweeps and groups: a sweep row, its trials ordinary runs tagged with it; a group (the repeats
+    # of one configuration) is the runs sharing a `group_id`, the id of its first run ------------------
+
+    def tag_group(self, run_ids: Sequence[int], sweep_id: int | None = None) -> None:
+        """Make `run_ids` one group (its id: the first run's), of `sweep_id` if given."""
+        for run_id in run_ids:
+            self.update(run_id, group_id=run_ids[0], sweep_id=sweep_id)
+
+    def create_sweep(self, name: str, spec: dict[str, Any], cluster: str | None,
+                     owner: str | None = None) -> int:
+        """Record a queued sweep of `owner` (default: `access.current_user()`); return its id."""
+        cursor = self._write("INSERT INTO sweeps (name, created_at, spec, cluster, owner) "
+                             "VALUES (?, ?, ?, ?, ?)",
+                             (name, time.time(), json.dumps(spec), cluster, owner or current_user()))
+        return int(cursor.lastrowid)
+
+    def get_sweep(self, sweep_id: int) -> Sweep:
+        rows = self._read(f"SELECT {', '.join(SWEEP_COLUMNS)} FROM sweeps WHERE id=?", (sweep_id,))
+        if not rows:
+            raise ConfigError(f"no sweep with id {sweep_id} in {self.home}")
+        return self._sweep(rows[0])
+
+    def list_sweeps(self) -> list[Sweep]:
+        """All sweeps, newest first."""
+        rows = self._read(f"SELECT {', '.join(SWEEP_COLUMNS)} FROM sweeps ORDER BY id DESC")
+        return [self._sweep(row) for row in rows]
+
+    def sweep_runs(self, sweep_id: int) -> list[Run]:
+        """The sweep's trials in the order they were planned."""
+        return [_decode(row) for row in self._read(f"SELECT {_SELECT} FROM runs WHERE sweep_id=? ORDER BY id",
+                                                   (sweep_id,))]
+
+    def start_sweep(self, sweep_id: int, pid: int) -> bool:
+        """queued -> running for the driver process `pid`; False if it was cancelled meanwhile."""
+        cursor = self._write("UPDATE sweeps SET status='running', pid=?, pid_start=? WHERE id=? AND "
+                             "status='queued' AND cancel_requested=0", (pid, process_start(pid), sweep_id))
+        return cursor.rowcount == 1
+
+    def set_sweep_pid(self, sweep_id: int, pid: int) -> None:
+        self._write("UPDATE sweeps SET pid=?, pid_start=? WHERE id=?", (pid, process_start(pid), sweep_id))
+
+    def finish_sweep(self, sweep_id: int, status: str, error: str | None = None) -> None:
+        """End the sweep with a terminal `status` unless it has ended already."""
+        if status not in TERMINAL:
+            raise ValueError(f"run store: {status!r} is not a terminal status")
+        self._write("UPDATE sweeps SET status=?, error=?, finished_at=? WHERE id=? AND status IN "
+                    "('queued', 'running')", (status, error, time.time(), sweep_id))
+
+    def request_cancel_sweep(self, sweep_id: int, actor: Actor | None = None) -> Sweep:
+        """Flag the sweep and each trial that has not ended: queued trials end at once, running ones
+        when the driver stops them. Only its owner or a teacher may (`actor`, default:
+        `access.current_actor()`)."""
+        sweep = self.get_sweep(sweep_id)
+        actor = actor or current_actor()
+        check_may_act(actor, sweep.owner, "cancel", f"sweep {sweep_id}")
+        if sweep.status in TERMINAL:
+            raise ConfigError(f"sweep {sweep_id} has already ended ({sweep.status})")
+        self._write("UPDATE sweeps SET cancel_requested=1 WHERE id=?", (sweep_id,))
+        for run in self.sweep_runs(sweep_id):
+            if run.status not in TERMINAL:
+                self.request_cancel(run.id, actor)
+        if sweep.status == "queued":
+            self.finish_sweep(sweep_id, "cancelled", error="cancelled before it started")
+        return self.get_sweep(sweep_id)
+
+    def sweep_cancel_requested(self, sweep_id: int) -> bool:
+        rows = self._read("SELECT cancel_requested FROM sweeps WHERE id=?", (sweep_id,))
+        return bool(rows and rows[0][0])
+
+    def _sweep(self, row: tuple) -> Sweep:
+        data = dict(zip(SWEEP_COLUMNS, row, strict=True))
+        data["spec"] = json.loads(data["spec"])
+        data["cancel_requested"] = bool(data["cancel_requested"])
+        return Sweep(**data)
+
+    def _reconcile_sweeps(self) -> None:
+        """A sweep whose driver process died ends as interrupted, after its trials (`reconcile`): a reader
+        that sees the sweep ended sees its trials ended too."""
+        rows = self._read("SELECT id, pid, pid_start FROM sweeps WHERE status IN ('queued', 'running') "
+                          "AND pid IS NOT NULL")
+        for sweep_id, pid, start in rows:
+            if not process_alive(pid, start):
+                self.finish_sweep(sweep_id, "interrupted", error="the sweep's driver process stopped")
 
     # -- reading (never writes) ------------------------------------------------------------------------
 
     def get(self, run_id: int) -> Run:
-        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM runs WHERE id=?", (run_id,))
+        rows = self._read(f"SELECT {_SELECT} FROM runs WHERE id=?", (run_id,))
         if not rows:
             raise ConfigError(f"no run with id {run_id} in {self.home}")
         return _decode(rows[0])
 
     def list_runs(self, statuses: set[str] | None = None) -> list[Run]:
-        """All runs, newest first (optionally only those with the given statuses); unreadable rows are
-        `damaged` runs."""
-        runs = [_decode(row) for row in self._read(f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY id DESC")]
-        return [run for run in runs if statuses is None or run.status in statuses]
+        """All runs, newest first (optionally only those with the given statuses, filtered in SQL on its
+        index); unreadable rows are `damaged` runs.
 
-    def sweeps_going(self) -> bool:
-        """Whether a sweep is recorded queued or running under a driver process (whose death
-        `SweepStore.reconcile` records)."""
-        return bool(self._read("SELECT 1 FROM sweeps WHERE status IN ('queued', 'running') AND pid IS NOT "
-                               "NULL LIMIT 1"))
+        The ended runs are kept decoded between calls and read again only when one of them changed
+        (`ended_changes`, counted by triggers in the database, whichever process wrote), so a look at
+        a store of many ended runs reads only its queued and running ones."""
+        if statuses is not None:
+            wanted = sorted(str(status) for status in statuses)
+            return [_decode(row) for row in self._read(
+                f"SELECT {_SELECT} FROM runs WHERE status IN ({', '.join('?' * len(wanted))}) "
+                "ORDER BY id DESC", wanted)]
+        with self._lock:
+            marker = self._read("SELECT ended FROM ended_changes")
+            if marker != self._ended_marker:
+                rows = self._read(f"SELECT {_SELECT} FROM runs WHERE {_ENDED} ORDER BY id DESC")
+                known = dict(self._ended)  # a row read before, unchanged, is not decoded again
+                self._ended = [(row, known.get(row) or _decode(row)) for row in rows]
+                self._ended_ids = [-row[0] for row in rows]
+                self._ended_marker = marker
+            runs = [run for _, run in self._ended]
+            ids = list(self._ended_ids)
+        for run in [_decode(row) for row in self._read(f"SELECT {_SELECT} FROM runs WHERE status IN "
+                                                      "('queued', 'running') ORDER BY id DESC")]:
+            at = bisect.bisect_left(ids, -run.id)
+            ids.insert(at, -run.id)
+            runs.insert(at, run)
+        return runs
 
     def awaiting_dispatch(self) -> list[Run]:
         """The queued runs no process waits to train: launched to a detached worker, which a dispatcher
         (`cnnlab.train.queue.dispatch`) starts when their turn comes. A sweep's trials are its driver's,
         a run on a cluster its own driver's."""
-        return [run for run in self.list_runs({Status.QUEUED})
-                if run.pid is None and run.sweep_id is None and run.cluster is None]
+        return [_decode(row) for row in self._read(
+            f"SELECT {_SELECT} FROM runs WHERE status=? AND pid IS NULL AND sweep_id IS NULL AND cluster "
+            "IS NULL ORDER BY id DESC", (Status.QUEUED,))]
 
     def running_count(self, device: str | None = None) -> int:
         """Runs recorded as running (on `device`, if given)."""
-        return sum(1 for run in self.list_runs({Status.RUNNING}) if device is None or run.device == device)
+        if device is None:
+            return self._read("SELECT COUNT(*) FROM runs WHERE status=?", (Status.RUNNING,))[0][0]
+        return self._read("SELECT COUNT(*) FROM runs WHERE status=? AND device=?",
+                          (Status.RUNNING, device))[0][0]
 
     def metrics(self, run_id: int) -> list[dict[str, Any]]:
         """The run's metric rows, in order: dicts with step, epoch, name, value (rows whose step, epoch or
@@ -527,13 +679,14 @@ class RunStore:
                             columns=["run_id", "step", "epoch", "name", "value"])
 
     def export(self, run_id: int, fmt: str = "csv") -> str:
-        """The run's metrics as CSV (long table), or the run (provenance included) and its metrics as JSON."""
+        """The run's metrics as CSV (long table), or the run (provenance included) and its metrics as JSON
+        (strict: an infinite number as "inf" or "-inf", cnnlab.runs.jsontext)."""
         if fmt not in EXPORT_FORMATS:
             raise ConfigError(f"export format must be csv or json, got {quoted(fmt)}")
         run = self.get(run_id)
         if fmt == "json":
-            return json.dumps({"schema_version": JSON_SCHEMA_VERSION, "run": run.to_dict(),
-                               "metrics": self.metrics(run_id)}, indent=1)
+            return json_text({"schema_version": JSON_SCHEMA_VERSION, "run": run.to_dict(),
+                              "metrics": self.metrics(run_id)}, indent=1)
         return self.metrics_frame([run_id]).drop(columns="run_id").to_csv(index=False)
 
     def delete(self, run_id: int, actor: Actor | None = None) -> None:
@@ -547,6 +700,8 @@ class RunStore:
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
 
+_SELECT = ", ".join(COLUMNS)
+_ENDED = "status NOT IN ('queued', 'running')"
 _NUMERIC_METRIC = ("typeof(step) = 'integer' AND typeof(epoch) IN ('integer', 'real') "
                    "AND typeof(value) IN ('integer', 'real', 'null')")
 
