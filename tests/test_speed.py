@@ -49,6 +49,7 @@ def test_a_short_run_on_a_machine_where_channels_last_is_slower_stays_eager(tmp_
     assert speed.choose(LENET, CPU, 8, (1, 28, 28), False, steps=10, cache=cache).path == "eager"
 
 
+@pytest.mark.slow  # compiles the model (torch.compile runs a C++ compiler)
 def test_a_long_run_times_every_path_and_caches_the_measurements(tmp_path):
     cache = tmp_path / "speed.json"
     choice = speed.choose(LENET, CPU, 8, (1, 28, 28), False, steps=10**6, cache=cache)
