@@ -1,5 +1,7 @@
 """The Build page's registry-driven controls: the seq layer table, "start from", the tv picker, code."""
 
+import pytest
+
 from cnnlab import analyze
 from cnnlab.families import FAMILIES
 from cnnlab.units import format_count
@@ -83,6 +85,7 @@ def test_start_from_a_preset_fills_the_table_and_the_input(app):
     assert len(layer_table(app)) == len(vgg.layers)  # seq is flat: every layer is a row
 
 
+@pytest.mark.slow  # page runs of seconds of CPU each
 def test_a_tv_model_is_picked_and_analysed(app):
     app.run()
     app.selectbox(key="family").select(FAMILIES["tv"].label).run()
