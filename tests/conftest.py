@@ -38,10 +38,10 @@ def kill_workers(home: Path) -> None:
         store.reconcile()
 
 
-# The fixtures a test uses to start workers (and end them however it ends): such a test is `slow`. So is
-# every test under tests/e2e (a real server and browser). What no fixture shows (a CLI subprocess, a Ray
-# cluster, real training) its module or test marks `slow` itself.
-SLOW_FIXTURES = frozenset({"no_stray_workers"})
+# A test that uses a fixture that starts workers (and ends them however the test ends) or busy
+# processes is `slow`; so is every test under tests/e2e (a real server and browser). What no fixture
+# shows (a cnnlab or Jupyter process, a Ray cluster, real training) its module or test marks itself.
+SLOW_FIXTURES = frozenset({"no_stray_workers", "every_core_busy"})
 E2E = Path(__file__).parent / "e2e"
 
 

@@ -36,6 +36,7 @@ def test_a_students_pin_is_refused_in_one_line_and_changes_nothing(cli, tmp_path
     assert sqlite3.connect(tmp_path / "runs.sqlite").execute("SELECT * FROM runs").fetchall() == before
 
 
+@pytest.mark.usefixtures("no_stray_workers")  # listing runs dispatches the queued ones: a worker starts
 def test_a_teachers_pin_shows_for_every_user_until_unpinned(cli, tmp_path):
     two_runs(tmp_path)
     assert cli("prof", "runs", "pin", "2") == (0, "run 2 pinned for the class\n", "")

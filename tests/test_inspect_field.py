@@ -105,6 +105,7 @@ def test_float32_loses_the_tails_of_a_deep_stack_float64_keeps_them():
 SMALL = {"vgg11": 16, "vgg13": 16, "vgg16": 16, "vgg19": 16, "resnet18": 8, "resnet34": 8, "resnet50": 8}
 
 
+@pytest.mark.slow  # a backward pass through every preset at its full input size
 @pytest.mark.parametrize("preset", list(PRESETS))
 def test_no_gradient_outside_the_theoretical_box_for_every_preset(preset):
     """At the default input; width divided where the family allows (channels do not change fields)."""

@@ -61,6 +61,7 @@ def test_the_step_phase_holds_weights_gradients_and_state_by_hand(optimizer, sta
         assert step.optimizer_state == state
 
 
+@pytest.mark.slow  # real training steps, measured
 @pytest.mark.parametrize(("name", "shape", "options", "batches"), [
     ("vgg11", "3x64x64", {"width_divisor": 4}, (4, 8)),
     ("alexnet", "3x96x96", {}, (2, 4)),
@@ -102,6 +103,7 @@ def test_an_unknown_optimizer_or_momentum_is_a_config_error():
         assert str(err.value) == f"momentum must be a number from 0 up to (not including) 1, got {momentum!r}"
 
 
+@pytest.mark.slow  # a real run
 def test_a_run_records_its_measured_peak_beside_the_estimate(tmp_path):
     from cnnlab.train.config import RunConfig, fit_input
     from cnnlab.train.fit import fit
@@ -117,6 +119,7 @@ def test_a_run_records_its_measured_peak_beside_the_estimate(tmp_path):
     assert result.peak_memory == pytest.approx(estimate, rel=0.15)
 
 
+@pytest.mark.slow  # simulations of real models in two threads
 def test_a_simulation_and_an_analysis_in_another_thread_do_not_disturb_each_other():
     """The simulation's module hooks are process-wide: a server analysing another model in another
     thread meanwhile made them fail on that model's modules (seen as a Build page error). Threads are

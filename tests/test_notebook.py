@@ -7,6 +7,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+pytestmark = pytest.mark.slow  # a Jupyter kernel of its own
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "notebooks" / "d2l_in_cnnlab.ipynb"
 
 def printout(rows: list[tuple[str, list[int]]], gap: str) -> str:

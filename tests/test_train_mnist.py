@@ -15,6 +15,7 @@ from cnnlab.train.recipes import recipe_for
 
 DATA = os.environ.get("CNNLAB_TEST_DATA")
 pytestmark = [
+    pytest.mark.slow,  # real training, epochs of it
     pytest.mark.mnist,
     pytest.mark.skipif(not DATA or not (Path(DATA) / "MNIST" / "raw").is_dir(),
                        reason="MNIST subset absent: set CNNLAB_TEST_DATA to a folder holding MNIST/raw"),

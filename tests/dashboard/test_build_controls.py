@@ -1,5 +1,7 @@
 """The Build page's registry-driven controls: the seq layer table, "start from", the tv picker, code."""
 
+import pytest
+
 from cnnlab import analyze
 from cnnlab.families import FAMILIES
 from cnnlab.units import format_count
@@ -83,6 +85,7 @@ def test_start_from_a_preset_fills_the_table_and_the_input(app):
     assert len(layer_table(app)) == len(vgg.layers)  # seq is flat: every layer is a row
 
 
+@pytest.mark.slow  # page runs of seconds of CPU each
 def test_a_tv_model_is_picked_and_analysed(app):
     app.run()
     app.selectbox(key="family").select(FAMILIES["tv"].label).run()
@@ -95,6 +98,7 @@ def test_a_tv_model_is_picked_and_analysed(app):
     assert "tv:mobilenet_v3_small has no code export: the torchvision family holds torchvision's" in no_code
 
 
+@pytest.mark.slow  # page runs of seconds of CPU each
 def test_the_code_download_offers_a_python_file_for_cnnlab_models_only(app):
     """The file's content is held to cnnlab's build in tests/test_code_export.py; AppTest keeps a
     download's bytes only during its run, so here: the button, its file type, and its absence for tv."""

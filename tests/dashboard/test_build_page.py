@@ -144,6 +144,7 @@ def test_editing_a_block_cell_changes_the_analysis(app):
     assert metric(app, "Parameters") == format_count(expected) == "128.77M"
 
 
+@pytest.mark.slow  # page runs of seconds of CPU each
 def test_a_link_reproduces_its_config(app):
     app.query_params["model"] = "vgg:2x16,2x32"
     app.query_params["input"] = "3x96x96"
@@ -211,6 +212,7 @@ def test_a_link_outside_the_dashboard_range_is_refused_clearly(app):
     assert not app.exception and "28 to 256 pixels" in shown(app.error[0])
 
 
+@pytest.mark.slow  # page runs of seconds of CPU each
 def test_resnet_controls_change_the_model(app):
     app.run()
     app.selectbox(key="family").select("ResNet").run()
@@ -286,6 +288,7 @@ def test_parameters_tab_shows_the_share_of_each_kind(app):
                       "Fully connected layers": f"{119_586_826 / 128_806_154:.1%}"}
 
 
+@pytest.mark.slow  # page runs of seconds of CPU each
 def test_after_an_error_the_headline_is_marked_as_the_last_valid_model(app):
     app.run()
     assert not any("Last valid model" in c.value for c in app.caption)

@@ -121,6 +121,7 @@ def test_compare_lists_and_deletes_by_role(new_app, class_config, monkeypatch, u
     assert [label.split(" [")[0].split(" ", 1)[1] for label in delete.options] == deletable
 
 
+@pytest.mark.slow  # launches workers from the page
 def test_in_class_mode_the_sweep_cluster_is_the_servers_whatever_a_client_sends(new_app, class_config,
                                                                                 monkeypatch):
     monkeypatch.setenv("CNNLAB_USER", "alice")

@@ -4,6 +4,7 @@ table on Build, its feature maps and fields on See; bad files are one error and 
 import io
 
 import numpy as np
+import pytest
 import torch
 
 from cnnlab.inspect import dataset_images, feature_maps, spatial_layers
@@ -25,6 +26,7 @@ def upload(app, content: bytes, name: str):
     return app
 
 
+@pytest.mark.slow  # trains a model, then page runs of seconds of CPU each
 def test_an_uploaded_trained_model_shows_its_own_feature_maps(app):
     trained = runner.load_weights(tiny_run())  # LeNet after a short training run
     app.run()

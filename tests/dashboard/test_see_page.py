@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
@@ -65,6 +66,7 @@ def test_the_build_models_unit_field_is_drawn_where_the_engine_says(app):
     assert (padding["y0"], padding["x1"]) == (-2.5, 29.5)
 
 
+@pytest.mark.slow  # page runs of seconds of CPU each
 def test_a_new_layer_starts_at_its_centre_and_a_unit_outside_a_smaller_map_is_brought_back(app):
     open_see(app, "vgg:1x8,1x8")
     app.selectbox(key="see_layer").set_value("block1").run()
@@ -131,6 +133,7 @@ def test_a_run_whose_weights_file_is_gone_is_an_error_and_the_page_keeps_working
     assert not app.exception and not app.error and figures(app, "pool2 unit")
 
 
+@pytest.mark.slow  # page runs of seconds of CPU each
 def test_a_run_whose_dataset_is_missing_says_so_and_shows_built_in_images(app):
     store = RunStore()
     trained = store.get(tiny_run())
@@ -146,6 +149,7 @@ def test_a_run_whose_dataset_is_missing_says_so_and_shows_built_in_images(app):
     assert figures(app, f"pool2 unit (2, 2) — run {run_id}, trained")
 
 
+@pytest.mark.slow  # page runs of seconds of CPU each
 def test_the_images_follow_the_chosen_runs_dataset(app):
     run_id = tiny_run()  # trained on shapes
     open_see(app, "lenet")

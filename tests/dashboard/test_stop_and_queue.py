@@ -3,6 +3,8 @@
 import contextlib
 import time
 
+import pytest
+
 from cnnlab import ConfigError
 from cnnlab.runs.store import TERMINAL, RunStore
 from cnnlab.train import runner
@@ -25,6 +27,7 @@ def launch(app, name: str) -> int:
     return max(run.id for run in RunStore().list_runs())
 
 
+@pytest.mark.slow  # launches workers from the page
 def test_runs_queue_and_the_stop_button_cancels_the_watched_one(new_app):
     app = new_app()
     app.query_params["model"] = "lenet"

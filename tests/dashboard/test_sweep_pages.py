@@ -68,6 +68,7 @@ def test_an_unreachable_cluster_is_an_error_and_the_page_keeps_working(new_app):
     assert not app.error and len(RunStore().list_runs()) == 2
 
 
+@pytest.mark.slow  # launches workers from the page
 def test_without_ray_a_sweep_is_an_error_and_repeats_still_work(new_app, monkeypatch):
     class NoRay:  # makes `import ray` fail in this process, as on a machine without Ray
         def find_spec(self, name, path=None, target=None):
@@ -89,6 +90,7 @@ def test_without_ray_a_sweep_is_an_error_and_repeats_still_work(new_app, monkeyp
     assert not app.error
 
 
+@pytest.mark.slow  # launches workers from the page
 def test_repeats_launch_one_group_and_the_live_view_draws_its_band(new_app):
     app = open_sweep_section(new_app)
     app.number_input(key="sweep_repeats").set_value(2)
@@ -112,6 +114,7 @@ def test_repeats_launch_one_group_and_the_live_view_draws_its_band(new_app):
         assert sum(p.numel() for p in runner.load_weights(run.id).parameters()) == run.params == 61706
 
 
+@pytest.mark.slow  # launches a Ray sweep from the page
 def test_a_sweep_launched_from_the_page_is_recorded_and_can_be_cancelled(new_app):
     app = open_sweep_section(new_app)
     app.number_input(key="sweep_epochs").set_value(100)

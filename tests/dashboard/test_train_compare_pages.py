@@ -39,6 +39,7 @@ def launch_tiny_run(new_app, model="lenet", name="tiny"):
     return app, run_id
 
 
+@pytest.mark.slow  # launches workers from the page
 def test_a_launched_run_is_recorded_and_its_curve_drawn(new_app):
     app, run_id = launch_tiny_run(new_app)
     run = RunStore().get(run_id)
@@ -91,6 +92,7 @@ def test_the_dataset_list_shows_the_sizes_found_on_disk(app, tmp_path):
     assert labels["shapes"].endswith("6,000 + 1,000 images")
 
 
+@pytest.mark.slow  # launches workers from the page
 def test_the_advanced_options_reach_the_run_and_the_model_is_in_the_link(new_app):
     app = new_app()
     app.query_params["model"] = "vgg:1x8,1x16"
@@ -111,6 +113,7 @@ def test_the_advanced_options_reach_the_run_and_the_model_is_in_the_link(new_app
     wait_for_end(app.session_state["watch_run"])
 
 
+@pytest.mark.slow  # launches workers from the page
 def test_compare_overlays_two_runs_and_diffs_their_configs(app, new_app):
     _, first = launch_tiny_run(new_app, "lenet", "lenet run")
     _, second = launch_tiny_run(new_app, "vgg:1x8,1x16", "small vgg")
@@ -131,6 +134,7 @@ def test_compare_overlays_two_runs_and_diffs_their_configs(app, new_app):
     assert app.expander[-1].label.startswith("Provenance: ")  # folded away below the settings
 
 
+@pytest.mark.slow  # launches workers from the page
 def test_compare_deletes_a_run_only_after_confirmation(app, new_app):
     _, run_id = launch_tiny_run(new_app)
     app.switch_page("views/compare.py").run()

@@ -103,6 +103,7 @@ def submit(app, prefix):
      {0: "0", -1: "-1", 10**9: "1,000,000,000"}),
     ("lr", "Learning rate", "a number above 0 and at most 1,000,000", {0.0: "0", -1.0: "-1", 1e9: "1e+09"}),
 ])
+@pytest.mark.slow  # launches workers from the page
 def test_an_out_of_range_value_is_answered_with_its_range_and_no_stale_banner(new_app, field, label, bounds,
                                                                               values):
     app = open_train(new_app, epochs="1", limit_train="64")
@@ -152,6 +153,7 @@ def preparing_then_training(app, store, run_id):
     assert unescape(app.get("progress")[0].proto.text).startswith("running · epoch 0.20 of 2")
 
 
+@pytest.mark.slow  # launches workers from the page
 def test_the_form_lives_in_the_link_and_a_reload_keeps_it(new_app):
     app = open_train(new_app)
     widget(app, "epochs").set_value(3)

@@ -3,12 +3,14 @@ deletes them."""
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from cnnlab.runs.store import RunStore
 from tests.dashboard.test_train_compare_pages import launch_tiny_run
 
 
+@pytest.mark.slow  # launches workers from the page
 def test_dashboard_runs_save_weights_compare_shows_them_and_delete_removes_them(app, new_app):
     _, run_id = launch_tiny_run(new_app, "lenet", "with weights")
     run = RunStore().get(run_id)
