@@ -105,7 +105,7 @@ def model_config(model: str | ArchSpec, input: str | InputSpec | None = None, **
     spec = parse_model(model) if isinstance(model, str) else model
     spec = with_options(spec, **options)
     if input is None:
-        shape = family_of(spec).default_input
+        shape = family_of(spec).input_for(spec)
     elif isinstance(input, InputSpec):
         shape = input
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnnlab.errors import ConfigError, quoted
-from cnnlab.families import alexnet, lenet, resnet, seq, tv, vgg
+from cnnlab.families import alexnet, lenet, resnet, seq, timm_models, tv, vgg
 from cnnlab.families.family import Family
 from cnnlab.families.options import Option
 
@@ -31,7 +31,8 @@ def register(family: Family) -> None:
     PRESETS.update(family.presets)
 
 
-for _family in (lenet.FAMILY, alexnet.FAMILY, vgg.FAMILY, resnet.FAMILY, seq.FAMILY, tv.FAMILY):
+for _family in (lenet.FAMILY, alexnet.FAMILY, vgg.FAMILY, resnet.FAMILY, seq.FAMILY, tv.FAMILY,
+                timm_models.FAMILY):
     register(_family)
 
 

@@ -31,6 +31,7 @@ class Family:
     PyTorch source: (definitions, the expression that builds it), given the spec, the input and the
     built module. Either may be None, `no_seq`/`no_code` saying why: ask through `seq_of` and
     `code_of`, which raise a ConfigError naming the family and the reason for a form it lacks.
+    `input_of` gives a spec's own default input (a timm model's pretrained size; else `default_input`).
     `notes` gives what a summary's totals leave out that the model's publisher counts (one line each).
     `spec()`, every field at its default, must be a valid spec.
     """
@@ -50,6 +51,7 @@ class Family:
     no_seq: str = "declares no seq form"
     no_code: str = "declares no code export"
     notes: Callable[[Any, InputSpec], tuple[str, ...]] = lambda spec, inp: ()
+    input_of: Callable[[Any], InputSpec] | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
@@ -63,6 +65,10 @@ class Family:
             if not isinstance(value, spec) or preset != preset.lower():
                 raise TypeError(f"the {self.name} family's preset {preset!r} must be a lowercase name of "
                                 f"a {spec.__name__}")
+
+    def input_for(self, spec: Any) -> InputSpec:
+        """The input `spec` is analysed at when none is given."""
+        return self.default_input if self.input_of is None else self.input_of(spec)
 
     def seq_of(self, spec: Any) -> SpecData:
         """The same network as a `seq` spec; a ConfigError where the family has none."""
