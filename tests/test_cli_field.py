@@ -63,9 +63,32 @@ def test_png_draws_the_box_over_the_image(cnnlab, tmp_path):
     image = np.asarray(Image.open(io.BytesIO(target.read_bytes())).convert("RGB"))
     # conv2 unit (0, 0): rf 14 centred at 4.5, so input rows and columns -2..11; the canvas starts at
     # -2 and a 30-pixel canvas is scaled ×14 to 420 pixels; the box's left edge is column 0 of the PNG.
-    assert image.shape == (420, 420, 3)
+    # Right of it: a 16-pixel gap, the 24-pixel colour bar and 80 pixels of labels.
+    assert image.shape == (420, 420 + 16 + 24 + 80, 3)
     assert tuple(image[100, 0]) == BOX and tuple(image[0, 100]) == BOX
     assert tuple(image[13 * 14 + 1, 13 * 14 + 1]) != BOX
+
+
+@pytest.mark.parametrize("scale", ["linear", "sqrt"])
+def test_png_has_a_colour_bar_from_white_to_the_heat_at_the_peak(cnnlab, tmp_path, scale):
+    target = tmp_path / "field.png"
+    status, _, err = cnnlab("field", "lenet", "--layer", "conv2", "--unit", "0,0", "--images", "2",
+                            "--format", "png", "--scale", scale, "--output", str(target))  # 420 px high
+    assert status == 0, err
+    image = np.asarray(Image.open(io.BytesIO(target.read_bytes())).convert("RGB")).astype(int)
+    bar = image[:, 420 + 16 + 12]  # the bar's middle column: 20 pixels of margin, 100% at row 20
+    # At the peak: white with 80% of the heat colour (255, 40, 0) over it; at 0: white.
+    assert tuple(bar[20]) == (255, round(255 * 0.2 + 40 * 0.8), round(255 * 0.2))
+    assert tuple(bar[400]) == (255, 255, 255)  # the bottom row, 0
+    # Halfway up the bar the drawn value is 0.5: linear that is 50% of the peak, √ 25%. The tick is
+    # drawn where the label's share sits, so the 50% tick is at the middle for linear only.
+    tick = image[:, 420 + 16 + 24 + 2]
+    middle = 400 - round(0.5 * 380)
+    quarter = 400 - round((0.25 if scale == "linear" else 0.5) * 380)
+    assert tuple(tick[middle]) == (0, 0, 0) and tuple(tick[quarter]) == (0, 0, 0)
+    status, _, err = cnnlab("field", "lenet", "--layer", "conv2", "--format", "png", "--scale", "log",
+                            "--output", str(target))
+    assert status == 2 and "argument --scale: invalid choice: 'log'" in err
 
 
 def test_a_run_with_weights_and_one_without(cnnlab, tmp_path):

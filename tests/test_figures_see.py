@@ -60,3 +60,23 @@ def test_top_image_boxes_are_clipped_to_their_tile():
     assert (first["x0"], first["y0"], first["x1"], first["y1"]) == (-0.5, -0.5, 4.5, 4.5)
     # the second tile starts 12 pixels to the right (10 + a 2-pixel gap); its box stops at the tile's edge
     assert (second["x0"], second["y0"], second["x1"], second["y1"]) == (16.5, 1.5, 21.5, 9.5)
+
+
+def test_the_field_has_a_colour_bar_in_share_of_the_peak_linear_or_square_root():
+    subject = initial(model_config("lenet"))
+    model = subject.model
+    layer = find_layer(model, spatial_layers(model, (1, 28, 28)), "conv2")
+    field = effective_field(model, torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(1)),
+                            layer, (3, 3))
+    share = field.heatmap / field.heatmap.max()
+    linear = field.figure(np.zeros((1, 28, 28))).data[1]
+    np.testing.assert_allclose(np.array(linear.z), share)
+    assert linear.showscale is not False and linear.colorbar.title.text == "share of the peak"
+    assert list(linear.colorbar.tickvals) == [0.0, 0.1, 0.25, 0.5, 0.75, 1.0]
+    assert list(linear.colorbar.ticktext) == ["0%", "10%", "25%", "50%", "75%", "100%"]
+    root = field.figure(np.zeros((1, 28, 28)), scale="sqrt").data[1]
+    np.testing.assert_allclose(np.array(root.z), np.sqrt(share))
+    assert root.colorbar.title.text == "share of the peak (drawn as √)"
+    # The labels stay shares of the peak; on the √ scale 25% sits at the middle of the bar.
+    assert list(root.colorbar.ticktext) == list(linear.colorbar.ticktext)
+    assert list(root.colorbar.tickvals) == [0.0, 0.1 ** 0.5, 0.5, 0.5 ** 0.5, 0.75 ** 0.5, 1.0]

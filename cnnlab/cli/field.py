@@ -13,6 +13,7 @@ from cnnlab.cli.train import _make_model_optional
 from cnnlab.errors import ConfigError, quoted
 from cnnlab.exported import is_model_file
 from cnnlab.families import all_options
+from cnnlab.heat import SCALES
 from cnnlab.inspect import (
     Subject,
     dataset_images,
@@ -48,6 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-dir", help="datasets folder (default: $CNNLAB_DATA or a per-user folder)")
     parser.add_argument("--seed", type=int, default=0, help="initialisation seed of MODEL (default 0)")
     parser.add_argument("--format", choices=("json", "png"), default="json")
+    parser.add_argument("--scale", choices=SCALES, default="linear", help="the png's heat: each pixel's "
+                        "share of the peak (linear, the default) or its square root (sqrt: lifts the tails)")
     parser.add_argument("--output", metavar="FILE", help="write here instead of standard output "
                         "(required for png)")
 
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     images = dataset_images(dataset, args.images, inp, args.data_dir or subject.data_dir)
     field = effective_field(subject.model, model_input(images, subject.normalize), layer, unit)
     if args.format == "png":
-        emit(field_png(images[0].numpy(), field), args.output)
+        emit(field_png(images[0].numpy(), field, args.scale), args.output)
     else:
         emit(json.dumps(to_json(field, layer, inp.as_tuple(), dataset, subject.weights)), args.output)
     return 0

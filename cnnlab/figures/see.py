@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from cnnlab import heat
 from cnnlab.figures.reads import Field, Layer, Maps, Top
 
 BOX_COLOUR = "#06b6d4"
@@ -37,10 +38,11 @@ def _mosaic_axes(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
-def field_figure(image: np.ndarray, field: Field, title: str, height: int = 420) -> go.Figure:
+def field_figure(image: np.ndarray, field: Field, title: str, height: int = 420,
+                 scale: str = "linear") -> go.Figure:
     """The image, the unit's effective field as a heatmap over it and its theoretical field as a box;
-    the part of the box outside the image is drawn over grey padding. Heat shown as the square root of
-    the share of the peak, so the tails stay visible."""
+    the part of the box outside the image is drawn over grey padding. Heat: each pixel's share of the
+    peak, linear or as its square root (`scale`, cnnlab/heat.py), with a colour bar saying which."""
     _, h, w = image.shape
     top, left, bottom, right = field.box
     fig = go.Figure()
@@ -48,10 +50,11 @@ def field_figure(image: np.ndarray, field: Field, title: str, height: int = 420)
     fig.add_shape(type="rect", x0=x0 - 0.5, x1=x1 + 0.5, y0=y0 - 0.5, y1=y1 + 0.5, fillcolor=PADDING,
                   line_width=0, layer="below", name="padding")
     fig.add_trace(go.Image(z=_rgb(image), name="image", hoverinfo="skip"))
-    peak = field.heatmap.max()
-    share = np.sqrt(field.heatmap / peak) if peak > 0 else field.heatmap
-    fig.add_trace(go.Heatmap(z=share, customdata=field.heatmap, colorscale=HEAT, zmin=0, zmax=1,
-                             showscale=False, name="effective field",
+    tickvals, ticktext = heat.ticks(scale)
+    fig.add_trace(go.Heatmap(z=heat.drawn(field.heatmap, scale), customdata=field.heatmap, colorscale=HEAT,
+                             zmin=0, zmax=1, name="effective field",
+                             colorbar=dict(title=dict(text=heat.title(scale), side="right"),
+                                           tickvals=tickvals, ticktext=ticktext, thickness=14, len=0.9),
                              hovertemplate="row %{y}, col %{x}: %{customdata:.2%} of the gradient"
                                            "<extra></extra>"))
     fig.add_shape(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,

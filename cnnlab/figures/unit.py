@@ -34,15 +34,16 @@ def equation(unit: Unit, separator: str = " ") -> str:
 
 
 def _grid(name: str, z: np.ndarray, padding: np.ndarray | None, colours: str | list, mid: float | None,
-          ) -> go.Heatmap:
-    """A window-sized heatmap, its values written in its cells while they are few; padding cells blank."""
+          cells: int | None = None) -> go.Heatmap:
+    """A heatmap of one or more stacked windows of `cells` cells each (default: all of `z`), their values
+    written in the cells while a window has few; padding cells blank."""
     text = np.array([f"{v:.3g}" if np.isfinite(v) else "" for v in z.ravel()], dtype=object).reshape(z.shape)
     if padding is not None:
         text[padding] = "pad"
         z = np.where(padding, np.nan, z)
     bound = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
     extra = dict(zmid=0, zmin=-bound or -1, zmax=bound or 1) if mid is not None else {}
-    return go.Heatmap(z=z, text=text, texttemplate="%{text}" if z.size <= MAX_TEXT_CELLS else None,
+    return go.Heatmap(z=z, text=text, texttemplate="%{text}" if (cells or z.size) <= MAX_TEXT_CELLS else None,
                       colorscale=colours, showscale=False, hovertemplate="%{text}<extra></extra>", name=name,
                       **extra)
 
@@ -78,9 +79,10 @@ def unit_figure(unit: Unit, top: int = 6) -> go.Figure:
     if unit.padding.any():
         fig.add_trace(_pad_cells(padding), row=1, col=1)
         fig.add_trace(_pad_cells(padding), row=1, col=3)
-    fig.add_trace(_grid("window", _stack(unit.window[order]), padding, WINDOW, None), row=1, col=1)
-    fig.add_trace(_grid("kernel", _stack(unit.kernel[order]), None, "RdBu", 0.0), row=1, col=2)
-    fig.add_trace(_grid("products", _stack(unit.products[order]), padding, "RdBu", 0.0), row=1, col=3)
+    cells = unit.padding.size
+    fig.add_trace(_grid("window", _stack(unit.window[order]), padding, WINDOW, None, cells), row=1, col=1)
+    fig.add_trace(_grid("kernel", _stack(unit.kernel[order]), None, "RdBu", 0.0, cells), row=1, col=2)
+    fig.add_trace(_grid("products", _stack(unit.products[order]), padding, "RdBu", 0.0, cells), row=1, col=3)
     kh = unit.padding.shape[0]
     centres = [i * (kh + 1) + (kh - 1) / 2 for i in range(len(order))]
     rest = (f"; the other {best.rest_count} input channels add {best.rest:.4g}" if best.rest_count else "")

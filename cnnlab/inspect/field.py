@@ -53,12 +53,14 @@ class EffectiveField:
         """True when the unit's gradient is zero on every image (e.g. a ReLU that never fires)."""
         return self.side50 is None
 
-    def figure(self, image: np.ndarray, title: str | None = None) -> go.Figure:
-        """The See page's picture: `image` (C×H×W in [0, 1]) with this field over it and the theoretical
-        box. Needs plotly."""
+    def figure(self, image: np.ndarray, title: str | None = None, scale: str = "linear") -> go.Figure:
+        """The See page's picture: `image` (C×H×W in [0, 1]) with this field over it (heat linear in the
+        share of the peak, or its square root: `scale`), its colour bar and the theoretical box. Needs
+        plotly."""
         from cnnlab.figures import field_figure
 
-        return field_figure(image, self, title or f"{self.layer}, unit {self.unit}: effective field")
+        return field_figure(image, self, title or f"{self.layer}, unit {self.unit}: effective field",
+                            scale=scale)
 
 
 def prepared(model: nn.Module, dtype: torch.dtype = DTYPE) -> nn.Module:

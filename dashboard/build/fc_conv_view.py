@@ -13,6 +13,7 @@ from cnnlab.fc_as_conv import fc_as_conv_summary
 from cnnlab.limits import MAX_INPUT_SIDE
 from cnnlab.spec import InputSpec
 from cnnlab.units import format_bytes
+from dashboard import class_map_view
 from dashboard.text import literal
 
 DEFAULT_SIDE = 320
@@ -57,3 +58,4 @@ def panel(config: ModelConfig, side: DeltaGenerator) -> None:
     st.container(key="fc_conv_table").dataframe(
         frame, hide_index=True, width="stretch", height=min(35 * len(frame) + 38, 640), column_config={
         name: st.column_config.NumberColumn(name, format="localized") for name in ("params", "MACs")})
+    class_map_view.show(config, "fc_map")

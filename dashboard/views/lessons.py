@@ -11,7 +11,7 @@ import streamlit as st
 from cnnlab import ConfigError, lessons
 from cnnlab.families.vgg import VGG_BLOCKS
 from cnnlab.units import format_bytes
-from dashboard import model_state
+from dashboard import class_map_view, model_state
 from dashboard.build.number_field import range_problem, whole_number
 from dashboard.pin_compare import link_params
 from dashboard.run_store import open_store
@@ -152,4 +152,5 @@ show("costs", cost_inputs, lessons.vgg_costs)
 show("evolution", evolution_inputs, lessons.evolution)
 show("residual", residual_inputs, lessons.residual_field)
 show("fc_conv", fc_conv_inputs, lessons.fc_conv_larger_image)
+class_map_view.lesson_panel()
 show("erf", erf_inputs, measured_field)

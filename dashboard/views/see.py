@@ -12,7 +12,7 @@ import torch
 from streamlit.delta_generator import DeltaGenerator
 from torch import nn
 
-from cnnlab import ConfigError, ModelConfig, build
+from cnnlab import ConfigError, ModelConfig, build, heat
 from cnnlab.analysis import analyze, format_pair
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info
 from cnnlab.figures import (
@@ -230,6 +230,7 @@ def choose_unit(layer: SpatialLayer) -> tuple[int, int]:
 
 def show_fields(sources: list[Source], dataset: str, index: int, layer: SpatialLayer, unit: tuple[int, int],
                 count: int) -> None:
+    scale = st.radio("Heat", heat.SCALES, horizontal=True, key="see_heat_scale", format_func=heat.title)
     columns = st.columns(len(sources))
     for source, column in zip(sources, columns, strict=True):
         subject, _ = load(source)
@@ -237,7 +238,7 @@ def show_fields(sources: list[Source], dataset: str, index: int, layer: SpatialL
         image = images_of(dataset, 1, str(subject.input), first=index)[0]
         with column:  # the heat first, where the eye goes; its numbers below it
             title = f"{layer.name} unit {unit} — {source.label}"
-            st.plotly_chart(field_figure(image, field, title), key=f"see_field_{source.trained}",
+            st.plotly_chart(field_figure(image, field, title, scale=scale), key=f"see_field_{source.trained}",
                             width="stretch")
             if field.dead:
                 st.warning(f"The unit's gradient is zero on all {count} images: it never responds to them.")

@@ -35,6 +35,7 @@ def test_a_conv_unit_steps_and_slides_with_its_real_values(app):
     [figure] = figures(app, "conv2, channel 3, unit (5, 5)")
     assert [t["name"] for t in figure["data"]] == ["window", "kernel", "products"]
     assert len(figure["layout"]["yaxis"]["ticktext"]) == 6  # all 6 input channels, one above the other
+    assert figure["data"][0]["texttemplate"] == "%{text}"  # each 5×5 window carries its numbers
     app.button(key="see_u_next").click().run()
     assert metric(app, "Real output (forward pass)") == [f"{out[3, 5, 6].item():.5g}"]
     assert figures(app, "conv2, channel 3, unit (5, 6)")

@@ -1,5 +1,6 @@
 """Pin A / compare B and the FC→conv switch on the Build page; every panel of the Lessons page (AppTest)."""
 
+import json
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -8,6 +9,7 @@ import torchvision
 from cnnlab.analysis import analyze
 from cnnlab.units import format_count
 from tests.dashboard.conftest import shown
+from tests.dashboard.test_see_page import array
 
 STAGE_COLUMNS = ["layers", "output", "params", "RF"]
 LESSONS = ["stack2", "stack3", "fc_share", "costs", "evolution", "residual", "fc_conv", "erf"]
@@ -186,3 +188,20 @@ def test_fc_conv_panel_and_its_link_opens_the_build_page(lessons_page, new_app):
     assert build.query_params["pin_model"] == "vgg11" and build.query_params["width_divisor"] == "4"
     assert headline(build).loc["Parameters", "B"] == format_count(
         analyze("vgg11", "1x96x96", width_divisor=4).totals.params)
+
+
+def test_the_class_score_map_is_drawn_over_a_mosaic_under_the_fc_conv_lesson(lessons_page):
+    lessons_page.selectbox(key="fc_conv_name").select("lenet").run()
+    lessons_page.number_input(key="fc_conv_train").set_value(28).run()
+    lessons_page.toggle(key="lesson_fc_map_on").set_value(True).run()
+    assert not lessons_page.exception and not lessons_page.error
+    [chart] = [c for c in lessons_page.get("plotly_chart") if "best class" in c.proto.spec]
+    figure = json.loads(chart.proto.spec)
+    heat = next(t for t in figure["data"] if t.get("name") == "best class")
+    # LeNet over 56×56: 28-pixel windows every 4 pixels, 8×8 of them, centred at 13.5, 17.5, ...
+    assert array(heat["x"]).tolist() == array(heat["y"]).tolist() == [13.5 + 4 * k for k in range(8)]
+    assert [a["text"] for a in figure["layout"]["annotations"]] == ["class 0: its score at each window",
+                                                                   "each window's best class"]
+    lessons_page.number_input(key="lesson_fc_map_class").set_value(7).run()
+    assert json.loads(next(c for c in lessons_page.get("plotly_chart") if "best class" in c.proto.spec)
+                      .proto.spec)["layout"]["annotations"][0]["text"] == "class 7: its score at each window"
