@@ -44,9 +44,10 @@ RECIPES: dict[str, Recipe] = {
     "lenet": Recipe("adam", 0.003, 16, None, {"adam": (0.003, 160), "sgd": (0.9, 400)}),
     # No batch norm: Adam at 1e-3; 64 px keeps a CPU epoch short (the textbook's 224 px is 12× the work).
     "alexnet": Recipe("adam", 1e-3, 64, 64),
-    "vgg": Recipe("adam", 1e-3, 64, 64, {"adam": (1e-3, 60)}),
-    # Batch norm: Adam at 1e-3 leaves chance within tens of steps; 32 px is CIFAR's size.
-    "resnet": Recipe("adam", 1e-3, 64, 32, {"adam": (1e-3, 20)}),
+    # VGG-11/4 at 64 px left chance after 70 steps (test acc 0.899 after 2 epochs, 126 steps).
+    "vgg": Recipe("adam", 1e-3, 64, 64, {"adam": (1e-3, 70)}),
+    # Batch norm: ResNet-18 at 32 px (CIFAR's size) left chance within 4 steps (0.80 after 1 epoch).
+    "resnet": Recipe("adam", 1e-3, 64, 32, {"adam": (1e-3, 4)}),
     "seq": Recipe("adam", 1e-3, 64),
     "tv": Recipe("adam", 1e-3, 64, 64),
 }
