@@ -5,7 +5,11 @@ worker process that imports torch, loads the data, builds the model and trains),
 recipe (cnnlab.train.recipes) on the MNIST subset at its suggested size, in a fresh run store. The
 store is polled every POLL_S: the first point is the run's recorded `first_point_at` less its
 `created_at` (the launch); the first time-left figure is the first `seconds_left` metric row, seen at
-the poll that finds it, against the time the run then really took to finish. Figures for
+the poll that finds it, against the time the run then really took to finish. On a shared machine the
+wall times stretch with the load, so the CPU seconds the worker process had used by its first point are
+read too (/proc/PID/stat, at the poll that sees the point): about the wall time on a quiet machine for
+the single-threaded start (imports, data), more than it where the first step runs on several threads.
+Figures for
 docs/BENCHMARKS.md ("No dead air"):
     python benchmarks/bench_first_point.py --data-dir ../shared/datasets
 """
@@ -13,9 +17,11 @@ docs/BENCHMARKS.md ("No dead air"):
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 from machine import cpu_name
@@ -36,8 +42,11 @@ def launch_and_watch(config: RunConfig, home: str) -> dict[str, float]:
     store = RunStore(home)
     run_id = runner.launch(config, home=home)
     first_eta: tuple[float, float] | None = None
+    cpu: float | None = None
     while True:
         run = store.get(run_id)
+        if cpu is None and run.first_point_at is not None and run.pid is not None:
+            cpu = cpu_seconds(run.pid)
         if first_eta is None:
             figures = [row for row in store.metrics(run_id) if row["name"] == "seconds_left"]
             if figures:
@@ -50,7 +59,17 @@ def launch_and_watch(config: RunConfig, home: str) -> dict[str, float]:
     seen, figure = first_eta
     return {"first_point": run.first_point_at - run.created_at, "eta_figure": figure,
             "eta_seen": seen - run.created_at, "eta_truth": run.finished_at - seen,
-            "total": run.finished_at - run.created_at, "test_acc": run.final_test_acc}
+            "total": run.finished_at - run.created_at, "test_acc": run.final_test_acc,
+            "cpu_to_first_point": cpu}
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds process `pid` has used so far (None once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -74,7 +93,9 @@ def main() -> None:
                 row = launch_and_watch(config, home)
             ratio = row["eta_figure"] / row["eta_truth"]
             rows.append((row["first_point"], ratio))
-            print(f"  {label} {config.model.input} repeat {repeat}: first point {row['first_point']:.2f} s; "
+            cpu = row["cpu_to_first_point"]
+            print(f"  {label} {config.model.input} repeat {repeat}: first point {row['first_point']:.2f} s "
+                  f"(the worker's CPU time by then {'?' if cpu is None else f'{cpu:.2f}'} s); "
                   f"first time left {row['eta_figure']:.1f} s at {row['eta_seen']:.1f} s, truth "
                   f"{row['eta_truth']:.1f} s (ratio {ratio:.2f}); done after {row['total']:.1f} s, test acc "
                   f"{row['test_acc']:.3f}", flush=True)

@@ -156,7 +156,7 @@ def main() -> None:
           f"{torch.get_num_threads()} threads), torch {torch.__version__}")
     flags = [f for f, on in (("bf16 autocast", config.amp and device.type == "cuda"),
                              ("channels_last", config.channels_last), ("compile", config.compile),
-                             ("speed auto (measured once, then cached)", config.speed == "auto")) if on]
+                             ("speed auto (first steps timed)", config.speed == "auto")) if on]
     print(f"textbook: DataLoader with {args.workers} workers; cnnlab: {', '.join(flags) or 'fp32 eager'}")
     rates: dict[str, list[float]] = {"textbook": [], "cnnlab": []}
     speed_cache = Path(tempfile.mkdtemp()) / "speed-cache.json"

@@ -3,8 +3,10 @@ names a run that cannot leave chance in its steps, with the fix."""
 
 import pytest
 
+from cnnlab.analysis import analyze
 from cnnlab.cli import build_parser
 from cnnlab.cli.train import run_config_from_args
+from cnnlab.families import PRESETS
 from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.recipes import chance_warning, recipe_for, steps_to_leave_chance, with_recipe
@@ -22,6 +24,19 @@ RESNET18 = model_config("resnet18")
 ])
 def test_each_family_has_its_recipe_at_its_suggested_size(model, dataset, expected):
     assert recipe_for(model, dataset) == expected
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
+def test_every_preset_runs_at_its_suggested_size(dataset):
+    """The suggested size is one each preset's layers accept (AlexNet needs at least 65 px)."""
+    sides = {"lenet": {"mnist": 28, "cifar10": 32}, "alexnet": 96, "vgg": 64, "resnet": 32}
+    for name, spec in PRESETS.items():
+        model = model_config(name)
+        recipe = recipe_for(model, dataset)
+        fitted = fit_input(model, dataset, recipe["resize"])
+        side = sides[spec.family]
+        assert fitted.input.height == (side[dataset] if isinstance(side, dict) else side), name
+        assert analyze(fitted).totals.macs > 0, name  # every layer fits its input (a ConfigError if not)
 
 
 def test_given_values_win_and_another_optimiser_brings_its_own_rate():

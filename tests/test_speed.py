@@ -16,8 +16,8 @@ from cnnlab.train.setup import prepare, use_channels_last
 
 LENET = fit_input(model_config("lenet"), "shapes")
 CPU = torch.device("cpu")
-# 8 steps an epoch of 64: the probe (1 settling + 5 timed steps per path, 12 in all) ends in epoch 2,
-# whose start restarts the path being timed: channels-last settles at step 7, is timed from step 9 on.
+# 8 steps an epoch of 64: eager settles for the run's first 2 steps, is timed on steps 3-7; channels-last
+# settles at step 8, again at epoch 2's start (step 9), and is timed on steps 10-14.
 SMALL = {"limit_train": 512, "limit_test": 128, "batch_size": 64, "device": "cpu", "optimizer": "adam",
          "lr": 0.01}
 
@@ -48,8 +48,8 @@ def test_the_probe_trains_on_the_steps_it_times_and_keeps_the_faster_path(tmp_pa
     # Every step trained: the optimiser took as many steps as the loop counted, none on the side.
     assert steps.optimizer_steps == {24} and [s for s, _ in steps.formats] == list(range(1, 25))
     formats = dict(steps.formats)
-    assert not any(formats[s] for s in range(1, 7))  # eager: settling step 1, timed steps 2-6
-    assert all(formats[s] for s in range(7, 15))  # channels-last: settles at 7 and 9, timed 10-14
+    assert not any(formats[s] for s in range(1, 8))  # eager: settling steps 1-2, timed steps 3-7
+    assert all(formats[s] for s in range(8, 15))  # channels-last: settles at 8 and 9, timed 10-14
     chosen = result.speed["path"]
     assert chosen == speed.fastest(result.speed["seconds_per_step"])
     assert all(formats[s] == (chosen == "channels_last") for s in range(15, 25))

@@ -56,13 +56,14 @@ class Events(Callback):
 def test_the_events_come_in_the_protocols_order():
     events = Events()
     result = fit(config(epochs=2, reports_per_epoch=1), [events])
-    train, ended = "['lr', 'train_acc', 'train_loss']", "['examples_per_sec', 'test_acc']"
+    first, train = "['lr', 'train_acc', 'train_loss']", "['lr', 'seconds_left', 'train_acc', 'train_loss']"
+    ended, reported = "['examples_per_sec', 'test_acc']", "['examples_per_sec', 'seconds_left', 'test_acc']"
     assert events.events == [
-        "run_start",
-        "epoch_start", "step_end 1", "step_end 2", "step_end 3", f"report 3 1.0 {train}",
-        f"epoch_end {ended}", f"report 3 1.0 {ended}",
+        "run_start",  # the first point after step 1 (no time left yet), the time left in every later report
+        "epoch_start", "step_end 1", f"report 1 {1 / 3} {first}", "step_end 2", "step_end 3",
+        f"report 3 1.0 {train}", f"epoch_end {ended}", f"report 3 1.0 {reported}",
         "epoch_start", "step_end 4", "step_end 5", "step_end 6", f"report 6 2.0 {train}",
-        f"epoch_end {ended}", f"report 6 2.0 {ended}",
+        f"epoch_end {ended}", f"report 6 2.0 {reported}",
         "run_end done"]
     assert result.status == "done" and result.steps == 6
 
@@ -112,7 +113,8 @@ def test_the_ema_models_test_accuracy_is_its_own_metric_and_that_of_its_weights(
     ema = WeightEMA(0.9)
     result = fit(config(epochs=2), [ema, Reporter(lambda step, epoch, metrics: reports.append(metrics))])
     epochs = [m for m in reports if "test_acc" in m]
-    assert [sorted(m) for m in epochs] == [["ema_test_acc", "examples_per_sec", "test_acc"]] * 2
+    assert [sorted(m) for m in epochs] == \
+        [["ema_test_acc", "examples_per_sec", "seconds_left", "test_acc"]] * 2
     model = build(config().model, device="cpu")  # the EMA's weights in a fresh model, evaluated by hand
     model.load_state_dict(ema.model.state_dict())
     test = DeviceLoader(load_split("shapes", False, limit=40), 16, "cpu", shuffle=False)
@@ -129,7 +131,7 @@ def test_with_decay_zero_the_average_is_the_model_and_so_is_its_accuracy():
 
 
 def test_the_ema_option_switches_the_callback_on():
-    assert [factory(config()) for factory in OPTIONAL] == [None, None]  # off by default (speed fixed)
+    assert [factory(config()) for factory in OPTIONAL] == [None, None, None]  # off by default (speed fixed)
     [callback] = [c for c in (factory(config(ema=0.99)) for factory in OPTIONAL) if c is not None]
     assert isinstance(callback, WeightEMA) and callback.decay == 0.99
     reports: list[dict] = []
