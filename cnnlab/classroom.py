@@ -51,6 +51,20 @@ class Quotas:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Caps on one heavy request of a student or visitor (None: only cnnlab's own limits, cnnlab/limits.py);
+    a request over one is refused before any work starts, naming the limit. Teachers are not capped."""
+
+    field_images: int | None = None  # images one effective field averages over (See)
+    top_images_sample: int | None = None  # images ranked for one channel's top images (See)
+    model_params: int | None = None  # parameters of a model whose field, top images or memory is computed
+
+
+LIMIT_WORDS = {"field_images": "images for an effective field", "top_images_sample": "images to rank",
+               "model_params": "parameters in the model"}
+
+
+@dataclass(frozen=True)
 class Identity:
     """How the dashboard learns who a visitor is: st.login (OIDC), or a header a trusted proxy sets and
     vouches for with `proxy_secret` in SECRET_HEADER."""
@@ -67,6 +81,7 @@ class ClassConfig:
     visitor_pages: tuple[str, ...] = ("Build", "See", "Lessons")
     identity: Identity = field(default_factory=Identity)
     quotas: Quotas = field(default_factory=Quotas)
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def students_see_all(self) -> bool:
@@ -103,7 +118,8 @@ def parse_class_config(data: Any) -> ClassConfig:
         raise ConfigError(f"visitor_pages must be a list of page names among {', '.join(PAGES)}")
     return ClassConfig(teachers=frozenset(check_user_name(t, "a teacher") for t in teachers),
                        students_see=see, visitor_pages=tuple(pages),
-                       identity=_identity(data.get("identity", {})), quotas=_quotas(data.get("quotas", {})))
+                       identity=_identity(data.get("identity", {})), quotas=_quotas(data.get("quotas", {})),
+                       limits=_limits(data.get("limits", {})))
 
 
 def _identity(data: Any) -> Identity:
@@ -128,6 +144,24 @@ def _quotas(data: Any) -> Quotas:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigError(f"quotas.{key} must be a whole number of at least 0")
     return Quotas(**data)
+
+
+def _limits(data: Any) -> Limits:
+    data = _table(data, "[limits]", {f.name for f in fields(Limits)})
+    for key, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"limits.{key} must be a whole number of at least 1")
+    return Limits(**data)
+
+
+def check_request(limit: str, asked: int, teacher: bool = False) -> None:
+    """A ConfigError naming the class's `limit` (a field of Limits) if `asked` is over it; teachers, and
+    cnnlab without a class config, are not capped."""
+    config = active_class()
+    cap = None if config is None or teacher else getattr(config.limits, limit)
+    if cap is not None and asked > cap:
+        raise ConfigError(f"{asked:,} {LIMIT_WORDS[limit]}: the class allows {cap:,} (limits.{limit} in the "
+                          "class config)")
 
 
 def _table(data: Any, where: str, known: set[str]) -> dict[str, Any]:

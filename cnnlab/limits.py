@@ -45,6 +45,9 @@ MAX_SWEEP_TRIALS = 10_000
 # A model file (`.pt2`) given to `cnnlab summary`/`field` or uploaded on the Build page, in MiB; the
 # dashboard's upload cap (server.maxUploadSize in dashboard/.streamlit/config.toml) is the same number.
 MAX_MODEL_FILE_MIB = 128
+# Results of the server's worker pool (analyses, memory estimates, effective fields, top images) it
+# keeps, by their pickled size; the least recently used go first.
+JOB_CACHE_MIB = 256
 UPLOADS_KEPT = 4  # accepted model uploads kept per user (and for all visitors together), newest first
 MAX_GRAPH_NODES = 20_000  # operations in one exported graph
 # A model file's JSON (its program and weight list), checked before it is parsed: unpacked bytes, and

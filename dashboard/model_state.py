@@ -12,9 +12,11 @@ from collections.abc import Mapping
 import streamlit as st
 
 from cnnlab import ConfigError, ModelConfig, limits, model_config
-from cnnlab.analysis import Summary, analyze
+from cnnlab.analysis import Summary
 from cnnlab.errors import quoted
 from cnnlab.families import all_options, family_of
+from cnnlab.jobs import tasks
+from dashboard import jobs
 from dashboard.text import literal
 
 DEFAULT = model_config("vgg11")
@@ -54,11 +56,12 @@ def from_params(params: Mapping[str, str]) -> ModelConfig:
     return model_config(params.get("model", "vgg11"), params.get("input"), **options)
 
 
-@st.cache_resource(max_entries=128, show_spinner=False)
 def summarize(config_json: str, levels: int | None = None) -> Summary:
-    """The analysis of one config, computed once per server and shared by every session (a Summary is
-    frozen): a class opening one link traces the model once, not once per visitor."""
-    return analyze(ModelConfig.from_dict(json.loads(config_json)), levels=levels)
+    """The analysis of one config, computed once per server by a worker process (dashboard/jobs.py) and
+    shared by every session (a Summary is frozen): a class opening one link traces the model once, not
+    once per visitor, and thirty new models are traced outside the server's own interpreter."""
+    return jobs.result(("analysis", config_json, levels), "The analysis", tasks.analysis, config_json,
+                       levels)
 
 
 def checked(config: ModelConfig) -> ModelConfig:

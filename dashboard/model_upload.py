@@ -1,28 +1,31 @@
 """A model of the user's own, uploaded as a `.pt2` file (saved with `torch.export.save`): checked by
-loading it from memory (nothing from the file runs, `cnnlab.exported`); only once accepted is it written,
-under the run store's folder in its owner's own folder by its content hash (visitors share one), where each
-owner keeps their newest UPLOADS_KEPT; and it is remembered for the session so the See page can look
-inside it. A refused file is never written."""
+loading it in a worker process, from a file of its own removed right after (nothing from the file runs,
+`cnnlab.exported`). Only once accepted is it kept, under the run store's folder in its owner's folder by
+its content hash (visitors share one), each owner keeping their newest UPLOADS_KEPT; the session
+remembers it so the See page can look inside it. A refused file leaves nothing behind."""
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from pathlib import Path
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError
-from cnnlab.analysis import Summary, analyze
+from cnnlab.analysis import Summary
 from cnnlab.exported import MAX_BYTES, SUFFIX
 from cnnlab.inspect import Subject, from_file
+from cnnlab.jobs import tasks
 from cnnlab.limits import MAX_MODEL_FILE_MIB, UPLOADS_KEPT
 from cnnlab.runs.store import resolve_home
-from dashboard import identity
+from dashboard import identity, jobs
 from dashboard.text import literal
 
 KEY = "uploaded_model"  # session state: {"path": ..., "name": ...} of the model last uploaded
 VISITORS = "_visitors"  # the folder of uploads by visitors (a user name cannot start with "_")
+INCOMING = "_incoming"  # uploads being checked (by a worker process, which reads them from a file)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
@@ -31,10 +34,14 @@ def subject_of(path: str, name: str) -> Subject:
     return from_file(path, name=name)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
 def summary_of(path: str, name: str) -> Summary:
-    subject = subject_of(path, name)
-    return analyze(subject.model, subject.input)
+    """The analysis of the model file at `path` (named by its content hash), by a worker process."""
+    return analysed(path, Path(path).stem, name)
+
+
+def analysed(path: str, digest: str, name: str) -> Summary:
+    """Load (and so check) and analyse a model file in a worker process, cached by its content."""
+    return jobs.result(("model file", digest, name), f"Loading {name}", tasks.file_analysis, path, name)[0]
 
 
 def current() -> dict | None:
@@ -57,8 +64,14 @@ def uploader(side: DeltaGenerator) -> None:
             raise ConfigError(f"{upload.name} is {upload.size / 2**20:.1f} MiB; a model file is at most "
                               f"{MAX_MODEL_FILE_MIB} MiB")
         data = upload.getvalue()
-        subject = from_file(data, name=upload.name)
-        analyze(subject.model, subject.input)
+        incoming = resolve_home() / "models" / INCOMING
+        incoming.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=incoming, suffix=SUFFIX, delete=False) as file:
+            file.write(data)
+        try:
+            analysed(file.name, hashlib.sha256(data).hexdigest(), upload.name)
+        finally:
+            Path(file.name).unlink(missing_ok=True)
     except ConfigError as exc:
         side.error(literal(f"Could not load {upload.name}: {exc}"))
         return

@@ -13,6 +13,7 @@ job (one computation however many sessions ask).
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import pickle
 import signal
@@ -49,6 +50,10 @@ class Job:
     def wait(self, timeout: float | None = None) -> bool:
         """Whether the job ended within `timeout` seconds."""
         return self._ended.wait(timeout)
+
+    def touch(self) -> None:
+        """Someone is still waiting for the job (else it is cancelled after the pool's `abandon_after`)."""
+        self.looked_at = time.monotonic()
 
     def cancel(self) -> None:
         """Stop the job: its process is killed within `POLL_S`, its slot freed."""
@@ -115,6 +120,8 @@ class Pool:
         self._lock = threading.Lock()
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(list(preload))
+        # start the fork server (it imports torch: seconds) now, not when the first job is asked for
+        threading.Thread(target=multiprocessing.forkserver.ensure_running, daemon=True).start()
 
     def submit(self, lane: str, key: Hashable, label: str, fn: Callable[..., Any], *args: Any) -> Job:
         """The job computing `fn(*args)` (a module-level function taking a `progress` keyword) in `lane`:
@@ -132,7 +139,7 @@ class Pool:
                 job = self._jobs[full_key] = Job(full_key, label)
                 threading.Thread(target=self._run, args=(job, lane, fn, args, env), daemon=True,
                                  name=f"cnnlab-job {label}").start()
-            job.looked_at = time.monotonic()
+            job.touch()
             return job
 
     def running(self) -> list[Job]:
@@ -152,6 +159,9 @@ class Pool:
                     return
             try:
                 self._in_process(job, fn, args, env, self.lanes[lane].threads)
+            except Exception as exc:  # noqa: BLE001 (the worker could not start: the job's one line)
+                job._end(FAILED, error=f"{job.label}: no worker process could start ({type(exc).__name__}: "
+                                       f"{str(exc).strip().splitlines()[0][:120]})")
             finally:
                 slots.release()
         finally:

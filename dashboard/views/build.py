@@ -13,12 +13,12 @@ from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, format_pair
-from cnnlab.analysis.memory import training_memory
 from cnnlab.code_export import python_code
 from cnnlab.devices import device_memory
 from cnnlab.figures import memory_figure, params_figure, receptive_field_figure, shape_figure
+from cnnlab.jobs import tasks
 from cnnlab.units import format_bytes, format_count
-from dashboard import controls, model_state, model_upload, pin_compare
+from dashboard import controls, jobs, model_state, model_upload, pin_compare
 from dashboard.build import diagram_view, fc_conv_view
 from dashboard.build.number_field import range_problem, whole_number
 from dashboard.text import literal
@@ -44,8 +44,9 @@ def shared_chart(kind: str, config_json: str, *options: Any) -> go.Figure:
         return shape_figure(model_state.summarize(config_json, 1))
     if kind == "memory":
         batch, optimizer = options
-        memory = training_memory(ModelConfig.from_dict(json.loads(config_json)), optimizer.split()[0],
-                                 0.9 if "momentum" in optimizer else 0.0).at(batch)
+        momentum = 0.9 if "momentum" in optimizer else 0.0
+        memory = jobs.result(("memory", config_json, optimizer, batch), "The memory estimate", tasks.memory,
+                             config_json, optimizer.split()[0], momentum, batch)
         return memory_figure(memory, *device_memory())
     summary = model_state.summarize(config_json, None)
     if kind == "params":
@@ -193,6 +194,11 @@ def memory_panel(config_json: str) -> None:
     optimizer = right.selectbox("Optimiser", ["sgd", "sgd + momentum", "adam", "adamw"], key="mem_opt")
     if problem := range_problem("Batch size", batch, 1, MAX_MEMORY_BATCH):
         st.error(problem)
+        return
+    try:
+        jobs.check_allowed("model_params", model_state.summarize(config_json, None).totals.params)
+    except ConfigError as exc:
+        st.error(literal(exc))
         return
     with st.spinner("Simulating a training step…"):
         chart = shared_chart("memory", config_json, int(batch), optimizer)

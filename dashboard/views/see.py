@@ -4,13 +4,12 @@ images that excite a channel most, for the Build page's model, a trained run or 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import streamlit as st
 import torch
 from streamlit.delta_generator import DeltaGenerator
-from torch import nn
 
 from cnnlab import ConfigError, ModelConfig, build, heat
 from cnnlab.analysis import analyze, format_pair
@@ -28,20 +27,18 @@ from cnnlab.inspect import (
     conv_layers,
     dataset_images,
     default_dataset,
-    effective_field,
     feature_maps,
     from_run,
     initial,
     kernels,
     model_input,
-    prepared,
     spatial_layers,
-    top_images,
 )
 from cnnlab.inspect.subject import check_weights
+from cnnlab.jobs import tasks
 from cnnlab.limits import MAX_FEATURE_CHANNELS, MAX_INSPECT_IMAGES, MAX_TOP_SAMPLE
 from cnnlab.spec import InputSpec
-from dashboard import model_state, model_upload
+from dashboard import jobs, model_state, model_upload
 from dashboard.run_store import open_store
 from dashboard.see import unit_view
 from dashboard.text import literal
@@ -73,15 +70,14 @@ class Source:
 
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the model…")
-def load(source: Source) -> tuple[Subject, nn.Module]:
-    """The subject and its float64 copy for the effective field (kept: they do not change)."""
+def load(source: Source) -> Subject:
+    """The subject (kept: it does not change; effective fields and top images are computed by the
+    worker pool, which loads its own)."""
     if source.model_file:
-        subject = model_upload.subject_of(source.model_file, source.name)
-    elif source.run_id is None:
-        subject = initial(ModelConfig.from_dict(json.loads(source.config_json)), seed=source.seed)
-    else:
-        subject = from_run(source.run_id, source.home, trained=source.trained)
-    return subject, prepared(subject.model)
+        return model_upload.subject_of(source.model_file, source.name)
+    if source.run_id is None:
+        return initial(ModelConfig.from_dict(json.loads(source.config_json)), seed=source.seed)
+    return from_run(source.run_id, source.home, trained=source.trained)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -101,34 +97,47 @@ def layers_of(config_json: str) -> list[SpatialLayer]:
 def facts(source: Source) -> tuple[list[SpatialLayer], InputSpec, int]:
     """The source's layers, input and MACs per image."""
     if source.model_file:
-        subject = load(source)[0]
+        subject = load(source)
         summary = model_upload.summary_of(source.model_file, source.name)
         return spatial_layers(subject.model, subject.input.as_tuple()), subject.input, summary.totals.macs
     config = ModelConfig.from_dict(json.loads(source.config_json))
     return layers_of(source.config_json), config.input, analyze(config).totals.macs
 
 
-@st.cache_data(max_entries=256, show_spinner="Computing the effective field…")
+def params_of(source: Source) -> int:
+    if source.model_file:
+        return model_upload.summary_of(source.model_file, source.name).totals.params
+    return model_state.summarize(source.config_json).totals.params
+
+
 def field_of(source: Source, dataset: str, count: int, layer: SpatialLayer,
-             unit: tuple[int, int]) -> EffectiveField:
-    subject, net = load(source)
-    x = torch.from_numpy(images_of(dataset, count, str(subject.input)))
-    return effective_field(net, model_input(x, subject.normalize), layer, unit)
+             unit: tuple[int, int]) -> EffectiveField | None:
+    """The field from the server's worker pool; None while it runs (its progress shown) or if cancelled.
+    A request over the class's limits is refused before it starts."""
+    jobs.check_allowed("field_images", count)
+    jobs.check_allowed("model_params", params_of(source))
+    return jobs.watched(("field", source, dataset, count, layer, unit),
+                        f"Effective field of {layer.name} over {count} images ({source.label})",
+                        tasks.field, tasks.SubjectRef(**asdict(source)), dataset, count, layer, unit)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def maps_of(source: Source, dataset: str, index: int, layers: tuple[SpatialLayer, ...],
             channels: int) -> list:
-    subject, _ = load(source)
+    subject = load(source)
     x = torch.from_numpy(images_of(dataset, 1, str(subject.input), first=index))
     return feature_maps(subject.model, model_input(x, subject.normalize)[0], list(layers), channels)
 
 
-@st.cache_data(max_entries=32, show_spinner="Ranking images…")
-def tops_of(source: Source, dataset: str, sample: int, layer: SpatialLayer, channel: int, k: int) -> list:
-    subject, _ = load(source)
-    x = torch.from_numpy(images_of(dataset, sample, str(subject.input)))
-    return top_images(subject.model, model_input(x, subject.normalize), layer, channel, k)
+def tops_of(source: Source, dataset: str, sample: int, layer: SpatialLayer, channel: int,
+            k: int) -> list | None:
+    """The top images from the server's worker pool; None while they are ranked or if cancelled. A
+    request over the class's limits is refused before it starts."""
+    jobs.check_allowed("top_images_sample", sample)
+    jobs.check_allowed("model_params", params_of(source))
+    return jobs.watched(("tops", source, dataset, sample, layer, channel, k),
+                        f"Ranking {sample} images by {layer.name} channel {channel}", tasks.tops,
+                        tasks.SubjectRef(**asdict(source)), dataset, sample, layer, channel, k)
 
 
 def choose_sources() -> tuple[list[Source], str | None]:
@@ -233,8 +242,11 @@ def show_fields(sources: list[Source], dataset: str, index: int, layer: SpatialL
     scale = st.radio("Heat", heat.SCALES, horizontal=True, key="see_heat_scale", format_func=heat.title)
     columns = st.columns(len(sources))
     for source, column in zip(sources, columns, strict=True):
-        subject, _ = load(source)
-        field = field_of(source, dataset, count, layer, unit)
+        subject = load(source)
+        with column:
+            field = field_of(source, dataset, count, layer, unit)
+        if field is None:
+            continue
         image = images_of(dataset, 1, str(subject.input), first=index)[0]
         with column:  # the heat first, where the eye goes; its numbers below it
             title = f"{layer.name} unit {unit} — {source.label}"
@@ -252,6 +264,8 @@ def show_fields(sources: list[Source], dataset: str, index: int, layer: SpatialL
                 slots[3].metric("95% area share", f"{field.area_ratio95:.2f}",
                                 help="The 95% square's area ÷ the theoretical field's area: how much of "
                                      "what it could see the unit really uses")
+    if field is None:
+        return
     st.caption(f"Box: the theoretical field (rows {field.box[0]}..{field.box[2]}, columns "
                f"{field.box[1]}..{field.box[3]}; grey: padding outside the image). Heat: the mean absolute "
                f"gradient of the unit over {count} {dataset} test images (Luo et al., 2016), float64.")
@@ -263,7 +277,7 @@ def show_feature_maps(source: Source, dataset: str, index: int, layers: list[Spa
     every = left.checkbox("Every layer", False, key="see_every_layer",
                           help="Off: the top-level layers (blocks) only")
     chosen = tuple(layer for layer in layers if every or ("." not in layer.module and layer.call == 1))
-    subject, _ = load(source)
+    subject = load(source)
     image = images_of(dataset, 1, str(subject.input), first=index)[0]
     left.image(np.repeat(image, 3, 0).transpose(1, 2, 0) if image.shape[0] == 1 else image.transpose(1, 2, 0),
                caption=f"{dataset} test image {index}", clamp=True, width="stretch")
@@ -273,7 +287,7 @@ def show_feature_maps(source: Source, dataset: str, index: int, layers: list[Spa
 
 
 def show_kernels(sources: list[Source]) -> None:
-    subject, _ = load(sources[-1])
+    subject = load(sources[-1])
     names = conv_layers(subject.model)
     if not names:
         st.info("This model has no convolution.")
@@ -282,7 +296,7 @@ def show_kernels(sources: list[Source]) -> None:
     for source, column in zip(sources, st.columns(len(sources)), strict=True):
         with column:
             st.caption(source.label)
-            st.plotly_chart(kernels(load(source)[0].model, name).figure(),
+            st.plotly_chart(kernels(load(source).model, name).figure(),
                             key=f"see_kernels_{source.trained}", width="stretch")
 
 
@@ -292,7 +306,9 @@ def show_top_images(source: Source, dataset: str, layer: SpatialLayer) -> None:
     k = b.number_input("Images", 1, 16, 8, key="see_top_k")
     sample = c.number_input("Out of the first N test images", 1, MAX_TOP_SAMPLE, 256, key="see_sample")
     tops = tops_of(source, dataset, int(sample), layer, int(channel), min(int(k), int(sample)))
-    subject, _ = load(source)
+    if tops is None:
+        return
+    subject = load(source)
     images = images_of(dataset, int(sample), str(subject.input))
     st.plotly_chart(top_images_figure(images, tops, layer.name, int(channel)), key="see_tops",
                     width="stretch")

@@ -28,13 +28,28 @@ def shown(element) -> str:
     return unescape(element.value)
 
 
+def warm_up(progress) -> None:  # noqa: ANN001
+    """A job that does nothing (a worker process imports this module by name)."""
+
+
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_pool():
+    """The server's worker pool started once, before the first page: its fork server imports torch, which
+    no page's own timeout should pay for."""
+    from dashboard import jobs
+
+    assert jobs.pool().submit("quick", "warm", "warm", warm_up).wait(600)
 
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNLAB_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "data"))
+    # AppTest lets no time pass for a progress bar to refresh: pages wait for the worker pool's answer
+    monkeypatch.setattr("dashboard.jobs.INLINE_WAIT_S", 300)
     st.cache_data.clear()
     yield
     kill_workers(tmp_path / "home")

@@ -39,7 +39,7 @@ def test_a_refused_upload_leaves_no_file(app):
     assert [shown(e) for e in app.error] == [
         "Could not load junk.pt2: junk.pt2 is not a model saved with torch.export.save: it is not a .pt2 "
         "(zip) archive"]
-    assert not (resolve_home() / "models").exists()
+    assert files_under(resolve_home()) == []
 
 
 def test_nan_weights_are_one_error_and_no_file(app):
@@ -51,7 +51,7 @@ def test_nan_weights_are_one_error_and_no_file(app):
     assert [shown(e) for e in app.error] == [
         "Could not load nan.pt2: the model file's weights hold NaN or infinite values (0.weight); every map "
         "and field of this model would be NaN"]
-    assert not (resolve_home() / "models").exists()
+    assert files_under(resolve_home()) == []
 
 
 def test_an_accepted_upload_is_kept_in_its_owners_folder(app, monkeypatch):
