@@ -55,7 +55,13 @@ if not pages:
     st.stop()
 navigation = st.navigation(list(pages.values()), position="top")  # the pages get the whole width
 # the page starts just below the top navigation bar (about 3.75rem), without Streamlit's empty band
-st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 4.5rem}</style>")
+st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 4.5rem}"
+        # a projector's 768 px: the title takes less of the height
+        "@media (max-height: 820px) {h1 {font-size: 2rem !important; padding: 0.25rem 0 !important}"
+        "[data-testid='stMetricValue'] {font-size: 1.75rem}}</style>")
 if not visitor:  # the tour's steps open every page
     tour.panel(pages)
-navigation.run()
+try:
+    navigation.run()
+finally:  # also when the page stopped early (st.stop)
+    tour.keep_in_link()

@@ -21,7 +21,7 @@ STYLE_KEY = "solid: train loss · dashed: train acc · dotted: test acc"  # one 
 # 2.3170), and an axis fitted to that draws noise as if it were divergence.
 LOSS_MIN_SPAN = 0.5
 # Under the plot, so it never covers the title at 1024 px
-LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.14, x=0)
+LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.2, x=0)
 
 
 def loss_range(values: list[float], log: bool) -> list[float] | None:
@@ -89,7 +89,7 @@ def curves_figure(metrics: pd.DataFrame, labels: dict[int, str], title: str = "T
                             line=dict(color=PALETTE[i % len(PALETTE)]), row=1, col=1)
     legend = LEGEND_BELOW | ({"title_text": STYLE_KEY + "<br>"} if several else {})
     fig.update_layout(**{**LAYOUT, "height": height, "legend": legend,
-                         "margin": {**LAYOUT["margin"], "b": 80 if several else 50}},
+                         "margin": {**LAYOUT["margin"], "t": 50, "b": 100 if several else 70}},
                       title_text=title, uirevision="curves")
     fig.update_xaxes(title_text="epoch", row=2, col=1)
     losses = metrics[(metrics["name"] == "train_loss") & metrics["run_id"].isin(list(labels))]["value"]

@@ -13,23 +13,29 @@ from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.analysis import Summary, analyze, format_pair
-from cnnlab.compare import Stage, aligned_stages, figures, ratios
-from cnnlab.units import format_bytes, format_count
+from cnnlab.compare import Stage, aligned_stages
+from cnnlab.reports.headline import headline_rows
+from cnnlab.units import format_count
 from dashboard import model_state
 from dashboard.text import literal
 
 KEY = "pinned_model"
 PREFIX = "pin_"
-LABELS = {"params": ("Parameters", format_count), "macs": ("MACs per image", format_count),
-          "param_bytes": ("Weight memory", format_bytes),
-          "activation_bytes": ("Activation memory", format_bytes),
-          "rf": ("Receptive field", lambda v: f"{v} px")}
 
 # Pixel widths that fit a third of the page each (the stages' MACs are in the CLI's `compare`).
 HEADLINE_WIDTHS = {name: st.column_config.TextColumn(name, width=width)
                    for name, width in (("", 120), ("A", 72), ("B", 72), ("B/A", 55))}
 STAGE_WIDTHS = {name: st.column_config.TextColumn(name, width=width)
                 for name, width in (("layers", 95), ("output", 85), ("params", 62), ("RF", 40))}
+
+
+# The three tables need about 920 px side by side: in a narrower window (a projector's 1024 px) the
+# headline takes its own row, above A's and B's stages, so no column (B/A, RF) is cut off.
+WRAP = """<style>@media (max-width: 1300px) {
+.st-key-pin_row [data-testid="stHorizontalBlock"] {flex-wrap: wrap}
+.st-key-pin_row [data-testid="stColumn"]:has(.st-key-pin_headline) {flex: 1 1 100% !important;
+  min-width: 100% !important}
+.st-key-pin_headline [data-testid="stDataFrame"] {max-width: 420px}}</style>"""
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -87,7 +93,8 @@ def panel(config: ModelConfig, side: DeltaGenerator) -> None:
         return
     sa, sb = (stage_summary(json.dumps(c.to_dict())) for c in (a, config))
     pairs = aligned_stages(sa, sb)
-    first, *sides = st.columns([1.1, 1, 1])
+    st.html(WRAP)
+    first, *sides = st.container(key="pin_row").columns([1.1, 1, 1])
     with first.container(key="pin_headline"):
         st.caption("A beside B: B is the model of the controls; the ratios are B/A.")
         st.dataframe(headline_frame(sa, sb), hide_index=True, width="stretch", column_config=HEADLINE_WIDTHS)
@@ -100,11 +107,7 @@ def panel(config: ModelConfig, side: DeltaGenerator) -> None:
 
 def headline_frame(a: Summary, b: Summary) -> pd.DataFrame:
     """One row per headline figure: A's, B's and B/A."""
-    fa, fb, ratio = figures(a), figures(b), ratios(a, b)
-    return pd.DataFrame([{"": label, "A": "—" if fa[k] is None else show(fa[k]),
-                          "B": "—" if fb[k] is None else show(fb[k]),
-                          "B/A": "—" if ratio[k] is None else f"{ratio[k]:.3g}×"}
-                         for k, (label, show) in LABELS.items()])
+    return pd.DataFrame(headline_rows(a, b, missing="—"), columns=["", "A", "B", "B/A"])
 
 
 def stage_frame(stages: list[Stage | None]) -> pd.DataFrame:

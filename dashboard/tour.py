@@ -1,6 +1,8 @@
 """The first-minute tour: a "Start here" strip atop every page, one button per step of the chapter —
 LeNet's table, a small VGG, 3×3 against 5×5, a unit's field on an image, a short run, compare —
-each opening its page with the model in the link; hidden for the session once dismissed."""
+each opening its page with the model in the link. One line high, so a projector's 1024×768 keeps its
+room for the page; once dismissed, hidden for the session and in the link (`?tour=hidden`), so a reload
+keeps it away."""
 
 from __future__ import annotations
 
@@ -11,6 +13,18 @@ import streamlit as st
 from dashboard import controls, model_state
 
 HIDDEN, STEP = "tour_hidden", "tour_step"
+LINK = "tour"  # ?tour=hidden: dismissed
+INTRO = "The chapter in six clicks, from LeNet's table to comparing your own runs; ✕ hides this."
+# One line: buttons shrink with the window (no column is pushed out of sight behind a scroll arrow, the
+# ✕ included); a step's hint is its button's help and the "Start here" caption's.
+STYLE = """<style>
+.st-key-tour {padding: 0.35rem 0.6rem; gap: 0.2rem}
+.st-key-tour [data-testid="stColumn"] {min-width: 0; flex-shrink: 1}
+.st-key-tour [data-testid="stHorizontalBlock"] {flex-wrap: nowrap; gap: 0.4rem}
+.st-key-tour button {min-height: 2rem; padding: 0.1rem 0.4rem}
+.st-key-tour button p {font-size: 0.8rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis}
+.st-key-tour [data-testid="stCaptionContainer"] p {white-space: nowrap; margin: 0}
+</style>"""
 
 
 @dataclass(frozen=True)
@@ -49,21 +63,35 @@ def _prepare(step: Step, index: int) -> None:
         st.session_state[model_state.KEY] = model_state.from_params(step.params)
 
 
+def hidden() -> bool:
+    """Whether the tour was dismissed, in this session or in the link it was opened with."""
+    if st.query_params.get(LINK) == "hidden":
+        st.session_state[HIDDEN] = True
+    return bool(st.session_state.get(HIDDEN))
+
+
+def keep_in_link() -> None:
+    """Once dismissed, say so in the link (after the page wrote its own parameters)."""
+    if st.session_state.get(HIDDEN) and st.query_params.get(LINK) != "hidden":
+        st.query_params[LINK] = "hidden"
+
+
 def panel(pages: dict[str, st.Page]) -> None:
     """The strip, unless dismissed; `pages` maps each page's file stem to its st.Page."""
-    if st.session_state.get(HIDDEN):
+    if hidden():
         return
     current = st.session_state.get(STEP)
+    st.html(STYLE)
     with st.container(border=True, key="tour"):
-        columns = st.columns([*[1] * len(STEPS), 0.35], vertical_alignment="center")
+        where, *columns = st.columns([1.1, *[1] * len(STEPS), 0.3], vertical_alignment="center")
+        step_of = "" if current is None else f" · step {current + 1} of {len(STEPS)}"
+        where.caption(f"**Start here**{step_of}", help=INTRO if current is None else STEPS[current].hint)
         for index, (step, column) in enumerate(zip(STEPS, columns, strict=False)):
             if column.button(f"{index + 1} · {step.label}", key=f"tour_{index}", width="stretch",
-                             type="primary" if index == current else "secondary",
+                             type="primary" if index == current else "secondary", help=step.hint,
                              on_click=_prepare, args=(step, index)):
                 st.switch_page(pages[step.page], query_params=step.params)
-        if columns[-1].button("✕", key="tour_hide", help="Hide the tour for this session"):
+        if columns[-1].button("✕", key="tour_hide", help="Hide the tour (for this session and its link)"):
             st.session_state[HIDDEN] = True
+            keep_in_link()
             st.rerun()
-        st.caption(f"**Start here** — step {current + 1} of {len(STEPS)}: {STEPS[current].hint}"
-                   if current is not None else "**Start here**: the chapter in six clicks, from LeNet's "
-                   "table to comparing your own runs. ✕ hides this.")

@@ -13,17 +13,14 @@ import json
 from cnnlab.analysis import Summary, analyze, format_pair
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
 from cnnlab.cli.summary import summary_json
-from cnnlab.compare import aligned_stages, figures, ratios
+from cnnlab.compare import aligned_stages, ratios
 from cnnlab.errors import ConfigError
+from cnnlab.reports.headline import headline_rows
 from cnnlab.spec import JSON_SCHEMA_VERSION, ModelConfig
 from cnnlab.tables import aligned
-from cnnlab.units import format_bytes, format_count
+from cnnlab.units import format_count
 
 SIDES = ("a", "b")
-HEADLINE = {"params": ("Params", format_count), "macs": ("MACs per image", format_count),
-            "param_bytes": ("Weight memory", format_bytes),
-            "activation_bytes": ("Activation memory", format_bytes),
-            "rf": ("Receptive field", lambda v: f"{v} px")}
 
 
 def _model_options() -> list[argparse.Action]:
@@ -87,10 +84,7 @@ def side_summary(args: argparse.Namespace, side: str, levels: int | None) -> tup
 
 def render(a: Summary, b: Summary) -> str:
     """The headline figures with B/A, then the stages of A and B row by row (give level-1 summaries)."""
-    fa, fb, ratio = figures(a), figures(b), ratios(a, b)
-    rows = [(label, "-" if fa[k] is None else show(fa[k]), "-" if fb[k] is None else show(fb[k]),
-             "-" if ratio[k] is None else f"{ratio[k]:.3g}×")
-            for k, (label, show) in HEADLINE.items()]
+    rows = headline_rows(a, b, missing="-")
     head = [f"A: {a.model} {'x'.join(map(str, a.input))}", f"B: {b.model} {'x'.join(map(str, b.input))}"]
     lines = aligned(["", *head, "B/A"], rows, right={1, 2, 3})
     stage_rows = []

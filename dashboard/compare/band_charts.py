@@ -17,20 +17,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cnnlab.figures.style import LAYOUT, PALETTE
+from cnnlab.reports.groups import group_bands
 from dashboard.charts import LEGEND_BELOW, loss_axis
 from dashboard.text import plot_text
 
 SPREADS = {"std": "mean ± std", "minmax": "min–max", "seeds": "each seed"}
 LOG_SPAN = 10  # positive values spanning this factor or more get a log axis
 METRIC_NAMES = {"test_acc": "test accuracy", "train_acc": "train accuracy", "train_loss": "train loss"}
-
-
-def group_bands(metrics: pd.DataFrame, run_ids: list[int], metric: str) -> pd.DataFrame:
-    """Per x of `metric` over the runs `run_ids`: epoch, mean, std, min, max, n (runs at that x)."""
-    rows = metrics[(metrics["name"] == metric) & metrics["run_id"].isin(run_ids)].dropna(subset=["value"])
-    stats = (rows.assign(epoch=rows["epoch"].round(6)).groupby("epoch")["value"]
-             .agg(mean="mean", std="std", min="min", max="max", n="count").reset_index())
-    return stats.sort_values("epoch", ignore_index=True)
 
 
 def _rgba(colour: str, alpha: float) -> str:
@@ -109,12 +102,6 @@ def band_figure(metrics: pd.DataFrame, groups: dict[str, list[int]], singles: di
                       xaxis_title="epoch", uirevision="bands",
                       yaxis=value_axis(metric, log, values["value"].dropna().tolist()))
     return fig
-
-
-def final_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per group: runs, and mean ± std (ddof 1) of the final test accuracy (columns group, final test acc)."""
-    table = runs.groupby("group", sort=False)["final test acc"].agg(runs="count", mean="mean", std="std")
-    return table.reset_index()
 
 
 def trial_curves(metrics: pd.DataFrame, labels: dict[int, str], metric: str = "test_acc",

@@ -7,15 +7,14 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.access import Actor, may_act
+from cnnlab.reports.groups import final_summary, outliers
 from cnnlab.reports.labels import group_differences
 from cnnlab.runs.store import TERMINAL, Run, RunStore
 from cnnlab.sweep import cancel_sweep, param_value
 from cnnlab.sweep.space import sweep_params
-from cnnlab.train.status import Status
 from dashboard import identity
 from dashboard.charts import bubble_figure
 from dashboard.compare import band_charts as charts
-from dashboard.run_exports import setting
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
 
@@ -37,24 +36,6 @@ def group_labels(groups: dict[int, list[Run]]) -> dict[int, str]:
     return {gid: f"group {gid}: "
                  f"{differ[gid] or (members[0].source or {}).get('group') or members[0].name} ×{len(members)}"
             for gid, members in groups.items()}
-
-
-CHANCE_MARGIN = 1.5  # a final test accuracy below this many times chance (1 / classes) "stayed at chance"
-
-
-def outliers(runs: list[Run]) -> dict[int, str]:
-    """The runs of groups that did not train as their seeds did: {run id: why} ("run #7 stayed at chance
-    (final test acc 0.086, chance 0.100)", "run #9 diverged")."""
-    found = {}
-    for run in runs:
-        classes = setting(run, int, "model", "arch", "classes")  # None for an external run's own config
-        if run.status == Status.DIVERGED:
-            found[run.id] = f"run #{run.id} diverged"
-        elif (classes is not None and classes > 1 and run.final_test_acc is not None
-              and run.final_test_acc < CHANCE_MARGIN / classes):
-            found[run.id] = (f"run #{run.id} stayed at chance (final test acc {run.final_test_acc:.3f}, "
-                             f"chance {1 / classes:.3f})")
-    return found
 
 
 def render(store: RunStore, runs: list[Run], user: Actor | None) -> None:
@@ -106,7 +87,7 @@ def groups_view(store: RunStore, runs: list[Run]) -> None:
     finals = pd.DataFrame([{"group": labels[gid], "final test acc": run.final_test_acc}
                            for gid in chosen for run in groups[gid] if run.status == "done"])
     if len(finals):
-        summary = charts.final_summary(finals)
+        summary = final_summary(finals)
         summary["final test acc"] = [f"{m:.3f} ± {s:.3f}" if pd.notna(s) else f"{m:.3f}"
                                      for m, s in zip(summary["mean"], summary["std"], strict=True)]
         st.dataframe(summary[["group", "runs", "final test acc"]], hide_index=True, width="stretch",

@@ -7,65 +7,25 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.access import Actor, may_act
+from cnnlab.reports import runs_table
+from cnnlab.reports.config_diff import config_diff
 from cnnlab.runs.store import Run, RunStore
-from cnnlab.train.timings import timings
 from dashboard import identity
 from dashboard.charts import bubble_figure, curves_figure, small_multiples
 from dashboard.compare import class_pins, group_views
-from dashboard.compare.config_diff import config_diff
-from dashboard.run_exports import (
-    MISSING,
-    model_of,
-    selected_configs_json,
-    selected_metrics_csv,
-    setting,
-    source_of,
-)
+from dashboard.run_exports import model_of, selected_configs_json, selected_metrics_csv
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
 
-# Table columns shown as text so a missing value reads "—": column -> how a value is written
-TEXT_COLUMNS = {"best test acc": "{:.3f}", "examples/s": "{:,.0f}", "epochs": "{:g}",
-                "first point (s)": "{:.1f}", "duration (s)": "{:.1f}"}
-
 
 def runs_frame(store: RunStore, runs: list[Run]) -> pd.DataFrame:
-    """One row per run: its name, status, best test accuracy (from the metrics) and whether it saved
-    weights; what it trained (model words, dataset, optimiser, learning rate, batch size, width divisor);
-    size, speed, owner, where it comes from (cnnlab, or external: your loop or TensorBoard), memory and
-    duration."""
-    metrics = store.metrics_frame([run.id for run in runs])
-    best = metrics[metrics["name"] == "test_acc"].groupby("run_id")["value"].max()
-    return pd.DataFrame([{  # what tells runs apart first: a narrow window shows these without scrolling
-        "id": run.id, "name": run.name, "status": run.status, "best test acc": best.get(run.id),
-        "weights": bool(run.weights_path), "model": model_of(run), "dataset": run.dataset,
-        "optimizer": setting(run, str, "optimizer"), "lr": setting(run, float, "lr"),
-        "batch size": setting(run, int, "batch_size"),
-        "width ÷": setting(run, int, "model", "arch", "width_divisor"), "epochs": run.epochs_done,
-        "params": run.params, "macs": run.macs, "examples/s": run.examples_per_sec,
-        "owner": run.owner, "class pin": class_pins.MARK if run.class_pinned else "",
-        "source": source_of(run),
-        "peak memory (MiB)": mebibytes(run.peak_memory),
-        "memory estimate (MiB)": mebibytes(run.memory_estimate),
-        "first point (s)": timings(run).first_point, "duration (s)": timings(run).done,
-    } for run in runs])
+    """The runs table (cnnlab.reports.runs_table), its best accuracies from the store's metrics."""
+    best = runs_table.best_test_acc(store.metrics_frame([run.id for run in runs]))
+    return runs_table.runs_frame(runs, best, model_of)
 
 
-def mebibytes(value: float | None) -> float | None:
-    return None if value is None else round(value / 2**20, 1)
-
-
-def table_view(table: pd.DataFrame) -> pd.DataFrame:
-    """The runs table as shown: missing results (a cancelled run's accuracy) read "—", not None."""
-    view = table.copy()
-    for column, text in TEXT_COLUMNS.items():
-        view[column] = [MISSING if pd.isna(v) else text.format(v) for v in table[column]]
-    view["width ÷"] = [MISSING if pd.isna(v) else str(int(v)) for v in table["width ÷"]]
-    return view
-
-
-def runs_table(table: pd.DataFrame) -> None:
-    st.dataframe(table_view(table), hide_index=True, width="stretch", key="runs_table",
+def show_table(table: pd.DataFrame) -> None:
+    st.dataframe(runs_table.table_view(table), hide_index=True, width="stretch", key="runs_table",
                  height=35 * (min(len(table), 20) + 1) + 3,
                  column_config={"lr": st.column_config.NumberColumn(format="%g"),
                                 "params": st.column_config.NumberColumn(format="localized"),
@@ -89,7 +49,7 @@ def filtered(table: pd.DataFrame) -> pd.DataFrame:
 
 def diff_panel(runs: list[Run]) -> None:
     """The settings that differ, in full text; the provenance that differs folded away below them."""
-    ours, where = config_diff(runs)
+    ours, where = config_diff(runs, model_of)
     if ours.empty:
         st.caption("The runs were given the same settings.")
     else:
@@ -169,7 +129,7 @@ if not all_runs:
     st.info("No runs yet: launch one on the Train page.")
     st.stop()
 shown = filtered(table)
-runs_table(shown)
+show_table(shown)
 if shown.empty:
     st.info("No run matches the filters: clear one to see the runs again.")
 by_id = {run.id: run for run in all_runs}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 
-import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -13,25 +12,21 @@ from cnnlab import ConfigError, ModelConfig
 from cnnlab.access import may_act
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
 from cnnlab.errors import quoted
-from cnnlab.reports import labels
+from cnnlab.reports import labels, status_line
+from cnnlab.reports.eta import Countdown
 from cnnlab.reports.follow import after_launch, follow
 from cnnlab.runs.store import Run
 from cnnlab.sweep.engine import dashboard_cluster
 from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.mfu import utilisation
 from cnnlab.train.options import OPTIONS, options
 from cnnlab.train.status import TERMINAL
-from cnnlab.train.timings import timings
-from cnnlab.units import format_bytes, format_count
 from dashboard import identity, model_state
 from dashboard.charts import curves_figure
-from dashboard.run_exports import setting, source_of
 from dashboard.run_store import open_store
 from dashboard.text import literal, plot_text
 from dashboard.train import form_memory, sweep_panel
 from dashboard.train import widgets as train_widgets
-from dashboard.train.eta import Countdown
 
 WATCH = "watch_run"  # the run the live panel shows (its list's key, and a link parameter)
 MINE = "my_runs"  # the ids this session's launches returned, in order
@@ -239,57 +234,6 @@ def banner(run: Run, runs: list[Run]) -> None:
                            "going if you close this tab."))
 
 
-def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tuple[float, str]:
-    """Fraction done and a status line with an ETA that only counts down."""
-    epochs = setting(run, int, "epochs")  # an external run's config may have none
-    done = float(metrics["epoch"].max()) if len(metrics) else 0.0
-    fraction = 1.0 if run.status == "done" else min(done / epochs, 1.0) if epochs else 0.0
-    parts = [run.status]
-    if run.status == "queued":
-        try:
-            ahead = runner.waiting_for(run, runs, runner.max_runs_per_device())
-        except ConfigError:  # a malformed limit: the launch check above says so
-            ahead = []
-        if ahead:
-            parts.append("waiting behind " + ", ".join(f"#{i}" for i in ahead))
-    # Claimed, no point reported yet: the data loads and the speed probe compiles (cnnlab's own runs).
-    preparing = run.status == "running" and run.started_at is not None and not len(metrics) and not run.source
-    if preparing:
-        parts.append(f"preparing ({preparation(run.config)}) for {max(now - run.started_at, 0):.0f} s")
-    else:
-        parts.append(f"epoch {done:.2f}" + (f" of {epochs}" if epochs else ""))
-    if run.source:
-        parts.append(f"external ({source_of(run)})")
-    if run.status == "running" and run.started_at and not preparing:
-        countdown = st.session_state.setdefault(COUNTDOWNS, {}).setdefault(run.id, Countdown())
-        eta = countdown.update(run.started_at, fraction, now)
-        if eta is not None:
-            parts.append(f"about {eta:.0f} s left" if eta >= 1 else "finishing")
-    if run.final_test_acc is not None:
-        parts.append(f"test acc {run.final_test_acc:.3f}")
-    if run.examples_per_sec:
-        parts.append(f"{format_count(run.examples_per_sec)} examples/s")
-    if run.device:
-        parts.append(f"on {run.device}")
-    mfu = utilisation(run)
-    if mfu is not None:
-        parts.append(mfu.describe())
-    if not preparing and timings(run).describe():  # the wait, the time to the first point and to done
-        parts.append(timings(run).describe())
-    if run.peak_memory is not None:
-        estimate = "" if run.memory_estimate is None else f" (estimated {format_bytes(run.memory_estimate)})"
-        parts.append(f"peak memory {format_bytes(run.peak_memory)}{estimate}")
-    return fraction, " · ".join(parts)
-
-
-def preparation(config: dict) -> str:
-    """What a run does before its first report, from its config: loading the data, and compiling the
-    model when it asked to be compiled or measures its fastest path (`speed auto`)."""
-    if config.get("speed", "auto") == "auto":
-        return "loading the data, timing eager, channels-last and compiled steps; compiling takes a while"
-    return "loading the data, compiling the model" if config.get("compile") else "loading the data"
-
-
 def run_label(run: Run) -> str:
     return f"#{run.id} {run.name}"
 
@@ -305,7 +249,9 @@ def watch_select(runs: list[Run]) -> int:
                        key=lambda run: (run.status != "running", run.id))
         st.session_state[WATCH] = (going[0] if going else runs[0]).id
     names = {run.id: run_label(run) for run in runs}
-    return st.selectbox("Watch run", list(names), format_func=names.get, key=WATCH)
+    pick, log = st.columns([2, 1], vertical_alignment="bottom")  # one row: the chart starts higher
+    log.toggle("Log loss axis", key="live_log")
+    return pick.selectbox("Watch run", list(names), format_func=names.get, key=WATCH)
 
 
 @st.fragment(run_every=1.0)
@@ -327,7 +273,8 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
         banner(next(r for r in runs if r.id == st.session_state[BANNER]), runs)
     run = next(r for r in runs if r.id == run_id)
     metrics = store.metrics_frame([run_id])
-    fraction, line = progress(run, metrics, runs, time.time())
+    countdown = st.session_state.setdefault(COUNTDOWNS, {}).setdefault(run.id, Countdown())
+    fraction, line = status_line.progress(run, metrics, runs, time.time(), countdown)
     bar, stop = st.columns([6, 1], vertical_alignment="bottom")
     bar.progress(fraction, text=literal(line))
     stoppable = (run.status in ("queued", "running") and not run.source  # an external run stops where it runs
@@ -341,9 +288,10 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
             st.toast(f"Stopping run {run_id}…")
     if run.error:
         (st.warning if run.status in ("cancelled", "interrupted") else st.error)(literal(run.error))
-    log = st.toggle("Log loss axis", key="live_log")
+    # Loss and accuracy both on a projector's first screen (1024×768)
     st.plotly_chart(curves_figure(metrics, {run_id: plot_text(run.name)},
-                                  title=plot_text(f"Run {run_id}: {run.name}"), height=400, log_loss=log),
+                                  title=plot_text(f"Run {run_id}: {run.name}"), height=380,
+                                  log_loss=bool(st.session_state.get("live_log"))),
                     width="stretch", key="live_curves")
     going = [r for r in runs if r.status not in TERMINAL]
     # Always drawn, so it never stays behind from an earlier second.

@@ -6,14 +6,8 @@ import statistics
 import pandas as pd
 import pytest
 
-from dashboard.compare.band_charts import (
-    band_figure,
-    final_summary,
-    group_bands,
-    parallel_figure,
-    param_scatter,
-    trial_curves,
-)
+from cnnlab.reports.groups import final_summary, group_bands
+from dashboard.compare.band_charts import band_figure, parallel_figure, param_scatter, trial_curves
 
 # Three repeats of one config (run 3 stopped early after epoch 2) and a single run 9.
 VALUES = {1: [0.50, 0.70, 0.80], 2: [0.60, 0.75, 0.90], 3: [0.40, 0.65], 9: [0.30, 0.35, 0.45]}

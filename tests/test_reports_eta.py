@@ -2,7 +2,7 @@
 
 import pytest
 
-from dashboard.train.eta import Countdown, eta_seconds
+from cnnlab.reports.eta import Countdown, eta_seconds
 
 
 def test_eta_follows_the_rate_of_the_last_report_and_the_clock():

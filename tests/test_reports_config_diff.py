@@ -1,9 +1,10 @@
 """Compare's config diff reads as words: options by their labels, numbers rounded, provenance apart."""
 
+from cnnlab.reports.config_diff import config_diff
 from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig
-from dashboard.compare.config_diff import config_diff
+from dashboard.run_exports import model_of
 
 
 def recorded(store, name, provenance, **options):
@@ -19,7 +20,7 @@ def test_the_diff_names_options_by_label_rounds_numbers_and_keeps_provenance_apa
     fast = {"torch": "2.14.1", "speed": {"path": "compiled", "steps_per_sec": 7244.3607}}
     runs = [recorded(store, "a", slow, lr=0.001, optimizer="adam"),
             recorded(store, "b", fast, lr=0.01, optimizer="adam")]
-    settings, provenance = config_diff(runs)
+    settings, provenance = config_diff(runs, model_of)
     assert list(settings.columns) == ["#1 a", "#2 b"]
     assert settings.to_dict("index") == {"Learning rate": {"#1 a": "0.001", "#2 b": "0.01"}}
     assert provenance.to_dict("index") == {
@@ -29,7 +30,7 @@ def test_the_diff_names_options_by_label_rounds_numbers_and_keeps_provenance_apa
 
 def test_one_run_shows_every_setting_its_model_and_input(tmp_path):
     store = RunStore(tmp_path)
-    settings, provenance = config_diff([recorded(store, "a", {"torch": "2.14.1"}, epochs=3)])
+    settings, provenance = config_diff([recorded(store, "a", {"torch": "2.14.1"}, epochs=3)], model_of)
     assert settings.loc["Model", "#1 a"] == "lenet" and settings.loc["Input", "#1 a"] == "1×28×28"
     assert settings.loc["Epochs", "#1 a"] == "3" and settings.loc["Batch size", "#1 a"] == "128"
     assert provenance.to_dict("index") == {"torch": {"#1 a": "2.14.1"}}

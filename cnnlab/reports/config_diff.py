@@ -1,12 +1,15 @@
-"""Compare's config diff: the settings and the provenance on which chosen runs differ, in words."""
+"""The config diff of chosen runs (the Compare page's): the settings and the provenance on which they
+differ, in words."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
+from cnnlab.reports.runs_table import MISSING, recorded_model
 from cnnlab.runs.store import Run
 from cnnlab.train.options import OPTIONS
-from dashboard.run_exports import MISSING, model_of
 
 
 def cell(value: object) -> str:
@@ -25,9 +28,9 @@ def flatten(config: dict, prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def settings(run: Run) -> dict[str, str]:
-    """What a run was asked to do, by the option table's labels: its model as the words that rebuild
-    it, its input, then every training option ('Learning rate': '0.01')."""
+def settings(run: Run, model_of: Callable[[Run], str] = recorded_model) -> dict[str, str]:
+    """What a run was asked to do, by the option table's labels: its model (`model_of`: as the words that
+    rebuild it), its input, then every training option ('Learning rate': '0.01')."""
     config = dict(run.config)
     model = config.pop("model", None)
     rows = {"Model": model_of(run)}
@@ -43,8 +46,9 @@ def differing(rows: dict[str, dict[str, str]]) -> pd.DataFrame:
     return table[table.nunique(axis=1) > 1] if len(rows) > 1 else table
 
 
-def config_diff(runs: list[Run]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def config_diff(runs: list[Run], model_of: Callable[[Run], str] = recorded_model
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The settings and the provenance (versions, machine, speed probe) on which the runs differ."""
     columns = [f"#{run.id} {run.name}" for run in runs]
-    return (differing({c: settings(run) for c, run in zip(columns, runs, strict=True)}),
+    return (differing({c: settings(run, model_of) for c, run in zip(columns, runs, strict=True)}),
             differing({c: flatten(run.provenance or {}) for c, run in zip(columns, runs, strict=True)}))

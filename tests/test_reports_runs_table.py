@@ -1,0 +1,36 @@
+"""The runs table (one definition for the Compare page and `cnnlab runs`), from a real run store."""
+
+import pytest
+from cnnlab.train.store import RunStore
+
+from cnnlab.reports.runs_table import MISSING, best_test_acc, runs_frame, table_view
+from cnnlab.spec import model_config
+from cnnlab.train import runner
+from cnnlab.train.config import RunConfig, fit_input
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_HOME", str(tmp_path / "home"))
+    return RunStore()
+
+
+def test_one_row_per_run_with_the_best_test_accuracy_it_reported(store):
+    model = fit_input(model_config("vgg11", width_divisor=4), "shapes", 32)
+    done = runner.create_run(RunConfig(model=model, dataset="shapes", resize=32, epochs=2, optimizer="adam",
+                                       lr=0.003, batch_size=16))
+    for step, acc in ((1, 0.61), (2, 0.74), (3, 0.70)):
+        store.log_metrics(done, step, step / 2, {"test_acc": acc, "train_loss": 1.0})
+    store.finish(done, "done", final_test_acc=0.70, epochs_done=2.0)
+    queued = runner.create_run(RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1))
+    runs = store.list_runs()
+    table = runs_frame(runs, best_test_acc(store.metrics_frame([r.id for r in runs])))
+    rows = {row["id"]: row for row in table.to_dict("records")}
+    assert (rows[done]["best test acc"], rows[done]["optimizer"], rows[done]["lr"], rows[done]["batch size"],
+            rows[done]["width ÷"], rows[done]["epochs"], rows[done]["status"]) == \
+        (0.74, "adam", 0.003, 16, 4, 2.0, "done")  # the best point (0.74), not the last (0.70)
+    view = {row["id"]: row for row in table_view(table).to_dict("records")}
+    assert (view[done]["best test acc"], view[done]["width ÷"], view[done]["epochs"]) == ("0.740", "4", "2")
+    assert (view[queued]["best test acc"], view[queued]["width ÷"], view[queued]["status"]) == \
+        (MISSING, MISSING, "queued")
+    assert list(table.columns[:6]) == ["id", "name", "status", "best test acc", "weights", "model"]
