@@ -7,10 +7,10 @@ import streamlit as st
 
 from cnnlab import ConfigError, limits
 from cnnlab.classroom import active_class
+from cnnlab.runs import service
+from cnnlab.runs.cluster import dashboard_cluster
 from cnnlab.runs.store import TERMINAL, RunStore
 from cnnlab.sweep import cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
-from cnnlab.sweep.engine import dashboard_cluster
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from dashboard import identity, model_state
 from dashboard.compare import band_charts
@@ -76,7 +76,7 @@ def launch() -> None:
                          resize=resize, **values, limit_test=max(limit // 5, 1) if limit else None,
                          save_weights=True)
         if not _lines(grid) and not _lines(random):
-            ids = [runner.launch(config, owner=user.name, cluster=cluster.strip() or None)
+            ids = [service.launch(config, owner=user.name, cluster=cluster.strip() or None)
                    for config in repeat_configs(base, int(repeats))]
             store = open_store()
             if store is None:
@@ -152,7 +152,7 @@ def _cancel(store: RunStore, sweep_id: int | None, runs: list) -> None:
         else:
             for run in runs:
                 if run.status not in TERMINAL:
-                    runner.cancel(run.id, actor=user)
+                    service.cancel(run.id, actor=user)
     except ConfigError as exc:  # it ended meanwhile
         st.toast(str(exc))
     else:

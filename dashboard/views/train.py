@@ -13,9 +13,9 @@ from cnnlab import ConfigError, ModelConfig
 from cnnlab.access import may_act
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
 from cnnlab.errors import quoted
+from cnnlab.runs import service
+from cnnlab.runs.cluster import dashboard_cluster
 from cnnlab.runs.store import Run
-from cnnlab.sweep.engine import dashboard_cluster
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.mfu import utilisation
 from cnnlab.train.options import OPTIONS, options
@@ -48,10 +48,10 @@ def sizes_on_disk(name: str) -> tuple[int, int] | None:
 
 @st.cache_data(ttl=30, max_entries=64, show_spinner=False)
 def launch_problem(run_config_json: str) -> str | None:
-    """What the launch's own check (runner.check_runnable) says about this run config, None if it would
+    """What the launch's own check (service.check_runnable) says about this run config, None if it would
     start. Cached briefly: the check may read the dataset's files."""
     try:
-        runner.check_runnable(RunConfig.from_dict(json.loads(run_config_json)))
+        service.check_runnable(RunConfig.from_dict(json.loads(run_config_json)))
     except ConfigError as exc:
         return str(exc)
     return None
@@ -177,7 +177,7 @@ def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, 
             raise ConfigError("visitors may not launch runs")
         run_config = RunConfig(model=fitted, dataset=dataset, resize=resize, **values,
                                limit_test=max(limit // 5, 1) if limit else None, save_weights=True)
-        run_id = runner.launch(run_config, name=name, owner=user.name, cluster=dashboard_cluster())
+        run_id = service.launch(run_config, name=name, owner=user.name, cluster=dashboard_cluster())
     except ConfigError as exc:
         result.error(literal(exc))
         return
@@ -185,7 +185,7 @@ def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, 
     if store is None:
         return
     runs = {run.id: run for run in store.list_runs()}
-    ahead = runner.waiting_for(runs[run_id], list(runs.values()), runner.max_runs_per_device())
+    ahead = service.waiting_for(runs[run_id], list(runs.values()), service.max_runs_per_device())
     if ahead:
         if st.session_state.get(WATCH) not in ahead:
             st.session_state[WATCH] = min(ahead, key=lambda i: (runs[i].status != "running", i))
@@ -206,7 +206,7 @@ def progress(run: Run, metrics: pd.DataFrame, runs: list[Run], now: float) -> tu
     parts = [run.status]
     if run.status == "queued":
         try:
-            ahead = runner.waiting_for(run, runs, runner.max_runs_per_device())
+            ahead = service.waiting_for(run, runs, service.max_runs_per_device())
         except ConfigError:  # a malformed limit: the launch check above says so
             ahead = []
         if ahead:
@@ -284,7 +284,7 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
                  and user is not None and may_act(user, run.owner))
     if stoppable and stop.button("Stop", key=f"stop_{run_id}", type="secondary"):
         try:
-            runner.cancel(run_id, actor=user)
+            service.cancel(run_id, actor=user)
         except ConfigError as exc:  # it ended meanwhile
             st.toast(literal(exc))
         else:

@@ -4,8 +4,8 @@ import contextlib
 import time
 
 from cnnlab import ConfigError
+from cnnlab.runs import service
 from cnnlab.runs.store import TERMINAL, RunStore
-from cnnlab.train import runner
 from tests.dashboard.conftest import shown, unescape
 
 
@@ -66,7 +66,7 @@ def test_runs_queue_and_the_stop_button_cancels_the_watched_one(new_app):
 
         # Stop clicked just after the run ended elsewhere (the CLI, another tab): a note, not a crash.
         app.selectbox(key="watch_run").select(first).run()
-        runner.cancel(first)
+        service.cancel(first)
         assert wait_for(first, TERMINAL) == "cancelled"
         app.button(key=f"stop_{first}").click().run()
         assert not app.exception
@@ -75,5 +75,5 @@ def test_runs_queue_and_the_stop_button_cancels_the_watched_one(new_app):
     finally:
         for run_id in (first, second):
             with contextlib.suppress(ConfigError):  # already ended
-                runner.cancel(run_id)
+                service.cancel(run_id)
             wait_for(run_id, TERMINAL)
