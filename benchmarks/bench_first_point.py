@@ -1,6 +1,6 @@
 """No dead air: the time from Launch to a run's first point, and the error of its first time-left figure.
 
-Each model is launched as the Train page launches it (`runner.launch`: a queued row, then a detached
+Each model is launched as the Train page launches it (`service.launch`: a queued row, then a detached
 worker process that imports torch, loads the data, builds the model and trains), with its family's
 recipe (cnnlab.train.recipes) on the MNIST subset at its suggested size, in a fresh run store. The
 store is polled every POLL_S: the first point is the run's recorded `first_point_at` less its
@@ -26,9 +26,9 @@ from pathlib import Path
 import torch
 from machine import cpu_name
 
+from cnnlab.runs import service
 from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.recipes import recipe_for
 
@@ -40,7 +40,7 @@ def launch_and_watch(config: RunConfig, home: str) -> dict[str, float]:
     """Launch `config` in the store at `home`; seconds to the first point, the first time-left figure,
     when it was seen (since the launch) and the seconds the run took from then to its end."""
     store = RunStore(home)
-    run_id = runner.launch(config, home=home)
+    run_id = service.launch(config, home=home)
     first_eta: tuple[float, float] | None = None
     cpu: float | None = None
     while True:

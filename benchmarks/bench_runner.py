@@ -18,10 +18,10 @@ import time
 
 from machine import describe
 
+from cnnlab.runs import service
 from cnnlab.runs.processes import process_alive
 from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
-from cnnlab.train import runner
 from cnnlab.train.callbacks import StopPoller
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.fit import fit
@@ -44,7 +44,7 @@ def wait(predicate, timeout: float = 120.0):
 
 
 def running_worker(home: str) -> tuple[RunStore, int]:
-    run_id = runner.launch(config(), home=home)
+    run_id = service.launch(config(), home=home)
     store = RunStore(home)
     wait(lambda: any(m["name"] == "train_loss" for m in store.metrics(run_id)))
     return store, run_id
@@ -53,7 +53,7 @@ def running_worker(home: str) -> tuple[RunStore, int]:
 def cancel_latency(home: str) -> float:
     store, run_id = running_worker(home)
     start = time.monotonic()
-    runner.cancel(run_id, home=home)
+    service.cancel(run_id, home=home)
     wait(lambda: store.get(run_id).status in TERMINAL)
     return time.monotonic() - start
 

@@ -5,7 +5,7 @@ the wall-time ratio of one against two local Ray nodes.
   resident memory of the processes Ray starts, read from /proc once it is up.
 - Overhead: an 8-trial LeNet sweep on the built-in dataset on a one-node, one-CPU Ray cluster (so the
   trials run one after another) against the same 8 run configs trained one after another in one process
-  by today's runner (`runner.execute`, one torch thread as in a one-CPU trial). Overhead per trial =
+  by today's runner (`service.execute`, one torch thread as in a one-CPU trial). Overhead per trial =
   (sweep wall time - runner wall time) / 8; the sweep's time includes connecting to Ray, not starting it.
 - Nodes: the same sweep on a one-node against a two-node local cluster (one CPU each), wall time ratio.
 
@@ -24,12 +24,12 @@ from pathlib import Path
 import torch
 from machine import describe
 
+from cnnlab.runs import service
+from cnnlab.runs.cluster import connect
 from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.sweep import create_sweep, parse_space
 from cnnlab.sweep.driver import execute
-from cnnlab.sweep.engine import connect
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 
 TRIALS = 8
@@ -92,7 +92,7 @@ def runner_sequence(home: Path) -> float:
         configs = [RunConfig.from_dict({**BASE, "seed": s}) for s in range(TRIALS)]
         start = time.perf_counter()
         for config in configs:
-            assert runner.execute(runner.create_run(config, home=home), home=home).status == "done"
+            assert service.execute(service.create_run(config, home=home), home=home).status == "done"
         return time.perf_counter() - start
     finally:
         torch.set_num_threads(threads)

@@ -48,6 +48,7 @@ class Quotas:
     run_compute: int | None = None  # per run
     hourly_compute: int | None = None  # over the user's runs created in the last hour
     sweep_trials: int | None = None  # per sweep or group
+    sweeps: int | None = None  # sweeps queued or running at once
 
 
 @dataclass(frozen=True)

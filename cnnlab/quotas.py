@@ -1,9 +1,11 @@
 """Class quotas, checked before a launch records anything: a refused launch names the limit and by how
 much it would be passed, and nothing is recorded.
 
-Compute is the model's MACs per example × training examples × epochs. The concurrent and queued limits
-count a user's single runs (and repeats); a sweep's trials are bounded by `sweep_trials` instead. Every
-limit is optional (cnnlab.classroom.Quotas); without a class config there are none.
+Compute is the model's MACs per example × training examples × epochs. A sweep's trials are runs of its
+owner like any other: the concurrent, queued and compute limits count them, a sweep is refused as a
+whole when its trials would pass one, and `sweep_trials` and `sweeps` bound a sweep's size and how many
+a user has going at once. Every limit is optional (cnnlab.classroom.Quotas); without a class config
+there are none. The launch (cnnlab.runs.service, cnnlab.sweep) checks them under its lock.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from cnnlab.data import split_sizes
 from cnnlab.errors import ConfigError
 from cnnlab.runs.store import RunStore
 from cnnlab.train.config import RunConfig
-from cnnlab.train.status import Status
+from cnnlab.train.status import ACTIVE, Status
 
 HOUR = 3600.0
 
@@ -47,13 +49,13 @@ def check_launch(store: RunStore, owner: str, runs: Sequence[tuple[RunConfig, in
         quotas = config.quotas
     if sweep:
         _limit("sweep_trials", quotas.sweep_trials, len(runs), "trials in one sweep")
-    else:
-        mine = [run for run in store.list_runs({Status.QUEUED, Status.RUNNING})
-                if run.owner == owner and run.sweep_id is None]
-        _limit("concurrent_runs", quotas.concurrent_runs, len(mine) + len(runs),
-               f"runs of {owner} queued or running at once")
-        _limit("queued_runs", quotas.queued_runs,
-               sum(run.status == Status.QUEUED for run in mine) + len(runs), f"runs of {owner} queued")
+        going = sum(s.owner == owner and s.status in ACTIVE for s in store.list_sweeps())
+        _limit("sweeps", quotas.sweeps, going + 1, f"sweeps of {owner} queued or running at once")
+    mine = [run for run in store.list_runs(set(ACTIVE)) if run.owner == owner]  # a sweep's trials too
+    _limit("concurrent_runs", quotas.concurrent_runs, len(mine) + len(runs),
+           f"runs of {owner} queued or running at once")
+    _limit("queued_runs", quotas.queued_runs,
+           sum(run.status == Status.QUEUED for run in mine) + len(runs), f"runs of {owner} queued")
     costs = []
     for config, macs in runs:
         _limit("epochs", quotas.epochs, config.epochs, "epochs in one run")

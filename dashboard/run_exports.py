@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from cnnlab import ConfigError, ModelConfig
-from cnnlab.cli.model_words import model_words
+from cnnlab.model_words import model_words
 from cnnlab.runs.store import Run, RunStore
 
 MISSING = "—"

@@ -23,9 +23,9 @@ from cnnlab.errors import StoreWarning
 from cnnlab.runs.store import DB_FILE, RunStore, resolve_home
 from dashboard.text import literal
 
-REAP_SECONDS = 2.0  # how often the reaper looks: the heartbeat's period (cnnlab.train.worker)
+REAP_SECONDS = 2.0  # how often the reaper looks: the heartbeat's period (cnnlab.runs.executors.local)
 
-_opened: dict[Path, RunStore] = {}
+_opened: dict[tuple[Path, str], RunStore] = {}
 _reapers: dict[Path, threading.Thread] = {}
 _guard = threading.Lock()
 
@@ -50,13 +50,14 @@ def open_store() -> RunStore | None:
     return store
 
 
-def _kept(home: Path) -> RunStore:
-    """This process's connection to the store in `home`, opened on first use (again if its file was
-    replaced); the pages and the reaper share it."""
+def _kept(home: Path, user: str = "pages") -> RunStore:
+    """This process's connection to the store in `home` for `user` (the pages share one, the reaper has
+    its own, so a page never reads inside the reaper's transaction), opened on first use (again if its
+    file was replaced)."""
     with _guard:
-        store = _opened.get(home)
+        store = _opened.get((home, user))
         if store is None or not store.same_file():
-            store = _opened[home] = RunStore(home)
+            store = _opened[(home, user)] = RunStore(home)
         return store
 
 
@@ -73,12 +74,12 @@ def _reap(home: Path) -> None:
     """Every REAP_SECONDS: end the runs and sweeps whose process is gone (`reconcile`) and start the
     queued runs whose turn has come (`dispatch_all`), until the store's file is gone (a removed folder
     is not made again). An error is printed to the server's log and the next look tries again."""
-    from cnnlab.train.queue import dispatch_all
+    from cnnlab.runs.queue import dispatch_all
 
     said = None
     while (home / DB_FILE).is_file():
         try:
-            store = _kept(home)
+            store = _kept(home, "reaper")
             store.reconcile()
             dispatch_all(store)
         except ConfigError as exc:  # a damaged store, a malformed run limit: the pages say so

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnlab.sweep.engine import RAY_ENV
+from cnnlab.runs.cluster import RAY_ENV
 
 AUDIT = '''
 import os, sys

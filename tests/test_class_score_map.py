@@ -11,8 +11,8 @@ import torch
 from cnnlab import ConfigError, model_config
 from cnnlab.fc_as_conv import class_score_map, mosaic
 from cnnlab.inspect import dataset_images, from_run, initial
+from cnnlab.runs import service
 from cnnlab.spec import InputSpec
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 
 DATA = os.environ.get("CNNLAB_TEST_DATA")
@@ -62,8 +62,8 @@ def test_a_mosaic_tiles_images_row_by_row():
 def test_a_trained_lenet_finds_each_digit_of_a_mosaic(tmp_path):
     config = RunConfig(model=fit_input(model_config("lenet"), "mnist"), dataset="mnist", data_dir=DATA,
                        device="cpu", optimizer="adam", lr=0.01, batch_size=64, epochs=4, save_weights=True)
-    run_id = runner.create_run(config, home=tmp_path)
-    assert runner.execute(run_id, home=tmp_path).status == "done"
+    run_id = service.create_run(config, home=tmp_path)
+    assert service.execute(run_id, home=tmp_path).status == "done"
     subject = from_run(run_id, tmp_path)
     digits = dataset_images("mnist", 4, InputSpec(1, 28, 28), DATA)
     labels = mnist_labels(4)

@@ -11,8 +11,8 @@ from PIL import Image
 from cnnlab.cli import main
 from cnnlab.inspect import dataset_images, find_layer, spatial_layers
 from cnnlab.inspect.render import BOX
+from cnnlab.runs import service
 from cnnlab.spec import model_config
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 
 
@@ -31,8 +31,8 @@ def trained_run(home, save_weights: bool = True) -> int:
     config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1, batch_size=64,
                        limit_train=256, limit_test=64, device="cpu", optimizer="adam",
                        save_weights=save_weights)
-    run_id = runner.create_run(config, home=home)
-    assert runner.execute(run_id, home=home).status == "done"
+    run_id = service.create_run(config, home=home)
+    assert service.execute(run_id, home=home).status == "done"
     return run_id
 
 

@@ -1,4 +1,4 @@
-"""Single runs on a real two-node Ray cluster (`train --cluster`, `runner.launch(cluster=...)`): two
+"""Single runs on a real two-node Ray cluster (`train --cluster`, `service.launch(cluster=...)`): two
 users' runs recorded with their metrics on both nodes, cancelled by their owner only, written by
 cnnlab's own processes alone, and ended with nothing left running when their driver is killed; an
 address that does not answer is refused at once."""
@@ -12,12 +12,13 @@ import pytest
 from cnnlab.access import Actor
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError
+from cnnlab.runs import service
 from cnnlab.runs.processes import process_alive
 from cnnlab.runs.store import DB_FILE, RunStore
-from cnnlab.train import runner, speed
+from cnnlab.runs.weights import WEIGHTS_FILE
+from cnnlab.train import speed
 from cnnlab.train.config import RunConfig
 from cnnlab.train.status import TERMINAL
-from cnnlab.train.weights import WEIGHTS_FILE
 from tests.ray_cluster import audited_cluster, wait_for
 
 TINY = ["--dataset", "shapes", "--device", "cpu", "--limit-train", "256", "--limit-test", "100",
@@ -36,10 +37,10 @@ def test_two_users_runs_train_on_both_nodes_only_cnnlab_writes_and_only_the_owne
     home = tmp_path / "home"
     with audited_cluster(tmp_path, monkeypatch) as cluster:
         # Alice's long run holds one node's only CPU: the others can only train on the other node.
-        long = runner.launch(tiny(epochs=500), home=home, owner="alice", cluster=cluster.address)
+        long = service.launch(tiny(epochs=500), home=home, owner="alice", cluster=cluster.address)
         store = RunStore(home)
         wait_for(lambda: store.get(long).node is not None, 180, "alice's long run to start on a node")
-        short = [runner.launch(tiny(), home=home, owner=owner, cluster=cluster.address)
+        short = [service.launch(tiny(), home=home, owner=owner, cluster=cluster.address)
                  for owner in ("alice", "bob")]
         monkeypatch.setenv("CNNLAB_USER", "bob")  # bob's foreground run: this process is its driver
         assert main(["train", "lenet", *TINY, "--save-weights", "--cluster", cluster.address,
@@ -48,13 +49,13 @@ def test_two_users_runs_train_on_both_nodes_only_cnnlab_writes_and_only_the_owne
         foreground = max(run.id for run in store.list_runs())
         wait_for(lambda: all(store.get(i).status in TERMINAL for i in short), 300, "the short runs to end")
         with pytest.raises(ConfigError, match=f"run {long} belongs to alice: bob may not cancel it"):
-            runner.cancel(long, home, actor=Actor("bob"))
-        runner.cancel(long, home, actor=Actor("alice"))
+            service.cancel(long, home, actor=Actor("bob"))
+        service.cancel(long, home, actor=Actor("alice"))
         wait_for(lambda: store.get(long).status in TERMINAL, 60, "the cancelled run to end")
         drivers = {store.get(i).pid for i in (long, *short)}
         trials = cluster.trial_processes()
         # A driver killed mid-run: its guard ends the run, and Ray ends the trial with the driver's job.
-        killed = runner.launch(tiny(epochs=500), home=home, owner="bob", cluster=cluster.address)
+        killed = service.launch(tiny(epochs=500), home=home, owner="bob", cluster=cluster.address)
         wait_for(lambda: store.metrics(killed), 180, "bob's long run to report")
         started = cluster.trial_processes() - trials  # the processes of Ray's that imported its trial
         assert started
@@ -73,7 +74,7 @@ def test_two_users_runs_train_on_both_nodes_only_cnnlab_writes_and_only_the_owne
         assert run.weights_path == str(store.run_dir(run.id) / WEIGHTS_FILE)
         assert run.provenance["device"] == "cpu" and run.provenance["speed"]["path"] in speed.PATHS
     assert store.metrics(long) and runs[0].error == "cancelled"
-    model = runner.load_weights(short[0], home)
+    model = service.load_weights(short[0], home)
     assert sum(p.numel() for p in model.parameters()) == runs[1].params
     # The trials ran in the cluster's worker processes, which never opened a store; the detached drivers
     # (which import the trial's module too, and the killed one's guard) did.
@@ -128,7 +129,7 @@ def test_the_train_page_sending_runs_to_a_cluster_that_stopped_answering_says_so
         tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from cnnlab.sweep.engine import CLUSTER_ENV
+    from cnnlab.runs.cluster import CLUSTER_ENV
     from tests.dashboard.conftest import APP, shown
 
     port = free_port()  # the dashboard was started with --cluster; the cluster has gone since

@@ -12,13 +12,13 @@ from torch import nn
 
 from cnnlab import ConfigError, ModelConfig, analyze, build, model_config
 from cnnlab.cli import build_parser, main
-from cnnlab.cli.model_words import model_words
 from cnnlab.cli.options import model_config_from_args
 from cnnlab.code_export import python_code
 from cnnlab.families import FAMILIES, PRESETS, Family, register
 from cnnlab.families.family import SpecData
 from cnnlab.families.options import CLASSES
 from cnnlab.inputs import InputSpec
+from cnnlab.model_words import model_words
 from cnnlab.spec import parse_model, spec_from_dict, spec_to_dict, to_seq, with_options
 from dashboard import model_state
 

@@ -13,9 +13,9 @@ from torch import nn
 from cnnlab.errors import ConfigError
 from cnnlab.inspect import dataset_images, from_file, from_run, initial, model_input
 from cnnlab.inspect.unit import explain, find_unit_layer, layer_io, unit_layers
+from cnnlab.runs import service
 from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.weights import save_weights, state_bytes
 from cnnlab.zoo import build
@@ -67,7 +67,7 @@ def lenet_run(home) -> int:  # noqa: ANN001
     """A done LeNet run whose weights file holds weights this test set (seeded, far from the init's)."""
     store = RunStore(home)
     config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), device="cpu")
-    run_id = runner.record_run(store, config)
+    run_id = service.record_run(store, config)
     model = build(model_config("lenet"), device="cpu")
     with torch.no_grad():
         for weight in model.parameters():

@@ -4,8 +4,8 @@ import argparse
 
 import pytest
 
-from cnnlab.cli.model_words import model_words
 from cnnlab.cli.options import add_model_arguments, model_config_from_args
+from cnnlab.model_words import model_words
 from cnnlab.spec import model_config
 
 

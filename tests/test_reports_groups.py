@@ -1,8 +1,7 @@
 """The runs of a group that did not train as their seeds did, from a real run store."""
 
-from cnnlab.train.store import RunStore
-
 from cnnlab.reports.groups import outliers
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig, fit_input
 

@@ -1,11 +1,11 @@
 """The runs table (one definition for the Compare page and `cnnlab runs`), from a real run store."""
 
 import pytest
-from cnnlab.train.store import RunStore
 
 from cnnlab.reports.runs_table import MISSING, best_test_acc, runs_frame, table_view
+from cnnlab.runs import service
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 
 
@@ -17,12 +17,12 @@ def store(tmp_path, monkeypatch):
 
 def test_one_row_per_run_with_the_best_test_accuracy_it_reported(store):
     model = fit_input(model_config("vgg11", width_divisor=4), "shapes", 32)
-    done = runner.create_run(RunConfig(model=model, dataset="shapes", resize=32, epochs=2, optimizer="adam",
+    done = service.create_run(RunConfig(model=model, dataset="shapes", resize=32, epochs=2, optimizer="adam",
                                        lr=0.003, batch_size=16))
     for step, acc in ((1, 0.61), (2, 0.74), (3, 0.70)):
         store.log_metrics(done, step, step / 2, {"test_acc": acc, "train_loss": 1.0})
     store.finish(done, "done", final_test_acc=0.70, epochs_done=2.0)
-    queued = runner.create_run(RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1))
+    queued = service.create_run(RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1))
     runs = store.list_runs()
     table = runs_frame(runs, best_test_acc(store.metrics_frame([r.id for r in runs])))
     rows = {row["id"]: row for row in table.to_dict("records")}

@@ -1,12 +1,12 @@
 """A run's status line, from a real run store, without Streamlit."""
 
 import pytest
-from cnnlab.train.store import RunStore
 
 from cnnlab.reports.eta import Countdown
 from cnnlab.reports.status_line import preparation, progress
+from cnnlab.runs import service
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 
 
@@ -17,7 +17,7 @@ def store(tmp_path, monkeypatch):
 
 
 def lenet_run(epochs: int) -> int:
-    return runner.create_run(RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=epochs))
+    return service.create_run(RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=epochs))
 
 
 def test_a_finished_run_reads_done_with_its_epochs_and_accuracy(store):

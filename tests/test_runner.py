@@ -21,15 +21,16 @@ import torchvision
 from cnnlab.cli import main
 from cnnlab.data import DeviceLoader, load_split
 from cnnlab.errors import ConfigError
+from cnnlab.runs import service
+from cnnlab.runs.executors.local import cpu_threads
 from cnnlab.runs.processes import process_alive
+from cnnlab.runs.queue import TERMINATED
 from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
-from cnnlab.train import runner, speed
+from cnnlab.train import speed
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.provenance import cpu_name
-from cnnlab.train.queue import TERMINATED
 from cnnlab.train.status import TERMINAL
-from cnnlab.train.worker import cpu_threads
 
 SMALL = {"limit_train": 320, "limit_test": 128, "batch_size": 64, "device": "cpu"}
 TINY = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1, limit_train=64, limit_test=32,
@@ -108,7 +109,7 @@ def last(store: RunStore, run_id: int, name: str) -> float:
 
 def test_launched_run_completes_with_metrics_weights_and_final_fields(tmp_path):
     cfg = config(save_weights=True)
-    run_id = runner.launch(cfg, name="short", home=tmp_path)
+    run_id = service.launch(cfg, name="short", home=tmp_path)
     store = RunStore(tmp_path)
     run = wait_until_ended(store, run_id)
     assert run.status == "done", run.error
@@ -121,7 +122,7 @@ def test_launched_run_completes_with_metrics_weights_and_final_fields(tmp_path):
     for column, metric in (("final_train_loss", "train_loss"), ("final_train_acc", "train_acc"),
                            ("examples_per_sec", "examples_per_sec")):
         assert getattr(run, column) == last(store, run_id, metric), column
-    model = runner.load_weights(run_id, home=tmp_path)  # the trained weights: same test accuracy
+    model = service.load_weights(run_id, home=tmp_path)  # the trained weights: same test accuracy
     test = DeviceLoader(load_split("shapes", False, limit=cfg.limit_test), 64, "cpu", shuffle=False)
     with torch.no_grad():
         correct = sum(int((model(x).argmax(1) == y).sum()) for x, y in test)
@@ -129,12 +130,12 @@ def test_launched_run_completes_with_metrics_weights_and_final_fields(tmp_path):
 
 
 def test_cancel_ends_a_running_run_within_seconds(tmp_path):
-    run_id = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
+    run_id = service.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
     store = RunStore(tmp_path)
     wait_for(lambda: "train_loss" in metric_names(store, run_id), what="first metrics")
     assert store.get(run_id).status == "running"
     pid = store.get(run_id).pid
-    runner.cancel(run_id, home=tmp_path)
+    service.cancel(run_id, home=tmp_path)
     run = wait_until_ended(store, run_id)  # how soon: benchmarks/bench_runner.py
     rows = len(store.metrics(run_id))
     assert run.status == "cancelled" and run.error is None and run.finished_at is not None
@@ -143,11 +144,11 @@ def test_cancel_ends_a_running_run_within_seconds(tmp_path):
     wait_for(lambda: not process_alive(pid), what="the worker to exit")
     assert len(store.metrics(run_id)) == rows  # it stopped training
     with pytest.raises(ConfigError, match="already ended"):
-        runner.cancel(run_id, home=tmp_path)
+        service.cancel(run_id, home=tmp_path)
 
 
 def test_killed_worker_is_interrupted_as_soon_as_its_process_is_gone_and_keeps_its_metrics(tmp_path):
-    run_id = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
+    run_id = service.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
     store = RunStore(tmp_path, heartbeat_timeout=3600)  # the heartbeat alone would wait an hour
     wait_for(lambda: metric_names(store, run_id).count("test_acc") >= 1, what="a finished epoch")
     pid = store.get(run_id).pid
@@ -163,7 +164,7 @@ def test_killed_worker_is_interrupted_as_soon_as_its_process_is_gone_and_keeps_i
 
 
 def test_sigterm_ends_a_run_cancelled_with_its_metrics_and_results(tmp_path):
-    run_id = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
+    run_id = service.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
     store = RunStore(tmp_path)
     wait_for(lambda: metric_names(store, run_id).count("test_acc") >= 1, what="a finished epoch")
     os.kill(store.get(run_id).pid, signal.SIGTERM)
@@ -175,8 +176,8 @@ def test_sigterm_ends_a_run_cancelled_with_its_metrics_and_results(tmp_path):
 
 
 def test_two_runs_with_a_limit_of_one_run_one_after_the_other_in_order(tmp_path, monkeypatch):
-    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
-    ids = [runner.launch(config(epochs=3), home=tmp_path) for _ in range(2)]
+    monkeypatch.setenv(service.MAX_RUNS_ENV, "1")
+    ids = [service.launch(config(epochs=3), home=tmp_path) for _ in range(2)]
     store = RunStore(tmp_path)
     first, second = (wait_until_ended(store, i) for i in ids)
     assert first.status == second.status == "done", (first.error, second.error)
@@ -184,7 +185,7 @@ def test_two_runs_with_a_limit_of_one_run_one_after_the_other_in_order(tmp_path,
 
 
 def test_store_serves_concurrent_readers_while_a_run_writes(tmp_path):
-    run_id = runner.launch(config(epochs=3), home=tmp_path)
+    run_id = service.launch(config(epochs=3), home=tmp_path)
     errors: list[BaseException] = []
     reads: list[list[int]] = [[] for _ in range(4)]
 
@@ -213,7 +214,7 @@ def test_store_serves_concurrent_readers_while_a_run_writes(tmp_path):
 
 
 def test_worker_failure_is_recorded_not_left_running(tmp_path):
-    run_id = runner.create_run(config(), home=tmp_path)
+    run_id = service.create_run(config(), home=tmp_path)
     store = RunStore(tmp_path)
     bad = {**store.get(run_id).config, "epochs": 0}  # changed behind cnnlab's back: the worker refuses it
     sqlite3.connect(store.path, isolation_level=None).execute("UPDATE runs SET config=? WHERE id=?",
@@ -227,10 +228,10 @@ def test_worker_failure_is_recorded_not_left_running(tmp_path):
 
 @pytest.mark.parametrize("value", ["none", "0", "-1", "1.5", "²"])
 def test_a_malformed_run_limit_is_refused_before_anything_is_recorded(tmp_path, monkeypatch, value):
-    monkeypatch.setenv(runner.MAX_RUNS_ENV, value)
-    with pytest.raises(ConfigError, match=f"{runner.MAX_RUNS_ENV} must be a whole number of at least 1, "
+    monkeypatch.setenv(service.MAX_RUNS_ENV, value)
+    with pytest.raises(ConfigError, match=f"{service.MAX_RUNS_ENV} must be a whole number of at least 1, "
                                           f"got '{re.escape(value)}'"):
-        runner.launch(config(), home=tmp_path)
+        service.launch(config(), home=tmp_path)
     assert RunStore(tmp_path).list_runs() == []
 
 
@@ -241,8 +242,8 @@ def test_concurrent_cpu_runs_share_the_cores(runs, cpus, threads):
 
 
 def test_a_run_records_its_provenance_and_its_share_of_the_cores(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(runner.MAX_RUNS_ENV, "2")
-    run_id = runner.launch(config(epochs=1), home=tmp_path)
+    monkeypatch.setenv(service.MAX_RUNS_ENV, "2")
+    run_id = service.launch(config(epochs=1), home=tmp_path)
     run = wait_until_ended(RunStore(tmp_path), run_id)
     cpus = len(os.sched_getaffinity(0))
     assert run.status == "done", run.error
@@ -267,36 +268,36 @@ def test_missing_dataset_is_refused_before_anything_is_recorded(tmp_path):
     cfg = RunConfig(model=fit_input(model_config("lenet"), "mnist"), dataset="mnist",
                     data_dir=str(tmp_path / "no-data"), **SMALL)
     with pytest.raises(ConfigError, match="mnist"):
-        runner.launch(cfg, home=tmp_path)
+        service.launch(cfg, home=tmp_path)
     assert RunStore(tmp_path).list_runs() == []
 
 
 def test_load_weights_needs_saved_weights(tmp_path):
-    run_id = runner.create_run(config(), home=tmp_path)
+    run_id = service.create_run(config(), home=tmp_path)
     with pytest.raises(ConfigError, match="no saved weights"):
-        runner.load_weights(run_id, home=tmp_path)
+        service.load_weights(run_id, home=tmp_path)
 
 
 def test_a_run_created_here_waits_here_and_no_dispatcher_starts_it_elsewhere(tmp_path, monkeypatch):
     """create_run records this process as the one that trains the run: a launch's dispatcher leaves it
     to this process (and holds the later launched run back, as it goes first); when it ends, its end
     starts the launched one."""
-    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    monkeypatch.setenv(service.MAX_RUNS_ENV, "1")
     store = RunStore(tmp_path)
-    holder = runner.create_run(config(), home=tmp_path)
+    holder = service.create_run(config(), home=tmp_path)
     assert store.claim(holder, os.getpid(), "cpu")  # the slot is taken
-    waiting = runner.create_run(config(epochs=1000, speed="fixed"), home=tmp_path)
+    waiting = service.create_run(config(epochs=1000, speed="fixed"), home=tmp_path)
     assert (store.get(waiting).status, store.get(waiting).pid) == ("queued", os.getpid())
-    thread = threading.Thread(target=runner.execute, args=(waiting,), kwargs={"home": tmp_path})
+    thread = threading.Thread(target=service.execute, args=(waiting,), kwargs={"home": tmp_path})
     thread.start()
     wait_for(lambda: store.get(waiting).heartbeat_at is not None, what="the waiting run to beat")
     store.finish(holder, "done")
-    launched = runner.launch(TINY, home=tmp_path)  # its dispatch: the free slot is the waiting run's
+    launched = service.launch(TINY, home=tmp_path)  # its dispatch: the free slot is the waiting run's
     assert (store.get(launched).status, store.get(launched).pid) == ("queued", None)
     run = wait_for(lambda: (r := store.get(waiting)).status == "running" and r, what="the claim")
     assert run.pid == os.getpid() and worker_pids(tmp_path) == set()
-    assert runner.waiting_for(store.get(launched), store.list_runs(), 1) == [waiting]
-    runner.cancel(waiting, tmp_path)
+    assert service.waiting_for(store.get(launched), store.list_runs(), 1) == [waiting]
+    service.cancel(waiting, tmp_path)
     thread.join(timeout=60)
     assert not thread.is_alive() and store.get(waiting).status == "cancelled"
     assert wait_until_ended(store, launched).status == "done"
@@ -307,7 +308,7 @@ def test_a_queued_run_says_which_runs_it_waits_for_by_the_dispatchers_rule(tmp_p
     dispatcher starts them), and the runs training there while they fill the device's slots; not a
     queued run whose process is gone, nor a later one. A run training waits for nothing (not itself)."""
     store = RunStore(tmp_path)
-    training, older, undispatched, orphan, queued, later = (runner.create_run(config(), home=tmp_path)
+    training, older, undispatched, orphan, queued, later = (service.create_run(config(), home=tmp_path)
                                                             for _ in range(6))
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # stands for workers
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -317,10 +318,11 @@ def test_a_queued_run_says_which_runs_it_waits_for_by_the_dispatchers_rule(tmp_p
         store.update(run_id, pid=pid)
     runs = store.list_runs()
     waiting = next(run for run in runs if run.id == queued)
-    assert runner.waiting_for(waiting, runs, limit=1) == [training, older, undispatched]
-    assert runner.waiting_for(waiting, runs, limit=2) == [older, undispatched]  # a free slot: the queue
-    assert runner.waiting_for(next(run for run in runs if run.id == older), runs, limit=2) == []
-    assert runner.waiting_for(next(run for run in runs if run.id == training), runs, limit=1) == []  # started
+    assert service.waiting_for(waiting, runs, limit=1) == [training, older, undispatched]
+    assert service.waiting_for(waiting, runs, limit=2) == [older, undispatched]  # a free slot: the queue
+    assert service.waiting_for(next(run for run in runs if run.id == older), runs, limit=2) == []
+    started = next(run for run in runs if run.id == training)
+    assert service.waiting_for(started, runs, limit=1) == []  # started
     worker.kill()
     worker.wait()
 
@@ -350,11 +352,11 @@ def heartbeat_ages(beat: float, before: float, after: float) -> range:
 
 
 def test_a_stopped_worker_is_killed_and_interrupted_and_the_queue_moves_on(tmp_path, monkeypatch):
-    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    monkeypatch.setenv(service.MAX_RUNS_ENV, "1")
     store = RunStore(tmp_path)
-    first = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
+    first = service.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
     wait_for(lambda: "train_loss" in metric_names(store, first), what="the first run's metrics")
-    second = runner.launch(config(epochs=1), home=tmp_path)
+    second = service.launch(config(epochs=1), home=tmp_path)
     assert (store.get(second).status, store.get(second).pid) == ("queued", None)  # a row, no process
     pid = store.get(first).pid
     beat = stop_and_age_heartbeat(store, first, pid, 120)
@@ -374,12 +376,12 @@ def test_a_stopped_worker_is_killed_and_interrupted_and_the_queue_moves_on(tmp_p
 
 def test_cancelling_a_stopped_worker_kills_it_and_cancels_at_once(tmp_path):
     store = RunStore(tmp_path)
-    run_id = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
+    run_id = service.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
     wait_for(lambda: "train_loss" in metric_names(store, run_id), what="metrics")
     pid = store.get(run_id).pid
     beat = stop_and_age_heartbeat(store, run_id, pid, 120)
     before = time.time()
-    runner.cancel(run_id, home=tmp_path)
+    service.cancel(run_id, home=tmp_path)
     ages = heartbeat_ages(beat, before, time.time())
     run = store.get(run_id)
     assert run.status == "cancelled"
@@ -392,12 +394,12 @@ def test_queued_runs_are_rows_only_and_one_process_trains_them_in_round_robin(tm
     """Six launches, one slot: one worker process at any moment, the five waiting runs only rows (no
     process), trained one after another by the same process (each run's end hands it the next run:
     it replaces itself with a fresh worker), in round robin by owner."""
-    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    monkeypatch.setenv(service.MAX_RUNS_ENV, "1")
     store = RunStore(tmp_path)
     owners = ["alice", "alice", "alice", "bob", "bob", "carol"]
     peaks = Peaks(tmp_path)
     peaks.start()
-    ids = [runner.launch(config(epochs=3) if i == 0 else TINY, name=f"{owner} {i}", home=tmp_path,
+    ids = [service.launch(config(epochs=3) if i == 0 else TINY, name=f"{owner} {i}", home=tmp_path,
                          owner=owner) for i, owner in enumerate(owners)]
     queued = store.list_runs({"queued"})
     assert sorted(r.id for r in queued) == ids[1:] and [r.pid for r in queued] == [None] * 5
@@ -420,7 +422,7 @@ def test_ten_users_launching_at_once_are_all_trained_one_at_a_time(tmp_path, mon
     """Ten threads launch at once, each as another user. Every run ends done, never two train at once,
     and at most 2 worker processes exist at once: the one training and, should a run end as the last
     launches come in, its worker exiting (it found nothing queued) while a launch starts the next."""
-    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    monkeypatch.setenv(service.MAX_RUNS_ENV, "1")
     store = RunStore(tmp_path)
     peaks = Peaks(tmp_path)
     peaks.start()
@@ -431,7 +433,7 @@ def test_ten_users_launching_at_once_are_all_trained_one_at_a_time(tmp_path, mon
     def launch(user: str) -> None:
         barrier.wait()
         try:
-            ids.append(runner.launch(TINY, home=tmp_path, owner=user))
+            ids.append(service.launch(TINY, home=tmp_path, owner=user))
         except BaseException as exc:
             errors.append(exc)
 
@@ -450,37 +452,37 @@ def test_ten_users_launching_at_once_are_all_trained_one_at_a_time(tmp_path, mon
 
 
 def test_a_queued_run_is_cancelled_at_once_and_no_process_ever_starts_for_it(tmp_path, monkeypatch):
-    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    monkeypatch.setenv(service.MAX_RUNS_ENV, "1")
     store = RunStore(tmp_path)
-    holder = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
-    queued = runner.launch(TINY, home=tmp_path)
-    runner.cancel(queued, home=tmp_path)
+    holder = service.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
+    queued = service.launch(TINY, home=tmp_path)
+    service.cancel(queued, home=tmp_path)
     run = store.get(queued)
     assert (run.status, run.error, run.pid, run.started_at) == ("cancelled", "cancelled before it started",
                                                                 None, None)
     holder_pid = store.get(holder).pid
     assert worker_pids(tmp_path) == {holder_pid}
-    runner.cancel(holder, home=tmp_path)
+    service.cancel(holder, home=tmp_path)
     assert wait_until_ended(store, holder).status == "cancelled"
     wait_for(lambda: not process_alive(holder_pid), what="the holder's worker to exit")
     run = store.get(queued)
     assert (run.status, run.pid, run.started_at) == ("cancelled", None, None)
-    assert worker_pids(tmp_path) == set() and not (store.run_dir(queued) / runner.LOG_FILE).exists()
+    assert worker_pids(tmp_path) == set() and not (store.run_dir(queued) / service.LOG_FILE).exists()
 
 
 def test_a_run_left_queued_by_a_killed_worker_is_started_by_the_next_launch(tmp_path, monkeypatch):
     """The worker whose end would have started the queued run is killed: the next launch's dispatch
     ends it (interrupted) and starts the older queued run first; that run's end starts the new one."""
-    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    monkeypatch.setenv(service.MAX_RUNS_ENV, "1")
     store = RunStore(tmp_path)
-    holder = runner.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
-    left = runner.launch(TINY, home=tmp_path)
+    holder = service.launch(config(epochs=1000, speed="fixed"), home=tmp_path)
+    left = service.launch(TINY, home=tmp_path)
     wait_for(lambda: "train_loss" in metric_names(store, holder), what="the holder's metrics")
     pid = store.get(holder).pid
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not process_alive(pid), what="the holder's worker to die")
     assert store.get(left).status == "queued"  # nobody is left to start it
-    later = runner.launch(TINY, home=tmp_path)
+    later = service.launch(TINY, home=tmp_path)
     assert store.get(holder).status == "interrupted"
     assert store.get(left).status == "running" and store.get(later).status == "queued"
     first, second = wait_until_ended(store, left), wait_until_ended(store, later)
@@ -491,7 +493,7 @@ def test_a_run_whose_launcher_died_before_dispatching_is_started_by_the_next_loo
                                                                                    capsys):
     """A launch killed between recording its run and dispatching leaves a queued row no process waits
     for; the CLI's next look at the store (as a page's) starts it."""
-    monkeypatch.setenv(runner.MAX_RUNS_ENV, "1")
+    monkeypatch.setenv(service.MAX_RUNS_ENV, "1")
     store = RunStore(tmp_path)
     left = store.create_run(TINY.to_dict(), name="left", model="lenet", dataset="shapes")  # as a launch
     assert store.reconcile() == [] and store.get(left).status == "queued"  # not taken for a dead run
@@ -509,5 +511,5 @@ def test_a_run_whose_launcher_died_before_dispatching_is_started_by_the_next_loo
 ])
 def test_a_run_is_named_by_the_training_options_set_away_from_their_defaults(options, expected):
     config = RunConfig.from_dict({"model": model_config("lenet").to_dict(), "dataset": "mnist", **options})
-    assert runner.run_name(config) == expected
-    assert runner.run_name(config, "my run") == "my run"
+    assert service.run_name(config) == expected
+    assert service.run_name(config, "my run") == "my run"

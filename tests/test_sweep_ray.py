@@ -13,12 +13,12 @@ import pytest
 import torch
 
 from cnnlab.cli import main
+from cnnlab.runs import service
 from cnnlab.runs.processes import process_alive
 from cnnlab.runs.store import DB_FILE, TERMINAL, RunStore
+from cnnlab.runs.weights import WEIGHTS_FILE
 from cnnlab.sweep import guard
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig
-from cnnlab.train.weights import WEIGHTS_FILE
 from tests.ray_cluster import audited_cluster, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def test_local_grid_with_repeats_stops_a_dead_rate_listed_first(tmp_path, capsys
     torch.set_num_threads(1)  # as in a Ray trial with one CPU: same arithmetic, same numbers
     try:
         plain = RunConfig.from_dict({**finished.config, "speed": "fixed"})  # a trial takes the plain path
-        single = runner.execute(runner.create_run(plain, home=tmp_path),
+        single = service.execute(service.create_run(plain, home=tmp_path),
                                 home=tmp_path)
     finally:
         torch.set_num_threads(threads)
@@ -151,7 +151,7 @@ def test_two_node_cluster_runs_the_trials_on_both_nodes_and_only_the_driver_writ
     # The weights came back with the outcome and were saved by the driver, in the run's folder.
     for run in runs:
         assert run.weights_path == str(store.run_dir(run.id) / WEIGHTS_FILE)
-    model = runner.load_weights(runs[0].id, home)
+    model = service.load_weights(runs[0].id, home)
     assert sum(p.numel() for p in model.parameters()) == runs[0].params
     assert len(cluster.trial_processes()) >= 2, "the trials ran in audited processes"
     assert cluster.store_openers() == set()  # only this process, the driver (not audited), wrote

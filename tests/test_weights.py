@@ -9,11 +9,12 @@ import torch
 
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError
+from cnnlab.runs import service
 from cnnlab.runs.store import RunStore
+from cnnlab.runs.weights import WEIGHTS_FILE, load_weights, save_weights
 from cnnlab.spec import model_config
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.weights import WEIGHTS_FILE, load_weights, save_weights, state_bytes
+from cnnlab.train.weights import state_bytes
 from cnnlab.zoo import build
 
 LENET = RunConfig(model=fit_input(model_config("lenet"), "shapes"), device="cpu")
@@ -22,7 +23,7 @@ LENET = RunConfig(model=fit_input(model_config("lenet"), "shapes"), device="cpu"
 def saved_run(tmp_path) -> tuple[RunStore, int, torch.nn.Module]:
     """A done run of LeNet whose weights were saved."""
     store = RunStore(tmp_path)
-    run_id = runner.record_run(store, LENET)
+    run_id = service.record_run(store, LENET)
     model = build(LENET.model, device="cpu")
     path = save_weights(store, run_id, state_bytes(model))
     store.claim(run_id, os.getpid(), "cpu")

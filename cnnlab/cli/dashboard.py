@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     if args.class_config:
         env[CLASS_ENV] = class_mode(args.class_config, args.address or config["server"]["address"])
     if args.cluster:
-        from cnnlab.sweep.engine import CLUSTER_ENV, check_cluster
+        from cnnlab.runs.cluster import CLUSTER_ENV, check_cluster
 
         check_cluster(args.cluster)
         env[CLUSTER_ENV] = args.cluster

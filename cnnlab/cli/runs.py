@@ -59,7 +59,7 @@ def _store(args: argparse.Namespace, dispatch: bool = False) -> RunStore:
     store = RunStore(args.home)
     store.reconcile()
     if dispatch and store.awaiting_dispatch():  # only then the queue (and torch) is imported
-        from cnnlab.train.queue import dispatch_all
+        from cnnlab.runs.queue import dispatch_all
 
         dispatch_all(store)
     return store

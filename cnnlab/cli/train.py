@@ -84,22 +84,22 @@ def _make_model_optional(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnlab.train import runner
+    from cnnlab.runs import service
 
     if args.run_id is not None:
         if args.model is not None or args.home is None:
             raise ConfigError("the worker form is: train --run-id N --home DIR")
-        return runner.run_worker(args.run_id, args.home)
+        return service.run_worker(args.run_id, args.home)
     if args.model is None:
         raise ConfigError("train needs a MODEL, e.g. lenet (see: cnnlab train --help)")
     config = run_config_from_args(args)
     if args.repeats != 1:
         return train_repeats(config, args)
     if args.background:
-        run_id = runner.launch(config, name=args.name, home=args.home, cluster=args.cluster)
+        run_id = service.launch(config, name=args.name, home=args.home, cluster=args.cluster)
         home = f" --home {args.home}" if args.home else ""
         where = f" on the Ray cluster at {args.cluster}" if args.cluster else ""
-        print(f"run {run_id} launched ({runner.run_name(config, args.name)}){where}")
+        print(f"run {run_id} launched ({service.run_name(config, args.name)}){where}")
         print(f"watch it: python -m cnnlab runs show {run_id}{home}   "
               f"cancel it: python -m cnnlab runs cancel {run_id}{home}")
         return 0
@@ -109,18 +109,18 @@ def run(args: argparse.Namespace) -> int:
 def train_repeats(config: RunConfig, args: argparse.Namespace) -> int:
     """--repeats N: N runs of `config` with consecutive seeds, recorded as one group; launched detached
     (--background) or trained one after another here. Exit status 1 if any run did not finish."""
+    from cnnlab.runs import service
     from cnnlab.runs.store import RunStore
     from cnnlab.sweep import repeat_configs
-    from cnnlab.train import runner
 
     configs = repeat_configs(config, args.repeats)
     store = RunStore(args.home)
     if args.background:
-        ids = [runner.launch(c, name=args.name, home=store.home, cluster=args.cluster) for c in configs]
+        ids = [service.launch(c, name=args.name, home=store.home, cluster=args.cluster) for c in configs]
         store.tag_group(ids)
         print(f"runs {ids[0]}-{ids[-1]} launched as group {ids[0]} (seeds {config.seed}-{configs[-1].seed})")
         return 0
-    ids = [runner.create_run(c, name=args.name, home=store.home, cluster=args.cluster) for c in configs]
+    ids = [service.create_run(c, name=args.name, home=store.home, cluster=args.cluster) for c in configs]
     store.tag_group(ids)
     finals = [train_foreground(c, args, run_id) for c, run_id in zip(configs, ids, strict=True)]
     accuracies = [store.get(i).final_test_acc for i in ids]
@@ -154,11 +154,11 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
 def train_foreground(config: RunConfig, args: argparse.Namespace, run_id: int | None = None) -> int:
     """Train in this process (run `run_id` if already recorded) with a progress bar; print the textbook's
     closing lines."""
-    from cnnlab.train import runner
+    from cnnlab.runs import service
 
     if run_id is None:
-        run_id = runner.create_run(config, name=args.name, home=args.home, cluster=args.cluster)
-    print(f"run {run_id}: {runner.run_name(config, args.name)}", file=sys.stderr)
+        run_id = service.create_run(config, name=args.name, home=args.home, cluster=args.cluster)
+    print(f"run {run_id}: {service.run_name(config, args.name)}", file=sys.stderr)
     latest: dict[str, str] = {}
     bar = EpochBar(config.epochs)
 
@@ -168,7 +168,7 @@ def train_foreground(config: RunConfig, args: argparse.Namespace, run_id: int | 
         bar.update(epoch, latest)
 
     try:
-        final = runner.execute(run_id, home=args.home, progress=progress)
+        final = service.execute(run_id, home=args.home, progress=progress)
     finally:
         bar.close()
     if final.status != "done":

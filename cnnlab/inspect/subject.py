@@ -1,7 +1,7 @@
 """What is inspected: a model with its weights, the data it expects, and a line saying which weights.
 
 Either a freshly initialised model (the one a run with that seed starts from) or a finished run's
-saved weights, loaded with `weights_only=True` (`runner.load_weights`).
+saved weights, loaded with `weights_only=True` (`service.load_weights`).
 """
 
 from __future__ import annotations
@@ -53,13 +53,13 @@ def initial_model(config: ModelConfig, seed: int, init: str = "xavier") -> nn.Mo
 
 def from_run(run_id: int, home: str | Path | None = None, *, trained: bool = True) -> Subject:
     """Run `run_id`'s trained weights (or, with `trained=False`, the weights it started from)."""
-    from cnnlab.train import runner
+    from cnnlab.runs import service
 
     run = RunStore(home).get(run_id)
     config = RunConfig.from_dict(run.config)
     if trained:
         check_weights(run)
-        model, weights = runner.load_weights(run_id, home=home), f"run {run_id}"
+        model, weights = service.load_weights(run_id, home=home), f"run {run_id}"
     else:
         model = initial_model(config.model, config.seed, config.init)
         weights = f"run {run_id} before training"

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from cnnlab.train.store import Run
+from cnnlab.runs.store import Run
 from cnnlab.train.timings import timings
 
 MISSING = "—"

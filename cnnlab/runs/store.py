@@ -648,7 +648,7 @@ class RunStore:
 
     def awaiting_dispatch(self) -> list[Run]:
         """The queued runs no process waits to train: launched to a detached worker, which a dispatcher
-        (`cnnlab.train.queue.dispatch`) starts when their turn comes. A sweep's trials are its driver's,
+        (`cnnlab.runs.queue.dispatch`) starts when their turn comes. A sweep's trials are its driver's,
         a run on a cluster its own driver's."""
         return [_decode(row) for row in self._read(
             f"SELECT {_SELECT} FROM runs WHERE status=? AND pid IS NULL AND sweep_id IS NULL AND cluster "

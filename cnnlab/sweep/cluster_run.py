@@ -12,43 +12,42 @@ from __future__ import annotations
 
 import os
 
-from cnnlab.errors import ConfigError
+from cnnlab.runs.cluster import check_cluster, connect
+from cnnlab.runs.executors import ending_on_error
+from cnnlab.runs.lifecycle import heartbeat
 from cnnlab.runs.store import Run, RunStore
 from cnnlab.sweep import guard
 from cnnlab.sweep.driver import run_trials
-from cnnlab.sweep.engine import connect
 from cnnlab.train.loop import Report
 from cnnlab.train.status import Status
-from cnnlab.train.worker import heartbeat
+
+
+def check(cluster: str) -> None:
+    """ConfigError unless Ray is installed and the cluster at address `cluster` answers."""
+    check_cluster(cluster)
 
 
 def execute(store: RunStore, run_id: int, progress: Report | None = None) -> Run:
-    """Train queued run `run_id` on its cluster from this process, recording everything (`progress`
-    sees each report too). Whatever happens, the run does not stay queued or running: an exception ends
-    it failed (Ctrl-C: cancelled) and is re-raised."""
+    """The Ray executor (cnnlab.runs.executors): train queued run `run_id` on its cluster from this
+    process, recording everything (`progress` sees each report too). Whatever happens, the run does not
+    stay queued or running: an exception ends it (`ending_on_error`) and is re-raised."""
     store.wait_in_queue(run_id, os.getpid())  # the run is this process's from now on
     run = store.get(run_id)
     if run.status != Status.QUEUED:
         return run  # cancelled meanwhile
     watcher = guard.start(store.home)  # should this process be killed, it ends the run
     try:
-        with heartbeat(store.home, run_id):
+        with ending_on_error(lambda status, error: store.finish(run_id, status, error=error)), \
+                heartbeat(store.home, run_id):
             from cnnlab.sweep.recorder import Canceller, Recorder
 
             ray = connect(run.cluster)
             try:
-                run_trials(ray, RunStore(store.home), [run], name=f"run-{run_id}", reuse_workers=False,
+                run_trials(ray, store, [run], name=f"run-{run_id}", reuse_workers=False,
                            early_stop=False, recorder=Recorder(store.home, progress=progress),
                            stop=Canceller(store.home, None))
             finally:
                 ray.shutdown()
-    except KeyboardInterrupt:
-        store.finish(run_id, Status.CANCELLED, error="interrupted from the keyboard")
-        raise
-    except BaseException as exc:
-        store.finish(run_id, Status.FAILED, error=str(exc) if isinstance(exc, ConfigError)
-                     else f"{type(exc).__name__}: {exc}")
-        raise
     finally:
         guard.stop(watcher)
     store.finish(run_id, Status.FAILED, error=f"Ray ended the run on {run.cluster} before it finished")

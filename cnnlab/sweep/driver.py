@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cnnlab.errors import ConfigError
+from cnnlab.runs.cluster import connect
+from cnnlab.runs.executors import ending_on_error
 from cnnlab.runs.store import TERMINAL, Run, RunStore, Sweep
 from cnnlab.sweep import guard
-from cnnlab.sweep.engine import connect
 from cnnlab.sweep.trial import train_trial
 
 
@@ -34,18 +34,12 @@ def execute(sweep_id: int, *, home: str | Path | None = None, ended: Any = None)
             store.update(run.id, pid=os.getpid())  # the driver owns its waiting trials
     watcher = guard.start(store.home)  # should this process be killed, it ends what it leaves
     try:
-        ray = connect(sweep.cluster)
-        try:
-            _tune(ray, store, sweep, ended)
-        finally:
-            ray.shutdown()
-    except KeyboardInterrupt:
-        _end(store, sweep_id, "cancelled", "interrupted from the keyboard")
-        raise
-    except BaseException as exc:
-        _end(store, sweep_id, "failed", str(exc) if isinstance(exc, ConfigError)
-             else f"{type(exc).__name__}: {exc}")
-        raise
+        with ending_on_error(lambda status, error: _end(store, sweep_id, status, error)):
+            ray = connect(sweep.cluster)
+            try:
+                _tune(ray, store, sweep, ended)
+            finally:
+                ray.shutdown()
     finally:
         guard.stop(watcher)
     if store.sweep_cancel_requested(sweep_id):

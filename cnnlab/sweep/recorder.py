@@ -16,9 +16,9 @@ from ray import tune
 from ray.tune.stopper import Stopper
 
 from cnnlab.runs.store import Run, RunStore
+from cnnlab.runs.weights import save_weights
 from cnnlab.train.callbacks import StoreRecorder
 from cnnlab.train.loop import Report
-from cnnlab.train.weights import save_weights
 
 CANCEL_POLL_SECONDS = 0.25
 

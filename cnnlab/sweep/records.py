@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cnnlab.runs.service import record_run
 from cnnlab.runs.store import RunStore
 from cnnlab.train.config import RunConfig
-from cnnlab.train.runner import record_run
 
 
 def create_group(store: RunStore, configs: Sequence[RunConfig], *, name: str | None = None,

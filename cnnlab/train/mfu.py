@@ -7,8 +7,10 @@ a device not in the table gets no MFU rather than a guess."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cnnlab.runs.store import Run
+if TYPE_CHECKING:
+    from cnnlab.runs.store import Run
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cnnlab.runs.store import Run
 from cnnlab.units import format_seconds
+
+if TYPE_CHECKING:
+    from cnnlab.runs.store import Run
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from cnnlab import ConfigError, limits
 from cnnlab.access import Actor
 from cnnlab.classroom import active_class
 from cnnlab.reports.labels import group_differences, run_label
+from cnnlab.runs import service
+from cnnlab.runs.cluster import dashboard_cluster
 from cnnlab.runs.store import TERMINAL, Run, RunStore
 from cnnlab.sweep import cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
-from cnnlab.sweep.engine import dashboard_cluster
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import options
 from dashboard import identity, model_state
@@ -111,7 +111,7 @@ def start(user: Actor, values: dict, grid: str, random: str, samples: int, repea
                          resize=resize, **values, limit_test=max(limit // 5, 1) if limit else None,
                          save_weights=True)
         if not _lines(grid) and not _lines(random):
-            ids = [runner.launch(config, owner=user.name, cluster=cluster.strip() or None,
+            ids = [service.launch(config, owner=user.name, cluster=cluster.strip() or None,
                                  name=run_label(config.model, dataset, resize, config.to_dict(), RECIPE))
                    for config in repeat_configs(base, repeats)]
             store = open_store()
@@ -191,7 +191,7 @@ def _cancel(store: RunStore, sweep_id: int | None, runs: list) -> None:
         else:
             for run in runs:
                 if run.status not in TERMINAL:
-                    runner.cancel(run.id, actor=user)
+                    service.cancel(run.id, actor=user)
     except ConfigError as exc:  # it ended meanwhile
         st.toast(str(exc))
     else:

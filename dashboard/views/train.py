@@ -15,9 +15,9 @@ from cnnlab.errors import quoted
 from cnnlab.reports import labels, status_line
 from cnnlab.reports.eta import Countdown
 from cnnlab.reports.follow import after_launch, follow
+from cnnlab.runs import service
+from cnnlab.runs.cluster import dashboard_cluster
 from cnnlab.runs.store import Run
-from cnnlab.sweep.engine import dashboard_cluster
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import OPTIONS, options
 from cnnlab.train.status import TERMINAL
@@ -48,10 +48,10 @@ def sizes_on_disk(name: str) -> tuple[int, int] | None:
 
 @st.cache_data(ttl=30, max_entries=64, show_spinner=False)
 def launch_problem(run_config_json: str) -> str | None:
-    """What the launch's own check (runner.check_runnable) says about this run config, None if it would
+    """What the launch's own check (service.check_runnable) says about this run config, None if it would
     start. Cached briefly: the check may read the dataset's files."""
     try:
-        runner.check_runnable(RunConfig.from_dict(json.loads(run_config_json)))
+        service.check_runnable(RunConfig.from_dict(json.loads(run_config_json)))
     except ConfigError as exc:
         return str(exc)
     return None
@@ -199,7 +199,7 @@ def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, 
             raise ConfigError("visitors may not launch runs")
         run_config = RunConfig(model=fitted, dataset=dataset, resize=resize, **values,
                                limit_test=max(limit // 5, 1) if limit else None, save_weights=True)
-        run_id = runner.launch(run_config, name=name, owner=user.name, cluster=dashboard_cluster())
+        run_id = service.launch(run_config, name=name, owner=user.name, cluster=dashboard_cluster())
     except ConfigError as exc:
         result.error(literal(exc))
         return
@@ -222,7 +222,8 @@ def banner(run: Run, runs: list[Run]) -> None:
     config = RunConfig.from_dict(run.config)  # a run this session launched: cnnlab's own
     what = f"{config.model.name} on {config.dataset}"
     try:
-        ahead = runner.waiting_for(run, runs, runner.max_runs_per_device()) if run.status == "queued" else []
+        queued = run.status == "queued"
+        ahead = service.waiting_for(run, runs, service.max_runs_per_device()) if queued else []
     except ConfigError:  # a malformed limit: the launch check says so
         ahead = []
     if ahead:
@@ -281,7 +282,7 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
                  and user is not None and may_act(user, run.owner))
     if stoppable and stop.button("Stop", key=f"stop_{run_id}", type="secondary"):
         try:
-            runner.cancel(run_id, actor=user)
+            service.cancel(run_id, actor=user)
         except ConfigError as exc:  # it ended meanwhile
             st.toast(literal(exc))
         else:

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from cnnlab.inspect import dataset_images, feature_maps, spatial_layers
+from cnnlab.runs import service
 from cnnlab.spec import InputSpec
-from cnnlab.train import runner
 from tests.dashboard.conftest import shown, unescape
 from tests.dashboard.test_see_page import array, figures, tiny_run
 
@@ -28,7 +28,7 @@ def upload(app, content: bytes, name: str):
 
 @pytest.mark.slow  # trains a model, then page runs of seconds of CPU each
 def test_an_uploaded_trained_model_shows_its_own_feature_maps(app):
-    trained = runner.load_weights(tiny_run())  # LeNet after a short training run
+    trained = service.load_weights(tiny_run())  # LeNet after a short training run
     app.run()
     upload(app, exported(trained, (1, 28, 28)), "mine.pt2")
     assert not app.error, [shown(e) for e in app.error]

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cnnlab.runs import service
 from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from tests.dashboard.conftest import shown
 
@@ -100,8 +100,8 @@ def tiny_run(save_weights: bool = True) -> int:
     config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1, batch_size=64,
                        limit_train=256, limit_test=64, device="cpu", optimizer="adam", lr=0.01,
                        save_weights=save_weights)
-    run_id = runner.create_run(config, name="seen")
-    assert runner.execute(run_id).status == "done"
+    run_id = service.create_run(config, name="seen")
+    assert service.execute(run_id).status == "done"
     return run_id
 
 

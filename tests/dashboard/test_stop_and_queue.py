@@ -6,8 +6,8 @@ import time
 import pytest
 
 from cnnlab import ConfigError
+from cnnlab.runs import service
 from cnnlab.runs.store import TERMINAL, RunStore
-from cnnlab.train import runner
 from tests.dashboard.conftest import shown, unescape
 
 
@@ -69,7 +69,7 @@ def test_runs_queue_and_the_stop_button_cancels_the_watched_one(new_app):
 
         # Stop clicked just after the run ended elsewhere (the CLI, another tab): a note, not a crash.
         app.selectbox(key="watch_run").select(first).run()
-        runner.cancel(first)
+        service.cancel(first)
         assert wait_for(first, TERMINAL) == "cancelled"
         app.button(key=f"stop_{first}").click().run()
         assert not app.exception
@@ -78,5 +78,5 @@ def test_runs_queue_and_the_stop_button_cancels_the_watched_one(new_app):
     finally:
         for run_id in (first, second):
             with contextlib.suppress(ConfigError):  # already ended
-                runner.cancel(run_id)
+                service.cancel(run_id)
             wait_for(run_id, TERMINAL)

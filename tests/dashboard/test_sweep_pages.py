@@ -7,12 +7,12 @@ import time
 
 import pytest
 
+from cnnlab.runs import service
 from cnnlab.runs.store import TERMINAL, RunStore
+from cnnlab.runs.weights import WEIGHTS_FILE
 from cnnlab.spec import model_config
 from cnnlab.sweep import create_sweep, parse_space
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.weights import WEIGHTS_FILE
 from tests.dashboard.conftest import shown, train_page
 
 
@@ -111,7 +111,7 @@ def test_repeats_launch_one_group_and_the_live_view_draws_its_band(new_app):
     store = RunStore()
     for run in store.list_runs():
         assert run.weights_path == str(store.run_dir(run.id) / WEIGHTS_FILE)
-        assert sum(p.numel() for p in runner.load_weights(run.id).parameters()) == run.params == 61706
+        assert sum(p.numel() for p in service.load_weights(run.id).parameters()) == run.params == 61706
 
 
 @pytest.mark.slow  # launches a Ray sweep from the page

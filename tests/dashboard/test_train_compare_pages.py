@@ -6,9 +6,9 @@ import time
 import pytest
 
 from cnnlab import ConfigError
+from cnnlab.runs import service
 from cnnlab.runs.store import TERMINAL, RunStore
 from cnnlab.spec import model_config
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from tests.dashboard.conftest import shown, train_page
 
@@ -71,7 +71,7 @@ def test_the_launch_check_runs_before_launch_and_offers_the_fix(app, model, fix)
     train_page(app, model)
     # the message is the launch's own check, word for word
     with pytest.raises(ConfigError) as raised:
-        runner.check_runnable(RunConfig(model=fit_input(model_config(model), "shapes"), dataset="shapes"))
+        service.check_runnable(RunConfig(model=fit_input(model_config(model), "shapes"), dataset="shapes"))
     assert [shown(e) for e in app.error] == [f"Cannot launch: {raised.value}"]
     assert launch_button(app).disabled
     app.button(key="fix_resize").click().run()
@@ -152,7 +152,7 @@ def test_compare_deletes_a_run_only_after_confirmation(app, new_app):
 def test_a_confirmation_never_carries_over_to_another_run(app):
     config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1)
     store = RunStore()
-    keep, doomed = (runner.create_run(config, name=name) for name in ("keep me", "delete me"))
+    keep, doomed = (service.create_run(config, name=name) for name in ("keep me", "delete me"))
     for run_id in (keep, doomed):
         store.finish(run_id, "done")
     app.switch_page("views/compare.py").run()
@@ -180,7 +180,7 @@ def test_filters_narrow_the_table_and_say_when_nothing_matches(app):
     store = RunStore()
     for model, status in (("lenet", "done"), ("vgg:1x8,1x16", "failed")):
         config = RunConfig(model=fit_input(model_config(model), "shapes"), epochs=1)
-        store.finish(runner.create_run(config), status)
+        store.finish(service.create_run(config), status)
     app.switch_page("views/compare.py").run()
     runs_table = lambda: next(df.value for df in app.dataframe if "best test acc" in df.value.columns)  # noqa: E731
     app.multiselect(key="filter_status").select("failed").run()
@@ -195,7 +195,8 @@ def test_the_runs_table_says_what_each_run_trained_and_rebuilds_its_model(app):
     small_vgg = RunConfig(model=fit_input(model_config("vgg11", width_divisor=4), "shapes", 32),
                           dataset="shapes", resize=32, optimizer="sgd", lr=0.05, batch_size=64, epochs=1)
     lenet = RunConfig(model=fit_input(model_config("lenet"), "shapes"), optimizer="adam", lr=0.01, epochs=1)
-    vgg_id, lenet_id = runner.create_run(small_vgg, name="small vgg"), runner.create_run(lenet, name="lenet")
+    vgg_id = service.create_run(small_vgg, name="small vgg")
+    lenet_id = service.create_run(lenet, name="lenet")
     store.log_metrics(lenet_id, 1, 1.0, {"train_loss": 0.9, "train_acc": 0.6, "test_acc": 0.625})
     store.finish(lenet_id, "done")
     store.finish(vgg_id, "cancelled")
@@ -222,7 +223,7 @@ def test_the_selected_runs_export_as_one_csv_and_one_json(tmp_path):
 
     store = RunStore()
     config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1)
-    first, second, other = (runner.create_run(config, name=name) for name in ("one", "two", "left out"))
+    first, second, other = (service.create_run(config, name=name) for name in ("one", "two", "left out"))
     store.log_metrics(first, 5, 0.5, {"train_loss": 2.0})
     store.log_metrics(second, 5, 0.5, {"train_loss": 1.5})
     store.log_metrics(other, 5, 0.5, {"train_loss": 9.0})

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
+from cnnlab.runs import service
 from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
-from cnnlab.train import runner
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import OPTIONS, TrainOption, options
 from dashboard.train.widgets import help_text
@@ -119,7 +119,7 @@ def test_an_out_of_range_value_is_answered_with_its_range_and_no_stale_banner(ne
 
 def test_a_finished_run_shows_its_final_test_accuracy(app):
     store = RunStore()
-    run_id = runner.create_run(RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1))
+    run_id = service.create_run(RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1))
     store.log_metrics(run_id, 4, 1.0, {"train_loss": 0.4, "test_acc": 0.907})
     store.finish(run_id, "done", final_test_acc=0.907, final_train_acc=0.93, epochs_done=1.0)
     app.switch_page("views/train.py").run()
@@ -128,7 +128,7 @@ def test_a_finished_run_shows_its_final_test_accuracy(app):
 
 def test_a_started_run_without_a_point_yet_is_preparing_with_its_time(app):
     store = RunStore()
-    run_id = runner.create_run(RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=2))
+    run_id = service.create_run(RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=2))
     # A live process holds it, as a worker does between its claim and its first report.
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from cnnlab.runs.store import RunStore
 from cnnlab.train.loop import RESULT_METRICS, Callback, Loop
+
+if TYPE_CHECKING:
+    from cnnlab.runs.store import RunStore
 
 
 class StoreRecorder(Callback):

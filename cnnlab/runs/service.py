@@ -1,8 +1,9 @@
-"""Runs recorded in the run store: create, launch detached, cancel; the public face of the runner's
-parts (the worker, the queue rule, the weights), which the CLI and the dashboard use through it.
+"""The service: runs recorded in the run store are created, launched, executed and cancelled here,
+with the access rule and the class quotas applied, and the executor picked by the run (here or on a Ray
+cluster: cnnlab.runs.executors); the CLI and the dashboard reach the runner's parts through it.
 
 A launched run is a row in the store until its turn comes; then a separate process (`python -m cnnlab
-train --run-id N --home H`, cnnlab.train.worker) in its own session trains it, so it outlives the
+train --run-id N --home H`, cnnlab.runs.executors.local) in its own session trains it, so it outlives the
 browser tab or the CLI that launched it. The store is all that it shares with them.
 """
 
@@ -16,11 +17,9 @@ from cnnlab.access import Actor, current_user
 from cnnlab.analysis import Totals, analyze
 from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
-from cnnlab.runs.store import RunStore
-from cnnlab.train.config import RunConfig
-from cnnlab.train.memory import check_fits
-from cnnlab.train.options import DEFAULT_LR, describe, options
-from cnnlab.train.queue import (
+from cnnlab.runs.executors import executor_for
+from cnnlab.runs.executors.local import run_worker
+from cnnlab.runs.queue import (
     MAX_RUNS_ENV,
     device_lock,
     dispatch,
@@ -30,11 +29,15 @@ from cnnlab.train.queue import (
     start_worker,
     waiting_for,
 )
+from cnnlab.runs.spawn import LOG_FILE
+from cnnlab.runs.store import Run, RunStore
+from cnnlab.runs.weights import load_weights
+from cnnlab.train.config import RunConfig
+from cnnlab.train.loop import Report
+from cnnlab.train.memory import check_fits
+from cnnlab.train.options import DEFAULT_LR, describe, options
 from cnnlab.train.setup import resolve_device
-from cnnlab.train.spawn import LOG_FILE
 from cnnlab.train.status import Status
-from cnnlab.train.weights import load_weights
-from cnnlab.train.worker import execute, run_worker
 
 LAUNCH_LOCK = "launch.lock"
 
@@ -58,10 +61,7 @@ def create_run(config: RunConfig, *, name: str | None = None, home: str | Path |
 def _create(store: RunStore, config: RunConfig, name: str | None, owner: str | None,
             pid: int | None, cluster: str | None) -> int:
     """`create_run` in `store`, waited for by process `pid` (None: a dispatcher starts it)."""
-    if cluster is not None:
-        from cnnlab.sweep.engine import check_cluster
-
-        check_cluster(cluster)
+    executor_for(cluster).check(cluster)
     totals = check_runnable(config, here=cluster is None)
     owner = owner or current_user()
     with locked(store.home / LAUNCH_LOCK):  # two launches of one user never both pass a quota
@@ -111,7 +111,7 @@ def launch(config: RunConfig, *, name: str | None = None, home: str | Path | Non
     """Record a queued run of `owner` and return its id at once. It costs only its row until its turn
     comes on its device: then a dispatcher (this launch, if a slot is free; else the worker whose run
     ends, or the next look of the CLI or the pages) claims it and starts its detached worker, which acts
-    as the run's owner, its output in `worker.log` in the run's folder (cnnlab.train.queue).
+    as the run's owner, its output in `worker.log` in the run's folder (cnnlab.runs.queue).
 
     A run on the Ray cluster at address `cluster` gets its detached driver at once: the cluster
     queues it (cnnlab.sweep.cluster_run).
@@ -132,6 +132,13 @@ def launch(config: RunConfig, *, name: str | None = None, home: str | Path | Non
     if run.status == Status.FAILED and run.pid is None:
         raise ConfigError(f"run {run_id}: {run.error}")
     return run_id
+
+
+def execute(run_id: int, *, home: str | Path | None = None, progress: Report | None = None) -> Run:
+    """Train run `run_id` (recorded for this process: `create_run`) with its executor, here or on its
+    cluster, and return it ended; `progress` sees each report."""
+    store = RunStore(home)
+    return executor_for(store.get(run_id).cluster).execute(store, run_id, progress)
 
 
 def cancel(run_id: int, home: str | Path | None = None, actor: Actor | None = None) -> None:

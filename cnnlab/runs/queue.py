@@ -20,9 +20,9 @@ from pathlib import Path
 
 from cnnlab.errors import ConfigError, quoted
 from cnnlab.runs.processes import process_alive
+from cnnlab.runs.spawn import LOG_FILE, spawn_detached, worker_args, worker_env
 from cnnlab.runs.store import Run, RunStore
 from cnnlab.train.setup import resolve_device
-from cnnlab.train.spawn import LOG_FILE, spawn_detached, worker_args, worker_env
 from cnnlab.train.status import Status
 
 MAX_RUNS_ENV = "CNNLAB_MAX_RUNS_PER_DEVICE"
@@ -151,14 +151,15 @@ def _turns(runs: list[Run], device: str, include: Run | None = None) -> dict[int
     The queue is the queued runs of the device that a dispatcher starts (no process) or a live process
     waits to train (a sweep's driver, for its trials: a run waits behind them). A queued run's turn is
     the number of its owner's runs served on the device while the queue has waited (training now, or at
-    some time since its oldest queued run was created) plus the owner's runs queued before it, then its
-    id. So one user's ten queued runs hold another user's one back by at most one run."""
+    some time since its oldest queued run was created; a sweep's trials count for their owner too) plus
+    the owner's runs queued before it, then its id. So one user's ten queued runs hold another user's
+    one back by at most one run."""
     queued = [r for r in runs if (r.id == getattr(include, "id", None) or _in_queue(r))
               and _device_of(r) == device]
     if not queued:
         return {}
     since = min(r.created_at for r in queued)
-    served = Counter(r.owner for r in runs if r.device == device and r.started_at is not None
+    served = Counter(r.owner for r in runs if _device_of(r) == device and r.started_at is not None
                      and (r.status == Status.RUNNING or (r.finished_at or 0.0) >= since))
     earlier: Counter[str | None] = Counter()
     turns = {}

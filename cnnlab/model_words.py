@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import fields
 
-from cnnlab.cli.options import add_model_arguments
+from cnnlab.families import all_options
 from cnnlab.spec import ArchSpec, model_name, parse_model
 
 FITTED = {"classes"}  # a run fits these to its dataset: `train` sets them without being told
@@ -17,8 +16,7 @@ def model_words(arch: ArchSpec) -> str:
     A field the command line has no option for is added as 'field=value' after a '+'."""
     name = model_name(arch)
     base = parse_model(name)
-    flags = {action.dest: action.option_strings[0] for action in _model_parser()._actions
-             if action.option_strings}
+    flags = {name: option.flag for name, (option, _) in all_options().items()}
     words, rest = [name], []
     for field in fields(arch):
         value = getattr(arch, field.name)
@@ -32,8 +30,3 @@ def model_words(arch: ArchSpec) -> str:
             words += [flags[field.name], str(value)]
     return " ".join(words) + (f" + {' '.join(rest)}" if rest else "")
 
-
-def _model_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(add_help=False)
-    add_model_arguments(parser)
-    return parser
