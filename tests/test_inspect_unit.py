@@ -15,9 +15,10 @@ from cnnlab.inspect import dataset_images, from_file, from_run, initial, model_i
 from cnnlab.inspect.unit import explain, find_unit_layer, layer_io, unit_layers
 from cnnlab.runs import service
 from cnnlab.runs.store import RunStore
+from cnnlab.runs.weights import save_weights
 from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.weights import save_weights, state_bytes
+from cnnlab.train.weights import state_bytes
 from cnnlab.zoo import build
 
 
