@@ -60,8 +60,9 @@ def test_default_view_is_vgg11_analysed(app):
 @pytest.mark.parametrize("family, preset_key, preset, name", [
     ("LeNet", None, None, "lenet"), ("AlexNet", None, None, "alexnet"),
     ("VGG", "vgg_preset", "VGG-13", "vgg13"), ("VGG", "vgg_preset", "VGG-16", "vgg16"),
-    ("VGG", "vgg_preset", "VGG-19", "vgg19"), ("ResNet", "depth", 34, "resnet34"),
-    ("ResNet", "depth", 50, "resnet50"),
+    ("VGG", "vgg_preset", "VGG-19", "vgg19"),
+    pytest.param("ResNet", "depth", 34, "resnet34", marks=pytest.mark.slow),  # seconds of CPU each
+    pytest.param("ResNet", "depth", 50, "resnet50", marks=pytest.mark.slow),
 ])
 def test_each_preset_renders_its_table_and_charts(app, family, preset_key, preset, name):
     app.run()
