@@ -68,6 +68,7 @@ def test_png_draws_the_box_over_the_image(cnnlab, tmp_path):
     assert tuple(image[13 * 14 + 1, 13 * 14 + 1]) != BOX
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_run_with_weights_and_one_without(cnnlab, tmp_path):
     with_weights = trained_run(tmp_path)
     without = trained_run(tmp_path, save_weights=False)

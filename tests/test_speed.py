@@ -86,6 +86,7 @@ def test_an_unreadable_cache_is_measured_again(tmp_path):
         sorted(choice.seconds_per_step) == ["channels_last", "eager"]
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_the_run_records_the_path_it_took():
     config = RunConfig(model=LENET, limit_train=64, limit_test=32, batch_size=32, epochs=1, device="cpu")
     result = fit(config)

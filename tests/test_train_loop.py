@@ -67,6 +67,7 @@ def test_same_seed_same_run_other_seed_other_run():
     assert losses[0] == losses[1] and losses[0] != losses[2]
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_huge_learning_rate_ends_diverged_with_the_step():
     # A ReLU network overflows; the textbook's sigmoid LeNet saturates instead and stays finite.
     result, reports = collect(config("vgg:1x8,1x16", options={"fc_width": 32}, lr=1e6))
@@ -177,6 +178,7 @@ def test_a_run_cancelled_before_its_first_step_trains_nothing(compile_):
     assert result.status == "cancelled" and result.steps == 0 and result.epochs_done == 0
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_normalised_training_uses_the_training_split_statistics_for_both_splits():
     cfg = config(epochs=1, normalize=True, limit_test=40)
     result = fit(cfg)
