@@ -225,6 +225,7 @@ sys.meta_path.insert(0, _NoRay())
 '''
 
 
+@pytest.mark.slow  # a cnnlab process of its own
 def test_without_ray_a_sweep_says_how_to_install_it(tmp_path):
     (tmp_path / "shim").mkdir()
     (tmp_path / "shim" / "sitecustomize.py").write_text(NO_RAY)
