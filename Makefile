@@ -1,6 +1,6 @@
 # make run  - set up the environment (first time only) and start the dashboard on localhost
 # make check - the fast tier while editing: ruff, then every test not marked slow (no server, browser,
-#              Ray cluster, worker process or real training); about two minutes on 2 cores
+#              Ray cluster, worker process or real training); within two minutes on a quiet 2-core machine
 # make test - set up the environment and the browser, then run the whole test suite
 PYTHON ?= python3
 VENV := .venv

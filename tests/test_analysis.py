@@ -273,6 +273,7 @@ class GlobalMix(nn.Module):
         return x + x.flatten(2).softmax(-1).view_as(x)
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_fields_follow_permuted_maps_and_end_where_a_branch_mixes_every_position():
     rows = analyze(ChannelsLastBlock(), (3, 16, 16)).layers
     assert [r.rf for r in rows] == [(3, 3), (3, 3), (3, 3), (5, 5)]
@@ -329,6 +330,7 @@ def check_or_config_error(text, inp, expected=..., **options):
     return "analysed"
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     blocks=st.lists(st.tuples(st.integers(1, 3), st.integers(1, 24)), min_size=1, max_size=7),
@@ -342,6 +344,7 @@ def test_random_vgg_configs_match_a_real_forward_or_raise_config_error(blocks, s
                                 width_divisor=divisor, batch_norm=batch_norm, fc_width=fc))
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @settings(max_examples=60, deadline=None)
 @given(
     blocks=st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 8)), min_size=0, max_size=4),

@@ -21,6 +21,7 @@ def test_every_preset_has_unique_row_names(name, depth):
     assert len(names) == len(set(names))
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @pytest.mark.parametrize("name", list(TORCHVISION))
 def test_torchvision_models_have_unique_row_names(name):
     model = getattr(torchvision.models, name)(weights=None)

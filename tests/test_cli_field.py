@@ -91,6 +91,7 @@ def test_png_has_a_colour_bar_from_white_to_the_heat_at_the_peak(cnnlab, tmp_pat
     assert status == 2 and "argument --scale: invalid choice: 'log'" in err
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_run_with_weights_and_one_without(cnnlab, tmp_path):
     with_weights = trained_run(tmp_path)
     without = trained_run(tmp_path, save_weights=False)

@@ -4,6 +4,7 @@ and options, the CLI accepts (exit 0) or refuses in one line with exit 2; nothin
 import contextlib
 import io
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +36,7 @@ OPTION = st.one_of(
     st.tuples(st.just("--format"), st.sampled_from(["table", "json", "csv", "xml"])))
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(model=MODEL, options=st.lists(OPTION, max_size=4), batch_norm=st.booleans())
 def test_any_model_string_and_options_are_accepted_or_refused_in_one_line(model, options, batch_norm):

@@ -31,6 +31,7 @@ def exported(config):
     return namespace["build_model"]()
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @pytest.mark.parametrize("name, inp, options", CASES)
 def test_the_exported_file_loads_cnnlab_weights_and_computes_the_same(name, inp, options):
     config = model_config(name, inp, **options)

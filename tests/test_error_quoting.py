@@ -48,6 +48,7 @@ def test_a_10_mb_model_name_is_echoed_shortened(capsys):
     assert "'" + "z" * 59 + "… (10,000,000 characters)" in err
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_200k_unknown_keys_in_a_spec_file_are_counted_not_listed():
     data = model_config("lenet").to_dict()
     data["arch"].update({f"k{i:06d}": 1 for i in range(200_000)})

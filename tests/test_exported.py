@@ -39,6 +39,7 @@ def files(tmp_path_factory):
             "resnet18": (resnet, (3, 64, 64), save(resnet, (3, 64, 64), folder / "resnet18.pt2"))}
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @pytest.mark.parametrize("name", ["lenet", "resnet18"])
 def test_the_file_has_the_live_modules_summary_and_outputs(files, name):
     live, shape, path = files[name]

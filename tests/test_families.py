@@ -68,6 +68,7 @@ def test_names_parse_back_to_the_spec(name):
     assert {n: parse_model(n) for n in family.presets} == dict(family.presets)
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @pytest.mark.parametrize("name", NAMES)
 def test_the_default_builds_runs_and_is_analysed(name):
     family = FAMILIES[name]

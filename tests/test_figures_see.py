@@ -1,6 +1,7 @@
 """The See page's figure builders on real fields: the drawn box is the engine's, padding included."""
 
 import numpy as np
+import pytest
 import torch
 
 from cnnlab import model_config
@@ -20,6 +21,7 @@ def drawn(subject, layer_name: str, unit):
     return layer, field_figure(image[0].numpy(), field, "t")
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_alexnet_pool3_box_is_drawn_195_pixels_wide():
     layer, fig = drawn(initial(model_config("alexnet")), "pool3", (2, 2))
     box = shape(fig, "theoretical field")

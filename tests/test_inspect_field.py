@@ -82,6 +82,7 @@ def test_side_figures_of_a_3x3_pair():
     assert field.area_ratio95 == 1.0
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_float32_loses_the_tails_of_a_deep_stack_float64_keeps_them():
     """60 convs: the field's corners carry 9⁻⁶⁰ ≈ 6e-58 of the gradient, below float32's smallest
     number (1.4e-45); this is why the effective field is computed in float64."""

@@ -78,6 +78,7 @@ def test_top_images_rank_by_the_channels_peak_and_give_its_unit():
         top_images(model, images, layer, channel=0, k=9)
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_runs_untrained_weights_are_the_ones_its_training_starts_from():
     from cnnlab.inspect.subject import initial_model
     from cnnlab.train.config import RunConfig, fit_input

@@ -51,6 +51,7 @@ def test_stacked_3x3_against_one_large_convolution(channels, size, depth):
     assert stack["receptive field"] == single["receptive field"] == k
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_vgg16_fc_share_and_gap_head_from_torchvision():
     lesson = lessons.vgg_fc_share("vgg16", 224, 3, 10)
     reference = torchvision.models.vgg16(num_classes=10)  # random weights, never downloaded
@@ -71,6 +72,7 @@ def test_vgg_costs_at_two_input_sizes(sizes, channels):
     assert rows[5]["MACs vs first"] == expected[5][1] / expected[0][1]
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_evolution_table_and_best_accuracy_from_the_store(tmp_path):
     store = RunStore(tmp_path)
     for model, accuracies in (("lenet", [0.61, 0.83, 0.79]), ("lenet", [0.71]), ("resnet18", [0.9])):

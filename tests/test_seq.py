@@ -212,6 +212,7 @@ def first_layer_torch_refuses(tokens: list[str], channels: int, side: int) -> in
     return None
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tokens=LAYERS, channels=st.sampled_from([1, 2, 3]), side=st.integers(1, 12))
 def test_random_layer_lists_summarise_like_a_real_forward_or_name_the_layer_pytorch_refuses(

@@ -31,6 +31,7 @@ def sweep(*args: str, home: Path) -> int:
     return main(["sweep", *args, *TINY, "--home", str(home)])
 
 
+@pytest.mark.slow  # starts Ray on this machine
 def test_local_grid_with_repeats_stops_a_dead_rate_listed_first(tmp_path, capsys):
     assert sweep(*VGG, "--grid", "lr=0.0000001,0.01", "--repeats", "2", "--epochs", "2",
                  "--early-stop", "asha", home=tmp_path) == 0
@@ -76,6 +77,7 @@ def test_local_grid_with_repeats_stops_a_dead_rate_listed_first(tmp_path, capsys
     assert out.splitlines()[2].split()[:3] == ["*", str(best.id), best.status.split()[0]]
 
 
+@pytest.mark.slow  # starts Ray on this machine
 def test_a_dead_rate_first_in_an_ascending_grid_is_stopped_after_one_epoch(tmp_path):
     """The grid as a user writes it (issue 22): lr 1e-7, 1e-3, 1e-2 on shapes with Adam, 3 epochs."""
     assert sweep(*VGG[:-1], "1024", "--grid", "lr=0.0000001,0.001,0.01", "--epochs", "3", "--early-stop",
@@ -132,6 +134,7 @@ def test_a_killed_driver_leaves_no_ray_process_and_its_sweep_ends_interrupted(tm
     wait_for(lambda: not guard.members(driver), 60, "every process of the driver's group to end")
 
 
+@pytest.mark.slow  # a two-node Ray cluster
 def test_two_node_cluster_runs_the_trials_on_both_nodes_and_only_the_driver_writes(tmp_path, monkeypatch):
     home = tmp_path / "home"
     with audited_cluster(tmp_path, monkeypatch) as cluster:
@@ -223,6 +226,7 @@ sys.meta_path.insert(0, _NoRay())
 '''
 
 
+@pytest.mark.slow  # a cnnlab process of its own
 def test_without_ray_a_sweep_says_how_to_install_it(tmp_path):
     (tmp_path / "shim").mkdir()
     (tmp_path / "shim" / "sitecustomize.py").write_text(NO_RAY)

@@ -118,6 +118,7 @@ def test_cli_refuses_bad_sweeps_with_one_line_and_records_nothing(tmp_path, caps
     assert not (tmp_path / DB_FILE).exists() or RunStore(tmp_path).list_runs() == []
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_train_repeats_trains_one_group_and_prints_mean_and_std(tmp_path, capsys):
     assert main(["train", "lenet", "--limit-train", "64", "--limit-test", "32", "--epochs", "1",
                  "--device", "cpu", "--seed", "4", "--repeats", "2", "--home", str(tmp_path)]) == 0

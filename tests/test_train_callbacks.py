@@ -53,6 +53,7 @@ class Events(Callback):
         self.events.append(f"run_end {loop.status}")
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_the_events_come_in_the_protocols_order():
     events = Events()
     result = fit(config(epochs=2, reports_per_epoch=1), [events])
@@ -108,6 +109,7 @@ def test_the_ema_weights_after_three_steps_are_the_hand_computed_average():
     assert not torch.equal(ema.model.conv1.weight, result.model.conv1.weight)  # the average, not the model
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_the_ema_models_test_accuracy_is_its_own_metric_and_that_of_its_weights():
     reports: list[dict] = []
     ema = WeightEMA(0.9)
@@ -123,6 +125,7 @@ def test_the_ema_models_test_accuracy_is_its_own_metric_and_that_of_its_weights(
     assert epochs[-1]["ema_test_acc"] == correct / 40 and result.status == "done"
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_with_decay_zero_the_average_is_the_model_and_so_is_its_accuracy():
     reports: list[dict] = []
     fit(config(epochs=2, ema=0.0), [WeightEMA(0.0), Reporter(lambda s, e, m: reports.append(m))])

@@ -34,6 +34,7 @@ def collect(cfg: RunConfig, should_stop=None):
     return result, reports
 
 
+@pytest.mark.slow  # trains for epochs, seconds of CPU
 def test_reports_five_times_per_epoch_then_test_accuracy():
     result, reports = collect(config(optimizer="adam", lr=0.01, epochs=3))
     assert result.status == "done" and result.epochs_done == 3 and result.steps == 3 * 8
@@ -56,12 +57,14 @@ def test_reports_five_times_per_epoch_then_test_accuracy():
     assert isinstance(result.model, torch.nn.Module)
 
 
+@pytest.mark.slow  # trains for epochs, seconds of CPU
 def test_lenet_learns_the_built_in_dataset_in_two_epochs():
     """The documented shapes recipe (Adam, lr 0.01, batch 64), all 6,000 training images."""
     result = fit(config(optimizer="adam", lr=0.01, limit_train=None))
     assert result.status == "done" and result.final_test_acc > 0.5, "well above chance (0.1)"
 
 
+@pytest.mark.slow  # trains for epochs, seconds of CPU
 def test_same_seed_same_run_other_seed_other_run():
     first, second = collect(config(epochs=1))[1], collect(config(epochs=1))[1]
     other = collect(config(epochs=1, seed=1))[1]
@@ -69,6 +72,7 @@ def test_same_seed_same_run_other_seed_other_run():
     assert losses[0] == losses[1] and losses[0] != losses[2]
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_huge_learning_rate_ends_diverged_with_the_step():
     # A ReLU network overflows; the textbook's sigmoid LeNet saturates instead and stays finite.
     result, reports = collect(config("vgg:1x8,1x16", options={"fc_width": 32}, lr=1e6))
@@ -88,6 +92,7 @@ def test_should_stop_cancels_at_the_next_poll():
     assert result.status == "cancelled" and result.steps < 50 * 8 and len(calls) == 3
 
 
+@pytest.mark.slow  # trains for epochs, seconds of CPU
 def test_should_stop_is_polled_between_report_points_once_the_poll_interval_has_passed(monkeypatch):
     # With a zero interval every training step and every test batch polls, not only the report points
     # (one per epoch here): 1 before training + 8 steps + 4 test batches per epoch. How often it polls
@@ -102,6 +107,7 @@ def test_should_stop_is_polled_between_report_points_once_the_poll_interval_has_
     assert len(calls) == 1 + 2 + 2  # before training, then at the report points: one an epoch, steps 1 and 4
 
 
+@pytest.mark.slow  # trains for epochs, seconds of CPU
 def test_cosine_schedule_follows_the_closed_form():
     """Cosine annealing over T = 2 epochs × 8 steps: step k (from 0) uses lr_k = ½ · 0.1 · (1 + cos(πk/T)).
     Eight reports per epoch: one per step, so every step's rate is reported."""
@@ -110,6 +116,7 @@ def test_cosine_schedule_follows_the_closed_form():
     assert lrs == pytest.approx([0.05 * (1 + math.cos(math.pi * k / 16)) for k in range(16)], rel=1e-12)
 
 
+@pytest.mark.slow  # trains for epochs, seconds of CPU
 def test_onecycle_schedule_warms_up_then_anneals():
     """OneCycle over 16 steps (PyTorch's defaults: 30% warm-up, cosine both ways, from lr/25 to lr, then
     down to lr/25/10⁴): step k uses lr/25 + (lr − lr/25)·½(1 − cos(πk/up)) for k ≤ up = 0.3·16 − 1 = 3.8,
@@ -141,6 +148,7 @@ def test_initial_weights_are_xavier_uniform_or_pytorchs_default(init):
                                                    strict=True))  # seeded: the same start every time
 
 
+@pytest.mark.slow  # trains for epochs, seconds of CPU
 def test_compile_warm_up_leaves_the_initial_weights_alone():
     eager = collect(config(epochs=1))[1]
     compiled = collect(config(epochs=1, compile=True))[1]
@@ -175,6 +183,7 @@ def test_a_run_cancelled_before_its_first_step_trains_nothing(compile_):
     assert result.status == "cancelled" and result.steps == 0 and result.epochs_done == 0
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_normalised_training_uses_the_training_split_statistics_for_both_splits():
     cfg = config(epochs=1, normalize=True, limit_test=40)
     result = fit(cfg)

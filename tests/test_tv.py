@@ -19,6 +19,7 @@ MODELS = [("resnet18", "3x64x64"), ("googlenet", "3x96x96"), ("inception_v3", "3
           ("regnet_y_400mf", "3x64x64")]
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @pytest.mark.parametrize("name, inp", MODELS)
 def test_params_equal_torchvision_own_model(name, inp):
     summary = analyze(f"tv:{name}", inp, classes=7)

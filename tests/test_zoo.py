@@ -29,6 +29,7 @@ def test_vgg_rows_at_depth_one_are_blocks_then_classifier():
     assert [r.type for r in rows[6:]] == ["Linear", "ReLU", "Dropout"] * 2 + ["Linear"]
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @pytest.mark.parametrize("name", ["vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet34", "resnet50"])
 def test_parameter_counts_equal_torchvision(name):
     ours = build(model_config(name, "3x224x224", classes=1000))
@@ -36,6 +37,7 @@ def test_parameter_counts_equal_torchvision(name):
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in theirs.parameters())
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_vgg_batch_norm_matches_torchvision_bn_variant():
     ours = build(model_config("vgg16", "3x224x224", classes=1000, batch_norm=True))
     theirs = torchvision.models.vgg16_bn()
@@ -48,6 +50,7 @@ def test_classifier_follows_the_feature_map_size():
         assert model.fc1.in_features == flat
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @pytest.mark.parametrize("name, inp", [("lenet", "1x28x28"), ("alexnet", "1x96x96"),
                                        ("vgg:1x8,2x16", "3x32x32"), ("resnet18", "3x32x32")])
 def test_builds_on_cpu_and_runs_a_real_forward(name, inp):

@@ -29,11 +29,13 @@ def edit(app, **changes):
     app.run()
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_the_family_list_is_the_registry(app):
     app.run()
     assert app.selectbox(key="family").options == [f.label for f in FAMILIES.values()]
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_seq_starts_as_lenet_and_a_cell_edit_changes_the_analysis(app):
     seq_app(app)
     assert not app.exception and not app.error
@@ -46,6 +48,7 @@ def test_seq_starts_as_lenet_and_a_cell_edit_changes_the_analysis(app):
     assert layer_table(app)["output_shape"].iloc[0] == "6×28×28"
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_rows_are_added_deleted_and_moved(app):
     seq_app(app)
     edit(app, added_rows=[{"type": "drop", "p": 0.25}], deleted_rows=[1])  # drop sig1, add dropout at the end
@@ -57,6 +60,7 @@ def test_rows_are_added_deleted_and_moved(app):
     assert list(table["#"]) == list(range(1, 11)) and table["type"].iloc[0] == "drop"
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_bad_row_names_the_layer_and_the_page_keeps_working(app):
     seq_app(app)
     edit(app, edited_rows={3: {"kernel": 30}})  # conv2 30×30 on a 14×14 map
@@ -75,6 +79,7 @@ def test_a_fractional_cell_is_refused_not_cut(app):
     assert app.query_params["model"] == LENET  # still the last valid model
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_start_from_a_preset_fills_the_table_and_the_input(app):
     seq_app(app)
     app.selectbox(key="seq_start").select("vgg11").run()

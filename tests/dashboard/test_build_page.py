@@ -57,6 +57,7 @@ def test_default_view_is_vgg11_analysed(app):
     assert any(t.startswith("Parameters per layer — fc1 alone holds") for t in titles)
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @pytest.mark.parametrize("family, preset_key, preset, name", [
     ("LeNet", None, None, "lenet"), ("AlexNet", None, None, "alexnet"),
     ("VGG", "vgg_preset", "VGG-13", "vgg13"), ("VGG", "vgg_preset", "VGG-16", "vgg16"),
@@ -83,6 +84,7 @@ def test_switching_to_every_layer_shows_leaf_rows(app):
     assert len(layer_table(app)) == 39  # 13 convs, 13 ReLUs, 5 pools, flatten, 3 fc, 2 ReLUs, 2 dropouts
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_an_impossible_vgg_shows_the_engine_message_and_keeps_working(app):
     app.run()
     app.session_state["blocks"] = {"edited_rows": {}, "deleted_rows": [],
@@ -124,6 +126,7 @@ def test_a_memory_batch_out_of_range_is_answered_with_its_range(app):
     assert metric(app, "Parameters") == format_count(VGG11)  # the model itself is still shown
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_the_block_table_says_its_channels_are_divided(app):
     app.query_params["model"] = "vgg11"
     app.query_params["width_divisor"] = "4"
@@ -184,6 +187,7 @@ def test_a_link_to_a_model_that_cannot_be_analysed_falls_back_with_its_reason(ap
     assert metric(app, "Parameters") == format_count(VGG11)
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_block_edits_survive_another_page_and_choosing_custom(app):
     app.run()
     app.session_state["blocks"] = {"edited_rows": {0: {"out_channels": 16}}, "added_rows": [],

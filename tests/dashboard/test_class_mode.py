@@ -80,6 +80,7 @@ def launch(new_app, params: dict[str, str], epochs: int, resize: str = "native")
     return app
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_quota_refuses_a_launch_from_the_page_and_nothing_is_recorded(new_app, class_config, monkeypatch):
     monkeypatch.setenv("CNNLAB_USER", "alice")
     class_config("[quotas]\nepochs = 5\nrun_compute = 50000000\n")

@@ -30,6 +30,7 @@ def compare_as(new_app, monkeypatch, user: str):
     return app
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_teachers_pin_puts_the_run_first_and_marked_for_every_user(new_app, monkeypatch, three_runs):
     alice, _, _ = three_runs
     app = compare_as(new_app, monkeypatch, "prof")
@@ -50,6 +51,7 @@ def test_a_student_has_no_pin_control(new_app, monkeypatch, three_runs):
     assert [b.key for b in app.button if b.key == "class_pin_button"] == []
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_teacher_unpins(new_app, monkeypatch, three_runs):
     alice = three_runs[0]
     RunStore().pin_for_class(alice, actor=Actor("prof", "teacher"))

@@ -83,6 +83,7 @@ def test_compare_offers_an_external_runs_own_metric_names_for_bands(app):
     assert band["data"][1]["y"] == pytest.approx([1.5, 1.0])
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_the_train_page_watches_an_external_run_live_without_a_stop_button(app):
     run = cnnlab.track.start("my loop", config=ODD_CONFIG)
     try:
@@ -101,6 +102,7 @@ def test_the_train_page_watches_an_external_run_live_without_a_stop_button(app):
         run.finish()
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_imported_tensorboard_seeds_are_drawn_as_bands_equal_to_a_pandas_groupby(app, tmp_path):
     pytest.importorskip("tensorboard")
     from torch.utils.tensorboard import SummaryWriter

@@ -54,6 +54,7 @@ def test_an_uploaded_trained_model_shows_its_own_feature_maps(app):
     np.testing.assert_allclose(shown_maps[:28, :28], scaled, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_file_that_is_not_a_model_is_one_error_and_the_page_keeps_working(app):
     app.run()
     upload(app, b"this is no model", "junk.pt2")

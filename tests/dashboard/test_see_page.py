@@ -80,6 +80,7 @@ def test_a_new_layer_starts_at_its_centre_and_a_unit_outside_a_smaller_map_is_br
     assert figures(app, "block1 unit (31, 31)")
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_feature_maps_kernels_and_top_images_views(app):
     open_see(app, "lenet")
     app.radio(key="see_view").set_value("Feature maps").run()
@@ -105,6 +106,7 @@ def tiny_run(save_weights: bool = True) -> int:
     return run_id
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_run_shows_its_field_before_and_after_training_side_by_side(app):
     run_id = tiny_run()
     tiny_run(save_weights=False)  # not offered
@@ -121,6 +123,7 @@ def test_a_run_shows_its_field_before_and_after_training_side_by_side(app):
     assert len(metric(app, "95% within")) == 2 and len(metric(app, "50% within")) == 2
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_run_whose_weights_file_is_gone_is_an_error_and_the_page_keeps_working(app):
     run_id = tiny_run()
     Path(RunStore().get(run_id).weights_path).unlink()

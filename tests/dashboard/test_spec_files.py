@@ -20,6 +20,7 @@ def upload(at, content: bytes, name: str = "spec.json"):
     return at
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_spec_loads_back_and_rebuilds_its_model(app):
     app.run()
     config = model_config("vgg:2x16,2x32,2x64", "3x64x64", width_divisor=2, batch_norm=True)

@@ -41,6 +41,7 @@ def launch(app):
     assert not app.exception
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @pytest.mark.parametrize(("grid", "message"), [
     ("lr=abc", "--grid lr: 'abc' is not a number"),
     ("width_divisor=2", "trial width_divisor=2: option 'width-divisor' does not apply to lenet"),
@@ -54,6 +55,7 @@ def test_bad_sweep_input_is_an_error_and_records_nothing(new_app, grid, message)
     assert RunStore().list_runs() == [] and RunStore().list_sweeps() == []
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_an_unreachable_cluster_is_an_error_and_the_page_keeps_working(new_app):
     app = open_sweep_section(new_app)
     app.text_area(key="sweep_grid").input("lr=0.01,0.1")
@@ -143,6 +145,7 @@ def record_runs(store, config, accuracies_per_run, **tags):
     return ids
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_compare_draws_groups_as_bands_and_reports_mean_and_std(app):
     store = RunStore()
     config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=2)

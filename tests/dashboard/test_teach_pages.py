@@ -52,6 +52,7 @@ def test_pin_a_then_change_b_shows_both_with_ratios_and_the_link_carries_both(ap
     assert "pin_model" not in app.query_params and not stage_tables(app)
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_link_with_a_pinned_model_shows_a_beside_b(app):
     app.query_params.update({"model": "vgg11", "input": "1x96x96", "width_divisor": "4",
                              "pin_model": "vgg11", "pin_input": "1x224x224"})
@@ -104,6 +105,7 @@ def lesson_table(at, key):
     return frames[LESSONS.index(key)]
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_every_lesson_panel_is_shown_with_its_claim(lessons_page, new_app):
     assert [s.value for s in lessons_page.subheader] == [
         "2 × 3×3 against one 5×5", "3 × 3×3 against one 7×7", "VGG's parameters sit in its FC layers",
@@ -128,6 +130,7 @@ def test_every_lesson_panel_is_shown_with_its_claim(lessons_page, new_app):
     assert headline(build).loc["Parameters", "B/A"] == f"{b.totals.params / a.totals.params:.3g}×"
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_each_lesson_panel_follows_its_inputs(lessons_page):
     """One session, one input changed per panel, each table against a calculation written here."""
     at = lessons_page
@@ -171,6 +174,7 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
     assert not at.exception and not at.error
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_fc_conv_panel_and_its_link_opens_the_build_page(lessons_page, new_app):
     lessons_page.number_input(key="fc_conv_size").set_value(288).run()
     table = lesson_table(lessons_page, "fc_conv")

@@ -66,6 +66,7 @@ def launch_button(app):
     return next(b for b in app.button if b.label == "Launch run")
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 @pytest.mark.parametrize("model, fix", [("vgg11", "32"), ("alexnet", "96")])
 def test_the_launch_check_runs_before_launch_and_offers_the_fix(app, model, fix):
     train_page(app, model)
@@ -149,6 +150,7 @@ def test_compare_deletes_a_run_only_after_confirmation(app, new_app):
 
 
 
+@pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_a_confirmation_never_carries_over_to_another_run(app):
     config = RunConfig(model=fit_input(model_config("lenet"), "shapes"), epochs=1)
     store = RunStore()

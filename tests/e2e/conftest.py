@@ -1,11 +1,14 @@
-"""A real Streamlit server on 127.0.0.1 and Debian's Chromium driven by Playwright."""
+"""Real Streamlit servers on 127.0.0.1 (one shared by the session, others where a module needs an empty
+run store) and one Debian Chromium driven by Playwright."""
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,16 +54,10 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-@pytest.fixture(scope="module")
-def server_home(tmp_path_factory) -> Path:
-    """The run store folder of the module's server."""
-    return tmp_path_factory.mktemp("home")
-
-
-@pytest.fixture(scope="module")
-def server(server_home):
-    """`streamlit run dashboard/app.py` with its own empty run store; yields the base URL."""
-    home = server_home
+@contextlib.contextmanager
+def streamlit_server(home: Path) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` with its run store at `home`; yields the base URL. Afterwards
+    the server is stopped and the runs launched from its pages (detached from it) are ended."""
     port = free_port()
     env = {**os.environ, "CNNLAB_HOME": str(home), "CNNLAB_DATA": str(home / "data")}
     with open(home / "streamlit.log", "w") as log:
@@ -69,11 +66,48 @@ def server(server_home):
              "--server.address", "127.0.0.1", "--server.port", str(port),
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}"
+    try:
         wait_ok(f"{url}/_stcore/health", process, home / "streamlit.log")
         yield url
+    finally:
         stop(process)
-        kill_workers(home)  # runs launched from the page are detached from the server
+        kill_workers(home)
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """The session's one Streamlit server (base URL, run store folder), for the modules that do not
+    need an empty run store of their own."""
+    home = tmp_path_factory.mktemp("shared-home")
+    with streamlit_server(home) as url:
+        yield url, home
+
+
+@pytest.fixture(scope="module")
+def served(request, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """The module's server (base URL, run store folder): the session's shared one, or a server of its own
+    with an empty run store for a module marked `own_server`. The runs a module launched end with it."""
+    if request.node.get_closest_marker("own_server"):
+        home = tmp_path_factory.mktemp("home")
+        with streamlit_server(home) as url:
+            yield url, home
+    else:
+        url, home = request.getfixturevalue("shared_server")
+        yield url, home
+        kill_workers(home)
+
+
+@pytest.fixture(scope="module")
+def server(served) -> str:
+    """The base URL of the module's server."""
+    return served[0]
+
+
+@pytest.fixture(scope="module")
+def server_home(served) -> Path:
+    """The run store folder of the module's server."""
+    return served[1]
 
 
 @pytest.fixture(scope="module")
@@ -83,20 +117,27 @@ def screenshots():
     return SCREENSHOTS
 
 
-@pytest.fixture(scope="module")
-def page(server):
+@pytest.fixture(scope="session")
+def chromium():
+    """The session's one Chromium (Debian's, driven by Playwright); each user opens its own pages."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (make test does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        # A cold server's first script run imports torch and the analysis (a minute or more on a busy
-        # machine): done once here, so no test's own waits pay for it.
-        page.goto(server)
-        page.wait_for_selector("h1", timeout=240_000)
-        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=240_000)
-        page.set_default_timeout(60_000)
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(server, chromium):
+    page = chromium.new_page(viewport={"width": 1400, "height": 900})
+    # A cold server's first script run imports torch and the analysis (a minute or more on a busy
+    # machine): done once here, so no test's own waits pay for it.
+    page.goto(server)
+    page.wait_for_selector("h1", timeout=240_000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=240_000)
+    page.set_default_timeout(60_000)
+    yield page
+    page.close()

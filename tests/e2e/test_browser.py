@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from cnnlab.analysis import analyze
 from cnnlab.units import format_count
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.own_server]  # its assertions count the runs in its store
 
 
 def settle(page) -> None:

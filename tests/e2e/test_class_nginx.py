@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from cnnlab.runs.store import RunStore
 from cnnlab.train.status import TERMINAL
 from tests.conftest import kill_workers
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, ROOT, SCREENSHOTS, free_port, stop, wait_ok
+from tests.e2e.conftest import ROOT, SCREENSHOTS, free_port, stop, wait_ok
 from tests.e2e.test_browser import open_list, settle
 
 pytestmark = pytest.mark.browser
@@ -114,16 +114,13 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(site):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (make test does)")
-    from playwright.sync_api import sync_playwright
-
+def browser(site, chromium):
+    """The session's Chromium; the browser contexts the module's users opened are closed after it."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
+    before = set(chromium.contexts)
+    yield chromium
+    for context in set(chromium.contexts) - before:
+        context.close()
 
 
 def user_page(browser, url: str, user: str | None = None, headers: dict | None = None):

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.test_browser import current, plot_js, settle
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.own_server]  # its assertions count the runs in its store
 SIZE = {"width": 1400, "height": 900}
 
 

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 import cnnlab
 from tests.e2e.test_browser import curve_points, fresh
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.own_server]  # its assertions count the runs in its store
 
 HALF = 5  # train_loss points logged before the page has drawn them, then as many again
 LOOP = textwrap.dedent("""

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from cnnlab.runs.store import RunStore
 from tests.e2e.test_browser import settle
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.own_server]  # its assertions count the runs in its store
 
 
 def enter(page, key: str, text: str) -> None:
@@ -32,7 +32,9 @@ def test_enter_in_a_train_field_applies_it_and_only_the_button_launches(server, 
     enter(page, "limit_train", "64")
     assert RunStore(server_home).list_runs() == []  # three Enters, no run
     page.get_by_role("button", name="Launch run").click()
-    expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("Run #1 launched")
+    # The launch starts the run's worker before the page answers: on a busy machine that takes seconds.
+    expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("Run #1 launched",
+                                                                                timeout=60_000)
     enter(page, "epochs", "2")  # the page reruns after the click: no second launch
     assert [(run.id, run.config["lr"], run.config["epochs"]) for run in RunStore(server_home).list_runs()] \
         == [(1, 0.001, 1)]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, free_port, stop, wait_ok
+from tests.e2e.conftest import free_port, stop, wait_ok
 from tests.e2e.test_allowed_hosts import handshake
 from tests.e2e.test_browser import metric, settle
 
@@ -102,11 +102,7 @@ def test_cnnlab_summary_runs_from_outside_the_repository(env, outside):
     assert module.stdout == done.stdout
 
 
-def test_cnnlab_dashboard_serves_the_build_page_from_outside_the_repository(env, outside):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (make test does)")
-    from playwright.sync_api import sync_playwright
-
+def test_cnnlab_dashboard_serves_the_build_page_from_outside_the_repository(env, outside, chromium):
     port = free_port()
     home = outside / "runs"
     log = outside / "dashboard.log"
@@ -117,15 +113,13 @@ def test_cnnlab_dashboard_serves_the_build_page_from_outside_the_repository(env,
     try:
         wait_ok(f"{url}/_stcore/health", process, log)
         assert handshake(url, f"evil.example:{port}").startswith("HTTP/1.1 403")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(300_000)  # a cold first run on a busy machine
-            page.goto(f"{url}/?model=lenet")
-            settle(page)
-            assert "Build a network" in page.locator("h1").first.inner_text()
-            expect(metric(page, "Parameters")).to_have_text("61.71K")  # 61,706, as above
-            browser.close()
+        page = chromium.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(300_000)  # a cold first run on a busy machine
+        page.goto(f"{url}/?model=lenet")
+        settle(page)
+        assert "Build a network" in page.locator("h1").first.inner_text()
+        expect(metric(page, "Parameters")).to_have_text("61.71K")  # 61,706, as above
+        page.close()
     finally:
         stop(process)
     served = log.read_text()
