@@ -1,5 +1,7 @@
 """The Build page's registry-driven controls: the seq layer table, "start from", the tv picker, code."""
 
+import pytest
+
 from cnnlab import analyze
 from cnnlab.families import FAMILIES
 from cnnlab.units import format_count
@@ -93,6 +95,21 @@ def test_a_tv_model_is_picked_and_analysed(app):
     assert metric(app, "Parameters") == format_count(expected.totals.params)
     no_code = next(shown(c) for c in app.caption if "No PyTorch code" in c.value)
     assert "tv:mobilenet_v3_small has no code export: the torchvision family holds torchvision's" in no_code
+
+
+@pytest.mark.slow
+def test_a_timm_model_is_picked_and_analysed_and_a_bad_input_is_an_error(app):
+    """Slow: the page's training-memory chart simulates a step of the model."""
+    app.run(timeout=600)
+    app.selectbox(key="family").select(FAMILIES["timm"].label).run(timeout=600)
+    app.selectbox(key="timm_name").select("efficientnet_b0").run(timeout=600)
+    assert not app.exception and not app.error
+    assert app.query_params["model"] == "timm:efficientnet_b0"
+    expected = analyze("timm:efficientnet_b0", app.query_params["input"])
+    assert metric(app, "Parameters") == format_count(expected.totals.params)
+    app.number_input(key="in_channels").set_value(1).run(timeout=600)
+    assert not app.exception
+    assert any("timm:efficientnet_b0 cannot run on a 1x" in e.value for e in app.error)
 
 
 def test_the_code_download_offers_a_python_file_for_cnnlab_models_only(app):
