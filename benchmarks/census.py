@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import re
 import signal
 import time
 
@@ -74,7 +75,8 @@ def main() -> None:
     if times:
         ordered = sorted(times.values())
         print(f"median {ordered[len(ordered) // 2] * 1e3:.0f} ms, best {ordered[0] * 1e3:.0f} ms")
-    reasons = collections.Counter(r.split(":")[-1].strip()[:80] for r in failures.values())
+    reasons = collections.Counter(re.sub(r"\d[\d,]*", "N", re.sub(r"(tv|timm):\S+", "MODEL", r))[:100]
+                                  for r in failures.values())
     for reason, count in reasons.most_common():
         print(f"{count:4d}  {reason}")
     for model, seconds in sorted(times.items(), key=lambda kv: -kv[1])[:10]:
