@@ -3,7 +3,8 @@
 Run: python benchmarks/bench_analysis.py [--repeat N]
 Prints the median time of each and the ratio. Targets: analyze <= 50 ms, >= 50x faster than torchinfo.
 Then the first analysis of three torchvision models (tv:NAME, built with random weights on the meta
-device), and the median of repeated ones.
+device), and the median of repeated ones. With --all-tv: every torchvision classifier at 224, median
+and best of the repeats (target <= 30 ms each), and the training-memory estimate of VGG-16.
 """
 
 from __future__ import annotations
@@ -23,6 +24,34 @@ from cnnlab.families.tv import tv_models
 TV_MODELS = ("resnet50", "convnext_tiny", "efficientnet_b0")
 
 
+def times_ms(fn, repeat: int) -> list[float]:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def all_tv(repeat: int) -> None:
+    """Every torchvision classifier at 3x224x224 (ViT-H/14 at its 518 px): median and best."""
+    from cnnlab.analysis.memory import _cache, training_memory
+
+    over = []
+    for name in tv_models():
+        side = 518 if name == "vit_h_14" else 224
+        runs = times_ms(lambda name=name, side=side: analyze(f"tv:{name}", f"3x{side}x{side}"), repeat)
+        median = statistics.median(runs)
+        over += [name] if median > 30 else []
+        print(f"tv:{name:22s} median {median:7.1f} ms  best {min(runs):7.1f} ms")
+    print(f"over 30 ms (median): {len(over)} of {len(tv_models())}: {', '.join(over)}")
+    vgg = model_config("vgg16", "3x224x224", classes=1000)
+    runs = times_ms(lambda: (_cache.clear(), training_memory(vgg, "adam")), max(3, repeat // 2))
+    print(f"training-memory estimate of VGG-16 (Adam): median {statistics.median(runs):.0f} ms, "
+          f"best {min(runs):.0f} ms")
+
+
 def median_ms(fn, repeat: int) -> float:
     fn()  # warm-up
     times = []
@@ -36,7 +65,12 @@ def median_ms(fn, repeat: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--all-tv", action="store_true", help="every torchvision classifier, median and best")
     args = parser.parse_args()
+    if args.all_tv:
+        print(describe())
+        all_tv(args.repeat)
+        return
     torch.set_num_threads(torch.get_num_threads())
     config = model_config("vgg16", "3x224x224", classes=1000)
     cpu_model = build(config, device="cpu")

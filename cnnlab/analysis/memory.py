@@ -25,9 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.errors import ConfigError, quoted
-from cnnlab.families import family_of
 from cnnlab.optimizers import NAMES, build_optimizer
 from cnnlab.spec import ModelConfig
+from cnnlab.zoo import build
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 
@@ -86,8 +86,10 @@ def _fields() -> tuple[str, ...]:
 
 def memory_model(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...], classes: int,
                  make_optimizer: OptimizerFactory) -> MemoryModel:
-    """Simulate training steps of the model `make_model()` builds (called under fake tensors, so it
-    must build its parameters in place, as cnnlab's families and torchvision's constructors do)."""
+    """Simulate training steps of the model `make_model()` builds (once per simulation, on any device:
+    the meta device costs nothing). Its tensors are replaced in place by fake ones of the same shapes,
+    so no constructor runs under fake tensors (torchvision's and timm's initialisers ask questions of
+    values, such as `mask.any()`, that fake tensors cannot answer)."""
     one = _simulate(make_model, input_shape, classes, make_optimizer, 1)
     two = _simulate(make_model, input_shape, classes, make_optimizer, 2)
     per_sample = TrainingMemory(**{key: getattr(two[1], key) - getattr(one[1], key) for key in _fields()})
@@ -102,8 +104,11 @@ def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...],
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.distributed._tools.mem_tracker import MemTracker
 
+    model = make_model()
     with FakeTensorMode():
-        model = make_model().train()
+        # every parameter and buffer becomes a fake CPU tensor of its shape (`to_empty` cannot take
+        # a meta tensor's shape under fake tensors: it asks for one "like" it)
+        model = model._apply(lambda t: torch.empty(t.shape, dtype=t.dtype, device="cpu")).train()
         optimizer = make_optimizer(model.parameters())
         x = torch.empty((batch, *input_shape))
         y = torch.zeros(batch, dtype=torch.int64).clamp(max=classes - 1)
@@ -173,11 +178,10 @@ def training_memory(config: ModelConfig, optimizer: str = "sgd", momentum: float
         raise ConfigError(f"momentum must be a number from 0 up to (not including) 1, got {quoted(momentum)}")
     key = (config, optimizer, float(momentum), float(weight_decay))
     if key not in _cache:
-        family = family_of(config.arch)
         if len(_cache) >= _CACHE_SIZE:
             del _cache[next(iter(_cache))]
         make_optimizer = partial(build_optimizer, optimizer, lr=1e-3, momentum=momentum,
                                  weight_decay=weight_decay)  # the rate does not change the memory
-        _cache[key] = memory_model(lambda: family.build(config.arch, config.input), config.input.as_tuple(),
-                                   config.arch.classes, make_optimizer)
+        _cache[key] = memory_model(lambda: build(config), config.input.as_tuple(), config.arch.classes,
+                                   make_optimizer)
     return _cache[key]

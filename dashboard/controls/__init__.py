@@ -1,9 +1,9 @@
 """The Build page's model controls, drawn from the family registry.
 
 Every family gets its options as widgets (bounds from the registry); a family with a control of its
-own (VGG's block table, seq's layer table, tv's model picker) has a module here with `init`, `draw`
-and `KEYS` (and optionally `sync`; `start`: the spec the family starts from when picked; `WIDE = True`:
-its control is drawn across the page, not in the control column).
+own (VGG's block table, seq's layer table, tv's and timm's model pickers) has a module here with
+`init`, `draw` and `KEYS` (and optionally `sync`; `start`: the spec the family starts from when picked;
+`WIDE = True`: its control is drawn across the page, not in the control column).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from cnnlab.families import FAMILIES, Family, Option, family_of
 from cnnlab.inputs import InputSpec
 from dashboard import model_state
 from dashboard.build.number_field import range_problem, whole_number
-from dashboard.controls import seq_table, tv_picker, vgg_table
+from dashboard.controls import seq_table, timm_picker, tv_picker, vgg_table
 
-OWN_CONTROLS: dict[str, ModuleType] = {"vgg": vgg_table, "seq": seq_table, "tv": tv_picker}
+OWN_CONTROLS: dict[str, ModuleType] = {"vgg": vgg_table, "seq": seq_table, "tv": tv_picker,
+                                       "timm": timm_picker}
 INPUT_KEYS = ("family", "in_channels", "in_size")
 
 

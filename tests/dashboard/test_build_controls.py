@@ -103,6 +103,21 @@ def test_a_tv_model_is_picked_and_analysed(app):
     assert "tv:mobilenet_v3_small has no code export: the torchvision family holds torchvision's" in no_code
 
 
+@pytest.mark.slow
+def test_a_timm_model_is_picked_and_analysed_and_a_bad_input_is_an_error(app):
+    """Slow: the page's training-memory chart simulates a step of the model."""
+    app.run(timeout=600)
+    app.selectbox(key="family").select(FAMILIES["timm"].label).run(timeout=600)
+    app.selectbox(key="timm_name").select("efficientnet_b0").run(timeout=600)
+    assert not app.exception and not app.error
+    assert app.query_params["model"] == "timm:efficientnet_b0"
+    expected = analyze("timm:efficientnet_b0", app.query_params["input"])
+    assert metric(app, "Parameters") == format_count(expected.totals.params)
+    app.selectbox(key="in_channels").select(1).run(timeout=600)
+    assert not app.exception
+    assert any("timm:efficientnet_b0 cannot run on a 1x" in shown(e) for e in app.error)
+
+
 @pytest.mark.slow  # page runs of seconds of CPU each
 def test_the_code_download_offers_a_python_file_for_cnnlab_models_only(app):
     """The file's content is held to cnnlab's build in tests/test_code_export.py; AppTest keeps a
