@@ -41,7 +41,7 @@ def test_step_the_unit_and_see_its_real_values(server, page, screenshots):
     settle(page)
     page.wait_for_selector(f"{current('see_u_figure')} .js-plotly-plot")
     out = lenet_conv1()
-    assert unit_title(page).startswith("conv1, channel 0, unit (14, 14)")
+    assert "conv1, channel 0, unit (14, 14)<br>" in unit_title(page)  # the page draws titles bold
     expect(metric(page, "Real output (forward pass)")).to_have_text(f"{out[0, 14, 14].item():.5g}")
     for column in (15, 16):
         page.locator(f"{current('see_u_next')} button").click()
@@ -51,8 +51,9 @@ def test_step_the_unit_and_see_its_real_values(server, page, screenshots):
         expect(metric(page, "Real output (forward pass)")).to_have_text(f"{out[0, 14, column].item():.5g}")
     # The window is drawn on the image where the unit reads: 5×5 cells at rows 12..16, columns 14..18.
     cells = page.evaluate(f"""() => {{ const plot = {plot_js('see_u_slide')};
-                                      const dots = plot.data.find(t => t.type === 'scatter');
-                                      return [Math.min(...dots.y), Math.max(...dots.y),
-                                              Math.min(...dots.x), Math.max(...dots.x), dots.x.length]; }}""")
+                                      const dots = plot._fullData.find(t => t.type === 'scatter');
+                                      const y = Array.from(dots.y), x = Array.from(dots.x);
+                                      return [Math.min(...y), Math.max(...y), Math.min(...x),
+                                              Math.max(...x), x.length]; }}""")
     assert cells == [12, 16, 14, 18, 25]
     page.screenshot(path=str(screenshots / "see-one-unit.png"))
