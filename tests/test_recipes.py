@@ -98,3 +98,17 @@ def test_the_recipe_and_enough_steps_draw_no_warning():
     assert chance_warning(lenet_on_mnist(**recipe, epochs=2, limit_train=1000), 4000).startswith(
         "This run stays at chance: 126 steps (2 epochs of 63 batches of 16) are fewer than the 160 ")
     assert chance_warning(lenet_on_mnist(**recipe, epochs=3, limit_train=1000), 4000) is None
+
+
+def test_the_cli_names_a_run_that_stays_at_chance_and_trains_it(tmp_path, capsys):
+    from cnnlab.cli import main
+
+    # 256 images in batches of 64, 1 epoch: 4 steps, fewer than LeNet's 160 at Adam 0.01.
+    status = main(["train", "lenet", "--dataset", "shapes", "--limit-train", "256", "--limit-test", "64",
+                   "--batch-size", "64", "--epochs", "1", "--optimizer", "adam", "--lr", "0.01",
+                   "--device", "cpu", "--speed", "fixed", "--home", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 0
+    assert ("cnnlab: warning: This run stays at chance: 4 steps (1 epoch of 4 batches of 64) are fewer than "
+            "the 160 that lenet with adam at lr 0.01 needs to leave chance. Try at least 40 epochs, a batch "
+            "size of 1 or its recipe (adam, lr 0.003, batch size 16).\n") in err

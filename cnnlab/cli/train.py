@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"run {run_id} launched ({service.run_name(config, args.name)}){where}")
         print(f"watch it: python -m cnnlab runs show {run_id}{home}   "
               f"cancel it: python -m cnnlab runs cancel {run_id}{home}")
+        warn_if_at_chance(config)
         return 0
     return train_foreground(config, args)
 
@@ -151,6 +152,15 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
     return RunConfig(model=model, **values)
 
 
+def warn_if_at_chance(config: RunConfig) -> None:
+    """The warning of a run too short to leave chance (cnnlab.train.recipes), on stderr; the run goes on."""
+    from cnnlab.train.recipes import chance_warning
+
+    warning = chance_warning(config)
+    if warning:
+        print(f"cnnlab: warning: {warning}", file=sys.stderr)
+
+
 def train_foreground(config: RunConfig, args: argparse.Namespace, run_id: int | None = None) -> int:
     """Train in this process (run `run_id` if already recorded) with a progress bar; print the textbook's
     closing lines."""
@@ -159,6 +169,7 @@ def train_foreground(config: RunConfig, args: argparse.Namespace, run_id: int | 
     if run_id is None:
         run_id = service.create_run(config, name=args.name, home=args.home, cluster=args.cluster)
     print(f"run {run_id}: {service.run_name(config, args.name)}", file=sys.stderr)
+    warn_if_at_chance(config)
     latest: dict[str, str] = {}
     bar = EpochBar(config.epochs)
 

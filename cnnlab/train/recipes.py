@@ -115,14 +115,16 @@ def chance_warning(config: RunConfig, train_examples: int | None = None) -> str 
              else None]
     batch = train_examples * config.epochs // needed
     if batch >= 1 and batch < config.batch_size:
-        fixes.append(f"a batch size of {_power_of_two_at_most(batch)} or less")
+        most = _power_of_two_at_most(batch)
+        fixes.append("a batch size of 1" if most == 1 else f"a batch size of {most} or less")
     measured_lr = recipe.leaves_chance["adam" if config.optimizer == "adamw" else config.optimizer][0]
     if config.lr < measured_lr:
         fixes.append(f"lr {measured_lr:g}")
     if config.optimizer != recipe.optimizer or config.lr != recipe.lr:
         fixes.append(f"its recipe ({recipe.optimizer}, lr {recipe.lr:g}, batch size {recipe.batch_size})")
     what = f"{config.optimizer} at lr {config.lr:g}"
-    return (f"This run stays at chance: {steps} steps ({config.epochs} epochs of {per_epoch} batches of "
+    epochs = f"{config.epochs} epoch{'' if config.epochs == 1 else 's'}"
+    return (f"This run stays at chance: {steps} steps ({epochs} of {per_epoch} batches of "
             f"{config.batch_size}) are fewer than the {needed} that {family} with {what} needs to leave "
             f"chance. Try {_either(fixes)}.")
 
