@@ -23,7 +23,7 @@ STYLE = """<style>
 .st-key-tour [data-testid="stHorizontalBlock"] {flex-wrap: nowrap; gap: 0.4rem}
 .st-key-tour button {min-height: 2rem; padding: 0.1rem 0.4rem}
 .st-key-tour button p {font-size: 0.8rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis}
-.st-key-tour [data-testid="stCaptionContainer"] p {white-space: nowrap; margin: 0}
+.st-key-tour [data-testid="stCaptionContainer"] p {margin: 0; line-height: 1.2}
 </style>"""
 
 
