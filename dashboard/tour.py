@@ -16,14 +16,14 @@ HIDDEN, STEP = "tour_hidden", "tour_step"
 LINK = "tour"  # ?tour=hidden: dismissed
 INTRO = "The chapter in six clicks, from LeNet's table to comparing your own runs; ✕ hides this."
 # One line: buttons shrink with the window (no column is pushed out of sight behind a scroll arrow, the
-# ✕ included); a step's hint is its button's help and the "Start here" caption's.
+# ✕ included); the current step's hint is the "Start here" caption's help.
 STYLE = """<style>
 .st-key-tour {padding: 0.35rem 0.6rem; gap: 0.2rem}
 .st-key-tour [data-testid="stColumn"] {min-width: 0; flex-shrink: 1}
 .st-key-tour [data-testid="stHorizontalBlock"] {flex-wrap: nowrap; gap: 0.4rem}
 .st-key-tour button {min-height: 2rem; padding: 0.1rem 0.4rem}
 .st-key-tour button p {font-size: 0.8rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis}
-.st-key-tour [data-testid="stCaptionContainer"] p {white-space: nowrap; margin: 0}
+.st-key-tour [data-testid="stCaptionContainer"] p {margin: 0; line-height: 1.2}
 </style>"""
 
 
@@ -88,7 +88,7 @@ def panel(pages: dict[str, st.Page]) -> None:
         where.caption(f"**Start here**{step_of}", help=INTRO if current is None else STEPS[current].hint)
         for index, (step, column) in enumerate(zip(STEPS, columns, strict=False)):
             if column.button(f"{index + 1} · {step.label}", key=f"tour_{index}", width="stretch",
-                             type="primary" if index == current else "secondary", help=step.hint,
+                             type="primary" if index == current else "secondary",
                              on_click=_prepare, args=(step, index)):
                 st.switch_page(pages[step.page], query_params=step.params)
         if columns[-1].button("✕", key="tour_hide", help="Hide the tour (for this session and its link)"):

@@ -183,7 +183,7 @@ _ROWS = (  # in the order of a run config's JSON
     TrainOption("speed", "Speed", "auto: time a few steps of eager, channels-last and compiled training once "
                 "per machine and model and take the fastest for this run, compile time included; fixed: "
                 "eager unless --channels-last or --compile", str, "auto", choices=SPEEDS,
-                group="device and speed"),
+                group="device and speed", section="more"),
     TrainOption("init", "Initialisation", "xavier: the textbook's; default: PyTorch's own", str, "xavier",
                 choices=INITS, sweep=True, section="advanced"),
     TrainOption("limit_train", "First N training images", "use the first N training examples", int,

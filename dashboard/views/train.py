@@ -153,8 +153,8 @@ def load_link() -> None:
 
 
 def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
-    """Dataset, hyper-parameters (from the option table) and the Launch button; the launch's outcome is
-    written in `result`. Only the button launches (Enter in a field applies the value). Returns the link's
+    """Dataset, hyper-parameters (from the option table) and the Launch button; a launch that fails says
+    why in `result`. Only the button launches (Enter in a field applies the value). Returns the link's
     parameters for the form's values. A visitor (class mode) only watches."""
     if identity.actor() is None:
         st.info("Visitors watch; sign in to launch runs.")
@@ -235,7 +235,8 @@ def banner(run: Run, runs: list[Run]) -> None:
                            "going if you close this tab."))
 
 
-def run_label(run: Run) -> str:
+def run_entry(run: Run) -> str:
+    """A run in the list and in the queued-or-running line: "#3 lenet on mnist · epochs=3"."""
     return f"#{run.id} {run.name}"
 
 
@@ -249,7 +250,7 @@ def watch_select(runs: list[Run]) -> int:
         going = sorted((run for run in runs if run.status not in TERMINAL),
                        key=lambda run: (run.status != "running", run.id))
         st.session_state[WATCH] = (going[0] if going else runs[0]).id
-    names = {run.id: run_label(run) for run in runs}
+    names = {run.id: run_entry(run) for run in runs}
     pick, log = st.columns([2, 1], vertical_alignment="bottom")  # one row: the chart starts higher
     log.toggle("Log loss axis", key="live_log")
     return pick.selectbox("Watch run", list(names), format_func=names.get, key=WATCH)
@@ -297,7 +298,7 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
     going = [r for r in runs if r.status not in TERMINAL]
     # Always drawn, so it never stays behind from an earlier second.
     st.caption(literal(f"{len(going)} run{'s' if len(going) != 1 else ''} queued or running"
-                       + (": " + ", ".join(f"{run_label(r)} [{r.status}]" for r in going) if going else "")))
+                       + (": " + ", ".join(f"{run_entry(r)} [{r.status}]" for r in going) if going else "")))
 
 
 def watch_panel() -> None:

@@ -211,3 +211,13 @@ def test_one_more_row_in_the_table_is_a_widget_on_the_page_and_in_the_sweep_pane
     assert errors(app) == ["EMA decay must be a number from 0 to below 1, got 1."]
     widget(app, "ema_decay").set_value(0.5).run()
     assert not errors(app) and app.query_params["ema_decay"] == "0.5"
+
+
+def test_the_speed_choice_is_on_the_page_and_reaches_the_run(new_app):
+    app = open_train(new_app, epochs="1", limit_train="64")
+    box = widget(app, "speed")
+    assert (box.label, tuple(box.options), box.value) == ("Speed", ("auto", "fixed"), "auto")
+    box.select("fixed").run()
+    assert app.query_params["speed"] == "fixed"
+    launch_button(app).click().run()
+    assert RunStore().get(app.session_state["watch_run"]).config["speed"] == "fixed"
