@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.store import RunStore
+from cnnlab.runs.store import RunStore
 from tests.e2e.test_browser import current, fresh, settle
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
