@@ -8,9 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.runs.store import RunStore
 from tests.e2e.test_browser import current, fresh, settle
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
