@@ -15,6 +15,7 @@ from cnnlab.runs.store import TERMINAL, Run, RunStore
 from cnnlab.sweep import cancel_sweep, create_sweep, launch_sweep, parse_space, repeat_configs
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import options
+from cnnlab.train.recipes import recipe_for
 from dashboard import identity, model_state
 from dashboard.compare import band_charts
 from dashboard.run_store import open_store
@@ -25,7 +26,7 @@ from dashboard.train.form_memory import Parser
 WATCH = "watch_sweep"  # {"sweep": id or None, "runs": [run ids]}
 EXAMPLE_GRID = "lr=0.001,0.01\nwidth_divisor=2,4"
 PREFIX = "sweep_"  # the widgets' keys: sweep_epochs, ...
-RECIPE = {"epochs": 3, "batch_size": 64, "optimizer": "adam", "lr": 0.01}  # a short first sweep
+FIRST_EPOCHS = 3  # a short first sweep
 
 
 def _lines(text: str) -> list[str]:
@@ -36,6 +37,15 @@ def _input() -> tuple[str, int | None]:
     """The dataset and resize chosen above on the page (the launch form's own widgets)."""
     resize = str(st.session_state.get("resize", "native"))
     return st.session_state.get("dataset", "shapes"), int(resize) if resize.isdigit() else None
+
+
+def recipe() -> dict[str, object]:
+    """The options' first values: a short first sweep with the model family's recipe on the dataset
+    chosen above (cnnlab.train.recipes)."""
+    try:
+        return {"epochs": FIRST_EPOCHS} | recipe_for(model_state.current(), _input()[0])
+    except ConfigError:  # no model yet, or a dataset the launch form names as wrong
+        return {"epochs": FIRST_EPOCHS}
 
 
 def parsers() -> dict[str, Parser]:
@@ -49,7 +59,7 @@ def parsers() -> dict[str, Parser]:
 
 
 def first_values() -> dict[str, object]:
-    """The panel's own fields' first values (the options' come from RECIPE)."""
+    """The panel's own fields' first values (the options' come from `recipe`)."""
     return {"sweep_grid": "", "sweep_random": "", "sweep_cluster": dashboard_cluster() or "",
             "sweep_samples": 1, "sweep_repeats": 1, "sweep_asha": False}
 
@@ -80,26 +90,28 @@ def launch() -> dict[str, str]:
         cluster = c.text_input("Ray cluster address (empty: this machine)", key="sweep_cluster",
                                max_chars=200, placeholder="ray://head:10001", disabled=server_set,
                                help="Set by the server (cnnlab dashboard --cluster)" if server_set else None)
-        values = train_widgets.draw_section("main", list(st.columns(4)), PREFIX, RECIPE)
+        first = recipe()
+        values = train_widgets.draw_section("main", list(st.columns(4)), PREFIX, first)
         with st.expander("Other options"):
             columns = list(st.columns(3))
-            values |= train_widgets.draw_section("more", columns, PREFIX, RECIPE)
-            values |= train_widgets.draw_section("advanced", columns, PREFIX, RECIPE)
+            values |= train_widgets.draw_section("more", columns, PREFIX, first)
+            values |= train_widgets.draw_section("advanced", columns, PREFIX, first)
         submitted = st.button("Launch", key="sweep_launch", type="primary")
-    link = {PREFIX + name: text for name, text in train_widgets.to_link(values, RECIPE).items()}
+    link = {PREFIX + name: text for name, text in train_widgets.to_link(values, first).items()}
     link |= {key: train_widgets.link_text(st.session_state[key]) for key, first in first_values().items()
              if st.session_state[key] != first}
     if submitted:
         if server_set:  # whatever a client sent for the disabled field
             cluster = first_values()["sweep_cluster"]
-        start(user, values, grid, random, int(samples), int(repeats), asha, cluster)
+        start(user, values, first, grid, random, int(samples), int(repeats), asha, cluster)
     return link
 
 
-def start(user: Actor, values: dict, grid: str, random: str, samples: int, repeats: int, asha: bool,
-          cluster: str) -> None:
-    """Launch the repeats or the sweep the form asked for, and watch it."""
-    wrong = train_widgets.problems(values, RECIPE)
+def start(user: Actor, values: dict, first: dict, grid: str, random: str, samples: int, repeats: int,
+          asha: bool, cluster: str) -> None:
+    """Launch the repeats or the sweep the form asked for (`first`: the options' first values), and
+    watch it."""
+    wrong = train_widgets.problems(values, first)
     for sentence in wrong:
         st.error(literal(sentence))
     if wrong:
@@ -112,7 +124,7 @@ def start(user: Actor, values: dict, grid: str, random: str, samples: int, repea
                          save_weights=True)
         if not _lines(grid) and not _lines(random):
             ids = [service.launch(config, owner=user.name, cluster=cluster.strip() or None,
-                                 name=run_label(config.model, dataset, resize, config.to_dict(), RECIPE))
+                                 name=run_label(config.model, dataset, resize, config.to_dict(), first))
                    for config in repeat_configs(base, repeats)]
             store = open_store()
             if store is None:

@@ -20,6 +20,7 @@ from cnnlab.runs.cluster import dashboard_cluster
 from cnnlab.runs.store import Run
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import OPTIONS, options
+from cnnlab.train.recipes import chance_warning, recipe_for
 from cnnlab.train.status import TERMINAL
 from dashboard import identity, model_state
 from dashboard.charts import curves_figure
@@ -36,7 +37,6 @@ COUNTDOWNS = "eta_countdowns"  # run id -> Countdown: the ETA shown, which only 
 RESIZES = {"native": None, "32": 32, "64": 64, "96": 96, "224": 224}
 # A first run's recipe: Adam at 0.01 trains the textbook's sigmoid LeNet in a few epochs (SGD needs a large
 # rate, 0.9, and many epochs). Every other value starts at the option's default.
-RECIPE = {"optimizer": "adam", "lr": 0.01}
 NAME_CHARS = 80  # a run name typed on the page
 
 
@@ -161,21 +161,24 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
         return {}
     st.write(f"Model from the Build page: **{literal(model_state.describe(config))}**")
     dataset, resize, fitted, problem = data_choice(config)
-    values = train_widgets.draw_section("main", list(st.columns(2)), "", RECIPE)
+    recipe = recipe_for(config, dataset)  # the family's first-run values (cnnlab.train.recipes)
+    values = train_widgets.draw_section("main", list(st.columns(2)), "", recipe)
     with st.expander("More"):
-        values |= train_widgets.draw_section("more", list(st.columns(3)), "", RECIPE)
+        values |= train_widgets.draw_section("more", list(st.columns(3)), "", recipe)
         name = st.text_input("Run name (optional)", key="run_name", max_chars=NAME_CHARS)
     with st.expander("Advanced"):
-        values |= train_widgets.draw_section("advanced", list(st.columns(3)), "", RECIPE)
-    wrong = train_widgets.problems(values, RECIPE)
+        values |= train_widgets.draw_section("advanced", list(st.columns(3)), "", recipe)
+    wrong = train_widgets.problems(values, recipe)
     for sentence in wrong:
         st.error(literal(sentence))
+    if fitted is not None and not wrong:
+        warn_at_chance(fitted, dataset, resize, values)
     blocked = problem or (wrong[0] if wrong else None)
     if blocked:  # no launch banner stays above an error
         st.session_state.pop(BANNER, None)
     launched = st.button("Launch run", key="launch", type="primary", disabled=blocked is not None,
                          help=blocked and f"Cannot launch: {blocked}")
-    link = train_widgets.to_link(values, RECIPE)
+    link = train_widgets.to_link(values, recipe)
     if dataset != OPTIONS["dataset"].default:
         link["dataset"] = dataset
     if st.session_state["resize"] != "native":
@@ -184,8 +187,18 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
         link["run_name"] = name
     if launched and blocked is None:
         launch(fitted, dataset, resize, values,
-               name.strip() or labels.run_label(fitted, dataset, resize, values, RECIPE), result)
+               name.strip() or labels.run_label(fitted, dataset, resize, values, recipe), result)
     return link
+
+
+def warn_at_chance(fitted: ModelConfig, dataset: str, resize: int | None, values: dict) -> None:
+    """Name, before Launch, a run too short to leave chance, with the fix (cnnlab.train.recipes)."""
+    try:
+        sentence = chance_warning(RunConfig(model=fitted, dataset=dataset, resize=resize, **values))
+    except ConfigError:  # values the launch itself refuses, with its own message
+        return
+    if sentence:
+        st.warning(literal(sentence))
 
 
 def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, name: str,
