@@ -2,10 +2,10 @@
 
 It is the only thing the trainer processes, the CLI and the dashboard share. Every write is one
 transaction (`_transaction`), committed at once, so a crash loses at most the report being written.
-Reads never write: ending the runs whose process is gone is `reconcile()`, which the entry points (CLI,
-dashboard pages, the runner's queue) call. The schema is versioned with `PRAGMA user_version`; an older
-file is migrated in place, and user data is never dropped. Non-finite metric values (NaN) are stored as
-NULL and read back as None.
+Reads never write: ending the runs whose process is gone is `reconcile()`, which the CLI's `runs`, the
+queue and the dashboard's one reaper thread call. The schema is declared once and an older file is
+brought to it in place by idempotent steps (`_migrate_schema`); user data is never dropped. A NaN
+metric value is stored as NULL and read back as None.
 
 Damage is reported, never repaired: a row that cannot be decoded reads as a `damaged` run with its id
 (the others stay usable); a damaged file, a missing table or a database of another program is one
@@ -475,11 +475,11 @@ class RunStore:
         return bool(rows and rows[0][0])
 
     def reconcile(self) -> list[int]:
-        """End as `interrupted` every queued or running run whose process is gone or stopped answering;
-        return their ids.
+        """End as `interrupted` every queued or running run whose process is gone or stopped answering,
+        then every sweep whose driver is gone; return the runs' ids.
 
-        The one place where reading the store leads to a write; the CLI, the dashboard pages and the
-        runner's queue call it before they read. A running run is interrupted as soon as its recorded
+        The one place where reading the store leads to a write; the CLI's `runs`, the queue and the
+        dashboard's reaper call it. A running run is interrupted as soon as its recorded
         process has died, and a queued one as soon as the process waiting to train it has; a queued run
         with no process is waiting for a dispatcher, not gone (`awaiting_dispatch`). A process
         that is alive but whose heartbeat is older than `heartbeat_timeout` (stopped with SIGSTOP, or

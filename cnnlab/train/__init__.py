@@ -1,1 +1,2 @@
-"""Training: run configs, the training loop, the runner and the run store."""
+"""Training alone: run configs, options, the training loop and its callbacks, speed (recorded runs:
+cnnlab.runs)."""
