@@ -48,6 +48,10 @@ MAX_MODEL_FILE_MIB = 128
 # Results of the server's worker pool (analyses, memory estimates, effective fields, top images) it
 # keeps, by their pickled size; the least recently used go first.
 JOB_CACHE_MIB = 256
+# The dashboard's own caches (dashboard/caches.py), by bytes: models with their weights (See, uploads)
+# and dataset images (See).
+MODEL_CACHE_MIB = 1024
+IMAGE_CACHE_MIB = 512
 UPLOADS_KEPT = 4  # accepted model uploads kept per user (and for all visitors together), newest first
 MAX_GRAPH_NODES = 20_000  # operations in one exported graph
 # A model file's JSON (its program and weight list), checked before it is parsed: unpacked bytes, and

@@ -18,9 +18,9 @@ from cnnlab.analysis import Summary
 from cnnlab.exported import MAX_BYTES, SUFFIX
 from cnnlab.inspect import Subject, from_file
 from cnnlab.jobs import tasks
-from cnnlab.limits import MAX_MODEL_FILE_MIB, UPLOADS_KEPT
+from cnnlab.limits import MAX_MODEL_FILE_MIB, MODEL_CACHE_MIB, UPLOADS_KEPT
 from cnnlab.runs.store import resolve_home
-from dashboard import identity, jobs
+from dashboard import caches, identity, jobs
 from dashboard.text import literal
 
 KEY = "uploaded_model"  # session state: {"path": ..., "name": ...} of the model last uploaded
@@ -28,7 +28,7 @@ VISITORS = "_visitors"  # the folder of uploads by visitors (a user name cannot 
 INCOMING = "_incoming"  # uploads being checked (by a worker process, which reads them from a file)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+@caches.bounded(MODEL_CACHE_MIB)
 def subject_of(path: str, name: str) -> Subject:
     """The uploaded model with its weights (cached per file: its content never changes)."""
     return from_file(path, name=name)

@@ -36,9 +36,15 @@ from cnnlab.inspect import (
 )
 from cnnlab.inspect.subject import check_weights
 from cnnlab.jobs import tasks
-from cnnlab.limits import MAX_FEATURE_CHANNELS, MAX_INSPECT_IMAGES, MAX_TOP_SAMPLE
+from cnnlab.limits import (
+    IMAGE_CACHE_MIB,
+    MAX_FEATURE_CHANNELS,
+    MAX_INSPECT_IMAGES,
+    MAX_TOP_SAMPLE,
+    MODEL_CACHE_MIB,
+)
 from cnnlab.spec import InputSpec
-from dashboard import jobs, model_state, model_upload
+from dashboard import caches, jobs, model_state, model_upload
 from dashboard.run_store import open_store
 from dashboard.see import unit_view
 from dashboard.text import literal
@@ -69,7 +75,7 @@ class Source:
         return f"run {self.run_id}, trained" if self.trained else f"run {self.run_id}, before training"
 
 
-@st.cache_resource(max_entries=6, show_spinner="Loading the model…")
+@caches.bounded(MODEL_CACHE_MIB)
 def load(source: Source) -> Subject:
     """The subject (kept: it does not change; effective fields and top images are computed by the
     worker pool, which loads its own)."""
@@ -80,7 +86,7 @@ def load(source: Source) -> Subject:
     return from_run(source.run_id, source.home, trained=source.trained)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@caches.bounded(IMAGE_CACHE_MIB)
 def images_of(dataset: str, count: int, input_text: str, first: int = 0) -> np.ndarray:
     from cnnlab.spec import InputSpec
 
