@@ -352,6 +352,6 @@ try:
     elif view == VIEWS[3]:
         show_top_images(sources[-1], dataset, layer)
     else:
-        unit_view.show(load(sources[-1])[0], repr(sources[-1]), layers, dataset, index)
+        unit_view.show(load(sources[-1]), repr(sources[-1]), layers, dataset, index)
 except ConfigError as exc:
     st.error(literal(exc))
