@@ -294,10 +294,15 @@ class RunStore:
         if version == 0 and tables:
             raise ConfigError(f"{self.path} is an SQLite database of another program (tables: "
                               f"{', '.join(tables[:5])}), not a cnnlab run store; it was left as it is")
-        missing = TABLES - set(tables)
-        if version > 0 and missing:
-            raise self._damaged(sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}"))
+        if version > 0:
+            self._check_tables(tables)
         return version
+
+    def _check_tables(self, tables: Iterable[str]) -> None:
+        """ConfigError (damaged) if a table every version has is not among `tables`."""
+        missing = TABLES - set(tables)
+        if missing:
+            raise self._damaged(sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}"))
 
     def _migrate(self) -> None:
         """Bring the schema to SCHEMA_VERSION (`_migrate_schema`) in one transaction, foreign keys off
@@ -320,8 +325,9 @@ class RunStore:
             return False
 
     def check_readable(self) -> None:
-        """One cheap read: ConfigError if the store can no longer be read (damaged since it was opened)."""
-        self._read("SELECT ended FROM ended_changes")
+        """One cheap read: ConfigError if the store can no longer be read or lost a table (damaged since it
+        was opened)."""
+        self._check_tables(row[0] for row in self._read("SELECT name FROM sqlite_master WHERE type='table'"))
 
     def run_dir(self, run_id: int) -> Path:
         """The run's folder for files (worker log, weights)."""
