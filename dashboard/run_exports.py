@@ -6,25 +6,8 @@ import json
 
 from cnnlab import ConfigError, ModelConfig
 from cnnlab.model_words import model_words
+from cnnlab.reports.runs_table import MISSING
 from cnnlab.runs.store import Run, RunStore
-
-MISSING = "—"
-OWN = "cnnlab"  # the source of a run cnnlab trained; external runs have their Run.source kind
-SETTING_TYPES = {int: (int,), float: (int, float), str: (str,)}
-
-
-def source_of(run: Run) -> str:
-    """'cnnlab' for cnnlab's own runs, else where the external run comes from ('track', 'tensorboard')."""
-    return str(run.source.get("kind")) if run.source else OWN
-
-
-def setting(run: Run, kind: type, *path: str) -> int | float | str | None:
-    """The value at `path` in the run's config if it is a `kind` (an external run's config is whatever
-    its loop recorded), else None."""
-    value: object = run.config
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value if isinstance(value, SETTING_TYPES[kind]) and not isinstance(value, bool) else None
 
 
 def model_of(run: Run) -> str:
