@@ -17,8 +17,8 @@ def free_port() -> int:
 @pytest.mark.parametrize(("text", "extra", "message"), [
     (None, [], "cannot read the class config {path}: No such file or directory"),
     ("teachers = [\"prof\"]\nquota = 3\n", [],
-     "class config {path}: unknown key 'quota' in the file (known: identity, limits, quotas, students_see, teachers, "
-     "visitor_pages)"),
+     "class config {path}: unknown key 'quota' in the file (known: identity, limits, quotas, students_see, "
+     "teachers, visitor_pages)"),
     ("[quotas]\nepochs = -1\n", [],
      "class config {path}: quotas.epochs must be a whole number of at least 0"),
     ("[identity]\nproxy_header = \"X-Forwarded-User\"\n", [],
