@@ -256,7 +256,8 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     # The launch starts the run's worker before the page answers: on a busy machine that takes seconds.
     expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("launched", timeout=30_000)
     page.wait_for_selector(".st-key-live_curves .js-plotly-plot")
-    final = 4 * 5 * 2 + 4  # loss and acc at 5 report points per epoch, test acc per epoch
+    # loss and acc at 5 report points per epoch and after steps 1 and 4 of the first; test acc per epoch
+    final = 4 * 5 * 2 + 2 * 2 + 4
     # The page samples the chart every 100 ms from its first draw: a short run ends in seconds.
     page.evaluate(f"""() => {{ window.curveCounts = [];
                                setInterval(() => window.curveCounts.push(({CURVE_POINTS})()), 100); }}""")
