@@ -13,7 +13,8 @@ from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig, fit_input
 from tests.e2e.test_browser import current, fresh, settle
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.own_server]  # the tour must not have been dismissed on its server
+# A server of its own: no earlier test has dismissed its tour.
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.own_server]
 WIDTH, HEIGHT = 1024, 768
 
 
