@@ -55,7 +55,7 @@ def test_shared_options_apply_to_both_and_the_table_shows_the_ratio():
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     a, b = analyze("vgg11", width_divisor=4), analyze("vgg16", width_divisor=4)
-    params_line = next(line for line in result.stdout.splitlines() if line.startswith("Params"))
+    params_line = next(line for line in result.stdout.splitlines() if line.startswith("Parameters"))
     assert params_line.split()[-1] == f"{b.totals.params / a.totals.params:.3g}×"
     assert "Receptive field" in result.stdout and result.stdout.count("block5") == 2
 
