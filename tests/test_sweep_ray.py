@@ -147,7 +147,8 @@ def test_two_node_cluster_runs_the_trials_on_both_nodes_and_only_the_driver_writ
     assert record.cluster == cluster.address and [r.status for r in runs] == ["done"] * 4
     for run in runs:
         names = [r["name"] for r in store.metrics(run.id)]
-        assert names.count("train_loss") == 5 and names.count("test_acc") == 1
+        # 16 steps (batch 16): reports at steps 4, 7, 10, 13, 16 and the first epoch's steps 1 and 4
+        assert names.count("train_loss") == 6 and names.count("test_acc") == 1
         assert run.final_test_acc is not None and run.epochs_done == 1
     # One CPU per node and a worker of its own per trial: the first two trials take one node each.
     assert len({r.node for r in runs}) == 2
