@@ -17,8 +17,10 @@ import multiprocessing.forkserver
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +31,9 @@ from cnnlab.jobs.cache import ByteCache
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ENDED = (DONE, FAILED, CANCELLED)
 POLL_S = 0.05  # how often a job's thread looks at its process and its cancel flag
+# multiprocessing runs the parent's __main__ file in each new process unless __main__ is a package's
+# module; under Streamlit __main__ is the app's script: a bare __main__ stands in while a worker starts.
+_MAIN_SWAP = threading.Lock()
 ENV_PREFIX = "CNNLAB_"  # environment a job takes from the moment it is submitted (the store, the data)
 
 
@@ -174,7 +179,12 @@ class Pool:
         """Run the job in a process of its own; end it once that process is gone."""
         receive, send = self._context.Pipe(duplex=False)
         process = self._context.Process(target=_work, args=(send, fn, args, env, threads), daemon=True)
-        process.start()
+        with _MAIN_SWAP:  # a worker does not re-run the server's main script (Streamlit's app page)
+            main, sys.modules["__main__"] = sys.modules["__main__"], types.ModuleType("__main__")
+            try:
+                process.start()
+            finally:
+                sys.modules["__main__"] = main
         send.close()
         job.pid, job.state = process.pid, RUNNING
         try:
