@@ -77,7 +77,8 @@ def test_the_wheel_needs_only_the_core_packages_and_names_its_extras(wheel):
         entry_points = archive.read(meta.replace("METADATA", "entry_points.txt")).decode()
     requires = metadata.get_all("Requires-Dist")
     assert sorted(r for r in requires if "extra ==" not in r) == ["numpy", "pandas", "torch", "torchvision"]
-    assert sorted(metadata.get_all("Provides-Extra")) == ["dashboard", "notebook", "sweep", "tensorboard"]
+    assert sorted(metadata.get_all("Provides-Extra")) == ["dashboard", "notebook", "sweep", "tensorboard",
+                                                          "timm"]
     assert "cnnlab = cnnlab.cli:main" in entry_points
     for packaged in ("dashboard/app.py", "dashboard/views/build.py", "dashboard/.streamlit/config.toml",
                      "cnnlab/figures/build.py", "cnnlab/cli/dashboard.py"):
