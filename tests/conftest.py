@@ -61,6 +61,18 @@ def no_stray_workers(tmp_path):
 
 
 @pytest.fixture
+def cnnlab(capsys):
+    """Run the CLI in this process (as `python -m cnnlab ARGS --home HOME`); return (status, out, err)."""
+
+    def call(*args: str, home=None) -> tuple[int, str, str]:
+        status = main([*args, *(["--home", str(home)] if home is not None else [])])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return call
+
+
+@pytest.fixture
 def cli(capsys, tmp_path, monkeypatch):
     """Run `python -m cnnlab ARGS --home HOME` in this process as `user`; return (status, out, err)."""
 

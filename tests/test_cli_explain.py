@@ -9,20 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.cli import main
 from cnnlab.inspect import dataset_images, from_run, initial
 from cnnlab.spec import model_config
 from tests.test_inspect_unit import lenet_run, reference
-
-
-@pytest.fixture
-def cnnlab(capsys):
-    def call(*args: str) -> tuple[int, str, str]:
-        status = main(list(args))
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return call
 
 
 def test_json_of_a_padded_stride_2_corner_unit(cnnlab):

@@ -8,22 +8,11 @@ import pytest
 import torch
 from PIL import Image
 
-from cnnlab.cli import main
 from cnnlab.inspect import dataset_images, find_layer, spatial_layers
 from cnnlab.inspect.render import BOX
 from cnnlab.runs import service
 from cnnlab.spec import model_config
 from cnnlab.train.config import RunConfig, fit_input
-
-
-@pytest.fixture
-def cnnlab(capsys):
-    def call(*args: str) -> tuple[int, str, str]:
-        status = main(list(args))
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return call
 
 
 def trained_run(home, save_weights: bool = True) -> int:

@@ -11,8 +11,6 @@ import time
 import pytest
 import torch
 
-from cnnlab.cli import main
-
 SMALL = ["--dataset", "shapes", "--limit-train", "256", "--limit-test", "128", "--batch-size", "64",
          "--device", "cpu"]
 RUN_KEYS = {"id", "name", "status", "model", "dataset", "config", "params", "macs", "epochs_done",
@@ -21,18 +19,6 @@ RUN_KEYS = {"id", "name", "status", "model", "dataset", "config", "params", "mac
 
 
 pytestmark = pytest.mark.usefixtures("no_stray_workers")
-
-
-@pytest.fixture
-def cnnlab(capsys):
-    """Run the CLI in this process (as `python -m cnnlab ARGS --home HOME`); return (status, out, err)."""
-
-    def call(*args: str, home=None) -> tuple[int, str, str]:
-        status = main([*args, *(["--home", str(home)] if home is not None else [])])
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return call
 
 
 def runs_json(cnnlab, home) -> list[dict]:
