@@ -46,8 +46,9 @@ def test_step_the_unit_and_see_its_real_values(server, page, screenshots):
     for column in (15, 16):
         page.locator(f"{current('see_u_next')} button").click()
         settle(page)
-        title = f"{plot_js('see_u_figure')}.layout.title.text"
-        page.wait_for_function(f"() => {title}.includes('unit (14, {column})')")
+        # Mid-refresh no copy of the chart may be drawn yet: wait through that too.
+        title = f"{plot_js('see_u_figure')}?.layout?.title?.text"
+        page.wait_for_function(f"() => ({title} || '').includes('unit (14, {column})')")
         expect(metric(page, "Real output (forward pass)")).to_have_text(f"{out[0, 14, column].item():.5g}")
     # The window is drawn on the image where the unit reads: 5×5 cells at rows 12..16, columns 14..18.
     cells = page.evaluate(f"""() => {{ const plot = {plot_js('see_u_slide')};
