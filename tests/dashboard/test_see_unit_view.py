@@ -1,11 +1,14 @@
 """The See page's unit view: the unit's numbers are the model's real forward values, stepping and
 sliding move the unit, a click on the grid picks one."""
 
+import numpy as np
 import torch
 
 from cnnlab.inspect import dataset_images, initial
 from cnnlab.spec import model_config
+from tests.dashboard.conftest import shown
 from tests.dashboard.test_see_page import figures, metric, open_see
+from tests.test_data import make_fashion_mnist
 
 
 def lenet_output(layer: str) -> torch.Tensor:
@@ -58,3 +61,26 @@ def test_a_pool_unit_and_a_linear_unit(app):
     assert not app.exception and not app.error
     assert metric(app, "Real output (forward pass)") == [f"{lenet_output('fc3')[9].item():.5g}"]
     assert figures(app, "fc3, output 9: input × weight")
+
+
+def test_an_image_past_the_dataset_is_an_error_and_the_view_comes_back(app, tmp_path):
+    """Fashion-MNIST files with 5 test images (in CNNLAB_DATA): image 7 is named as out of range with the
+    range, nothing is drawn under the error; image 4 then shows the unit's real value."""
+    images = make_fashion_mnist(tmp_path / "data", np.random.default_rng(0))["t10k-images-idx3-ubyte"]
+    open_see(app, "lenet")
+    app.selectbox(key="see_dataset").set_value("fashion-mnist").run()
+    app.radio(key="see_view").set_value("One unit").run()
+    app.selectbox(key="see_u_layer").set_value("conv1").run()
+    app.number_input(key="see_image").set_value(7).run()
+    assert not app.exception
+    assert [shown(e) for e in app.error] == [
+        "fashion-mnist's test split has 5 images (0 to 4); image 7 was asked for"]
+    assert not app.metric and not figures(app, "conv1, channel 0")  # no stale result under the error
+    app.number_input(key="see_image").set_value(4).run()
+    assert not app.exception and not app.error
+    model = initial(model_config("lenet"), seed=0).model
+    x = torch.from_numpy(images[4].astype(np.float32) / 255).reshape(1, 1, 28, 28)
+    with torch.no_grad():
+        out = model.conv1(x)[0]  # LeNet's first layer reads the image as it is
+    assert metric(app, "Real output (forward pass)") == [f"{out[0, 14, 14].item():.5g}"]
+    assert figures(app, "conv1, channel 0, unit (14, 14)")
