@@ -4,7 +4,7 @@ images that excite a channel most, for the Build page's model, a trained run or 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 import streamlit as st
@@ -47,32 +47,12 @@ from cnnlab.spec import InputSpec
 from dashboard import caches, jobs, model_state, model_upload
 from dashboard.run_store import open_store
 from dashboard.see import unit_view
+from dashboard.see.source import Source
 from dashboard.text import literal
 
 VIEWS = ("Receptive field", "Feature maps", "Filters", "Top images", "One unit")
 SOURCES = ("The Build page's model", "A trained run", "Your uploaded model")
 BUDGET_MACS = 8e9  # default number of images: about this many MACs per effective field
-
-
-@dataclass(frozen=True)
-class Source:
-    """What the cached loaders need to rebuild a subject: hashable."""
-
-    config_json: str
-    seed: int | None = None  # a fresh model with this seed, or
-    run_id: int | None = None  # this run's weights (trained, or those it started from)
-    trained: bool = True
-    home: str = ""
-    model_file: str = ""  # an uploaded model (dashboard/model_upload.py), with its file's name
-    name: str = ""
-
-    @property
-    def label(self) -> str:
-        if self.model_file:
-            return f"{self.name}, its saved weights"
-        if self.run_id is None:
-            return f"initialised with seed {self.seed}"
-        return f"run {self.run_id}, trained" if self.trained else f"run {self.run_id}, before training"
 
 
 @caches.bounded(MODEL_CACHE_MIB)
