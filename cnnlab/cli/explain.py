@@ -8,9 +8,8 @@ import json
 import numpy as np
 
 from cnnlab.cli.field import parse_unit, subject_from_args
-from cnnlab.cli.options import add_home_argument, model_command
+from cnnlab.cli.options import add_weights_source, model_command
 from cnnlab.cli.output import emit
-from cnnlab.cli.train import _make_model_optional
 from cnnlab.inspect.unit import UnitComputation, explain_subject
 
 TOP = 8  # input channels (or features) listed by |contribution|; the rest are summed
@@ -22,10 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "a test image: the input window it reads (padding included), the "
                                        "kernel, the products, their sum plus the bias, and the layer's real "
                                        "output there from a forward pass (docs/SEE.md).")
-    _make_model_optional(parser)
-    parser.add_argument("--run", type=int, metavar="ID", help="a finished run with saved weights, "
-                        "instead of MODEL freshly initialised")
-    add_home_argument(parser)
+    add_weights_source(parser)
     parser.add_argument("--layer", required=True, help="a convolution, pooling or linear layer, named as in "
                         "`cnnlab summary` (e.g. conv2, block4.2, layer1.0.conv1, fc1)")
     parser.add_argument("--channel", type=int, required=True, metavar="K",

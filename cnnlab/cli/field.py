@@ -7,9 +7,8 @@ import json
 import re
 
 from cnnlab.cli.model_file import file_subject
-from cnnlab.cli.options import add_home_argument, model_command, model_config_from_args
+from cnnlab.cli.options import add_weights_source, model_command, model_config_from_args
 from cnnlab.cli.output import emit
-from cnnlab.cli.train import _make_model_optional
 from cnnlab.errors import ConfigError, quoted
 from cnnlab.exported import is_model_file
 from cnnlab.families import all_options
@@ -36,10 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            description="The theoretical receptive field of one unit (from the analysis) "
                                        "and its effective field: the mean absolute input gradient over "
                                        "N test images (docs/SEE.md).")
-    _make_model_optional(parser)
-    parser.add_argument("--run", type=int, metavar="ID", help="a finished run with saved weights, "
-                        "instead of MODEL freshly initialised")
-    add_home_argument(parser)
+    add_weights_source(parser)
     parser.add_argument("--layer", required=True, help="layer name as in `cnnlab summary` (e.g. block3, "
                         "layer4, pool3; a second call of a module: 'relu (2)')")
     parser.add_argument("--unit", metavar="ROW,COL", help="the unit in the layer's map (default: its centre)")

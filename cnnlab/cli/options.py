@@ -50,3 +50,17 @@ def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
 
     options = {name: getattr(args, name) for name in all_options()}
     return model_config(args.model, args.input, **options)
+
+
+def make_model_optional(parser: argparse.ArgumentParser) -> None:
+    """MODEL may be left out (a run's id or the detached worker's form, `train --run-id N --home DIR`)."""
+    action = next(a for a in parser._actions if a.dest == "model")
+    action.nargs, action.required, action.default = "?", False, None
+
+
+def add_weights_source(parser: argparse.ArgumentParser) -> None:
+    """MODEL freshly initialised, or `--run ID`'s saved weights from the run store at `--home`."""
+    make_model_optional(parser)
+    parser.add_argument("--run", type=int, metavar="ID", help="a finished run with saved weights, "
+                        "instead of MODEL freshly initialised")
+    add_home_argument(parser)

@@ -10,6 +10,7 @@ from cnnlab.cli.options import (
     CLUSTER_ADDRESSES,
     add_home_argument,
     add_model_arguments,
+    make_model_optional,
     model_config_from_args,
 )
 from cnnlab.cli.progress import EpochBar
@@ -49,7 +50,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> dict[str, argparse._Ar
     from cnnlab.train.recipes import RECIPE_OPTIONS
 
     add_model_arguments(parser)
-    _make_model_optional(parser)
+    make_model_optional(parser)
     groups = {title: parser.add_argument_group(title) for title in GROUPS}
     for option in options():
         recipe = option.name in RECIPE_OPTIONS  # None until the model and dataset are known
@@ -75,12 +76,6 @@ def _help(option: TrainOption, recipe: bool = False) -> str:
     default = "default: the model family's recipe (docs/TRAINING.md)" if recipe else \
         f"default {option.default_text()}"
     return f"{option.help} ({takes}{default})".replace("%", "%%")
-
-
-def _make_model_optional(parser: argparse.ArgumentParser) -> None:
-    """MODEL may be left out in the detached worker's form, `train --run-id N --home DIR`."""
-    action = next(a for a in parser._actions if a.dest == "model")
-    action.nargs, action.required, action.default = "?", False, None
 
 
 def run(args: argparse.Namespace) -> int:
