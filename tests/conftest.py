@@ -83,3 +83,14 @@ def cli(capsys, tmp_path, monkeypatch):
         return status, out, err
 
     return call
+
+
+@pytest.fixture
+def class_config(tmp_path, monkeypatch):
+    """A function that writes its text as this test's class config (CNNLAB_CLASS_CONFIG)."""
+    def write(text: str) -> None:
+        path = tmp_path / "class.toml"
+        path.write_text(text)
+        monkeypatch.setenv("CNNLAB_CLASS_CONFIG", str(path))
+
+    return write

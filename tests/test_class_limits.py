@@ -7,15 +7,6 @@ from cnnlab.classroom import Limits, check_request, parse_class_config
 from cnnlab.errors import ConfigError
 
 
-@pytest.fixture
-def class_config(tmp_path, monkeypatch):
-    def write(text: str) -> None:
-        path = tmp_path / "class.toml"
-        path.write_text(text)
-        monkeypatch.setenv("CNNLAB_CLASS_CONFIG", str(path))
-    return write
-
-
 def test_the_limits_table_is_read_and_checked():
     config = parse_class_config({"limits": {"field_images": 64, "model_params": 20_000_000}})
     assert config.limits == Limits(field_images=64, top_images_sample=None, model_params=20_000_000)

@@ -15,16 +15,6 @@ SECRET = "s3cret-shared-with-nginx"
 PROXY = f'[identity]\nproxy_header = "X-Forwarded-User"\nproxy_secret = "{SECRET}"\n'
 
 
-@pytest.fixture
-def class_config(tmp_path, monkeypatch):
-    def write(text: str) -> None:
-        path = tmp_path / "class.toml"
-        path.write_text(text)
-        monkeypatch.setenv("CNNLAB_CLASS_CONFIG", str(path))
-
-    return write
-
-
 def test_the_proxy_header_counts_only_with_the_proxys_secret_on_loopback():
     config = parse_class_config({"identity": {"proxy_header": "X-Forwarded-User", "proxy_secret": SECRET}})
     sent = {"X-Forwarded-User": "alice", SECRET_HEADER: SECRET}
