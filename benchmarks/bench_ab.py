@@ -123,7 +123,7 @@ def main() -> None:
         subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
         before, after = Worker(Path(folder)), Worker(ROOT)
         try:
-            models = args.models.split(",")
+            models = [m for m in args.models.split(",") if m]
             if args.all_tv:
                 from cnnlab.families.tv import tv_models
 
