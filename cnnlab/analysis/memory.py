@@ -98,9 +98,9 @@ def memory_model(make_model: Callable[[], nn.Module], input_shape: tuple[int, ..
 
 def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...], classes: int,
               make_optimizer: OptimizerFactory) -> tuple[TrainingMemory, TrainingMemory, TrainingMemory]:
-    """The peaks of a second step (the first creates the optimiser's state, as a run's first step does):
-    its step phase, and its forward+backward phase at batch 1 and at batch 2. One model and optimiser
-    for all three; only the current batch is alive, as in a run."""
+    """The peaks of a second step (the first, on zero gradients, creates the optimiser's state, as a
+    run's first step does): its step phase, and its forward+backward phase at batch 1 and at batch 2.
+    One model and optimiser for all three; only the current batch is alive, as in a run."""
     from torch.distributed._tools.mem_tracker import MemTracker
 
     model = make_model()._apply(lambda t: torch.empty(t.shape, dtype=t.dtype, device="meta")).train()
@@ -123,9 +123,11 @@ def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...],
         optimizer.zero_grad(set_to_none=True)
 
     with tracker:
-        load(1)
-        backward()
+        for parameter in model.parameters():  # the first step's gradients: only their shapes matter
+            if parameter.requires_grad:
+                parameter.grad = torch.zeros_like(parameter)
         step()
+        load(1)
         one = _phase(tracker, backward)
         measured_step = _phase(tracker, step)
         load(2)
