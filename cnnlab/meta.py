@@ -47,6 +47,33 @@ class MetaMode(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+def _empty(shape: Any, like: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A contiguous tensor of `shape` on `like`'s device, of its type unless told (what `new_empty` makes,
+    without its Python decomposition on meta)."""
+    return torch.empty(shape, dtype=like.dtype if dtype is None else dtype, device=like.device)
+
+
+def _like(x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """`torch.empty_like(x, dtype=dtype)`: the same strides where `x` is dense without overlaps (the meta
+    kernel is a slow Python decomposition), else the real kernel."""
+    if x.is_contiguous():
+        return _empty(x.shape, x, dtype)
+    if _dense(x.shape, x.stride()):
+        return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype if dtype is None else dtype,
+                                   device=x.device)
+    return torch.empty_like(x, dtype=dtype)
+
+
+def _dense(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
+    """Whether a layout covers its memory exactly once (ATen's `is_non_overlapping_and_dense`)."""
+    expected = 1
+    for stride, size in sorted((st, s) for s, st in zip(shape, strides, strict=True) if s >= 2):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
 def _fill(args: tuple, kwargs: dict) -> torch.Tensor:
     """An in-place fill (random, constant, clamped): a meta tensor has no values to fill."""
     return args[0]
@@ -69,7 +96,7 @@ def _unary(inplace_at: int | None) -> Any:
             return None
         if inplace_at is not None and arg(args, kwargs, inplace_at, "inplace", False):
             return x
-        return x.new_empty(x.shape) if x.is_contiguous() else torch.empty_like(x)
+        return _like(x)
     return run
 
 
@@ -78,7 +105,7 @@ def _softmax(args: tuple, kwargs: dict) -> torch.Tensor | None:
     if (not _plain(x, contiguous=False) or not isinstance(dim, int) or not -x.dim() <= dim < max(x.dim(), 1)
             or kwargs.get("dtype") is not None or len(args) > 3):
         return None
-    return torch.empty_like(x)
+    return _like(x)
 
 
 def _dropout(args: tuple, kwargs: dict) -> torch.Tensor | None:
@@ -93,7 +120,7 @@ def _layer_norm(args: tuple, kwargs: dict) -> torch.Tensor | None:
     if (not _plain(x, *affine, contiguous=False) or tuple(x.shape[x.dim() - len(shape):]) != shape
             or any(tuple(t.shape) != shape for t in affine)):
         return None
-    return x.new_empty(x.shape)  # the kernel normalises a contiguous copy
+    return _empty(x.shape, x)  # the kernel normalises a contiguous copy
 
 
 def _cat(args: tuple, kwargs: dict) -> torch.Tensor | None:
@@ -110,7 +137,7 @@ def _cat(args: tuple, kwargs: dict) -> torch.Tensor | None:
     if any(t.shape[:dim] != first.shape[:dim] or t.shape[dim + 1:] != first.shape[dim + 1:] for t in parts):
         return None
     shape[dim] = sum(t.shape[dim] for t in parts)
-    return first.new_empty(shape)
+    return _empty(shape, first)
 
 
 def _attention_products(args: tuple, kwargs: dict) -> torch.Tensor | None:
@@ -128,7 +155,7 @@ def _attention_products(args: tuple, kwargs: dict) -> torch.Tensor | None:
         batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     except RuntimeError:
         return None
-    return q.new_empty((*batch, q.shape[-2], v.shape[-1]))
+    return _empty((*batch, q.shape[-2], v.shape[-1]), q)
 
 
 def _multi_head_attention(args: tuple, kwargs: dict) -> tuple | None:
@@ -162,12 +189,12 @@ def _multi_head_attention(args: tuple, kwargs: dict) -> tuple | None:
                        for w, e in zip(weights, expected, strict=True))
             or not _plain(q, k, v, *weights)):
         return None
-    out = q.new_empty(q.shape)
+    out = _empty(q.shape, q)
     if not a.get("need_weights", True):
         return out, None
     target, batch, source = q.shape[0], q.shape[1], k.shape[0]
     per_head = a.get("average_attn_weights", True)
-    return out, q.new_empty((batch, target, source) if per_head else (batch, heads, target, source))
+    return out, _empty((batch, target, source) if per_head else (batch, heads, target, source), q)
 
 
 def _matmul(args: tuple, kwargs: dict) -> torch.Tensor | None:
@@ -182,13 +209,13 @@ def _matmul(args: tuple, kwargs: dict) -> torch.Tensor | None:
         batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except RuntimeError:
         return None
-    return a.new_empty((*batch, a.shape[-2], b.shape[-1]))
+    return _empty((*batch, a.shape[-2], b.shape[-1]), a)
 
 
-def _binary(inplace: bool) -> Any:
-    """Elementwise arithmetic of a tensor with another or a number: the broadcast shape at the promoted
-    type, laid out as the first operand where it has that shape (else both must be contiguous); in
-    place, the first operand itself if its shape stays."""
+def _binary(inplace: bool, compare: bool = False) -> Any:
+    """Elementwise arithmetic (or a comparison, `compare`) of a tensor with another or a number: the
+    broadcast shape at the promoted type (booleans), laid out as the first operand where it has that
+    shape (else both must be contiguous); in place, the first operand itself if its shape stays."""
     def run(args: tuple, kwargs: dict) -> torch.Tensor | None:
         if len(args) != 2 or set(kwargs) - {"alpha"}:
             return None
@@ -206,13 +233,77 @@ def _binary(inplace: bool) -> Any:
             return None
         if inplace:
             return x if shape == x.shape else None
-        dtype = torch.result_type(x, other)
+        dtype = torch.bool if compare else torch.result_type(x, other)
         if shape == x.shape:
-            return torch.empty_like(x, dtype=dtype)  # laid out as the operand of the full shape
+            return _like(x, dtype)  # laid out as the operand of the full shape
         if isinstance(other, torch.Tensor) and x.is_contiguous() and other.is_contiguous():
-            return x.new_empty(shape, dtype=dtype)
+            return _empty(shape, x, dtype)
         return None
     return run
+
+
+def _pair(value: Any) -> tuple[int, int] | None:
+    """A window argument as (height, width): one whole number or a sequence of one or two."""
+    values = (value,) if isinstance(value, int) else tuple(value) if isinstance(value, list | tuple) else ()
+    if not 1 <= len(values) <= 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return None
+    return (values[0], values[-1])
+
+
+def _conv2d(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """A 2-d convolution of a contiguous (N, C, H, W) batch by a contiguous weight with numeric stride,
+    padding and dilation: (N, out, H', W'), contiguous, as the meta kernel makes it."""
+    names = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+    if len(args) > len(names) or set(kwargs) - set(names[1:]):
+        return None
+    x, weight, bias = args[0], arg(args, kwargs, 1, "weight", None), arg(args, kwargs, 2, "bias", None)
+    stride, padding, dilation = (_pair(arg(args, kwargs, i, n, d))
+                                 for i, n, d in ((3, "stride", 1), (4, "padding", 0), (5, "dilation", 1)))
+    groups = arg(args, kwargs, 6, "groups", 1)
+    if (stride is None or padding is None or dilation is None or not isinstance(groups, int) or groups < 1
+            or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0):
+        return None
+    if not (isinstance(weight, torch.Tensor) and weight.is_meta and x.dim() == weight.dim() == 4
+            and 0 not in x.shape and 0 not in weight.shape and x.dtype == weight.dtype and _plain(x, weight)
+            and x.shape[1] == weight.shape[1] * groups and weight.shape[0] % groups == 0):
+        return None
+    if bias is not None and not (isinstance(bias, torch.Tensor) and bias.is_meta and bias.dtype == x.dtype
+                                 and tuple(bias.shape) == (weight.shape[0],)):
+        return None
+    sides = [(x.shape[2 + a] + 2 * padding[a] - dilation[a] * (weight.shape[2 + a] - 1) - 1) // stride[a] + 1
+             for a in range(2)]
+    return _empty((x.shape[0], weight.shape[0], *sides), x) if min(sides) >= 1 else None
+
+
+def _roll(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """A cyclic shift of a contiguous tensor along named dimensions: a contiguous tensor of its shape."""
+    x, shifts, dims = args[0], arg(args, kwargs, 1, "shifts", None), arg(args, kwargs, 2, "dims", None)
+    shifts = (shifts,) if isinstance(shifts, int) else shifts
+    dims = (dims,) if isinstance(dims, int) else dims
+    if (len(args) > 3 or set(kwargs) - {"shifts", "dims"} or not _plain(x)
+            or not isinstance(shifts, tuple | list) or not isinstance(dims, tuple | list)
+            or not shifts or len(shifts) != len(dims)
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in (*shifts, *dims))
+            or not all(-x.dim() <= d < x.dim() for d in dims)):
+        return None
+    return _empty(x.shape, x)
+
+
+def _masked_fill(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """A contiguous tensor filled with a number where a boolean mask that broadcasts to it holds: a new
+    contiguous tensor of its shape."""
+    if len(args) != 3 or kwargs:
+        return None
+    x, mask, value = args
+    if not (isinstance(mask, torch.Tensor) and mask.is_meta and mask.dtype == torch.bool and _plain(x)
+            and isinstance(value, int | float) and not isinstance(value, bool)):
+        return None
+    try:
+        if torch.broadcast_shapes(x.shape, mask.shape) != x.shape:
+            return None
+    except RuntimeError:
+        return None
+    return _empty(x.shape, x)
 
 
 _T = torch.Tensor
@@ -237,6 +328,11 @@ _SHORTCUTS: dict[Any, Any] = {
                     _binary(False)),
     **dict.fromkeys((_T.__iadd__, _T.__isub__, _T.__imul__, _T.__itruediv__, _T.add_, _T.sub_, _T.mul_,
                      _T.div_), _binary(True)),
+    **dict.fromkeys((_T.__eq__, _T.__ne__, _T.__lt__, _T.__le__, _T.__gt__, _T.__ge__, torch.eq, torch.ne,
+                     _T.eq, _T.ne), _binary(False, compare=True)),
+    torch.conv2d: _conv2d,
+    **dict.fromkeys((torch.roll, _T.roll), _roll),
+    _T.masked_fill: _masked_fill,
 }
 
 
@@ -247,7 +343,7 @@ def _linear(args: tuple, kwargs: dict) -> torch.Tensor:
                            f"{weight.shape[1]}x{weight.shape[0]})")
     if bias is not None and bias.numel() != weight.shape[0]:
         raise RuntimeError(f"linear bias has {bias.numel()} elements for {weight.shape[0]} outputs")
-    return x.new_empty((*x.shape[:-1], weight.shape[0]))
+    return _empty((*x.shape[:-1], weight.shape[0]), x)
 
 
 def _inference_batch_norm(args: tuple, kwargs: dict) -> torch.Tensor:
@@ -257,4 +353,4 @@ def _inference_batch_norm(args: tuple, kwargs: dict) -> torch.Tensor:
         tensor = arg(args, kwargs, index, name, None)
         if tensor is not None and tensor.numel() != x.shape[1]:
             raise RuntimeError(f"batch norm {name} has {tensor.numel()} elements for {x.shape[1]} channels")
-    return x.new_empty(x.shape) if x.is_contiguous() else torch.empty_like(x)
+    return _like(x)

@@ -102,3 +102,41 @@ def test_in_place_fills_leave_a_meta_tensor_and_fill_a_real_one():
         on_meta = torch.empty(3, device="meta")
         assert on_meta.uniform_() is on_meta
     assert kept.abs().sum() > 0
+
+
+def layout(fn, *tensors: torch.Tensor):
+    """The output's shape, strides and type, or 'error' if it raises."""
+    try:
+        out = fn(*tensors)
+    except (RuntimeError, IndexError, ValueError):
+        return "error"
+    return tuple(out.shape), out.stride(), out.dtype
+
+
+@pytest.mark.parametrize("fn, shapes", [
+    (lambda x, w: F.conv2d(x, w), [(2, 3, 9, 9), (4, 3, 3, 3)]),
+    (lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), [(1, 3, 8, 8), (6, 3, 3, 3), (6,)]),
+    (lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=(0, 2), dilation=(1, 2)),
+     [(1, 2, 9, 7), (4, 2, 3, 3)]),
+    (lambda x, w: F.conv2d(x, w, groups=2), [(1, 4, 5, 5), (6, 2, 1, 1)]),
+    (lambda x, w: F.conv2d(x, w, padding="same"), [(1, 2, 6, 6), (3, 2, 4, 4)]),
+    (lambda x, w: F.conv2d(x, w), [(1, 3, 5, 5), (4, 2, 3, 3)]),  # channels do not match
+    (lambda x, w: F.conv2d(x, w), [(1, 3, 2, 2), (4, 3, 3, 3)]),  # the kernel is larger than the input
+    (lambda x, w, b: F.conv2d(x, w, b), [(1, 3, 5, 5), (4, 3, 3, 3), (3,)]),  # a bias of 3 for 4 outputs
+    (lambda x, w: F.conv2d(x.permute(0, 3, 1, 2), w), [(1, 5, 5, 3), (4, 3, 3, 3)]),  # channels last
+    (lambda x: torch.roll(x, (1, -2), (1, 2)), [(2, 5, 6, 3)]),
+    (lambda x: x.permute(0, 2, 1).roll(1, 2), [(2, 5, 6)]),
+    (lambda x: torch.roll(x, (1, 2), (1, 3)), [(2, 5, 6)]),  # no dimension 3
+    (lambda x, m: x.masked_fill(m != 0, -100.0), [(4, 5, 5), (4, 1, 5)]),
+    (lambda x, m: x.masked_fill(m == 0, 0.0), [(4, 5, 5), (3, 5, 5)]),  # the mask does not broadcast
+    (lambda x, y: x != y, [(2, 3, 4), (3, 1)]), (lambda x: x.permute(2, 0, 1) == 0, [(2, 3, 4)]),
+    (lambda x, y: x.permute(2, 0, 1) * y, [(2, 3, 4), (1, 1, 3)]),  # laid out as the permuted operand
+    (lambda x: x[:, 1:] + 1, [(2, 3, 4)]),  # a slice: not dense, the real kernel lays it out
+])
+def test_convolution_and_elementwise_shortcuts_lay_out_their_output_as_the_meta_kernels(fn, shapes):
+    """What the trace ran before the shortcut: the meta kernel itself (lenient where the CPU's is not:
+    a bias of the wrong length, channels last)."""
+    tensors = meta(*(torch.randn(s) for s in shapes))
+    with MetaMode():
+        shortcut = layout(fn, *tensors)
+    assert shortcut == layout(fn, *tensors)

@@ -102,7 +102,7 @@ def _summarize(name: str, shape: InputSpec, model: nn.Module, calls: list[Call],
             continue
         first_call = call.module not in seen
         seen.add(call.module)
-        params = [p for p in call.module.parameters()] if first_call else []
+        params = _parameters(call.module) if first_call else []
         label = call.name or type(call.module).__name__
         calls_of[label] = calls_of.get(label, 0) + 1
         rows.append(_row(call, params, label if calls_of[label] == 1 else f"{label} ({calls_of[label]})"))
@@ -134,6 +134,13 @@ def _is_row(call: Call, depth: int | None) -> bool:
             return False
         parent = parent.parent
     return True
+
+
+def _parameters(module: nn.Module) -> list:
+    """`module.parameters()`, read directly from a layer's own (each once)."""
+    if module._modules:
+        return list(module.parameters())
+    return list(dict.fromkeys(p for p in module._parameters.values() if p is not None))
 
 
 def _row(call: Call, params: list, name: str) -> LayerRow:

@@ -1,5 +1,5 @@
-"""Training memory by simulation: the real model, loss and optimiser run one training step on fake
-tensors (shapes only, nothing allocated) while PyTorch's MemTracker follows every tensor's lifetime.
+"""Training memory by simulation: the real model, loss and optimiser run training steps on meta tensors
+(shapes only, nothing allocated) while PyTorch's MemTracker follows every tensor's lifetime.
 
 This counts what a formula misses: what backward really keeps (each op's saved tensors, shared views
 once), the gradients appearing during backward, the optimiser's state and the temporaries of its
@@ -8,7 +8,7 @@ is memory a kernel allocates for itself below the tensor level (cuDNN's workspac
 convolution's per-thread weight-gradient buffers): docs/ANALYSIS.md says where that matters.
 
 The peak is max(step phase, forward+backward phase); the step phase does not depend on the batch
-and the other grows linearly with it, so two simulations (batch 1 and 2) give the peak of any batch.
+and the other grows linearly with it, so its peaks at batch 1 and 2 give the peak of any batch.
 """
 
 from __future__ import annotations
@@ -86,48 +86,53 @@ def _fields() -> tuple[str, ...]:
 
 def memory_model(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...], classes: int,
                  make_optimizer: OptimizerFactory) -> MemoryModel:
-    """Simulate training steps of the model `make_model()` builds (once per simulation, on any device:
-    the meta device costs nothing). Its tensors are replaced in place by fake ones of the same shapes,
-    so no constructor runs under fake tensors (torchvision's and timm's initialisers ask questions of
-    values, such as `mask.any()`, that fake tensors cannot answer)."""
-    one = _simulate(make_model, input_shape, classes, make_optimizer, 1)
-    two = _simulate(make_model, input_shape, classes, make_optimizer, 2)
-    per_sample = TrainingMemory(**{key: getattr(two[1], key) - getattr(one[1], key) for key in _fields()})
-    base = TrainingMemory(**{key: getattr(one[1], key) - getattr(per_sample, key) for key in _fields()})
-    return MemoryModel(step=one[0], backward_base=base, backward_per_sample=per_sample)
+    """Simulate training steps of the model `make_model()` builds (on any device: the meta device costs
+    nothing). Its tensors are replaced by meta ones of the same shapes, so no constructor runs on meta
+    tensors outside cnnlab's shortcuts (torchvision's and timm's initialisers ask questions of values,
+    such as `mask.any()`, that meta tensors cannot answer)."""
+    step, one, two = _simulate(make_model, input_shape, classes, make_optimizer)
+    per_sample = TrainingMemory(**{key: getattr(two, key) - getattr(one, key) for key in _fields()})
+    base = TrainingMemory(**{key: getattr(one, key) - getattr(per_sample, key) for key in _fields()})
+    return MemoryModel(step=step, backward_base=base, backward_per_sample=per_sample)
 
 
 def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...], classes: int,
-              make_optimizer: OptimizerFactory, batch: int) -> tuple[TrainingMemory, TrainingMemory]:
-    """(step-phase peak, forward+backward peak) of a second step (the first creates the optimiser's
-    state, as a run's first step does)."""
-    from torch._subclasses.fake_tensor import FakeTensorMode
+              make_optimizer: OptimizerFactory) -> tuple[TrainingMemory, TrainingMemory, TrainingMemory]:
+    """The peaks of a second step (the first, on zero gradients, creates the optimiser's state, as a
+    run's first step does): its step phase, and its forward+backward phase at batch 1 and at batch 2.
+    One model and optimiser for all three; only the current batch is alive, as in a run."""
     from torch.distributed._tools.mem_tracker import MemTracker
 
-    model = make_model()
-    with FakeTensorMode():
-        # every parameter and buffer becomes a fake CPU tensor of its shape (`to_empty` cannot take
-        # a meta tensor's shape under fake tensors: it asks for one "like" it)
-        model = model._apply(lambda t: torch.empty(t.shape, dtype=t.dtype, device="cpu")).train()
-        optimizer = make_optimizer(model.parameters())
-        x = torch.empty((batch, *input_shape))
-        y = torch.zeros(batch, dtype=torch.int64).clamp(max=classes - 1)
-        tracker = MemTracker()
-        _confine_to_this_thread(tracker)
-        tracker.track_external(model, optimizer, x, y)
+    model = make_model()._apply(lambda t: torch.empty(t.shape, dtype=t.dtype, device="meta")).train()
+    optimizer = make_optimizer(model.parameters())
+    tracker = MemTracker()
+    _confine_to_this_thread(tracker)
+    tracker.track_external(model, optimizer)
+    batch: list[torch.Tensor] = []
 
-        def backward() -> None:
-            F.cross_entropy(model(x), y).backward()
+    def load(size: int) -> None:
+        batch[:] = (torch.empty((size, *input_shape), device="meta"),
+                    torch.zeros(size, dtype=torch.int64, device="meta").clamp(max=classes - 1))
+        tracker.track_external(*batch)
 
-        def step() -> None:
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+    def backward() -> None:
+        F.cross_entropy(model(batch[0]), batch[1]).backward()
 
-        with tracker:
-            backward()
-            step()
-            measured_backward = _phase(tracker, backward)
-            return _phase(tracker, step), measured_backward
+    def step() -> None:
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    with tracker:
+        for parameter in model.parameters():  # the first step's gradients: only their shapes matter
+            if parameter.requires_grad:
+                parameter.grad = torch.zeros_like(parameter)
+        step()
+        load(1)
+        one = _phase(tracker, backward)
+        measured_step = _phase(tracker, step)
+        load(2)
+        two = _phase(tracker, backward)
+    return measured_step, one, two
 
 
 def _confine_to_this_thread(tracker) -> None:  # noqa: ANN001 (MemTracker is private to torch)
@@ -154,12 +159,13 @@ def _phase(tracker, run: Callable[[], None]) -> TrainingMemory:  # noqa: ANN001 
 
 
 def _snapshot(tracker) -> TrainingMemory:  # noqa: ANN001 (MemTracker is private to torch)
-    (snapshot,) = (values for device, values in tracker.get_tracker_snapshot("peak").items()
-                   if str(device) != "meta")
+    """The peak by category, over the devices: the meta device's, and the CPU's where an optimiser keeps
+    its step counts (4 bytes per parameter tensor for Adam, there all the time)."""
     parts = dict.fromkeys(_fields(), 0)
-    for kind, value in snapshot.items():
-        if kind != "Total":
-            parts[_CATEGORIES[getattr(kind, "value", kind)]] += value
+    for snapshot in tracker.get_tracker_snapshot("peak").values():
+        for kind, value in snapshot.items():
+            if kind != "Total":
+                parts[_CATEGORIES[getattr(kind, "value", kind)]] += value
     return TrainingMemory(**parts)
 
 

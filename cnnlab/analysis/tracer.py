@@ -37,6 +37,9 @@ _TEMPLATE = {"view_as", "reshape_as", "expand_as", "type_as"}  # the second tens
 _PERMUTE = {"permute", "transpose", "swapaxes", "swapdims", "movedim", "moveaxis"}
 _DIMS = "_cnnlab_dims"
 _NCHW = (-2, -1)  # where the spatial dimensions are, counted from the end
+# The module hooks run inside the traced forward: what they read of a tensor (its shape, its dimensions)
+# would otherwise be traced too, as torch operations.
+_UNTRACED = torch._C.DisableTorchFunction
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -139,9 +142,12 @@ class _Tracer(MetaMode):
             # none if one of them has lost its field (e.g. after attention), as the merge then has none
             dims = _dims(spatial[0])
             size = _spatial_size(spatial[0], dims)
-            same = [field_of(t) for t in derived if _spatial_size(t, dims) == size
-                    and (field_of(t) is None or _dims(t) == dims)]
-            new = None if None in same else union(same)
+            if len(derived) == 1:  # an activation, a normalisation: the field stays
+                new = field_of(spatial[0])
+            else:
+                same = [field_of(t) for t in derived if _spatial_size(t, dims) == size
+                        and (field_of(t) is None or _dims(t) == dims)]
+                new = None if None in same else union(same)
             for t in tensors(out):
                 _mark(t, new if _spatial_size(t, dims) == size else None, dims)
             return
@@ -187,14 +193,14 @@ def _walk(model: nn.Module) -> tuple[dict[nn.Module, tuple[str, int]], list[tupl
 
 @contextmanager
 def _eval_mode(modules: Iterable[nn.Module]) -> Iterator[None]:
-    flags = [(m, m.training) for m in modules]
-    for module, _ in flags:  # `model.eval()` would recurse through the children again
+    training = [m for m in modules if m.training]
+    for module in training:  # `model.eval()` would recurse through the children again
         module.training = False
     try:
         yield
     finally:
-        for module, training in flags:
-            module.training = training
+        for module in training:
+            module.training = True
 
 
 def trace(model: nn.Module, input_shape: tuple[int, ...], recorder: GraphRecorder | None = None,
@@ -214,41 +220,45 @@ def trace(model: nn.Module, input_shape: tuple[int, ...], recorder: GraphRecorde
         if threading.get_ident() != owner or module not in depth_of:
             return
         name, depth = depth_of[module]
-        first = next(tensors(args), None)
-        shape = () if first is None else tuple(first.shape[1:])
-        parent = tracer.stack[-1] if tracer.stack else None
-        call = Call(name, module, depth, len(calls), input_shape=shape, parent=parent)
-        if parent is not None:
-            parent.nested = True
-        calls.append(call)
-        tracer.stack.append(call)
-        if recorder is not None:
-            recorder.started(call, args)
+        with _UNTRACED():
+            first = next(tensors(args), None)
+            shape = () if first is None else tuple(first.shape[1:])
+            parent = tracer.stack[-1] if tracer.stack else None
+            call = Call(name, module, depth, len(calls), input_shape=shape, parent=parent)
+            if parent is not None:
+                parent.nested = True
+            calls.append(call)
+            tracer.stack.append(call)
+            if recorder is not None:
+                recorder.started(call, args)
 
     def post_hook(module: nn.Module, _args: Any, output: Any) -> None:
         if threading.get_ident() != owner or module not in depth_of:
             return
-        call = tracer.stack.pop()
-        tensor = next(tensors(output), None)
-        call.output = tensor
-        call.field = field_of(tensor) if tensor is not None and tensor.dim() >= 3 else None
-        if recorder is not None:
-            recorder.ended(call, output)
-        if tracer.stack:
-            tracer.stack[-1].macs += call.macs
+        with _UNTRACED():
+            call = tracer.stack.pop()
+            tensor = next(tensors(output), None)
+            call.output = tensor
+            call.field = field_of(tensor) if tensor is not None and tensor.dim() >= 3 else None
+            if recorder is not None:
+                recorder.ended(call, output)
+            if tracer.stack:
+                tracer.stack[-1].macs += call.macs
 
     dtype = next((t.dtype for _, t in state if t.is_floating_point()), torch.get_default_dtype())
     x = torch.empty((1, *input_shape), device="meta", dtype=dtype)  # a float64 model gets float64
     _mark(x, Field.identity())
     if recorder is not None:
         recorder.start(x)
+    # a real model runs with meta stand-ins for its tensors, leaving its own untouched
+    meta_state = None if all(t.is_meta for _, t in state) else {
+        name: torch.empty_like(t, device="meta") for name, t in state}
     handles = (register_module_forward_pre_hook(pre_hook), register_module_forward_hook(post_hook))
     try:
         with _eval_mode(depth_of), tracer, torch.no_grad():
-            if all(t.is_meta for _, t in state):
+            if meta_state is None:
                 out = model(x)
-            else:  # run a real model with meta stand-ins for its tensors, leaving its own untouched
-                meta_state = {name: torch.empty_like(t, device="meta") for name, t in state}
+            else:
                 out = torch.func.functional_call(model, meta_state, (x,), strict=False)
     finally:
         for handle in handles:
