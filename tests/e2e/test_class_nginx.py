@@ -42,15 +42,19 @@ def documented_site() -> str:
     return site
 
 
-def nginx_conf(prefix: Path, listen: int, upstream: int) -> str:
+def nginx_conf(prefix: Path, listen: int, upstreams: list[int]) -> str:
     """The site of docs/DEPLOY.md, word for word but for plain HTTP on loopback ports, the test's password
-    file and secret, inside a main config with the test's own paths."""
+    file and secret, and its replicas at `upstreams` (the documented second one uncommented where there
+    are two), inside a main config with the test's own paths. Besides nginx's usual access log, a log of
+    which replica served each user's request (upstream.log: user, replica, request)."""
     site = documented_site()
     for line in ("    server_name class.example.org;\n", "    listen 443 ssl;\n"):
         assert line in site
         site = site.replace(line, f"    listen 127.0.0.1:{listen};\n" if "listen" in line else "")
     site = re.sub(r"    ssl_certificate.*\n", "", site)
-    for documented, here in (("server 127.0.0.1:8501;", f"server 127.0.0.1:{upstream};"),
+    replicas = "\n    ".join(f"server 127.0.0.1:{port};" for port in upstreams)
+    site = re.sub(r"\n *# server 127\.0\.0\.1:8502;.*\n", "\n", site)
+    for documented, here in (("server 127.0.0.1:8501;", replicas),
                              ("/etc/nginx/cnnlab.htpasswd", f"{prefix}/htpasswd"),
                              ('"a long random string"', f'"{SECRET}"')):
         assert documented in site
@@ -62,6 +66,8 @@ error_log {prefix}/error.log;
 events {{ worker_connections 64; }}
 http {{
     access_log {prefix}/access.log;
+    log_format replica '$remote_user $upstream_addr "$request"';
+    access_log {prefix}/upstream.log replica;
     client_body_temp_path {prefix}/body;
     proxy_temp_path {prefix}/proxy;
     fastcgi_temp_path {prefix}/fastcgi;
@@ -83,7 +89,7 @@ def site(tmp_path_factory):
     env = {**os.environ, "CNNLAB_HOME": str(home / "store"), "CNNLAB_DATA": str(home / "data"),
            "CNNLAB_CLASS_CONFIG": str(home / "class.toml")}
     direct_port, proxy_port = free_port(), free_port()
-    (home / "nginx.conf").write_text(nginx_conf(home, proxy_port, direct_port))
+    (home / "nginx.conf").write_text(nginx_conf(home, proxy_port, [direct_port]))
     direct, through = f"http://127.0.0.1:{direct_port}", f"http://127.0.0.1:{proxy_port}"
     with open(home / "streamlit.log", "a") as log:
         def start() -> subprocess.Popen:
