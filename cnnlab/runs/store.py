@@ -674,6 +674,11 @@ class RunStore:
                           f"WHERE run_id=? AND {_NUMERIC_METRIC} ORDER BY rowid", (run_id,))
         return [dict(zip(("step", "epoch", "name", "value"), row, strict=True)) for row in rows]
 
+    def highest(self, name: str) -> dict[int, float]:
+        """Run id -> the highest value of metric `name` it reported (runs without one are left out)."""
+        return dict(self._read(f"SELECT run_id, MAX(value) FROM metrics WHERE name=? AND {_NUMERIC_METRIC} "
+                               "AND value IS NOT NULL GROUP BY run_id", (name,)))
+
     def metrics_frame(self, run_ids: Iterable[int]) -> pd.DataFrame:
         """Metrics of several runs as a long table: run_id, step, epoch, name, value."""
         import pandas as pd
