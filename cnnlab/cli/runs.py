@@ -19,7 +19,8 @@ from cnnlab.train.timings import timings
 from cnnlab.units import format_bytes
 
 if TYPE_CHECKING:
-    from cnnlab.runs.store import Run, RunStore
+    from cnnlab.runs.rows import Run
+    from cnnlab.runs.store import RunStore
 
 METRICS_TAIL = 10
 NAME = COLUMNS.index("name")

@@ -13,7 +13,7 @@ from cnnlab.errors import ConfigError
 from cnnlab.tables import aligned
 
 if TYPE_CHECKING:
-    from cnnlab.runs.store import Run
+    from cnnlab.runs.rows import Run
 
 EXAMPLE = "e.g. cnnlab sweep lenet --grid lr=0.001,0.01,0.1 --repeats 3 --early-stop asha"
 
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         base["lr"] = None  # each trial's optimiser takes its own default rate
     sweep_id = sweep.create_sweep(base, space, early_stop=args.early_stop, cluster=args.cluster,
                                   name=args.name, home=args.home, confirmed=args.yes)
-    from cnnlab.runs.store import RunStore
+    from cnnlab.runs.rows import RunStore
 
     store = RunStore(args.home)
     runs = store.sweep_runs(sweep_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnnlab.runs.store import Run
+from cnnlab.runs.rows import Run
 from cnnlab.train.timings import timings
 
 if TYPE_CHECKING:

@@ -29,8 +29,9 @@ from cnnlab.runs.queue import (
     start_worker,
     waiting_for,
 )
+from cnnlab.runs.rows import Run
 from cnnlab.runs.spawn import LOG_FILE
-from cnnlab.runs.store import Run, RunStore
+from cnnlab.runs.store import RunStore
 from cnnlab.runs.weights import load_weights
 from cnnlab.train.config import RunConfig
 from cnnlab.train.loop import Report

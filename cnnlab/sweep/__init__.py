@@ -15,9 +15,10 @@ from cnnlab.analysis import analyze
 from cnnlab.errors import ConfigError, quoted
 from cnnlab.runs.cluster import check_cluster
 from cnnlab.runs.queue import locked
+from cnnlab.runs.rows import Sweep
 from cnnlab.runs.service import LAUNCH_LOCK
 from cnnlab.runs.spawn import spawn_detached
-from cnnlab.runs.store import RunStore, Sweep
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import ModelConfig
 from cnnlab.sweep.records import create_group
 from cnnlab.sweep.space import Space, TrialPlan, check_size, expand, parse_space, repeat_configs
