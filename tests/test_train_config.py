@@ -77,4 +77,4 @@ def test_the_run_configs_fields_are_the_option_tables_rows_in_order():
 
     fields = dataclasses.fields(RunConfig)
     assert [f.name for f in fields] == ["model", *OPTIONS]
-    assert {f.name: f.default for f in fields[1:]} == {name: option.default for name, option in OPTIONS.items()}
+    assert {f.name: f.default for f in fields[1:]} == {name: row.default for name, row in OPTIONS.items()}
