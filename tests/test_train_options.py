@@ -58,8 +58,8 @@ def test_the_sweep_varies_the_rows_marked_sweepable_and_the_model():
     run_params = [name for name, param in params.items() if not param.model]
     assert run_params == ["epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
                           "seed", "init"]
-    assert [name for name in run_params if params[name].log] == ["lr", "weight_decay"]
-    assert params["optimizer"].choices == ("sgd", "adam", "adamw")
+    assert [name for name in run_params if params[name].option.log] == ["lr", "weight_decay"]
+    assert params["optimizer"].option.choices == ("sgd", "adam", "adamw")
     assert {"model", "width_divisor", "depth"} <= {name for name, param in params.items() if param.model}
 
 
@@ -115,7 +115,7 @@ def test_one_more_row_is_a_flag_a_run_config_field_and_a_sweep_parameter(extra_o
     assert RunConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ConfigError, match="ema_decay must be below 1, got 1.0"):
         lenet(ema_decay=1.0)
-    assert sweep_params()["ema_decay"].kind == "float"
+    assert sweep_params()["ema_decay"].option is extra_option
     trials = expand(lenet().to_dict(), parse_space(["ema_decay=0.9,0.999"]))
     assert [t.config.ema_decay for t in trials] == [0.9, 0.999]
 
