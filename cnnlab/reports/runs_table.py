@@ -98,12 +98,7 @@ def _formatter(column: str) -> Callable[[Any], str]:
     return lambda value: MISSING if value is None or value != value else text(value)  # NaN != NaN
 
 
-CELLS = {column: _formatter(column) for column in COLUMNS}
-
-
-def cell(column: str, value: Any) -> str:
-    """A value of the table's `column` as text (`_formatter`)."""
-    return CELLS[column](value)
+CELLS = {column: _formatter(column) for column in COLUMNS}  # column -> how its values are written
 
 
 def text_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
