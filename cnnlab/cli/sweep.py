@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         base["lr"] = None  # each trial's optimiser takes its own default rate
     sweep_id = sweep.create_sweep(base, space, early_stop=args.early_stop, cluster=args.cluster,
                                   name=args.name, home=args.home, confirmed=args.yes)
-    from cnnlab.runs.rows import RunStore
+    from cnnlab.runs.store import RunStore
 
     store = RunStore(args.home)
     runs = store.sweep_runs(sweep_id)
