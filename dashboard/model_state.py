@@ -6,14 +6,12 @@ The URL carries the same words as the CLI: `?model=vgg:1x64,1x128&input=1x96x96&
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 
 import streamlit as st
 
 from cnnlab import ConfigError, ModelConfig, limits, model_config
 from cnnlab.analysis import Summary
-from cnnlab.errors import quoted
 from cnnlab.families import all_options, family_of
 from cnnlab.jobs import tasks
 from dashboard import jobs
@@ -33,26 +31,19 @@ def to_params(config: ModelConfig) -> dict[str, str]:
     for option in family_of(arch).options:
         value = getattr(arch, option.name)
         if value != getattr(defaults, option.name):
-            params[option.name] = "1" if value is True else str(value)
+            params[option.name] = option.format(value)
     return params
 
 
 def from_params(params: Mapping[str, str]) -> ModelConfig:
-    """Parse URL parameters; ConfigError names what is wrong."""
+    """Parse URL parameters (each option's text by its own `parse`); ConfigError names what is wrong."""
     options: dict[str, object] = {}
     for name, (option, _) in OPTIONS.items():
         if name in params:
-            text = params[name]
-            if option.kind is bool:
-                if text.lower() not in ("1", "true", "0", "false"):
-                    raise ConfigError(f"URL parameter {name}={quoted(text)} is not 1/true or 0/false")
-                options[name] = text.lower() in ("1", "true")
-            elif option.kind is int:
-                if not re.fullmatch(r"-?[0-9]{1,9}", text):
-                    raise ConfigError(f"URL parameter {name}={quoted(text)} is not a whole number")
-                options[name] = int(text)
-            else:
-                options[name] = text
+            try:
+                options[name] = option.parse(params[name])
+            except ConfigError as exc:
+                raise ConfigError(f"URL parameter {name}={exc}") from None
     return model_config(params.get("model", "vgg11"), params.get("input"), **options)
 
 

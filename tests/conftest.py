@@ -94,3 +94,25 @@ def class_config(tmp_path, monkeypatch):
         monkeypatch.setenv("CNNLAB_CLASS_CONFIG", str(path))
 
     return write
+
+
+@pytest.fixture
+def extra_option(monkeypatch):
+    """One more training option as docs/DESIGN.md says to add one: a row of the option table and a field
+    of RunConfig (in cnnlab.train.config and every module that imported it), both gone after the test."""
+    import dataclasses
+    import sys
+
+    from cnnlab.train import config
+    from cnnlab.train.options import OPTIONS, TrainOption
+
+    row = TrainOption("ema_decay", "EMA decay", "decay of an exponential moving average of the weights",
+                      float, 0.0, low=0, high=1, open_high=True, sweep=True, section="advanced")
+    monkeypatch.setitem(OPTIONS, row.name, row)
+    base = config.RunConfig
+    with_field = dataclasses.make_dataclass(
+        "RunConfig", [(row.name, float, dataclasses.field(default=row.default))], bases=(base,), frozen=True)
+    for module in [config, *sys.modules.values()]:
+        if getattr(module, "RunConfig", None) is base:
+            monkeypatch.setattr(module, "RunConfig", with_field)
+    return row

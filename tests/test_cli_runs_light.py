@@ -1,5 +1,5 @@
-"""`cnnlab --help` and the `runs` verbs answer without importing torch or the analysis, and their JSON
-is strict JSON."""
+"""`cnnlab --help` and the `runs` verbs answer without importing torch, the analysis or pandas, and
+their JSON is strict JSON."""
 
 import json
 import math
@@ -12,7 +12,7 @@ import pytest
 from cnnlab.cli import VERBS, build_parser, main
 from cnnlab.runs.store import RunStore
 
-HEAVY = ("torch", "cnnlab.analysis", "cnnlab.zoo")
+HEAVY = ("torch", "cnnlab.analysis", "cnnlab.zoo", "pandas")
 PROBE = f"""
 import json, sys
 from cnnlab.cli import main

@@ -13,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnlab.errors import ConfigError
-from cnnlab.runs.store import COLUMNS, NUMBER_COLUMNS, SCHEMA_VERSION, UPDATABLE, RunStore
+from cnnlab.runs.rows import COLUMNS, NUMBER_COLUMNS, UPDATABLE
+from cnnlab.runs.schema import SCHEMA_VERSION
+from cnnlab.runs.store import RunStore
 from tests.test_store_migrations import OLD_SCHEMAS
 
 CONTRACT_KEYS = {"id", "name", "status", "model", "dataset", "config", "params", "macs", "epochs_done",

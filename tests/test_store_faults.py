@@ -13,7 +13,8 @@ import pytest
 
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError, StoreWarning
-from cnnlab.runs.store import SCHEMA_VERSION, RunStore, _migrate_schema
+from cnnlab.runs.schema import SCHEMA_VERSION, migrate_schema
+from cnnlab.runs.store import RunStore
 from tests.test_store_migrations import OLD_SCHEMAS
 
 # The schema as cnnlab wrote it before run ids were made unique for ever (user_version 2, 9e57605).
@@ -221,7 +222,7 @@ def test_the_id_migration_keeps_columns_and_indexes_added_before_it(tmp_path):
                "VALUES (4, 'trial', 1.0, 'done', '{}', 12)")
     db.execute("INSERT INTO metrics VALUES (4, 1, 0.5, 'train_loss', 1.5)")
     db.execute("BEGIN")
-    _migrate_schema(db)  # the id rebuild, then the columns it lacks (provenance ...)
+    migrate_schema(db)  # the id rebuild, then the columns it lacks (provenance ...)
     db.execute("COMMIT")
     rows = db.execute("SELECT id, name, sweep_id, provenance FROM runs").fetchall()
     assert rows == [(4, "trial", 12, None)]

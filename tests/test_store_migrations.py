@@ -14,7 +14,9 @@ import pytest
 
 from cnnlab.access import Actor
 from cnnlab.errors import ConfigError
-from cnnlab.runs.store import COLUMNS, SCHEMA_VERSION, RunStore
+from cnnlab.runs.rows import COLUMNS
+from cnnlab.runs.schema import SCHEMA_VERSION
+from cnnlab.runs.store import RunStore
 
 # commit: (user_version, DDL in the order sqlite_master lists it; sqlite_sequence, which SQLite makes
 # itself for an AUTOINCREMENT table, left out)

@@ -68,3 +68,13 @@ def test_from_dict_rejects_unknown_fields_and_needs_a_model():
 def test_data_dir_is_stored_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert lenet(data_dir="data").data_dir == str(tmp_path / "data")
+
+
+def test_the_run_configs_fields_are_the_option_tables_rows_in_order():
+    import dataclasses
+
+    from cnnlab.train.options import OPTIONS
+
+    fields = dataclasses.fields(RunConfig)
+    assert [f.name for f in fields] == ["model", *OPTIONS]
+    assert {f.name: f.default for f in fields[1:]} == {name: row.default for name, row in OPTIONS.items()}

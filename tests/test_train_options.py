@@ -13,21 +13,12 @@ from cnnlab.sweep import parse_space
 from cnnlab.sweep.space import expand, sweep_params
 from cnnlab.train import options as table
 from cnnlab.train.config import RunConfig, fit_input
-from cnnlab.train.options import OPTIONS, TrainOption
+from cnnlab.train.options import OPTIONS
 from cnnlab.train.recipes import RECIPE_OPTIONS
 
 # Flags of `cnnlab train` that are not training options: the model's, and the run's own (where it trains too).
 NOT_OPTIONS = {"help", "model", "input", "classes", "fc_width", "width_divisor", "batch_norm", "depth",
                "stem", "name", "repeats", "home", "cluster", "background", "run_id"}
-EXTRA = TrainOption("ema_decay", "EMA decay", "decay of an exponential moving average of the weights",
-                    float, 0.0, low=0, high=1, open_high=True, sweep=True, section="advanced")
-
-
-@pytest.fixture
-def extra_option(monkeypatch):
-    """The table with one more row (removed again after the test)."""
-    monkeypatch.setitem(OPTIONS, EXTRA.name, EXTRA)
-    return EXTRA
 
 
 def train_actions() -> dict[str, argparse.Action]:
@@ -36,7 +27,9 @@ def train_actions() -> dict[str, argparse.Action]:
 
 
 def lenet(**values) -> RunConfig:
-    return RunConfig(model=fit_input(model_config("lenet"), "shapes"), **values)
+    from cnnlab.train import config  # the module's class: a test's extra option adds a field to it
+
+    return config.RunConfig(model=fit_input(model_config("lenet"), "shapes"), **values)
 
 
 def test_the_train_flags_are_the_tables_rows():
@@ -65,8 +58,8 @@ def test_the_sweep_varies_the_rows_marked_sweepable_and_the_model():
     run_params = [name for name, param in params.items() if not param.model]
     assert run_params == ["epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
                           "seed", "init"]
-    assert [name for name in run_params if params[name].log] == ["lr", "weight_decay"]
-    assert params["optimizer"].choices == ("sgd", "adam", "adamw")
+    assert [name for name in run_params if params[name].option.log] == ["lr", "weight_decay"]
+    assert params["optimizer"].option.choices == ("sgd", "adam", "adamw")
     assert {"model", "width_divisor", "depth"} <= {name for name, param in params.items() if param.model}
 
 
@@ -101,8 +94,12 @@ def test_a_run_config_is_immutable_comparable_and_copied_with_replace():
     with pytest.raises(AttributeError):
         config.epochs = 4
     assert config.replace(seed=5) == lenet(epochs=3, seed=5) and config.replace(seed=5) != config
-    with pytest.raises(ConfigError, match="unknown run config field.s.: colour"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):  # a field an editor sees
         lenet(colour="red")
+    with pytest.raises(ConfigError, match="unknown run config field.s.: colour"):
+        config.replace(colour="red")
+    with pytest.raises(ConfigError, match="unknown run config field.s.: colour"):
+        RunConfig.from_dict({**config.to_dict(), "colour": "red"})
     import pickle
     assert pickle.loads(pickle.dumps(config)) == config
 
@@ -118,7 +115,7 @@ def test_one_more_row_is_a_flag_a_run_config_field_and_a_sweep_parameter(extra_o
     assert RunConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ConfigError, match="ema_decay must be below 1, got 1.0"):
         lenet(ema_decay=1.0)
-    assert sweep_params()["ema_decay"].kind == "float"
+    assert sweep_params()["ema_decay"].option is extra_option
     trials = expand(lenet().to_dict(), parse_space(["ema_decay=0.9,0.999"]))
     assert [t.config.ema_decay for t in trials] == [0.9, 0.999]
 

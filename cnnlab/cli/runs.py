@@ -11,18 +11,22 @@ from typing import TYPE_CHECKING, Any
 from cnnlab.cli.options import add_home_argument
 from cnnlab.cli.output import emit
 from cnnlab.errors import quoted
+from cnnlab.reports.runs_table import COLUMNS, runs_rows, text_rows
 from cnnlab.runs.jsontext import json_text
 from cnnlab.tables import aligned, clipped
 from cnnlab.train.mfu import utilisation
 from cnnlab.train.timings import timings
-from cnnlab.units import format_bytes, format_count
+from cnnlab.units import format_bytes
 
 if TYPE_CHECKING:
-    from cnnlab.runs.store import Run, RunStore
+    from cnnlab.runs.rows import Run
+    from cnnlab.runs.store import RunStore
 
-COLUMNS = ("ID", "Name", "Owner", "Status", "Model", "Dataset", "Epochs", "Loss", "Train acc", "Test acc",
-           "Examples/s", "Created")
 METRICS_TAIL = 10
+NAME = COLUMNS.index("name")
+RIGHT = {COLUMNS.index(column) for column in ("id", "best test acc", "lr", "batch size", "width ÷", "epochs",
+                                              "params", "macs", "examples/s", "peak memory (MiB)",
+                                              "memory estimate (MiB)", "first point (s)", "duration (s)")}
 MEMORY_FIELDS = ("peak_memory", "memory_estimate")
 
 
@@ -66,21 +70,23 @@ def _store(args: argparse.Namespace, dispatch: bool = False) -> RunStore:
 
 
 def list_runs(args: argparse.Namespace) -> int:
-    runs = _store(args, dispatch=True).list_runs()
+    store = _store(args, dispatch=True)
+    runs = store.list_runs()
     if args.format == "json":
         print(json_text([run.to_dict() for run in runs]))
     else:
-        print(render_table(runs) if runs else "no runs yet (start one: python -m cnnlab train lenet)")
+        print(render_table(runs, store.highest("test_acc")) if runs
+              else "no runs yet (start one: python -m cnnlab train lenet)")
     return 0
 
 
-def render_table(runs: list[Run]) -> str:
-    body = [(str(r.id), clipped(r.name or ""), r.owner or "-", r.status, r.model or "-", r.dataset or "-",
-             _epochs(r),
-             _num(r.final_train_loss), _num(r.final_train_acc), _num(r.final_test_acc),
-             "-" if r.examples_per_sec is None else format_count(r.examples_per_sec), _time(r.created_at))
-            for r in runs]
-    return "\n".join(aligned(COLUMNS, body, right={0, 6, 7, 8, 9, 10}))
+def render_table(runs: list[Run], best: dict[int, float]) -> str:
+    """The runs table (cnnlab.reports.runs_table, the Compare page's columns) as aligned text; `best`:
+    run id -> its highest test accuracy."""
+    body = text_rows(runs_rows(runs, best))
+    for row in body:
+        row[NAME] = clipped(row[NAME])
+    return "\n".join(aligned(COLUMNS, body, right=RIGHT))
 
 
 def _shown(key: str, value: Any) -> Any:
@@ -152,14 +158,6 @@ def pin(args: argparse.Namespace) -> int:
     _store(args).pin_for_class(args.id, pinned)
     print(f"run {args.id} {'pinned for the class' if pinned else 'unpinned'}")
     return 0
-
-
-def _epochs(run: Run) -> str:
-    return f"{run.epochs_done or 0:g}/{run.config.get('epochs', '?')}"
-
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
 
 
 def _metric(value: float | None) -> str:

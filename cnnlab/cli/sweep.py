@@ -13,7 +13,7 @@ from cnnlab.errors import ConfigError
 from cnnlab.tables import aligned
 
 if TYPE_CHECKING:
-    from cnnlab.runs.store import Run
+    from cnnlab.runs.rows import Run
 
 EXAMPLE = "e.g. cnnlab sweep lenet --grid lr=0.001,0.01,0.1 --repeats 3 --early-stop asha"
 

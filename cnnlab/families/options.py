@@ -1,32 +1,11 @@
-"""What an option is, and the options that several families share (one declaration, one set of bounds)."""
+"""The options that several families share (one declaration, one set of bounds). A family's option is a
+spec field users set directly: a CLI flag (`--fc-width`), a URL parameter, a widget, a sweep parameter
+(cnnlab.option.Option; its `low`/`high` bound whole numbers)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from cnnlab import limits
-
-
-@dataclass(frozen=True)
-class Option:
-    """A spec field that users set directly: a CLI flag (`--fc-width`), a URL parameter, a widget.
-
-    `low`/`high` bound whole numbers; `choices` lists the allowed values of a choice.
-    """
-
-    name: str
-    label: str
-    help: str
-    kind: type = int
-    low: int | None = None
-    high: int | None = None
-    choices: tuple[Any, ...] = ()
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
+from cnnlab.option import Option
 
 CLASSES = Option("classes", "Classes", "number of classes (default 10)", low=2, high=limits.MAX_CLASSES)
 FC_WIDTH = Option("fc_width", "FC width", "width of the two hidden FC layers (default 4096)",

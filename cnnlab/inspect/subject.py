@@ -14,7 +14,8 @@ from torch import nn
 
 from cnnlab.data import channel_stats, load_split
 from cnnlab.errors import ConfigError
-from cnnlab.runs.store import Run, RunStore
+from cnnlab.runs.rows import Run
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import InputSpec, ModelConfig
 from cnnlab.train.config import RunConfig
 from cnnlab.train.setup import initialise

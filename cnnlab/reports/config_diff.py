@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from cnnlab.reports.runs_table import MISSING, recorded_model
-from cnnlab.runs.store import Run
+from cnnlab.runs.rows import Run
 from cnnlab.train.options import OPTIONS
 
 

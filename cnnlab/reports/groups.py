@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cnnlab.reports.runs_table import setting
-from cnnlab.runs.store import Run
+from cnnlab.runs.rows import Run
 from cnnlab.train.status import Status
 
 CHANCE_MARGIN = 1.5  # a final test accuracy below this many times chance (1 / classes) "stayed at chance"

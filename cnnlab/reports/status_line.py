@@ -9,7 +9,7 @@ from cnnlab.errors import ConfigError
 from cnnlab.reports.eta import Countdown
 from cnnlab.reports.runs_table import setting, source_of
 from cnnlab.runs.queue import max_runs_per_device, waiting_for
-from cnnlab.runs.store import Run
+from cnnlab.runs.rows import Run
 from cnnlab.train.mfu import utilisation
 from cnnlab.train.timings import timings
 from cnnlab.units import format_bytes, format_count

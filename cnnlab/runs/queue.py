@@ -20,8 +20,9 @@ from pathlib import Path
 
 from cnnlab.errors import ConfigError, quoted
 from cnnlab.runs.processes import process_alive
+from cnnlab.runs.rows import Run
 from cnnlab.runs.spawn import LOG_FILE, spawn_detached, worker_args, worker_env
-from cnnlab.runs.store import Run, RunStore
+from cnnlab.runs.store import RunStore
 from cnnlab.train.setup import resolve_device
 from cnnlab.train.status import Status
 

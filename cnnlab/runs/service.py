@@ -29,8 +29,9 @@ from cnnlab.runs.queue import (
     start_worker,
     waiting_for,
 )
+from cnnlab.runs.rows import Run
 from cnnlab.runs.spawn import LOG_FILE
-from cnnlab.runs.store import Run, RunStore
+from cnnlab.runs.store import RunStore
 from cnnlab.runs.weights import load_weights
 from cnnlab.train.config import RunConfig
 from cnnlab.train.loop import Report
@@ -62,20 +63,21 @@ def _create(store: RunStore, config: RunConfig, name: str | None, owner: str | N
             pid: int | None, cluster: str | None) -> int:
     """`create_run` in `store`, waited for by process `pid` (None: a dispatcher starts it)."""
     executor_for(cluster).check(cluster)
-    totals = check_runnable(config, here=cluster is None)
+    totals = check_runnable(config, here=cluster is None)  # the one analysis: the quota and the row read it
     owner = owner or current_user()
     with locked(store.home / LAUNCH_LOCK):  # two launches of one user never both pass a quota
         quotas.check_launch(store, owner, [(config, totals.macs)])
-        return record_run(store, config, name, owner=owner, pid=pid, cluster=cluster)
+        return record_run(store, config, name, totals=totals, owner=owner, pid=pid, cluster=cluster)
 
 
-def record_run(store: RunStore, config: RunConfig, name: str | None = None, *,
+def record_run(store: RunStore, config: RunConfig, name: str | None = None, *, totals: Totals | None = None,
                owner: str | None = None, pid: int | None = None, sweep_id: int | None = None,
                cluster: str | None = None) -> int:
-    """Record `config` in `store` as a queued run of `owner`, with its parameter and MAC counts, without
-    the launch's checks (a sweep's trials, of `sweep_id`, may train on a cluster's devices), waited for
-    by process `pid` (`RunStore.create_run`); return its id."""
-    totals = analyze(config.model).totals
+    """Record `config` in `store` as a queued run of `owner`, with its parameter and MAC counts (`totals`,
+    the model's as a check already found them; else analysed here), without the launch's checks (a
+    sweep's trials, of `sweep_id`, may train on a cluster's devices), waited for by process `pid`
+    (`RunStore.create_run`); return its id."""
+    totals = analyze(config.model).totals if totals is None else totals
     return store.create_run(config.to_dict(), name=run_name(config, name), model=config.model.name,
                             dataset=config.dataset, params=totals.params, macs=totals.macs, owner=owner,
                             pid=pid, sweep_id=sweep_id, cluster=cluster)

@@ -4,7 +4,7 @@ It is the only thing the trainer processes, the CLI and the dashboard share. Eve
 transaction (`_transaction`), committed at once, so a crash loses at most the report being written.
 Reads never write: ending the runs whose process is gone is `reconcile()`, which the CLI's `runs`, the
 queue and the dashboard's one reaper thread call. The schema is declared once and an older file is
-brought to it in place by idempotent steps (`_migrate_schema`); user data is never dropped. A NaN
+brought to it in place by idempotent steps (`schema.migrate_schema`); user data is never dropped. A NaN
 metric value is stored as NULL and read back as None.
 
 Damage is reported, never repaired: a row that cannot be decoded reads as a `damaged` run with its id
@@ -15,11 +15,9 @@ ConfigError naming the file, which is left as it is.
 from __future__ import annotations
 
 import bisect
-import getpass
 import json
 import math
 import os
-import re
 import shutil
 import sqlite3
 import threading
@@ -27,7 +25,6 @@ import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +33,8 @@ from cnnlab.errors import ConfigError, StoreWarning, quoted
 from cnnlab.formats import JSON_SCHEMA_VERSION
 from cnnlab.runs.jsontext import json_text
 from cnnlab.runs.processes import kill_process, process_alive, process_start
+from cnnlab.runs.rows import COLUMNS, SWEEP_COLUMNS, UPDATABLE, Run, Sweep, decode_run, decode_sweep
+from cnnlab.runs.schema import SCHEMA_VERSION, TABLES, migrate_schema
 from cnnlab.train.status import ACTIVE, TERMINAL, Status
 
 if TYPE_CHECKING:
@@ -45,109 +44,6 @@ DB_FILE = "runs.sqlite"
 EXPORT_FORMATS = ("csv", "json")
 # A live worker whose heartbeat is older than this is stopped or hung (it beats every 2 s).
 HEARTBEAT_TIMEOUT = 60.0
-
-def _ids_never_reused(db: sqlite3.Connection) -> None:
-    """Rebuild `runs` with AUTOINCREMENT, so an id is never reused after a delete. Every column and index
-    the table has is kept, whatever earlier versions added; metrics are untouched (foreign keys are off
-    while migrating, so dropping the old table deletes nothing)."""
-    create = db.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()[0]
-    indexes = [row[0] for row in db.execute(
-        "SELECT sql FROM sqlite_master WHERE type='index' AND tbl_name='runs' AND sql IS NOT NULL")]
-    columns = ", ".join(f'"{row[1]}"' for row in db.execute("PRAGMA table_info(runs)"))
-    rebuilt, found = re.subn(r"^CREATE TABLE \"?runs\"?\s*\((\s*)id INTEGER PRIMARY KEY\b",
-                             r"CREATE TABLE runs_rebuilt (\1id INTEGER PRIMARY KEY AUTOINCREMENT", create)
-    if not found:
-        raise sqlite3.DatabaseError(f"unexpected definition of table runs: {create[:80]}")
-    db.execute(rebuilt)
-    db.execute(f"INSERT INTO runs_rebuilt ({columns}) SELECT {columns} FROM runs")
-    db.execute("DROP TABLE runs")
-    db.execute("ALTER TABLE runs_rebuilt RENAME TO runs")
-    for index in indexes:
-        db.execute(index)
-
-
-# The schema as it stands, declared once: each table's columns with their SQL definitions. A store of any
-# earlier version is brought to it by idempotent steps (`_migrate`): a missing table is created, a
-# missing column added, a missing index made, and `runs` rebuilt once with AUTOINCREMENT. No step depends
-# on the version number a file carries, so stores written by every earlier commit (whose numbered steps
-# were renumbered by merges) all open. A change to the schema is a new column or table here and a new
-# SCHEMA_VERSION, so an older cnnlab refuses the file instead of misreading it.
-TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "runs": (
-        ("id", "INTEGER PRIMARY KEY AUTOINCREMENT"), ("name", "TEXT NOT NULL"),
-        ("created_at", "REAL NOT NULL"), ("started_at", "REAL"), ("finished_at", "REAL"),
-        ("status", "TEXT NOT NULL DEFAULT 'queued'"), ("config", "TEXT NOT NULL"), ("model", "TEXT"),
-        ("dataset", "TEXT"), ("device", "TEXT"), ("params", "INTEGER"), ("macs", "INTEGER"),
-        ("epochs_done", "REAL DEFAULT 0"), ("final_train_loss", "REAL"), ("final_train_acc", "REAL"),
-        ("final_test_acc", "REAL"), ("examples_per_sec", "REAL"), ("tflops", "REAL"), ("error", "TEXT"),
-        ("pid", "INTEGER"), ("heartbeat_at", "REAL"), ("cancel_requested", "INTEGER DEFAULT 0"),
-        ("weights_path", "TEXT"), ("provenance", "TEXT"),
-        # a sweep's trials and a group's repeats are runs tagged with their ids; `node`: the Ray node
-        ("sweep_id", "INTEGER"), ("group_id", "INTEGER"), ("node", "TEXT"),
-        ("source", "TEXT"),  # runs cnnlab did not train (cnnlab.track, cnnlab import), as JSON
-        ("owner", "TEXT"),
-        ("peak_memory", "REAL"), ("memory_estimate", "REAL"),  # a training step's, bytes
-        ("first_point_at", "REAL"), ("class_pinned", "INTEGER NOT NULL DEFAULT 0"),
-        ("cluster", "TEXT"),  # the Ray cluster a single run trains on; NULL: this machine's queue
-        ("pid_start", "INTEGER"),  # the start time of process `pid` (cnnlab.runs.processes)
-    ),
-    "metrics": (
-        ("run_id", "INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE"), ("step", "INTEGER NOT NULL"),
-        ("epoch", "REAL NOT NULL"), ("name", "TEXT NOT NULL"), ("value", "REAL"),
-    ),
-    "sweeps": (
-        ("id", "INTEGER PRIMARY KEY"), ("name", "TEXT NOT NULL"), ("created_at", "REAL NOT NULL"),
-        ("finished_at", "REAL"), ("status", "TEXT NOT NULL DEFAULT 'queued'"), ("spec", "TEXT NOT NULL"),
-        ("cluster", "TEXT"), ("pid", "INTEGER"), ("cancel_requested", "INTEGER DEFAULT 0"), ("error", "TEXT"),
-        ("owner", "TEXT"), ("pid_start", "INTEGER"),
-    ),
-}
-INDEXES = {"metrics_by_run": "metrics(run_id, step)", "runs_by_status": "runs(status)",
-           "runs_by_sweep": "runs(sweep_id)", "runs_by_owner": "runs(owner, status)"}
-# A count of the changes to ended runs (an ended run inserted, changed or deleted, a run ending), kept
-# by the database itself for every writer: readers keep ended runs decoded until it moves (list_runs).
-_ENDED_ROW = "{row}.status NOT IN ('queued', 'running')"
-_COUNT_ENDED = "BEGIN UPDATE ended_changes SET ended = ended + 1; END"
-TRIGGERS = {
-    "ended_run_inserted": f"AFTER INSERT ON runs WHEN {_ENDED_ROW.format(row='NEW')} {_COUNT_ENDED}",
-    "ended_run_updated": f"AFTER UPDATE ON runs WHEN {_ENDED_ROW.format(row='OLD')} OR "
-                         f"{_ENDED_ROW.format(row='NEW')} {_COUNT_ENDED}",
-    "run_deleted": f"AFTER DELETE ON runs {_COUNT_ENDED}",
-}
-# Versions 1-10 were numbered steps (merges renumbered some); 11 on, the declared schema above.
-SCHEMA_VERSION = 12
-
-
-def _migrate_schema(db: sqlite3.Connection) -> None:
-    """Bring the schema of an earlier version to TABLE_COLUMNS and INDEXES; each step is done only if
-    the file lacks what it adds, so any earlier store takes it (and taking it twice changes nothing).
-    Rows recorded before owners existed become the store's, the operating-system user who opens it first
-    with this version."""
-    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    for table, columns in TABLE_COLUMNS.items():
-        if table not in tables:
-            definition = ", ".join(f"{name} {sql}" for name, sql in columns)
-            db.execute(f"CREATE TABLE {table} ({definition})")
-            continue
-        if table == "runs" and "AUTOINCREMENT" not in db.execute(
-                "SELECT sql FROM sqlite_master WHERE type='table' AND name='runs'").fetchone()[0].upper():
-            _ids_never_reused(db)
-        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-        for name, sql in columns:
-            if name not in present:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql}")
-                if name == "owner":
-                    db.execute(f"UPDATE {table} SET owner=?", (getpass.getuser(),))
-    for name, target in INDEXES.items():
-        db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
-    db.execute("CREATE TABLE IF NOT EXISTS ended_changes (ended INTEGER NOT NULL)")
-    if db.execute("SELECT COUNT(*) FROM ended_changes").fetchone() == (0,):
-        db.execute("INSERT INTO ended_changes VALUES (0)")
-    for name, trigger in TRIGGERS.items():
-        db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {trigger}")
-
-
-TABLES = frozenset({"runs", "metrics"})
 
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
@@ -170,88 +66,10 @@ def resolve_home(home: str | os.PathLike | None = None) -> Path:
     return path
 
 
-def _column(*, number: bool = False, updatable: bool = False, default: Any = MISSING) -> Any:
-    """A column of `runs`: whether it holds a number (or NULL) and whether `update` may set it."""
-    return field(default=default, metadata={"number": number, "updatable": updatable})
-
-
-@dataclass(frozen=True)
-class Run:
-    """One run as recorded; `config` is the parsed run config. Its fields are the columns of `runs`,
-    the one list of them (TABLE_COLUMNS declares the table; a test holds the two together)."""
-
-    id: int
-    name: str = _column(updatable=True)
-    created_at: float = _column(number=True)
-    started_at: float | None = _column(number=True)
-    finished_at: float | None = _column(number=True)
-    status: Status = _column()
-    config: dict = _column()
-    model: str | None = _column()
-    dataset: str | None = _column()
-    device: str | None = _column(updatable=True)
-    params: int | None = _column(number=True, updatable=True)
-    macs: int | None = _column(number=True, updatable=True)
-    epochs_done: float | None = _column(number=True, updatable=True)
-    final_train_loss: float | None = _column(number=True, updatable=True)
-    final_train_acc: float | None = _column(number=True, updatable=True)
-    final_test_acc: float | None = _column(number=True, updatable=True)
-    examples_per_sec: float | None = _column(number=True, updatable=True)
-    tflops: float | None = _column(number=True, updatable=True)
-    error: str | None = _column(updatable=True)
-    pid: int | None = _column(number=True, updatable=True)
-    heartbeat_at: float | None = _column(number=True)
-    cancel_requested: bool = _column()
-    weights_path: str | None = _column(updatable=True)
-    # cnnlab/torch versions, git commit, device name, threads, speed path
-    provenance: dict | None = _column(updatable=True)
-    sweep_id: int | None = _column(updatable=True, default=None)
-    group_id: int | None = _column(updatable=True, default=None)
-    node: str | None = _column(updatable=True, default=None)
-    # None for cnnlab's own runs; {"kind": "track" | "tensorboard", ...}
-    source: dict | None = _column(default=None)
-    owner: str | None = _column(default=None)  # the user who launched it (cnnlab.access)
-    peak_memory: float | None = _column(number=True, updatable=True, default=None)
-    memory_estimate: float | None = _column(number=True, updatable=True, default=None)
-    first_point_at: float | None = _column(number=True, updatable=True, default=None)
-    class_pinned: bool = _column(default=False)  # pinned for the class by a teacher (`pin_for_class`)
-    cluster: str | None = _column(default=None)  # the Ray cluster's address it trains on; None: here
-    pid_start: int | None = _column(number=True, default=None)  # the start time of process `pid`
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-COLUMNS = tuple(f.name for f in fields(Run))
-UPDATABLE = frozenset(f.name for f in fields(Run) if f.metadata.get("updatable"))
-# Columns that hold numbers (or NULL); a row with anything else there reads as damaged.
-NUMBER_COLUMNS = tuple(f.name for f in fields(Run) if f.metadata.get("number"))
 # How an ended run's error tells whether its unanswering process was killed (only one provably the
 # run's is: cnnlab.runs.processes.kill_process).
 _KILLED = {True: " and was killed", False: "; it was not killed (its process could not be proved to be "
            "the run's)"}
-
-
-SWEEP_COLUMNS = ("id", "name", "created_at", "finished_at", "status", "spec", "cluster", "pid",
-                 "cancel_requested", "error", "owner", "pid_start")
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """A sweep as recorded; `spec` holds the space, the early-stopping rule and the trials' parameters."""
-
-    id: int
-    name: str
-    created_at: float
-    finished_at: float | None
-    status: str
-    spec: dict[str, Any]
-    cluster: str | None
-    pid: int | None
-    cancel_requested: bool
-    error: str | None
-    owner: str | None = None
-    pid_start: int | None = None  # the start time of process `pid` (cnnlab.runs.processes)
 
 
 class RunStore:
@@ -305,13 +123,13 @@ class RunStore:
             raise self._damaged(sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}"))
 
     def _migrate(self) -> None:
-        """Bring the schema to SCHEMA_VERSION (`_migrate_schema`) in one transaction, foreign keys off
+        """Bring the schema to SCHEMA_VERSION (`schema.migrate_schema`) in one transaction, foreign keys off
         meanwhile so a rebuilt table keeps its metrics; a process that migrated meanwhile leaves nothing
         to do."""
         self._db.execute("PRAGMA foreign_keys=OFF")
         with self._transaction() as db:
             if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                _migrate_schema(db)
+                migrate_schema(db)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -551,17 +369,17 @@ class RunStore:
         rows = self._read(f"SELECT {', '.join(SWEEP_COLUMNS)} FROM sweeps WHERE id=?", (sweep_id,))
         if not rows:
             raise ConfigError(f"no sweep with id {sweep_id} in {self.home}")
-        return self._sweep(rows[0])
+        return decode_sweep(rows[0])
 
     def list_sweeps(self) -> list[Sweep]:
         """All sweeps, newest first."""
         rows = self._read(f"SELECT {', '.join(SWEEP_COLUMNS)} FROM sweeps ORDER BY id DESC")
-        return [self._sweep(row) for row in rows]
+        return [decode_sweep(row) for row in rows]
 
     def sweep_runs(self, sweep_id: int) -> list[Run]:
         """The sweep's trials in the order they were planned."""
-        return [_decode(row) for row in self._read(f"SELECT {_SELECT} FROM runs WHERE sweep_id=? ORDER BY id",
-                                                   (sweep_id,))]
+        return [decode_run(row) for row in self._read(
+            f"SELECT {_SELECT} FROM runs WHERE sweep_id=? ORDER BY id", (sweep_id,))]
 
     def start_sweep(self, sweep_id: int, pid: int) -> bool:
         """queued -> running for the driver process `pid`; False if it was cancelled meanwhile."""
@@ -600,12 +418,6 @@ class RunStore:
         rows = self._read("SELECT cancel_requested FROM sweeps WHERE id=?", (sweep_id,))
         return bool(rows and rows[0][0])
 
-    def _sweep(self, row: tuple) -> Sweep:
-        data = dict(zip(SWEEP_COLUMNS, row, strict=True))
-        data["spec"] = json.loads(data["spec"])
-        data["cancel_requested"] = bool(data["cancel_requested"])
-        return Sweep(**data)
-
     def _reconcile_sweeps(self) -> None:
         """A sweep whose driver process died ends as interrupted, after its trials (`reconcile`): a reader
         that sees the sweep ended sees its trials ended too."""
@@ -621,7 +433,7 @@ class RunStore:
         rows = self._read(f"SELECT {_SELECT} FROM runs WHERE id=?", (run_id,))
         if not rows:
             raise ConfigError(f"no run with id {run_id} in {self.home}")
-        return _decode(rows[0])
+        return decode_run(rows[0])
 
     def list_runs(self, statuses: set[str] | None = None) -> list[Run]:
         """All runs, newest first (optionally only those with the given statuses, filtered in SQL on its
@@ -632,7 +444,7 @@ class RunStore:
         a store of many ended runs reads only its queued and running ones."""
         if statuses is not None:
             wanted = sorted(str(status) for status in statuses)
-            return [_decode(row) for row in self._read(
+            return [decode_run(row) for row in self._read(
                 f"SELECT {_SELECT} FROM runs WHERE status IN ({', '.join('?' * len(wanted))}) "
                 "ORDER BY id DESC", wanted)]
         with self._lock:
@@ -640,12 +452,12 @@ class RunStore:
             if marker != self._ended_marker:
                 rows = self._read(f"SELECT {_SELECT} FROM runs WHERE {_ENDED} ORDER BY id DESC")
                 known = dict(self._ended)  # a row read before, unchanged, is not decoded again
-                self._ended = [(row, known.get(row) or _decode(row)) for row in rows]
+                self._ended = [(row, known.get(row) or decode_run(row)) for row in rows]
                 self._ended_ids = [-row[0] for row in rows]
                 self._ended_marker = marker
             runs = [run for _, run in self._ended]
             ids = list(self._ended_ids)
-        for run in [_decode(row) for row in self._read(f"SELECT {_SELECT} FROM runs WHERE status IN "
+        for run in [decode_run(row) for row in self._read(f"SELECT {_SELECT} FROM runs WHERE status IN "
                                                       "('queued', 'running') ORDER BY id DESC")]:
             at = bisect.bisect_left(ids, -run.id)
             ids.insert(at, -run.id)
@@ -656,7 +468,7 @@ class RunStore:
         """The queued runs no process waits to train: launched to a detached worker, which a dispatcher
         (`cnnlab.runs.queue.dispatch`) starts when their turn comes. A sweep's trials are its driver's,
         a run on a cluster its own driver's."""
-        return [_decode(row) for row in self._read(
+        return [decode_run(row) for row in self._read(
             f"SELECT {_SELECT} FROM runs WHERE status=? AND pid IS NULL AND sweep_id IS NULL AND cluster "
             "IS NULL ORDER BY id DESC", (Status.QUEUED,))]
 
@@ -673,6 +485,11 @@ class RunStore:
         rows = self._read("SELECT step, epoch, name, value FROM metrics "
                           f"WHERE run_id=? AND {_NUMERIC_METRIC} ORDER BY rowid", (run_id,))
         return [dict(zip(("step", "epoch", "name", "value"), row, strict=True)) for row in rows]
+
+    def highest(self, name: str) -> dict[int, float]:
+        """Run id -> the highest value of metric `name` it reported (runs without one are left out)."""
+        return dict(self._read(f"SELECT run_id, MAX(value) FROM metrics WHERE name=? AND {_NUMERIC_METRIC} "
+                               "AND value IS NOT NULL GROUP BY run_id", (name,)))
 
     def metrics_frame(self, run_ids: Iterable[int]) -> pd.DataFrame:
         """Metrics of several runs as a long table: run_id, step, epoch, name, value."""
@@ -710,38 +527,6 @@ _SELECT = ", ".join(COLUMNS)
 _ENDED = "status NOT IN ('queued', 'running')"
 _NUMERIC_METRIC = ("typeof(step) = 'integer' AND typeof(epoch) IN ('integer', 'real') "
                    "AND typeof(value) IN ('integer', 'real', 'null')")
-
-
-def _decode(row: tuple) -> Run:
-    """A row as a Run; a row that cannot be read (bad JSON, an unknown status, text where a number
-    belongs) as a `damaged` Run with the same id and the reason as its error."""
-    data = dict(zip(COLUMNS, row, strict=True))
-    try:
-        data["status"] = Status(data["status"])
-        config = json.loads(data["config"])
-        if not isinstance(config, dict):
-            raise ValueError(f"config is a JSON {type(config).__name__}, not an object")
-        data["config"] = config
-        if data["provenance"] is not None:
-            data["provenance"] = json.loads(data["provenance"])
-        if data["source"] is not None:
-            data["source"] = json.loads(data["source"])
-            if not isinstance(data["source"], dict):
-                raise ValueError("source is not a JSON object")
-        bad = next((c for c in NUMBER_COLUMNS if isinstance(data[c], str | bytes)), None)
-        if bad is not None:
-            raise ValueError(f"{bad} holds text, not a number")
-        if not isinstance(data["name"], str):
-            raise ValueError("name is not text")
-    except (ValueError, TypeError) as exc:
-        reason = f"row {data['id']} of the run store cannot be read: {exc}"
-        return Run(**{**dict.fromkeys(COLUMNS), "id": data["id"], "name": f"damaged run {data['id']}",
-                      "created_at": 0.0, "status": Status.DAMAGED, "config": {}, "error": reason,
-                      "cancel_requested": False, "class_pinned": False,
-                      "owner": data["owner"] if isinstance(data["owner"], str) else None})
-    data["cancel_requested"] = bool(data["cancel_requested"])
-    data["class_pinned"] = bool(data["class_pinned"])
-    return Run(**data)
 
 
 def _finite(value: Any) -> float | None:

@@ -15,9 +15,10 @@ from cnnlab.analysis import analyze
 from cnnlab.errors import ConfigError, quoted
 from cnnlab.runs.cluster import check_cluster
 from cnnlab.runs.queue import locked
+from cnnlab.runs.rows import Sweep
 from cnnlab.runs.service import LAUNCH_LOCK
 from cnnlab.runs.spawn import spawn_detached
-from cnnlab.runs.store import RunStore, Sweep
+from cnnlab.runs.store import RunStore
 from cnnlab.spec import ModelConfig
 from cnnlab.sweep.records import create_group
 from cnnlab.sweep.space import Space, TrialPlan, check_size, expand, parse_space, repeat_configs
@@ -48,13 +49,14 @@ def create_sweep(base: dict[str, Any], space: Space, *, early_stop: str | None =
     check_cluster(cluster)
     store = RunStore(home)
     owner = owner or current_user()
-    macs = {model: analyze(model).totals.macs for model in {t.config.model for t in trials}}
+    totals = {model: analyze(model).totals for model in {t.config.model for t in trials}}
     name = name or f"{trials[0].config.model.name} sweep"
     spec = {"space": space.to_dict(), "varied": space.varied(), "early_stop": early_stop,
             "trials": len(trials)}
     # Under the lock single runs take: two launches of one user never both pass a quota.
     with locked(store.home / LAUNCH_LOCK):
-        quotas.check_launch(store, owner, [(t.config, macs[t.config.model]) for t in trials], sweep=True)
+        quotas.check_launch(store, owner, [(t.config, totals[t.config.model].macs) for t in trials],
+                            sweep=True)
         sweep_id = store.create_sweep(name, spec, cluster, owner)
         groups: dict[int, list[TrialPlan]] = {}
         for trial in trials:
@@ -62,7 +64,8 @@ def create_sweep(base: dict[str, Any], space: Space, *, early_stop: str | None =
         for members in groups.values():
             label = describe({k: v for k, v in members[0].params.items() if k != "seed" or len(members) == 1})
             create_group(store, [t.config for t in members], sweep_id=sweep_id,
-                         name=f"{name} {sweep_id}" + (f": {label}" if label else ""), owner=owner)
+                         name=f"{name} {sweep_id}" + (f": {label}" if label else ""), owner=owner,
+                         totals=totals)
     return sweep_id
 
 

@@ -15,7 +15,8 @@ import os
 from cnnlab.runs.cluster import check_cluster, connect
 from cnnlab.runs.executors import ending_on_error
 from cnnlab.runs.lifecycle import heartbeat
-from cnnlab.runs.store import Run, RunStore
+from cnnlab.runs.rows import Run
+from cnnlab.runs.store import RunStore
 from cnnlab.sweep import guard
 from cnnlab.sweep.driver import run_trials
 from cnnlab.train.loop import Report

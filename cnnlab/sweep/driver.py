@@ -12,7 +12,8 @@ from typing import Any
 
 from cnnlab.runs.cluster import connect
 from cnnlab.runs.executors import ending_on_error
-from cnnlab.runs.store import TERMINAL, Run, RunStore, Sweep
+from cnnlab.runs.rows import Run, Sweep
+from cnnlab.runs.store import TERMINAL, RunStore
 from cnnlab.sweep import guard
 from cnnlab.sweep.trial import train_trial
 

@@ -15,7 +15,8 @@ from typing import Any
 from ray import tune
 from ray.tune.stopper import Stopper
 
-from cnnlab.runs.store import Run, RunStore
+from cnnlab.runs.rows import Run
+from cnnlab.runs.store import RunStore
 from cnnlab.runs.weights import save_weights
 from cnnlab.train.callbacks import StoreRecorder
 from cnnlab.train.loop import Report

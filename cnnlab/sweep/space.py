@@ -22,6 +22,7 @@ from cnnlab import limits
 from cnnlab.checks import check_int
 from cnnlab.errors import ConfigError, quoted
 from cnnlab.families import all_options
+from cnnlab.option import Option
 from cnnlab.spec import ModelConfig, model_config, with_options
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import describe, options
@@ -29,30 +30,25 @@ from cnnlab.train.options import describe, options
 
 @dataclass(frozen=True)
 class Param:
-    """A sweepable option: a run config field (`model=False`), the model string or a model option."""
+    """A sweepable option (its values read by the option's own `parse`): a training option, or the model
+    string or a model option (`model`: the trial's model changes)."""
 
-    kind: str  # float, int, str, choice, bool or model
+    option: Option
     model: bool = False
-    choices: tuple[Any, ...] = ()
-    log: bool = False  # random ranges are log-uniform
 
 
-KINDS = {int: "int", str: "str", bool: "bool", float: "float"}
+MODEL = Option("model", "Model", "a model string of any family", kind=str)
 
 
 def sweep_params() -> dict[str, Param]:
     """What a sweep may vary: the training options marked sweepable (cnnlab.train.options), the model
     string and every family option but the classes (the dataset sets those)."""
     return {
-        **{o.name: Param("choice" if o.choices else KINDS[o.kind], choices=o.choices, log=o.log)
-           for o in options() if o.sweep},
-        "model": Param("model", model=True),
-        **{name: Param("choice" if option.choices else KINDS[option.kind], model=True, choices=option.choices)
-           for name, (option, _) in all_options().items() if name != "classes"},
+        **{o.name: Param(o) for o in options() if o.sweep},
+        "model": Param(MODEL, model=True),
+        **{name: Param(option, model=True) for name, (option, _) in all_options().items()
+           if name != "classes"},
     }
-
-
-BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
 @dataclass(frozen=True)
@@ -177,7 +173,7 @@ def _split(flag: str, item: str) -> tuple[str, str]:
 
 
 def _values(flag: str, name: str, text: str) -> list[str]:
-    model = sweep_params()[name].kind == "model"
+    model = name == MODEL.name
     values = [v.strip() for v in text.split(";" if ";" in text or model else ",")]
     if not text or any(not v for v in values):
         raise ConfigError(f"{flag} {name}: empty value in {quoted(text)}; give a list such as {name}=A,B")
@@ -185,43 +181,24 @@ def _values(flag: str, name: str, text: str) -> list[str]:
 
 
 def _value(flag: str, name: str, text: str) -> Any:
-    param = sweep_params()[name]
-    if param.kind == "model":  # checked here; the trial's input is fitted to the dataset later
-        try:
-            return model_config(text).name
-        except ConfigError as exc:
-            raise ConfigError(f"{flag} model: {exc}") from None
-    if param.kind in ("choice", "str") and param.choices:
-        by_text = {str(choice): choice for choice in param.choices}
-        if text not in by_text:
-            raise ConfigError(f"{flag} {name}: {quoted(text)} is not one of {', '.join(by_text)}")
-        return by_text[text]
-    if param.kind == "str":
-        return text
-    if param.kind == "bool":
-        if text.lower() not in BOOLS:
-            raise ConfigError(f"{flag} {name}: {quoted(text)} is not true or false")
-        return BOOLS[text.lower()]
+    option = sweep_params()[name].option
     try:
-        value = float(text) if param.kind == "float" else int(text)
-    except ValueError:
-        kind = "a number" if param.kind == "float" else "a whole number"
-        raise ConfigError(f"{flag} {name}: {quoted(text)} is not {kind}") from None
-    if param.kind == "float" and not math.isfinite(value):
-        raise ConfigError(f"{flag} {name}: {quoted(text)} is not a finite number")
-    return value
+        value = option.parse(text)
+        return model_config(value).name if option is MODEL else value  # the input is fitted per trial
+    except ConfigError as exc:
+        raise ConfigError(f"{flag} {name}: {exc}") from None
 
 
 def _range(name: str, text: str) -> Range:
-    param = sweep_params()[name]
-    if param.kind not in ("float", "int"):
+    option = sweep_params()[name].option
+    if option.choices or option.kind not in (float, int):
         raise ConfigError(f"--random {name}: a range needs a numeric option; give choices instead, "
                           f"e.g. {name}=A,B")
     low_text, _, high_text = text.partition("..")
     low, high = (_value("--random", name, t.strip()) for t in (low_text, high_text))
     if not low < high:
         raise ConfigError(f"--random {name}: the range {quoted(text)} must go from low to high")
-    if param.log and low <= 0:
+    if option.log and low <= 0:
         raise ConfigError(f"--random {name}: {name} is drawn log-uniformly; its range must be above 0")
     return Range(low, high)
 
@@ -229,10 +206,10 @@ def _range(name: str, text: str) -> Range:
 def _draw(rng: np.random.Generator, name: str, domain: Range | tuple[Any, ...]) -> Any:
     if not isinstance(domain, Range):
         return domain[int(rng.integers(len(domain)))]
-    param = sweep_params()[name]
-    if param.kind == "int":
+    option = sweep_params()[name].option
+    if option.kind is int:
         return int(rng.integers(int(domain.low), int(domain.high) + 1))
-    if param.log:
+    if option.log:
         return float(math.exp(rng.uniform(math.log(domain.low), math.log(domain.high))))
     return float(rng.uniform(domain.low, domain.high))
 

@@ -3,7 +3,8 @@ JSON-round-trippable."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from cnnlab.data import dataset_info
@@ -36,9 +37,16 @@ def fit_input(model: ModelConfig, dataset: str, resize: int | None = None) -> Mo
     return ModelConfig(with_options(model.arch, classes=classes), InputSpec(channels, height, width))
 
 
+def _default(name: str) -> Any:
+    """The dataclass field of option `name`, with the option's default."""
+    return field(default=OPTIONS[name].default)
+
+
+@dataclass(frozen=True)
 class RunConfig:
-    """Everything a run needs: `model` and one value per training option, read as attributes
-    (`config.epochs`); a missing option takes its default. Validation names the offending field.
+    """Everything a run needs: `model` and one field per training option (cnnlab.train.options, in its
+    table's order; a test holds the two together); a missing option takes its default. Validation names
+    the offending field.
 
     `lr=None` means the optimiser's default (`DEFAULT_LR`). `amp` (bf16 autocast) only applies on CUDA.
     `speed="auto"` chooses eager, channels-last or compiled training by measurement (cnnlab.train.speed);
@@ -47,65 +55,73 @@ class RunConfig:
     average of the weights evaluated alongside the model (cnnlab.train.callbacks.ema); 0 is none.
     """
 
-    __slots__ = ("model", "_values")
+    model: ModelConfig
+    dataset: str = _default("dataset")
+    data_dir: str | None = _default("data_dir")
+    resize: int | None = _default("resize")
+    normalize: bool = _default("normalize")
+    epochs: int = _default("epochs")
+    batch_size: int = _default("batch_size")
+    lr: float = _default("lr")
+    optimizer: str = _default("optimizer")
+    momentum: float = _default("momentum")
+    weight_decay: float = _default("weight_decay")
+    schedule: str = _default("schedule")
+    seed: int = _default("seed")
+    device: str = _default("device")
+    amp: bool = _default("amp")
+    channels_last: bool = _default("channels_last")
+    compile: bool = _default("compile")
+    speed: str = _default("speed")
+    init: str = _default("init")
+    limit_train: int | None = _default("limit_train")
+    limit_test: int | None = _default("limit_test")
+    reports_per_epoch: int = _default("reports_per_epoch")
+    save_weights: bool = _default("save_weights")
+    ema: float = _default("ema")
 
-    def __init__(self, model: ModelConfig, **values: Any) -> None:
-        if not isinstance(model, ModelConfig):
-            raise ConfigError(f"model must be a ModelConfig, got {type(model).__name__}")
-        extra = sorted(set(values) - set(OPTIONS))
-        if extra:
-            raise ConfigError(f"unknown run config field(s): {listed(extra)}")
-        clean = {name: option.validate(values.get(name, option.default)) for name, option in OPTIONS.items()}
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, ModelConfig):
+            raise ConfigError(f"model must be a ModelConfig, got {type(self.model).__name__}")
+        clean = {name: option.validate(getattr(self, name)) for name, option in OPTIONS.items()}
         if clean["lr"] is None:
             clean["lr"] = DEFAULT_LR[clean["optimizer"]]
         if clean["momentum"] and clean["optimizer"] != "sgd":
             raise ConfigError(f"momentum applies to sgd only; {clean['optimizer']} has its own betas")
         if clean["channels_last"] or clean["compile"]:
             clean["speed"] = "fixed"
-        _check_fits(model, clean["dataset"], clean["resize"])
-        object.__setattr__(self, "model", model)
-        object.__setattr__(self, "_values", clean)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return object.__getattribute__(self, "_values")[name]
-        except KeyError:
-            raise AttributeError(f"RunConfig has no option {name!r}") from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("a RunConfig cannot be changed; use replace()")
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, RunConfig) and self.to_dict() == other.to_dict()
-
-    def __hash__(self) -> int:
-        return hash(json.dumps(self.to_dict(), sort_keys=True))
-
-    def __repr__(self) -> str:
-        values = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
-        return f"RunConfig(model={self.model!r}, {values})"
-
-    def __reduce__(self) -> tuple:
-        return RunConfig.from_dict, (self.to_dict(),)
+        _check_fits(self.model, clean["dataset"], clean["resize"])
+        for name, value in clean.items():
+            object.__setattr__(self, name, value)
 
     def replace(self, **changes: Any) -> RunConfig:
-        """A copy with `changes` applied (and validated)."""
-        return RunConfig(**{"model": self.model, **self._values, **changes})
+        """A copy with `changes` applied (and validated); an unknown field is a ConfigError."""
+        _check_known(changes)
+        return type(self)(**{"model": self.model, **self.options(), **changes})
+
+    def options(self) -> dict[str, Any]:
+        """The training options' values, in the table's order."""
+        return {name: getattr(self, name) for name in OPTIONS}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model.to_dict(), **self._values}
+        return {"model": self.model.to_dict(), **self.options()}
 
     @classmethod
     def from_dict(cls, data: Any) -> RunConfig:
         """Inverse of `to_dict`; missing fields take their defaults, unknown fields are rejected."""
         if not isinstance(data, dict):
             raise ConfigError(f"a run config must be a JSON object, got {type(data).__name__}")
-        extra = sorted(set(data) - set(OPTIONS) - {"model"})
-        if extra:
-            raise ConfigError(f"unknown run config field(s): {listed(extra)}")
+        _check_known({k: v for k, v in data.items() if k != "model"})
         if "model" not in data:
             raise ConfigError("a run config needs a 'model'")
         return cls(**{**data, "model": ModelConfig.from_dict(data["model"])})
+
+
+def _check_known(values: Mapping[str, Any]) -> None:
+    """ConfigError naming the fields of `values` that are no training option."""
+    extra = sorted(set(values) - set(OPTIONS))
+    if extra:
+        raise ConfigError(f"unknown run config field(s): {listed(extra)}")
 
 
 def _check_fits(model: ModelConfig, dataset: str, resize: int | None) -> None:

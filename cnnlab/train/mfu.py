@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cnnlab.runs.store import Run
+    from cnnlab.runs.rows import Run
 
 
 @dataclass(frozen=True)

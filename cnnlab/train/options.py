@@ -19,6 +19,7 @@ from cnnlab import limits, optimizers
 from cnnlab.checks import check_int
 from cnnlab.data import DATASET_NAMES
 from cnnlab.errors import ConfigError, quoted
+from cnnlab.option import Option, number_text
 
 OPTIMIZERS = optimizers.NAMES
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -36,36 +37,20 @@ _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 @dataclass(frozen=True)
-class TrainOption:
-    """One training option: a `RunConfig` field, a CLI flag, a Train page widget and maybe a sweep parameter.
+class TrainOption(Option):
+    """One training option (an `Option`): a `RunConfig` field, a CLI flag, a Train page widget and maybe a
+    sweep parameter.
 
-    `kind` is int, float, bool or str; `low`/`high` bound numbers (`open_low`/`open_high`: the bound
-    itself is excluded), `choices` lists a str option's values. `unset` says what leaving it out (None)
-    means; an option without it must have a value. `sweep`: a sweep may vary it (`log`: its random range
-    is drawn log-uniformly). `group` is its CLI help section, `section` where the Train page shows it
-    (None: the CLI only). `check` replaces the kind's validation (a value that is not a plain choice).
+    `unset` says what leaving it out (None) means; an option without it must have a value. `sweep`: a
+    sweep may vary it. `group` is its CLI help section, `section` where the Train page shows it (None:
+    the CLI only). `check` replaces the kind's validation (a value that is not a plain choice).
     """
 
-    name: str
-    label: str
-    help: str
-    kind: type = int
-    default: Any = None
-    low: float | None = None
-    high: float | None = None
-    open_low: bool = False
-    open_high: bool = False
-    choices: tuple[Any, ...] = ()
     unset: str = ""
     sweep: bool = False
-    log: bool = False
     group: str = "training"
     section: str | None = None
     check: Callable[[Any], Any] | None = None
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
 
     def validate(self, value: Any) -> Any:
         """The clean value (None if unset and allowed), or a ConfigError naming the option."""
@@ -85,12 +70,12 @@ class TrainOption:
         if self.kind is int:
             return check_int(self.name, value, int(self.low), int(self.high))
         if self.kind is float:
-            return self._check_number(value)
+            return self._checknumber_text(value)
         if not isinstance(value, str):
             raise ConfigError(f"{self.name} must be text, got {quoted(value)}")
         return value
 
-    def _check_number(self, value: Any) -> float:
+    def _checknumber_text(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ConfigError(f"{self.name} must be a finite number, got {quoted(value)}")
         low, high = self.low, self.high
@@ -103,33 +88,14 @@ class TrainOption:
         if high is not None and self.open_high and value >= high:
             raise ConfigError(f"{self.name} must be below {high:g}, got {value}")
         if high is not None and value > high:
-            raise ConfigError(f"{self.name} is {_number(value)}; cnnlab caps it at {_number(high)}")
+            raise ConfigError(f"{self.name} is {number_text(value)}; cnnlab caps it at {number_text(high)}")
         return float(value)
-
-    def bounds(self) -> str:
-        """What the option takes, in words: 'a whole number from 1 to 1000', 'one of sgd, adam, adamw'."""
-        if self.kind is bool:
-            return "true or false"
-        if self.choices:
-            return f"one of {', '.join(map(str, self.choices))}"
-        if self.low is None and self.high is None:
-            return "text" if self.kind is str else "a number"
-        what = "a whole number" if self.kind is int else "a number"
-        low, high = _number(self.low), _number(self.high)
-        if self.open_low:
-            return f"{what} above {low} and {'below' if self.open_high else 'at most'} {high}"
-        return f"{what} from {low} to {'below ' if self.open_high else ''}{high}"
 
     def default_text(self) -> str:
         """The default in words: its value, or what leaving it unset means."""
         if self.default is None:
             return self.unset
         return str(self.default).lower() if self.kind is bool else str(self.default)
-
-
-def _number(value: float) -> str:
-    """1000 as '1,000', 1e6 as '1,000,000', 0.5 as '0.5'."""
-    return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
 
 
 def _check_device(value: Any) -> str:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from cnnlab.units import format_seconds
 
 if TYPE_CHECKING:
-    from cnnlab.runs.store import Run
+    from cnnlab.runs.rows import Run
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ the values' form in the page's link."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -14,10 +13,10 @@ from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError
 from cnnlab.errors import quoted
+from cnnlab.option import format_value, parse_flag
 from cnnlab.train.options import OPTIONS, TrainOption, options
 
 _INT = re.compile(r"^-?[0-9]{1,18}$")
-_TRUE, _FALSE = ("1", "true"), ("0", "false")
 
 
 def help_text(option: TrainOption) -> str:
@@ -82,27 +81,15 @@ def to_link(values: Mapping[str, Any], recipe: Mapping[str, Any]) -> dict[str, s
 
 
 def from_link(option: TrainOption, text: str) -> Any:
-    """A URL parameter's value for `option`; ConfigError names the parameter when it is not of its kind
-    (whether it is in bounds is the page's check, as for a typed value)."""
+    """A URL parameter's value for `option` (read by the option's own `parse`); ConfigError names the
+    parameter when it is not of its kind (whether it is in bounds is the page's check, as for a typed
+    value)."""
     if text == "" and option.unset:
         return None
-    if option.kind is bool and text.lower() in _TRUE + _FALSE:
-        return text.lower() in _TRUE
-    if option.choices:
-        if text in map(str, option.choices):
-            return next(c for c in option.choices if str(c) == text)
-    elif option.kind is int and _INT.match(text):
-        return int(text)
-    elif option.kind is float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if math.isfinite(value):
-            return value
-    elif option.kind is str:
-        return text
-    raise ConfigError(f"URL parameter {option.name}={quoted(text)} is not {option.bounds()}")
+    try:
+        return option.parse(text)
+    except ConfigError:
+        raise ConfigError(f"URL parameter {option.name}={quoted(text)} is not {option.bounds()}") from None
 
 
 def option_parser(option: TrainOption, key: str) -> Callable[[str], Any]:
@@ -128,13 +115,13 @@ def whole_parser(key: str, low: int, high: int) -> Callable[[str], int]:
 def flag_parser(key: str) -> Callable[[str], bool]:
     """The link parser of a checkbox that is not an option."""
     def parse(text: str) -> bool:
-        if text.lower() in _TRUE + _FALSE:
-            return text.lower() in _TRUE
-        raise ConfigError(f"URL parameter {key}={quoted(text)} is not 1/true or 0/false")
+        try:
+            return parse_flag(text)
+        except ConfigError as exc:
+            raise ConfigError(f"URL parameter {key}={exc}") from None
     return parse
 
 
 def link_text(value: Any) -> str:
     """A widget's value as a URL parameter ('' for an unset one)."""
-    return "" if value is None else ("1" if value else "0") if isinstance(value, bool) else \
-        f"{value:g}" if isinstance(value, float) else str(value)
+    return format_value(value)

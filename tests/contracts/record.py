@@ -81,7 +81,9 @@ _TEXT_RULES = (
      r"\1<varies>"),
     (re.compile(r"peak memory [0-9.]+ \w+ \("), "peak memory <varies> ("),       # train's memory line
     (re.compile(rf"(?m)^(  (?:{'|'.join(sorted(VARYING_PROVENANCE))}) +).*$"), r"\1<varies>"),
-    (re.compile(r" +\S+(  <time>)$", re.M), r" <varies>\1"),                   # runs list: Examples/s
+    # runs list: examples/s (before the owner), peak memory, first point, duration (after the estimate)
+    (re.compile(rf"(?m)^( *\d+  .*  )\S+(  {USER}  .*  )\S+(  +\S+  +)\S+(  +)\S+$"),
+     r"\1<varies>\2<varies>\3<varies>\4<varies>"),
     (re.compile(r"(?m)((?:examples_per_sec|seconds_left) +)\S+$"), r"\1<varies>"),  # show's metric rows
     (re.compile(r"[0-9.]+ examples/sec"), "<varies> examples/sec"),          # train's closing line
     (re.compile(r"(?m)^(\d+,[0-9.]+,(?:examples_per_sec|seconds_left),)\S+$"), r"\1<varies>"),  # csv rows

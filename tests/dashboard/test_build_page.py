@@ -161,6 +161,15 @@ def test_a_link_reproduces_its_config(app):
     assert app.checkbox(key="batch_norm").value is True and app.number_input(key="in_size").value == 96
 
 
+@pytest.mark.parametrize("text", ["1", "true", "yes", "YES"])
+def test_a_link_writes_a_flag_in_any_of_the_words_a_sweep_takes(text):
+    from dashboard.model_state import from_params, to_params
+
+    config = from_params({"model": "vgg11", "batch_norm": text})
+    assert config.arch.batch_norm is True and to_params(config)["batch_norm"] == "1"
+    assert from_params({"model": "vgg11", "batch_norm": "no"}).arch.batch_norm is False
+
+
 def test_a_bad_link_falls_back_to_the_default_with_an_error(app):
     app.query_params["model"] = "vgg:2x-16"
     app.run()
@@ -175,7 +184,7 @@ def test_a_bad_link_falls_back_to_the_default_with_an_error(app):
     ({"model": "vgg:16x4096,16x4096,16x4096", "input": "3x256x256"}, "cnnlab caps models at"),
     ({"model": "vgg11", "classes": "--5"}, "classes='--5' is not a whole number"),
     ({"model": "vgg11", "fc_width": "²"}, "fc_width='²' is not a whole number"),
-    ({"model": "vgg11", "batch_norm": "yes"}, "batch_norm='yes' is not 1/true or 0/false"),
+    ({"model": "vgg11", "batch_norm": "maybe"}, "batch_norm='maybe' is not 1/true/yes or 0/false/no"),
     ({"input": "1x28x28"}, "block5 (5 of 5)"),  # no model: VGG-11 at that input
 ])
 def test_a_link_to_a_model_that_cannot_be_analysed_falls_back_with_its_reason(app, params, message):

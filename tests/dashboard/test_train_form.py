@@ -17,9 +17,6 @@ from cnnlab.train.options import OPTIONS, TrainOption, options
 from dashboard.train.widgets import help_text
 from tests.dashboard.conftest import shown, unescape
 
-EXTRA = TrainOption("ema_decay", "EMA decay", "decay of an exponential moving average of the weights",
-                    float, 0.0, low=0, high=1, open_high=True, sweep=True, section="advanced")
-
 
 def open_train(new_app, **params):
     app = new_app()
@@ -199,8 +196,7 @@ def test_a_bad_value_in_the_link_is_named_and_the_page_keeps_working(new_app):
     assert widget(app, "epochs").value == 10 and widget(app, "batch_size").value == 64
 
 
-def test_one_more_row_in_the_table_is_a_widget_on_the_page_and_in_the_sweep_panel(new_app, monkeypatch):
-    monkeypatch.setitem(OPTIONS, EXTRA.name, EXTRA)
+def test_one_more_row_in_the_table_is_a_widget_on_the_page_and_in_the_sweep_panel(new_app, extra_option):
     app = open_train(new_app)
     for key in ("ema_decay", "sweep_ema_decay"):
         box = widget(app, key)

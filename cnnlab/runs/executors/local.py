@@ -30,8 +30,9 @@ from cnnlab.runs.queue import (
     dispatch,
     max_runs_per_device,
 )
+from cnnlab.runs.rows import Run
 from cnnlab.runs.spawn import LOG_FILE, replace_process, worker_args, worker_env
-from cnnlab.runs.store import Run, RunStore
+from cnnlab.runs.store import RunStore
 from cnnlab.runs.weights import save_weights
 from cnnlab.train.callbacks import Reporter, StopPoller, StoreRecorder
 from cnnlab.train.config import RunConfig
