@@ -17,6 +17,7 @@ from cnnlab.code_export import python_code
 from cnnlab.devices import device_memory
 from cnnlab.figures import memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.jobs import tasks
+from cnnlab.train.recipes import recipe_of
 from cnnlab.units import format_bytes, format_count
 from dashboard import controls, jobs, model_state, model_upload, pin_compare
 from dashboard.build import diagram_view, fc_conv_view
@@ -25,6 +26,7 @@ from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024
 MAX_MEMORY_BATCH = 4096  # the Training memory tab's batch
+MEMORY_OPTIMIZERS = ("sgd", "sgd + momentum", "adam", "adamw")
 TABS = ("Layers", "Diagram", "Shapes", "Parameters", "Receptive field", "Training memory")
 ROW_PX, TABLE_ROWS = 35, 60  # Streamlit's table row height; rows shown before a table scrolls
 
@@ -109,7 +111,8 @@ def headline(summary: Summary, stale: str | None = None) -> None:
         st.html("<style>.st-key-headline_stale [data-testid='stMetric'] {opacity: 0.4}</style>")
         st.caption(literal(f"⚠ Last valid model, not the controls' current values: {stale}"))
     cols = st.container(key="headline_stale" if stale else "headline").columns(5)
-    cols[0].metric("Parameters", format_count(t.params), help=f"{t.params:,} weights and biases")
+    cols[0].metric("Parameters", format_count(t.params), help="Weights and biases")
+    cols[0].caption(f"{t.params:,} exactly", help="The exact count of weights and biases")
     cols[1].metric("MACs per image", format_count(t.macs),
                    help="Multiply-accumulates of one forward pass (convolutions and linear layers).")
     cols[2].metric("Weight memory", format_bytes(t.param_bytes), help="float32 parameters")
@@ -188,10 +191,13 @@ def params_panel(summary: Summary, summary_json: str) -> None:
     shares.caption(f"of {format_count(summary.totals.params)} parameters")
 
 
-def memory_panel(config_json: str) -> None:
+def memory_panel(config: ModelConfig, config_json: str) -> None:
+    """The peak memory of one training step; the optimiser starts as the family's recipe's (as on Train)."""
     left, right = st.columns(2)
     batch = whole_number(left, "Batch size", 1, MAX_MEMORY_BATCH, key="mem_batch", default=128)
-    optimizer = right.selectbox("Optimiser", ["sgd", "sgd + momentum", "adam", "adamw"], key="mem_opt")
+    optimizer = right.selectbox("Optimiser", MEMORY_OPTIMIZERS, key="mem_opt",
+                                index=MEMORY_OPTIMIZERS.index(recipe_of(config).optimizer),
+                                help="The Train page's default for this family (its recipe) at first")
     if problem := range_problem("Batch size", batch, 1, MAX_MEMORY_BATCH):
         st.error(problem)
         return
@@ -259,4 +265,4 @@ with results:
                    "stride-2 layer doubles the jump. Diamonds are side branches (ResNet's downsampling "
                    "shortcuts, run from the block's input); where paths merge a unit sees their union.")
     with tabs[5]:
-        memory_panel(config_json)
+        memory_panel(config, config_json)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
 
-from cnnlab import ConfigError, lessons
+from cnnlab import ConfigError, ModelConfig, lessons
 from cnnlab.families.vgg import VGG_BLOCKS
 from cnnlab.units import format_bytes
-from dashboard import class_map_view, model_state
+from dashboard import class_map_view, controls, model_state, pin_compare
 from dashboard.build.number_field import range_problem, whole_number
-from dashboard.pin_compare import link_params
 from dashboard.run_store import open_store
 from dashboard.text import literal
 
@@ -30,10 +28,13 @@ def display(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{k: text(k, v) for k, v in row.items()} for row in rows])
 
 
-def build_link(models: tuple) -> str:
-    """A link to the Build page with the lesson's models: the last as B, the first pinned as A."""
+def open_on_build(models: tuple[ModelConfig, ...]) -> None:
+    """Go to the Build page in this tab with the lesson's models: the last as B, the first pinned as A
+    (one model: nothing pinned); the controls follow B, and the address bar gets B's and A's link."""
     a = models[0] if len(models) > 1 else None
-    return "./?" + urlencode(link_params(a, models[-1]))
+    controls.reset_controls()
+    st.session_state[model_state.KEY], st.session_state[pin_compare.KEY] = models[-1], a
+    st.switch_page("views/build.py", query_params=pin_compare.link_params(a, models[-1]))
 
 
 class Fields:
@@ -82,7 +83,8 @@ def build_button(key: str, models: tuple) -> None:
         st.caption(literal(f"The Build page cannot show this: {exc}"))
         return
     label = "Open A and B on the Build page" if len(checked) > 1 else "Open on the Build page"
-    st.link_button(label, build_link(checked), key=f"lesson_{key}_link")
+    if st.button(label, key=f"lesson_{key}_link", help="The Build page, in this tab"):
+        open_on_build(checked)
 
 
 def stack_inputs(key: str, depth: int) -> Callable[[Fields], dict]:

@@ -50,6 +50,7 @@ def test_default_view_is_vgg11_analysed(app):
     app.run()
     assert not app.exception and not app.error
     assert metric(app, "Parameters") == format_count(VGG11) == "128.81M"
+    assert "128,806,154 exactly" in [c.value for c in app.caption]  # shown, not only in a tooltip
     assert len(layer_table(app)) == ROWS["vgg11"]
     assert app.query_params["model"] == "vgg11"
     titles = chart_titles(app)
@@ -237,12 +238,17 @@ def needed(app) -> dict[str, float]:
 
 def test_training_memory_chart_follows_batch_size(app):
     app.run()
+    # the optimiser starts as the one a run of this family trains with (VGG's recipe: Adam), as on Train
+    assert app.selectbox(key="mem_opt").value == "adam"
     at_128 = needed(app)
     app.number_input(key="mem_batch").set_value(256).run()
     at_256 = needed(app)
-    # fp32 weights: 4 bytes per parameter, whatever the batch; plain SGD keeps no state
+    # fp32 weights: 4 bytes per parameter, whatever the batch; Adam keeps two moments per parameter
     assert at_128["weights"] == at_256["weights"] == pytest.approx(4 * VGG11 / 2**30, rel=1e-12)
-    assert at_128["optimiser state"] == at_256["optimiser state"] == 0
+    state = at_128["optimiser state"]
+    assert state == at_256["optimiser state"] == pytest.approx(8 * VGG11 / 2**30, rel=1e-6)
+    app.selectbox(key="mem_opt").select("sgd").run()
+    assert needed(app)["optimiser state"] == 0  # plain SGD keeps no state
     # what backward keeps is per image: twice the batch, twice the activations
     kept = "activations kept for backward"
     assert at_256[kept] == pytest.approx(2 * at_128[kept], rel=1e-6)
