@@ -21,7 +21,7 @@ from cnnlab.train.recipes import recipe_of
 from cnnlab.units import format_bytes, format_count
 from dashboard import controls, jobs, model_state, model_upload, pin_compare
 from dashboard.build import diagram_view, fc_conv_view
-from dashboard.build.number_field import range_problem, whole_number
+from dashboard.build.number_field import range_problem, whole, whole_number
 from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024
@@ -199,7 +199,7 @@ def memory_panel(config: ModelConfig, config_json: str) -> None:
                                 index=MEMORY_OPTIMIZERS.index(recipe_of(config).optimizer),
                                 help="The Train page's default for this family (its recipe) at first")
     if problem := range_problem("Batch size", batch, 1, MAX_MEMORY_BATCH):
-        st.error(problem)
+        st.error(literal(problem))
         return
     try:
         jobs.check_allowed("model_params", model_state.summarize(config_json, None).totals.params)
@@ -207,7 +207,7 @@ def memory_panel(config: ModelConfig, config_json: str) -> None:
         st.error(literal(exc))
         return
     with st.spinner("Simulating a training step…"):
-        chart = shared_chart("memory", config_json, int(batch), optimizer)
+        chart = shared_chart("memory", config_json, whole(batch), optimizer)
     st.plotly_chart(chart, width="stretch", key="memory_chart")
     st.caption("The peak of a training step, from one step of this model and optimiser simulated on "
                "shapes alone: weights, gradients, optimiser state (with its step's temporaries), what "

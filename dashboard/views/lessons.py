@@ -11,7 +11,7 @@ from cnnlab import ConfigError, ModelConfig, lessons
 from cnnlab.families.vgg import VGG_BLOCKS
 from cnnlab.units import format_bytes
 from dashboard import class_map_view, controls, model_state, pin_compare
-from dashboard.build.number_field import range_problem, whole_number
+from dashboard.build.number_field import range_problem, whole, whole_number
 from dashboard.run_store import open_store
 from dashboard.text import literal
 
@@ -48,7 +48,7 @@ class Fields:
         typed = whole_number(column, label, low, high, key, default=value)
         if (problem := range_problem(label, typed, low, high)) is not None:
             self.problems.append(problem)
-        return typed
+        return whole(typed)
 
 
 def show(key: str, inputs: Callable[[Fields], dict], compute: Callable[..., lessons.Lesson]) -> None:
@@ -59,7 +59,7 @@ def show(key: str, inputs: Callable[[Fields], dict], compute: Callable[..., less
         fields = Fields()
         values = inputs(fields)
         for problem in fields.problems:
-            st.error(problem)
+            st.error(literal(problem))
         if fields.problems:
             return
         try:

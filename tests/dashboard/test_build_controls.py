@@ -86,7 +86,7 @@ def test_start_from_a_preset_fills_the_table_and_the_input(app):
     assert not app.exception and not app.error
     vgg = analyze("vgg11")
     assert metric(app, "Parameters") == format_count(vgg.totals.params)
-    assert app.number_input(key="in_size").value == 224
+    assert app.text_input(key="in_size").value == "224"
     assert len(layer_table(app)) == len(vgg.layers)  # seq is flat: every layer is a row
 
 

@@ -138,7 +138,7 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
     """One session, one input changed per panel, each table against a calculation written here."""
     at = lessons_page
     for key, depth in (("stack2", 2), ("stack3", 3)):
-        at.number_input(key=f"{key}_c").set_value(32).run()
+        at.text_input(key=f"{key}_c").input("32").run()
         table, c, k = lesson_table(at, key), 32, 2 * depth + 1
         assert list(table["params"]) == [f"{depth * (9 * c * c + c):,}", f"{k * k * c * c + c:,}"]
         assert list(table["receptive field"]) == [str(k), str(k)]
@@ -149,7 +149,7 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
     fc = sum(p.numel() for p in reference.classifier.parameters())
     assert lesson_table(at, "fc_share")["FC share"].iloc[0] == f"{fc / total:.2%}"
 
-    at.number_input(key="costs_b").set_value(64).run()
+    at.text_input(key="costs_b").input("64").run()
     table = lesson_table(at, "costs")
     assert list(table["input"]) == ["1x224x224"] * 3 + ["1x64x64"] * 3
     # VGG-11/4 at 64: conv MACs scale with the area, (64/224)² of those at 224, plus FC 128·2·2 → 4096.
@@ -163,15 +163,15 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
     run = store.create_run({}, name="lenet", model="lenet", dataset="shapes")
     store.log_metrics(run, 1, 1.0, {"test_acc": 0.5})
     store.log_metrics(run, 2, 2.0, {"test_acc": 0.75})
-    at.number_input(key="evolution_size").set_value(96).run()
+    at.text_input(key="evolution_size").input("96").run()
     table = lesson_table(at, "evolution")
     assert list(table["best test acc"]) == ["0.750", "—", "—", "—"] and table["input"].iloc[3] == "1x96x96"
 
-    at.number_input(key="residual_blocks").set_value(5).run()
+    at.text_input(key="residual_blocks").input("5").run()
     table = lesson_table(at, "residual")
     assert list(table["residual field"]) == list(table["plain stack field"]) == ["5", "9", "13", "17", "21"]
 
-    at.number_input(key="erf_depth").set_value(3).run()
+    at.text_input(key="erf_depth").input("3").run()
     table = lesson_table(at, "erf")
     assert list(table["theoretical field"]) == ["3", "5", "7"]
     assert not at.exception and not at.error
@@ -179,10 +179,10 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
 
 @pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
 def test_fc_conv_panel_and_the_costs_button_opens_the_build_page(lessons_page):
-    lessons_page.number_input(key="fc_conv_size").set_value(288).run()
+    lessons_page.text_input(key="fc_conv_size").input("288").run()
     table = lesson_table(lessons_page, "fc_conv")
     assert table["output"].iloc[1] == "10×3×3"  # 288 / 32 - 7 + 1
-    lessons_page.number_input(key="fc_conv_size").set_value(200).run()  # smaller than the training 224
+    lessons_page.text_input(key="fc_conv_size").input("200").run()  # smaller than the training 224
     assert [shown(e) for e in lessons_page.error] == [
         "the larger input 1x200x200 is smaller than the training input 1x224x224; a class-score map needs "
         "at least one window of the training size"]
@@ -197,7 +197,7 @@ def test_fc_conv_panel_and_the_costs_button_opens_the_build_page(lessons_page):
 
 def test_the_class_score_map_is_drawn_over_a_mosaic_under_the_fc_conv_lesson(lessons_page):
     lessons_page.selectbox(key="fc_conv_name").select("lenet").run()
-    lessons_page.number_input(key="fc_conv_train").set_value(28).run()
+    lessons_page.text_input(key="fc_conv_train").input("28").run()
     lessons_page.toggle(key="lesson_fc_map_on").set_value(True).run()
     assert not lessons_page.exception and not lessons_page.error
     [chart] = [c for c in lessons_page.get("plotly_chart") if "best class" in c.proto.spec]
