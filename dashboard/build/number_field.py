@@ -39,3 +39,21 @@ def range_problem(label: str, text: str | None, low: int, high: int) -> str | No
         return None
     shown = (text or "").strip() or "nothing"
     return f"{label} must be a whole number from {low:,} to {high:,}, got {shown}."
+
+
+class Fields:
+    """A page's or panel's whole-number fields: each takes whatever is typed and is checked against its
+    range, so a value out of range is named with the range (not clamped or ignored without a word);
+    `problems` holds the sentences, and no result should be drawn while there is one."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def number(self, where: DeltaGenerator, label: str, low: int, high: int, key: str, default: int,
+               help: str | None = None) -> int | None:
+        """The field's whole number, or None (its problem noted) when it holds none in range."""
+        typed = whole_number(where, label, low, high, key, help=help, default=default)
+        if (problem := range_problem(label, typed, low, high)) is not None:
+            self.problems.append(problem)
+            return None
+        return whole(typed)
