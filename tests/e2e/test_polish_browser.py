@@ -7,9 +7,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from cnnlab.runs import service
+from cnnlab.spec import model_config
+from cnnlab.train.config import RunConfig, fit_input
 from tests.e2e.test_browser import current, plot_js, settle
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.own_server]  # it adds a run to its store
 
 
 def type_into(page, key: str, text: str) -> None:
@@ -45,20 +48,26 @@ def test_a_size_typed_as_1e9_is_echoed_as_typed(server, page, screenshots):
     page.screenshot(path=str(screenshots / "build-size-1e9.png"))
 
 
-def test_the_see_layer_box_follows_the_model_on_screen(server, page, screenshots):
+def test_the_see_layer_box_follows_the_model_on_screen(server, server_home, page, screenshots, monkeypatch):
+    """Switching See from the Build model (LeNet at 28 px) to a run trained at 32 px keeps the layer's
+    name: the box showed the label the browser was last sent, 16×5×5 over a 6×6 map."""
+    monkeypatch.setenv("CNNLAB_HOME", str(server_home))
+    config = RunConfig(model=fit_input(model_config("lenet"), "shapes", 32), dataset="shapes", resize=32,
+                       epochs=1, batch_size=64, limit_train=64, limit_test=32, device="cpu",
+                       save_weights=True)
+    assert service.execute(service.create_run(config, name="at 32 px")).status == "done"
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(f"{server}/?model=lenet")
     settle(page)
     page.get_by_role("link", name="See").click()
     settle(page)
-    box = page.locator(f"{current('see_layer')} [data-baseweb='select']")
-    expect(box).to_contain_text("pool2 — 16×5×5, field 16")
-    page.get_by_role("link", name="Build").click()
+    box = page.locator(f"{current('see_layer')} input[role='combobox']")  # shows the chosen label
+    expect(box).to_have_value("pool2 — 16×5×5, field 16")
+    page.get_by_text("A trained run", exact=True).click()
     settle(page)
-    type_into(page, "in_size", "32")
-    page.get_by_role("link", name="See").click()
-    settle(page)
-    expect(box).to_contain_text("pool2 — 16×6×6, field 16")  # 32 → 32, 16, 12, 6
+    expect(box).to_have_value("pool2 — 16×6×6, field 16")  # sides at 32: 32, 16, 12, 6
+    page.wait_for_selector(f"{current('see_field_True')} .js-plotly-plot")
+    page.screenshot(path=str(screenshots / "see-run-at-32.png"))
     type_into(page, "see_row", "6")
     expect(page.locator('[data-testid="stAlertContentError"]')).to_have_text(
         "Row must be a whole number from 0 to 5, got 6.")
