@@ -114,6 +114,12 @@ def controls(side: DeltaGenerator, wide: DeltaGenerator) -> ModelConfig:
     return ModelConfig(spec, InputSpec(channels, side_px, side_px))
 
 
+def drawn_wide() -> bool:
+    """Whether the picked family's own control is drawn across the page (its errors go right under it)."""
+    own = OWN_CONTROLS.get(family_labelled(st.session_state["family"]).name)
+    return getattr(own, "WIDE", False)
+
+
 def sync(config: ModelConfig) -> None:
     """After a valid edit, let the family's own control catch up (e.g. show the matching preset)."""
     own = OWN_CONTROLS.get(config.arch.family)

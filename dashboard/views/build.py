@@ -183,8 +183,8 @@ try:
     config = controls.controls(panel, wide_area)
     summary = model_state.summarize(json.dumps(config.to_dict()), None)
     stale = None
-except ConfigError as exc:
-    results.error(literal(exc))
+except ConfigError as exc:  # under a table drawn across the page (seq's layers) right below it
+    (wide_area if controls.drawn_wide() else results).error(literal(exc))
     results.info(literal(f"Still showing the last valid model: {model_state.describe(start)}."))
     config, summary = start, model_state.summarize(json.dumps(start.to_dict()), None)
     stale = model_state.describe(start)
