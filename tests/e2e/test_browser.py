@@ -293,7 +293,7 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     settle(page)
     page.get_by_role("link", name="Train").click()
     settle(page)
-    expect(page.locator(".st-key-resize")).to_contain_text("64")
+    expect(page.locator(".st-key-resize input[role='combobox']")).to_have_value("64")
     choose(page, "resize", "native")
     expect(page.locator('[data-testid="stAlertContentError"]')).to_contain_text("at most 4 pooling blocks")
     expect(page.get_by_role("button", name="Launch run")).to_be_disabled()
