@@ -8,10 +8,11 @@ from typing import Any
 
 from cnnlab import limits
 from cnnlab.checks import check_int
-from cnnlab.errors import ConfigError, quoted
+from cnnlab.errors import ConfigError, quoted, shortened
 
-# ASCII digits only, and at most nine of them: larger numbers exceed every cap anyway.
-_INPUT = re.compile(r"^\s*([0-9]{1,9})\s*[x×]\s*([0-9]{1,9})\s*[x×]\s*([0-9]{1,9})\s*$")
+# ASCII digits only; a number of more than nine digits exceeds every cap, and is named as it was written.
+_INPUT = re.compile(r"^\s*([0-9]+)\s*[x×]\s*([0-9]+)\s*[x×]\s*([0-9]+)\s*$")
+_DIGITS = 9
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ class InputSpec:
         match = _INPUT.match(str(text).lower())
         if not match:
             raise ConfigError(f"input {quoted(text)} is not of the form CxHxW (e.g. 1x28x28)")
+        caps = {"channels": limits.MAX_CHANNELS, "height": limits.MAX_INPUT_SIDE,
+                "width": limits.MAX_INPUT_SIDE}
+        for (name, cap), part in zip(caps.items(), match.groups(), strict=True):
+            if len(part.lstrip("0")) > _DIGITS:  # too long for int() to be worth it; echoed as typed
+                raise ConfigError(f"input {name} is {shortened(part)}; cnnlab caps it at {cap}")
         return cls(*(int(p) for p in match.groups()))
 
     @classmethod

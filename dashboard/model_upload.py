@@ -20,7 +20,7 @@ from cnnlab.inspect import Subject, from_file
 from cnnlab.jobs import tasks
 from cnnlab.limits import MAX_MODEL_FILE_MIB, MODEL_CACHE_MIB, UPLOADS_KEPT
 from cnnlab.runs.store import resolve_home
-from dashboard import caches, identity, jobs
+from dashboard import caches, identity, jobs, summary_view
 from dashboard.text import literal
 
 KEY = "uploaded_model"  # session state: {"path": ..., "name": ...} of the model last uploaded
@@ -107,9 +107,8 @@ def panel() -> None:
     except ConfigError as exc:
         st.error(literal(f"{model['name']}: {exc}"))
         return
-    t, final = summary.totals, summary.final_field
     with st.expander(literal(f"Your model: {model['name']}"), expanded=True):
-        st.caption(literal(f"{summary.model} on a {'×'.join(map(str, summary.input))} input; "
-                           f"{t.params:,} parameters, {t.macs:,} MACs per image, receptive field "
-                           f"{'-' if final is None else final.rf[0]} px. Look inside it on the See page."))
-        st.dataframe(summary.to_frame(), hide_index=True)
+        st.caption(literal(f"{summary.model} on a {'×'.join(map(str, summary.input))} input, with the "
+                           "weights saved in it; look inside it on the See page."))
+        summary_view.headline(summary, "upload_headline")
+        summary_view.layer_table(summary, "upload_table")

@@ -41,6 +41,10 @@ def test_a_plain_conv_module_on_256_channels():
 
 @pytest.mark.parametrize("text, message", [
     ("4097x8x8", "input channels is 4097; cnnlab caps it at 4096"),
+    # a number of any length is named as written, not called a malformed input
+    ("3x1000000000x1000000000", "input height is 1000000000; cnnlab caps it at 1024"),
+    ("1x28x00099999999999", "input width is 00099999999999; cnnlab caps it at 1024"),
+    ("1x28x" + "9" * 5000, "input width is " + "9" * 60 + "… (5,000 characters); cnnlab caps it at 1024"),
     ("256x512x512", "input 256x512x512 holds 67,108,864 values per image; cnnlab caps an input at "
                     "16,777,216 (e.g. 16x1024x1024, 64x512x512, 256x256x256)"),
     ("4096x1024x1024", "holds 4,294,967,296 values per image"),

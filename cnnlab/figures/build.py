@@ -13,6 +13,7 @@ from cnnlab.units import format_bytes, format_pair
 MEMORY_PARTS = {"weights": "weights", "gradients": "gradients", "optimizer_state": "optimiser state",
                 "activations": "activations kept for backward",
                 "temporaries": "temporaries (batch, gradients in flight)"}
+LOG_AXIS = dict(type="log", dtick=1, tickformat="~s")  # ticks at powers of ten only: 1k, 10k, 100k
 MAX_TICKS = 8  # an axis is ticked at its values when it has at most this many
 
 
@@ -61,7 +62,7 @@ def params_figure(summary: Summarised, log: bool = True) -> go.Figure:
     elif top:
         title += f" — {_names(top)} hold {most / total:.0%} each"
     fig.update_layout(**LAYOUT, title_text=title,
-                      yaxis=dict(title_text="parameters", type="log" if log else "linear"),
+                      yaxis=dict(title_text="parameters", **(LOG_AXIS if log else {"type": "linear"})),
                       xaxis=dict(categoryorder="array", categoryarray=[r.name for r in rows]))
     return fig
 

@@ -18,7 +18,7 @@ from cnnlab import ConfigError, ModelConfig, limits, model_config
 from cnnlab.families import FAMILIES, Family, Option, family_of
 from cnnlab.inputs import InputSpec
 from dashboard import model_state
-from dashboard.build.number_field import range_problem, whole_number
+from dashboard.build.number_field import range_problem, whole, whole_number
 from dashboard.controls import seq_table, timm_picker, tv_picker, vgg_table
 
 OWN_CONTROLS: dict[str, ModuleType] = {"vgg": vgg_table, "seq": seq_table, "tv": tv_picker,
@@ -35,8 +35,11 @@ def init_widgets(config: ModelConfig) -> None:
     """Give every control its value from `config` unless the user has set it already."""
     arch = config.arch
     family = family_of(arch)
-    defaults = {"family": family.label, "in_channels": config.input.channels, "in_size": config.input.height}
-    defaults |= {option.name: getattr(arch, option.name) for option in family.options}
+    defaults = {"family": family.label, "in_channels": config.input.channels,
+                "in_size": str(config.input.height)}
+    for option in family.options:
+        value = getattr(arch, option.name)
+        defaults[option.name] = str(value) if typed(option) else value
     if family.name in OWN_CONTROLS:
         defaults |= OWN_CONTROLS[family.name].init(arch)
     for key, value in defaults.items():
@@ -60,6 +63,11 @@ def on_family_change() -> None:
         start = next(iter(family.presets.values()), family.spec())
     reset_controls()
     st.session_state[model_state.KEY] = model_config(start)
+
+
+def typed(option: Option) -> bool:
+    """Whether `option` is a whole number typed as text (`whole_number`), not a choice or a flag."""
+    return option.kind is int and not option.choices
 
 
 def bounds(option: Option) -> tuple[int, int]:
@@ -96,13 +104,20 @@ def controls(side: DeltaGenerator, wide: DeltaGenerator) -> ModelConfig:
     sides = limits.DASHBOARD_MIN_SIDE, limits.DASHBOARD_MAX_SIDE
     size = whole_number(right, "Input size", *sides, key="in_size", help="Height = width, in pixels.")
     values |= {o.name: option_widget(side, o) for o in family.options if o.name == "classes"}
-    numbers = [(o.label, values[o.name], *bounds(o)) for o in family.options
-               if o.kind is int and not o.choices]
+    numbers = [(o.label, values[o.name], *bounds(o)) for o in family.options if typed(o)]
     found = [p for p in (range_problem(*number) for number in [*numbers, ("Input size", size, *sides)]) if p]
     if found:
         raise ConfigError(" ".join(found))
+    values |= {o.name: whole(values[o.name]) for o in family.options if typed(o)}
     spec = family.spec(**values, **read())
-    return ModelConfig(spec, InputSpec(channels, size, size))
+    side_px = whole(size)
+    return ModelConfig(spec, InputSpec(channels, side_px, side_px))
+
+
+def drawn_wide() -> bool:
+    """Whether the picked family's own control is drawn across the page (its errors go right under it)."""
+    own = OWN_CONTROLS.get(family_labelled(st.session_state["family"]).name)
+    return getattr(own, "WIDE", False)
 
 
 def sync(config: ModelConfig) -> None:

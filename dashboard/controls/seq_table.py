@@ -118,9 +118,17 @@ def layers_of(table: pd.DataFrame) -> tuple[Layer, ...]:
             layers.append(_layer(row))
         except ConfigError as exc:
             raise ConfigError(f"layer {position} of {len(rows) + 1} (row {i + 1}): {exc}") from None
-    if any(_number(rows[i]["#"]) != p for p, i in enumerate(order, 1)):
-        st.session_state["seq_renumber"] = True  # a row moved, or was added: renumber (see `sync`)
+    if any(_number(rows[i]["#"]) != p for p, i in enumerate(order, 1)) or any(map(_stale, rows)):
+        # a row moved or was added (renumber), or a type changed under cells it does not take (blank them):
+        # the table restarts from the model (see `sync`)
+        st.session_state["seq_renumber"] = True
     return tuple(layers)
+
+
+def _stale(row: dict[str, Any]) -> bool:
+    """Whether `row` holds a value in a cell its type does not take (left from the type it had)."""
+    takes = KINDS[row["type"]].args
+    return any(not _empty(row[name]) and row[name] != "" for name in COLUMNS[2:] if name not in takes)
 
 
 def sync(config: Any) -> None:

@@ -11,6 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig, limits
 from cnnlab.families.vgg import VGG_BLOCKS, VGGSpec
+from dashboard.build.number_field import whole
 
 PRESETS = {f"VGG-{name[3:]}": name for name in VGG_BLOCKS} | {"custom": None}
 KEYS = ("vgg_preset", "vgg_base", "blocks", "preset_shown", "preset_chosen")
@@ -47,8 +48,8 @@ def draw(side: DeltaGenerator) -> Callable[[], dict[str, Any]]:
     side.selectbox("Preset", list(PRESETS), key="vgg_preset", on_change=on_preset_change,
                    help="The VGG paper's configurations A, B, D and E; edit the table for your own.")
     side.caption("Blocks: each is N 3×3 convolutions then a 2×2 max-pool. Add or delete rows.")
-    divisor = st.session_state.get("width_divisor", 1)
-    if isinstance(divisor, int) and divisor > 1:
+    divisor = whole(st.session_state.get("width_divisor"))  # the field's text; None while it holds none
+    if divisor is not None and divisor > 1:
         side.caption(f"Channels as the paper writes them: the network builds each ÷ {divisor} (width "
                      f"divisor below): 64 → {64 // divisor}, 512 → {512 // divisor}.")
     base = pd.DataFrame(st.session_state["vgg_base"], columns=["num_convs", "out_channels"])

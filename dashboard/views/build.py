@@ -12,21 +12,22 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cnnlab import ConfigError, ModelConfig
-from cnnlab.analysis import Summary, format_pair
+from cnnlab.analysis import Summary
 from cnnlab.code_export import python_code
 from cnnlab.devices import device_memory
 from cnnlab.figures import memory_figure, params_figure, receptive_field_figure, shape_figure
 from cnnlab.jobs import tasks
+from cnnlab.train.recipes import recipe_of
 from cnnlab.units import format_bytes, format_count
-from dashboard import controls, jobs, model_state, model_upload, pin_compare
+from dashboard import controls, jobs, model_state, model_upload, pin_compare, summary_view
 from dashboard.build import diagram_view, fc_conv_view
-from dashboard.build.number_field import range_problem, whole_number
+from dashboard.build.number_field import range_problem, whole, whole_number
 from dashboard.text import literal
 
 UPLOAD_LIMIT = 64 * 1024
 MAX_MEMORY_BATCH = 4096  # the Training memory tab's batch
+MEMORY_OPTIMIZERS = ("sgd", "sgd + momentum", "adam", "adamw")
 TABS = ("Layers", "Diagram", "Shapes", "Parameters", "Receptive field", "Training memory")
-ROW_PX, TABLE_ROWS = 35, 60  # Streamlit's table row height; rows shown before a table scrolls
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -101,34 +102,6 @@ def spec_files(config: ModelConfig, side: DeltaGenerator) -> None:
     st.rerun()
 
 
-def headline(summary: Summary, stale: str | None = None) -> None:
-    """The model's totals; after an error (`stale` names the model shown), greyed and captioned as the
-    last valid model."""
-    t, final = summary.totals, summary.final_field
-    if stale:
-        st.html("<style>.st-key-headline_stale [data-testid='stMetric'] {opacity: 0.4}</style>")
-        st.caption(literal(f"⚠ Last valid model, not the controls' current values: {stale}"))
-    cols = st.container(key="headline_stale" if stale else "headline").columns(5)
-    cols[0].metric("Parameters", format_count(t.params), help=f"{t.params:,} weights and biases")
-    cols[1].metric("MACs per image", format_count(t.macs),
-                   help="Multiply-accumulates of one forward pass (convolutions and linear layers).")
-    cols[2].metric("Weight memory", format_bytes(t.param_bytes), help="float32 parameters")
-    cols[3].metric("Activation memory", format_bytes(t.activation_bytes),
-                   help="The distinct layer outputs of one image (float32; in-place layers and views "
-                        "share memory), kept for the backward pass.")
-    cols[4].metric("Receptive field", "-" if final is None else f"{format_pair(final.rf)} px",
-                   help="How many input pixels one unit of the last feature map sees (padding included).")
-
-
-def table_height(rows: int) -> int:
-    """Pixels that show every row of a table up to TABLE_ROWS rows (then it scrolls)."""
-    return ROW_PX * (min(rows, TABLE_ROWS) + 1) + 3
-
-
-WINDOW_COLUMNS = {"kernel": "kernel", "stride": "stride", "padding": "pad", "dilation": "dilation",
-                  "groups": "groups"}
-
-
 def layer_table(config_json: str) -> None:
     """Every row (or block) with its window, shape, field, parameters and MACs; the whole table shows
     up to TABLE_ROWS rows, and names are never cut. Under it, the output-size formula of each
@@ -136,26 +109,7 @@ def layer_table(config_json: str) -> None:
     view = st.radio("Rows", ["blocks (depth 1)", "every layer"], horizontal=True, key="table_view",
                     help="Depth 1 prints one row per block, as the textbook does.")
     rows = model_state.summarize(config_json, 1 if view.startswith("blocks") else None)
-    frame = rows.to_frame()
-    windows = [row.window for row in rows.layers if row.window is not None]
-    shown = [c for c in ("kernel", "stride", "padding") if windows]
-    shown += [c for c in ("dilation", "groups") if any(frame[c].dropna().astype(str) != "1")]
-    frame = frame[["name", "type", "output_shape", *shown, "rf", "jump", "params", "macs", "output_bytes"]]
-    frame["output_bytes"] = frame["output_bytes"].map(format_bytes)
-    text = [c for c in frame.columns if c in WINDOW_COLUMNS or c in ("rf", "jump")]
-    frame[text] = frame[text].astype(object).where(frame[text].notna(), "—")
-    longest = max((len(name) for name in frame["name"]), default=4)
-    st.dataframe(frame, hide_index=True, width="stretch", key="layer_table", height=table_height(len(frame)),
-                 column_config={
-                     "name": st.column_config.TextColumn("layer", width=max(7 * longest + 24, 70)),
-                     "type": st.column_config.TextColumn("type", width=95),
-                     "output_shape": st.column_config.TextColumn("output shape", width=90),
-                     "output_bytes": st.column_config.TextColumn("output", help="float32, 1 image", width=78),
-                     **{c: st.column_config.TextColumn(WINDOW_COLUMNS[c], width=48) for c in shown},
-                     "params": st.column_config.NumberColumn("params", format="localized", width=92),
-                     "macs": st.column_config.NumberColumn("MACs", format="localized", width=105),
-                     "rf": st.column_config.TextColumn("RF", help="receptive field, input pixels", width=45),
-                     "jump": st.column_config.TextColumn("jump", help="stride product", width=45)})
+    summary_view.layer_table(rows, "layer_table")
     copies = st.container(horizontal=True)  # the table for slides and notes; buttons as wide as their labels
     stem = file_stem(rows.model)
     copies.download_button("Table as Markdown", rows.to_markdown(), file_name=f"{stem}.md",
@@ -169,7 +123,8 @@ def layer_table(config_json: str) -> None:
                    "(⌈ ⌉ for pooling in ceil mode).")
         if formulas:
             st.dataframe(pd.DataFrame(formulas, columns=["layer", "output side"]), hide_index=True,
-                         width="stretch", key="size_formulas", height=table_height(len(formulas)))
+                         width="stretch", key="size_formulas",
+                         height=summary_view.table_height(len(formulas)))
         else:
             st.write("A block has several windows: choose “every layer” to see each one.")
 
@@ -188,12 +143,15 @@ def params_panel(summary: Summary, summary_json: str) -> None:
     shares.caption(f"of {format_count(summary.totals.params)} parameters")
 
 
-def memory_panel(config_json: str) -> None:
+def memory_panel(config: ModelConfig, config_json: str) -> None:
+    """The peak memory of one training step; the optimiser starts as the family's recipe's (as on Train)."""
     left, right = st.columns(2)
     batch = whole_number(left, "Batch size", 1, MAX_MEMORY_BATCH, key="mem_batch", default=128)
-    optimizer = right.selectbox("Optimiser", ["sgd", "sgd + momentum", "adam", "adamw"], key="mem_opt")
+    optimizer = right.selectbox("Optimiser", MEMORY_OPTIMIZERS, key="mem_opt",
+                                index=MEMORY_OPTIMIZERS.index(recipe_of(config).optimizer),
+                                help="The Train page's default for this family (its recipe) at first")
     if problem := range_problem("Batch size", batch, 1, MAX_MEMORY_BATCH):
-        st.error(problem)
+        st.error(literal(problem))
         return
     try:
         jobs.check_allowed("model_params", model_state.summarize(config_json, None).totals.params)
@@ -201,7 +159,7 @@ def memory_panel(config_json: str) -> None:
         st.error(literal(exc))
         return
     with st.spinner("Simulating a training step…"):
-        chart = shared_chart("memory", config_json, int(batch), optimizer)
+        chart = shared_chart("memory", config_json, whole(batch), optimizer)
     st.plotly_chart(chart, width="stretch", key="memory_chart")
     st.caption("The peak of a training step, from one step of this model and optimiser simulated on "
                "shapes alone: weights, gradients, optimiser state (with its step's temporaries), what "
@@ -225,8 +183,8 @@ try:
     config = controls.controls(panel, wide_area)
     summary = model_state.summarize(json.dumps(config.to_dict()), None)
     stale = None
-except ConfigError as exc:
-    results.error(literal(exc))
+except ConfigError as exc:  # under a table drawn across the page (seq's layers) right below it
+    (wide_area if controls.drawn_wide() else results).error(literal(exc))
     results.info(literal(f"Still showing the last valid model: {model_state.describe(start)}."))
     config, summary = start, model_state.summarize(json.dumps(start.to_dict()), None)
     stale = model_state.describe(start)
@@ -239,7 +197,9 @@ config_json = json.dumps(config.to_dict())
 with upload_area:
     model_upload.panel()
 with headline_area:
-    headline(summary, stale)
+    if model_upload.current() is not None:  # this headline is not the uploaded model's (that is above)
+        st.caption(literal(f"The Build page's model: {model_state.describe(config)}"))
+    summary_view.headline(summary, "headline", stale)
     pin_compare.panel(config, panel)
 with results:
     st.subheader(literal(model_state.describe(config)))
@@ -259,4 +219,4 @@ with results:
                    "stride-2 layer doubles the jump. Diamonds are side branches (ResNet's downsampling "
                    "shortcuts, run from the block's input); where paths merge a unit sees their union.")
     with tabs[5]:
-        memory_panel(config_json)
+        memory_panel(config, config_json)

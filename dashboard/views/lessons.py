@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
 
-from cnnlab import ConfigError, lessons
+from cnnlab import ConfigError, ModelConfig, lessons
 from cnnlab.families.vgg import VGG_BLOCKS
 from cnnlab.units import format_bytes
-from dashboard import class_map_view, model_state
-from dashboard.build.number_field import range_problem, whole_number
-from dashboard.pin_compare import link_params
+from dashboard import class_map_view, controls, model_state, pin_compare
+from dashboard.build.number_field import Fields
 from dashboard.run_store import open_store
 from dashboard.text import literal
 
@@ -30,24 +28,13 @@ def display(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{k: text(k, v) for k, v in row.items()} for row in rows])
 
 
-def build_link(models: tuple) -> str:
-    """A link to the Build page with the lesson's models: the last as B, the first pinned as A."""
+def open_on_build(models: tuple[ModelConfig, ...]) -> None:
+    """Go to the Build page in this tab with the lesson's models: the last as B, the first pinned as A
+    (one model: nothing pinned); the controls follow B, and the address bar gets B's and A's link."""
     a = models[0] if len(models) > 1 else None
-    return "./?" + urlencode(link_params(a, models[-1]))
-
-
-class Fields:
-    """A panel's whole-number fields: each takes whatever is typed and is checked against its range, so
-    a value out of range is named with the range (not clamped or ignored without a word)."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def number(self, label: str, key: str, low: int, high: int, value: int, column) -> int | None:
-        typed = whole_number(column, label, low, high, key, default=value)
-        if (problem := range_problem(label, typed, low, high)) is not None:
-            self.problems.append(problem)
-        return typed
+    controls.reset_controls()
+    st.session_state[model_state.KEY], st.session_state[pin_compare.KEY] = models[-1], a
+    st.switch_page("views/build.py", query_params=pin_compare.link_params(a, models[-1]))
 
 
 def show(key: str, inputs: Callable[[Fields], dict], compute: Callable[..., lessons.Lesson]) -> None:
@@ -58,7 +45,7 @@ def show(key: str, inputs: Callable[[Fields], dict], compute: Callable[..., less
         fields = Fields()
         values = inputs(fields)
         for problem in fields.problems:
-            st.error(problem)
+            st.error(literal(problem))
         if fields.problems:
             return
         try:
@@ -82,51 +69,52 @@ def build_button(key: str, models: tuple) -> None:
         st.caption(literal(f"The Build page cannot show this: {exc}"))
         return
     label = "Open A and B on the Build page" if len(checked) > 1 else "Open on the Build page"
-    st.link_button(label, build_link(checked), key=f"lesson_{key}_link")
+    if st.button(label, key=f"lesson_{key}_link", help="The Build page, in this tab"):
+        open_on_build(checked)
 
 
 def stack_inputs(key: str, depth: int) -> Callable[[Fields], dict]:
     def inputs(fields: Fields) -> dict:
         left, middle, right = st.columns(3)
-        return {"channels": fields.number("Channels C", f"{key}_c", 1, 1024, 64, left),
-                "size": fields.number("Input size", f"{key}_size", 8, 256, 56, middle),
-                "depth": fields.number("3×3 layers", f"{key}_depth", 1, 8, depth, right)}
+        return {"channels": fields.number(left, "Channels C", 1, 1024, f"{key}_c", 64),
+                "size": fields.number(middle, "Input size", 8, 256, f"{key}_size", 56),
+                "depth": fields.number(right, "3×3 layers", 1, 8, f"{key}_depth", depth)}
     return inputs
 
 
 def fc_share_inputs(fields: Fields) -> dict:
     left, middle, right = st.columns(3)
     return {"name": left.selectbox("VGG", list(VGG_BLOCKS), index=2, key="fc_share_name"),
-            "size": fields.number("Input size", "fc_share_size", 32, 256, 224, middle),
+            "size": fields.number(middle, "Input size", 32, 256, "fc_share_size", 224),
             "channels": right.selectbox("Input channels", [1, 3], index=1, key="fc_share_channels")}
 
 
 def cost_inputs(fields: Fields) -> dict:
     left, middle, right = st.columns(3)
-    return {"sizes": (fields.number("Input size", "costs_a", 32, 256, 224, left),
-                      fields.number("Smaller input", "costs_b", 32, 256, 96, middle)),
+    return {"sizes": (fields.number(left, "Input size", 32, 256, "costs_a", 224),
+                      fields.number(middle, "Smaller input", 32, 256, "costs_b", 96)),
             "channels": right.selectbox("Input channels", [1, 3], key="costs_channels")}
 
 
 def evolution_inputs(fields: Fields) -> dict:
     left, right = st.columns(2)
-    return {"size": fields.number("Input size (AlexNet, VGG, ResNet)", "evolution_size", 65, 256, 224, left),
+    return {"size": fields.number(left, "Input size (AlexNet, VGG, ResNet)", 65, 256, "evolution_size", 224),
             "channels": right.selectbox("Input channels", [1, 3], key="evolution_channels"),
             "store": open_store()}
 
 
 def residual_inputs(fields: Fields) -> dict:
     left, middle, right = st.columns(3)
-    return {"channels": fields.number("Channels C", "residual_c", 1, 512, 16, left),
-            "size": fields.number("Input size", "residual_size", 8, 256, 32, middle),
-            "blocks": fields.number("Residual blocks", "residual_blocks", 1, 16, 3, right)}
+    return {"channels": fields.number(left, "Channels C", 1, 512, "residual_c", 16),
+            "size": fields.number(middle, "Input size", 8, 256, "residual_size", 32),
+            "blocks": fields.number(right, "Residual blocks", 1, 16, "residual_blocks", 3)}
 
 
 def fc_conv_inputs(fields: Fields) -> dict:
     left, middle, right = st.columns(3)
     return {"name": left.selectbox("Network", ["vgg11", "vgg16", "alexnet", "lenet"], key="fc_conv_name"),
-            "train_size": fields.number("Training input", "fc_conv_train", 28, 256, 224, middle),
-            "size": fields.number("Larger image", "fc_conv_size", 28, 1024, 320, right)}
+            "train_size": fields.number(middle, "Training input", 28, 256, "fc_conv_train", 224),
+            "size": fields.number(right, "Larger image", 28, 1024, "fc_conv_size", 320)}
 
 
 @st.cache_data(max_entries=32, show_spinner="Measuring the effective field…")
@@ -137,9 +125,9 @@ def measured_field(channels: int, size: int, depth: int) -> lessons.Lesson:
 
 def erf_inputs(fields: Fields) -> dict:
     left, middle, right = st.columns(3)
-    return {"channels": fields.number("Channels C", "erf_c", 1, 64, 16, left),
-            "size": fields.number("Input size", "erf_size", 16, 128, 64, middle),
-            "depth": fields.number("3×3 layers", "erf_depth", 1, 16, 8, right)}
+    return {"channels": fields.number(left, "Channels C", 1, 64, "erf_c", 16),
+            "size": fields.number(middle, "Input size", 16, 128, "erf_size", 64),
+            "depth": fields.number(right, "3×3 layers", 1, 16, "erf_depth", 8)}
 
 
 st.title("Lessons")

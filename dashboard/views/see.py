@@ -45,6 +45,7 @@ from cnnlab.limits import (
 )
 from cnnlab.spec import InputSpec
 from dashboard import caches, jobs, model_state, model_upload
+from dashboard.build.number_field import Fields, whole
 from dashboard.run_store import open_store
 from dashboard.see import unit_view
 from dashboard.see.source import Source
@@ -53,6 +54,8 @@ from dashboard.text import literal
 VIEWS = ("Receptive field", "Feature maps", "Filters", "Top images", "One unit")
 SOURCES = ("The Build page's model", "A trained run", "Your uploaded model")
 BUDGET_MACS = 8e9  # default number of images: about this many MACs per effective field
+MAX_IMAGE_INDEX = 999  # the page offers the first 1,000 test images
+MAX_TOP_K = 16
 
 
 @caches.bounded(MODEL_CACHE_MIB)
@@ -126,7 +129,7 @@ def tops_of(source: Source, dataset: str, sample: int, layer: SpatialLayer, chan
                         tasks.SubjectRef(**asdict(source)), dataset, sample, layer, channel, k)
 
 
-def choose_sources() -> tuple[list[Source], str | None]:
+def choose_sources(fields: Fields) -> tuple[list[Source], str | None]:
     """The model(s) to look at and the dataset they were trained on (if a run)."""
     left, right = st.columns([3, 2])  # wide enough for the three choices on one line at 1024 px
     kind = left.radio("Model", SOURCES, horizontal=True, key="see_source")
@@ -140,10 +143,10 @@ def choose_sources() -> tuple[list[Source], str | None]:
         return [Source("", model_file=model["path"], name=model["name"])], None
     if kind == SOURCES[0]:
         config = model_state.current()
-        seed = right.number_input("Initialisation seed", 0, 2**31 - 1, 0, key="see_seed",
-                                  help="The untrained weights a run with this seed starts from")
+        seed = fields.number(right, "Initialisation seed", 0, 2**31 - 1, "see_seed", 0,
+                             help="The untrained weights a run with this seed starts from")
         left.caption(f"{model_state.describe(config)}, untrained")
-        return [Source(json.dumps(config.to_dict()), seed=int(seed))], None
+        return [Source(json.dumps(config.to_dict()), seed=seed or 0)], None
     store = open_store()
     if store is None:
         st.stop()
@@ -163,7 +166,7 @@ def choose_sources() -> tuple[list[Source], str | None]:
 
 
 def choose_data(inp: InputSpec, run_dataset: str | None, subject: Source, left: DeltaGenerator,
-                right: DeltaGenerator) -> tuple[str, int]:
+                right: DeltaGenerator, fields: Fields) -> tuple[str, int | None]:
     """The images: a run's own dataset (else the built-in set of the input's channels) each time another
     model is chosen; the user's pick while it stays."""
     ready = [name for name in DATASET_NAMES if available_datasets()[name]]
@@ -177,48 +180,67 @@ def choose_data(inp: InputSpec, run_dataset: str | None, subject: Source, left: 
     st.session_state["see_images_for"] = chosen
     dataset = left.selectbox("Images from", ready, key="see_dataset",
                              help="; ".join(f"{n}: {dataset_info(n)['description']}" for n in ready))
-    index = right.number_input("Image", 0, 999, 0, key="see_image", help="Index in the test split")
-    return dataset, int(index)
+    index = fields.number(right, "Image", 0, MAX_IMAGE_INDEX, "see_image", 0, help="Index in the test split")
+    return dataset, index
+
+
+def layer_label(layer: SpatialLayer) -> str:
+    """'block5.4 — 128×7×7, field 150': the layer as the box shows it."""
+    return f"{layer.name} — {'×'.join(map(str, layer.shape))}, field {format_pair(layer.rf)}"
 
 
 def choose_layer(layers: list[SpatialLayer]) -> SpatialLayer:
-    """The layer; a link's `layer` (a box clicked on Build's diagram) picks it once."""
-    names = [layer.name for layer in layers]
+    """The layer; a link's `layer` (a box clicked on Build's diagram) picks it once, and one that is not
+    a layer of the model is named. The box describes the model on screen: when the layers' shapes or
+    fields change (another model with the same layer names), its value is set again, so the browser
+    shows the new label rather than the one it kept."""
+    names, state = [layer.name for layer in layers], st.session_state
     linked = st.query_params.get("layer")
-    if linked in names and st.session_state.get("see_linked_layer") != linked:
-        st.session_state["see_linked_layer"] = st.session_state["see_layer"] = linked
-    if st.session_state.get("see_layer") not in names:
-        st.session_state["see_layer"] = names[-1]
-    name = st.selectbox("Layer", names, key="see_layer",
-                        format_func=lambda n: f"{n} — {'×'.join(map(str, layers[names.index(n)].shape))}, "
-                                              f"field {format_pair(layers[names.index(n)].rf)}")
+    if linked is not None and state.get("see_linked_layer") != linked:
+        state["see_linked_layer"] = linked
+        if linked in names:
+            state["see_layer"] = linked
+        else:
+            st.error(literal(f"The link's layer {linked} is not a layer of this model with a map; its "
+                             f"layers are {names[0]} to {names[-1]} (the box lists them)."))
+    labels = {layer.name: layer_label(layer) for layer in layers}
+    if state.get("see_layer") not in names:
+        state["see_layer"] = names[-1]
+    elif state.get("see_layer_labels") != labels:
+        state["see_layer"] = state["see_layer"]  # set by the page: the browser is sent the new label
+    state["see_layer_labels"] = labels
+    name = st.selectbox("Layer", names, key="see_layer", format_func=labels.get)
     return layers[names.index(name)]
 
 
-def choose_unit(layer: SpatialLayer) -> tuple[int, int]:
+def choose_unit(layer: SpatialLayer, fields: Fields) -> tuple[int, int] | None:
     """Row and column inputs, and a click on the map's grid, set the unit; a new layer starts at its
-    centre."""
+    centre, and a unit the layer's new map (another model) has no more is brought to its edge. A row or
+    column typed outside the map is named with its range (None)."""
     _, rows, cols = layer.shape
     state = st.session_state
     if state.get("see_unit_layer") != layer.name:
         state["see_unit_layer"] = layer.name
-        state["see_row"], state["see_col"] = layer.centre_unit
+        state["see_row"], state["see_col"] = map(str, layer.centre_unit)
         state["see_clicked"] = None
+    elif state.get("see_unit_map") != layer.shape:
+        for key, side in (("see_row", rows), ("see_col", cols)):
+            if (value := whole(state.get(key))) is not None:
+                state[key] = str(min(value, side - 1))
+    state["see_unit_map"] = layer.shape
     event = state.get("see_grid")
     points = (event or {}).get("selection", {}).get("points", [])
     if points:
         clicked = (int(points[0]["y"]), int(points[0]["x"]))
         if clicked != state.get("see_clicked"):
             state["see_clicked"] = clicked
-            state["see_row"], state["see_col"] = clicked
-    state["see_row"] = min(max(int(state.get("see_row", 0)), 0), rows - 1)
-    state["see_col"] = min(max(int(state.get("see_col", 0)), 0), cols - 1)
+            state["see_row"], state["see_col"] = map(str, clicked)
     a, b = st.columns(2)
-    row = a.number_input("Row", 0, rows - 1, key="see_row")
-    col = b.number_input("Column", 0, cols - 1, key="see_col")
-    unit = (int(row), int(col))
+    row = fields.number(a, "Row", 0, rows - 1, "see_row", layer.centre_unit[0])
+    col = fields.number(b, "Column", 0, cols - 1, "see_col", layer.centre_unit[1])
     st.caption(literal(f"{layer.name}: a {rows}×{cols} map. Click a unit."))
-    st.plotly_chart(unit_grid_figure(layer, unit), key="see_grid", on_select="rerun",
+    unit = None if row is None or col is None else (row, col)
+    st.plotly_chart(unit_grid_figure(layer, unit or layer.centre_unit), key="see_grid", on_select="rerun",
                     selection_mode="points", width="stretch", config={"displayModeBar": False})
     return unit
 
@@ -257,18 +279,21 @@ def show_fields(sources: list[Source], dataset: str, index: int, layer: SpatialL
                f"gradient of the unit over {count} {dataset} test images (Luo et al., 2016), float64.")
 
 
-def show_feature_maps(source: Source, dataset: str, index: int, layers: list[SpatialLayer]) -> None:
+def show_feature_maps(source: Source, dataset: str, index: int | None, layers: list[SpatialLayer],
+                      fields: Fields) -> None:
     left, right = st.columns([1, 3])
-    channels = left.number_input("Channels per layer", 1, MAX_FEATURE_CHANNELS, 8, key="see_channels")
+    channels = fields.number(left, "Channels per layer", 1, MAX_FEATURE_CHANNELS, "see_channels", 8)
     every = left.checkbox("Every layer", False, key="see_every_layer",
                           help="Off: the top-level layers (blocks) only")
+    if shown_problems(fields) or index is None or channels is None:
+        return
     chosen = tuple(layer for layer in layers if every or ("." not in layer.module and layer.call == 1))
     subject = load(source)
     image = images_of(dataset, 1, str(subject.input), first=index)[0]
     left.image(np.repeat(image, 3, 0).transpose(1, 2, 0) if image.shape[0] == 1 else image.transpose(1, 2, 0),
                caption=f"{dataset} test image {index}", clamp=True, width="stretch")
     with right:
-        for maps in maps_of(source, dataset, index, chosen or tuple(layers), int(channels)):
+        for maps in maps_of(source, dataset, index, chosen or tuple(layers), channels):
             st.plotly_chart(feature_maps_figure(maps), key=f"see_maps_{maps.layer}", width="stretch")
 
 
@@ -286,19 +311,27 @@ def show_kernels(sources: list[Source]) -> None:
                             key=f"see_kernels_{source.trained}", width="stretch")
 
 
-def show_top_images(source: Source, dataset: str, layer: SpatialLayer) -> None:
+def show_top_images(source: Source, dataset: str, layer: SpatialLayer, fields: Fields) -> None:
     a, b, c = st.columns(3)
-    channel = a.number_input("Channel", 0, layer.shape[0] - 1, 0, key="see_channel")
-    k = b.number_input("Images", 1, 16, 8, key="see_top_k")
-    sample = c.number_input("Out of the first N test images", 1, MAX_TOP_SAMPLE, 256, key="see_sample")
-    tops = tops_of(source, dataset, int(sample), layer, int(channel), min(int(k), int(sample)))
+    channel = fields.number(a, "Channel", 0, layer.shape[0] - 1, "see_channel", 0)
+    k = fields.number(b, "Images", 1, MAX_TOP_K, "see_top_k", 8)
+    sample = fields.number(c, "Out of the first N test images", 1, MAX_TOP_SAMPLE, "see_sample", 256)
+    if shown_problems(fields) or channel is None or k is None or sample is None:
+        return
+    tops = tops_of(source, dataset, sample, layer, channel, min(k, sample))
     if tops is None:
         return
     subject = load(source)
-    images = images_of(dataset, int(sample), str(subject.input))
-    st.plotly_chart(top_images_figure(images, tops, layer.name, int(channel)), key="see_tops",
-                    width="stretch")
+    images = images_of(dataset, sample, str(subject.input))
+    st.plotly_chart(top_images_figure(images, tops, layer.name, channel), key="see_tops", width="stretch")
     st.caption(f"{source.label}. Box: the field of the unit where the channel peaks in each image.")
+
+
+def shown_problems(fields: Fields) -> bool:
+    """Each field's problem as an error, where the result would be (none is drawn under them)."""
+    for problem in fields.problems:
+        st.error(literal(problem))
+    return bool(fields.problems)
 
 
 def default_count(macs: int) -> int:
@@ -310,28 +343,31 @@ st.title("See what the network sees")
 st.caption("Pick a layer and a unit: the box is what the unit can see (its theoretical receptive field), "
            "the heat is where it really looks (its effective receptive field).")
 try:
-    sources, run_dataset = choose_sources()
+    fields = Fields()  # every number typed on the page: out of range, no result is drawn
+    sources, run_dataset = choose_sources(fields)
     layers, inp, macs = facts(sources[0])
     data, image_at, layer_at, count_at = st.columns([3, 1, 3, 1])
-    dataset, index = choose_data(inp, run_dataset, sources[0], data, image_at)
+    dataset, index = choose_data(inp, run_dataset, sources[0], data, image_at, fields)
     with layer_at:
         layer = choose_layer(layers)
-    count = count_at.number_input("Images", 1, MAX_INSPECT_IMAGES, default_count(macs), key="see_images",
-                                  help="Test images the effective field is averaged over")
+    count = fields.number(count_at, "Images", 1, MAX_INSPECT_IMAGES, "see_images", default_count(macs),
+                          help="Test images the effective field is averaged over")
     view = st.radio("View", VIEWS, horizontal=True, key="see_view", label_visibility="collapsed")
     if view == VIEWS[0]:
         left, right = st.columns([1, 1.6 * len(sources)])
         with left:
-            unit = choose_unit(layer)
+            unit = choose_unit(layer, fields)
         with right:
-            show_fields(sources, dataset, index, layer, unit, int(count))
+            if not shown_problems(fields):
+                show_fields(sources, dataset, index, layer, unit, count)
     elif view == VIEWS[1]:
-        show_feature_maps(sources[-1], dataset, index, layers)
+        show_feature_maps(sources[-1], dataset, index, layers, fields)
     elif view == VIEWS[2]:
-        show_kernels(sources)
+        if not shown_problems(fields):
+            show_kernels(sources)
     elif view == VIEWS[3]:
-        show_top_images(sources[-1], dataset, layer)
-    else:
+        show_top_images(sources[-1], dataset, layer, fields)
+    elif not shown_problems(fields):
         unit_view.show(load(sources[-1]), repr(sources[-1]), layers, dataset, index)
 except ConfigError as exc:
     st.error(literal(exc))

@@ -20,7 +20,7 @@ from cnnlab.runs.cluster import dashboard_cluster
 from cnnlab.runs.store import Run
 from cnnlab.train.config import RunConfig, fit_input
 from cnnlab.train.options import OPTIONS, options
-from cnnlab.train.recipes import chance_warning, recipe_for
+from cnnlab.train.recipes import chance_warning, recipe_for, recipe_of
 from cnnlab.train.status import TERMINAL
 from dashboard import identity, model_state
 from dashboard.charts import curves_figure
@@ -78,10 +78,21 @@ def set_resize(label: str) -> None:
     st.session_state["resize"] = label
 
 
+def own_resize(config: ModelConfig, dataset: str) -> str:
+    """The resize of the model's own size: its family recipe's where the recipe sets one, else the Build
+    model's input side; "native" where that is the dataset's own size or not one offered."""
+    size = recipe_of(config).size or config.input.height
+    label = str(size)
+    return label if label in RESIZES and size != dataset_info(dataset)["size"] else "native"
+
+
 def offer_fix(config: ModelConfig, dataset: str, resize: int | None) -> None:
-    """Offer the smallest resize at which the same check passes, as a button."""
+    """Offer a resize at which the same check passes, as a button: the model's own size if it does, else
+    the smallest larger one that does."""
     larger = [label for label, size in RESIZES.items() if size and size > (resize or 0)]
-    fix = next((label for label in larger if check(config, dataset, RESIZES[label])[1] is None), None)
+    own = own_resize(config, dataset)
+    order = [own, *larger] if own in larger else larger
+    fix = next((label for label in order if check(config, dataset, RESIZES[label])[1] is None), None)
     if fix:
         st.button(f"Resize to {fix}×{fix}", key="fix_resize", on_click=set_resize, args=(fix,),
                   help=f"The same check passes with the images resized to {fix}×{fix}.")
@@ -97,6 +108,7 @@ def data_choice(config: ModelConfig) -> tuple[str, int | None, ModelConfig | Non
     missing = [name for name in DATASET_NAMES if not ready[name]]
     left, right = st.columns([2, 1])
     dataset = left.selectbox(OPTIONS["dataset"].label, names, key="dataset", format_func=dataset_label)
+    st.session_state.setdefault("resize", own_resize(config, dataset))  # unless the link or the user set it
     resize = RESIZES[right.selectbox(OPTIONS["resize"].label, list(RESIZES), key="resize",
                                      help="The textbook trains AlexNet and VGG on Fashion-MNIST resized "
                                           "to 224 (slow on a CPU; 64 or 96 keeps a class waiting less).")]
@@ -181,7 +193,7 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
     link = train_widgets.to_link(values, recipe)
     if dataset != OPTIONS["dataset"].default:
         link["dataset"] = dataset
-    if st.session_state["resize"] != "native":
+    if st.session_state["resize"] != own_resize(config, dataset):
         link["resize"] = st.session_state["resize"]
     if name:
         link["run_name"] = name

@@ -86,7 +86,7 @@ def test_start_from_a_preset_fills_the_table_and_the_input(app):
     assert not app.exception and not app.error
     vgg = analyze("vgg11")
     assert metric(app, "Parameters") == format_count(vgg.totals.params)
-    assert app.number_input(key="in_size").value == 224
+    assert app.text_input(key="in_size").value == "224"
     assert len(layer_table(app)) == len(vgg.layers)  # seq is flat: every layer is a row
 
 
@@ -138,3 +138,32 @@ def test_a_seq_link_reproduces_the_table(app):
     table = next(df.value for df in app.dataframe if "#" in df.value.columns)
     assert list(table["type"]) == ["conv", "bn", "relu", "max"]
     assert app.selectbox(key="family").value == FAMILIES["seq"].label
+
+
+def in_order(node) -> list:
+    """The page's elements in the order they are drawn (blocks walked depth first)."""
+    children = getattr(node, "children", None)
+    if children is None:
+        return [node]
+    return [leaf for key in sorted(children) for leaf in in_order(children[key])]
+
+
+def test_a_type_change_blanks_the_cells_the_new_type_does_not_take(app):
+    seq_app(app)
+    edit(app, edited_rows={0: {"type": "relu"}})  # conv1 (kernel 5, out 6, padding 2, bias) becomes a ReLU
+    assert not app.exception and not app.error
+    assert app.query_params["model"] == "seq:relu,sig,a2,c5-16,sig,a2,fc120,sig,fc84,sig,fc10"
+    table = next(df.value for df in app.dataframe if "type" in df.value.columns and "#" in df.value.columns)
+    first = table.iloc[0]
+    assert first["type"] == "relu" and first[["kernel", "out", "stride", "padding", "bias"]].isna().all()
+    assert table.iloc[3][["kernel", "out"]].tolist() == [5, 16]  # conv2 keeps its own
+
+
+def test_a_bad_rows_reason_is_drawn_right_under_the_table(app):
+    seq_app(app)
+    edit(app, edited_rows={0: {"kernel": 3.5}})
+    elements = in_order(app.main)
+    table = next(i for i, e in enumerate(elements) if getattr(e, "key", None) == "seq_layers")
+    error = next(i for i, e in enumerate(elements) if e.type == "error")
+    assert shown(elements[error]) == "layer 1 of 11 (row 1): kernel must be a whole number, got 3.5"
+    assert error == table + 1  # the next element drawn after the table, not in the results column

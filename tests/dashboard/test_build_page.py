@@ -50,6 +50,7 @@ def test_default_view_is_vgg11_analysed(app):
     app.run()
     assert not app.exception and not app.error
     assert metric(app, "Parameters") == format_count(VGG11) == "128.81M"
+    assert "128,806,154 exactly" in [c.value for c in app.caption]  # shown, not only in a tooltip
     assert len(layer_table(app)) == ROWS["vgg11"]
     assert app.query_params["model"] == "vgg11"
     titles = chart_titles(app)
@@ -89,28 +90,32 @@ def test_an_impossible_vgg_shows_the_engine_message_and_keeps_working(app):
     app.run()
     app.session_state["blocks"] = {"edited_rows": {}, "deleted_rows": [],
                                    "added_rows": [{"num_convs": 1, "out_channels": 64}]}
-    app.number_input(key="in_size").set_value(28).run()
+    app.text_input(key="in_size").input("28").run()
     assert not app.exception
     assert [shown(e) for e in app.error] == [
         "VGG block5 (5 of 6): max-pool 2×2 on a 1×1 map; input 28×28 supports at most 4 pooling blocks"]
     # The page still works: fix the size and the six-block network is analysed.
-    app.number_input(key="in_size").set_value(224).run()
+    app.text_input(key="in_size").input("224").run()
     assert not app.error
     blocks = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512), (1, 64))
     assert app.query_params["model"] == "vgg:" + ",".join(f"{n}x{c}" for n, c in blocks)
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("width_divisor", 0, "Width divisor must be a whole number from 1 to 64, got 0."),
-    ("fc_width", 0, "FC width must be a whole number from 1 to 16,384, got 0."),
-    ("in_size", 27, "Input size must be a whole number from 28 to 256, got 27."),
-    ("in_size", 10**9, "Input size must be a whole number from 28 to 256, got 1,000,000,000."),
-    ("classes", 1, "Classes must be a whole number from 2 to 1,000, got 1."),
-    ("classes", None, "Classes must be a whole number from 2 to 1,000, got nothing."),
+@pytest.mark.parametrize("key, typed, message", [
+    ("width_divisor", "0", "Width divisor must be a whole number from 1 to 64, got 0."),
+    ("fc_width", "0", "FC width must be a whole number from 1 to 16,384, got 0."),
+    ("in_size", "27", "Input size must be a whole number from 28 to 256, got 27."),
+    ("in_size", "1000000000", "Input size must be a whole number from 28 to 256, got 1000000000."),
+    # what was typed, as typed: a browser's number field read "1e9" as 1
+    ("in_size", "1e9", "Input size must be a whole number from 28 to 256, got 1e9."),
+    ("in_size", "64.5", "Input size must be a whole number from 28 to 256, got 64.5."),
+    ("in_size", "-64", "Input size must be a whole number from 28 to 256, got -64."),
+    ("classes", "1", "Classes must be a whole number from 2 to 1,000, got 1."),
+    ("classes", "", "Classes must be a whole number from 2 to 1,000, got nothing."),
 ])
-def test_a_number_out_of_range_is_answered_with_its_range(app, key, value, message):
+def test_a_number_out_of_range_is_answered_with_its_range(app, key, typed, message):
     app.run()
-    app.number_input(key=key).set_value(value).run()
+    app.text_input(key=key).input(typed).run()
     assert not app.exception
     assert [shown(e) for e in app.error] == [message]
     # the headline keeps the last valid model, greyed and named as such, and the link keeps it too
@@ -120,7 +125,7 @@ def test_a_number_out_of_range_is_answered_with_its_range(app, key, value, messa
 
 def test_a_memory_batch_out_of_range_is_answered_with_its_range(app):
     app.run()
-    app.number_input(key="mem_batch").set_value(0).run()
+    app.text_input(key="mem_batch").input("0").run()
     assert not app.exception
     assert [shown(e) for e in app.error] == ["Batch size must be a whole number from 1 to 4,096, got 0."]
     assert metric(app, "Parameters") == format_count(VGG11)  # the model itself is still shown
@@ -158,7 +163,7 @@ def test_a_link_reproduces_its_config(app):
     expected = (448 + 2_320 + 4_640 + 9_248 + 2 * (16 + 16 + 32 + 32)
                 + 4_096 * (18_432 + 1) + 16_781_312 + 40_970)
     assert metric(app, "Parameters") == format_count(expected) == "92.34M"
-    assert app.checkbox(key="batch_norm").value is True and app.number_input(key="in_size").value == 96
+    assert app.checkbox(key="batch_norm").value is True and app.text_input(key="in_size").value == "96"
 
 
 @pytest.mark.parametrize("text", ["1", "true", "yes", "YES"])
@@ -230,7 +235,7 @@ def test_resnet_controls_change_the_model(app):
     app.run()
     app.selectbox(key="family").select("ResNet").run()
     app.radio(key="stem").set_value("cifar").run()
-    app.number_input(key="in_size").set_value(32).run()
+    app.text_input(key="in_size").input("32").run()
     # a 3×3 stem at 32×32 (64·27·1,024), four 64→64 convs at 32×32, each later stage a strided conv,
     # three convs and a 1×1 shortcut at half the side and twice the width (134,217,728 each), the fc
     macs = 64 * 27 * 1_024 + 4 * 64 * 576 * 1_024 + 3 * 134_217_728 + 512 * 10
@@ -246,12 +251,17 @@ def needed(app) -> dict[str, float]:
 
 def test_training_memory_chart_follows_batch_size(app):
     app.run()
+    # the optimiser starts as the one a run of this family trains with (VGG's recipe: Adam), as on Train
+    assert app.selectbox(key="mem_opt").value == "adam"
     at_128 = needed(app)
-    app.number_input(key="mem_batch").set_value(256).run()
+    app.text_input(key="mem_batch").input("256").run()
     at_256 = needed(app)
-    # fp32 weights: 4 bytes per parameter, whatever the batch; plain SGD keeps no state
+    # fp32 weights: 4 bytes per parameter, whatever the batch; Adam keeps two moments per parameter
     assert at_128["weights"] == at_256["weights"] == pytest.approx(4 * VGG11 / 2**30, rel=1e-12)
-    assert at_128["optimiser state"] == at_256["optimiser state"] == 0
+    state = at_128["optimiser state"]
+    assert state == at_256["optimiser state"] == pytest.approx(8 * VGG11 / 2**30, rel=1e-6)
+    app.selectbox(key="mem_opt").select("sgd").run()
+    assert needed(app)["optimiser state"] == 0  # plain SGD keeps no state
     # what backward keeps is per image: twice the batch, twice the activations
     kept = "activations kept for backward"
     assert at_256[kept] == pytest.approx(2 * at_128[kept], rel=1e-6)
@@ -305,11 +315,11 @@ def test_parameters_tab_shows_the_share_of_each_kind(app):
 def test_after_an_error_the_headline_is_marked_as_the_last_valid_model(app):
     app.run()
     assert not any("Last valid model" in c.value for c in app.caption)
-    app.number_input(key="in_size").set_value(28).run()  # VGG-11's five pools need 32 pixels
+    app.text_input(key="in_size").input("28").run()  # VGG-11's five pools need 32 pixels
     assert app.error
     assert any(c.value.startswith("⚠ Last valid model") and "vgg11" in c.value for c in app.caption)
     assert metric(app, "Parameters") == format_count(VGG11)
-    app.number_input(key="in_size").set_value(64).run()
+    app.text_input(key="in_size").input("64").run()
     assert not app.error and not any("Last valid model" in c.value for c in app.caption)
 
 

@@ -18,5 +18,5 @@ def test_a_field_over_the_class_limit_is_refused_before_it_starts(app, tmp_path,
     assert [shown(e) for e in app.error] == [
         "16 images for an effective field: the class allows 8 (limits.field_images in the class config)"]
     assert len(jobs.pool().running()) == running  # nothing was submitted
-    app.number_input(key="see_images").set_value(8).run()
+    app.text_input(key="see_images").input("8").run()
     assert not app.error and not app.exception

@@ -37,6 +37,17 @@ def test_an_uploaded_trained_model_shows_its_own_feature_maps(app):
     leaves = [name for name, m in trained.named_modules() if name and not list(m.children())]
     assert list(table["name"]) == leaves
     assert table["params"].sum() == sum(p.numel() for p in trained.parameters())
+    # formatted as the Build table: a dash where a row has no window or field, bytes in units
+    assert list(table.columns) == ["name", "type", "output_shape", "kernel", "stride", "padding", "rf",
+                                   "jump", "params", "macs", "output_bytes"]
+    assert table.set_index("name").loc["fc3", ["kernel", "rf"]].tolist() == ["—", "—"]
+    assert table.set_index("name").loc["conv1", "output_bytes"] == "18.4 KiB"  # 6·28·28 float32 = 18,816 B
+    assert not table.isna().any().any()
+    # its own headline, the exact count shown: LeNet's 61,706 (tests/dashboard/test_build_page.py)
+    inside = app.expander[0]
+    assert [m.value for m in inside.metric if m.label == "Parameters"] == ["61.71K"]
+    assert "61,706 exactly" in [c.value for c in inside.caption]
+    assert "The Build page's model: vgg11 · input 1x224x224 · 10 classes" in [shown(c) for c in app.caption]
 
     app.switch_page("views/see.py").run()
     app.radio(key="see_source").set_value("Your uploaded model").run()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cnnlab.limits import MAX_INSPECT_IMAGES
 from cnnlab.runs import service
 from cnnlab.runs.store import RunStore
 from cnnlab.spec import model_config
@@ -50,7 +51,7 @@ def open_see(app, model: str):
 def test_the_build_models_unit_field_is_drawn_where_the_engine_says(app):
     open_see(app, "lenet")
     assert app.selectbox(key="see_layer").value == "pool2"  # the last layer with a map
-    assert (app.number_input(key="see_row").value, app.number_input(key="see_col").value) == (2, 2)
+    assert (app.text_input(key="see_row").value, app.text_input(key="see_col").value) == ("2", "2")
     [figure] = figures(app, "pool2 unit (2, 2)")
     # pool2: rf 16, jump 4, start 5.5 (by hand): unit (2, 2) sees rows and columns 6..21.
     assert box_of(figure) == (5.5, 5.5, 21.5, 21.5)
@@ -58,8 +59,8 @@ def test_the_build_models_unit_field_is_drawn_where_the_engine_says(app):
     assert heat.shape == (28, 28) and abs(heat.sum() - 1) < 1e-9
     assert (heat[:6] == 0).all() and (heat[22:] == 0).all() and (heat[6:22, 6:22] > 0).all()
     assert metric(app, "Theoretical field") == ["16 px"]
-    app.number_input(key="see_row").set_value(0).run()
-    app.number_input(key="see_col").set_value(4).run()
+    app.text_input(key="see_row").input("0").run()
+    app.text_input(key="see_col").input("4").run()
     [figure] = figures(app, "pool2 unit (0, 4)")
     assert box_of(figure) == (-2.5, 13.5, 13.5, 29.5)  # beyond the image: drawn over the padding
     padding = next(s for s in figure["layout"]["shapes"] if s.get("name") == "padding")
@@ -70,13 +71,13 @@ def test_the_build_models_unit_field_is_drawn_where_the_engine_says(app):
 def test_a_new_layer_starts_at_its_centre_and_a_unit_outside_a_smaller_map_is_brought_back(app):
     open_see(app, "vgg:1x8,1x8")
     app.selectbox(key="see_layer").set_value("block1").run()
-    assert (app.number_input(key="see_row").value, app.number_input(key="see_col").value) == (56, 56)
-    app.number_input(key="see_row").set_value(111).run()
+    assert (app.text_input(key="see_row").value, app.text_input(key="see_col").value) == ("56", "56")
+    app.text_input(key="see_row").input("111").run()
     assert figures(app, "block1 unit (111, 56)")
     app.session_state["model_config"] = model_config("vgg:1x8,1x8", "1x64x64")  # changed on Build
     app.run()
     assert not app.exception and not app.error
-    assert (app.number_input(key="see_row").value, app.number_input(key="see_col").value) == (31, 31)
+    assert (app.text_input(key="see_row").value, app.text_input(key="see_col").value) == ("31", "31")
     assert figures(app, "block1 unit (31, 31)")
 
 
@@ -91,7 +92,7 @@ def test_feature_maps_kernels_and_top_images_views(app):
     assert [f["layout"]["title"]["text"] for f in figures(app, "conv1")] == [
         "conv1: 6 kernels averaged over input channels, 5×5"]
     app.radio(key="see_view").set_value("Top images").run()
-    app.number_input(key="see_top_k").set_value(4).run()
+    app.text_input(key="see_top_k").input("4").run()
     assert not app.exception
     [top] = figures(app, "Top 4 images for pool2, channel 0")
     assert len(top["layout"]["shapes"]) == 4
@@ -180,3 +181,55 @@ def test_a_link_from_the_diagram_opens_its_layer(app):
     assert box_of(figure) == (11.5, 11.5, 16.5, 16.5)  # a 5×5 field centred on pixel 14 (pad 2)
     app.selectbox(key="see_layer").select("pool1").run()  # the link picks the layer once, not again
     assert app.selectbox(key="see_layer").value == "pool1"
+
+
+@pytest.mark.parametrize("key, typed, message", [
+    ("see_image", "1000", "Image must be a whole number from 0 to 999, got 1000."),
+    ("see_row", "5", "Row must be a whole number from 0 to 4, got 5."),  # pool2's map is 5×5
+    ("see_col", "-1", "Column must be a whole number from 0 to 4, got -1."),
+    ("see_images", "0", f"Images must be a whole number from 1 to {MAX_INSPECT_IMAGES:,}, got 0."),
+    ("see_seed", "1e9", "Initialisation seed must be a whole number from 0 to 2,147,483,647, got 1e9."),
+])
+def test_a_number_out_of_range_is_named_and_no_field_stays_under_it(app, key, typed, message):
+    open_see(app, "lenet")
+    assert figures(app, "pool2 unit (2, 2)")
+    app.text_input(key=key).input(typed).run()
+    assert not app.exception
+    assert [shown(e) for e in app.error] == [message]
+    assert not figures(app, "pool2 unit") and not metric(app, "Theoretical field")  # nothing stale
+    app.text_input(key=key).input("1").run()
+    assert not app.exception and not app.error and metric(app, "Theoretical field") == ["16 px"]
+
+
+def test_a_channel_out_of_range_shows_no_top_images(app):
+    open_see(app, "lenet")
+    app.radio(key="see_view").set_value("Top images").run()
+    app.text_input(key="see_channel").input("16").run()  # pool2 has channels 0 to 15
+    assert not app.exception
+    assert [shown(e) for e in app.error] == ["Channel must be a whole number from 0 to 15, got 16."]
+    assert not figures(app, "Top")
+
+
+def test_a_links_layer_that_the_model_lacks_is_named(app):
+    app.query_params["layer"] = "block9"
+    app.query_params["model"] = "lenet"
+    app.switch_page("views/see.py").run()
+    assert not app.exception
+    assert [shown(e) for e in app.error] == [
+        "The link's layer block9 is not a layer of this model with a map; its layers are conv1 to pool2 "
+        "(the box lists them)."]
+    assert app.selectbox(key="see_layer").value == "pool2" and figures(app, "pool2 unit (2, 2)")
+
+
+def test_the_layer_box_describes_the_model_on_screen_after_a_change_of_input(app):
+    """The same layer names at another input size: the box's label is sent again (a browser keeps the
+    label it was last sent, so 'block5.4 — 128×7×7' stayed over a 2×2 map)."""
+    open_see(app, "lenet")
+    assert app.selectbox(key="see_layer").proto.options[-1] == "pool2 — 16×5×5, field 16"
+    app.session_state["model_config"] = model_config("lenet", "1x32x32")  # changed on Build
+    app.run()
+    assert not app.exception and not app.error
+    box = app.selectbox(key="see_layer").proto
+    # sides: at 28, conv1 (pad 2) 28, pool1 14, conv2 10, pool2 5; at 32, 32, 16, 12, 6
+    assert box.options[-1] == "pool2 — 16×6×6, field 16"
+    assert box.set_value and box.raw_value == "pool2 — 16×6×6, field 16"

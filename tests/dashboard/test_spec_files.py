@@ -28,7 +28,7 @@ def test_a_spec_loads_back_and_rebuilds_its_model(app):
     assert not app.error
     assert parameters(app) == format_count(analyze(config).totals.params)
     assert app.query_params["model"] == "vgg:2x16,2x32,2x64" and app.query_params["input"] == "3x64x64"
-    assert app.checkbox(key="batch_norm").value is True and app.number_input(key="in_size").value == 64
+    assert app.checkbox(key="batch_norm").value is True and app.text_input(key="in_size").value == "64"
 
 
 @pytest.mark.parametrize("content, message", [

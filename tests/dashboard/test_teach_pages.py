@@ -1,7 +1,6 @@
 """Pin A / compare B and the FC→conv switch on the Build page; every panel of the Lessons page (AppTest)."""
 
 import json
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import torchvision
@@ -106,28 +105,32 @@ def lesson_table(at, key):
 
 
 @pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
-def test_every_lesson_panel_is_shown_with_its_claim(lessons_page, new_app):
+def test_every_lesson_panel_is_shown_with_its_claim(lessons_page):
     assert [s.value for s in lessons_page.subheader] == [
         "2 × 3×3 against one 5×5", "3 × 3×3 against one 7×7", "VGG's parameters sit in its FC layers",
         "What VGG costs, and what a smaller input saves", "LeNet → AlexNet → VGG → ResNet",
         "A residual block sees the union of its paths", "FC layers as convolutions slide over a larger image",
         "The effective field is much smaller than the theoretical one"]
-    links = [dict(parse_qsl(urlsplit(b.proto.url).query)) for b in lessons_page.get("link_button")]
-    # Every panel links to Build with its models; the FC-share panel pins VGG-16 beside its GAP head.
-    assert len(links) == len(LESSONS)
-    gap = next(link for link in links if link.get("pin_model") == "vgg16")
-    assert gap["model"].startswith("seq:c3-64p1,relu,c3-64p1,relu,m2,")
+    # Every panel has a button to the Build page with its models.
+    links = [b.key for b in lessons_page.button if b.key.endswith("_link")]
+    assert links == [f"lesson_{key}_link" for key in LESSONS]
+    # The FC-share panel's opens, in this same session, VGG-16 pinned beside its GAP head.
+    lessons_page.button(key="lesson_fc_share_link").click().run()
+    assert not lessons_page.exception and not lessons_page.error
+    assert lessons_page.title[0].value == "Build a network"
+    gap = lessons_page.query_params
+    assert gap["pin_model"] == "vgg16" and gap["model"].startswith("seq:c3-64p1,relu,c3-64p1,relu,m2,")
     assert gap["model"].endswith(",c3-512p1,relu,m2,gap,fc10")
-    # The 3×3-stack panel's link opens the two seq stacks on Build, A beside B.
-    stack = links[0]
-    assert (stack["pin_model"], stack["model"]) == ("seq:c1-64,c3-64p1,relu,c3-64p1,relu,gap,fc10",
-                                                    "seq:c1-64,c5-64p2,relu,gap,fc10")
-    build = new_app()
-    build.query_params.update(stack)
-    build.run()
-    assert not build.exception and not build.error
+    # The 3×3-stack panel's opens the two seq stacks on Build, A beside B, the controls following B.
+    lessons_page.switch_page("views/lessons.py").run()
+    lessons_page.button(key="lesson_stack2_link").click().run()
+    assert not lessons_page.exception and not lessons_page.error
+    stack = {key: lessons_page.query_params[key] for key in ("pin_model", "model")}
+    assert stack == {"pin_model": "seq:c1-64,c3-64p1,relu,c3-64p1,relu,gap,fc10",
+                     "model": "seq:c1-64,c5-64p2,relu,gap,fc10"}
+    assert lessons_page.selectbox(key="family").value == "Layers (seq)"
     a, b = (analyze(stack[key], "1x56x56") for key in ("pin_model", "model"))
-    assert headline(build).loc["Parameters", "B/A"] == f"{b.totals.params / a.totals.params:.3g}×"
+    assert headline(lessons_page).loc["Parameters", "B/A"] == f"{b.totals.params / a.totals.params:.3g}×"
 
 
 @pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
@@ -135,7 +138,7 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
     """One session, one input changed per panel, each table against a calculation written here."""
     at = lessons_page
     for key, depth in (("stack2", 2), ("stack3", 3)):
-        at.number_input(key=f"{key}_c").set_value(32).run()
+        at.text_input(key=f"{key}_c").input("32").run()
         table, c, k = lesson_table(at, key), 32, 2 * depth + 1
         assert list(table["params"]) == [f"{depth * (9 * c * c + c):,}", f"{k * k * c * c + c:,}"]
         assert list(table["receptive field"]) == [str(k), str(k)]
@@ -146,7 +149,7 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
     fc = sum(p.numel() for p in reference.classifier.parameters())
     assert lesson_table(at, "fc_share")["FC share"].iloc[0] == f"{fc / total:.2%}"
 
-    at.number_input(key="costs_b").set_value(64).run()
+    at.text_input(key="costs_b").input("64").run()
     table = lesson_table(at, "costs")
     assert list(table["input"]) == ["1x224x224"] * 3 + ["1x64x64"] * 3
     # VGG-11/4 at 64: conv MACs scale with the area, (64/224)² of those at 224, plus FC 128·2·2 → 4096.
@@ -160,43 +163,41 @@ def test_each_lesson_panel_follows_its_inputs(lessons_page):
     run = store.create_run({}, name="lenet", model="lenet", dataset="shapes")
     store.log_metrics(run, 1, 1.0, {"test_acc": 0.5})
     store.log_metrics(run, 2, 2.0, {"test_acc": 0.75})
-    at.number_input(key="evolution_size").set_value(96).run()
+    at.text_input(key="evolution_size").input("96").run()
     table = lesson_table(at, "evolution")
     assert list(table["best test acc"]) == ["0.750", "—", "—", "—"] and table["input"].iloc[3] == "1x96x96"
 
-    at.number_input(key="residual_blocks").set_value(5).run()
+    at.text_input(key="residual_blocks").input("5").run()
     table = lesson_table(at, "residual")
     assert list(table["residual field"]) == list(table["plain stack field"]) == ["5", "9", "13", "17", "21"]
 
-    at.number_input(key="erf_depth").set_value(3).run()
+    at.text_input(key="erf_depth").input("3").run()
     table = lesson_table(at, "erf")
     assert list(table["theoretical field"]) == ["3", "5", "7"]
     assert not at.exception and not at.error
 
 
 @pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
-def test_fc_conv_panel_and_its_link_opens_the_build_page(lessons_page, new_app):
-    lessons_page.number_input(key="fc_conv_size").set_value(288).run()
+def test_fc_conv_panel_and_the_costs_button_opens_the_build_page(lessons_page):
+    lessons_page.text_input(key="fc_conv_size").input("288").run()
     table = lesson_table(lessons_page, "fc_conv")
     assert table["output"].iloc[1] == "10×3×3"  # 288 / 32 - 7 + 1
-    url = next(b.proto.url for b in lessons_page.get("link_button") if "width_divisor=4" in b.proto.url)
-    lessons_page.number_input(key="fc_conv_size").set_value(200).run()  # smaller than the training 224
+    lessons_page.text_input(key="fc_conv_size").input("200").run()  # smaller than the training 224
     assert [shown(e) for e in lessons_page.error] == [
         "the larger input 1x200x200 is smaller than the training input 1x224x224; a class-score map needs "
         "at least one window of the training size"]
     assert len(lessons_page.subheader) == len(LESSONS) - 1 and not lessons_page.exception
-    build = new_app()
-    build.query_params.update(dict(parse_qsl(urlsplit(url).query)))
-    build.run()
-    assert not build.exception and not build.error
-    assert build.query_params["pin_model"] == "vgg11" and build.query_params["width_divisor"] == "4"
-    assert headline(build).loc["Parameters", "B"] == format_count(
+    lessons_page.button(key="lesson_costs_link").click().run()  # VGG-11 beside VGG-11/4 at 96, this session
+    assert not lessons_page.exception and not lessons_page.error
+    link = lessons_page.query_params
+    assert link["pin_model"] == "vgg11" and link["width_divisor"] == "4"
+    assert headline(lessons_page).loc["Parameters", "B"] == format_count(
         analyze("vgg11", "1x96x96", width_divisor=4).totals.params)
 
 
 def test_the_class_score_map_is_drawn_over_a_mosaic_under_the_fc_conv_lesson(lessons_page):
     lessons_page.selectbox(key="fc_conv_name").select("lenet").run()
-    lessons_page.number_input(key="fc_conv_train").set_value(28).run()
+    lessons_page.text_input(key="fc_conv_train").input("28").run()
     lessons_page.toggle(key="lesson_fc_map_on").set_value(True).run()
     assert not lessons_page.exception and not lessons_page.error
     [chart] = [c for c in lessons_page.get("plotly_chart") if "best class" in c.proto.spec]

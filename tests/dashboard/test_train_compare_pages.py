@@ -67,9 +67,11 @@ def launch_button(app):
 
 
 @pytest.mark.slow  # over a second of CPU: outside the fast tier's budget
-@pytest.mark.parametrize("model, fix", [("vgg11", "32"), ("alexnet", "96")])
+@pytest.mark.parametrize("model, fix", [("vgg11", "64"), ("alexnet", "96")])  # their recipes' sizes
 def test_the_launch_check_runs_before_launch_and_offers_the_fix(app, model, fix):
     train_page(app, model)
+    assert app.selectbox(key="resize").value == fix and not app.error  # the model's own size at first
+    app.selectbox(key="resize").select("native").run()  # shapes' 28 px: too small for five (three) pools
     # the message is the launch's own check, word for word
     with pytest.raises(ConfigError) as raised:
         service.check_runnable(RunConfig(model=fit_input(model_config(model), "shapes"), dataset="shapes"))
@@ -79,6 +81,19 @@ def test_the_launch_check_runs_before_launch_and_offers_the_fix(app, model, fix)
     assert app.selectbox(key="resize").value == fix and not app.error
     assert not launch_button(app).disabled
     assert RunStore().list_runs() == []
+
+
+@pytest.mark.parametrize("link, resize", [
+    ({"model": "lenet"}, "native"),  # LeNet's 28 px is shapes' own
+    ({"model": "seq:c3-8,relu,m2,fc10", "input": "1x224x224"}, "224"),  # no recipe size: the Build model's
+    ({"model": "vgg11"}, "64"),  # VGG's recipe trains at 64 px, whatever the Build page's 224
+])
+def test_resize_starts_at_the_models_own_size(app, link, resize):
+    app.query_params.update(link)
+    app.switch_page("views/train.py").run()
+    assert not app.exception and not app.error
+    assert app.selectbox(key="resize").value == resize
+    assert "resize" not in app.query_params  # the page's first value: not in its link
 
 
 def test_the_dataset_list_shows_the_sizes_found_on_disk(app, tmp_path):

@@ -287,14 +287,17 @@ def test_build_train_watch_and_compare(server, page, screenshots):
     assert any(0 < c < final for c in drawn), f"the curve was never drawn part-way: {drawn}"
     assert points == final
 
-    # VGG-11 (width ÷4) cannot take 28×28 shapes: the page says so before Launch and offers the fix.
+    # VGG-11 (width ÷4) starts at its recipe's 64 px; it cannot take 28×28 shapes: the page says so
+    # before Launch and offers the model's own size as the fix.
     page.goto(f"{server}/?model=vgg11&width_divisor=4")
     settle(page)
     page.get_by_role("link", name="Train").click()
     settle(page)
+    expect(page.locator(".st-key-resize input[role='combobox']")).to_have_value("64")
+    choose(page, "resize", "native")
     expect(page.locator('[data-testid="stAlertContentError"]')).to_contain_text("at most 4 pooling blocks")
     expect(page.get_by_role("button", name="Launch run")).to_be_disabled()
-    page.get_by_role("button", name="Resize to 32×32").click()
+    page.get_by_role("button", name="Resize to 64×64").click()
     settle(page)
     expect(page.get_by_role("button", name="Launch run")).to_be_enabled()
     page.get_by_text("More").click()
