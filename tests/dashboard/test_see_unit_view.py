@@ -71,12 +71,12 @@ def test_an_image_past_the_dataset_is_an_error_and_the_view_comes_back(app, tmp_
     app.selectbox(key="see_dataset").set_value("fashion-mnist").run()
     app.radio(key="see_view").set_value("One unit").run()
     app.selectbox(key="see_u_layer").set_value("conv1").run()
-    app.number_input(key="see_image").set_value(7).run()
+    app.text_input(key="see_image").input("7").run()
     assert not app.exception
     assert [shown(e) for e in app.error] == [
         "fashion-mnist's test split has 5 images (0 to 4); image 7 was asked for"]
     assert not app.metric and not figures(app, "conv1, channel 0")  # no stale result under the error
-    app.number_input(key="see_image").set_value(4).run()
+    app.text_input(key="see_image").input("4").run()
     assert not app.exception and not app.error
     model = initial(model_config("lenet"), seed=0).model
     x = torch.from_numpy(images[4].astype(np.float32) / 255).reshape(1, 1, 28, 28)
