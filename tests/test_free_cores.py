@@ -51,6 +51,7 @@ def config(**changes) -> RunConfig:
     return RunConfig(model=fit_input(model_config("lenet"), "shapes"), **{**SMALL, **changes})
 
 
+@pytest.mark.slow  # a busy loop of its own, read against the machine's load: the slow tier's quiet machine
 def test_this_process_own_busy_threads_are_not_counted_as_other_load() -> None:
     before = busy_elsewhere()
     assert before is not None  # Linux: /proc tells
