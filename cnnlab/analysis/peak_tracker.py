@@ -20,6 +20,8 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from cnnlab.analysis.aten_shortcuts import shortcut
+
 CATEGORIES = ("weights", "gradients", "optimizer_state", "activations", "temporaries")
 
 
@@ -121,7 +123,10 @@ class PeakTracker(TorchDispatchMode):
             self._totals[known.device] += change
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204 (torch's protocol)
-        out = func(*args, **(kwargs or {}))
+        kwargs = kwargs or {}
+        out = shortcut(func, args, kwargs)
+        if out is None:
+            out = func(*args, **kwargs)
         if self._in_step:
             category = "optimizer_state"
         elif torch._C._current_graph_task_id() != -1:  # inside autograd's backward

@@ -1,0 +1,110 @@
+"""Outputs of ATen operations on meta tensors made directly from their arguments' shapes.
+
+The meta kernels of elementwise operations (the optimiser step's arithmetic, the activations' backward)
+and of training-mode batch norm are Python decompositions: they took most of a simulated training step.
+`shortcut` answers the plain cases only — every tensor a contiguous meta tensor of one shape and one
+floating type, every other argument a number — with what the kernel would return (a new contiguous
+tensor of that shape and type, or the operated-on tensor for an in-place operation); anything else is
+None, and the caller runs the real kernel, so its checks and errors stay PyTorch's. Sizes and types are
+what the memory count reads; `tests/test_aten_shortcuts.py` holds each case to the real kernel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+aten = torch.ops.aten
+
+# Elementwise operations whose output (or, in place, whose first argument) has their inputs' shape and type.
+_ELEMENTWISE = {
+    aten.add.Tensor, aten.sub.Tensor, aten.mul.Tensor, aten.div.Tensor, aten.add.Scalar,
+    aten.mul.Scalar, aten.div.Scalar, aten.sqrt.default, aten.rsqrt.default, aten.neg.default,
+    aten.reciprocal.default, aten.exp.default, aten.lerp.Scalar, aten.addcmul.default,
+    aten.addcdiv.default, aten.maximum.default, aten.minimum.default, aten.relu.default,
+    aten.sigmoid.default, aten.hardsigmoid.default, aten.hardswish.default, aten.silu.default,
+    aten.threshold_backward.default, aten.hardswish_backward.default, aten.hardsigmoid_backward.default,
+    aten.sigmoid_backward.default, aten.silu_backward.default,
+}
+_IN_PLACE = {
+    aten.add_.Tensor, aten.sub_.Tensor, aten.mul_.Tensor, aten.div_.Tensor, aten.add_.Scalar,
+    aten.mul_.Scalar, aten.div_.Scalar, aten.sqrt_.default, aten.lerp_.Scalar, aten.addcmul_.default,
+    aten.addcdiv_.default, aten.relu_.default, aten.sigmoid_.default, aten.hardsigmoid_.default,
+    aten.hardswish_.default, aten.silu_.default,
+}
+_NUMBER = (int, float)
+
+
+def shortcut(func: Any, args: tuple, kwargs: dict) -> Any:
+    """What `func(*args, **kwargs)` returns, made from the shapes alone, or None where not sure."""
+    if func in _ELEMENTWISE or func in _IN_PLACE:
+        first = _alike(args, kwargs)
+        if first is None:
+            return None
+        return first if func in _IN_PLACE else _new(first.shape, first)
+    if func is aten.zeros_like.default:
+        return _zeros_like(args, kwargs)
+    if func is aten.native_batch_norm.default:
+        return _batch_norm(args, kwargs)
+    if func is aten.native_batch_norm_backward.default:
+        return _batch_norm_backward(args, kwargs)
+    return None
+
+
+def _plain(tensor: Any) -> bool:
+    return (type(tensor) is torch.Tensor and tensor.is_meta and tensor.dtype.is_floating_point
+            and tensor.is_contiguous())
+
+
+def _alike(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """The first argument, where every tensor argument has its shape and type and the rest are numbers."""
+    first = args[0] if args else None
+    if not _plain(first):
+        return None
+    for value in (*args[1:], *kwargs.values()):
+        if isinstance(value, torch.Tensor):
+            if not _plain(value) or value.shape != first.shape or value.dtype != first.dtype:
+                return None
+        elif not isinstance(value, _NUMBER):
+            return None
+    return first
+
+
+def _new(shape: torch.Size, like: torch.Tensor) -> torch.Tensor:
+    return torch.empty(shape, dtype=like.dtype, device="meta")
+
+
+def _zeros_like(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    if len(args) != 1 or not _plain(args[0]):
+        return None
+    if any(value is not None and value != torch.preserve_format for value in kwargs.values()):
+        return None
+    return _new(args[0].shape, args[0])
+
+
+def _channels(x: torch.Tensor, *vectors: Any) -> bool:
+    """Whether `x` is a plain float32 batch of maps or features and each vector a plain one of its channels
+    (half-precision batch norm keeps its statistics in float32)."""
+    return (_plain(x) and x.dtype == torch.float32 and x.dim() >= 2
+            and all(_plain(v) and v.shape == (x.shape[1],) and v.dtype == x.dtype for v in vectors))
+
+
+def _batch_norm(args: tuple, kwargs: dict) -> tuple | None:
+    """Training-mode batch norm with affine weights and running statistics: (output, mean, inverse std)."""
+    if kwargs or len(args) != 8 or args[5] is not True or not _channels(*args[:5]):
+        return None
+    x = args[0]
+    return _new(x.shape, x), _new((x.shape[1],), x), _new((x.shape[1],), x)
+
+
+def _batch_norm_backward(args: tuple, kwargs: dict) -> tuple | None:
+    """Its backward in training mode: the gradients of the input, weight and bias that `mask` asks for."""
+    if kwargs or len(args) != 10 or args[7] is not True:
+        return None
+    grad, x, weight, mean, var, save_mean, save_invstd, _, _, mask = args
+    if not (_channels(x, weight, mean, var, save_mean, save_invstd) and _plain(grad)
+            and grad.shape == x.shape and grad.dtype == x.dtype):
+        return None
+    return (_new(x.shape, x) if mask[0] else None, _new(weight.shape, x) if mask[1] else None,
+            _new(weight.shape, x) if mask[2] else None)
