@@ -34,6 +34,7 @@ _IN_PLACE = {
     aten.hardswish_.default, aten.silu_.default,
 }
 _NUMBER = (int, float)
+_TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter)  # not a subclass that dispatches itself
 
 
 def shortcut(func: Any, args: tuple, kwargs: dict) -> Any:
@@ -53,7 +54,7 @@ def shortcut(func: Any, args: tuple, kwargs: dict) -> Any:
 
 
 def _plain(tensor: Any) -> bool:
-    return (type(tensor) is torch.Tensor and tensor.is_meta and tensor.dtype.is_floating_point
+    return (type(tensor) in _TENSOR_TYPES and tensor.is_meta and tensor.dtype.is_floating_point
             and tensor.is_contiguous())
 
 
@@ -78,7 +79,7 @@ def _new(shape: torch.Size, like: torch.Tensor) -> torch.Tensor:
 def _zeros_like(args: tuple, kwargs: dict) -> torch.Tensor | None:
     if len(args) != 1 or not _plain(args[0]):
         return None
-    if any(value is not None and value != torch.preserve_format for value in kwargs.values()):
+    if any(value not in (None, False, torch.preserve_format) for value in kwargs.values()):
         return None
     return _new(args[0].shape, args[0])
 
