@@ -52,7 +52,7 @@ def test_live_bytes_counts_a_view_once():
 def test_the_step_phase_holds_weights_gradients_and_state_by_hand(optimizer, state):
     # Linear(4, 3): 12 + 3 = 15 floats = 60 bytes of weights and as many of gradients; SGD keeps one
     # momentum buffer (60), Adam two moments (120) and a float32 step count per tensor (2 × 4).
-    model = memory_model(lambda: nn.Linear(4, 3), (4,), 3, OPTIMIZERS[optimizer])
+    model = memory_model(lambda: nn.Linear(4, 3), (4,), OPTIMIZERS[optimizer])
     step = model.step
     assert (step.weights, step.gradients) == (60, 60)
     assert step.optimizer_state >= state  # Adam's foreach step adds temporaries of parameter size
@@ -72,7 +72,7 @@ def test_the_estimate_is_within_15_percent_of_the_measured_peak(name, shape, opt
     config = model_config(name, InputSpec.parse(shape), classes=10, **options)
     make_optimizer = OPTIMIZERS[optimizer]
     estimate = memory_model(lambda: family_of(config.arch).build(config.arch, config.input),
-                            config.input.as_tuple(), 10, make_optimizer)
+                            config.input.as_tuple(), make_optimizer)
     torch.manual_seed(0)
     for batch in batches:
         model = build(config, device="cpu").train()
@@ -128,7 +128,7 @@ def test_a_simulation_and_an_analysis_in_another_thread_do_not_disturb_each_othe
 
     def simulate() -> object:  # not training_memory: it would answer from its cache
         return memory_model(lambda: family_of(lenet.arch).build(lenet.arch, lenet.input),
-                            lenet.input.as_tuple(), 10, OPTIMIZERS["adam"]).at(2)
+                            lenet.input.as_tuple(), OPTIMIZERS["adam"]).at(2)
 
     alone = simulate()
     expected = analyze("vgg11").totals

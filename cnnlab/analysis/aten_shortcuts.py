@@ -46,6 +46,16 @@ def shortcut(func: Any, args: tuple, kwargs: dict) -> Any:
         return first if func in _IN_PLACE else _new(first.shape, first)
     if func is aten.zeros_like.default:
         return _zeros_like(args, kwargs)
+    if func is aten.addmm.default:
+        return _addmm(args, kwargs)
+    if func is aten._log_softmax.default:
+        return _log_softmax(args, kwargs)
+    if func is aten._log_softmax_backward_data.default:
+        return _log_softmax_backward(args, kwargs)
+    if func is aten.nll_loss_forward.default:
+        return _nll_loss(args, kwargs)
+    if func is aten.nll_loss_backward.default:
+        return _nll_loss_backward(args, kwargs)
     if func is aten.native_batch_norm.default:
         return _batch_norm(args, kwargs)
     if func is aten.native_batch_norm_backward.default:
@@ -109,3 +119,60 @@ def _batch_norm_backward(args: tuple, kwargs: dict) -> tuple | None:
         return None
     return (_new(x.shape, x) if mask[0] else None, _new(weight.shape, x) if mask[1] else None,
             _new(weight.shape, x) if mask[2] else None)
+
+
+def _addmm(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """A linear layer's bias + input @ weight.t(): (batch, outputs)."""
+    if kwargs or len(args) != 3:  # beta and alpha given are not a linear layer's
+        return None
+    bias, x, weight = args
+    if not (_plain(bias) and _plain(x) and type(weight) in _TENSOR_TYPES and weight.is_meta):
+        return None
+    if (x.dim() != 2 or weight.dim() != 2 or bias.shape != (weight.shape[1],) or x.shape[1] != weight.shape[0]
+            or not x.dtype == weight.dtype == bias.dtype):
+        return None
+    return _new((x.shape[0], weight.shape[1]), x)
+
+
+def _log_softmax(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    if kwargs or len(args) != 3 or args[2] is not False or not _plain(args[0]):
+        return None
+    x, dim = args[0], args[1]
+    if not isinstance(dim, int) or not -x.dim() <= dim < max(x.dim(), 1):
+        return None
+    return _new(x.shape, x)
+
+
+def _log_softmax_backward(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    if kwargs or len(args) != 4:
+        return None
+    grad, output, dim, dtype = args
+    if not (_plain(grad) and _plain(output) and grad.shape == output.shape
+            and grad.dtype == output.dtype == dtype and isinstance(dim, int)
+            and -grad.dim() <= dim < max(grad.dim(), 1)):
+        return None
+    return _new(grad.shape, grad)
+
+
+def _classes_and_targets(x: Any, target: Any, weight: Any, reduction: Any) -> bool:
+    """A plain (batch, classes) input, int64 targets of the batch, no class weights, a reduced loss."""
+    return (_plain(x) and x.dim() == 2 and type(target) is torch.Tensor and target.is_meta
+            and target.dtype == torch.int64 and target.shape == (x.shape[0],) and weight is None
+            and reduction in (1, 2))
+
+
+def _nll_loss(args: tuple, kwargs: dict) -> tuple | None:
+    """The mean or summed loss and the total weight: two scalars."""
+    if kwargs or len(args) != 5 or not _classes_and_targets(*args[:4]):
+        return None
+    return _new((), args[0]), _new((), args[0])
+
+
+def _nll_loss_backward(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    if kwargs or len(args) != 7:
+        return None
+    grad, x, target, weight, reduction, _, total = args
+    if not (_classes_and_targets(x, target, weight, reduction) and _plain(grad) and grad.shape == ()
+            and _plain(total) and total.shape == () and grad.dtype == total.dtype == x.dtype):
+        return None
+    return _new(x.shape, x)

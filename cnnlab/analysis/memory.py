@@ -77,19 +77,19 @@ def _fields() -> tuple[str, ...]:
     return tuple(TrainingMemory.__dataclass_fields__)
 
 
-def memory_model(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...], classes: int,
+def memory_model(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...],
                  make_optimizer: OptimizerFactory) -> MemoryModel:
     """Simulate training steps of the model `make_model()` builds (on any device: the meta device costs
     nothing). Its tensors are replaced by meta ones of the same shapes, so no constructor runs on meta
     tensors outside cnnlab's shortcuts (torchvision's and timm's initialisers ask questions of values,
     such as `mask.any()`, that meta tensors cannot answer)."""
-    step, one, two = _simulate(make_model, input_shape, classes, make_optimizer)
+    step, one, two = _simulate(make_model, input_shape, make_optimizer)
     per_sample = TrainingMemory(**{key: getattr(two, key) - getattr(one, key) for key in _fields()})
     base = TrainingMemory(**{key: getattr(one, key) - getattr(per_sample, key) for key in _fields()})
     return MemoryModel(step=step, backward_base=base, backward_per_sample=per_sample)
 
 
-def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...], classes: int,
+def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...],
               make_optimizer: OptimizerFactory) -> tuple[TrainingMemory, TrainingMemory, TrainingMemory]:
     """The peaks of a second step (the first, on zero gradients, creates the optimiser's state, as a
     run's first step does): its step phase, and its forward+backward phase at batch 1 and at batch 2.
@@ -102,7 +102,7 @@ def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...],
 
     def load(size: int) -> None:
         batch[:] = (torch.empty((size, *input_shape), device="meta"),
-                    torch.zeros(size, dtype=torch.int64, device="meta").clamp(max=classes - 1))
+                    torch.empty(size, dtype=torch.int64, device="meta"))
         tracker.track(batch, "temporaries")
 
     def backward() -> None:
@@ -151,6 +151,5 @@ def training_memory(config: ModelConfig, optimizer: str = "sgd", momentum: float
             del _cache[next(iter(_cache))]
         make_optimizer = partial(build_optimizer, optimizer, lr=1e-3, momentum=momentum,
                                  weight_decay=weight_decay)  # the rate does not change the memory
-        _cache[key] = memory_model(lambda: build(config), config.input.as_tuple(), config.arch.classes,
-                                   make_optimizer)
+        _cache[key] = memory_model(lambda: build(config), config.input.as_tuple(), make_optimizer)
     return _cache[key]
