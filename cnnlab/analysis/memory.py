@@ -1,5 +1,5 @@
 """Training memory by simulation: the real model, loss and optimiser run training steps on meta tensors
-(shapes only, nothing allocated) while PyTorch's MemTracker follows every tensor's lifetime.
+(shapes only, nothing allocated) while a `PeakTracker` follows every tensor's lifetime.
 
 This counts what a formula misses: what backward really keeps (each op's saved tensors, shared views
 once), the gradients appearing during backward, the optimiser's state and the temporaries of its
