@@ -1,7 +1,8 @@
 """Outputs of ATen operations on meta tensors made directly from their arguments' shapes.
 
-The meta kernels of elementwise operations (the optimiser step's arithmetic, the activations' backward)
-and of training-mode batch norm are Python decompositions: they took most of a simulated training step.
+The meta kernels of elementwise operations (the optimiser step's arithmetic, the activations' backward),
+training-mode batch norm, linear layers and the cross-entropy loss are Python decompositions: they took
+most of a simulated training step.
 `shortcut` answers the plain cases only — every tensor a contiguous meta tensor of one shape and one
 floating type, every other argument a number — with what the kernel would return (a new contiguous
 tensor of that shape and type, or the operated-on tensor for an in-place operation); anything else is
@@ -44,23 +45,8 @@ def shortcut(func: Any, args: tuple, kwargs: dict) -> Any:
         if first is None:
             return None
         return first if func in _IN_PLACE else _new(first.shape, first)
-    if func is aten.zeros_like.default:
-        return _zeros_like(args, kwargs)
-    if func is aten.addmm.default:
-        return _addmm(args, kwargs)
-    if func is aten._log_softmax.default:
-        return _log_softmax(args, kwargs)
-    if func is aten._log_softmax_backward_data.default:
-        return _log_softmax_backward(args, kwargs)
-    if func is aten.nll_loss_forward.default:
-        return _nll_loss(args, kwargs)
-    if func is aten.nll_loss_backward.default:
-        return _nll_loss_backward(args, kwargs)
-    if func is aten.native_batch_norm.default:
-        return _batch_norm(args, kwargs)
-    if func is aten.native_batch_norm_backward.default:
-        return _batch_norm_backward(args, kwargs)
-    return None
+    made = _BY_SHAPE.get(func)
+    return None if made is None else made(args, kwargs)
 
 
 def _plain(tensor: Any) -> bool:
@@ -176,3 +162,11 @@ def _nll_loss_backward(args: tuple, kwargs: dict) -> torch.Tensor | None:
             and _plain(total) and total.shape == () and grad.dtype == total.dtype == x.dtype):
         return None
     return _new(x.shape, x)
+
+
+_BY_SHAPE = {
+    aten.zeros_like.default: _zeros_like, aten.addmm.default: _addmm, aten._log_softmax.default: _log_softmax,
+    aten._log_softmax_backward_data.default: _log_softmax_backward, aten.nll_loss_forward.default: _nll_loss,
+    aten.nll_loss_backward.default: _nll_loss_backward, aten.native_batch_norm.default: _batch_norm,
+    aten.native_batch_norm_backward.default: _batch_norm_backward,
+}

@@ -3,7 +3,7 @@
 
 This counts what a formula misses: what backward really keeps (each op's saved tensors, shared views
 once), the gradients appearing during backward, the optimiser's state and the temporaries of its
-step (Adam's foreach step briefly holds about one more copy of the parameters). What it cannot see
+step (Adam's per-tensor step holds two temporaries the size of the parameter it updates). What it cannot see
 is memory a kernel allocates for itself below the tensor level (cuDNN's workspace, the CPU
 convolution's per-thread weight-gradient buffers): docs/ANALYSIS.md says where that matters.
 
