@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from functools import partial
 
 import pytest
 import torch
@@ -12,7 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.analysis import analyze
-from cnnlab.analysis.memory import memory_model, training_memory
+from cnnlab.analysis.memory import TrainingMemory, memory_model, training_memory
+from cnnlab.analysis.peak_tracker import PeakTracker
 from cnnlab.errors import ConfigError
 from cnnlab.families import family_of
 from cnnlab.spec import InputSpec, model_config
@@ -48,17 +50,96 @@ def test_live_bytes_counts_a_view_once():
     assert live_bytes([base, base[2:], base.view(100)]) == 400
 
 
-@pytest.mark.parametrize(("optimizer", "state"), [("sgd momentum", 60), ("adam", 128)])
+@pytest.mark.parametrize(("optimizer", "state"), [("sgd momentum", 60), ("adam", 224)])
 def test_the_step_phase_holds_weights_gradients_and_state_by_hand(optimizer, state):
     # Linear(4, 3): 12 + 3 = 15 floats = 60 bytes of weights and as many of gradients; SGD keeps one
-    # momentum buffer (60), Adam two moments (120) and a float32 step count per tensor (2 × 4).
-    model = memory_model(lambda: nn.Linear(4, 3), (4,), 3, OPTIMIZERS[optimizer])
+    # momentum buffer (60) and updates in place. Adam keeps two moments (120) and a float32 step count
+    # per tensor (2 × 4), and its per-tensor step (PyTorch's on the CPU and on meta tensors) holds two
+    # temporaries of the weight's size at once: the square root and the denominator (2 × 48).
+    model = memory_model(lambda: nn.Linear(4, 3), (4,), OPTIMIZERS[optimizer])
     step = model.step
-    assert (step.weights, step.gradients) == (60, 60)
-    assert step.optimizer_state >= state  # Adam's foreach step adds temporaries of parameter size
-    assert model.at(1).total >= step.total
-    if optimizer == "sgd momentum":  # SGD's step updates in place: nothing beyond its buffer
-        assert step.optimizer_state == state
+    assert (step.weights, step.gradients, step.optimizer_state) == (60, 60, state)
+
+
+def test_the_tracker_peaks_at_what_was_live_together_and_counts_a_view_once():
+    tracker = PeakTracker()
+    with tracker:
+        keep = torch.empty(250_000, device="meta")  # 1,000,000 bytes
+        tracker.track([keep], "weights")
+        tracker.reset_peak()
+        a, b = torch.empty(250_000, device="meta"), torch.empty(750_000, device="meta")
+        del a, b
+        c = torch.empty(1_250_000, device="meta")  # 5 MB, and three views of it
+        views = [c[2:], c.view(1250, 1000), c.unsqueeze(0)]
+    assert tracker.peak() == {"weights": 1_000_000, "gradients": 0, "optimizer_state": 0,
+                              "activations": 5_000_000, "temporaries": 0}
+    assert len(views) == 3
+
+
+@pytest.mark.parametrize(("name", "shape", "options"), [
+    ("lenet", "1x28x28", {}), ("vgg11", "3x32x32", {"width_divisor": 8}),
+    pytest.param("resnet18", "3x64x64", {}, marks=pytest.mark.slow),  # over a second under MemTracker
+    pytest.param("tv:mobilenet_v3_small", "3x64x64", {}, marks=pytest.mark.slow),
+])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_the_simulation_peaks_as_torchs_mem_tracker_does(name, shape, options, optimizer):
+    """cnnlab's tracker against PyTorch's own MemTracker on the same three phases, category by category."""
+    config = model_config(name, InputSpec.parse(shape), classes=10, **options)
+    make_model = partial(family_of(config.arch).build, config.arch, config.input)
+    estimate = memory_model(make_model, config.input.as_tuple(), OPTIMIZERS[optimizer])
+    step, one, two = _mem_tracker_phases(make_model, config.input.as_tuple(), OPTIMIZERS[optimizer])
+    assert (estimate.step, estimate.at(1), estimate.at(2)) == (
+        step, max(one, step, key=_total), max(two, step, key=_total))
+
+
+def _total(memory: TrainingMemory) -> int:
+    return memory.total
+
+
+def _mem_tracker_phases(make_model, input_shape, make_optimizer) -> tuple[TrainingMemory, ...]:  # noqa: ANN001
+    """The step phase and forward+backward at batch 1 and 2 of a second training step, under MemTracker."""
+    from torch.distributed._tools.mem_tracker import MemTracker
+
+    categories = {"Parameter": "weights", "Buffer": "weights", "Gradient": "gradients",
+                  "Optstate": "optimizer_state", "Activation": "activations", "Temp": "temporaries",
+                  "Other": "temporaries"}
+    model = make_model()._apply(lambda t: torch.empty(t.shape, dtype=t.dtype, device="meta")).train()
+    optimizer = make_optimizer(model.parameters())
+    tracker = MemTracker()
+    tracker.track_external(model, optimizer)
+
+    def phase(run) -> TrainingMemory:  # noqa: ANN001
+        tracker.reset_mod_stats()
+        tracker._peak_mem.clear()
+        tracker._peak_mem_snap.clear()
+        run()
+        parts = dict.fromkeys(categories.values(), 0)
+        for snapshot in tracker.get_tracker_snapshot("peak").values():
+            for kind, value in snapshot.items():
+                if kind != "Total":
+                    parts[categories[kind.value]] += value
+        return TrainingMemory(**parts)
+
+    def step() -> None:
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def load(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = torch.empty((size, *input_shape), device="meta"), torch.empty(size, dtype=torch.int64,
+                                                                               device="meta")
+        tracker.track_external(*batch)
+        return batch
+
+    with tracker:
+        for parameter in model.parameters():
+            parameter.grad = torch.zeros_like(parameter)
+        step()
+        batch = load(1)
+        one = phase(lambda: F.cross_entropy(model(batch[0]), batch[1]).backward())
+        measured_step = phase(step)
+        batch = load(2)
+        two = phase(lambda: F.cross_entropy(model(batch[0]), batch[1]).backward())
+    return measured_step, one, two
 
 
 @pytest.mark.slow  # real training steps, measured
@@ -72,7 +153,7 @@ def test_the_estimate_is_within_15_percent_of_the_measured_peak(name, shape, opt
     config = model_config(name, InputSpec.parse(shape), classes=10, **options)
     make_optimizer = OPTIMIZERS[optimizer]
     estimate = memory_model(lambda: family_of(config.arch).build(config.arch, config.input),
-                            config.input.as_tuple(), 10, make_optimizer)
+                            config.input.as_tuple(), make_optimizer)
     torch.manual_seed(0)
     for batch in batches:
         model = build(config, device="cpu").train()
@@ -128,7 +209,7 @@ def test_a_simulation_and_an_analysis_in_another_thread_do_not_disturb_each_othe
 
     def simulate() -> object:  # not training_memory: it would answer from its cache
         return memory_model(lambda: family_of(lenet.arch).build(lenet.arch, lenet.input),
-                            lenet.input.as_tuple(), 10, OPTIMIZERS["adam"]).at(2)
+                            lenet.input.as_tuple(), OPTIMIZERS["adam"]).at(2)
 
     alone = simulate()
     expected = analyze("vgg11").totals

@@ -1,9 +1,9 @@
 """Training memory by simulation: the real model, loss and optimiser run training steps on meta tensors
-(shapes only, nothing allocated) while PyTorch's MemTracker follows every tensor's lifetime.
+(shapes only, nothing allocated) while a `PeakTracker` follows every tensor's lifetime.
 
 This counts what a formula misses: what backward really keeps (each op's saved tensors, shared views
 once), the gradients appearing during backward, the optimiser's state and the temporaries of its
-step (Adam's foreach step briefly holds about one more copy of the parameters). What it cannot see
+step (Adam's per-tensor step holds two temporaries the size of the parameter it updates). What it cannot see
 is memory a kernel allocates for itself below the tensor level (cuDNN's workspace, the CPU
 convolution's per-thread weight-gradient buffers): docs/ANALYSIS.md says where that matters.
 
@@ -14,28 +14,21 @@ and the other grows linearly with it, so its peaks at batch 1 and 2 give the pea
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.analysis.peak_tracker import PeakTracker
 from cnnlab.errors import ConfigError, quoted
 from cnnlab.optimizers import NAMES, build_optimizer
 from cnnlab.spec import ModelConfig
 from cnnlab.zoo import build
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
-
-# MemTracker's categories, as cnnlab names them.
-_CATEGORIES = {"Parameter": "weights", "Buffer": "weights", "Gradient": "gradients",
-               "Optstate": "optimizer_state", "Activation": "activations", "Temp": "temporaries",
-               "Other": "temporaries"}
-
 
 @dataclass(frozen=True)
 class TrainingMemory:
@@ -84,36 +77,33 @@ def _fields() -> tuple[str, ...]:
     return tuple(TrainingMemory.__dataclass_fields__)
 
 
-def memory_model(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...], classes: int,
+def memory_model(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...],
                  make_optimizer: OptimizerFactory) -> MemoryModel:
     """Simulate training steps of the model `make_model()` builds (on any device: the meta device costs
     nothing). Its tensors are replaced by meta ones of the same shapes, so no constructor runs on meta
     tensors outside cnnlab's shortcuts (torchvision's and timm's initialisers ask questions of values,
     such as `mask.any()`, that meta tensors cannot answer)."""
-    step, one, two = _simulate(make_model, input_shape, classes, make_optimizer)
+    step, one, two = _simulate(make_model, input_shape, make_optimizer)
     per_sample = TrainingMemory(**{key: getattr(two, key) - getattr(one, key) for key in _fields()})
     base = TrainingMemory(**{key: getattr(one, key) - getattr(per_sample, key) for key in _fields()})
     return MemoryModel(step=step, backward_base=base, backward_per_sample=per_sample)
 
 
-def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...], classes: int,
+def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...],
               make_optimizer: OptimizerFactory) -> tuple[TrainingMemory, TrainingMemory, TrainingMemory]:
     """The peaks of a second step (the first, on zero gradients, creates the optimiser's state, as a
     run's first step does): its step phase, and its forward+backward phase at batch 1 and at batch 2.
     One model and optimiser for all three; only the current batch is alive, as in a run."""
-    from torch.distributed._tools.mem_tracker import MemTracker
-
     model = make_model()._apply(lambda t: torch.empty(t.shape, dtype=t.dtype, device="meta")).train()
     optimizer = make_optimizer(model.parameters())
-    tracker = MemTracker()
-    _confine_to_this_thread(tracker)
-    tracker.track_external(model, optimizer)
+    tracker = PeakTracker()
+    tracker.track_training(model, optimizer)
     batch: list[torch.Tensor] = []
 
     def load(size: int) -> None:
         batch[:] = (torch.empty((size, *input_shape), device="meta"),
-                    torch.zeros(size, dtype=torch.int64, device="meta").clamp(max=classes - 1))
-        tracker.track_external(*batch)
+                    torch.empty(size, dtype=torch.int64, device="meta"))
+        tracker.track(batch, "temporaries")
 
     def backward() -> None:
         F.cross_entropy(model(batch[0]), batch[1]).backward()
@@ -135,38 +125,11 @@ def _simulate(make_model: Callable[[], nn.Module], input_shape: tuple[int, ...],
     return measured_step, one, two
 
 
-def _confine_to_this_thread(tracker) -> None:  # noqa: ANN001 (MemTracker is private to torch)
-    """MemTracker follows modules through process-wide forward hooks, which would also fire (and fail)
-    on the modules another thread runs meanwhile (a server analysing another model): make them ignore
-    every thread but this one. They are looked up when the tracker is entered, so set them before."""
-    owner, modules = threading.get_ident(), tracker._mod_tracker
-    for name in ("_fw_pre_hook", "_fw_post_hook"):
-        setattr(modules, name, partial(_in_thread, owner, getattr(modules, name)))
-
-
-def _in_thread(owner: int, hook: Callable[..., None], *args: Any) -> None:
-    if threading.get_ident() == owner:
-        hook(*args)
-
-
-def _phase(tracker, run: Callable[[], None]) -> TrainingMemory:  # noqa: ANN001 (MemTracker is torch's)
+def _phase(tracker: PeakTracker, run: Callable[[], None]) -> TrainingMemory:
     """The peak of `run()` alone."""
-    tracker.reset_mod_stats()
-    tracker._peak_mem.clear()  # MemTracker has no public reset of its peak
-    tracker._peak_mem_snap.clear()
+    tracker.reset_peak()
     run()
-    return _snapshot(tracker)
-
-
-def _snapshot(tracker) -> TrainingMemory:  # noqa: ANN001 (MemTracker is private to torch)
-    """The peak by category, over the devices: the meta device's, and the CPU's where an optimiser keeps
-    its step counts (4 bytes per parameter tensor for Adam, there all the time)."""
-    parts = dict.fromkeys(_fields(), 0)
-    for snapshot in tracker.get_tracker_snapshot("peak").values():
-        for kind, value in snapshot.items():
-            if kind != "Total":
-                parts[_CATEGORIES[getattr(kind, "value", kind)]] += value
-    return TrainingMemory(**parts)
+    return TrainingMemory(**tracker.peak())
 
 
 _CACHE_SIZE = 32
@@ -188,6 +151,5 @@ def training_memory(config: ModelConfig, optimizer: str = "sgd", momentum: float
             del _cache[next(iter(_cache))]
         make_optimizer = partial(build_optimizer, optimizer, lr=1e-3, momentum=momentum,
                                  weight_decay=weight_decay)  # the rate does not change the memory
-        _cache[key] = memory_model(lambda: build(config), config.input.as_tuple(), config.arch.classes,
-                                   make_optimizer)
+        _cache[key] = memory_model(lambda: build(config), config.input.as_tuple(), make_optimizer)
     return _cache[key]
