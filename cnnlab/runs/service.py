@@ -17,6 +17,7 @@ from cnnlab.access import Actor, current_user
 from cnnlab.analysis import Totals, analyze
 from cnnlab.data import dataset_info, load_split
 from cnnlab.errors import ConfigError
+from cnnlab.reports.labels import run_label
 from cnnlab.runs.executors import executor_for
 from cnnlab.runs.executors.local import run_worker
 from cnnlab.runs.queue import (
@@ -36,7 +37,7 @@ from cnnlab.runs.weights import load_weights
 from cnnlab.train.config import RunConfig
 from cnnlab.train.loop import Report
 from cnnlab.train.memory import check_fits
-from cnnlab.train.options import DEFAULT_LR, describe, options
+from cnnlab.train.recipes import recipe_for
 from cnnlab.train.setup import resolve_device
 from cnnlab.train.status import Status
 
@@ -98,14 +99,13 @@ def check_runnable(config: RunConfig, *, here: bool = True) -> Totals:
 
 
 def run_name(config: RunConfig, name: str | None = None) -> str:
-    """`name`, or by default 'MODEL on DATASET' and the training options set away from their defaults,
-    so runs read apart: 'lenet on mnist · epochs=3 lr=0.01 optimizer=adam'."""
+    """`name`, or by default what the run trained and the training options set away from its model
+    family's recipe (cnnlab.reports.labels.run_label, as the pages name runs): 'lenet on mnist ·
+    epochs=3 lr=0.01'."""
     if name:
         return name
-    defaults = {o.name: o.default for o in options()} | {"lr": DEFAULT_LR[config.optimizer]}
-    changed = {o.name: value for o in options() if o.group == "training"
-               and (value := getattr(config, o.name)) is not None and value != defaults[o.name]}
-    return f"{config.model.name} on {config.dataset}" + (f" · {describe(changed)}" if changed else "")
+    return run_label(config.model, config.dataset, config.resize, config.to_dict(),
+                     recipe_for(config.model, config.dataset))
 
 
 def launch(config: RunConfig, *, name: str | None = None, home: str | Path | None = None,

@@ -8,7 +8,7 @@ import streamlit as st
 from cnnlab import ConfigError, limits
 from cnnlab.access import Actor
 from cnnlab.classroom import active_class
-from cnnlab.reports.labels import group_differences, run_label
+from cnnlab.reports.labels import group_differences
 from cnnlab.runs import service
 from cnnlab.runs.cluster import dashboard_cluster
 from cnnlab.runs.store import TERMINAL, Run, RunStore
@@ -123,8 +123,8 @@ def start(user: Actor, values: dict, first: dict, grid: str, random: str, sample
                          resize=resize, **values, limit_test=max(limit // 5, 1) if limit else None,
                          save_weights=True)
         if not _lines(grid) and not _lines(random):
-            ids = [service.launch(config, owner=user.name, cluster=cluster.strip() or None,
-                                 name=run_label(config.model, dataset, resize, config.to_dict(), first))
+            # Named as every run is (service.run_name): a repeat reads as the Train form's run would.
+            ids = [service.launch(config, owner=user.name, cluster=cluster.strip() or None)
                    for config in repeat_configs(base, repeats)]
             store = open_store()
             if store is None:

@@ -12,7 +12,7 @@ from cnnlab import ConfigError, ModelConfig
 from cnnlab.access import may_act
 from cnnlab.data import DATASET_NAMES, available_datasets, dataset_info, split_sizes
 from cnnlab.errors import quoted
-from cnnlab.reports import labels, status_line
+from cnnlab.reports import status_line
 from cnnlab.reports.eta import Countdown
 from cnnlab.reports.follow import after_launch, follow
 from cnnlab.runs import service
@@ -198,8 +198,7 @@ def launch_form(config: ModelConfig, result: DeltaGenerator) -> dict[str, str]:
     if name:
         link["run_name"] = name
     if launched and blocked is None:
-        launch(fitted, dataset, resize, values,
-               name.strip() or labels.run_label(fitted, dataset, resize, values, recipe), result)
+        launch(fitted, dataset, resize, values, name.strip() or None, result)
     return link
 
 
@@ -213,10 +212,10 @@ def warn_at_chance(fitted: ModelConfig, dataset: str, resize: int | None, values
         st.warning(literal(sentence))
 
 
-def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, name: str,
+def launch(fitted: ModelConfig, dataset: str, resize: int | None, values: dict, name: str | None,
            result: DeltaGenerator) -> None:
-    """Launch the run; the live panel says where it stands (started, or queued behind others) and
-    follows it."""
+    """Launch the run (named `name`, else as every run is: cnnlab.runs.service.run_name); the live
+    panel says where it stands (started, or queued behind others) and follows it."""
     limit = values["limit_train"]
     try:
         user = identity.actor()
