@@ -333,8 +333,18 @@ def watch_panel() -> None:
     runs = identity.visible(store.list_runs(), identity.actor())
     if not runs:
         st.info("No runs yet: launch one.")
+        await_first_run()
         return
     live(watch_select(runs), tuple(run.id for run in runs))
+
+
+@st.fragment(run_every=1.0)
+def await_first_run() -> None:
+    """With no run to watch, the page reruns once one is launched elsewhere (another tab or user, the
+    CLI), as the live panel does for a run it has not listed yet."""
+    store = open_store()
+    if store is not None and identity.visible(store.list_runs(), identity.actor()):
+        st.rerun()
 
 
 st.title("Train")

@@ -109,15 +109,17 @@ def test_a_run_launched_through_one_replica_is_watched_live_through_the_other(re
     assert set(where.values()) == set(ports)  # the hash spreads the class over both replicas
     student = next(user for user in USERS if where[user] != where["prof"])
 
-    # ResNet-18 on 512 of the built-in shapes, 3 epochs at its recipe's 32 px: a minute or so of training.
+    # The teacher, on the other replica, has the Train page open before the student launches.
+    teacher = train_page(chromium, f"{through}/?model=lenet", "prof")
+    expect(teacher.get_by_text("No runs yet: launch one.")).to_be_visible()
+    # ResNet-18 on 2,048 of the built-in shapes, 3 epochs at its recipe's 32 px: a minute or two.
     page = train_page(chromium, f"{through}/?model=resnet18", student)
     page.get_by_text("More").click()  # the run's name and the examples are among the form's other fields
-    page.locator(".st-key-limit_train input").fill("512")
+    page.locator(".st-key-limit_train input").fill("2048")
     launch(page, 3, f"{student} on {where[student]}")
     expect(page.locator(fresh('[data-testid="stAlertContentSuccess"]'))).to_contain_text(
         "Run #1 launched", timeout=60_000)
-    # The teacher, on the other replica, watches it live: its curve gains points while it trains.
-    teacher = train_page(chromium, f"{through}/?model=lenet", "prof")
+    # The teacher watches it live: the page offers it, and its curve gains points while it trains.
     watched = teacher.locator(fresh(".st-key-watch_run input"))
     expect(watched).to_have_value(f"#1 {student} on {where[student]}", timeout=120_000)
     drawn = f"({plot_js('live_curves')}?.data?.[0]?.x?.length || 0)"
