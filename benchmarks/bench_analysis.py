@@ -53,13 +53,7 @@ def all_tv(repeat: int) -> None:
 
 
 def median_ms(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    return statistics.median(times_ms(fn, repeat))
 
 
 def main() -> None:
