@@ -341,9 +341,14 @@ def watch_panel() -> None:
 @st.fragment(run_every=1.0)
 def await_first_run() -> None:
     """With no run to watch, the page reruns once one is launched elsewhere (another tab or user, the
-    CLI), as the live panel does for a run it has not listed yet."""
+    CLI), as the live panel does for a run it has not listed yet; runs this session launched meanwhile
+    keep their page (and its launch message) as it is."""
     store = open_store()
-    if store is not None and identity.visible(store.list_runs(), identity.actor()):
+    if store is None:
+        return
+    swept = st.session_state.get(sweep_panel.WATCH, {}).get("runs", [])
+    own = set(st.session_state.get(MINE, [])) | set(swept)
+    if any(run.id not in own for run in identity.visible(store.list_runs(), identity.actor())):
         st.rerun()
 
 
