@@ -75,8 +75,9 @@ def test_one_tab_follows_its_queued_second_run(server, page):
     expect(progress(page)).to_contain_text("done · epoch 1.00 of 1", timeout=180_000)
     expect(page.locator(fresh(INFO))).to_have_count(0)
     expect(page.locator(fresh(SUCCESS))).to_have_count(0)  # the run ended: the panel says how
-    expect(page.locator(fresh('[data-testid="stCaptionContainer"]')).filter(
-        has_text="queued or running")).to_have_text("0 runs queued or running")
+    going = page.locator(fresh('[data-testid="stCaptionContainer"]')).filter(has_text="queued or running")
+    expect(going).to_have_count(1)  # a fragment's rerun of the page can show its last line twice a moment
+    expect(going).to_have_text("0 runs queued or running")
 
 
 def test_two_tabs_launching_within_a_second_each_watch_their_own(server, page):
