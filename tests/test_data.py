@@ -4,11 +4,14 @@ import os
 import pickle
 import re
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import torchvision
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -181,12 +184,41 @@ def test_data_dir_comes_from_the_argument_then_the_environment(monkeypatch, tmp_
 
 
 @needs_mnist
-def test_the_real_mnist_subset_loads_through_torchvision():
+def test_the_real_mnist_subset_loads_as_torchvision_reads_it():
     train = load_split("mnist", True, MNIST_ROOT, download=False)
     test = load_split("mnist", False, MNIST_ROOT, download=False)
     assert (len(train), len(test)) == (4000, 1000) and train.shape == (1, 28, 28)
     assert sorted(train.labels.unique().tolist()) == list(range(10))
     assert 20 < train.images.float().mean() < 60  # ink on black, as MNIST is
+    for split, ours in ((True, train), (False, test)):
+        theirs = torchvision.datasets.MNIST(MNIST_ROOT, train=split, download=False)
+        assert torch.equal(ours.images[:, 0], theirs.data) and torch.equal(ours.labels, theirs.targets)
+        assert ours.classes == tuple(theirs.classes)
+
+
+def test_fashion_mnist_reads_as_torchvision_reads_it(tmp_path):
+    make_fashion_mnist(tmp_path, np.random.default_rng(6))
+    ours = load_split("fashion-mnist", False, tmp_path, download=False)
+    theirs = torchvision.datasets.FashionMNIST(str(tmp_path), train=False, download=False)
+    assert torch.equal(ours.images[:, 0], theirs.data) and torch.equal(ours.labels, theirs.targets)
+    assert ours.classes == tuple(theirs.classes)
+
+
+def test_images_and_labels_that_disagree_in_number_are_named(tmp_path):
+    make_fashion_mnist(tmp_path, np.random.default_rng(7))
+    raw = tmp_path / "FashionMNIST" / "raw"
+    write_idx(raw / "train-labels-idx1-ubyte", np.zeros(11))  # 12 images
+    with pytest.raises(ConfigError, match=f"fashion-mnist: {re.escape(str(raw / 'train-images-idx3-ubyte'))} "
+                                          "holds 12 images but .*train-labels-idx1-ubyte 11 labels"):
+        load_split("fashion-mnist", True, tmp_path, download=False)
+
+
+def test_a_worker_reading_its_data_from_disk_never_imports_torchvision():
+    """Importing torchvision costs a run's worker a second before its first point (see cnnlab.data.idx)."""
+    code = ("import sys, cnnlab.cli.train, cnnlab.runs.executors.local, cnnlab.train.provenance as p; "
+            "p.provenance(__import__('torch').device('cpu')); print('torchvision' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
 
 
 def test_builtin_shapes_are_deterministic_and_balanced():

@@ -33,6 +33,9 @@ Report = Callable[[int, float, dict[str, float]], None]
 # The run's first reports, at these steps of its first epoch, besides the `reports_per_epoch` points: the
 # first point comes after one step, not a fifth of an epoch (ResNet-18 on a 2-core CPU: seconds).
 FIRST_REPORTS = (1, 4)
+# The run's first steps, slower than the rest and so left out of its timings (the speed probe, the time
+# left): allocation and the optimiser's state, then step 2 under the memory recorder (callbacks.memory).
+WARMUP_STEPS = 2
 # The results a run keeps as it goes; the FitResult fields (and run store columns) of the same names.
 RESULT_METRICS = {"final_train_loss": "train_loss", "final_train_acc": "train_acc",
                   "final_test_acc": "test_acc", "examples_per_sec": "examples_per_sec", "tflops": "tflops",

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import platform
+import re
 import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import torch
-import torchvision
 
 import cnnlab
 
@@ -59,10 +60,19 @@ def cnnlab_version() -> str:
         return "unknown (not installed)"
 
 
+def torchvision_version() -> str:
+    """torchvision's `__version__`, read from its version.py without importing it: the import takes a
+    second that a run's worker spends before its first point."""
+    spec = importlib.util.find_spec("torchvision")
+    text = (Path(spec.origin).parent / "version.py").read_text() if spec and spec.origin else ""
+    found = re.search(r"^__version__ = ['\"]([^'\"]+)['\"]", text, re.MULTILINE)
+    return found.group(1) if found else metadata.version("torchvision")
+
+
 def provenance(device: torch.device) -> dict[str, Any]:
     """cnnlab's version and commit, torch and torchvision versions, the device's name, torch's CPU threads
     and the machine's CPU count."""
     return {"cnnlab": cnnlab_version(), "git_commit": git_commit(), "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "python": platform.python_version(),
+            "torchvision": torchvision_version(), "python": platform.python_version(),
             "device": str(device), "device_name": device_name(device), "threads": torch.get_num_threads(),
             "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()}

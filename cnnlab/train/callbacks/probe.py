@@ -1,7 +1,7 @@
 """The speed probe of `speed="auto"`: the run's own first steps, timed on each path (cnnlab.train.speed).
 
-The run starts eager. After one settling step (the first two of the run: step 2's peak memory is
-recorded, cnnlab.train.callbacks.memory), PROBE_STEPS steps are timed; then the run switches to
+The run starts eager. After one settling step (the first WARMUP_STEPS of the run: step 2's peak memory
+is recorded, cnnlab.train.callbacks.memory), PROBE_STEPS steps are timed; then the run switches to
 channels-last and times as many; then it keeps the faster path for the rest of the run. An epoch's
 start restarts the path being timed (the data is shuffled then, and the thread count may change). The
 time other callbacks take meanwhile (reports, the store) is left out. With cached measurements for this
@@ -15,7 +15,7 @@ import time
 import torch
 
 from cnnlab.train.config import RunConfig
-from cnnlab.train.loop import Callback, Loop
+from cnnlab.train.loop import WARMUP_STEPS, Callback, Loop
 from cnnlab.train.setup import use_channels_last
 from cnnlab.train.speed import (
     PATHS,
@@ -27,8 +27,6 @@ from cnnlab.train.speed import (
     synchronize,
     write_cache,
 )
-
-UNTIMED_STEPS = 2  # the run's first steps: allocation, and step 2 under the memory recorder
 
 
 class SpeedProbe(Callback):
@@ -67,7 +65,7 @@ class SpeedProbe(Callback):
         if self.done:
             return
         if self.steps < 0:  # the settling step is over: the clock starts
-            if loop.step < UNTIMED_STEPS:
+            if loop.step < WARMUP_STEPS:
                 return
             synchronize(loop.setup.device)
             self.start = (time.perf_counter(), loop.callback_seconds, loop.examples)
