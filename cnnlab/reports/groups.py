@@ -15,6 +15,10 @@ from cnnlab.runs.rows import Run
 from cnnlab.train.status import Status
 
 CHANCE_MARGIN = 1.5  # a final test accuracy below this many times chance (1 / classes) "stayed at chance"
+# The curves of a cnnlab run that a band compares; its other metrics (lr, seconds_left,
+# examples_per_sec) are the run's bookkeeping, not how it learned.
+LEARNING_CURVES = ("test_acc", "train_acc", "train_loss")
+EMA_CURVE = "ema_test_acc"  # the averaged model's test accuracy, of a run with an EMA (--ema)
 
 
 def group_bands(metrics: pd.DataFrame, run_ids: list[int], metric: str) -> pd.DataFrame:
@@ -23,6 +27,15 @@ def group_bands(metrics: pd.DataFrame, run_ids: list[int], metric: str) -> pd.Da
     stats = (rows.assign(epoch=rows["epoch"].round(6)).groupby("epoch")["value"]
              .agg(mean="mean", std="std", min="min", max="max", n="count").reset_index())
     return stats.sort_values("epoch", ignore_index=True)
+
+
+def band_curves(metrics: pd.DataFrame, external: list[int]) -> list[str]:
+    """The curves a band offers for these runs' `metrics`: cnnlab's learning curves, then (sorted) an
+    EMA's test accuracy where a run kept one and every other metric that an external run (`external`:
+    their ids) logged under its own name."""
+    theirs = set(metrics.loc[metrics["run_id"].isin(external), "name"])
+    extra = (theirs | set(metrics["name"]) & {EMA_CURVE}) - set(LEARNING_CURVES)
+    return [*LEARNING_CURVES, *sorted(extra)]
 
 
 def final_summary(runs: pd.DataFrame) -> pd.DataFrame:

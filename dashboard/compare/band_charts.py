@@ -23,7 +23,8 @@ from dashboard.text import plot_text
 
 SPREADS = {"std": "mean ± std", "minmax": "min–max", "seeds": "each seed"}
 LOG_SPAN = 10  # positive values spanning this factor or more get a log axis
-METRIC_NAMES = {"test_acc": "test accuracy", "train_acc": "train accuracy", "train_loss": "train loss"}
+METRIC_NAMES = {"test_acc": "test accuracy", "train_acc": "train accuracy", "train_loss": "train loss",
+                "ema_test_acc": "EMA test accuracy"}
 
 
 def _rgba(colour: str, alpha: float) -> str:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnlab import ConfigError
 from cnnlab.access import Actor, may_act
-from cnnlab.reports.groups import final_summary, outliers
+from cnnlab.reports.groups import band_curves, final_summary, outliers
 from cnnlab.reports.labels import group_differences
 from cnnlab.runs.store import TERMINAL, Run, RunStore
 from cnnlab.sweep import cancel_sweep, param_value
@@ -65,8 +65,7 @@ def groups_view(store: RunStore, runs: list[Run]) -> None:
                               key="band_singles")
     ids = [run.id for gid in chosen for run in groups[gid]] + list(alone)
     metrics = store.metrics_frame(ids)
-    # cnnlab's three curves, then any other metric the chosen runs logged (an external run's own names)
-    names = list(charts.METRIC_NAMES) + sorted(set(metrics["name"]) - set(charts.METRIC_NAMES))
+    names = band_curves(metrics, [run.id for run in runs if run.id in ids and run.source is not None])
     a, b = st.columns(2)
     metric = a.radio("Curve", names, format_func=lambda n: charts.METRIC_NAMES.get(n) or literal(n),
                      horizontal=True, key="band_metric")
