@@ -4,10 +4,11 @@ run`, and 10 users launching tiny runs into its store at once.
 Each session is a headless WebSocket client speaking Streamlit's own protocol (the messages a browser
 sends): it asks for the page with a link's query string and waits for the script to finish. The client
 does no rendering, so what is measured is the server's work:
-- CPU per session: the server process's CPU time (user + system, from /proc) over a round of 8
-  concurrent sessions, divided by 8;
+- CPU per session: the CPU time (user + system, from /proc) of the server process and of its worker
+  pool (cnnlab.jobs: the fork server and its workers, live or reaped) over a round of N concurrent
+  sessions, divided by N;
 - latency: from the request to the end of the page's script, per session (p50 and p95 over all rounds);
-- RSS: the server's resident memory after the rounds.
+- RSS: the server's resident memory after the rounds, and its worker pool's.
 Two kinds of rounds: "same link" (N sessions on one model, as a class opening a shared link: what the
 cross-session caches serve) and "new links" (N models never seen before: everything is computed).
 Then `--launchers` users each launch a tiny run at the same moment (`cnnlab train --background` as
@@ -50,14 +51,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (field 3, the state, first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def family(pid: int) -> list[int]:
+    """`pid` and every process descended from it (the server's worker pool: its fork server and workers)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+            except (OSError, IndexError):
+                continue  # it ended meanwhile
+    found, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    """CPU seconds of the server and its worker pool: each live process's own (utime + stime) and, through
+    cutime + cstime, those of the children it has reaped (a pool worker that ended)."""
+    total = 0.0
+    for member in family(pid):
+        try:
+            fields = _stat(member)
+        except OSError:
+            continue
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
+    return total
 
 
-def rss_mib(pid: int) -> float:
-    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS"))
-    return int(line.split()[1]) / 1024
+def rss_mib(pid: int) -> tuple[float, float]:
+    """Resident MiB of the server process, and of its worker pool's processes together."""
+    sizes = []
+    for member in family(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text().splitlines()
+        except OSError:
+            continue
+        sizes += [int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS")]
+    return sizes[0], sum(sizes[1:])
 
 
 async def session(port: int, query: str) -> float:
@@ -92,10 +129,12 @@ def sessions(port: int, pid: int, count: int, rounds: int, fresh: Iterator[int])
             latencies += asyncio.run(round_of(port, queries))
             cpu.append((cpu_seconds(pid) - before) / count)
         p95 = statistics.quantiles(latencies, n=20)[-1]
+        server, workers = rss_mib(pid)
         print(f"{count:3} sessions  {kind:10} server CPU per session median "
               f"{statistics.median(cpu) * 1e3:5.0f} ms (best {min(cpu) * 1e3:.0f}); page latency p50 "
               f"{statistics.median(latencies):5.2f} s "
-              f"p95 {p95:5.2f} s; server RSS {rss_mib(pid):.0f} MiB", flush=True)
+              f"p95 {p95:5.2f} s; server RSS {server:.0f} MiB, its worker pool's {workers:.0f} MiB",
+              flush=True)
 
 
 def launches(home: str, users: int, env: dict[str, str]) -> None:
