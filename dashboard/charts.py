@@ -21,6 +21,7 @@ STYLE_KEY = "solid: train loss · dashed: train acc · dotted: test acc"  # one 
 # 2.3170), and an axis fitted to that draws noise as if it were divergence.
 LOSS_MIN_SPAN = 0.5
 # Under the plot, so it never covers the title at 1024 px
+TITLE_LINE = 20  # px of top margin per line of a chart's title
 LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.2, x=0)
 
 
@@ -89,7 +90,8 @@ def curves_figure(metrics: pd.DataFrame, labels: dict[int, str], title: str = "T
                             line=dict(color=PALETTE[i % len(PALETTE)]), row=1, col=1)
     legend = LEGEND_BELOW | ({"title_text": STYLE_KEY + "<br>"} if several else {})
     fig.update_layout(**{**LAYOUT, "height": height, "legend": legend,
-                         "margin": {**LAYOUT["margin"], "t": 50, "b": 100 if several else 70}},
+                         "margin": {**LAYOUT["margin"], "t": 30 + TITLE_LINE * (title.count("<br>") + 1),
+                                    "b": 100 if several else 70}},
                       title_text=title, uirevision="curves")
     fig.update_xaxes(title_text="epoch", row=2, col=1)
     losses = metrics[(metrics["name"] == "train_loss") & metrics["run_id"].isin(list(labels))]["value"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import string
+import textwrap
 
 # CommonMark lets a backslash escape any ASCII punctuation character: escaped, none of them starts a
 # link, an image, emphasis, code, a heading, an HTML tag or entity, math ($) or a directive (:red[..]).
@@ -30,3 +31,9 @@ def literal(text: object) -> str:
 def plot_text(text: object) -> str:
     """`text` for a Plotly title, legend entry or label: its <, > and & shown, not interpreted."""
     return html.escape(str(text), quote=False)
+
+
+def plot_lines(text: object, width: int) -> str:
+    """`plot_text` in lines of at most `width` characters (broken at spaces where it can), joined by
+    Plotly's <br>: a title that a narrow chart would cut off at its right edge."""
+    return "<br>".join(plot_text(line) for line in textwrap.wrap(str(text), width) or [""])

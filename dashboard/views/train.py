@@ -25,7 +25,7 @@ from cnnlab.train.status import TERMINAL
 from dashboard import identity, model_state
 from dashboard.charts import curves_figure
 from dashboard.run_store import open_store
-from dashboard.text import literal, plot_text
+from dashboard.text import literal, plot_lines, plot_text
 from dashboard.train import form_memory, sweep_panel
 from dashboard.train import widgets as train_widgets
 
@@ -38,6 +38,7 @@ RESIZES = {"native": None, "32": 32, "64": 64, "96": 96, "224": 224}
 # A first run's recipe: Adam at 0.01 trains the textbook's sigmoid LeNet in a few epochs (SGD needs a large
 # rate, 0.9, and many epochs). Every other value starts at the option's default.
 NAME_CHARS = 80  # a run name typed on the page
+TITLE_WIDTH = 50  # characters per line of the live chart's title: its half of a projector's 1024 px
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -244,7 +245,7 @@ def banner(run: Run, runs: list[Run]) -> None:
         st.session_state.pop(BANNER, None)
         return
     config = RunConfig.from_dict(run.config)  # a run this session launched: cnnlab's own
-    what = f"{config.model.name} on {config.dataset}"
+    what = run.name  # as the 'Watch run' list names it
     try:
         queued = run.status == "queued"
         ahead = service.waiting_for(run, runs, service.max_runs_per_device()) if queued else []
@@ -316,7 +317,7 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
         (st.warning if run.status in ("cancelled", "interrupted") else st.error)(literal(run.error))
     # Loss and accuracy both on a projector's first screen (1024×768)
     st.plotly_chart(curves_figure(metrics, {run_id: plot_text(run.name)},
-                                  title=plot_text(f"Run {run_id}: {run.name}"), height=380,
+                                  title=plot_lines(f"Run {run_id}: {run.name}", TITLE_WIDTH), height=380,
                                   log_loss=bool(st.session_state.get("live_log"))),
                     width="stretch", key="live_curves")
     going = [r for r in runs if r.status not in TERMINAL]

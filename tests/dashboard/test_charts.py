@@ -38,6 +38,12 @@ def test_curves_figure_overlays_runs_and_keeps_the_view_between_updates():
     assert [t.name for t in single.data] == ["train loss", "train acc", "test acc"]
 
 
+def test_a_title_of_two_lines_gets_a_line_more_of_top_margin():
+    one = charts.curves_figure(metrics_table({1: 1}), {1: "a"}, title="Run 1: a")
+    two = charts.curves_figure(metrics_table({1: 1}), {1: "a"}, title="Run 1: lenet on mnist<br>lr=0.001")
+    assert (one.layout.margin.t, two.layout.margin.t) == (50, 70)
+
+
 def test_curves_figure_of_a_run_without_metrics_is_empty():
     assert charts.curves_figure(metrics_table({}), {5: "new"}).data == ()
 

@@ -8,7 +8,7 @@ import pytest
 from cnnlab import ConfigError
 from cnnlab.runs.store import RunStore
 from dashboard.model_state import checked, from_params
-from dashboard.text import literal, plot_text
+from dashboard.text import literal, plot_lines, plot_text
 from tests.dashboard.conftest import shown, text_node, unescape
 
 # A character that Markdown would act on, not preceded by the backslash that makes it literal.
@@ -26,6 +26,13 @@ def test_literal_shows_exactly_the_text_and_leaves_nothing_for_markdown_to_act_o
     assert unescape(shown) == text
     assert UNESCAPED.search(shown.replace("\\\\", "")) is None
     assert GFM_AUTOLINK.search(text_node(shown)) is None
+
+
+def test_plot_lines_breaks_a_long_title_at_spaces_and_escapes_each_line():
+    shown = plot_lines("Run 12: lenet on mnist · epochs=3 lr=0.001 <b>batch</b> & more words here", 20)
+    assert shown == ("Run 12: lenet on<br>mnist · epochs=3<br>lr=0.001<br>&lt;b&gt;batch&lt;/b&gt; &amp; more"
+                     "<br>words here")
+    assert plot_lines("short", 20) == "short" and plot_lines("", 20) == ""
 
 
 def test_plot_text_shows_tags_instead_of_making_links():

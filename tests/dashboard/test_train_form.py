@@ -105,7 +105,10 @@ def test_an_out_of_range_value_is_answered_with_its_range_and_no_stale_banner(ne
                                                                               values):
     app = open_train(new_app, epochs="1", limit_train="64")
     launch_button(app).click().run()
-    assert [shown(s) for s in app.success][0].startswith("Run #1 launched")
+    (run,) = RunStore().list_runs()
+    # The banner names the run as the 'Watch run' list does.
+    assert [shown(s) for s in app.success][0].startswith(f"Run #1 launched: {run.name}, input 1x28x28.")
+    assert app.selectbox(key="watch_run").options == [f"#1 {run.name}"]
     for value, text in values.items():
         widget(app, field).set_value(value).run()
         assert errors(app) == [f"{label} must be {bounds}, got {text}."]
