@@ -6,7 +6,7 @@ import statistics
 import pandas as pd
 import pytest
 
-from cnnlab.reports.groups import band_curves, final_summary, group_bands
+from cnnlab.reports.groups import final_summary, group_bands
 from dashboard.compare.band_charts import band_figure, parallel_figure, param_scatter, trial_curves
 
 # Three repeats of one config (run 3 stopped early after epoch 2) and a single run 9.
@@ -33,19 +33,6 @@ def test_mean_and_std_per_epoch_equal_pandas_and_shorter_runs_count_only_where_t
     assert stats["mean"].iloc[2] == pytest.approx(0.85)
     assert stats["std"].iloc[2] == pytest.approx(statistics.stdev([0.80, 0.90]))
     assert stats["std"].iloc[0] == pytest.approx(statistics.stdev([0.50, 0.60, 0.40]))
-
-
-def test_a_band_offers_learning_curves_and_external_runs_own_metrics_not_a_runs_bookkeeping():
-    own = [(1, name) for name in ("train_loss", "train_acc", "lr", "seconds_left", "examples_per_sec",
-                                   "test_acc")]
-    theirs = [(5, "Loss/train"), (5, "lr"), (5, "accuracy")]
-    frame = pd.DataFrame([(run_id, 1, 1.0, name, 0.5) for run_id, name in own + theirs],
-                         columns=["run_id", "step", "epoch", "name", "value"])
-    assert band_curves(frame, []) == ["test_acc", "train_acc", "train_loss"]
-    # An external run's names are its own: its "lr" is a curve it chose to log.
-    assert band_curves(frame, [5]) == ["test_acc", "train_acc", "train_loss", "Loss/train", "accuracy", "lr"]
-    with_ema = pd.concat([frame, frame.head(1).assign(name="ema_test_acc")])
-    assert band_curves(with_ema, []) == ["test_acc", "train_acc", "train_loss", "ema_test_acc"]
 
 
 def test_each_seed_is_a_thin_line_under_the_groups_mean():
