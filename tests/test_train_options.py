@@ -41,8 +41,9 @@ def test_the_train_flags_are_the_tables_rows():
         # What the family's recipe sets (cnnlab.train.recipes) is filled in once the model is known.
         assert action.default == (None if name in RECIPE_OPTIONS else option.default)
         assert action.help.startswith(option.help)
-        if option.kind is not bool:
-            assert action.type is option.kind
+        sample = option.choices[-1] if option.choices else option.default
+        if option.kind is not bool and sample is not None:  # the flag reads text as the option does
+            assert action.type(option.format(sample)) == sample
         if option.kind in (int, float) or option.choices:
             assert option.bounds() in action.help
     # as written in the table, once
@@ -51,6 +52,10 @@ def test_the_train_flags_are_the_tables_rows():
     assert actions["lr"].help == ("learning rate (a number above 0 and at most 1,000,000; default: the model "
                                   "family's recipe (docs/TRAINING.md))")
     assert actions["amp"].option_strings == ["--amp", "--no-amp"]
+    with pytest.raises(argparse.ArgumentTypeError, match="^'abc' is not a number$"):
+        actions["lr"].type("abc")
+    with pytest.raises(argparse.ArgumentTypeError, match="^'rmsprop' is not one of sgd, adam, adamw$"):
+        actions["optimizer"].type("rmsprop")
 
 
 def test_the_sweep_varies_the_rows_marked_sweepable_and_the_model():

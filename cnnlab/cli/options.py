@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from cnnlab.errors import ConfigError
 
 if TYPE_CHECKING:
+    from cnnlab.option import Option
     from cnnlab.spec import ModelConfig
 
 CLUSTER_ADDRESSES = "HOST:PORT, ray://HOST:PORT or auto"  # the forms --cluster takes (sweep/engine.py)
@@ -23,11 +26,27 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         text = option.help if len(families) == len(FAMILIES) else f"{option.help} [{', '.join(families)}]"
         if option.kind is bool:
             parser.add_argument(option.flag, action="store_true", default=None, help=text)
-        elif option.choices:
-            parser.add_argument(option.flag, type=option.kind, metavar="|".join(map(str, option.choices)),
-                                help=text)
         else:
-            parser.add_argument(option.flag, type=option.kind, metavar="N", help=text)
+            parser.add_argument(option.flag, type=option_type(option), metavar=metavar(option), help=text)
+
+
+def option_type(option: Option) -> Callable[[str], Any]:
+    """argparse's `type` for `option`: its own `parse`, so a flag reads its text as a URL parameter or a
+    sweep value of the same option does ("argument --lr: 'abc' is not a number")."""
+    def parse(text: str) -> Any:
+        try:
+            return option.parse(text)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def metavar(option: Option) -> str:
+    """How the help shows a flag's value: its choices ('sgd|adam|adamw'), N for a number, else its name."""
+    if option.choices:
+        return "|".join(map(str, option.choices))
+    return "N" if option.kind in (int, float) else option.name.upper()
 
 
 def model_command(sub: argparse._SubParsersAction, name: str, run: Callable[[argparse.Namespace], int],

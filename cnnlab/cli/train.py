@@ -11,7 +11,9 @@ from cnnlab.cli.options import (
     add_home_argument,
     add_model_arguments,
     make_model_optional,
+    metavar,
     model_config_from_args,
+    option_type,
 )
 from cnnlab.cli.progress import EpochBar
 from cnnlab.errors import ConfigError
@@ -60,10 +62,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> dict[str, argparse._Ar
             action = argparse.BooleanOptionalAction if option.default else "store_true"
             group.add_argument(option.flag, action=action, default=option.default, help=text)
         else:
-            metavar = "|".join(map(str, option.choices)) if option.choices else \
-                "N" if option.kind in (int, float) else option.name.upper()
-            group.add_argument(option.flag, type=option.kind, default=None if recipe else option.default,
-                               metavar=metavar, help=text)
+            default = None if recipe else option.default
+            group.add_argument(option.flag, type=option_type(option), default=default,
+                               metavar=metavar(option), help=text)
     return groups
 
 
