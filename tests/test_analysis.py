@@ -78,6 +78,34 @@ def test_fields_merge_as_the_union_of_branch_windows():
     assert len(rows) == 2
 
 
+class ChainedSplits(nn.Module):
+    """Res2Net's block in small: four channel groups; each 3x3 sees its group plus the previous 3x3's
+    output, the last group passes through, and one ReLU module runs after every step."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 4, 3, stride=2, padding=1)
+        self.convs = nn.ModuleList(nn.Conv2d(1, 1, 3, padding=1) for _ in range(3))
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        groups = torch.split(self.relu(self.stem(x)), 1, 1)
+        outs = []
+        for i, conv in enumerate(self.convs):
+            outs.append(self.relu(conv(groups[i] if i == 0 else outs[-1] + groups[i])))
+        return self.relu(torch.cat([*outs, groups[-1]], 1))
+
+
+def test_a_module_called_again_has_each_calls_own_field():
+    # stem 3x3/2: 3 (jump 2); each 3x3 adds 2*2 = 4 to the union of its group (3) and the previous
+    # 3x3's path: 7, 11, 15; the concatenation is the union of 7, 11, 15 and the passed-on group's 3.
+    rows = rows_by_name(analyze(ChainedSplits(), (1, 32, 32)))
+    relus = ["relu", "relu (2)", "relu (3)", "relu (4)", "relu (5)"]
+    assert [rows[name].rf for name in relus] == [(3, 3), (7, 7), (11, 11), (15, 15), (15, 15)]
+    assert [rows[f"convs.{i}"].rf[0] for i in range(3)] == [7, 11, 15]
+    assert all(rows[name].jump == (2, 2) and rows[name].start == (0.0, 0.0) for name in relus)
+
+
 def test_analyzing_a_torchvision_model_matches_the_preset():
     ours = analyze("resnet18", "3x224x224", classes=1000)
     module = torchvision.models.resnet18()

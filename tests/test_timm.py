@@ -1,6 +1,7 @@
 """The `timm` family: any timm model with random weights, analysed by the same engine."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -65,35 +66,47 @@ def test_a_model_timm_lacks_is_one_line_and_exit_2():
     assert result.stderr.strip().count("\n") == 0 and "'no_such_model' is not a timm model" in result.stderr
 
 
-# Plain residual, dense concatenation, a plain chain (timm's VGG), cross-stage partial, and RepVGG's
-# training form (3×3, 1×1 and identity branches): no global gate mixes every position into a unit.
-FIELD_MODELS = ["resnet50d", "densenet121", "vgg11", "cspresnet50", "repvgg_a0"]
+# Plain residual, dense concatenation, a plain chain (timm's VGG), cross-stage partial, RepVGG's
+# training form (3×3, 1×1 and identity branches), Res2Net's chained splits and DLA's tree aggregation
+# (both call one ReLU module several times per block): no global gate mixes every position into a unit.
+FIELD_MODELS = ["resnet50d", "densenet121", "vgg11", "cspresnet50", "repvgg_a0", "res2net50_26w_4s", "dla34"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", FIELD_MODELS)
 def test_receptive_fields_bound_the_gradient_of_one_unit(name):
     """The input pixels with a gradient from one unit in the middle of a layer's map span exactly its
-    field (an independent computation: autograd through the real model, random weights)."""
+    field (an independent computation: autograd through the real model, random weights), for every call
+    of that layer whose field fits in the input: a module called again has a row per call ('relu (2)')."""
     side = 160
-    rows = [r for r in analyze(f"timm:{name}", f"3x{side}x{side}").layers
-            if r.rf is not None and 16 < r.rf[0] <= side // 2 and "(" not in r.name]
-    row = rows[-1]
+    layers = analyze(f"timm:{name}", f"3x{side}x{side}").layers
+    last = [r for r in layers if r.rf is not None and 16 < r.rf[0] <= side // 2][-1]
+    layer = re.sub(r" \(\d+\)$", "", last.name)
+    calls = [r for r in layers if r.name == layer or re.fullmatch(rf"{re.escape(layer)} \(\d+\)", r.name)]
     model = timm.create_model(name, pretrained=False).double().eval()
     for module in model.modules():  # timm starts residual branches at zero (their last norm's scale)
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             torch.nn.init.ones_(module.weight)
-    captured = {}
-    model.get_submodule(row.name).register_forward_hook(lambda m, a, out: captured.update(out=out))
+    outputs = []  # each call's own output, copied: the model may add to it in place later (out += x)
+    model.get_submodule(layer).register_forward_hook(lambda m, a, out: outputs.append(out.clone()))
     x = (torch.rand(1, 3, side, side, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
          + 0.1).requires_grad_()
     model(x)
-    out = captured["out"]
-    i, j = out.shape[-2] // 2, out.shape[-1] // 2
-    out[0, :, i, j].sum().backward()
-    rows_hit, cols_hit = (x.grad[0].abs().sum(0) > 0).nonzero(as_tuple=True)
-    centre = (row.start[0] + i * row.jump[0], row.start[1] + j * row.jump[1])
-    half = ((row.rf[0] - 1) / 2, (row.rf[1] - 1) / 2)
-    assert rows_hit.min() >= centre[0] - half[0] and rows_hit.max() <= centre[0] + half[0]
-    assert cols_hit.min() >= centre[1] - half[1] and cols_hit.max() <= centre[1] + half[1]
-    assert (rows_hit.max() - rows_hit.min() + 1, cols_hit.max() - cols_hit.min() + 1) == row.rf
+    assert len(outputs) == len(calls)
+    checked = 0
+    for row, out in zip(calls, outputs, strict=True):
+        if row.rf is None:
+            continue
+        i, j = out.shape[-2] // 2, out.shape[-1] // 2
+        centre = (row.start[0] + i * row.jump[0], row.start[1] + j * row.jump[1])
+        half = ((row.rf[0] - 1) / 2, (row.rf[1] - 1) / 2)
+        if any(centre[a] - half[a] < 0 or centre[a] + half[a] > side - 1 for a in range(2)):
+            continue  # the field runs off the input: the gradient is cut at its edge
+        x.grad = None
+        out[0, :, i, j].sum().backward(retain_graph=True)
+        rows_hit, cols_hit = (x.grad[0].abs().sum(0) > 0).nonzero(as_tuple=True)
+        assert rows_hit.min() >= centre[0] - half[0] and rows_hit.max() <= centre[0] + half[0]
+        assert cols_hit.min() >= centre[1] - half[1] and cols_hit.max() <= centre[1] + half[1]
+        assert (rows_hit.max() - rows_hit.min() + 1, cols_hit.max() - cols_hit.min() + 1) == row.rf, row.name
+        checked += 1
+    assert checked >= 1
