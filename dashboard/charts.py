@@ -21,7 +21,7 @@ STYLE_KEY = "solid: train loss · dashed: train acc · dotted: test acc"  # one 
 # 2.3170), and an axis fitted to that draws noise as if it were divergence.
 LOSS_MIN_SPAN = 0.5
 # Under the plot, so it never covers the title at 1024 px
-TITLE_LINE = 20  # px of top margin per line of a chart's title
+TITLE_LINE = 20  # px of top margin per line of a chart's title (its legend below the plot)
 LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.2, x=0)
 
 
@@ -72,6 +72,11 @@ def _add_curves(fig: go.Figure, series_of: pd.DataFrame, colour: str, label: str
                             row=row + (metric != "train_loss"), col=col)
 
 
+def top_margin(title: str) -> int:
+    """The top margin of a chart whose legend sits below it: room for its title's lines, no more."""
+    return 30 + TITLE_LINE * (title.count("<br>") + 1)
+
+
 def curves_figure(metrics: pd.DataFrame, labels: dict[int, str], title: str = "Training curves",
                   height: int = 460, log_loss: bool = False) -> go.Figure:
     """Train loss (upper panel) and train and test accuracy (lower panel, 0 to 1) against epoch for each
@@ -90,8 +95,7 @@ def curves_figure(metrics: pd.DataFrame, labels: dict[int, str], title: str = "T
                             line=dict(color=PALETTE[i % len(PALETTE)]), row=1, col=1)
     legend = LEGEND_BELOW | ({"title_text": STYLE_KEY + "<br>"} if several else {})
     fig.update_layout(**{**LAYOUT, "height": height, "legend": legend,
-                         "margin": {**LAYOUT["margin"], "t": 30 + TITLE_LINE * (title.count("<br>") + 1),
-                                    "b": 100 if several else 70}},
+                         "margin": {**LAYOUT["margin"], "t": top_margin(title), "b": 100 if several else 70}},
                       title_text=title, uirevision="curves")
     fig.update_xaxes(title_text="epoch", row=2, col=1)
     losses = metrics[(metrics["name"] == "train_loss") & metrics["run_id"].isin(list(labels))]["value"]

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 
 from cnnlab.figures.style import LAYOUT, PALETTE
 from cnnlab.reports.groups import group_bands
-from dashboard.charts import LEGEND_BELOW, loss_axis
+from dashboard.charts import LEGEND_BELOW, loss_axis, top_margin
 from dashboard.text import plot_text
 
 SPREADS = {"std": "mean ± std", "minmax": "min–max", "seeds": "each seed"}
@@ -69,6 +69,11 @@ def _seed_lines(fig: go.Figure, metrics: pd.DataFrame, run_ids: list[int], metri
                         hovertemplate=f"run #{run_id}, epoch %{{x:.2f}}: %{{y:.3f}}<extra></extra>")
 
 
+def legend_below(title: str) -> dict[str, Any]:
+    """Layout for a figure whose legend sits under the plot: a top margin for `title` alone."""
+    return {"legend": LEGEND_BELOW, "margin": {**LAYOUT["margin"], "t": top_margin(title), "b": 50}}
+
+
 def band_figure(metrics: pd.DataFrame, groups: dict[str, list[int]], singles: dict[int, str],
                 metric: str = "test_acc", spread: str = "std", log: bool = False) -> go.Figure:
     """Each group as its mean line in a shaded band (`spread`: std or minmax) or among its runs' own lines
@@ -98,8 +103,9 @@ def band_figure(metrics: pd.DataFrame, groups: dict[str, list[int]], singles: di
     name = METRIC_NAMES.get(metric, metric)
     values = metrics[(metrics["name"] == metric)
                      & metrics["run_id"].isin([i for ids in groups.values() for i in ids] + list(singles))]
-    fig.update_layout(**{**LAYOUT, "legend": LEGEND_BELOW, "margin": {**LAYOUT["margin"], "b": 50}},
-                      title_text=plot_text(f"{name.capitalize()}: groups as {SPREADS[spread]}"),
+    title = plot_text(f"{name.capitalize()}: groups as {SPREADS[spread]}")
+    fig.update_layout(**LAYOUT | legend_below(title),
+                      title_text=title,
                       xaxis_title="epoch", uirevision="bands",
                       yaxis=value_axis(metric, log, values["value"].dropna().tolist()))
     return fig
@@ -115,8 +121,9 @@ def trial_curves(metrics: pd.DataFrame, labels: dict[int, str], metric: str = "t
                         name=label + (" (best)" if run_id == best else ""), marker=dict(size=4),
                         line=dict(color=PALETTE[i % len(PALETTE)], width=4 if run_id == best else 1.5))
     values = metrics[(metrics["name"] == metric) & metrics["run_id"].isin(list(labels))]["value"]
-    fig.update_layout(**{**LAYOUT, "legend": LEGEND_BELOW, "margin": {**LAYOUT["margin"], "b": 50}},
-                      title_text=f"Every trial: {METRIC_NAMES.get(metric, metric)}",
+    title = f"Every trial: {METRIC_NAMES.get(metric, metric)}"
+    fig.update_layout(**LAYOUT | legend_below(title),
+                      title_text=title,
                       xaxis_title="epoch", yaxis=value_axis(metric, values=values.dropna().tolist()),
                       uirevision="trials")
     return fig

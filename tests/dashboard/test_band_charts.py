@@ -116,3 +116,4 @@ def test_accuracy_axes_read_in_percent_and_legends_sit_below_the_title():
                 trial_curves(metrics, {1: "a", 2: "b"})):
         assert (fig.layout.yaxis.tickformat, list(fig.layout.yaxis.range)) == (".0%", [0, 1.02])
         assert fig.layout.legend.y < 0 and fig.layout.legend.yanchor == "top"
+        assert fig.layout.margin.t == 50  # room for the one-line title only: no blank band above the plot
