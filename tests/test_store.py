@@ -48,6 +48,17 @@ def test_a_run_goes_from_queued_to_done_with_its_metrics(tmp_path):
     assert set(data) >= CONTRACT_KEYS and data["params"] == 61706
 
 
+def test_metrics_and_the_results_they_carry_are_written_together_or_not_at_all(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = new_run(store)
+    store.log_metrics(run_id, 8, 1.0, {"test_acc": 0.4}, epochs_done=1, final_test_acc=0.4)
+    assert (store.get(run_id).epochs_done, len(store.metrics(run_id))) == (1, 1)
+    with pytest.raises(ValueError, match="cannot update status"):  # refused: the metric rows go too
+        store.log_metrics(run_id, 16, 2.0, {"test_acc": 0.5}, epochs_done=2, status="done")
+    run, values = store.get(run_id), [m["value"] for m in store.metrics(run_id)]
+    assert (run.epochs_done, run.final_test_acc, values) == (1, 0.4, [0.4])
+
+
 def test_cancel_while_queued_running_and_after_the_end(tmp_path):
     store = RunStore(tmp_path)
     queued = new_run(store)

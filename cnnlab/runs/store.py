@@ -228,13 +228,16 @@ class RunStore:
     def heartbeat(self, run_id: int) -> None:
         self._write("UPDATE runs SET heartbeat_at=? WHERE id=?", (time.time(), run_id))
 
-    def log_metrics(self, run_id: int, step: int, epoch: float, values: dict[str, float]) -> None:
-        """One row per metric name, in one transaction."""
+    def log_metrics(self, run_id: int, step: int, epoch: float, values: dict[str, float],
+                    **results: Any) -> None:
+        """One row per metric name, and the run's result columns `results` (as `update` sets them), in one
+        transaction: a process killed meanwhile leaves all of it or none of it."""
         rows = [(run_id, int(step), float(epoch), str(name), _finite(value))
                 for name, value in values.items()]
         with self._transaction() as db:
             db.executemany("INSERT INTO metrics (run_id, step, epoch, name, value) VALUES (?, ?, ?, ?, ?)",
                            rows)
+            self.update(run_id, **results)
 
     def update(self, run_id: int, **values: Any) -> None:
         """Set result columns of a run (only the UPDATABLE ones; `provenance` is a dict). A new `pid`

@@ -23,12 +23,13 @@ class StoreRecorder(Callback):
         self.write(step, epoch, metrics)
 
     def write(self, step: int, epoch: float, metrics: dict[str, float]) -> None:
-        """Log `metrics`; at an epoch's end (a report with `test_acc`) also update the run's results."""
-        self.store.log_metrics(self.run_id, step, epoch, metrics)
+        """Log `metrics`; at an epoch's end (a report with `test_acc`) also update the run's results, in
+        the same transaction (a run killed at any moment has as many epochs done as test accuracies)."""
+        results = {}
         if self.first:  # the time to first point (cnnlab.train.timings)
-            self.store.update(self.run_id, first_point_at=time.time())
+            results["first_point_at"] = time.time()
             self.first = False
         if "test_acc" in metrics:
-            self.store.update(self.run_id, epochs_done=int(epoch),
-                              **{column: metrics[name] for column, name in RESULT_METRICS.items()
-                                 if name in metrics})
+            results |= {"epochs_done": int(epoch)} | {column: metrics[name] for column, name in
+                                                      RESULT_METRICS.items() if name in metrics}
+        self.store.log_metrics(self.run_id, step, epoch, metrics, **results)
