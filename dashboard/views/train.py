@@ -296,8 +296,11 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
     if (target := follow(run_id, st.session_state.get(MINE, []), status)) != run_id:
         st.session_state[FOLLOW] = target  # this session's run ended: on to its next one
         st.rerun()
-    if st.session_state.get(BANNER) in status:
-        banner(next(r for r in runs if r.id == st.session_state[BANNER]), runs)
+    # Said or not, the banner and the run's error each keep one place: the panel's elements never shift, so
+    # none of them is left behind from an earlier second (a fragment's rerun clears only what it redraws).
+    with st.empty():
+        if st.session_state.get(BANNER) in status:
+            banner(next(r for r in runs if r.id == st.session_state[BANNER]), runs)
     run = next(r for r in runs if r.id == run_id)
     metrics = store.metrics_frame([run_id])
     countdown = st.session_state.setdefault(COUNTDOWNS, {}).setdefault(run.id, Countdown())
@@ -313,15 +316,15 @@ def live(run_id: int, known: tuple[int, ...]) -> None:
             st.toast(literal(exc))
         else:
             st.toast(f"Stopping run {run_id}…")
-    if run.error:
-        (st.warning if run.status in ("cancelled", "interrupted") else st.error)(literal(run.error))
+    with st.empty():
+        if run.error:
+            (st.warning if run.status in ("cancelled", "interrupted") else st.error)(literal(run.error))
     # Loss and accuracy both on a projector's first screen (1024×768)
     st.plotly_chart(curves_figure(metrics, {run_id: plot_text(run.name)},
                                   title=plot_lines(f"Run {run_id}: {run.name}", TITLE_WIDTH), height=380,
                                   log_loss=bool(st.session_state.get("live_log"))),
                     width="stretch", key="live_curves")
     going = [r for r in runs if r.status not in TERMINAL]
-    # Always drawn, so it never stays behind from an earlier second.
     st.caption(literal(f"{len(going)} run{'s' if len(going) != 1 else ''} queued or running"
                        + (": " + ", ".join(f"{run_entry(r)} [{r.status}]" for r in going) if going else "")))
 
