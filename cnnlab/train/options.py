@@ -146,9 +146,9 @@ _ROWS = (  # in the order of a run config's JSON
                 False, group="device and speed"),
     TrainOption("compile", "Compile", "torch.compile the model, before timing (implies --speed fixed)", bool,
                 False, group="device and speed"),
-    TrainOption("speed", "Speed", "auto: time a few steps of eager, channels-last and compiled training once "
-                "per machine and model and take the fastest for this run, compile time included; fixed: "
-                "eager unless --channels-last or --compile", str, "auto", choices=SPEEDS,
+    TrainOption("speed", "Speed", "auto: train at once, time the run's own first steps eager and in "
+                "channels-last (remembered per machine and model) and go on with the faster; fixed: eager "
+                "unless --channels-last or --compile", str, "auto", choices=SPEEDS,
                 group="device and speed", section="more"),
     TrainOption("init", "Initialisation", "xavier: the textbook's; default: PyTorch's own", str, "xavier",
                 choices=INITS, sweep=True, section="advanced"),
