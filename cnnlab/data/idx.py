@@ -46,7 +46,7 @@ def read(dataset: str, path: Path) -> torch.Tensor:
     if problem:
         raise ConfigError(f"{dataset}: {path} {problem}: it is not an intact {path.name}; replace it with an "
                           "intact copy")
-    return torch.frombuffer(bytearray(data[header:]), dtype=torch.uint8).reshape(dims)
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8, offset=header).reshape(dims)
 
 
 def read_split(dataset: str, images_file: Path, labels_file: Path) -> tuple[torch.Tensor, torch.Tensor]:

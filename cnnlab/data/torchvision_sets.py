@@ -7,7 +7,7 @@ downloading is allowed, torchvision downloads them, checking the archive's and e
 The files on disk are read by cnnlab itself, without md5, so a subset or a re-packed copy can be used:
 IDX files by `cnnlab.data.idx` (a junk file is named with what is wrong), CIFAR-10's batches by
 `cnnlab.data.cifar` (a pickle reader that runs no code). torchvision is imported only to download: a
-training worker that reads its data from disk starts a second sooner without it.
+training worker that reads its data from disk does not need it.
 """
 
 from __future__ import annotations

@@ -61,8 +61,8 @@ def cnnlab_version() -> str:
 
 
 def torchvision_version() -> str:
-    """torchvision's `__version__`, read from its version.py without importing it: the import takes a
-    second that a run's worker spends before its first point."""
+    """torchvision's `__version__`, read from its version.py without importing it: a run's worker that
+    reads its data from disk has no other use for torchvision."""
     spec = importlib.util.find_spec("torchvision")
     text = (Path(spec.origin).parent / "version.py").read_text() if spec and spec.origin else ""
     found = re.search(r"^__version__ = ['\"]([^'\"]+)['\"]", text, re.MULTILINE)
